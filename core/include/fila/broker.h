@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fila/clock.h"
+
+namespace fila {
+
+// A message to publish onto the work queue of a logical queue name. The
+// adapter maps logical names to its own (RabbitMQ: queue "fila.<queue>").
+struct OutgoingMessage {
+  std::string queue;
+  std::string body;
+  uint8_t priority = 0;  // 0..9; higher is delivered first
+  std::string message_id;
+};
+
+struct Delivery {
+  std::string queue;  // logical queue name it came from
+  std::string body;
+  uint64_t tag = 0;    // meaningful only together with `epoch`
+  uint64_t epoch = 0;  // connection generation; a reconnect starts a new one
+  bool redelivered = false;
+};
+
+// Publishes persistent messages with broker confirms.
+// Not thread-safe: one instance per owning thread (one connection each).
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  // Sends every message and returns once the broker confirmed all of them.
+  // Throws TransientError on connection loss, a nack or a passed deadline;
+  // the caller then publishes the whole batch again (downstream claims make
+  // duplicates harmless). The next call reconnects.
+  virtual void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) = 0;
+};
+
+// Consumes a set of queues with manual acks. At-least-once: a message not
+// acked before the connection is lost is delivered again.
+// Not thread-safe, except Wakeup() and Connected(): one owning thread.
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  // Declares and subscribes to `queues`; at most `prefetch` unacked
+  // deliveries are outstanding across all of them. Throws TransientError
+  // when the broker cannot be reached.
+  virtual void Start(const std::vector<std::string>& queues, uint16_t prefetch) = 0;
+  // Returns the next delivery, or nullopt when `deadline` passes or Wakeup()
+  // is called. On connection loss it reconnects with backoff, re-subscribes
+  // and starts a new epoch; it never throws for a lost connection.
+  virtual std::optional<Delivery> Next(Deadline deadline) = 0;
+  // Acks a delivery. A tag of an older epoch is ignored: the broker already
+  // requeued that message when the old connection died.
+  virtual void Ack(uint64_t epoch, uint64_t tag) = 0;
+  // Rejects a delivery, requeueing it or not.
+  virtual void Reject(uint64_t epoch, uint64_t tag, bool requeue) = 0;
+  // Cancels the subscriptions: no new deliveries; unacked ones stay ackable.
+  virtual void Stop() = 0;
+  // Thread-safe: makes a blocked Next() return early.
+  virtual void Wakeup() = 0;
+  // Thread-safe: whether the consumer channel is open and subscribed.
+  virtual bool Connected() const = 0;
+};
+
+// A factory of connections to one broker. Thread-safe.
+class Broker {
+ public:
+  virtual ~Broker() = default;
+  virtual std::unique_ptr<Publisher> NewPublisher() = 0;
+  virtual std::unique_ptr<Consumer> NewConsumer() = 0;
+};
+
+}  // namespace fila

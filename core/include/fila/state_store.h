@@ -1,0 +1,161 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fila/envelope.h"
+#include "fila/task_state.h"
+
+namespace fila {
+
+// Timestamps are Unix milliseconds; 0 means "not set".
+
+struct NewTask {
+  std::string type;
+  std::string queue = "default";
+  uint32_t priority = 0;
+  uint32_t max_attempts = 1;
+  uint32_t timeout_ms = 0;
+  std::string tenant = "default";
+  std::string idempotency_key;  // empty: none
+  std::string payload;          // serialized payload message of `type`
+  std::string trace_id;
+  int64_t run_at_ms = 0;        // 0: now
+};
+
+struct EnqueueResult {
+  std::string id;
+  TaskState state = TaskState::kQueued;
+  bool created = true;  // false: an existing task had the idempotency key
+};
+
+struct OutboxItem {
+  int64_t outbox_id = 0;
+  Envelope envelope;
+};
+
+struct ClaimedTask {
+  std::string id;
+  uint32_t attempt = 0;  // the fencing token of this execution
+  uint32_t max_attempts = 0;
+  uint32_t timeout_ms = 0;
+  int64_t created_at_ms = 0;
+};
+
+struct ClaimResult {
+  std::vector<ClaimedTask> claimed;
+  std::vector<std::string> not_claimable;  // exists but not queued: duplicate or cancelled
+  std::vector<std::string> unknown;        // no such task
+};
+
+struct FinishRecord {
+  std::string id;
+  uint32_t attempt = 0;
+  TaskState state = TaskState::kSucceeded;  // succeeded, scheduled, failed, dead, cancelled
+  Outcome outcome = Outcome::kSucceeded;
+  std::string error;
+  std::string error_kind;  // "transient", "permanent", "timeout", ...
+  int64_t retry_at_ms = 0; // with state == scheduled
+  std::string result;
+  std::string worker;
+  int64_t started_at_ms = 0;
+};
+
+struct AttemptView {
+  uint32_t attempt = 0;
+  std::string worker;
+  std::string outcome;
+  std::string error;
+  std::string error_kind;
+  int64_t started_at_ms = 0;
+  int64_t finished_at_ms = 0;
+};
+
+struct TaskView {
+  std::string id;
+  std::string type;
+  std::string queue;
+  uint32_t priority = 0;
+  TaskState state = TaskState::kQueued;
+  uint32_t attempt = 0;
+  uint32_t max_attempts = 0;
+  uint32_t timeout_ms = 0;
+  std::string tenant;
+  std::string idempotency_key;
+  std::string payload;
+  std::string trace_id;
+  std::string worker;
+  std::string last_error;
+  std::string result;
+  int32_t progress = 0;
+  std::string progress_message;
+  int64_t created_at_ms = 0;
+  int64_t run_at_ms = 0;
+  int64_t started_at_ms = 0;
+  int64_t finished_at_ms = 0;
+  std::vector<AttemptView> attempts;  // filled by GetTask only
+};
+
+struct ListFilter {
+  std::optional<TaskState> state;
+  std::string type;   // empty: any
+  std::string queue;  // empty: any
+  uint32_t limit = 50;
+};
+
+struct QueueStateCount {
+  std::string queue;
+  TaskState state = TaskState::kQueued;
+  int64_t count = 0;
+};
+
+struct WorkerInfo {
+  std::string id;
+  std::string hostname;
+  int64_t pid = 0;
+  std::vector<std::string> queues;
+  uint32_t concurrency = 0;
+};
+
+// Durable task state. Every state change is one guarded UPDATE.
+// Not thread-safe: one instance (one database connection) per owning thread.
+// Connection and serialization failures throw TransientError; the next call
+// reconnects. Bad input throws PermanentError.
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // Inserts tasks and their outbox rows in one transaction. A task whose
+  // (tenant, idempotency_key) exists is not inserted; its existing id is
+  // returned with created = false.
+  virtual std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) = 0;
+
+  // Oldest outbox rows with their envelopes, for the relay.
+  virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit) = 0;
+  virtual void DeleteOutbox(std::span<const int64_t> outbox_ids) = 0;
+  // Moves scheduled tasks whose run_at has passed to queued, with outbox
+  // rows; returns how many.
+  virtual int64_t ReleaseDue(uint32_t limit) = 0;
+
+  // queued -> running for every id still queued, attempt + 1, in one
+  // statement. Ids that are not claimable are reported, not thrown.
+  virtual ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
+                            uint32_t lease_ms) = 0;
+  // Applies finishes in one transaction, each guarded by (id, attempt,
+  // state = running). Returns, per record, whether it applied; a stale
+  // attempt applies nothing.
+  virtual std::vector<bool> Finish(std::span<const FinishRecord> records) = 0;
+  // Records the worker as alive and extends the leases of its running tasks.
+  virtual void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) = 0;
+
+  virtual std::optional<TaskView> GetTask(const std::string& id) = 0;
+  virtual std::vector<TaskView> ListTasks(const ListFilter& filter) = 0;
+  virtual std::vector<QueueStateCount> CountByQueueAndState() = 0;
+  // Tasks not yet terminal and not blocked: queued, scheduled or running.
+  virtual int64_t CountActive() = 0;
+};
+
+}  // namespace fila

@@ -1,0 +1,6 @@
+DROP TABLE IF EXISTS workers;
+DROP TRIGGER IF EXISTS outbox_notify ON outbox;
+DROP FUNCTION IF EXISTS fila_notify_outbox();
+DROP TABLE IF EXISTS outbox;
+DROP TABLE IF EXISTS task_attempts;
+DROP TABLE IF EXISTS tasks;

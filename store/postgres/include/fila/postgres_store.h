@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fila/state_store.h"
+
+namespace fila {
+
+// StateStore on PostgreSQL. Owns one connection, opened on first use and
+// reopened after a loss (the failing call throws TransientError; the next
+// one reconnects). Statements are prepared once per connection.
+// Not thread-safe: one instance per owning thread.
+class PostgresStore final : public StateStore {
+ public:
+  explicit PostgresStore(std::string url);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // Opens the connection now. TransientError when the server is unreachable.
+  void Connect();
+  // PermanentError when the schema is older than this build needs, telling
+  // the operator to run `fila migrate up`.
+  void RequireSchema();
+
+  // Session-level advisory lock `key` for leader election. True while held;
+  // a lost connection releases it (the next call tries again).
+  bool TryLeadership(int64_t key);
+  // LISTENs on `channel`; re-established after every reconnect.
+  void Listen(const std::string& channel);
+  // Waits up to `timeout` for a notification on a listened channel.
+  bool AwaitNotification(std::chrono::milliseconds timeout);
+
+  std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
+  int64_t ReleaseDue(uint32_t limit) override;
+  ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
+                    uint32_t lease_ms) override;
+  std::vector<bool> Finish(std::span<const FinishRecord> records) override;
+  void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override;
+  std::optional<TaskView> GetTask(const std::string& id) override;
+  std::vector<TaskView> ListTasks(const ListFilter& filter) override;
+  std::vector<QueueStateCount> CountByQueueAndState() override;
+  int64_t CountActive() override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether `text` is a canonical UUID (8-4-4-4-12 hex digits).
+bool IsUuid(std::string_view text) noexcept;
+
+}  // namespace fila

@@ -1,0 +1,93 @@
+#include "pg_support.h"
+
+#include "fila/errors.h"
+
+namespace fila::pg {
+
+std::string ArrayLiteral(std::span<const std::string> items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xF];
+  }
+  return out;
+}
+
+std::string Bytes(const pqxx::field& field) {
+  if (field.is_null()) return {};
+  pqxx::binarystring bin(field);
+  return bin.str();
+}
+
+int64_t Int64OrZero(const pqxx::field& field) {
+  return field.is_null() ? 0 : field.as<int64_t>();
+}
+
+std::string TextOrEmpty(const pqxx::field& field) {
+  return field.is_null() ? std::string() : field.as<std::string>();
+}
+
+std::unique_ptr<pqxx::connection> Open(const std::string& url) {
+  try {
+    return std::make_unique<pqxx::connection>(url);
+  } catch (const pqxx::broken_connection& e) {
+    std::string why = e.what();
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    throw TransientError("cannot connect to PostgreSQL: " + why);
+  } catch (const std::exception& e) {
+    // Malformed connection strings land here.
+    throw PermanentError(std::string("invalid database URL: ") + e.what(), "database-url");
+  }
+}
+
+void Translate(bool& broken) {
+  try {
+    throw;
+  } catch (const fila::Error&) {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    broken = true;
+    throw TransientError(std::string("PostgreSQL connection lost: ") + e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    broken = true;
+    throw TransientError(std::string("PostgreSQL commit outcome unknown: ") + e.what());
+  } catch (const pqxx::sql_error& e) {
+    const std::string& state = e.sqlstate();
+    // 08: connection exception, 57P: operator intervention (shutdown),
+    // 40: serialization failure / deadlock, 53: insufficient resources.
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
+      broken = true;
+      throw TransientError(std::string("PostgreSQL unavailable: ") + e.what());
+    }
+    if (state.rfind("40", 0) == 0 || state.rfind("53", 0) == 0) {
+      throw TransientError(std::string("PostgreSQL transient failure: ") + e.what());
+    }
+    if (state.empty()) {
+      // libpq reports a dead socket without a SQLSTATE.
+      broken = true;
+      throw TransientError(std::string("PostgreSQL failure: ") + e.what());
+    }
+    throw Error(std::string("PostgreSQL error ") + state + ": " + e.what());
+  } catch (const pqxx::failure& e) {
+    broken = true;
+    throw TransientError(std::string("PostgreSQL failure: ") + e.what());
+  }
+}
+
+}  // namespace fila::pg

@@ -1,0 +1,521 @@
+#include "fila/postgres_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "fila/errors.h"
+#include "fila/migrator.h"
+#include "pg_support.h"
+
+namespace fila {
+namespace {
+
+constexpr const char* kEpochMs = "(extract(epoch FROM {})*1000)::bigint";
+
+std::string EpochMs(const std::string& column) {
+  std::string expr = kEpochMs;
+  return expr.replace(expr.find("{}"), 2, column);
+}
+
+const std::string kTaskColumns =
+    "t.id, t.type, t.queue, t.priority, t.state, t.attempt, t.max_attempts, t.timeout_ms, "
+    "t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, coalesce(t.worker, ''), "
+    "coalesce(t.last_error, ''), t.result, t.progress, t.progress_message, " +
+    EpochMs("t.created_at") + ", " + EpochMs("t.run_at") + ", " + EpochMs("t.started_at") + ", " +
+    EpochMs("t.finished_at");
+
+// Statements prepared on every (re)connection.
+const std::map<std::string, std::string>& Statements() {
+  static const std::map<std::string, std::string> kStatements{
+      {"enqueue", R"(
+WITH input AS MATERIALIZED (
+  SELECT gen_random_uuid() AS id, i.*
+  FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[], $7::text[],
+              $8::text[], $9::text[], $10::bigint[])
+       WITH ORDINALITY AS i(type, queue, priority, max_attempts, timeout_ms, tenant, idem,
+                            payload_hex, trace_id, run_at_ms, ord)
+), ins AS (
+  INSERT INTO tasks (id, type, queue, priority, state, max_attempts, timeout_ms, tenant,
+                     idempotency_key, payload, trace_id, run_at)
+  SELECT id, type, queue, priority,
+         CASE WHEN run_at_ms > 0 AND to_timestamp(run_at_ms / 1000.0) > now()
+              THEN 'scheduled' ELSE 'queued' END,
+         max_attempts, timeout_ms, tenant, NULLIF(idem, ''), decode(payload_hex, 'hex'), trace_id,
+         CASE WHEN run_at_ms > 0 THEN to_timestamp(run_at_ms / 1000.0) ELSE now() END
+  FROM input ORDER BY ord
+  ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id, state, tenant, idempotency_key
+), outbox_rows AS (
+  INSERT INTO outbox (task_id) SELECT id FROM ins WHERE state = 'queued'
+)
+SELECT COALESCE(ins.id, dup.id, old.id), COALESCE(ins.state, dup.state, old.state),
+       ins.id IS NOT NULL
+FROM input i
+LEFT JOIN ins ON ins.id = i.id
+LEFT JOIN ins dup ON ins.id IS NULL AND i.idem <> '' AND dup.tenant = i.tenant
+                 AND dup.idempotency_key = i.idem
+LEFT JOIN tasks old ON ins.id IS NULL AND dup.id IS NULL AND i.idem <> ''
+                   AND old.tenant = i.tenant AND old.idempotency_key = i.idem
+ORDER BY i.ord)"},
+      {"fetch_outbox",
+       "SELECT o.id, t.id, t.type, t.queue, t.priority, t.attempt, t.max_attempts, t.timeout_ms, "
+       "t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, " +
+           EpochMs("t.created_at") +
+           ", t.state FROM outbox o JOIN tasks t ON t.id = o.task_id ORDER BY o.id LIMIT $1"},
+      {"delete_outbox", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"},
+      {"release_due", R"(
+WITH due AS (
+  SELECT id FROM tasks WHERE state = 'scheduled' AND run_at <= now()
+  ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED
+), upd AS (
+  UPDATE tasks t SET state = 'queued', updated_at = now()
+  FROM due WHERE t.id = due.id AND t.state = 'scheduled' RETURNING t.id
+), ob AS (
+  INSERT INTO outbox (task_id) SELECT id FROM upd
+)
+SELECT count(*) FROM upd)"},
+      {"claim", R"(
+UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
+       lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
+WHERE id = ANY($1::uuid[]) AND state = 'queued'
+RETURNING id, attempt, max_attempts, timeout_ms, )" + EpochMs("created_at")},
+      {"existing", "SELECT id FROM tasks WHERE id = ANY($1::uuid[])"},
+      {"finish", R"(
+WITH f AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::bigint[], $8::text[], $9::text[])
+         AS f(id, attempt, state, outcome, error, error_kind, retry_at_ms, result_hex, worker)
+), upd AS (
+  UPDATE tasks t SET
+    state = f.state,
+    finished_at = CASE WHEN f.state IN ('succeeded', 'failed', 'dead', 'cancelled')
+                       THEN now() END,
+    run_at = CASE WHEN f.state = 'scheduled' THEN to_timestamp(f.retry_at_ms / 1000.0)
+                  ELSE t.run_at END,
+    last_error = CASE WHEN f.error <> '' THEN f.error ELSE t.last_error END,
+    result = CASE WHEN f.result_hex <> '' THEN decode(f.result_hex, 'hex') ELSE t.result END,
+    progress = CASE WHEN f.state = 'succeeded' THEN 100 ELSE t.progress END,
+    lease_until = NULL,
+    updated_at = now()
+  FROM f
+  WHERE t.id = f.id AND t.attempt = f.attempt AND t.state = 'running'
+  RETURNING t.id, t.attempt, t.started_at
+), attempts AS (
+  INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at)
+  SELECT f.id, f.attempt, f.worker, f.outcome, f.error, f.error_kind, upd.started_at
+  FROM f JOIN upd ON upd.id = f.id AND upd.attempt = f.attempt
+  ON CONFLICT (task_id, attempt) DO NOTHING
+)
+SELECT id, attempt FROM upd)"},
+      {"heartbeat", R"(
+WITH w AS (
+  INSERT INTO workers (id, hostname, pid, queues, concurrency, heartbeat_at)
+  VALUES ($1, $2, $3, $4::text[], $5, now())
+  ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid,
+    queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency, heartbeat_at = now()
+)
+UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
+WHERE worker = $1 AND state = 'running')"},
+      {"get_task", "SELECT " + kTaskColumns + " FROM tasks t WHERE t.id = $1::uuid"},
+      {"get_attempts",
+       "SELECT attempt, worker, outcome, error, error_kind, " + EpochMs("started_at") + ", " +
+           EpochMs("finished_at") +
+           " FROM task_attempts WHERE task_id = $1::uuid ORDER BY attempt"},
+      {"list_tasks", "SELECT " + kTaskColumns +
+                         " FROM tasks t WHERE ($1 = '' OR t.state = $1) AND ($2 = '' OR t.type = $2)"
+                         " AND ($3 = '' OR t.queue = $3) ORDER BY t.created_at DESC, t.id DESC"
+                         " LIMIT $4"},
+      {"count_by_queue_state",
+       "SELECT queue, state, count(*) FROM tasks GROUP BY queue, state ORDER BY queue, state"},
+      {"count_active",
+       "SELECT count(*) FROM tasks WHERE state IN ('queued', 'scheduled', 'running')"},
+  };
+  return kStatements;
+}
+
+TaskView ReadTask(const pqxx::row& r) {
+  TaskView v;
+  v.id = r[0].as<std::string>();
+  v.type = r[1].as<std::string>();
+  v.queue = r[2].as<std::string>();
+  v.priority = r[3].as<uint32_t>();
+  v.state = ParseTaskState(r[4].as<std::string>()).value_or(TaskState::kQueued);
+  v.attempt = r[5].as<uint32_t>();
+  v.max_attempts = r[6].as<uint32_t>();
+  v.timeout_ms = r[7].as<uint32_t>();
+  v.tenant = r[8].as<std::string>();
+  v.idempotency_key = r[9].as<std::string>();
+  v.payload = pg::Bytes(r[10]);
+  v.trace_id = r[11].as<std::string>();
+  v.worker = r[12].as<std::string>();
+  v.last_error = r[13].as<std::string>();
+  v.result = pg::Bytes(r[14]);
+  v.progress = r[15].as<int32_t>();
+  v.progress_message = r[16].as<std::string>();
+  v.created_at_ms = pg::Int64OrZero(r[17]);
+  v.run_at_ms = pg::Int64OrZero(r[18]);
+  v.started_at_ms = pg::Int64OrZero(r[19]);
+  v.finished_at_ms = pg::Int64OrZero(r[20]);
+  return v;
+}
+
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& conn, const std::string& channel, bool& flag)
+      : pqxx::notification_receiver(conn, channel), flag_(flag) {}
+  void operator()(const std::string&, int) override { flag_ = true; }
+
+ private:
+  bool& flag_;
+};
+
+}  // namespace
+
+bool IsUuid(std::string_view text) noexcept {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct PostgresStore::Impl {
+  std::string url;
+  std::unique_ptr<pqxx::connection> conn;
+  std::vector<std::string> channels;
+  std::vector<std::unique_ptr<Receiver>> receivers;
+  bool notified = false;
+  bool leader = false;
+
+  pqxx::connection& Conn() {
+    if (!conn) {
+      receivers.clear();
+      leader = false;
+      conn = pg::Open(url);
+      for (const auto& [name, sql] : Statements()) conn->prepare(name, sql);
+      for (const auto& channel : channels) {
+        receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified));
+      }
+    }
+    return *conn;
+  }
+
+  // Runs `fn` and translates library errors; a lost connection is dropped so
+  // the next call reconnects.
+  template <typename Fn>
+  auto Run(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>())) {
+    bool broken = false;
+    try {
+      return fn(Conn());
+    } catch (...) {
+      try {
+        pg::Translate(broken);
+      } catch (...) {
+        if (broken) {
+          receivers.clear();
+          conn.reset();
+          leader = false;
+        }
+        throw;
+      }
+    }
+  }
+};
+
+PostgresStore::PostgresStore(std::string url) : impl_(std::make_unique<Impl>()) {
+  impl_->url = std::move(url);
+}
+
+PostgresStore::~PostgresStore() = default;
+
+void PostgresStore::Connect() {
+  impl_->Run([](pqxx::connection&) { return 0; });
+}
+
+void PostgresStore::RequireSchema() {
+  int current = impl_->Run([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    auto exists = tx.exec1("SELECT to_regclass('schema_migrations') IS NOT NULL");
+    if (!exists[0].as<bool>()) return 0;
+    return tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  });
+  const int required = RequiredSchemaVersion();
+  if (current < required) {
+    throw PermanentError("database schema is at version " + std::to_string(current) +
+                         " but this build needs version " + std::to_string(required) +
+                         ": run `fila migrate up`");
+  }
+}
+
+bool PostgresStore::TryLeadership(int64_t key) {
+  return impl_->Run([&](pqxx::connection& c) {
+    if (!impl_->leader) {
+      pqxx::nontransaction tx(c);
+      impl_->leader = tx.exec_params1("SELECT pg_try_advisory_lock($1)", key)[0].as<bool>();
+    }
+    return impl_->leader;
+  });
+}
+
+void PostgresStore::Listen(const std::string& channel) {
+  impl_->channels.push_back(channel);
+  if (impl_->conn) {
+    impl_->Run([&](pqxx::connection& c) {
+      impl_->receivers.push_back(std::make_unique<Receiver>(c, channel, impl_->notified));
+      return 0;
+    });
+  }
+}
+
+bool PostgresStore::AwaitNotification(std::chrono::milliseconds timeout) {
+  return impl_->Run([&](pqxx::connection& c) {
+    impl_->notified = false;
+    if (c.get_notifs() == 0 && !impl_->notified) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+      c.await_notification(static_cast<long>(us / 1000000), static_cast<long>(us % 1000000));
+    }
+    bool got = impl_->notified;
+    impl_->notified = false;
+    return got;
+  });
+}
+
+std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks) {
+  if (tasks.empty()) return {};
+  std::vector<std::string> type, queue, tenant, idem, payload, trace;
+  std::vector<int> priority, max_attempts, timeout;
+  std::vector<int64_t> run_at;
+  for (const auto& t : tasks) {
+    type.push_back(t.type);
+    queue.push_back(t.queue);
+    priority.push_back(static_cast<int>(t.priority));
+    max_attempts.push_back(static_cast<int>(t.max_attempts));
+    timeout.push_back(static_cast<int>(t.timeout_ms));
+    tenant.push_back(t.tenant);
+    idem.push_back(t.idempotency_key);
+    payload.push_back(pg::Hex(t.payload));
+    trace.push_back(t.trace_id);
+    run_at.push_back(t.run_at_ms);
+  }
+  auto rows = impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_prepared("enqueue", pg::ArrayLiteral(type), pg::ArrayLiteral(queue),
+                              pg::IntArrayLiteral<int>(priority),
+                              pg::IntArrayLiteral<int>(max_attempts),
+                              pg::IntArrayLiteral<int>(timeout), pg::ArrayLiteral(tenant),
+                              pg::ArrayLiteral(idem), pg::ArrayLiteral(payload),
+                              pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at));
+    // A concurrent enqueue with the same key may commit after this
+    // statement's snapshot: its id is then not visible here. Retry.
+    for (const auto& row : r) {
+      if (row[0].is_null()) throw TransientError("idempotency key raced with a concurrent enqueue");
+    }
+    tx.commit();
+    return r;
+  });
+  std::vector<EnqueueResult> results;
+  results.reserve(rows.size());
+  for (const auto& row : rows) {
+    results.push_back({row[0].as<std::string>(),
+                       ParseTaskState(row[1].as<std::string>()).value_or(TaskState::kQueued),
+                       row[2].as<bool>()});
+  }
+  return results;
+}
+
+std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("fetch_outbox", limit);
+    std::vector<OutboxItem> items;
+    items.reserve(rows.size());
+    for (const auto& r : rows) {
+      OutboxItem item;
+      item.outbox_id = r[0].as<int64_t>();
+      Envelope& e = item.envelope;
+      e.id = r[1].as<std::string>();
+      e.type = r[2].as<std::string>();
+      e.queue = r[3].as<std::string>();
+      e.priority = r[4].as<uint32_t>();
+      e.attempt = r[5].as<uint32_t>();
+      e.max_attempts = r[6].as<uint32_t>();
+      e.timeout_ms = r[7].as<uint32_t>();
+      e.tenant = r[8].as<std::string>();
+      e.idempotency_key = r[9].as<std::string>();
+      e.payload = pg::Bytes(r[10]);
+      e.trace_id = r[11].as<std::string>();
+      e.enqueued_at_unix_ms = pg::Int64OrZero(r[12]);
+      // A task cancelled before its publish needs no message: its outbox
+      // row is deleted unpublished. Marked by an empty queue.
+      if (r[13].as<std::string>() != "queued") e.queue.clear();
+      items.push_back(std::move(item));
+    }
+    return items;
+  });
+}
+
+void PostgresStore::DeleteOutbox(std::span<const int64_t> outbox_ids) {
+  if (outbox_ids.empty()) return;
+  impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("delete_outbox", pg::IntArrayLiteral<int64_t>(outbox_ids));
+    return 0;
+  });
+}
+
+int64_t PostgresStore::ReleaseDue(uint32_t limit) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto count = tx.exec_prepared1("release_due", limit)[0].as<int64_t>();
+    tx.commit();
+    return count;
+  });
+}
+
+ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::string& worker,
+                                 uint32_t lease_ms) {
+  ClaimResult result;
+  std::vector<std::string> valid;
+  for (const auto& id : ids) {
+    if (IsUuid(id)) {
+      valid.push_back(id);
+    } else {
+      result.unknown.push_back(id);
+    }
+  }
+  if (valid.empty()) return result;
+  impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("claim", pg::ArrayLiteral(valid), worker, lease_ms);
+    std::vector<std::string> claimed_ids;
+    for (const auto& r : rows) {
+      ClaimedTask t;
+      t.id = r[0].as<std::string>();
+      t.attempt = r[1].as<uint32_t>();
+      t.max_attempts = r[2].as<uint32_t>();
+      t.timeout_ms = r[3].as<uint32_t>();
+      t.created_at_ms = pg::Int64OrZero(r[4]);
+      claimed_ids.push_back(t.id);
+      result.claimed.push_back(std::move(t));
+    }
+    if (result.claimed.size() == valid.size()) return 0;
+    // Rare path: tell duplicates (row exists) from unknown ids.
+    std::vector<std::string> rest;
+    for (const auto& id : valid) {
+      if (std::find(claimed_ids.begin(), claimed_ids.end(), id) == claimed_ids.end()) {
+        rest.push_back(id);
+      }
+    }
+    auto existing = tx.exec_prepared("existing", pg::ArrayLiteral(rest));
+    std::vector<std::string> found;
+    for (const auto& r : existing) found.push_back(r[0].as<std::string>());
+    for (const auto& id : rest) {
+      bool exists = std::find(found.begin(), found.end(), id) != found.end();
+      (exists ? result.not_claimable : result.unknown).push_back(id);
+    }
+    return 0;
+  });
+  return result;
+}
+
+std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
+  std::vector<bool> applied(records.size(), false);
+  if (records.empty()) return applied;
+  std::vector<std::string> id, state, outcome, error, kind, result, worker;
+  std::vector<int64_t> attempt, retry_at;
+  for (const auto& r : records) {
+    id.push_back(r.id);
+    attempt.push_back(r.attempt);
+    state.emplace_back(ToString(r.state));
+    outcome.emplace_back(ToString(r.outcome));
+    error.push_back(r.error);
+    kind.push_back(r.error_kind);
+    retry_at.push_back(r.retry_at_ms);
+    result.push_back(pg::Hex(r.result));
+    worker.push_back(r.worker);
+  }
+  auto rows = impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_prepared("finish", pg::ArrayLiteral(id), pg::IntArrayLiteral<int64_t>(attempt),
+                              pg::ArrayLiteral(state), pg::ArrayLiteral(outcome),
+                              pg::ArrayLiteral(error), pg::ArrayLiteral(kind),
+                              pg::IntArrayLiteral<int64_t>(retry_at), pg::ArrayLiteral(result),
+                              pg::ArrayLiteral(worker));
+    tx.commit();
+    return r;
+  });
+  for (const auto& row : rows) {
+    auto row_id = row[0].as<std::string>();
+    auto row_attempt = row[1].as<uint32_t>();
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i].id == row_id && records[i].attempt == row_attempt) applied[i] = true;
+    }
+  }
+  return applied;
+}
+
+void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
+  impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("heartbeat", worker.id, worker.hostname, worker.pid,
+                     pg::ArrayLiteral(worker.queues), worker.concurrency, lease_ms);
+    return 0;
+  });
+}
+
+std::optional<TaskView> PostgresStore::GetTask(const std::string& id) {
+  if (!IsUuid(id)) return std::nullopt;
+  return impl_->Run([&](pqxx::connection& c) -> std::optional<TaskView> {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("get_task", id);
+    if (rows.empty()) return std::nullopt;
+    TaskView view = ReadTask(rows[0]);
+    for (const auto& r : tx.exec_prepared("get_attempts", id)) {
+      view.attempts.push_back({r[0].as<uint32_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                               r[3].as<std::string>(), r[4].as<std::string>(),
+                               pg::Int64OrZero(r[5]), pg::Int64OrZero(r[6])});
+    }
+    return view;
+  });
+}
+
+std::vector<TaskView> PostgresStore::ListTasks(const ListFilter& filter) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::string state = filter.state ? std::string(ToString(*filter.state)) : std::string();
+    std::vector<TaskView> views;
+    for (const auto& r :
+         tx.exec_prepared("list_tasks", state, filter.type, filter.queue, filter.limit)) {
+      views.push_back(ReadTask(r));
+    }
+    return views;
+  });
+}
+
+std::vector<QueueStateCount> PostgresStore::CountByQueueAndState() {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<QueueStateCount> counts;
+    for (const auto& r : tx.exec_prepared("count_by_queue_state")) {
+      counts.push_back({r[0].as<std::string>(),
+                        ParseTaskState(r[1].as<std::string>()).value_or(TaskState::kQueued),
+                        r[2].as<int64_t>()});
+    }
+    return counts;
+  });
+}
+
+int64_t PostgresStore::CountActive() {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec_prepared1("count_active")[0].as<int64_t>();
+  });
+}
+
+}  // namespace fila
