@@ -64,6 +64,13 @@ struct FinishRecord {
   int64_t started_at_ms = 0;
 };
 
+struct ProgressUpdate {
+  std::string id;
+  uint32_t attempt = 0;
+  int32_t percent = 0;
+  std::string message;
+};
+
 struct AttemptView {
   uint32_t attempt = 0;
   std::string worker;
@@ -148,6 +155,8 @@ class StateStore {
   // state = running). Returns, per record, whether it applied; a stale
   // attempt applies nothing.
   virtual std::vector<bool> Finish(std::span<const FinishRecord> records) = 0;
+  // Writes progress of running tasks, each fenced by attempt.
+  virtual void RecordProgress(std::span<const ProgressUpdate> updates) = 0;
   // Records the worker as alive and extends the leases of its running tasks.
   virtual void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) = 0;
 

@@ -37,8 +37,9 @@ struct Migrator::Impl {
       auto conn = pg::Open(url);
       {
         pqxx::nontransaction tx(*conn);
-        tx.exec(kCreateTable);
+        // Lock first: concurrent CREATE TABLE IF NOT EXISTS can still collide.
         tx.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
+        tx.exec(kCreateTable);
       }
       // The lock is session-level and dies with the connection, so an
       // exception below cannot leave it held.

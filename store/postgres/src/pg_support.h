@@ -24,6 +24,9 @@ std::string IntArrayLiteral(std::span<const Int> items) {
 }
 
 std::string Hex(std::string_view bytes);
+// `text` with NUL bytes and invalid UTF-8 replaced by '?': Postgres text
+// rejects both, and one bad error message must not block a whole batch.
+std::string ValidUtf8(std::string_view text);
 // The bytes of a bytea field.
 std::string Bytes(const pqxx::field& field);
 int64_t Int64OrZero(const pqxx::field& field);

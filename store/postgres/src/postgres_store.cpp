@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 
 #include "fila/errors.h"
@@ -108,6 +109,10 @@ WITH f AS (
   ON CONFLICT (task_id, attempt) DO NOTHING
 )
 SELECT id, attempt FROM upd)"},
+      {"progress", R"(
+UPDATE tasks t SET progress = p.percent, progress_message = p.message, updated_at = now()
+FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS p(id, attempt, percent, message)
+WHERE t.id = p.id AND t.attempt = p.attempt AND t.state = 'running')"},
       {"heartbeat", R"(
 WITH w AS (
   INSERT INTO workers (id, hostname, pid, queues, concurrency, heartbeat_at)
@@ -434,8 +439,8 @@ std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
     attempt.push_back(r.attempt);
     state.emplace_back(ToString(r.state));
     outcome.emplace_back(ToString(r.outcome));
-    error.push_back(r.error);
-    kind.push_back(r.error_kind);
+    error.push_back(pg::ValidUtf8(r.error));
+    kind.push_back(pg::ValidUtf8(r.error_kind));
     retry_at.push_back(r.retry_at_ms);
     result.push_back(pg::Hex(r.result));
     worker.push_back(r.worker);
@@ -458,6 +463,24 @@ std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
     }
   }
   return applied;
+}
+
+void PostgresStore::RecordProgress(std::span<const ProgressUpdate> updates) {
+  if (updates.empty()) return;
+  std::vector<std::string> id, message;
+  std::vector<int64_t> attempt, percent;
+  for (const auto& u : updates) {
+    id.push_back(u.id);
+    attempt.push_back(u.attempt);
+    percent.push_back(std::clamp(u.percent, 0, 100));
+    message.push_back(pg::ValidUtf8(u.message));
+  }
+  impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("progress", pg::ArrayLiteral(id), pg::IntArrayLiteral<int64_t>(attempt),
+                     pg::IntArrayLiteral<int64_t>(percent), pg::ArrayLiteral(message));
+    return 0;
+  });
 }
 
 void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {

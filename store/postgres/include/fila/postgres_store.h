@@ -41,6 +41,7 @@ class PostgresStore final : public StateStore {
   ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
                     uint32_t lease_ms) override;
   std::vector<bool> Finish(std::span<const FinishRecord> records) override;
+  void RecordProgress(std::span<const ProgressUpdate> updates) override;
   void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override;
   std::optional<TaskView> GetTask(const std::string& id) override;
   std::vector<TaskView> ListTasks(const ListFilter& filter) override;

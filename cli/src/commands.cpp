@@ -1,0 +1,199 @@
+#include "commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+#include "fila/clock.h"
+#include "fila/config.h"
+#include "fila/errors.h"
+#include "fila/migrator.h"
+#include "fila/postgres_store.h"
+#include "fila/task_types.h"
+#include "render.h"
+
+namespace fila::cli {
+namespace {
+
+constexpr uint32_t kEnqueueChunk = 1000;
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Runs a command body, turning fila errors into a message and an exit code.
+template <typename Fn>
+int Guard(const std::string& database_url, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const PermanentError& e) {
+    std::string field = e.field().empty() ? "" : " (" + e.field() + ")";
+    spdlog::error("error: {}{}", e.what(), field);
+    return kUsage;
+  } catch (const TransientError& e) {
+    spdlog::error("error: {} [database {}]", e.what(), RedactUrl(database_url));
+    return kFailure;
+  } catch (const Error& e) {
+    spdlog::error("error: {}", e.what());
+    return kFailure;
+  }
+}
+
+std::string ReadPayload(const EnqueueArgs& args) {
+  if (args.payload_file.empty()) return args.payload_json;
+  if (args.payload_file == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  std::ifstream in(args.payload_file, std::ios::binary);
+  if (!in) throw PermanentError("cannot read payload file '" + args.payload_file + "'", "payload-file");
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
+  const TaskTypeSpec& spec = types.Get(args.type);
+  NewTask task;
+  task.type = args.type;
+  task.queue = args.queue.empty() ? spec.default_queue : args.queue;
+  ValidateQueueName(task.queue);
+  task.priority = args.priority.value_or(0);
+  if (task.priority > 9) {
+    throw PermanentError("priority must be between 0 and 9, got " + std::to_string(task.priority),
+                         "priority");
+  }
+  task.max_attempts = args.max_attempts.value_or(spec.retry.max_attempts);
+  if (task.max_attempts < 1 || task.max_attempts > 1000) {
+    throw PermanentError("max attempts must be between 1 and 1000", "max-attempts");
+  }
+  task.timeout_ms = args.timeout_ms.value_or(static_cast<uint32_t>(spec.default_timeout.count()));
+  if (task.timeout_ms < 1 || task.timeout_ms > 24u * 3600u * 1000u) {
+    throw PermanentError("timeout must be between 1 ms and 24 h", "timeout-ms");
+  }
+  if (args.tenant.empty()) throw PermanentError("tenant must not be empty", "tenant");
+  task.tenant = args.tenant;
+  task.idempotency_key = args.idempotency_key;
+  if (!task.idempotency_key.empty() && args.count > 1) {
+    throw PermanentError("--idempotency-key names one task; it cannot be used with --count",
+                         "idempotency-key");
+  }
+  task.payload = types.PayloadFromJson(args.type, ReadPayload(args));
+  return task;
+}
+
+}  // namespace
+
+int Migrate(const std::string& database_url, const std::string& direction) {
+  return Guard(database_url, [&] {
+    Migrator migrator(database_url);
+    if (direction == "up") {
+      auto applied = migrator.Up();
+      std::cout << (applied.empty() ? "schema is up to date" : "applied " + std::to_string(applied.size()) + " migration(s)")
+                << " (version " << RequiredSchemaVersion() << ")\n";
+    } else if (direction == "down") {
+      auto reverted = migrator.Down();
+      std::cout << (reverted ? "reverted migration " + std::to_string(*reverted) : "nothing to revert")
+                << "\n";
+    } else {
+      for (const auto& s : migrator.Status()) {
+        char line[160];
+        std::snprintf(line, sizeof(line), "%04d  %-24s  %s", s.version, s.name.c_str(),
+                      s.applied ? ("applied " + s.applied_at).c_str() : "pending");
+        std::cout << line << "\n";
+      }
+    }
+    return kOk;
+  });
+}
+
+int Enqueue(const std::string& database_url, const EnqueueArgs& args) {
+  return Guard(database_url, [&] {
+    TaskTypes types = TaskTypes::Builtin();
+    NewTask task = BuildTask(args, types);
+    PostgresStore store(database_url);
+    store.RequireSchema();
+    std::vector<NewTask> chunk;
+    for (uint32_t done = 0; done < args.count; done += kEnqueueChunk) {
+      chunk.assign(std::min(kEnqueueChunk, args.count - done), task);
+      std::string out;
+      for (const auto& r : store.Enqueue(chunk)) {
+        out += r.id;
+        if (!r.created) out += " (existing, " + std::string(ToString(r.state)) + ")";
+        out += '\n';
+      }
+      std::cout << out;
+    }
+    return kOk;
+  });
+}
+
+int Get(const std::string& database_url, const std::string& id, bool json) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    auto task = store.GetTask(id);
+    if (!task) {
+      spdlog::error("error: no task with id '{}'", id);
+      return kUsage;
+    }
+    TaskTypes types = TaskTypes::Builtin();
+    std::cout << (json ? Dump(TaskJson(*task, types)) + "\n" : TaskText(*task, types));
+    return kOk;
+  });
+}
+
+int List(const std::string& database_url, const ListArgs& args) {
+  return Guard(database_url, [&] {
+    ListFilter filter;
+    if (!args.state.empty()) {
+      filter.state = ParseTaskState(args.state);
+      if (!filter.state) throw PermanentError("unknown state '" + args.state + "'", "state");
+    }
+    filter.type = args.type;
+    filter.queue = args.queue;
+    filter.limit = args.limit;
+    PostgresStore store(database_url);
+    auto tasks = store.ListTasks(filter);
+    if (args.json) {
+      TaskTypes types = TaskTypes::Builtin();
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& t : tasks) out.push_back(TaskJson(t, types));
+      std::cout << Dump(out) << "\n";
+    } else {
+      for (const auto& t : tasks) std::cout << TaskRow(t) << "\n";
+    }
+    return kOk;
+  });
+}
+
+int Stats(const std::string& database_url, bool json) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    auto counts = store.CountByQueueAndState();
+    std::cout << (json ? Dump(StatsJson(counts)) + "\n" : StatsText(counts));
+    return kOk;
+  });
+}
+
+int Wait(const std::string& database_url, double timeout_s) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    const auto deadline =
+        SteadyClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    while (true) {
+      int64_t active = store.CountActive();
+      if (active == 0) return kOk;
+      if (SteadyClock::now() >= deadline) {
+        spdlog::error("error: {} tasks still queued, scheduled or running after {} s", active,
+                      timeout_s);
+        return kFailure;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
+}  // namespace fila::cli

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace fila::cli {
+
+// Exit codes shared by every command.
+inline constexpr int kOk = 0;
+inline constexpr int kFailure = 1;  // runtime failure: unreachable server, timeout
+inline constexpr int kUsage = 2;    // bad input
+
+struct EnqueueArgs {
+  std::string type;
+  std::string payload_json;
+  std::string payload_file;
+  std::optional<uint32_t> priority;
+  std::string queue;
+  uint32_t count = 1;
+  std::string idempotency_key;
+  std::string tenant = "default";
+  std::optional<uint32_t> max_attempts;
+  std::optional<uint32_t> timeout_ms;
+};
+
+struct ListArgs {
+  std::string state;
+  std::string type;
+  std::string queue;
+  uint32_t limit = 50;
+  bool json = false;
+};
+
+// Each command prints its output to stdout and errors to stderr, and
+// returns the process exit code. Library errors never escape.
+int Migrate(const std::string& database_url, const std::string& direction);
+int Enqueue(const std::string& database_url, const EnqueueArgs& args);
+int Get(const std::string& database_url, const std::string& id, bool json);
+int List(const std::string& database_url, const ListArgs& args);
+int Stats(const std::string& database_url, bool json);
+int Wait(const std::string& database_url, double timeout_s);
+
+}  // namespace fila::cli

@@ -1,0 +1,81 @@
+// fila: the operator and producer command line.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "fila/config.h"
+
+int main(int argc, char** argv) {
+  using namespace fila::cli;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
+  CLI::App app{"fila: a durable, prioritized task queue"};
+  app.require_subcommand(1);
+  std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
+  app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
+  spdlog::set_pattern("%v");
+
+  std::string direction;
+  auto* migrate = app.add_subcommand("migrate", "Apply, revert or show schema migrations");
+  migrate->add_option("direction", direction, "up | down | status")
+      ->required()
+      ->check(CLI::IsMember({"up", "down", "status"}));
+
+  EnqueueArgs enqueue_args;
+  auto* enqueue = app.add_subcommand("enqueue", "Create tasks; prints their ids");
+  enqueue->add_option("type", enqueue_args.type, "Task type, e.g. noop, sleep, flaky")->required();
+  auto* json_opt = enqueue->add_option("--payload-json", enqueue_args.payload_json,
+                                       "Payload in protobuf's JSON mapping");
+  enqueue->add_option("--payload-file", enqueue_args.payload_file, "File with the JSON payload (- for stdin)")
+      ->excludes(json_opt);
+  enqueue->add_option("--priority", enqueue_args.priority, "0 (lowest) to 9 (highest)");
+  enqueue->add_option("--queue", enqueue_args.queue, "Queue (default: the type's, usually 'default')");
+  enqueue->add_option("--count", enqueue_args.count, "How many identical tasks")
+      ->check(CLI::Range(1u, 1000000u));
+  enqueue->add_option("--idempotency-key", enqueue_args.idempotency_key,
+                      "A repeated enqueue with this key returns the existing task");
+  enqueue->add_option("--tenant", enqueue_args.tenant, "Tenant owning the task");
+  enqueue->add_option("--max-attempts", enqueue_args.max_attempts, "Attempts before the task is dead");
+  enqueue->add_option("--timeout-ms", enqueue_args.timeout_ms, "Run time budget per attempt");
+
+  std::string id;
+  bool json = false;
+  auto* get = app.add_subcommand("get", "Show one task with its attempts");
+  get->add_option("id", id, "Task id")->required();
+  get->add_flag("--json", json, "Print JSON");
+
+  ListArgs list_args;
+  auto* list = app.add_subcommand("list", "List tasks, newest first");
+  list->add_option("--state", list_args.state, "Only tasks in this state");
+  list->add_option("--type", list_args.type, "Only tasks of this type");
+  list->add_option("--queue", list_args.queue, "Only tasks of this queue");
+  list->add_option("--limit", list_args.limit, "At most this many")->check(CLI::Range(1u, 100000u));
+  list->add_flag("--json", list_args.json, "Print JSON");
+
+  auto* stats = app.add_subcommand("stats", "Task counts by queue and state");
+  stats->add_flag("--json", json, "Print JSON");
+
+  double timeout_s = 60;
+  auto* wait = app.add_subcommand("wait", "Block until no task is queued, scheduled or running");
+  wait->add_option("--timeout", timeout_s, "Give up after this many seconds (exit 1)")
+      ->check(CLI::Range(0.0, 86400.0));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every usage error exits 2, like every other bad input.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (database_url.empty()) {
+    spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL");
+    return kUsage;
+  }
+  if (*migrate) return Migrate(database_url, direction);
+  if (*enqueue) return Enqueue(database_url, enqueue_args);
+  if (*get) return Get(database_url, id, json);
+  if (*list) return List(database_url, list_args);
+  if (*stats) return Stats(database_url, json);
+  if (*wait) return Wait(database_url, timeout_s);
+  return kUsage;
+}

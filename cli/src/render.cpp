@@ -1,0 +1,139 @@
+#include "render.h"
+
+#include <ctime>
+#include <map>
+#include <sstream>
+
+namespace fila::cli {
+namespace {
+
+constexpr TaskState kColumns[] = {TaskState::kQueued,    TaskState::kScheduled, TaskState::kRunning,
+                                  TaskState::kSucceeded, TaskState::kFailed,    TaskState::kDead,
+                                  TaskState::kCancelled, TaskState::kBlocked};
+
+nlohmann::json PayloadJson(const TaskView& task, const TaskTypes& types) {
+  if (!types.Contains(task.type)) return nullptr;
+  auto parsed = nlohmann::json::parse(types.PayloadToJson(task.type, task.payload), nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json(nullptr) : parsed;
+}
+
+}  // namespace
+
+std::string FormatTime(int64_t unix_ms) {
+  if (unix_ms == 0) return "";
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
+  return out;
+}
+
+nlohmann::json TaskJson(const TaskView& t, const TaskTypes& types) {
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const auto& a : t.attempts) {
+    attempts.push_back({{"attempt", a.attempt},
+                        {"worker", a.worker},
+                        {"outcome", a.outcome},
+                        {"error", a.error},
+                        {"error_kind", a.error_kind},
+                        {"started_at", FormatTime(a.started_at_ms)},
+                        {"finished_at", FormatTime(a.finished_at_ms)}});
+  }
+  return {{"id", t.id},
+          {"type", t.type},
+          {"queue", t.queue},
+          {"priority", t.priority},
+          {"state", ToString(t.state)},
+          {"attempt", t.attempt},
+          {"max_attempts", t.max_attempts},
+          {"timeout_ms", t.timeout_ms},
+          {"tenant", t.tenant},
+          {"idempotency_key", t.idempotency_key},
+          {"payload", PayloadJson(t, types)},
+          {"trace_id", t.trace_id},
+          {"worker", t.worker},
+          {"last_error", t.last_error},
+          {"result", t.result.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.result)},
+          {"progress", {{"percent", t.progress}, {"message", t.progress_message}}},
+          {"created_at", FormatTime(t.created_at_ms)},
+          {"run_at", FormatTime(t.run_at_ms)},
+          {"started_at", FormatTime(t.started_at_ms)},
+          {"finished_at", FormatTime(t.finished_at_ms)},
+          {"attempts", attempts}};
+}
+
+std::string TaskText(const TaskView& t, const TaskTypes& types) {
+  std::ostringstream out;
+  out << "id:        " << t.id << "\n"
+      << "type:      " << t.type << "\n"
+      << "queue:     " << t.queue << "  priority " << t.priority << "\n"
+      << "state:     " << ToString(t.state) << "\n"
+      << "attempt:   " << t.attempt << " of " << t.max_attempts << "  (timeout " << t.timeout_ms
+      << " ms)\n"
+      << "tenant:    " << t.tenant << "\n";
+  if (!t.idempotency_key.empty()) out << "key:       " << t.idempotency_key << "\n";
+  out << "payload:   " << PayloadJson(t, types).dump() << "\n"
+      << "progress:  " << t.progress << "%" << (t.progress_message.empty() ? "" : " " + t.progress_message)
+      << "\n"
+      << "created:   " << FormatTime(t.created_at_ms) << "\n";
+  if (t.started_at_ms) out << "started:   " << FormatTime(t.started_at_ms) << "  on " << t.worker << "\n";
+  if (t.finished_at_ms) out << "finished:  " << FormatTime(t.finished_at_ms) << "\n";
+  if (t.state == TaskState::kScheduled) out << "next run:  " << FormatTime(t.run_at_ms) << "\n";
+  if (!t.result.empty()) out << "result:    " << t.result << "\n";
+  if (!t.attempts.empty()) {
+    out << "attempts:\n";
+    for (const auto& a : t.attempts) {
+      out << "  #" << a.attempt << " " << a.outcome << " on " << a.worker << " at "
+          << FormatTime(a.finished_at_ms);
+      if (!a.error.empty()) out << " [" << a.error_kind << "] " << a.error;
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string TaskRow(const TaskView& t) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-36s  %-10s  %-16s  %-12s  p%u  a%u/%u  %s", t.id.c_str(),
+                std::string(ToString(t.state)).c_str(), t.type.c_str(), t.queue.c_str(), t.priority,
+                t.attempt, t.max_attempts, FormatTime(t.created_at_ms).c_str());
+  return line;
+}
+
+nlohmann::json StatsJson(const std::vector<QueueStateCount>& counts) {
+  nlohmann::json queues = nlohmann::json::object();
+  for (const auto& c : counts) queues[c.queue][std::string(ToString(c.state))] = c.count;
+  return {{"queues", queues}};
+}
+
+std::string StatsText(const std::vector<QueueStateCount>& counts) {
+  std::map<std::string, std::map<TaskState, int64_t>> table;
+  for (const auto& c : counts) table[c.queue][c.state] = c.count;
+  std::ostringstream out;
+  char cell[32];
+  std::snprintf(cell, sizeof(cell), "%-16s", "queue");
+  out << cell;
+  for (TaskState s : kColumns) {
+    std::snprintf(cell, sizeof(cell), " %10s", std::string(ToString(s)).c_str());
+    out << cell;
+  }
+  out << "\n";
+  for (const auto& [queue, by_state] : table) {
+    std::snprintf(cell, sizeof(cell), "%-16s", queue.c_str());
+    out << cell;
+    for (TaskState s : kColumns) {
+      auto it = by_state.find(s);
+      std::snprintf(cell, sizeof(cell), " %10lld",
+                    static_cast<long long>(it == by_state.end() ? 0 : it->second));
+      out << cell;
+    }
+    out << "\n";
+  }
+  if (table.empty()) out << "(no tasks)\n";
+  return out.str();
+}
+
+}  // namespace fila::cli

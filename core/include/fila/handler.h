@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "fila/clock.h"
+
+namespace fila {
+
+// What a handler sees of the task it runs. Owned by the worker runtime;
+// valid for the duration of the handler call. Methods are safe to call from
+// the handler's thread; Cancelled() may also be polled from helper threads.
+class TaskContext {
+ public:
+  virtual ~TaskContext() = default;
+  virtual const std::string& TaskId() const = 0;
+  virtual const std::string& Type() const = 0;
+  virtual uint32_t Attempt() const = 0;
+  virtual const std::string& Payload() const = 0;  // serialized payload message
+  // Past this point the attempt has timed out: I/O should use it as its own
+  // deadline.
+  virtual Deadline TaskDeadline() const = 0;
+  // True once the deadline passed, the task was cancelled or the worker is
+  // shutting down: the handler should stop soon and throw or return.
+  virtual bool Cancelled() const = 0;
+  // Waits up to `duration`; returns false early when cancelled.
+  virtual bool SleepFor(std::chrono::milliseconds duration) = 0;
+  // Reports progress (0..100). Writes are coalesced and fenced by attempt.
+  virtual void Progress(int percent, std::string_view message) = 0;
+};
+
+// Runs one task. Returns the result bytes (stored with the task). Throws
+// PermanentError for bad input (no retry), TransientError (or anything else)
+// for failures worth retrying.
+using Handler = std::function<std::string(TaskContext&)>;
+
+class HandlerRegistry final {
+ public:
+  void Register(std::string type, Handler handler) {
+    handlers_.insert_or_assign(std::move(type), std::move(handler));
+  }
+  const Handler* Find(std::string_view type) const {
+    auto it = handlers_.find(type);
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, Handler, std::less<>> handlers_;
+};
+
+}  // namespace fila

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "fila/broker.h"
+
+namespace fila {
+
+class PostgresStore;
+
+struct RelayOptions {
+  uint32_t batch = 500;
+  // Safety net: the outbox is swept this often even without a notification.
+  std::chrono::milliseconds sweep_interval{1000};
+  // How often a follower asks for the leader lock.
+  std::chrono::milliseconds leader_retry{2000};
+  std::chrono::milliseconds publish_timeout{10000};
+  // Test hook: "relay.before_publish" / "relay.after_publish" make the
+  // process kill itself (SIGKILL) at that point of the first batch.
+  std::string failpoint;
+};
+
+// The leader-only loop of fila-scheduler: publishes outbox rows with
+// confirms and deletes them once confirmed, and moves due scheduled tasks
+// back to queued. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
+// net. Leadership is a Postgres session advisory lock on the store's
+// connection, so any number of schedulers may run: one relays.
+// Runs on the calling thread, which owns `store` and `publisher`.
+class Relay final {
+ public:
+  Relay(RelayOptions options, PostgresStore& store, Publisher& publisher);
+  void Run(const std::atomic<bool>& stop);
+  uint64_t Published() const { return published_; }
+
+ private:
+  // One pass; returns the number of outbox rows handled.
+  size_t PublishBatch();
+
+  RelayOptions options_;
+  PostgresStore& store_;
+  Publisher& publisher_;
+  uint64_t published_ = 0;
+};
+
+// The advisory lock key all schedulers contend for.
+inline constexpr int64_t kLeaderLockKey = 0x66696c616c6472;  // "filaldr"
+
+}  // namespace fila

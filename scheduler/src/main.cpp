@@ -1,0 +1,92 @@
+// fila-scheduler: relays the outbox to the broker and releases due tasks.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "fila/config.h"
+#include "fila/postgres_store.h"
+#include "fila/process.h"
+#include "fila/rabbitmq_broker.h"
+#include "fila/relay.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitConfig = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
+  CLI::App app{"fila-scheduler: publishes queued tasks to RabbitMQ"};
+  fila::RelayOptions options;
+  std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
+  std::string amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
+  std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
+  options.failpoint = fila::EnvOr("FILA_FAILPOINT", "");
+  int sweep_ms = 1000;
+  int startup_s = 30;
+  app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
+  app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  app.add_option("--batch", options.batch, "Outbox rows published per confirm batch")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--sweep-interval-ms", sweep_ms, "Outbox sweep and due-task release period")
+      ->check(CLI::Range(10, 600000));
+  app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every usage error exits 2, like every other bad input.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ fila-scheduler %v");
+  options.sweep_interval = std::chrono::milliseconds(sweep_ms);
+  if (database_url.empty() || amqp_url.empty()) {
+    spdlog::error("set --database-url/FILA_DATABASE_URL and --amqp-url/FILA_AMQP_URL");
+    return kExitConfig;
+  }
+
+  const auto& stop = fila::InstallStopSignals();
+  const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
+  fila::PostgresStore store(database_url);
+  try {
+    fila::RetryTransient(startup_deadline, [&] {
+      store.Connect();
+      store.RequireSchema();
+    });
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("{}", e.what());
+    return kExitConfig;
+  } catch (const fila::Error& e) {
+    spdlog::error("cannot use PostgreSQL at {}: {}", fila::RedactUrl(database_url), e.what());
+    return kExitFailure;
+  }
+
+  std::unique_ptr<fila::Broker> broker;
+  std::unique_ptr<fila::Publisher> publisher;
+  try {
+    broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+    publisher = broker->NewPublisher();
+    // An empty confirmed publish opens the connection: fail fast when the
+    // broker is unreachable rather than on the first task.
+    fila::RetryTransient(startup_deadline, [&] {
+      publisher->PublishConfirmed({}, fila::DeadlineIn(std::chrono::seconds(5)));
+    });
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("{}", e.what());
+    return kExitConfig;
+  } catch (const fila::Error& e) {
+    spdlog::error("cannot use RabbitMQ at {}: {}", fila::RedactUrl(amqp_url), e.what());
+    return kExitFailure;
+  }
+
+  spdlog::info("scheduler started (pid {})", ::getpid());
+  fila::Relay relay(options, store, *publisher);
+  relay.Run(stop);
+  spdlog::info("scheduler stopped: published {} messages", relay.Published());
+  return 0;
+}

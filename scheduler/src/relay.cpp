@@ -1,0 +1,87 @@
+#include "fila/relay.h"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "fila/errors.h"
+#include "fila/postgres_store.h"
+#include "fila/process.h"
+
+namespace fila {
+namespace {
+
+void MaybeCrash(const std::string& failpoint, const char* here) {
+  if (failpoint == here) {
+    spdlog::warn("failpoint {} hit: killing this process", here);
+    spdlog::default_logger()->flush();
+    std::raise(SIGKILL);
+  }
+}
+
+}  // namespace
+
+Relay::Relay(RelayOptions options, PostgresStore& store, Publisher& publisher)
+    : options_(std::move(options)), store_(store), publisher_(publisher) {}
+
+size_t Relay::PublishBatch() {
+  auto items = store_.FetchOutbox(options_.batch);
+  if (items.empty()) return 0;
+  std::vector<OutgoingMessage> messages;
+  std::vector<int64_t> ids;
+  messages.reserve(items.size());
+  for (const auto& item : items) {
+    ids.push_back(item.outbox_id);
+    if (item.envelope.queue.empty()) continue;  // no longer queued: nothing to publish
+    messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
+                        static_cast<uint8_t>(item.envelope.priority), item.envelope.id});
+  }
+  MaybeCrash(options_.failpoint, "relay.before_publish");
+  publisher_.PublishConfirmed(messages, DeadlineIn(options_.publish_timeout));
+  MaybeCrash(options_.failpoint, "relay.after_publish");
+  // A crash here republishes the batch on the next run; claims drop the copies.
+  store_.DeleteOutbox(ids);
+  published_ += messages.size();
+  return items.size();
+}
+
+void Relay::Run(const std::atomic<bool>& stop) {
+  store_.Listen("fila_outbox");
+  bool leader = false;
+  int failures = 0;
+  auto next_release = SteadyClock::now();
+  while (!stop) {
+    try {
+      if (!store_.TryLeadership(kLeaderLockKey)) {
+        if (leader) spdlog::warn("lost leadership");
+        leader = false;
+        SleepUnlessStopped(options_.leader_retry, stop);
+        continue;
+      }
+      if (!leader) spdlog::info("became leader: relaying the outbox");
+      leader = true;
+
+      if (SteadyClock::now() >= next_release) {
+        if (int64_t released = store_.ReleaseDue(options_.batch); released > 0) {
+          spdlog::debug("released {} due tasks", released);
+        }
+        next_release = SteadyClock::now() + options_.sweep_interval;
+      }
+      size_t handled = PublishBatch();
+      failures = 0;
+      if (handled < options_.batch) {
+        // Caught up: sleep until a NOTIFY, the next sweep or a stop check.
+        auto wait = std::min<std::chrono::milliseconds>(
+            options_.sweep_interval, std::chrono::milliseconds(500));
+        (void)store_.AwaitNotification(wait);
+      }
+    } catch (const TransientError& e) {
+      auto backoff = std::chrono::milliseconds(std::min(100 << std::min(failures, 5), 3000));
+      ++failures;
+      spdlog::warn("relay: {}; retrying in {} ms", e.what(), backoff.count());
+      SleepUnlessStopped(backoff, stop);
+    }
+  }
+}
+
+}  // namespace fila

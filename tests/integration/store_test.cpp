@@ -1,0 +1,195 @@
+// The Postgres store against a real server: enqueue, idempotency, claim
+// fencing and guarded finish, and the migrator.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "fila/errors.h"
+#include "fila/migrator.h"
+#include "fila/postgres_store.h"
+#include "support/harness.h"
+
+namespace fila {
+namespace {
+
+using test::TestDatabase;
+
+NewTask Noop(std::string key = {}) {
+  NewTask t;
+  t.type = "noop";
+  t.queue = "default";
+  t.max_attempts = 3;
+  t.timeout_ms = 1000;
+  t.idempotency_key = std::move(key);
+  return t;
+}
+
+TEST(PostgresStore, EnqueueWritesTaskAndOutboxTogether) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> tasks(3, Noop());
+  auto results = store.Enqueue(tasks);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    EXPECT_TRUE(r.created);
+    EXPECT_EQ(r.state, TaskState::kQueued);
+    EXPECT_TRUE(IsUuid(r.id)) << r.id;
+  }
+  EXPECT_EQ(db.Count("SELECT count(*) FROM tasks WHERE state = 'queued'"), 3);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM outbox"), 3);
+}
+
+TEST(PostgresStore, IdempotencyKeyReturnsTheExistingTask) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> first{Noop("order-1")};
+  auto a = store.Enqueue(first);
+  // Same key again, plus a duplicate within one batch.
+  std::vector<NewTask> again{Noop("order-1"), Noop("order-2"), Noop("order-2")};
+  auto b = store.Enqueue(again);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].id, a[0].id);
+  EXPECT_FALSE(b[0].created);
+  EXPECT_TRUE(b[1].created);
+  EXPECT_EQ(b[2].id, b[1].id);
+  EXPECT_FALSE(b[2].created);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM tasks"), 2);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM outbox"), 2);
+}
+
+TEST(PostgresStore, ConcurrentIdenticalEnqueuesCreateOneTask) {
+  TestDatabase db;
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([&, i] {
+      PostgresStore store(db.url());
+      std::vector<NewTask> one{Noop("same-key")};
+      for (int tries = 0; tries < 5; ++tries) {
+        try {
+          ids[i] = store.Enqueue(one)[0].id;
+          return;
+        } catch (const TransientError&) {
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM tasks"), 1);
+}
+
+TEST(PostgresStore, ClaimIsFencedAndFinishIsGuarded) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> one{Noop()};
+  const std::string id = store.Enqueue(one)[0].id;
+  const std::string missing = "00000000-0000-4000-8000-000000000000";
+
+  std::vector<std::string> ids{id, missing, "not-a-uuid"};
+  auto first = store.Claim(ids, "w1", 30000);
+  ASSERT_EQ(first.claimed.size(), 1u);
+  EXPECT_EQ(first.claimed[0].attempt, 1u);
+  EXPECT_EQ(first.unknown.size(), 2u);
+
+  // A second claim of the same task (a duplicate delivery) finds nothing.
+  std::vector<std::string> again{id};
+  auto second = store.Claim(again, "w2", 30000);
+  EXPECT_TRUE(second.claimed.empty());
+  EXPECT_EQ(second.not_claimable, again);
+
+  // A finish with a stale attempt changes nothing; the current one applies once.
+  FinishRecord stale{.id = id, .attempt = 7, .state = TaskState::kSucceeded, .worker = "w9"};
+  FinishRecord current{.id = id, .attempt = 1, .state = TaskState::kSucceeded, .worker = "w1"};
+  std::vector<FinishRecord> batch{stale, current};
+  auto applied = store.Finish(batch);
+  EXPECT_EQ(applied, (std::vector<bool>{false, true}));
+  std::vector<FinishRecord> repeat{current};
+  EXPECT_EQ(store.Finish(repeat), std::vector<bool>{false});
+
+  auto view = store.GetTask(id);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->state, TaskState::kSucceeded);
+  ASSERT_EQ(view->attempts.size(), 1u);
+  EXPECT_EQ(view->attempts[0].worker, "w1");
+  EXPECT_EQ(db.Count("SELECT count(*) FROM task_attempts"), 1);
+}
+
+TEST(PostgresStore, RetryIsScheduledThenReleased) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> one{Noop()};
+  const std::string id = store.Enqueue(one)[0].id;
+  std::vector<int64_t> outbox;
+  for (const auto& item : store.FetchOutbox(10)) outbox.push_back(item.outbox_id);
+  store.DeleteOutbox(outbox);
+  std::vector<std::string> ids{id};
+  ASSERT_EQ(store.Claim(ids, "w1", 30000).claimed.size(), 1u);
+  std::vector<FinishRecord> fail{{.id = id,
+                                  .attempt = 1,
+                                  .state = TaskState::kScheduled,
+                                  .outcome = Outcome::kFailed,
+                                  .error = "boom \xff\x00 bad utf8",
+                                  .error_kind = "transient",
+                                  .retry_at_ms = 1}};
+  ASSERT_EQ(store.Finish(fail), std::vector<bool>{true});
+  EXPECT_EQ(store.ReleaseDue(100), 1);
+  auto view = store.GetTask(id);
+  EXPECT_EQ(view->state, TaskState::kQueued);
+  EXPECT_EQ(view->attempts.at(0).error_kind, "transient");
+  ASSERT_EQ(store.FetchOutbox(10).size(), 1u);
+  auto again = store.Claim(ids, "w2", 30000);
+  ASSERT_EQ(again.claimed.size(), 1u);
+  EXPECT_EQ(again.claimed[0].attempt, 2u);
+}
+
+TEST(PostgresStore, SchemaCheckNamesTheFix) {
+  TestDatabase db(/*migrate=*/false);
+  PostgresStore store(db.url());
+  try {
+    store.RequireSchema();
+    FAIL() << "expected PermanentError";
+  } catch (const PermanentError& e) {
+    EXPECT_NE(std::string(e.what()).find("fila migrate up"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PostgresStore, UnreachableServerIsTransient) {
+  PostgresStore store("postgresql://postgres@127.0.0.1:1/fila?connect_timeout=2");
+  EXPECT_THROW(store.Connect(), TransientError);
+}
+
+TEST(Migrator, UpDownStatusAndIdempotence) {
+  TestDatabase db(/*migrate=*/false);
+  Migrator migrator(db.url());
+  auto applied = migrator.Up();
+  EXPECT_EQ(static_cast<int>(applied.size()), RequiredSchemaVersion());
+  EXPECT_TRUE(migrator.Up().empty());
+  for (const auto& s : migrator.Status()) EXPECT_TRUE(s.applied) << s.version;
+
+  auto reverted = migrator.Down();
+  ASSERT_TRUE(reverted.has_value());
+  EXPECT_EQ(*reverted, RequiredSchemaVersion());
+  EXPECT_FALSE(migrator.Status().back().applied);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM pg_tables WHERE tablename = 'tasks'"),
+            RequiredSchemaVersion() > 1 ? 1 : 0);
+  EXPECT_EQ(migrator.Up().size(), 1u);
+}
+
+TEST(Migrator, ConcurrentUpAppliesEachMigrationOnce) {
+  TestDatabase db(/*migrate=*/false);
+  std::vector<std::unique_ptr<test::Process>> runs;
+  for (int i = 0; i < 4; ++i) {
+    runs.push_back(std::make_unique<test::Process>(
+        "fila", std::vector<std::string>{"migrate", "up"},
+        std::map<std::string, std::string>{{"FILA_DATABASE_URL", db.url()}}));
+  }
+  for (auto& p : runs) {
+    int status = p->Wait(std::chrono::seconds(60));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << p->Stderr();
+  }
+  EXPECT_EQ(db.Count("SELECT count(*) FROM schema_migrations"), RequiredSchemaVersion());
+}
+
+}  // namespace
+}  // namespace fila

@@ -1,0 +1,247 @@
+#include "harness.h"
+
+#include <pqxx/pqxx>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace fila::test {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Shell(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  int status = ::pclose(pipe);
+  if (status != 0) throw std::runtime_error(command + " failed with status " + std::to_string(status));
+  return out;
+}
+
+std::string ExportValue(const std::string& env_text, const std::string& name) {
+  auto pos = env_text.find(name + "=");
+  if (pos == std::string::npos) return {};
+  pos += name.size() + 1;
+  auto end = env_text.find_first_of(" \n", pos);
+  std::string value = env_text.substr(pos, end - pos);
+  if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) {
+    value = value.substr(1, value.size() - 2);
+  }
+  return value;
+}
+
+// postgresql://user@host:port/db -> same with `db` replaced.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  auto scheme = url.find("://");
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  auto query = url.find('?');
+  std::string base = slash == std::string::npos ? url : url.substr(0, slash);
+  std::string tail = query == std::string::npos ? "" : url.substr(query);
+  return base + "/" + db + tail;
+}
+
+std::string TempDir() {
+  static const std::string dir = [] {
+    std::string pattern = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                          std::string("/fila-it-XXXXXX");
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    return pattern;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+std::string BinDir() { return FILA_BIN_DIR; }
+std::string SourceDir() { return FILA_SOURCE_DIR; }
+
+const StackUrls& Stack() {
+  static const StackUrls urls = [] {
+    StackUrls u;
+    const char* db = std::getenv("FILA_DATABASE_URL");
+    const char* amqp = std::getenv("FILA_AMQP_URL");
+    if (db && *db && amqp && *amqp) {
+      u.database_url = db;
+      u.amqp_url = amqp;
+      return u;
+    }
+    const std::string stack = SourceDir() + "/scripts/stack";
+    Shell(stack + " up >&2");
+    std::string env = Shell(stack + " env");
+    u.database_url = ExportValue(env, "FILA_DATABASE_URL");
+    u.amqp_url = ExportValue(env, "FILA_AMQP_URL");
+    if (u.database_url.empty() || u.amqp_url.empty()) {
+      throw std::runtime_error("scripts/stack env printed no URLs: " + env);
+    }
+    return u;
+  }();
+  return urls;
+}
+
+std::string RandomName(const std::string& prefix) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string name = prefix;
+  for (int i = 0; i < 10; ++i) name += kChars[rng() % 36];
+  return name;
+}
+
+TestDatabase::TestDatabase(bool migrate) : name_(RandomName("fila_it_")) {
+  {
+    pqxx::connection admin(Stack().database_url);
+    pqxx::nontransaction tx(admin);
+    tx.exec("CREATE DATABASE " + tx.quote_name(name_));
+  }
+  url_ = WithDatabase(Stack().database_url, name_);
+  if (migrate) {
+    auto result = RunFila("fila", {"migrate", "up"}, {{"FILA_DATABASE_URL", url_}});
+    if (result.ExitCode() != 0) throw std::runtime_error("fila migrate up failed: " + result.err);
+  }
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection admin(Stack().database_url);
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // Best effort: a leftover test database harms nothing.
+  }
+}
+
+std::string TestDatabase::Scalar(const std::string& sql) const {
+  auto rows = Rows(sql);
+  if (rows.empty() || rows[0].empty()) throw std::runtime_error("no rows: " + sql);
+  return rows[0][0];
+}
+
+std::vector<std::vector<std::string>> TestDatabase::Rows(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  std::vector<std::vector<std::string>> out;
+  for (const auto& row : tx.exec(sql)) {
+    std::vector<std::string> cols;
+    for (const auto& field : row) cols.push_back(field.is_null() ? "" : field.as<std::string>());
+    out.push_back(std::move(cols));
+  }
+  return out;
+}
+
+void TestDatabase::Exec(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  tx.exec(sql);
+}
+
+Process::Process(const std::string& binary, std::vector<std::string> args,
+                 std::map<std::string, std::string> env) {
+  static std::atomic<int> counter{0};
+  std::string stem = TempDir() + "/" + binary + "-" + std::to_string(counter++);
+  out_path_ = stem + ".out";
+  err_path_ = stem + ".err";
+
+  std::vector<std::string> argv_storage{BinDir() + "/" + binary};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (auto& [k, v] : env) merged[k] = v;
+  std::vector<std::string> env_storage;
+  for (auto& [k, v] : merged) env_storage.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv_storage[0]);
+}
+
+Process::~Process() {
+  if (Running()) {
+    ::kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+}
+
+void Process::Signal(int signal) {
+  if (Running()) ::kill(pid_, signal);
+}
+
+bool Process::Running() {
+  if (status_ != -1) return false;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    status_ = status;
+    return false;
+  }
+  return r == 0;
+}
+
+int Process::Wait(std::chrono::milliseconds timeout) {
+  WaitFor([&] { return !Running(); }, timeout);
+  return status_;
+}
+
+std::string Process::Stdout() const { return ReadFile(out_path_); }
+std::string Process::Stderr() const { return ReadFile(err_path_); }
+
+bool RunResult::Exited() const { return status != -1 && WIFEXITED(status); }
+int RunResult::ExitCode() const { return Exited() ? WEXITSTATUS(status) : -1; }
+
+RunResult RunFila(const std::string& binary, std::vector<std::string> args,
+              std::map<std::string, std::string> env, std::chrono::milliseconds timeout) {
+  Process p(binary, std::move(args), std::move(env));
+  RunResult r;
+  r.status = p.Wait(timeout);
+  r.out = p.Stdout();
+  r.err = p.Stderr();
+  return r;
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace fila::test

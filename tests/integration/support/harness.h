@@ -1,0 +1,90 @@
+#pragma once
+
+// Support for integration tests against the real PostgreSQL and RabbitMQ of
+// scripts/stack: a fresh database per test, real fila processes, and SQL
+// checks. Not product code: it may use libpqxx directly.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fila::test {
+
+struct StackUrls {
+  std::string database_url;  // the stack's base database
+  std::string amqp_url;
+};
+
+// The stack's URLs: from FILA_DATABASE_URL / FILA_AMQP_URL when set,
+// otherwise from `scripts/stack up` + `scripts/stack env`.
+const StackUrls& Stack();
+
+// A random lowercase suffix for database and queue names.
+std::string RandomName(const std::string& prefix);
+
+// A new, migrated database dropped when the object dies.
+class TestDatabase final {
+ public:
+  explicit TestDatabase(bool migrate = true);
+  ~TestDatabase();
+  const std::string& url() const { return url_; }
+  // The first column of the first row of `sql`, as text ("" for NULL).
+  std::string Scalar(const std::string& sql) const;
+  int64_t Count(const std::string& sql) const { return std::stoll(Scalar(sql)); }
+  // Every row of `sql`, columns as text.
+  std::vector<std::vector<std::string>> Rows(const std::string& sql) const;
+  void Exec(const std::string& sql) const;
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+// A fila binary running as a child process; stdout and stderr go to files.
+class Process final {
+ public:
+  // `binary` is a name in the build's bin folder (fila, fila-worker, ...).
+  Process(const std::string& binary, std::vector<std::string> args,
+          std::map<std::string, std::string> env = {});
+  ~Process();  // SIGKILLs the process if still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  int pid() const { return pid_; }
+  void Signal(int signal);
+  bool Running();
+  // Waits for exit; returns the raw wait status, or -1 on timeout.
+  int Wait(std::chrono::milliseconds timeout);
+  std::string Stdout() const;
+  std::string Stderr() const;
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+struct RunResult {
+  int status = -1;  // raw wait status
+  std::string out;
+  std::string err;
+  bool Exited() const;
+  int ExitCode() const;
+};
+
+// Runs a fila binary to completion (timeout: SIGKILL and status -1).
+RunResult RunFila(const std::string& binary, std::vector<std::string> args,
+              std::map<std::string, std::string> env = {},
+              std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Polls `done` every 20 ms until it returns true or `timeout` passes.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+std::string BinDir();
+std::string SourceDir();
+
+}  // namespace fila::test

@@ -1,0 +1,13 @@
+#pragma once
+
+#include "fila/handler.h"
+
+namespace fila {
+
+// Registers the handlers for testing and benchmarking:
+//   noop  - returns at once
+//   sleep - waits payload.ms milliseconds, stopping early when cancelled
+//   flaky - throws TransientError while attempt <= payload.fail_times
+void RegisterBuiltinHandlers(HandlerRegistry& registry);
+
+}  // namespace fila

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fila/broker.h"
+#include "fila/handler.h"
+#include "fila/state_store.h"
+#include "fila/task_types.h"
+
+namespace fila {
+
+struct WorkerOptions {
+  std::string worker_id;
+  std::string hostname;
+  std::vector<std::string> queues{"default"};
+  uint32_t concurrency = 4;
+  // Finishes are committed in groups: at most this long after the first one.
+  std::chrono::milliseconds finish_flush{3};
+  std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(2)};
+  // A claim's lease; heartbeats extend it while the worker lives.
+  std::chrono::milliseconds lease{std::chrono::seconds(30)};
+  // On stop: how long in-flight tasks may take before the worker exits anyway.
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
+};
+
+struct WorkerCounters {
+  std::atomic<uint64_t> claimed{0};
+  std::atomic<uint64_t> finished{0};
+  std::atomic<uint64_t> stale_finishes{0};  // fenced out: attempt no longer current
+  std::atomic<uint64_t> duplicates{0};      // delivery whose claim found no queued row
+  std::atomic<uint64_t> poison{0};          // undecodable message or unknown task id
+};
+
+// Consumes the worker's queues and runs tasks: claim (batched, fenced by
+// attempt) -> run in a slot -> guarded finish (group commit) -> ack after
+// the commit. Execution is at-least-once; recorded completion exactly once.
+//
+// Threads: the caller's thread owns the broker consumer and a store for
+// claims; `concurrency` slot threads run handlers; one finisher thread owns
+// a store for finishes, progress and heartbeats. Prefetch equals the slot
+// count and a message is acked only after its finish commits, so the
+// broker never holds back more messages than there are free slots.
+class WorkerRuntime final {
+ public:
+  using StoreFactory = std::function<std::unique_ptr<StateStore>()>;
+
+  WorkerRuntime(WorkerOptions options, Broker& broker, StoreFactory stores,
+                const HandlerRegistry& handlers, const TaskTypes& types);
+  ~WorkerRuntime();
+
+  // Consumes through `consumer` (already started; owned by the calling
+  // thread from now on) until `stop` becomes true, then stops consuming and
+  // drains. Returns 0 after a clean drain; 1 when the drain budget ran out,
+  // in which case handler threads are still running and the caller must
+  // end the process at once.
+  int Run(std::unique_ptr<Consumer> consumer, const std::atomic<bool>& stop);
+
+  const WorkerCounters& Counters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fila

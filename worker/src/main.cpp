@@ -1,0 +1,115 @@
+// fila-worker: consumes task queues and runs their handlers.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "fila/builtin_handlers.h"
+#include "fila/config.h"
+#include "fila/postgres_store.h"
+#include "fila/process.h"
+#include "fila/rabbitmq_broker.h"
+#include "fila/worker_runtime.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitConfig = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
+  CLI::App app{"fila-worker: runs tasks from fila queues"};
+  fila::WorkerOptions options;
+  std::string queues = fila::EnvOr("FILA_QUEUES", "default");
+  std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
+  std::string amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
+  std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
+  int drain_s = 30;
+  int startup_s = 30;
+  app.add_option("--queues", queues, "Comma-separated queues to consume (env FILA_QUEUES)");
+  app.add_option("--concurrency", options.concurrency, "Tasks run at once (slots)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--worker-id", options.worker_id, "Identity in the workers table (default host-pid)");
+  app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
+  app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  app.add_option("--drain-timeout", drain_s, "Seconds in-flight tasks may take after SIGTERM")
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every usage error exits 2, like every other bad input.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ fila-worker %v");
+  options.queues = fila::SplitList(queues);
+  options.drain_timeout = std::chrono::seconds(drain_s);
+  options.hostname = fila::HostName();
+  if (options.worker_id.empty()) options.worker_id = fila::DefaultWorkerId();
+
+  try {
+    if (database_url.empty()) throw fila::PermanentError("no database: set --database-url or FILA_DATABASE_URL");
+    if (amqp_url.empty()) throw fila::PermanentError("no broker: set --amqp-url or FILA_AMQP_URL");
+    if (options.queues.empty()) throw fila::PermanentError("--queues names no queue");
+    for (const auto& q : options.queues) fila::ValidateQueueName(q);
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("{}", e.what());
+    return kExitConfig;
+  }
+
+  const auto& stop = fila::InstallStopSignals();
+  const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
+  fila::TaskTypes types = fila::TaskTypes::Builtin();
+  fila::HandlerRegistry handlers;
+  fila::RegisterBuiltinHandlers(handlers);
+
+  try {
+    fila::RetryTransient(startup_deadline, [&] {
+      fila::PostgresStore store(database_url);
+      store.RequireSchema();
+    });
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("{}", e.what());
+    return kExitConfig;
+  } catch (const fila::Error& e) {
+    spdlog::error("cannot use PostgreSQL at {}: {}", fila::RedactUrl(database_url), e.what());
+    return kExitFailure;
+  }
+
+  std::unique_ptr<fila::Broker> broker;
+  std::unique_ptr<fila::Consumer> consumer;
+  try {
+    broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+    consumer = broker->NewConsumer();
+    fila::RetryTransient(startup_deadline, [&] {
+      consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
+    });
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("{}", e.what());
+    return kExitConfig;
+  } catch (const fila::Error& e) {
+    spdlog::error("cannot use RabbitMQ at {}: {}", fila::RedactUrl(amqp_url), e.what());
+    return kExitFailure;
+  }
+
+  spdlog::info("worker {} consuming [{}] with {} slots", options.worker_id, queues,
+               options.concurrency);
+  fila::WorkerRuntime runtime(
+      options, *broker, [&] { return std::make_unique<fila::PostgresStore>(database_url); },
+      handlers, types);
+  int code = runtime.Run(std::move(consumer), stop);
+  const auto& c = runtime.Counters();
+  spdlog::info("worker {} stopped: claimed={} finished={} stale={} duplicates={} poison={}",
+               options.worker_id, c.claimed.load(), c.finished.load(), c.stale_finishes.load(),
+               c.duplicates.load(), c.poison.load());
+  spdlog::default_logger()->flush();
+  if (code != 0) std::_Exit(code);  // handler threads may still be running
+  return 0;
+}

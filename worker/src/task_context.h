@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+
+#include "fila/handler.h"
+#include "fila/state_store.h"
+
+namespace fila {
+
+// The TaskContext of one running attempt.
+class SlotContext final : public TaskContext {
+ public:
+  using ProgressSink = std::function<void(ProgressUpdate)>;
+
+  SlotContext(const std::string& id, const std::string& type, uint32_t attempt,
+              const std::string& payload, Deadline deadline, ProgressSink sink)
+      : id_(id), type_(type), attempt_(attempt), payload_(payload), deadline_(deadline),
+        sink_(std::move(sink)) {}
+
+  const std::string& TaskId() const override { return id_; }
+  const std::string& Type() const override { return type_; }
+  uint32_t Attempt() const override { return attempt_; }
+  const std::string& Payload() const override { return payload_; }
+  Deadline TaskDeadline() const override { return deadline_; }
+  bool Cancelled() const override;
+  bool SleepFor(std::chrono::milliseconds duration) override;
+  void Progress(int percent, std::string_view message) override;
+
+  void Cancel() { cancelled_ = true; }
+  bool DeadlinePassed() const { return SteadyClock::now() >= deadline_; }
+
+ private:
+  const std::string& id_;
+  const std::string& type_;
+  uint32_t attempt_;
+  const std::string& payload_;
+  Deadline deadline_;
+  ProgressSink sink_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace fila
