@@ -338,8 +338,11 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
       if (m.ClaimBatch(*store, pending)) {
         claim_failures = 0;
       } else {
-        // Store down: wait (serving acks and heartbeats of the connection).
-        (void)consumer->Next(SteadyClock::now() + Backoff(claim_failures++));
+        // Store down: wait while serving the connection's heartbeats; a
+        // delivery that arrives meanwhile joins the pending claim.
+        if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++))) {
+          pending.push_back(std::move(*d));
+        }
         continue;
       }
     }

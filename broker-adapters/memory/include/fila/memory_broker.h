@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "fila/broker.h"
+
+namespace fila {
+
+// An in-process Broker for unit tests of logic: no I/O, no persistence.
+// It mirrors the RabbitMQ behaviour the rest of fila relies on:
+// - per logical queue, higher priority first (0..9; larger counts as 9),
+//   FIFO within one priority;
+// - a consumer's prefetch caps its unacked deliveries across all of its
+//   queues together (0 = no cap, as in AMQP);
+// - Reject(requeue=true) and a lost consumer put messages back at their
+//   original place, flagged redelivered;
+// - a lost connection starts a new epoch, and acks/rejects carrying an older
+//   epoch are ignored;
+// - acking or rejecting an unknown tag of the current epoch is a channel
+//   error, as in RabbitMQ: that consumer's connection is dropped (its
+//   unacked messages are requeued, a new epoch starts). ChannelErrors()
+//   counts these, so tests can catch double acks.
+//
+// Thread-safe: every publisher and consumer shares one mutex, and Next()
+// blocks on a condition variable. Publishers and consumers may outlive the
+// broker. Deadlines of PublishConfirmed are ignored (nothing blocks).
+class MemoryBroker final : public Broker {
+ public:
+  MemoryBroker();
+  ~MemoryBroker() override;
+  MemoryBroker(const MemoryBroker&) = delete;
+  MemoryBroker& operator=(const MemoryBroker&) = delete;
+
+  std::unique_ptr<Publisher> NewPublisher() override;
+  std::unique_ptr<Consumer> NewConsumer() override;
+
+  // --- Test hooks ---
+
+  // Ready messages of a logical queue (published, not delivered).
+  size_t Depth(const std::string& queue) const;
+  // Delivered and neither acked nor rejected yet, over all consumers.
+  size_t Unacked() const;
+  // The next PublishConfirmed throws TransientError after enqueueing the
+  // first `published_before_failure` messages of its batch, like a
+  // connection lost before the rest was confirmed.
+  void FailNextPublish(size_t published_before_failure = 0);
+  // Every consumer loses its connection: its unacked messages are requeued
+  // as redelivered, and it resubscribes at once with a new epoch.
+  void DropConnections();
+  // While unreachable, PublishConfirmed and Start throw TransientError,
+  // consumers are disconnected (as DropConnections, but they stay down:
+  // Next() returns nullopt at its deadline, Connected() is false). Once
+  // reachable again, consumers resubscribe with a new epoch.
+  void SetReachable(bool reachable);
+  // Acks/rejects of unknown tags in the current epoch so far.
+  size_t ChannelErrors() const;
+
+  struct State;  // shared with the publishers and consumers
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace fila

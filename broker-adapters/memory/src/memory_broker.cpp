@@ -1,0 +1,322 @@
+#include "fila/memory_broker.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "fila/errors.h"
+
+namespace fila {
+
+namespace {
+
+constexpr uint8_t kTopPriority = 9;
+
+// Orders a queue: higher priority first, then publish order. A requeued
+// message keeps its key, so it returns to where it was.
+struct Position {
+  uint8_t rank = 0;  // kTopPriority - priority
+  uint64_t sequence = 0;
+  auto operator<=>(const Position&) const = default;
+};
+
+struct Message {
+  std::string body;
+  bool redelivered = false;
+};
+
+using Queue = std::map<Position, Message>;
+
+struct InFlight {
+  std::string queue;
+  Position position;
+  Message message;
+};
+
+struct ConsumerState {
+  std::vector<std::string> queues;
+  uint16_t prefetch = 0;
+  bool started = false;
+  bool stopped = false;
+  bool connected = false;
+  bool woken = false;
+  uint64_t epoch = 0;
+  uint64_t next_tag = 1;
+  std::map<uint64_t, InFlight> unacked;
+};
+
+}  // namespace
+
+struct MemoryBroker::State {
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, Queue> queues;
+  std::map<uint64_t, ConsumerState> consumers;
+  uint64_t next_consumer_id = 1;
+  uint64_t next_sequence = 1;
+  bool reachable = true;
+  bool fail_next_publish = false;
+  size_t published_before_failure = 0;
+  size_t channel_errors = 0;
+
+  // All of the following expect `mutex` held.
+
+  void Enqueue(const OutgoingMessage& outgoing) {
+    Position position{
+        static_cast<uint8_t>(kTopPriority - std::min(outgoing.priority, kTopPriority)),
+        next_sequence++};
+    queues[outgoing.queue].emplace(position, Message{outgoing.body, false});
+  }
+
+  void Requeue(InFlight in_flight) {
+    in_flight.message.redelivered = true;
+    queues[in_flight.queue].emplace(in_flight.position, std::move(in_flight.message));
+  }
+
+  void Disconnect(ConsumerState& consumer) {
+    for (auto& [tag, in_flight] : consumer.unacked) Requeue(std::move(in_flight));
+    consumer.unacked.clear();
+    consumer.connected = false;
+  }
+
+  // A new connection: new epoch, tags restart as on a new AMQP channel.
+  void Connect(ConsumerState& consumer) {
+    consumer.connected = true;
+    ++consumer.epoch;
+    consumer.next_tag = 1;
+  }
+
+  bool Subscribed(const ConsumerState& consumer) const {
+    return consumer.started && !consumer.stopped;
+  }
+
+  // The best ready message over the consumer's queues, if its prefetch
+  // allows one more.
+  std::optional<Delivery> Take(ConsumerState& consumer) {
+    if (consumer.prefetch != 0 && consumer.unacked.size() >= consumer.prefetch) return std::nullopt;
+    Queue* best_queue = nullptr;
+    const std::string* best_name = nullptr;
+    for (const std::string& name : consumer.queues) {
+      Queue& queue = queues[name];
+      if (queue.empty()) continue;
+      if (best_queue == nullptr || queue.begin()->first < best_queue->begin()->first) {
+        best_queue = &queue;
+        best_name = &name;
+      }
+    }
+    if (best_queue == nullptr) return std::nullopt;
+    auto node = best_queue->extract(best_queue->begin());
+    Delivery delivery;
+    delivery.queue = *best_name;
+    delivery.body = node.mapped().body;
+    delivery.tag = consumer.next_tag++;
+    delivery.epoch = consumer.epoch;
+    delivery.redelivered = node.mapped().redelivered;
+    consumer.unacked.emplace(delivery.tag,
+                             InFlight{*best_name, node.key(), std::move(node.mapped())});
+    return delivery;
+  }
+
+  // Acks or rejects a delivery. Tags of older epochs are ignored: their
+  // messages were requeued when that connection was lost.
+  void Settle(uint64_t consumer_id, uint64_t epoch, uint64_t tag, bool requeue, bool ack) {
+    ConsumerState& consumer = consumers.at(consumer_id);
+    if (!consumer.connected || epoch != consumer.epoch) return;
+    auto it = consumer.unacked.find(tag);
+    if (it == consumer.unacked.end()) {
+      // RabbitMQ closes the channel (PRECONDITION_FAILED unknown delivery
+      // tag); the consumer reconnects and everything unacked comes back.
+      ++channel_errors;
+      Disconnect(consumer);
+      if (reachable) Connect(consumer);
+    } else {
+      InFlight in_flight = std::move(it->second);
+      consumer.unacked.erase(it);
+      if (!ack && requeue) Requeue(std::move(in_flight));
+    }
+    changed.notify_all();
+  }
+};
+
+namespace {
+
+class MemoryPublisher final : public Publisher {
+ public:
+  explicit MemoryPublisher(std::shared_ptr<MemoryBroker::State> state) : state_(std::move(state)) {}
+
+  void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline /*deadline*/) override {
+    for (const OutgoingMessage& message : messages) {
+      if (message.queue.empty()) throw PermanentError("queue name is empty", "queue");
+    }
+    std::lock_guard lock(state_->mutex);
+    if (!state_->reachable) throw TransientError("memory broker: unreachable");
+    size_t count = messages.size();
+    const bool fail = state_->fail_next_publish;
+    if (fail) {
+      state_->fail_next_publish = false;
+      count = std::min(count, state_->published_before_failure);
+    }
+    for (size_t i = 0; i < count; ++i) state_->Enqueue(messages[i]);
+    if (count > 0) state_->changed.notify_all();
+    if (fail) throw TransientError("memory broker: injected publish failure");
+  }
+
+ private:
+  std::shared_ptr<MemoryBroker::State> state_;
+};
+
+class MemoryConsumer final : public Consumer {
+ public:
+  explicit MemoryConsumer(std::shared_ptr<MemoryBroker::State> state) : state_(std::move(state)) {
+    std::lock_guard lock(state_->mutex);
+    id_ = state_->next_consumer_id++;
+    state_->consumers.emplace(id_, ConsumerState{});
+  }
+
+  ~MemoryConsumer() override {
+    std::lock_guard lock(state_->mutex);
+    state_->Disconnect(state_->consumers.at(id_));
+    state_->consumers.erase(id_);
+    state_->changed.notify_all();
+  }
+
+  void Start(const std::vector<std::string>& queues, uint16_t prefetch) override {
+    if (queues.empty()) throw PermanentError("memory consumer: no queues to consume", "queues");
+    for (const std::string& queue : queues) {
+      if (queue.empty()) throw PermanentError("queue name is empty", "queue");
+    }
+    std::lock_guard lock(state_->mutex);
+    if (!state_->reachable) throw TransientError("memory broker: unreachable");
+    ConsumerState& consumer = state_->consumers.at(id_);
+    if (consumer.connected) state_->Disconnect(consumer);
+    consumer.queues.clear();
+    for (const std::string& queue : queues) {
+      if (std::find(consumer.queues.begin(), consumer.queues.end(), queue) ==
+          consumer.queues.end()) {
+        consumer.queues.push_back(queue);
+      }
+      state_->queues[queue];  // declare
+    }
+    consumer.prefetch = prefetch;
+    consumer.started = true;
+    consumer.stopped = false;
+    state_->Connect(consumer);
+    state_->changed.notify_all();
+  }
+
+  std::optional<Delivery> Next(Deadline deadline) override {
+    std::unique_lock lock(state_->mutex);
+    ConsumerState& consumer = state_->consumers.at(id_);
+    for (;;) {
+      if (consumer.woken) {
+        consumer.woken = false;
+        return std::nullopt;
+      }
+      if (state_->Subscribed(consumer)) {
+        if (!consumer.connected && state_->reachable) state_->Connect(consumer);
+        if (consumer.connected) {
+          if (auto delivery = state_->Take(consumer)) return delivery;
+        }
+      }
+      if (SteadyClock::now() >= deadline) return std::nullopt;
+      state_->changed.wait_until(lock, deadline);
+    }
+  }
+
+  void Ack(uint64_t epoch, uint64_t tag) override {
+    std::lock_guard lock(state_->mutex);
+    state_->Settle(id_, epoch, tag, /*requeue=*/false, /*ack=*/true);
+  }
+
+  void Reject(uint64_t epoch, uint64_t tag, bool requeue) override {
+    std::lock_guard lock(state_->mutex);
+    state_->Settle(id_, epoch, tag, requeue, /*ack=*/false);
+  }
+
+  void Stop() override {
+    std::lock_guard lock(state_->mutex);
+    state_->consumers.at(id_).stopped = true;
+  }
+
+  void Wakeup() override {
+    std::lock_guard lock(state_->mutex);
+    state_->consumers.at(id_).woken = true;
+    state_->changed.notify_all();
+  }
+
+  bool Connected() const override {
+    std::lock_guard lock(state_->mutex);
+    const ConsumerState& consumer = state_->consumers.at(id_);
+    return consumer.connected && state_->Subscribed(consumer);
+  }
+
+ private:
+  std::shared_ptr<MemoryBroker::State> state_;
+  uint64_t id_ = 0;
+};
+
+}  // namespace
+
+MemoryBroker::MemoryBroker() : state_(std::make_shared<State>()) {}
+
+MemoryBroker::~MemoryBroker() = default;
+
+std::unique_ptr<Publisher> MemoryBroker::NewPublisher() {
+  return std::make_unique<MemoryPublisher>(state_);
+}
+
+std::unique_ptr<Consumer> MemoryBroker::NewConsumer() {
+  return std::make_unique<MemoryConsumer>(state_);
+}
+
+size_t MemoryBroker::Depth(const std::string& queue) const {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->queues.find(queue);
+  return it == state_->queues.end() ? 0 : it->second.size();
+}
+
+size_t MemoryBroker::Unacked() const {
+  std::lock_guard lock(state_->mutex);
+  size_t total = 0;
+  for (const auto& [id, consumer] : state_->consumers) total += consumer.unacked.size();
+  return total;
+}
+
+void MemoryBroker::FailNextPublish(size_t published_before_failure) {
+  std::lock_guard lock(state_->mutex);
+  state_->fail_next_publish = true;
+  state_->published_before_failure = published_before_failure;
+}
+
+void MemoryBroker::DropConnections() {
+  std::lock_guard lock(state_->mutex);
+  for (auto& [id, consumer] : state_->consumers) {
+    if (!consumer.connected) continue;
+    state_->Disconnect(consumer);
+    if (state_->reachable && state_->Subscribed(consumer)) state_->Connect(consumer);
+  }
+  state_->changed.notify_all();
+}
+
+void MemoryBroker::SetReachable(bool reachable) {
+  std::lock_guard lock(state_->mutex);
+  state_->reachable = reachable;
+  if (!reachable) {
+    for (auto& [id, consumer] : state_->consumers) {
+      if (consumer.connected) state_->Disconnect(consumer);
+    }
+  }
+  state_->changed.notify_all();
+}
+
+size_t MemoryBroker::ChannelErrors() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->channel_errors;
+}
+
+}  // namespace fila

@@ -1,0 +1,230 @@
+#include "amqp_connection.h"
+
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+
+#include "fila/config.h"
+#include "fila/errors.h"
+
+namespace fila::rabbitmq {
+
+namespace {
+
+// RabbitMQ's default frame_max; larger bodies are split across frames.
+constexpr int kFrameMax = 131072;
+// AMQP short strings carry at most 255 bytes.
+constexpr size_t kMaxShortString = 255;
+
+}  // namespace
+
+ConnectionParams ParseParams(const RabbitMqOptions& options) {
+  ConnectionParams params;
+  params.redacted_url = RedactUrl(options.url);
+  // amqp_parse_url writes into its argument and points `info` into it.
+  std::string scratch = options.url;
+  amqp_connection_info info;
+  amqp_default_connection_info(&info);
+  int status = amqp_parse_url(scratch.data(), &info);
+  if (status != AMQP_STATUS_OK) {
+    throw PermanentError(
+        "invalid AMQP URL '" + params.redacted_url + "': " + DescribeStatus(status), "url");
+  }
+  if (info.ssl) {
+    throw PermanentError("amqps:// URLs are not supported yet: '" + params.redacted_url + "'",
+                         "url");
+  }
+  params.host = info.host;
+  params.port = info.port;
+  params.user = info.user;
+  params.password = info.password;
+  // rabbitmq-c reads "amqp://host/" as the empty vhost, which RabbitMQ
+  // never has; everyone writing it means the default vhost "/".
+  params.vhost = *info.vhost != '\0' ? info.vhost : "/";
+  params.connect_timeout = std::max(options.connect_timeout, std::chrono::milliseconds(1));
+  auto heartbeat_ms = std::max<int64_t>(options.heartbeat.count(), 0);
+  // AMQP negotiates whole seconds; round up so a sub-second request still
+  // enables heartbeats.
+  params.heartbeat_seconds =
+      static_cast<int>(std::min<int64_t>((heartbeat_ms + 999) / 1000, 65535));
+  return params;
+}
+
+std::string PhysicalQueueName(std::string_view logical) {
+  if (logical.empty()) throw PermanentError("queue name is empty", "queue");
+  std::string physical = std::string(kQueuePrefix) + std::string(logical);
+  if (physical.size() > kMaxShortString) {
+    throw PermanentError(
+        "queue name is longer than " + std::to_string(kMaxShortString - 5) + " bytes", "queue");
+  }
+  return physical;
+}
+
+amqp_bytes_t Bytes(std::string_view text) {
+  // rabbitmq-c only reads through this pointer when sending.
+  return amqp_bytes_t{text.size(), const_cast<char*>(text.data())};
+}
+
+std::string ToString(amqp_bytes_t bytes) {
+  if (bytes.len == 0) return {};
+  return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
+}
+
+timeval ToTimeval(std::chrono::nanoseconds duration) {
+  if (duration.count() < 0) duration = std::chrono::nanoseconds(0);
+  auto micros = std::chrono::ceil<std::chrono::microseconds>(duration).count();
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(micros / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(micros % 1000000);
+  return tv;
+}
+
+std::string DescribeStatus(int status) { return amqp_error_string2(status); }
+
+std::string DescribeClose(const amqp_method_t& method) {
+  if (method.id == AMQP_CONNECTION_CLOSE_METHOD && method.decoded != nullptr) {
+    const auto* close = static_cast<const amqp_connection_close_t*>(method.decoded);
+    return "connection closed by broker: " + std::to_string(close->reply_code) + " " +
+           ToString(close->reply_text);
+  }
+  if (method.id == AMQP_CHANNEL_CLOSE_METHOD && method.decoded != nullptr) {
+    const auto* close = static_cast<const amqp_channel_close_t*>(method.decoded);
+    return "channel closed by broker: " + std::to_string(close->reply_code) + " " +
+           ToString(close->reply_text);
+  }
+  const char* name = amqp_method_name(method.id);
+  return std::string("unexpected method ") + (name != nullptr ? name : "(unknown)");
+}
+
+std::string DescribeReply(const amqp_rpc_reply_t& reply) {
+  switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "no reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return DescribeStatus(reply.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      return DescribeClose(reply.reply);
+  }
+  return "unknown reply type";
+}
+
+namespace {
+
+// What is left until `deadline`, but at least a moment: a zero timeval
+// would mean "do not wait at all" to some rabbitmq-c calls.
+timeval Remaining(Deadline deadline) {
+  return ToTimeval(
+      std::max<SteadyClock::duration>(deadline - SteadyClock::now(), std::chrono::milliseconds(1)));
+}
+
+}  // namespace
+
+std::unique_ptr<AmqpConnection> AmqpConnection::Open(const ConnectionParams& params,
+                                                     Deadline deadline, const char* role) {
+  auto remaining = [deadline] { return Remaining(deadline); };
+  const std::string where = params.redacted_url;
+
+  amqp_connection_state_t state = amqp_new_connection();
+  if (state == nullptr) throw TransientError("rabbitmq: cannot allocate a connection");
+  std::unique_ptr<AmqpConnection> connection(new AmqpConnection(state));
+
+  amqp_socket_t* socket = amqp_tcp_socket_new(state);
+  if (socket == nullptr) throw TransientError("rabbitmq: cannot allocate a socket");
+  timeval tv = remaining();
+  int status = amqp_socket_open_noblock(socket, params.host.c_str(), params.port, &tv);
+  if (status != AMQP_STATUS_OK) {
+    throw TransientError("rabbitmq: cannot connect to " + where + ": " + DescribeStatus(status));
+  }
+
+  tv = remaining();
+  amqp_set_handshake_timeout(state, &tv);
+  amqp_set_rpc_timeout(state, &tv);
+
+  // connection_name shows up in the management UI and `rabbitmqctl
+  // list_connections`; consumer_cancel_notify makes the broker tell us when
+  // a queue we consume is deleted instead of silently starving us.
+  amqp_table_entry_t capabilities[1];
+  capabilities[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+  capabilities[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capabilities[0].value.value.boolean = 1;
+  amqp_table_entry_t properties[2];
+  properties[0].key = amqp_cstring_bytes("connection_name");
+  properties[0].value.kind = AMQP_FIELD_KIND_UTF8;
+  properties[0].value.value.bytes = amqp_cstring_bytes(role);
+  properties[1].key = amqp_cstring_bytes("capabilities");
+  properties[1].value.kind = AMQP_FIELD_KIND_TABLE;
+  properties[1].value.value.table = amqp_table_t{1, capabilities};
+  amqp_table_t client_properties{2, properties};
+
+  amqp_rpc_reply_t reply = amqp_login_with_properties(
+      state, params.vhost.c_str(), 0, kFrameMax, params.heartbeat_seconds, &client_properties,
+      AMQP_SASL_METHOD_PLAIN, params.user.c_str(), params.password.c_str());
+  if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+    throw TransientError("rabbitmq: login to " + where + " failed: " + DescribeReply(reply));
+  }
+
+  tv = remaining();
+  amqp_set_rpc_timeout(state, &tv);
+  amqp_channel_open(state, kChannel);
+  connection->CheckLastRpc("channel.open");
+  return connection;
+}
+
+AmqpConnection::~AmqpConnection() { amqp_destroy_connection(state_); }
+
+void AmqpConnection::SetRpcDeadline(Deadline deadline) {
+  timeval tv = Remaining(deadline);
+  amqp_set_rpc_timeout(state_, &tv);
+}
+
+void AmqpConnection::CheckLastRpc(std::string_view what) {
+  amqp_rpc_reply_t reply = amqp_get_rpc_reply(state_);
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) return;
+  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
+    AnswerClose(reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD ? 0 : kChannel, reply.reply);
+  }
+  throw TransientError("rabbitmq: " + std::string(what) + " failed: " + DescribeReply(reply));
+}
+
+void AmqpConnection::DeclareExchange() {
+  amqp_exchange_declare(
+      state_, kChannel, amqp_cstring_bytes(kExchange), amqp_cstring_bytes("direct"),
+      /*passive=*/0, /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
+  CheckLastRpc(std::string("exchange.declare ") + kExchange);
+  amqp_maybe_release_buffers(state_);
+}
+
+void AmqpConnection::DeclareQueue(std::string_view logical) {
+  const std::string physical = PhysicalQueueName(logical);
+  amqp_table_entry_t max_priority;
+  max_priority.key = amqp_cstring_bytes("x-max-priority");
+  max_priority.value.kind = AMQP_FIELD_KIND_I32;
+  max_priority.value.value.i32 = kMaxPriority;
+  amqp_table_t arguments{1, &max_priority};
+  amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
+                     /*exclusive=*/0,
+                     /*auto_delete=*/0, arguments);
+  CheckLastRpc("queue.declare " + physical);
+  amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kExchange), Bytes(logical),
+                  amqp_empty_table);
+  CheckLastRpc("queue.bind " + physical);
+  amqp_maybe_release_buffers(state_);
+}
+
+void AmqpConnection::AnswerClose(amqp_channel_t channel, const amqp_method_t& method) noexcept {
+  if (method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+    amqp_channel_close_ok_t ok{};
+    amqp_send_method(state_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+  } else if (method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+    amqp_connection_close_ok_t ok{};
+    amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+  }
+}
+
+void AmqpConnection::CloseGracefully(std::chrono::milliseconds budget) noexcept {
+  SetRpcDeadline(SteadyClock::now() + budget);
+  amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+}
+
+}  // namespace fila::rabbitmq

@@ -1,0 +1,117 @@
+#pragma once
+
+// Private to the RabbitMQ adapter: the only header that includes <amqp.h>.
+
+#include <amqp.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "fila/clock.h"
+#include "fila/rabbitmq_broker.h"
+
+namespace fila::rabbitmq {
+
+inline constexpr char kExchange[] = "fila.tasks";
+inline constexpr char kQueuePrefix[] = "fila.";
+inline constexpr char kContentType[] = "application/x-protobuf";
+// Every Publisher and Consumer uses one channel on its own connection.
+inline constexpr amqp_channel_t kChannel = 1;
+// RabbitMQ's supported maximum is 255, but each priority level costs memory
+// and CPU in a classic queue; 10 covers the 0..9 of OutgoingMessage.
+inline constexpr int kMaxPriority = 10;
+
+// The URL parsed once by the broker and shared read-only by every publisher
+// and consumer it makes.
+struct ConnectionParams {
+  std::string host;
+  int port = 5672;
+  std::string user;
+  std::string password;
+  std::string vhost;
+  std::string redacted_url;  // the only form that may be logged
+  std::chrono::milliseconds connect_timeout{5000};
+  int heartbeat_seconds = 10;
+};
+
+// Throws PermanentError for an unparsable or unsupported URL.
+ConnectionParams ParseParams(const RabbitMqOptions& options);
+
+// "fila." + logical name. Throws PermanentError for names RabbitMQ would
+// refuse (empty, or too long for an AMQP short string).
+std::string PhysicalQueueName(std::string_view logical);
+
+amqp_bytes_t Bytes(std::string_view text);
+std::string ToString(amqp_bytes_t bytes);
+timeval ToTimeval(std::chrono::nanoseconds duration);  // negative -> zero
+std::string DescribeStatus(int status);
+std::string DescribeReply(const amqp_rpc_reply_t& reply);
+// Reply code and text of a channel.close or connection.close method.
+std::string DescribeClose(const amqp_method_t& method);
+
+// Spacing of consecutive failed connection attempts: 100 ms doubling up to
+// 5 s, reset by a success. The first attempt after a loss is immediate.
+class Backoff final {
+ public:
+  static constexpr std::chrono::milliseconds kInitial{100};
+  static constexpr std::chrono::milliseconds kMax{5000};
+
+  SteadyClock::time_point EarliestAttempt() const { return earliest_; }
+  int Failures() const { return failures_; }
+  void Failed() {
+    earliest_ = SteadyClock::now() + delay_;
+    delay_ = std::min(delay_ * 2, kMax);
+    ++failures_;
+  }
+  void Succeeded() { *this = Backoff{}; }
+
+ private:
+  std::chrono::milliseconds delay_ = kInitial;
+  SteadyClock::time_point earliest_{};
+  int failures_ = 0;
+};
+
+// One logged-in AMQP connection with channel kChannel open. Not
+// thread-safe: one owning thread. Destroying it drops the socket without
+// the closing handshake; call CloseGracefully() first when the peer is
+// still healthy.
+class AmqpConnection final {
+ public:
+  // Connects, logs in and opens the channel before `deadline`. `role`
+  // names the connection in the broker's management UI. Leaves the RPC
+  // timeout at what is left until `deadline`. Throws TransientError.
+  static std::unique_ptr<AmqpConnection> Open(const ConnectionParams& params, Deadline deadline,
+                                              const char* role);
+  ~AmqpConnection();
+  AmqpConnection(const AmqpConnection&) = delete;
+  AmqpConnection& operator=(const AmqpConnection&) = delete;
+
+  amqp_connection_state_t state() const { return state_; }
+  int Sockfd() const { return amqp_get_sockfd(state_); }
+  // Negotiated heartbeat in seconds; 0 when disabled.
+  int HeartbeatSeconds() const { return amqp_get_heartbeat(state_); }
+  // Bounds every following RPC by what is left until `deadline` (at least
+  // 1 ms). A timed-out RPC leaves the connection unusable: callers drop it.
+  void SetRpcDeadline(Deadline deadline);
+  // Throws TransientError naming `what` unless the last RPC succeeded.
+  void CheckLastRpc(std::string_view what);
+  // Declares the exchange. Throws TransientError.
+  void DeclareExchange();
+  // Declares queue "fila.<logical>" and binds it. Throws TransientError.
+  void DeclareQueue(std::string_view logical);
+  // Answers a broker-initiated channel.close or connection.close so the
+  // broker records a clean shutdown. Never throws.
+  void AnswerClose(amqp_channel_t channel, const amqp_method_t& method) noexcept;
+  // connection.close, waiting at most `budget` for close-ok. Never throws.
+  void CloseGracefully(std::chrono::milliseconds budget) noexcept;
+
+ private:
+  explicit AmqpConnection(amqp_connection_state_t state) : state_(state) {}
+  amqp_connection_state_t state_;
+};
+
+}  // namespace fila::rabbitmq

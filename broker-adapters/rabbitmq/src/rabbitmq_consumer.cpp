@@ -1,0 +1,337 @@
+#include "rabbitmq_consumer.h"
+
+#include <amqp_framing.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "fila/errors.h"
+
+namespace fila::rabbitmq {
+
+namespace {
+
+constexpr std::chrono::milliseconds kCloseBudget{1000};
+// A reconnect attempt inside Next() gets at least this long even when the
+// caller's deadline is nearer, or short polling deadlines would never let a
+// connection complete.
+constexpr std::chrono::milliseconds kMinAttempt{1000};
+// poll() takes an int of milliseconds; waits longer than this just loop.
+constexpr std::chrono::milliseconds kMaxPoll{std::chrono::hours(1)};
+
+}  // namespace
+
+RabbitMqConsumer::RabbitMqConsumer(std::shared_ptr<const ConnectionParams> params)
+    : params_(std::move(params)) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0)
+    throw TransientError(std::string("rabbitmq consumer: eventfd: ") + std::strerror(errno));
+}
+
+RabbitMqConsumer::~RabbitMqConsumer() {
+  if (connection_) connection_->CloseGracefully(std::min(params_->connect_timeout, kCloseBudget));
+  connection_.reset();
+  ::close(wake_fd_);
+}
+
+void RabbitMqConsumer::Start(const std::vector<std::string>& queues, uint16_t prefetch) {
+  if (queues.empty()) throw PermanentError("rabbitmq consumer: no queues to consume", "queues");
+  for (const std::string& queue : queues) PhysicalQueueName(queue);  // throws for a bad name
+
+  if (connection_) {
+    connection_->CloseGracefully(std::min(params_->connect_timeout, kCloseBudget));
+    connection_.reset();
+    connected_ = false;
+  }
+  queues_.clear();
+  for (const std::string& queue : queues) {
+    if (std::find(queues_.begin(), queues_.end(), queue) == queues_.end()) queues_.push_back(queue);
+  }
+  prefetch_ = prefetch;
+  started_ = true;
+  stopped_ = false;
+  backoff_.Succeeded();
+  try {
+    Connect(SteadyClock::now() + params_->connect_timeout);
+  } catch (const TransientError& error) {
+    // Next() keeps trying from here on.
+    spdlog::warn("consumer: {}", error.what());
+    backoff_.Failed();
+    throw;
+  }
+}
+
+void RabbitMqConsumer::Connect(Deadline deadline) {
+  auto connection = AmqpConnection::Open(*params_, deadline, "fila-consumer");
+  amqp_connection_state_t state = connection->state();
+  // Each setup RPC is bounded by the attempt's deadline.
+  connection->SetRpcDeadline(deadline);
+  connection->DeclareExchange();
+  for (const std::string& queue : queues_) {
+    connection->SetRpcDeadline(deadline);
+    connection->DeclareQueue(queue);
+  }
+  connection->SetRpcDeadline(deadline);
+  // global=true: in RabbitMQ that is one limit for the whole channel, so
+  // the prefetch is shared by all queues instead of granted to each.
+  amqp_basic_qos(state, kChannel, 0, prefetch_, /*global=*/1);
+  connection->CheckLastRpc("basic.qos");
+  std::unordered_map<std::string, std::string> tags;
+  for (const std::string& queue : queues_) {
+    connection->SetRpcDeadline(deadline);
+    const std::string physical = PhysicalQueueName(queue);
+    amqp_basic_consume_ok_t* ok =
+        amqp_basic_consume(state, kChannel, Bytes(physical), amqp_empty_bytes,
+                           /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
+    connection->CheckLastRpc("basic.consume " + physical);
+    tags.emplace(ToString(ok->consumer_tag), queue);
+  }
+  amqp_maybe_release_buffers(state);
+
+  connection_ = std::move(connection);
+  queue_of_consumer_tag_ = std::move(tags);
+  heartbeat_ = std::chrono::seconds(connection_->HeartbeatSeconds());
+  last_heard_ = SteadyClock::now();
+  ++epoch_;
+  connected_ = true;
+  spdlog::info(
+      "rabbitmq consumer: connected to {} (epoch {}, {} queues, prefetch {}, heartbeat {}s)",
+      params_->redacted_url, epoch_, queues_.size(), prefetch_, heartbeat_.count());
+}
+
+bool RabbitMqConsumer::TryReconnect(Deadline deadline) {
+  const auto now = SteadyClock::now();
+  const auto budget = std::min<SteadyClock::duration>(
+      params_->connect_timeout, std::max<SteadyClock::duration>(deadline - now, kMinAttempt));
+  try {
+    Connect(now + budget);
+  } catch (const TransientError& error) {
+    if (backoff_.Failures() == 0) spdlog::warn("consumer: {}; retrying with backoff", error.what());
+    backoff_.Failed();
+    return false;
+  }
+  if (backoff_.Failures() > 0) {
+    spdlog::info("rabbitmq consumer: reconnected after {} failed attempts", backoff_.Failures());
+  }
+  backoff_.Succeeded();
+  return true;
+}
+
+void RabbitMqConsumer::Lose(const std::string& why) {
+  spdlog::warn("rabbitmq consumer: lost connection to {} (epoch {}): {}", params_->redacted_url,
+               epoch_, why);
+  connection_.reset();
+  queue_of_consumer_tag_.clear();
+  connected_ = false;
+}
+
+std::optional<Delivery> RabbitMqConsumer::Next(Deadline deadline) {
+  for (;;) {
+    if (TakeWakeup()) return std::nullopt;
+
+    if (!connection_) {
+      if (!started_ || stopped_) {
+        WaitUntil(deadline, /*with_socket=*/false);
+        return std::nullopt;
+      }
+      const Deadline earliest = backoff_.EarliestAttempt();
+      if (earliest > SteadyClock::now()) {
+        // Sleep out the backoff, but never past the caller's deadline:
+        // the next call carries on.
+        if (WaitUntil(std::min(earliest, deadline), false) == Woken::kWakeup) return std::nullopt;
+        if (SteadyClock::now() < earliest) return std::nullopt;
+      }
+      if (!TryReconnect(deadline) && SteadyClock::now() >= deadline) return std::nullopt;
+      continue;
+    }
+
+    amqp_connection_state_t state = connection_->state();
+    // Frames rabbitmq-c already pulled off the socket are invisible to poll().
+    const bool buffered = amqp_frames_enqueued(state) || amqp_data_in_buffer(state);
+    Woken woken = Woken::kReadable;
+    if (!buffered) {
+      if (heartbeat_.count() > 0 && SteadyClock::now() - last_heard_ > 2 * heartbeat_) {
+        Lose("no heartbeat from the broker for " + std::to_string(2 * heartbeat_.count()) + "s");
+        continue;
+      }
+      // Wake at least every heartbeat/2 so rabbitmq-c sends ours in time
+      // (it only does so while we call into it).
+      Deadline until = deadline;
+      if (heartbeat_.count() > 0) {
+        until = std::min<Deadline>(until,
+                                   SteadyClock::now() + std::chrono::milliseconds(heartbeat_) / 2);
+      }
+      woken = WaitUntil(until, /*with_socket=*/true);
+      if (woken == Woken::kWakeup) return std::nullopt;
+    }
+    // Also on a timeout: the call sends a heartbeat when one is due.
+    std::optional<Delivery> delivery = ReadOne();
+    if (delivery) return delivery;
+    if (woken == Woken::kTimeout && SteadyClock::now() >= deadline) return std::nullopt;
+  }
+}
+
+std::optional<Delivery> RabbitMqConsumer::ReadOne() {
+  amqp_connection_state_t state = connection_->state();
+  amqp_maybe_release_buffers(state);
+  amqp_envelope_t envelope;
+  timeval zero{};
+  amqp_rpc_reply_t reply = amqp_consume_message(state, &envelope, &zero, 0);
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
+    last_heard_ = SteadyClock::now();
+    Delivery delivery;
+    delivery.body = ToString(envelope.message.body);
+    delivery.tag = envelope.delivery_tag;
+    delivery.epoch = epoch_;
+    delivery.redelivered = envelope.redelivered != 0;
+    auto queue = queue_of_consumer_tag_.find(ToString(envelope.consumer_tag));
+    delivery.queue =
+        queue != queue_of_consumer_tag_.end() ? queue->second : ToString(envelope.routing_key);
+    amqp_destroy_envelope(&envelope);
+    if (stopped_) {
+      // In flight when Stop() cancelled: hand it straight to another
+      // consumer instead of sitting on it until this connection closes.
+      if (amqp_basic_reject(state, kChannel, delivery.tag, /*requeue=*/1) != AMQP_STATUS_OK) {
+        Lose("basic.reject failed");
+      }
+      return std::nullopt;
+    }
+    return delivery;
+  }
+  if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+    if (reply.library_error == AMQP_STATUS_TIMEOUT) return std::nullopt;
+    // A frame other than basic.deliver came first and was put back. A
+    // nonzero tag means the deliver itself was read and its content was
+    // not what followed: the stream is out of step.
+    if (reply.library_error == AMQP_STATUS_UNEXPECTED_STATE && envelope.delivery_tag == 0) {
+      HandleOtherFrame();
+      return std::nullopt;
+    }
+  }
+  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
+    connection_->AnswerClose(reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD ? 0 : kChannel,
+                             reply.reply);
+  }
+  Lose("reading deliveries: " + DescribeReply(reply));
+  return std::nullopt;
+}
+
+void RabbitMqConsumer::HandleOtherFrame() {
+  amqp_connection_state_t state = connection_->state();
+  amqp_frame_t frame;
+  timeval zero{};
+  int status = amqp_simple_wait_frame_noblock(state, &frame, &zero);
+  if (status == AMQP_STATUS_TIMEOUT) return;
+  if (status != AMQP_STATUS_OK) {
+    Lose("reading a frame: " + DescribeStatus(status));
+    return;
+  }
+  last_heard_ = SteadyClock::now();
+  if (frame.frame_type != AMQP_FRAME_METHOD) return;  // stray content: nothing waits for it
+  const amqp_method_t& method = frame.payload.method;
+  switch (method.id) {
+    case AMQP_CHANNEL_CLOSE_METHOD:
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      std::string why = DescribeClose(method);
+      connection_->AnswerClose(frame.channel, method);
+      Lose(why);
+      return;
+    }
+    case AMQP_BASIC_CANCEL_METHOD: {
+      if (stopped_) return;
+      // The broker ended a subscription, e.g. its queue was deleted. A new
+      // connection declares the queue again and resubscribes everything.
+      const auto* cancel = static_cast<const amqp_basic_cancel_t*>(method.decoded);
+      auto queue = queue_of_consumer_tag_.find(ToString(cancel->consumer_tag));
+      Lose("broker cancelled the subscription to queue " +
+           (queue != queue_of_consumer_tag_.end() ? queue->second : std::string("?")));
+      return;
+    }
+    default:
+      // basic.cancel-ok after Stop(), connection.blocked/unblocked: nothing
+      // for a consumer to do.
+      amqp_maybe_release_buffers(state);
+      return;
+  }
+}
+
+void RabbitMqConsumer::Ack(uint64_t epoch, uint64_t tag) {
+  // An older epoch's message was requeued by the broker when that
+  // connection died; acking its tag on this channel would be an error.
+  if (!connection_ || epoch != epoch_) return;
+  int status = amqp_basic_ack(connection_->state(), kChannel, tag, /*multiple=*/0);
+  if (status != AMQP_STATUS_OK) Lose("basic.ack failed: " + DescribeStatus(status));
+}
+
+void RabbitMqConsumer::Reject(uint64_t epoch, uint64_t tag, bool requeue) {
+  if (!connection_ || epoch != epoch_) return;
+  int status = amqp_basic_reject(connection_->state(), kChannel, tag, requeue ? 1 : 0);
+  if (status != AMQP_STATUS_OK) Lose("basic.reject failed: " + DescribeStatus(status));
+}
+
+void RabbitMqConsumer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  connected_ = false;
+  if (!connection_) return;
+  connection_->SetRpcDeadline(SteadyClock::now() +
+                              std::min(params_->connect_timeout, kCloseBudget));
+  for (const auto& [tag, queue] : queue_of_consumer_tag_) {
+    // Deliveries racing the cancel are queued by rabbitmq-c and rejected
+    // back to the queue by the next Next().
+    amqp_basic_cancel(connection_->state(), kChannel, Bytes(tag));
+    amqp_rpc_reply_t reply = amqp_get_rpc_reply(connection_->state());
+    if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+      Lose("basic.cancel of queue " + queue + ": " + DescribeReply(reply));
+      return;
+    }
+  }
+  amqp_maybe_release_buffers(connection_->state());
+  spdlog::info("rabbitmq consumer: stopped consuming (epoch {})", epoch_);
+}
+
+void RabbitMqConsumer::Wakeup() {
+  uint64_t one = 1;
+  // Only fails when the counter is about to overflow: a wakeup is pending
+  // anyway.
+  [[maybe_unused]] ssize_t written = ::write(wake_fd_, &one, sizeof(one));
+}
+
+bool RabbitMqConsumer::Connected() const { return connected_.load(); }
+
+bool RabbitMqConsumer::TakeWakeup() {
+  uint64_t count = 0;
+  return ::read(wake_fd_, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count));
+}
+
+RabbitMqConsumer::Woken RabbitMqConsumer::WaitUntil(Deadline until, bool with_socket) {
+  for (;;) {
+    const auto left = until - SteadyClock::now();
+    int timeout_ms = 0;
+    if (left > SteadyClock::duration::zero()) {
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(
+          std::min<SteadyClock::duration>(left, kMaxPoll));
+      timeout_ms = static_cast<int>(ms.count());
+    }
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {with_socket ? connection_->Sockfd() : -1, POLLIN, 0}};
+    int ready = ::poll(fds, with_socket ? 2 : 1, timeout_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return Woken::kTimeout;
+    }
+    if (fds[0].revents != 0 && TakeWakeup()) return Woken::kWakeup;
+    // POLLHUP/POLLERR count as readable: reading reports the error.
+    if (with_socket && fds[1].revents != 0) {
+      last_heard_ = SteadyClock::now();
+      return Woken::kReadable;
+    }
+    if (ready == 0 && SteadyClock::now() >= until) return Woken::kTimeout;
+  }
+}
+
+}  // namespace fila::rabbitmq

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "amqp_connection.h"
+#include "fila/broker.h"
+
+namespace fila::rabbitmq {
+
+// One connection, one channel, one basic.consume per queue, a channel-wide
+// prefetch. Not thread-safe except Wakeup() and Connected().
+class RabbitMqConsumer final : public Consumer {
+ public:
+  // Throws TransientError when the process is out of file descriptors.
+  explicit RabbitMqConsumer(std::shared_ptr<const ConnectionParams> params);
+  // Closes the connection cleanly, so the broker requeues unacked
+  // deliveries at once.
+  ~RabbitMqConsumer() override;
+
+  void Start(const std::vector<std::string>& queues, uint16_t prefetch) override;
+  std::optional<Delivery> Next(Deadline deadline) override;
+  void Ack(uint64_t epoch, uint64_t tag) override;
+  void Reject(uint64_t epoch, uint64_t tag, bool requeue) override;
+  void Stop() override;
+  void Wakeup() override;
+  bool Connected() const override;
+
+ private:
+  enum class Woken { kWakeup, kReadable, kTimeout };
+
+  // Connects, declares, sets qos and subscribes before `deadline`; starts a
+  // new epoch. Throws TransientError.
+  void Connect(Deadline deadline);
+  // One connection attempt from Next(); false (logged) when it failed.
+  bool TryReconnect(Deadline deadline);
+  void Lose(const std::string& why);
+  // Reads at most one frame without blocking: a delivery, or nullopt after
+  // anything else (which it handles, possibly losing the connection).
+  std::optional<Delivery> ReadOne();
+  void HandleOtherFrame();
+  // Waits without spinning until `until`, a Wakeup(), or (with
+  // `with_socket`) data on the connection.
+  Woken WaitUntil(Deadline until, bool with_socket);
+  bool TakeWakeup();
+
+  std::shared_ptr<const ConnectionParams> params_;
+  std::unique_ptr<AmqpConnection> connection_;
+  Backoff backoff_;
+  std::vector<std::string> queues_;
+  uint16_t prefetch_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+  uint64_t epoch_ = 0;
+  std::unordered_map<std::string, std::string> queue_of_consumer_tag_;
+  std::chrono::seconds heartbeat_{0};
+  SteadyClock::time_point last_heard_{};  // last time the socket had data
+  int wake_fd_ = -1;                      // eventfd written by Wakeup()
+  std::atomic<bool> connected_{false};
+};
+
+}  // namespace fila::rabbitmq
