@@ -18,10 +18,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -64,8 +68,29 @@ int UnusedPort() {
   return ntohs(address.sin_port);
 }
 
+// A message found in the shared dead-letter queue "fila.dead".
+struct DeadLetterSeen {
+  std::string body;
+  std::string reason;        // x-fila-reason
+  std::string source_queue;  // x-fila-queue
+  bool headers_are_strings = false;
+  uint8_t delivery_mode = 0;
+};
+
+// The UTF-8 string value of header `key`, if there is one.
+std::optional<std::string> StringHeader(const amqp_table_t& headers, std::string_view key) {
+  for (int i = 0; i < headers.num_entries; ++i) {
+    const amqp_table_entry_t& entry = headers.entries[i];
+    if (std::string_view(static_cast<const char*>(entry.key.bytes), entry.key.len) != key) continue;
+    if (entry.value.kind != AMQP_FIELD_KIND_UTF8) return std::nullopt;
+    const amqp_bytes_t& value = entry.value.value.bytes;
+    return std::string(static_cast<const char*>(value.bytes), value.len);
+  }
+  return std::nullopt;
+}
+
 // Raw rabbitmq-c for what the adapter deliberately does not offer: counting
-// and deleting the test's own queues.
+// and deleting the test's own queues, reading the dead-letter queue.
 class AdminConnection final {
  public:
   explicit AdminConnection(const std::string& url) {
@@ -127,6 +152,60 @@ class AdminConnection final {
     amqp_queue_declare(state_, 1, amqp_cstring_bytes(physical.c_str()), /*passive=*/0,
                        /*durable=*/1, 0, 0, amqp_empty_table);
     Check("queue.declare " + physical);
+  }
+
+  // Takes (gets and acks) every message of the shared queue "fila.dead"
+  // whose x-fila-queue is `source_queue`, until at least `expected` were
+  // found or `patience` ran out. Other tests' dead letters are held only for
+  // one pass over the queue, then nacked back in place: never purged, and
+  // never lost to a concurrent reader.
+  std::vector<DeadLetterSeen> TakeDeadLetters(const std::string& source_queue, size_t expected,
+                                              milliseconds patience = milliseconds(10000)) {
+    std::vector<DeadLetterSeen> mine;
+    const Deadline deadline = DeadlineIn(patience);
+    for (;;) {
+      uint64_t last_foreign = 0;
+      for (;;) {
+        amqp_rpc_reply_t reply =
+            amqp_basic_get(state_, 1, amqp_cstring_bytes("fila.dead"), /*no_ack=*/0);
+        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+          throw std::runtime_error("admin connection: basic.get fila.dead failed");
+        if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) break;
+        const uint64_t tag = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded)->delivery_tag;
+        amqp_message_t message;
+        reply = amqp_read_message(state_, 1, &message, 0);
+        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+          throw std::runtime_error("admin connection: reading a dead letter failed");
+        DeadLetterSeen seen;
+        seen.body.assign(static_cast<const char*>(message.body.bytes), message.body.len);
+        const amqp_basic_properties_t& properties = message.properties;
+        if (properties._flags & AMQP_BASIC_DELIVERY_MODE_FLAG)
+          seen.delivery_mode = properties.delivery_mode;
+        std::optional<std::string> reason, queue;
+        if (properties._flags & AMQP_BASIC_HEADERS_FLAG) {
+          reason = StringHeader(properties.headers, "x-fila-reason");
+          queue = StringHeader(properties.headers, "x-fila-queue");
+        }
+        seen.headers_are_strings = reason.has_value() && queue.has_value();
+        seen.reason = reason.value_or("");
+        seen.source_queue = queue.value_or("");
+        amqp_destroy_message(&message);
+        if (seen.source_queue == source_queue) {
+          if (amqp_basic_ack(state_, 1, tag, /*multiple=*/0) != AMQP_STATUS_OK)
+            throw std::runtime_error("admin connection: basic.ack failed");
+          mine.push_back(std::move(seen));
+        } else {
+          last_foreign = tag;
+        }
+        amqp_maybe_release_buffers(state_);
+      }
+      // Every tag up to it that is still unacked is someone else's.
+      if (last_foreign != 0 &&
+          amqp_basic_nack(state_, 1, last_foreign, /*multiple=*/1, /*requeue=*/1) != AMQP_STATUS_OK)
+        throw std::runtime_error("admin connection: basic.nack failed");
+      if (mine.size() >= expected || SteadyClock::now() >= deadline) return mine;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
   }
 
   void Delete(const std::string& logical) {
@@ -460,6 +539,243 @@ TEST_F(RabbitMq, ReconnectsAfterBrokerRestart) {
   EXPECT_EQ(fresh->body, "fresh");
   consumer->Ack(fresh->epoch, fresh->tag);
   admin_ = std::make_unique<AdminConnection>(url_);  // for TearDown
+}
+
+// Bodies of the dead-letter tests carry a unique prefix and their number.
+int IndexOf(const std::string& body, const std::string& prefix) {
+  if (body.compare(0, prefix.size(), prefix) != 0) return -1;
+  return std::stoi(body.substr(prefix.size()));
+}
+
+std::string ReasonFor(int index) { return "poison #" + std::to_string(index) + ": bad payload"; }
+
+// Dead-letters every other message while deliveries keep arriving: the
+// confirm of each dead-letter publish is awaited on the same connection
+// that receives them, and none may be lost, duplicated or reordered into
+// a redelivery.
+TEST_F(RabbitMq, DeadLetterWhileDeliveriesAreInFlight) {
+  const std::string queue = NewQueue("dead-letter");
+  const std::string prefix = "dl-" + RandomSuffix() + "-";
+  constexpr int kCount = 200;
+  std::vector<OutgoingMessage> batch;
+  std::map<int, std::string> body_of;
+  for (int i = 0; i < kCount; ++i) {
+    std::string body = prefix + std::to_string(i) + ";";
+    // Some deliveries span several frames, so that one may be half read
+    // when a confirm arrives.
+    if (i % 7 == 3) body += std::string(150 * 1024 + i, static_cast<char>('a' + i % 26));
+    body_of[i] = body;
+    batch.push_back(Msg(queue, std::move(body)));
+  }
+  Publish(batch);
+
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 50);
+  std::map<int, int> times_seen;
+  std::deque<Delivery> unsettled;  // keeps deliveries in flight meanwhile
+  uint64_t epoch = 0;
+  int dead_lettered = 0;
+  auto settle = [&](const Delivery& delivery) {
+    const int index = IndexOf(delivery.body, prefix);
+    if (index % 2 == 0) {
+      consumer->DeadLetter(delivery, ReasonFor(index));
+      ++dead_lettered;
+    } else {
+      consumer->Ack(delivery.epoch, delivery.tag);
+    }
+  };
+  int received = 0;
+  while (received < kCount) {
+    auto delivery = consumer->Next(DeadlineIn(milliseconds(10000)));
+    ASSERT_TRUE(delivery.has_value()) << "only " << received << " of " << kCount << " delivered";
+    ++received;
+    const int index = IndexOf(delivery->body, prefix);
+    ASSERT_GE(index, 0) << "foreign body of " << delivery->body.size() << " bytes";
+    ASSERT_LT(index, kCount);
+    EXPECT_EQ(delivery->body, body_of[index]) << "delivery " << index << " corrupted";
+    EXPECT_EQ(delivery->queue, queue);
+    EXPECT_FALSE(delivery->redelivered) << "delivery " << index;
+    if (epoch == 0) epoch = delivery->epoch;
+    ASSERT_EQ(delivery->epoch, epoch) << "the consumer reconnected: something failed";
+    ++times_seen[index];
+    unsettled.push_back(std::move(*delivery));
+    // Settle in bursts, lagging behind: several dead letters in a row
+    // while up to 50 deliveries are unacked and more stream in.
+    if (unsettled.size() >= 25) {
+      while (unsettled.size() > 5) {
+        settle(unsettled.front());
+        unsettled.pop_front();
+      }
+    }
+  }
+  while (!unsettled.empty()) {
+    settle(unsettled.front());
+    unsettled.pop_front();
+  }
+  EXPECT_EQ(dead_lettered, kCount / 2);
+  EXPECT_FALSE(consumer->Next(DeadlineIn(milliseconds(500))).has_value())
+      << "no duplicates, no redeliveries";
+  EXPECT_TRUE(consumer->Connected());
+  EXPECT_EQ(times_seen.size(), static_cast<size_t>(kCount));
+  for (const auto& [index, times] : times_seen) EXPECT_EQ(times, 1) << "message " << index;
+  EXPECT_EQ(admin_->Ready(queue), 0u);
+  consumer.reset();
+  EXPECT_EQ(admin_->AwaitReady(queue, 0), 0u) << "everything was acked, nothing comes back";
+
+  std::vector<DeadLetterSeen> letters = admin_->TakeDeadLetters(queue, kCount / 2);
+  std::set<int> dead;
+  for (const DeadLetterSeen& letter : letters) {
+    const int index = IndexOf(letter.body, prefix);
+    ASSERT_GE(index, 0);
+    EXPECT_EQ(index % 2, 0) << "acked message " << index << " was dead-lettered";
+    EXPECT_TRUE(dead.insert(index).second) << "message " << index << " dead-lettered twice";
+    EXPECT_EQ(letter.body, body_of[index]);
+    EXPECT_TRUE(letter.headers_are_strings);
+    EXPECT_EQ(letter.reason, ReasonFor(index));
+    EXPECT_EQ(letter.source_queue, queue);
+    EXPECT_EQ(letter.delivery_mode, AMQP_DELIVERY_PERSISTENT);
+  }
+  EXPECT_EQ(dead.size(), static_cast<size_t>(kCount / 2));
+}
+
+TEST_F(RabbitMq, DeadLetterKeepsALargeBodyIntact) {
+  const std::string queue = NewQueue("dead-large");
+  std::string large(300 * 1024, '\0');
+  for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>((i * 131 + 7) % 256);
+  Publish({Msg(queue, "small-before"), Msg(queue, large), Msg(queue, "small-after")});
+
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 3);
+  std::vector<Delivery> deliveries;
+  for (int i = 0; i < 3; ++i) {
+    auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+    ASSERT_TRUE(delivery.has_value());
+    deliveries.push_back(*delivery);
+  }
+  ASSERT_EQ(deliveries[1].body, large);
+  consumer->DeadLetter(deliveries[1], "too big to handle");
+  consumer->Ack(deliveries[0].epoch, deliveries[0].tag);
+  consumer->Ack(deliveries[2].epoch, deliveries[2].tag);
+  EXPECT_FALSE(consumer->Next(DeadlineIn(milliseconds(300))).has_value());
+  EXPECT_TRUE(consumer->Connected());
+  consumer.reset();
+  EXPECT_EQ(admin_->AwaitReady(queue, 0), 0u);
+
+  auto letters = admin_->TakeDeadLetters(queue, 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].body.size(), large.size());
+  EXPECT_TRUE(letters[0].body == large) << "dead-lettered body differs";
+  EXPECT_EQ(letters[0].reason, "too big to handle");
+}
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    size_t length = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2
+                                  : lead >= 0xE0 && lead <= 0xEF ? 3
+                                  : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                                 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+TEST_F(RabbitMq, DeadLetterReasonIsCutToValidUtf8) {
+  const std::string queue = NewQueue("dead-reason");
+  Publish({Msg(queue, "long-reason"), Msg(queue, "bad-bytes")});
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 2);
+  auto first = consumer->Next(DeadlineIn(milliseconds(5000)));
+  auto second = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value());
+  // 5000 bytes of two-byte characters after one ASCII byte: every cut at an
+  // even byte count would split a character.
+  std::string long_reason = "x";
+  for (int i = 0; i < 2500; ++i) long_reason += "\xC3\xA9";  // é
+  consumer->DeadLetter(*first, long_reason);
+  consumer->DeadLetter(*second, std::string("bad \xFF\xC3 bytes\0end", 16));
+  EXPECT_TRUE(consumer->Connected());
+
+  auto letters = admin_->TakeDeadLetters(queue, 2);
+  ASSERT_EQ(letters.size(), 2u);
+  for (const DeadLetterSeen& letter : letters) {
+    EXPECT_TRUE(IsValidUtf8(letter.reason)) << letter.body;
+    EXPECT_LE(letter.reason.size(), 1000u) << letter.body;
+    if (letter.body == "long-reason") {
+      EXPECT_GE(letter.reason.size(), 990u);
+      EXPECT_EQ(letter.reason.compare(0, 3, "x\xC3\xA9"), 0);
+      EXPECT_EQ(letter.reason.substr(letter.reason.size() - 3), "...");
+    } else {
+      EXPECT_EQ(letter.reason, std::string("bad \xEF\xBF\xBD\xEF\xBF\xBD bytes\0end", 20));
+    }
+  }
+}
+
+TEST_F(RabbitMq, DeadLetterOfAStaleEpochIsIgnored) {
+  const std::string queue = NewQueue("dead-stale");
+  Publish({Msg(queue, "poison")});
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 1);
+  auto old = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(old.has_value());
+  // An unknown tag makes the broker close the channel: the consumer
+  // reconnects (new epoch) and gets the message again.
+  consumer->Ack(old->epoch, old->tag + 1000);
+  auto again = consumer->Next(DeadlineIn(milliseconds(10000)));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_GT(again->epoch, old->epoch);
+  EXPECT_TRUE(again->redelivered);
+
+  consumer->DeadLetter(*old, "stale");  // ignored: publishes nothing, acks nothing
+  EXPECT_EQ(admin_->TakeDeadLetters(queue, 1, milliseconds(300)).size(), 0u);
+  EXPECT_TRUE(consumer->Connected());
+  EXPECT_EQ(admin_->Ready(queue), 0u) << "still held by the consumer";
+
+  consumer->DeadLetter(*again, "current");
+  consumer.reset();
+  EXPECT_EQ(admin_->AwaitReady(queue, 0), 0u);
+  auto letters = admin_->TakeDeadLetters(queue, 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].reason, "current");
+}
+
+// "dead" is an ordinary logical queue: a consumer of it declares fila.dead
+// with the same arguments as the dead-letter topology (no
+// PRECONDITION_FAILED) and receives dead letters.
+TEST_F(RabbitMq, DeadQueueCanBeConsumedByAnOrdinaryConsumer) {
+  const std::string queue = NewQueue("dead-consume");
+  const std::string body = "to-the-dead-" + RandomSuffix();
+  Publish({Msg(queue, body)});
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 1);
+  auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(delivery.has_value());
+  consumer->DeadLetter(*delivery, "reason");
+
+  // Other tests' dead letters may be in the shared queue. Without a
+  // prefetch limit they all arrive; those stay unacked and go back when
+  // this consumer closes.
+  auto dead = broker_->NewConsumer();
+  ASSERT_NO_THROW(dead->Start({"dead"}, 0));
+  EXPECT_TRUE(dead->Connected());
+  bool found = false;
+  const Deadline give_up = DeadlineIn(milliseconds(10000));
+  while (!found && SteadyClock::now() < give_up) {
+    auto letter = dead->Next(DeadlineIn(milliseconds(1000)));
+    if (!letter) continue;
+    EXPECT_EQ(letter->queue, "dead");
+    if (letter->body == body) {
+      found = true;
+      dead->Ack(letter->epoch, letter->tag);
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(RabbitMqOffline, BadUrlIsPermanentError) {

@@ -328,5 +328,115 @@ TEST(MemoryBroker, UnreachableBrokerFailsTransientlyAndConsumersRecover) {
   EXPECT_GT(again->epoch, held->epoch);
 }
 
+TEST(MemoryBroker, DeadLetterMovesTheMessageToDeadWithItsReason) {
+  MemoryBroker broker;
+  Publish(broker, {Msg("q", "poison", 7), Msg("q", "fine")});
+  auto consumer = broker.NewConsumer();
+  consumer->Start({"q"}, 2);
+  auto poison = consumer->Next(DeadlineIn(kShort));
+  auto fine = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(poison.has_value());
+  ASSERT_TRUE(fine.has_value());
+  ASSERT_EQ(poison->body, "poison");
+  EXPECT_EQ(broker.Unacked(), 2u);
+
+  consumer->DeadLetter(*poison, "bad payload: missing field");
+  EXPECT_EQ(broker.Unacked(), 1u) << "the original is acked";
+  EXPECT_EQ(broker.Depth("q"), 0u) << "and not requeued";
+  EXPECT_EQ(broker.Depth(MemoryBroker::kDeadLetterQueue), 1u);
+  EXPECT_EQ(std::string(MemoryBroker::kDeadLetterQueue), "dead");
+  auto records = broker.DeadLetters();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].source_queue, "q");
+  EXPECT_EQ(records[0].reason, "bad payload: missing field");
+  EXPECT_EQ(records[0].body, "poison");
+  EXPECT_EQ(broker.ChannelErrors(), 0u);
+
+  // The rest of the consumer is unaffected, and losing its connection does
+  // not bring the dead-lettered message back.
+  consumer->Ack(fine->epoch, fine->tag);
+  broker.DropConnections();
+  EXPECT_FALSE(consumer->Next(DeadlineIn(kShort)).has_value());
+  EXPECT_EQ(broker.Depth("q"), 0u);
+
+  // "dead" is an ordinary logical queue.
+  auto dead = broker.NewConsumer();
+  dead->Start({MemoryBroker::kDeadLetterQueue}, 1);
+  auto letter = dead->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(letter.has_value());
+  EXPECT_EQ(letter->body, "poison");
+  EXPECT_EQ(letter->queue, "dead");
+  EXPECT_FALSE(letter->redelivered);
+  dead->Ack(letter->epoch, letter->tag);
+  EXPECT_EQ(broker.Depth(MemoryBroker::kDeadLetterQueue), 0u);
+  EXPECT_EQ(broker.DeadLetters().size(), 1u) << "the record outlives the message";
+}
+
+TEST(MemoryBroker, DeadLetterWakesAConsumerOfDead) {
+  MemoryBroker broker;
+  Publish(broker, {Msg("q", "poison")});
+  auto dead = broker.NewConsumer();
+  dead->Start({"dead"}, 1);
+  std::thread waiter([&] {
+    auto letter = dead->Next(DeadlineIn(kLong));
+    ASSERT_TRUE(letter.has_value());
+    EXPECT_EQ(letter->body, "poison");
+  });
+  auto consumer = broker.NewConsumer();
+  consumer->Start({"q"}, 1);
+  auto poison = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(poison.has_value());
+  std::this_thread::sleep_for(kShort);
+  consumer->DeadLetter(*poison, "why");
+  waiter.join();
+}
+
+TEST(MemoryBroker, DeadLetterOfAStaleEpochIsIgnored) {
+  MemoryBroker broker;
+  Publish(broker, {Msg("q", "poison")});
+  auto consumer = broker.NewConsumer();
+  consumer->Start({"q"}, 1);
+  auto old = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(old.has_value());
+
+  broker.DropConnections();
+  consumer->DeadLetter(*old, "too late");
+  EXPECT_EQ(broker.Depth("dead"), 0u);
+  EXPECT_TRUE(broker.DeadLetters().empty());
+  EXPECT_EQ(broker.Depth("q"), 1u) << "the broker redelivers it";
+  EXPECT_EQ(broker.ChannelErrors(), 0u);
+
+  auto again = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->redelivered);
+  // A stale delivery with the same tag number as a live one must not touch
+  // the live one.
+  Delivery stale = *old;
+  stale.tag = again->tag;
+  consumer->DeadLetter(stale, "too late");
+  EXPECT_EQ(broker.Unacked(), 1u);
+  EXPECT_EQ(broker.Depth("dead"), 0u);
+
+  consumer->DeadLetter(*again, "now");
+  EXPECT_EQ(broker.Unacked(), 0u);
+  EXPECT_EQ(broker.Depth("q"), 0u);
+  EXPECT_EQ(broker.Depth("dead"), 1u);
+  ASSERT_EQ(broker.DeadLetters().size(), 1u);
+  EXPECT_EQ(broker.DeadLetters()[0].reason, "now");
+}
+
+TEST(MemoryBroker, DeadLetteringTwiceIsAChannelError) {
+  MemoryBroker broker;
+  Publish(broker, {Msg("q", "poison")});
+  auto consumer = broker.NewConsumer();
+  consumer->Start({"q"}, 1);
+  auto poison = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(poison.has_value());
+  consumer->DeadLetter(*poison, "first");
+  consumer->DeadLetter(*poison, "second");
+  EXPECT_EQ(broker.ChannelErrors(), 1u) << "the second ack of the same tag";
+  EXPECT_EQ(broker.Depth("dead"), 2u) << "published before the failed ack, as in RabbitMQ";
+}
+
 }  // namespace
 }  // namespace fila

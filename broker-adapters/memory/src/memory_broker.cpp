@@ -63,6 +63,7 @@ struct MemoryBroker::State {
   bool fail_next_publish = false;
   size_t published_before_failure = 0;
   size_t channel_errors = 0;
+  std::vector<MemoryBroker::DeadLetterRecord> dead_letters;
 
   // All of the following expect `mutex` held.
 
@@ -122,6 +123,32 @@ struct MemoryBroker::State {
     return delivery;
   }
 
+  // RabbitMQ closes the channel (PRECONDITION_FAILED unknown delivery
+  // tag); the consumer reconnects and everything unacked comes back.
+  void ChannelError(ConsumerState& consumer) {
+    ++channel_errors;
+    Disconnect(consumer);
+    if (reachable) Connect(consumer);
+  }
+
+  // Publishes a dead letter (as confirmed), then acks the original.
+  void DeadLetter(uint64_t consumer_id, const Delivery& delivery, const std::string& reason) {
+    ConsumerState& consumer = consumers.at(consumer_id);
+    if (!consumer.connected || delivery.epoch != consumer.epoch) return;
+    Enqueue(OutgoingMessage{.queue = MemoryBroker::kDeadLetterQueue,
+                            .body = delivery.body,
+                            .priority = 0,
+                            .message_id = {}});
+    dead_letters.push_back({delivery.queue, reason, delivery.body});
+    auto it = consumer.unacked.find(delivery.tag);
+    if (it == consumer.unacked.end()) {
+      ChannelError(consumer);
+    } else {
+      consumer.unacked.erase(it);
+    }
+    changed.notify_all();
+  }
+
   // Acks or rejects a delivery. Tags of older epochs are ignored: their
   // messages were requeued when that connection was lost.
   void Settle(uint64_t consumer_id, uint64_t epoch, uint64_t tag, bool requeue, bool ack) {
@@ -129,11 +156,7 @@ struct MemoryBroker::State {
     if (!consumer.connected || epoch != consumer.epoch) return;
     auto it = consumer.unacked.find(tag);
     if (it == consumer.unacked.end()) {
-      // RabbitMQ closes the channel (PRECONDITION_FAILED unknown delivery
-      // tag); the consumer reconnects and everything unacked comes back.
-      ++channel_errors;
-      Disconnect(consumer);
-      if (reachable) Connect(consumer);
+      ChannelError(consumer);
     } else {
       InFlight in_flight = std::move(it->second);
       consumer.unacked.erase(it);
@@ -238,6 +261,11 @@ class MemoryConsumer final : public Consumer {
     state_->Settle(id_, epoch, tag, requeue, /*ack=*/false);
   }
 
+  void DeadLetter(const Delivery& delivery, const std::string& reason) override {
+    std::lock_guard lock(state_->mutex);
+    state_->DeadLetter(id_, delivery, reason);
+  }
+
   void Stop() override {
     std::lock_guard lock(state_->mutex);
     state_->consumers.at(id_).stopped = true;
@@ -317,6 +345,11 @@ void MemoryBroker::SetReachable(bool reachable) {
 size_t MemoryBroker::ChannelErrors() const {
   std::lock_guard lock(state_->mutex);
   return state_->channel_errors;
+}
+
+std::vector<MemoryBroker::DeadLetterRecord> MemoryBroker::DeadLetters() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->dead_letters;
 }
 
 }  // namespace fila

@@ -15,6 +15,44 @@ constexpr int kFrameMax = 131072;
 // AMQP short strings carry at most 255 bytes.
 constexpr size_t kMaxShortString = 255;
 
+// The arguments of every fila queue. A queue redeclared with different
+// ones fails with PRECONDITION_FAILED, so all declarations share these.
+struct QueueArguments {
+  QueueArguments() {
+    max_priority.key = amqp_cstring_bytes("x-max-priority");
+    max_priority.value.kind = AMQP_FIELD_KIND_I32;
+    max_priority.value.value.i32 = kMaxPriority;
+  }
+  QueueArguments(const QueueArguments&) = delete;
+  QueueArguments& operator=(const QueueArguments&) = delete;
+  amqp_table_t table() { return amqp_table_t{1, &max_priority}; }
+
+  amqp_table_entry_t max_priority;
+};
+
+// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF) at the start of `text`; 0 if none.
+size_t Utf8SequenceLength(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto continuation = [&](size_t i) { return i < text.size() && (byte(i) & 0xC0) == 0x80; };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    if (!continuation(1) || !continuation(2)) return 0;
+    if (lead == 0xE0 && byte(1) < 0xA0) return 0;   // overlong
+    if (lead == 0xED && byte(1) >= 0xA0) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
+    if (lead == 0xF0 && byte(1) < 0x90) return 0;   // overlong
+    if (lead == 0xF4 && byte(1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
 }  // namespace
 
 ConnectionParams ParseParams(const RabbitMqOptions& options) {
@@ -93,6 +131,28 @@ std::string DescribeClose(const amqp_method_t& method) {
   }
   const char* name = amqp_method_name(method.id);
   return std::string("unexpected method ") + (name != nullptr ? name : "(unknown)");
+}
+
+std::string HeaderText(std::string_view text, size_t max_bytes) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  static constexpr std::string_view kCut = "...";
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  // The last character boundary of `out` that leaves room for kCut.
+  size_t last_fit = 0;
+  while (!text.empty()) {
+    size_t length = Utf8SequenceLength(text);
+    std::string_view piece = length > 0 ? text.substr(0, length) : kReplacement;
+    text.remove_prefix(length > 0 ? length : 1);
+    if (out.size() + piece.size() > max_bytes) {
+      out.resize(last_fit);
+      out += kCut;
+      return out;
+    }
+    out += piece;
+    if (out.size() + kCut.size() <= max_bytes) last_fit = out.size();
+  }
+  return out;
 }
 
 std::string DescribeReply(const amqp_rpc_reply_t& reply) {
@@ -178,11 +238,11 @@ void AmqpConnection::SetRpcDeadline(Deadline deadline) {
   amqp_set_rpc_timeout(state_, &tv);
 }
 
-void AmqpConnection::CheckLastRpc(std::string_view what) {
+void AmqpConnection::CheckLastRpc(std::string_view what, amqp_channel_t channel) {
   amqp_rpc_reply_t reply = amqp_get_rpc_reply(state_);
   if (reply.reply_type == AMQP_RESPONSE_NORMAL) return;
   if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
-    AnswerClose(reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD ? 0 : kChannel, reply.reply);
+    AnswerClose(reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD ? 0 : channel, reply.reply);
   }
   throw TransientError("rabbitmq: " + std::string(what) + " failed: " + DescribeReply(reply));
 }
@@ -197,19 +257,39 @@ void AmqpConnection::DeclareExchange() {
 
 void AmqpConnection::DeclareQueue(std::string_view logical) {
   const std::string physical = PhysicalQueueName(logical);
-  amqp_table_entry_t max_priority;
-  max_priority.key = amqp_cstring_bytes("x-max-priority");
-  max_priority.value.kind = AMQP_FIELD_KIND_I32;
-  max_priority.value.value.i32 = kMaxPriority;
-  amqp_table_t arguments{1, &max_priority};
+  QueueArguments arguments;
   amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
                      /*exclusive=*/0,
-                     /*auto_delete=*/0, arguments);
+                     /*auto_delete=*/0, arguments.table());
   CheckLastRpc("queue.declare " + physical);
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kExchange), Bytes(logical),
                   amqp_empty_table);
   CheckLastRpc("queue.bind " + physical);
   amqp_maybe_release_buffers(state_);
+}
+
+void AmqpConnection::DeclareDeadLetterTopology() {
+  amqp_exchange_declare(
+      state_, kChannel, amqp_cstring_bytes(kDeadExchange), amqp_cstring_bytes("fanout"),
+      /*passive=*/0, /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
+  CheckLastRpc(std::string("exchange.declare ") + kDeadExchange);
+  const std::string physical = PhysicalQueueName(kDeadLetterQueue);
+  QueueArguments arguments;
+  amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
+                     /*exclusive=*/0, /*auto_delete=*/0, arguments.table());
+  CheckLastRpc("queue.declare " + physical);
+  // A fanout exchange ignores routing keys.
+  amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kDeadExchange),
+                  amqp_empty_bytes, amqp_empty_table);
+  CheckLastRpc("queue.bind " + physical);
+  amqp_maybe_release_buffers(state_);
+}
+
+void AmqpConnection::OpenConfirmChannel(amqp_channel_t channel) {
+  amqp_channel_open(state_, channel);
+  CheckLastRpc("channel.open " + std::to_string(channel), channel);
+  amqp_confirm_select(state_, channel);
+  CheckLastRpc("confirm.select " + std::to_string(channel), channel);
 }
 
 void AmqpConnection::AnswerClose(amqp_channel_t channel, const amqp_method_t& method) noexcept {

@@ -25,6 +25,17 @@ inline constexpr amqp_channel_t kChannel = 1;
 // and CPU in a classic queue; 10 covers the 0..9 of OutgoingMessage.
 inline constexpr int kMaxPriority = 10;
 
+// Dead letters: a durable fanout exchange and a queue bound to it. The queue
+// is an ordinary fila queue (same name mapping, same arguments), so the
+// logical queue "dead" can be consumed like any other.
+inline constexpr char kDeadExchange[] = "fila.dead";
+inline constexpr char kDeadLetterQueue[] = "dead";  // logical name of "fila.dead"
+inline constexpr char kReasonHeader[] = "x-fila-reason";
+inline constexpr char kSourceQueueHeader[] = "x-fila-queue";
+// Long enough for an exception message with some context; a header that
+// size still fits the frame of the content header with plenty of room.
+inline constexpr size_t kMaxReasonBytes = 1000;
+
 // The URL parsed once by the broker and shared read-only by every publisher
 // and consumer it makes.
 struct ConnectionParams {
@@ -52,6 +63,11 @@ std::string DescribeStatus(int status);
 std::string DescribeReply(const amqp_rpc_reply_t& reply);
 // Reply code and text of a channel.close or connection.close method.
 std::string DescribeClose(const amqp_method_t& method);
+// `text` made valid UTF-8 (invalid bytes become U+FFFD) and cut at a
+// character boundary to at most `max_bytes` (marked with "..." when cut,
+// max_bytes >= 3): safe as an AMQP long-string header value for clients
+// that decode header strings as UTF-8.
+std::string HeaderText(std::string_view text, size_t max_bytes);
 
 // Spacing of consecutive failed connection attempts: 100 ms doubling up to
 // 5 s, reset by a success. The first attempt after a loss is immediate.
@@ -97,12 +113,22 @@ class AmqpConnection final {
   // Bounds every following RPC by what is left until `deadline` (at least
   // 1 ms). A timed-out RPC leaves the connection unusable: callers drop it.
   void SetRpcDeadline(Deadline deadline);
-  // Throws TransientError naming `what` unless the last RPC succeeded.
-  void CheckLastRpc(std::string_view what);
+  // Throws TransientError naming `what` unless the last RPC, made on
+  // `channel`, succeeded.
+  void CheckLastRpc(std::string_view what, amqp_channel_t channel = kChannel);
   // Declares the exchange. Throws TransientError.
   void DeclareExchange();
   // Declares queue "fila.<logical>" and binds it. Throws TransientError.
   void DeclareQueue(std::string_view logical);
+  // Declares the fanout exchange kDeadExchange and the queue "fila.dead"
+  // (arguments as DeclareQueue's), bound to it. Idempotent. Throws
+  // TransientError.
+  void DeclareDeadLetterTopology();
+  // Opens another channel of this connection and puts it in confirm mode:
+  // its publishes are then numbered 1, 2, ... for basic.ack/nack. Frames of
+  // other channels arriving meanwhile are queued by rabbitmq-c, in order.
+  // Throws TransientError.
+  void OpenConfirmChannel(amqp_channel_t channel);
   // Answers a broker-initiated channel.close or connection.close so the
   // broker records a clean shutdown. Never throws.
   void AnswerClose(amqp_channel_t channel, const amqp_method_t& method) noexcept;

@@ -23,6 +23,9 @@ constexpr std::chrono::milliseconds kCloseBudget{1000};
 constexpr std::chrono::milliseconds kMinAttempt{1000};
 // poll() takes an int of milliseconds; waits longer than this just loop.
 constexpr std::chrono::milliseconds kMaxPoll{std::chrono::hours(1)};
+// Dead letters are published on their own channel in confirm mode, so that
+// waiting for a confirm never mixes with the deliveries of kChannel.
+constexpr amqp_channel_t kDeadLetterChannel = 2;
 
 }  // namespace
 
@@ -72,10 +75,16 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   // Each setup RPC is bounded by the attempt's deadline.
   connection->SetRpcDeadline(deadline);
   connection->DeclareExchange();
+  connection->SetRpcDeadline(deadline);
+  connection->DeclareDeadLetterTopology();
   for (const std::string& queue : queues_) {
     connection->SetRpcDeadline(deadline);
     connection->DeclareQueue(queue);
   }
+  // Before basic.consume, so no delivery can be pending when DeadLetter()
+  // first needs it.
+  connection->SetRpcDeadline(deadline);
+  connection->OpenConfirmChannel(kDeadLetterChannel);
   connection->SetRpcDeadline(deadline);
   // global=true: in RabbitMQ that is one limit for the whole channel, so
   // the prefetch is shared by all queues instead of granted to each.
@@ -94,6 +103,8 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   amqp_maybe_release_buffers(state);
 
   connection_ = std::move(connection);
+  next_dead_letter_tag_ = 1;
+  pending_.clear();  // an older epoch's, requeued by the broker
   queue_of_consumer_tag_ = std::move(tags);
   heartbeat_ = std::chrono::seconds(connection_->HeartbeatSeconds());
   last_heard_ = SteadyClock::now();
@@ -127,12 +138,27 @@ void RabbitMqConsumer::Lose(const std::string& why) {
                epoch_, why);
   connection_.reset();
   queue_of_consumer_tag_.clear();
+  pending_.clear();  // unacked: the broker redelivers them
   connected_ = false;
 }
 
 std::optional<Delivery> RabbitMqConsumer::Next(Deadline deadline) {
   for (;;) {
     if (TakeWakeup()) return std::nullopt;
+
+    // Read while DeadLetter() waited for a confirm: older than anything
+    // still in rabbitmq-c's queue or the socket.
+    if (connection_ && !pending_.empty()) {
+      Delivery delivery = std::move(pending_.front());
+      pending_.pop_front();
+      if (!stopped_) return delivery;
+      // As in ReadOne(): not handed out after Stop(), back to the queue.
+      if (amqp_basic_reject(connection_->state(), kChannel, delivery.tag, /*requeue=*/1) !=
+          AMQP_STATUS_OK) {
+        Lose("basic.reject failed");
+      }
+      continue;
+    }
 
     if (!connection_) {
       if (!started_ || stopped_) {
@@ -272,6 +298,196 @@ void RabbitMqConsumer::Reject(uint64_t epoch, uint64_t tag, bool requeue) {
   if (!connection_ || epoch != epoch_) return;
   int status = amqp_basic_reject(connection_->state(), kChannel, tag, requeue ? 1 : 0);
   if (status != AMQP_STATUS_OK) Lose("basic.reject failed: " + DescribeStatus(status));
+}
+
+void RabbitMqConsumer::DeadLetter(const Delivery& delivery, const std::string& reason) {
+  // An older epoch's message was requeued when its connection died; it
+  // comes back and is dead-lettered then.
+  if (!connection_ || delivery.epoch != epoch_) return;
+  amqp_connection_state_t state = connection_->state();
+
+  const std::string reason_text = HeaderText(reason, kMaxReasonBytes);
+  const std::string queue_text = HeaderText(delivery.queue, kMaxReasonBytes);
+  amqp_table_entry_t headers[2];
+  headers[0].key = amqp_cstring_bytes(kReasonHeader);
+  headers[0].value.kind = AMQP_FIELD_KIND_UTF8;
+  headers[0].value.value.bytes = Bytes(reason_text);
+  headers[1].key = amqp_cstring_bytes(kSourceQueueHeader);
+  headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  headers[1].value.value.bytes = Bytes(queue_text);
+  amqp_basic_properties_t properties{};
+  properties._flags =
+      AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+  properties.content_type = amqp_cstring_bytes(kContentType);
+  properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+  properties.headers = amqp_table_t{2, headers};
+
+  // mandatory: if "fila.dead" was deleted under us, the broker returns the
+  // message instead of confirming it into nowhere.
+  const int status =
+      amqp_basic_publish(state, kDeadLetterChannel, amqp_cstring_bytes(kDeadExchange),
+                         amqp_empty_bytes, /*mandatory=*/1, /*immediate=*/0, &properties,
+                         Bytes(delivery.body));
+  if (status != AMQP_STATUS_OK) {
+    Lose("dead-letter publish failed: " + DescribeStatus(status));
+    return;
+  }
+  const uint64_t publish_tag = next_dead_letter_tag_++;
+  if (auto failure =
+          AwaitDeadLetterConfirm(publish_tag, SteadyClock::now() + params_->connect_timeout)) {
+    Lose(*failure);
+    return;
+  }
+  // Only now: a crash before this ack dead-letters the message twice, never
+  // zero times.
+  Ack(delivery.epoch, delivery.tag);
+}
+
+std::optional<std::string> RabbitMqConsumer::AwaitDeadLetterConfirm(uint64_t tag,
+                                                                    Deadline deadline) {
+  // While waiting, the broker keeps sending deliveries on kChannel. They
+  // cannot be left to rabbitmq-c: 0.11 exports no way to put a frame back
+  // (amqp_put_back_frame and amqp_queue_frame are internal), and its
+  // amqp_simple_wait_frame_on_channel() is internal too, has no timeout,
+  // and unlinks every queued frame ahead of the one it finds. So frames are
+  // read with amqp_simple_wait_frame_noblock(), which returns rabbitmq-c's
+  // queued frames first, then the socket's, i.e. in arrival order, and
+  // kChannel's deliveries are assembled here (bodies copied at once, so no
+  // pool lifetime matters) into pending_, which Next() hands out before
+  // reading more. A delivery still incomplete when the confirm arrives is
+  // read to its end first, so the stream stays at a message boundary.
+  amqp_connection_state_t state = connection_->state();
+  std::optional<Delivery> partial;  // deliver read, header and body to come
+  bool have_header = false;
+  uint64_t body_size = 0;
+  bool confirmed = false;
+  bool returned = false;
+
+  // Takes one frame of kChannel. Returns why the connection must go.
+  auto take_delivery_frame = [&](const amqp_frame_t& frame) -> std::optional<std::string> {
+    if (frame.frame_type == AMQP_FRAME_METHOD) {
+      if (partial) return std::string("a method frame interrupted a delivery's content");
+      const amqp_method_t& method = frame.payload.method;
+      switch (method.id) {
+        case AMQP_BASIC_DELIVER_METHOD: {
+          const auto* deliver = static_cast<const amqp_basic_deliver_t*>(method.decoded);
+          partial.emplace();
+          partial->tag = deliver->delivery_tag;
+          partial->epoch = epoch_;
+          partial->redelivered = deliver->redelivered != 0;
+          auto queue = queue_of_consumer_tag_.find(ToString(deliver->consumer_tag));
+          partial->queue = queue != queue_of_consumer_tag_.end() ? queue->second
+                                                                 : ToString(deliver->routing_key);
+          have_header = false;
+          return std::nullopt;
+        }
+        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CONNECTION_CLOSE_METHOD: {
+          std::string why = DescribeClose(method);
+          connection_->AnswerClose(frame.channel, method);
+          return why;
+        }
+        case AMQP_BASIC_CANCEL_METHOD: {
+          if (stopped_) return std::nullopt;
+          const auto* cancel = static_cast<const amqp_basic_cancel_t*>(method.decoded);
+          auto queue = queue_of_consumer_tag_.find(ToString(cancel->consumer_tag));
+          return "broker cancelled the subscription to queue " +
+                 (queue != queue_of_consumer_tag_.end() ? queue->second : std::string("?"));
+        }
+        default:
+          return std::nullopt;  // basic.cancel-ok after Stop() and the like
+      }
+    }
+    if (!partial) return std::string("content frame without a basic.deliver");
+    if (frame.frame_type == AMQP_FRAME_HEADER) {
+      if (have_header) return std::string("second content header of one delivery");
+      have_header = true;
+      body_size = frame.payload.properties.body_size;
+      if (body_size > partial->body.max_size())
+        return std::string("delivery too large: " + std::to_string(body_size) + " bytes");
+      partial->body.reserve(static_cast<size_t>(body_size));
+    } else if (frame.frame_type == AMQP_FRAME_BODY) {
+      if (!have_header) return std::string("body frame before the content header");
+      const amqp_bytes_t& fragment = frame.payload.body_fragment;
+      if (partial->body.size() + fragment.len > body_size)
+        return std::string("delivery body longer than announced");
+      partial->body.append(static_cast<const char*>(fragment.bytes), fragment.len);
+    } else {
+      return std::nullopt;
+    }
+    if (partial->body.size() < body_size) return std::nullopt;
+    if (stopped_) {
+      // As ReadOne(): delivered while cancelling, handed straight back.
+      int status = amqp_basic_reject(state, kChannel, partial->tag, /*requeue=*/1);
+      partial.reset();
+      if (status != AMQP_STATUS_OK) return "basic.reject failed: " + DescribeStatus(status);
+      return std::nullopt;
+    }
+    pending_.push_back(std::move(*partial));
+    partial.reset();
+    return std::nullopt;
+  };
+
+  while (!confirmed || partial) {
+    const auto left = deadline - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) {
+      return confirmed ? std::string("a delivery's content did not arrive in time")
+                       : "no confirm for a dead-letter publish within " +
+                             std::to_string(params_->connect_timeout.count()) + " ms";
+    }
+    timeval tv = ToTimeval(left);
+    amqp_frame_t frame;
+    const int status = amqp_simple_wait_frame_noblock(state, &frame, &tv);
+    if (status == AMQP_STATUS_TIMEOUT) continue;
+    if (status != AMQP_STATUS_OK)
+      return "waiting for a dead-letter confirm: " + DescribeStatus(status);
+    last_heard_ = SteadyClock::now();
+
+    if (frame.channel == kChannel) {
+      if (auto failure = take_delivery_frame(frame)) return failure;
+      continue;
+    }
+    // Content frames of a basic.return on kDeadLetterChannel: not needed.
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    const amqp_method_t& method = frame.payload.method;
+    switch (method.id) {
+      case AMQP_BASIC_ACK_METHOD: {
+        const auto* ack = static_cast<const amqp_basic_ack_t*>(method.decoded);
+        if (frame.channel != kDeadLetterChannel) break;
+        if (ack->delivery_tag == tag || (ack->multiple != 0 && ack->delivery_tag > tag)) {
+          // The broker confirms an unroutable (returned) message as well.
+          if (returned) {
+            return std::string("dead letter unroutable: queue fila.") + kDeadLetterQueue +
+                   " is not bound to exchange " + kDeadExchange +
+                   " (deleted?); reconnecting declares it again";
+          }
+          confirmed = true;
+        }
+        break;
+      }
+      case AMQP_BASIC_NACK_METHOD: {
+        const auto* nack = static_cast<const amqp_basic_nack_t*>(method.decoded);
+        if (frame.channel != kDeadLetterChannel) break;
+        if (nack->delivery_tag == tag || (nack->multiple != 0 && nack->delivery_tag > tag))
+          return std::string("broker nacked a dead-letter publish");
+        break;
+      }
+      case AMQP_BASIC_RETURN_METHOD:
+        // Only this publish is ever outstanding on the channel.
+        if (frame.channel == kDeadLetterChannel) returned = true;
+        break;
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD: {
+        std::string why = DescribeClose(method);
+        connection_->AnswerClose(frame.channel, method);
+        return why;
+      }
+      default:
+        break;  // connection.blocked/unblocked: the deadline covers them
+    }
+  }
+  amqp_maybe_release_buffers_on_channel(state, kDeadLetterChannel);
+  return std::nullopt;
 }
 
 void RabbitMqConsumer::Stop() {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,8 +14,9 @@
 
 namespace fila::rabbitmq {
 
-// One connection, one channel, one basic.consume per queue, a channel-wide
-// prefetch. Not thread-safe except Wakeup() and Connected().
+// One connection; channel 1 has one basic.consume per queue and a
+// channel-wide prefetch, channel 2 (confirm mode) publishes dead letters.
+// Not thread-safe except Wakeup() and Connected().
 class RabbitMqConsumer final : public Consumer {
  public:
   // Throws TransientError when the process is out of file descriptors.
@@ -27,6 +29,11 @@ class RabbitMqConsumer final : public Consumer {
   std::optional<Delivery> Next(Deadline deadline) override;
   void Ack(uint64_t epoch, uint64_t tag) override;
   void Reject(uint64_t epoch, uint64_t tag, bool requeue) override;
+  // Publishes on channel 2 and waits (at most connect_timeout) for the
+  // confirm; on a timeout, nack, unroutable return or error the connection
+  // is dropped instead (Lose), so the broker redelivers the original.
+  // Deliveries for channel 1 read meanwhile are kept for Next().
+  void DeadLetter(const Delivery& delivery, const std::string& reason) override;
   void Stop() override;
   void Wakeup() override;
   bool Connected() const override;
@@ -44,6 +51,10 @@ class RabbitMqConsumer final : public Consumer {
   // anything else (which it handles, possibly losing the connection).
   std::optional<Delivery> ReadOne();
   void HandleOtherFrame();
+  // Waits for the confirm of dead-letter publish number `tag` on channel 2.
+  // Returns why it failed (the caller then calls Lose()), or nullopt on
+  // success. Deliveries of channel 1 read while waiting go to pending_.
+  std::optional<std::string> AwaitDeadLetterConfirm(uint64_t tag, Deadline deadline);
   // Waits without spinning until `until`, a Wakeup(), or (with
   // `with_socket`) data on the connection.
   Woken WaitUntil(Deadline until, bool with_socket);
@@ -57,7 +68,11 @@ class RabbitMqConsumer final : public Consumer {
   bool started_ = false;
   bool stopped_ = false;
   uint64_t epoch_ = 0;
+  uint64_t next_dead_letter_tag_ = 1;  // publish sequence of channel 2
   std::unordered_map<std::string, std::string> queue_of_consumer_tag_;
+  // Deliveries of the current epoch read by DeadLetter(), oldest first;
+  // Next() returns them before reading the connection.
+  std::deque<Delivery> pending_;
   std::chrono::seconds heartbeat_{0};
   SteadyClock::time_point last_heard_{};  // last time the socket had data
   int wake_fd_ = -1;                      // eventfd written by Wakeup()

@@ -59,6 +59,14 @@ class Consumer {
   virtual void Ack(uint64_t epoch, uint64_t tag) = 0;
   // Rejects a delivery, requeueing it or not.
   virtual void Reject(uint64_t epoch, uint64_t tag, bool requeue) = 0;
+  // Moves a delivery that can never be processed (poison) to the durable
+  // dead-letter queue: publishes its body, with a confirm, to the fanout
+  // exchange "fila.dead" (bound queue "fila.dead", logical name "dead"),
+  // headers x-fila-reason = `reason` and x-fila-queue = the source queue,
+  // then acks it. A crash in between dead-letters it twice, never zero
+  // times. A tag of an older epoch is ignored (the broker redelivers it).
+  // Connection loss is handled like Ack's: the delivery comes back later.
+  virtual void DeadLetter(const Delivery& delivery, const std::string& reason) = 0;
   // Cancels the subscriptions: no new deliveries; unacked ones stay ackable.
   virtual void Stop() = 0;
   // Thread-safe: makes a blocked Next() return early.

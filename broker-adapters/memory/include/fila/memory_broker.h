@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fila/broker.h"
 
@@ -21,7 +22,13 @@ namespace fila {
 // - acking or rejecting an unknown tag of the current epoch is a channel
 //   error, as in RabbitMQ: that consumer's connection is dropped (its
 //   unacked messages are requeued, a new epoch starts). ChannelErrors()
-//   counts these, so tests can catch double acks.
+//   counts these, so tests can catch double acks;
+// - DeadLetter() moves the message to the logical queue "dead" (priority 0,
+//   as the RabbitMQ adapter publishes it), where Depth("dead") counts it and
+//   a consumer of "dead" receives it; DeadLetters() records every one with
+//   its reason. A stale epoch is ignored; an unknown tag of the current
+//   epoch still lands in "dead" and then is a channel error, as the
+//   RabbitMQ adapter publishes before it acks.
 //
 // Thread-safe: every publisher and consumer shares one mutex, and Next()
 // blocks on a condition variable. Publishers and consumers may outlive the
@@ -56,6 +63,17 @@ class MemoryBroker final : public Broker {
   void SetReachable(bool reachable);
   // Acks/rejects of unknown tags in the current epoch so far.
   size_t ChannelErrors() const;
+
+  // The logical queue dead letters go to.
+  static constexpr char kDeadLetterQueue[] = "dead";
+  struct DeadLetterRecord {
+    std::string source_queue;  // the x-fila-queue header of the RabbitMQ adapter
+    std::string reason;        // x-fila-reason
+    std::string body;
+  };
+  // Every Consumer::DeadLetter() that moved a message, oldest first (kept
+  // after the message is consumed from "dead").
+  std::vector<DeadLetterRecord> DeadLetters() const;
 
   struct State;  // shared with the publishers and consumers
 

@@ -30,6 +30,20 @@ struct RabbitMqOptions {
 // Messages are persistent, carry their priority and message_id, and have
 // content type application/x-protobuf.
 //
+// Dead letters (Consumer::DeadLetter): every consumer connection also
+// declares the durable fanout exchange "fila.dead" and the queue
+// "fila.dead" (the logical queue "dead", same arguments as every fila
+// queue, so an ordinary Consumer can read it), bound to it. A dead letter
+// is published on a second channel of the consumer's connection, in
+// confirm mode and mandatory: persistent, the original body, content type
+// application/x-protobuf, headers x-fila-reason (the reason as valid UTF-8,
+// cut to at most 1000 bytes) and x-fila-queue (the logical source queue).
+// Only after the broker's confirm is the original acked; no confirm within
+// connect_timeout, a nack, or an unroutable return (fila.dead deleted)
+// drops the connection instead, so the original is redelivered and
+// dead-lettered again. Deliveries arriving while DeadLetter waits are kept
+// and returned by the following Next() calls, in order.
+//
 // PublishConfirmed with an empty batch only connects (or checks the
 // connection): a cheap reachability check at startup.
 //
