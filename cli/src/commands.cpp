@@ -81,6 +81,11 @@ NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
     throw PermanentError("--idempotency-key names one task; it cannot be used with --count",
                          "idempotency-key");
   }
+  task.retry_base_ms = args.retry_base_ms.value_or(0);
+  task.retry_cap_ms = args.retry_cap_ms.value_or(0);
+  if (task.retry_cap_ms > 0 && task.retry_base_ms > task.retry_cap_ms) {
+    throw PermanentError("--retry-base-ms must not exceed --retry-cap-ms", "retry-base-ms");
+  }
   task.payload = types.PayloadFromJson(args.type, ReadPayload(args));
   return task;
 }
@@ -193,6 +198,55 @@ int Wait(const std::string& database_url, double timeout_s) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
+  });
+}
+
+}  // namespace fila::cli
+
+namespace fila::cli {
+
+int Cancel(const std::string& database_url, const std::string& id) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    auto r = store.Cancel(id);
+    if (!r.found) {
+      spdlog::error("error: no task with id '{}'", id);
+      return kUsage;
+    }
+    if (r.state == TaskState::kCancelled && r.changed) {
+      std::cout << id << " cancelled\n";
+    } else if (r.state == TaskState::kRunning) {
+      std::cout << id << " is running: cancellation requested, its worker stops it\n";
+    } else {
+      std::cout << id << " is already " << ToString(r.state) << "\n";
+    }
+    return kOk;
+  });
+}
+
+int Retry(const std::string& database_url, const std::string& id) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    auto r = store.Replay(id);
+    if (!r.found) {
+      spdlog::error("error: no task with id '{}'", id);
+      return kUsage;
+    }
+    if (!r.changed) {
+      spdlog::error("error: task {} is {}; only failed, dead or cancelled tasks can be retried", id,
+                    ToString(r.state));
+      return kUsage;
+    }
+    std::cout << id << " queued again\n";
+    return kOk;
+  });
+}
+
+int RetryDead(const std::string& database_url, const std::string& type) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    std::cout << "queued " << store.ReplayDead(type) << " dead task(s) again\n";
+    return kOk;
   });
 }
 

@@ -22,6 +22,8 @@ struct EnqueueArgs {
   std::string tenant = "default";
   std::optional<uint32_t> max_attempts;
   std::optional<uint32_t> timeout_ms;
+  std::optional<uint32_t> retry_base_ms;
+  std::optional<uint32_t> retry_cap_ms;
 };
 
 struct ListArgs {
@@ -40,5 +42,10 @@ int Get(const std::string& database_url, const std::string& id, bool json);
 int List(const std::string& database_url, const ListArgs& args);
 int Stats(const std::string& database_url, bool json);
 int Wait(const std::string& database_url, double timeout_s);
+int Cancel(const std::string& database_url, const std::string& id);
+// Replays one failed, dead or cancelled task.
+int Retry(const std::string& database_url, const std::string& id);
+// Replays every dead task (of `type`, when not empty).
+int RetryDead(const std::string& database_url, const std::string& type);
 
 }  // namespace fila::cli

@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   enqueue->add_option("--tenant", enqueue_args.tenant, "Tenant owning the task");
   enqueue->add_option("--max-attempts", enqueue_args.max_attempts, "Attempts before the task is dead");
   enqueue->add_option("--timeout-ms", enqueue_args.timeout_ms, "Run time budget per attempt");
+  enqueue->add_option("--retry-base-ms", enqueue_args.retry_base_ms,
+                      "Backoff base: retry n waits up to base*2^(n-1) (default: the type's)");
+  enqueue->add_option("--retry-cap-ms", enqueue_args.retry_cap_ms,
+                      "Longest backoff between attempts (default: the type's)");
 
   std::string id;
   bool json = false;
@@ -54,6 +58,27 @@ int main(int argc, char** argv) {
 
   auto* stats = app.add_subcommand("stats", "Task counts by queue and state");
   stats->add_flag("--json", json, "Print JSON");
+
+  auto* cancel = app.add_subcommand("cancel", "Cancel a task: at once if not running, else by its worker");
+  cancel->add_option("id", id, "Task id")->required();
+
+  std::string retry_type;
+  bool retry_dead = false;
+  auto* retry = app.add_subcommand("retry", "Queue a failed, dead or cancelled task again");
+  auto* retry_id = retry->add_option("id", id, "Task id");
+  retry->add_flag("--dead", retry_dead, "Replay every dead task")->excludes(retry_id);
+  auto* dead_flag = retry->get_option("--dead");
+  retry->add_option("--type", retry_type, "With --dead: only tasks of this type")->needs(dead_flag);
+
+  auto* dead = app.add_subcommand("dead", "Dead tasks (attempts exhausted)");
+  dead->require_subcommand(1);
+  ListArgs dead_args;
+  dead_args.state = "dead";
+  auto* dead_list = dead->add_subcommand("list", "List dead tasks, newest first");
+  dead_list->add_option("--type", dead_args.type, "Only tasks of this type");
+  dead_list->add_option("--queue", dead_args.queue, "Only tasks of this queue");
+  dead_list->add_option("--limit", dead_args.limit, "At most this many")->check(CLI::Range(1u, 100000u));
+  dead_list->add_flag("--json", dead_args.json, "Print JSON");
 
   double timeout_s = 60;
   auto* wait = app.add_subcommand("wait", "Block until no task is queued, scheduled or running");
@@ -77,5 +102,15 @@ int main(int argc, char** argv) {
   if (*list) return List(database_url, list_args);
   if (*stats) return Stats(database_url, json);
   if (*wait) return Wait(database_url, timeout_s);
+  if (*cancel) return Cancel(database_url, id);
+  if (*retry) {
+    if (retry_dead) return RetryDead(database_url, retry_type);
+    if (id.empty()) {
+      spdlog::error("error: retry needs a task id or --dead");
+      return kUsage;
+    }
+    return Retry(database_url, id);
+  }
+  if (*dead_list) return List(database_url, dead_args);
   return kUsage;
 }

@@ -40,7 +40,8 @@ nlohmann::json TaskJson(const TaskView& t, const TaskTypes& types) {
                         {"error", a.error},
                         {"error_kind", a.error_kind},
                         {"started_at", FormatTime(a.started_at_ms)},
-                        {"finished_at", FormatTime(a.finished_at_ms)}});
+                        {"finished_at", FormatTime(a.finished_at_ms)},
+                        {"retry_at", FormatTime(a.retry_at_ms)}});
   }
   return {{"id", t.id},
           {"type", t.type},
@@ -62,6 +63,7 @@ nlohmann::json TaskJson(const TaskView& t, const TaskTypes& types) {
           {"run_at", FormatTime(t.run_at_ms)},
           {"started_at", FormatTime(t.started_at_ms)},
           {"finished_at", FormatTime(t.finished_at_ms)},
+          {"cancel_requested", t.cancel_requested},
           {"attempts", attempts}};
 }
 
@@ -89,6 +91,7 @@ std::string TaskText(const TaskView& t, const TaskTypes& types) {
       out << "  #" << a.attempt << " " << a.outcome << " on " << a.worker << " at "
           << FormatTime(a.finished_at_ms);
       if (!a.error.empty()) out << " [" << a.error_kind << "] " << a.error;
+      if (a.retry_at_ms) out << "; retry at " << FormatTime(a.retry_at_ms);
       out << "\n";
     }
   }

@@ -74,6 +74,7 @@ std::string_view ToString(Outcome outcome) noexcept {
     case Outcome::kFailed: return "failed";
     case Outcome::kTimedOut: return "timed_out";
     case Outcome::kCancelled: return "cancelled";
+    case Outcome::kLost: return "lost";
   }
   return "unknown";
 }

@@ -117,6 +117,7 @@ std::string TaskTypes::PayloadToJson(std::string_view type, std::string_view pay
   std::string json;
   pb::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
   (void)pb::util::MessageToJsonString(*message, &json, options);
   return json;
 }

@@ -25,12 +25,19 @@ int main(int argc, char** argv) {
   std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
   options.failpoint = fila::EnvOr("FILA_FAILPOINT", "");
   int sweep_ms = 1000;
+  int worker_timeout_ms = 10000;
+  int reap_interval_ms = 1000;
   int startup_s = 30;
   app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
   app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
   app.add_option("--batch", options.batch, "Outbox rows published per confirm batch")
       ->check(CLI::Range(1, 10000));
   app.add_option("--sweep-interval-ms", sweep_ms, "Outbox sweep and due-task release period")
+      ->check(CLI::Range(10, 600000));
+  app.add_option("--worker-timeout-ms", worker_timeout_ms,
+                 "A worker silent this long is dead: its running tasks are retried")
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--reap-interval-ms", reap_interval_ms, "How often lost tasks are looked for")
       ->check(CLI::Range(10, 600000));
   app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
       ->check(CLI::Range(0, 3600));
@@ -45,6 +52,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ fila-scheduler %v");
   options.sweep_interval = std::chrono::milliseconds(sweep_ms);
+  options.worker_timeout = std::chrono::milliseconds(worker_timeout_ms);
+  options.reap_interval = std::chrono::milliseconds(reap_interval_ms);
   if (database_url.empty() || amqp_url.empty()) {
     spdlog::error("set --database-url/FILA_DATABASE_URL and --amqp-url/FILA_AMQP_URL");
     return kExitConfig;
@@ -87,6 +96,7 @@ int main(int argc, char** argv) {
   spdlog::info("scheduler started (pid {})", ::getpid());
   fila::Relay relay(options, store, *publisher);
   relay.Run(stop);
-  spdlog::info("scheduler stopped: published {} messages", relay.Published());
+  spdlog::info("scheduler stopped: published {} messages, reaped {} tasks", relay.Published(),
+               relay.Reaped());
   return 0;
 }

@@ -45,11 +45,22 @@ size_t Relay::PublishBatch() {
   return items.size();
 }
 
+void Relay::Reap() {
+  auto reaped = store_.ReapLost(static_cast<uint32_t>(options_.worker_timeout.count()),
+                                options_.batch);
+  for (const auto& t : reaped) {
+    spdlog::warn("reaped task {} attempt {} from worker {} ({}): now {}", t.id, t.attempt,
+                 t.worker, t.reason, ToString(t.state));
+  }
+  reaped_ += reaped.size();
+}
+
 void Relay::Run(const std::atomic<bool>& stop) {
   store_.Listen("fila_outbox");
   bool leader = false;
   int failures = 0;
   auto next_release = SteadyClock::now();
+  auto next_reap = SteadyClock::now();
   while (!stop) {
     try {
       if (!store_.TryLeadership(kLeaderLockKey)) {
@@ -67,12 +78,16 @@ void Relay::Run(const std::atomic<bool>& stop) {
         }
         next_release = SteadyClock::now() + options_.sweep_interval;
       }
+      if (SteadyClock::now() >= next_reap) {
+        Reap();
+        next_reap = SteadyClock::now() + options_.reap_interval;
+      }
       size_t handled = PublishBatch();
       failures = 0;
       if (handled < options_.batch) {
         // Caught up: sleep until a NOTIFY, the next sweep or a stop check.
-        auto wait = std::min<std::chrono::milliseconds>(
-            options_.sweep_interval, std::chrono::milliseconds(500));
+        auto wait = std::min({options_.sweep_interval, options_.reap_interval,
+                              std::chrono::milliseconds(500)});
         (void)store_.AwaitNotification(wait);
       }
     } catch (const TransientError& e) {

@@ -159,6 +159,91 @@ TEST(PostgresStore, UnreachableServerIsTransient) {
   EXPECT_THROW(store.Connect(), TransientError);
 }
 
+TEST(PostgresStore, CancelQueuedAtOnceAndRunningByFlag) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> two{Noop(), Noop()};
+  auto ids = store.Enqueue(two);
+  auto queued = store.Cancel(ids[0].id);
+  EXPECT_TRUE(queued.found && queued.changed);
+  EXPECT_EQ(queued.state, TaskState::kCancelled);
+  std::vector<std::string> claim{ids[0].id, ids[1].id};
+  auto claimed = store.Claim(claim, "w1", 30000);
+  ASSERT_EQ(claimed.claimed.size(), 1u);  // the cancelled one never starts
+  EXPECT_EQ(claimed.not_claimable, std::vector<std::string>{ids[0].id});
+
+  auto running = store.Cancel(ids[1].id);
+  EXPECT_TRUE(running.changed);
+  EXPECT_EQ(running.state, TaskState::kRunning);
+  EXPECT_EQ(store.CancelRequested("w1"), (std::vector<AttemptRef>{{ids[1].id, 1}}));
+  EXPECT_TRUE(store.CancelRequested("w2").empty());
+  EXPECT_FALSE(store.Cancel(ids[1].id).changed);  // asked once is enough
+  EXPECT_FALSE(store.Cancel("00000000-0000-4000-8000-000000000000").found);
+}
+
+TEST(PostgresStore, ReplayGivesAFreshBudgetWithNewAttemptNumbers) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  NewTask t = Noop();
+  t.max_attempts = 2;
+  std::vector<NewTask> one{t};
+  const std::string id = store.Enqueue(one)[0].id;
+  std::vector<std::string> ids{id};
+  for (uint32_t attempt = 1; attempt <= 2; ++attempt) {
+    ASSERT_EQ(store.Claim(ids, "w1", 30000).claimed.at(0).attempt, attempt);
+    std::vector<FinishRecord> f{{.id = id,
+                                 .attempt = attempt,
+                                 .state = attempt < 2 ? TaskState::kScheduled : TaskState::kDead,
+                                 .outcome = Outcome::kFailed,
+                                 .error = "boom",
+                                 .retry_at_ms = 1}};
+    ASSERT_EQ(store.Finish(f), std::vector<bool>{true});
+    store.ReleaseDue(10);
+  }
+  EXPECT_EQ(store.GetTask(id)->state, TaskState::kDead);
+  EXPECT_FALSE(store.Replay("00000000-0000-4000-8000-000000000000").found);
+  EXPECT_EQ(store.ReplayDead("other-type"), 0);
+  EXPECT_EQ(store.ReplayDead("noop"), 1);
+  auto view = store.GetTask(id);
+  EXPECT_EQ(view->state, TaskState::kQueued);
+  EXPECT_EQ(view->max_attempts, 4u);
+  EXPECT_EQ(store.Claim(ids, "w1", 30000).claimed.at(0).attempt, 3u);  // never reused
+  auto again = store.Replay(id);
+  EXPECT_TRUE(again.found);
+  EXPECT_FALSE(again.changed);  // running tasks are not replayed
+}
+
+TEST(PostgresStore, ReaperRequeuesTasksOfSilentWorkersOnly) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  store.Heartbeat({.id = "alive", .concurrency = 1}, 30000);
+  store.Heartbeat({.id = "gone", .concurrency = 1}, 30000);
+  std::vector<NewTask> three{Noop(), Noop(), Noop()};
+  auto ids = store.Enqueue(three);
+  std::vector<std::string> a{ids[0].id}, b{ids[1].id}, c{ids[2].id};
+  ASSERT_EQ(store.Claim(a, "alive", 30000).claimed.size(), 1u);
+  ASSERT_EQ(store.Claim(b, "gone", 30000).claimed.size(), 1u);
+  ASSERT_EQ(store.Claim(c, "alive", 30000).claimed.size(), 1u);
+  db.Exec("UPDATE workers SET heartbeat_at = now() - interval '1 minute' WHERE id = 'gone'");
+  db.Exec("UPDATE tasks SET lease_until = now() - interval '1 second' WHERE id = '" + ids[2].id + "'");
+  db.Exec("DELETE FROM outbox");
+
+  auto reaped = store.ReapLost(10000, 100);
+  ASSERT_EQ(reaped.size(), 2u);
+  EXPECT_EQ(store.GetTask(ids[0].id)->state, TaskState::kRunning);
+  for (const auto& id : {ids[1].id, ids[2].id}) {
+    auto v = store.GetTask(id);
+    EXPECT_EQ(v->state, TaskState::kQueued);
+    ASSERT_EQ(v->attempts.size(), 1u);
+    EXPECT_EQ(v->attempts[0].outcome, "lost");
+  }
+  EXPECT_EQ(db.Count("SELECT count(*) FROM outbox"), 2);
+  // The late finish of a reaped attempt is fenced out.
+  std::vector<FinishRecord> late{{.id = ids[1].id, .attempt = 1, .worker = "gone"}};
+  EXPECT_EQ(store.Finish(late), std::vector<bool>{false});
+  EXPECT_TRUE(store.ReapLost(10000, 100).empty());
+}
+
 TEST(Migrator, UpDownStatusAndIdempotence) {
   TestDatabase db(/*migrate=*/false);
   Migrator migrator(db.url());

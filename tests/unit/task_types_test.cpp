@@ -31,7 +31,7 @@ TEST(TaskTypes, JsonPayloadRoundTrips) {
   std::string bytes = types.PayloadFromJson("sleep", R"({"ms": 250})");
   EXPECT_FALSE(bytes.empty());
   EXPECT_NO_THROW(types.ValidatePayload("sleep", bytes));
-  EXPECT_EQ(types.PayloadToJson("sleep", bytes), R"({"ms":250})");
+  EXPECT_EQ(types.PayloadToJson("sleep", bytes), R"({"ms":250,"ignore_cancel":false})");
 }
 
 TEST(TaskTypes, EmptyJsonMeansDefaultPayload) {

@@ -3,6 +3,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 #include "fila/builtin_handlers.h"
@@ -29,6 +32,9 @@ int main(int argc, char** argv) {
   std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
   int drain_s = 30;
   int startup_s = 30;
+  int heartbeat_ms = 2000;
+  int abandon_grace_ms = 5000;
+  int max_abandoned = 0;
   app.add_option("--queues", queues, "Comma-separated queues to consume (env FILA_QUEUES)");
   app.add_option("--concurrency", options.concurrency, "Tasks run at once (slots)")
       ->check(CLI::Range(1, 1024));
@@ -39,6 +45,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400));
   app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
       ->check(CLI::Range(0, 3600));
+  app.add_option("--heartbeat-interval-ms", heartbeat_ms, "How often the worker reports itself alive")
+      ->check(CLI::Range(50, 600000));
+  app.add_option("--abandon-grace-ms", abandon_grace_ms,
+                 "How long a handler may ignore its deadline or a cancel before it is abandoned")
+      ->check(CLI::Range(0, 3600000));
+  app.add_option("--max-abandoned", max_abandoned,
+                 "Abandoned slots after which the worker drains and exits 3 (default: half the slots, at least 2)")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
   try {
     app.parse(argc, argv);
@@ -51,6 +65,13 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ fila-worker %v");
   options.queues = fila::SplitList(queues);
   options.drain_timeout = std::chrono::seconds(drain_s);
+  options.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  // A lease outlives several missed heartbeats, never less than 10 s.
+  options.lease = std::max<std::chrono::milliseconds>(options.heartbeat_interval * 5,
+                                                      std::chrono::seconds(10));
+  options.abandon_grace = std::chrono::milliseconds(abandon_grace_ms);
+  options.max_abandoned = max_abandoned > 0 ? static_cast<uint32_t>(max_abandoned)
+                                            : std::max<uint32_t>(2, (options.concurrency + 1) / 2);
   options.hostname = fila::HostName();
   if (options.worker_id.empty()) options.worker_id = fila::DefaultWorkerId();
 
@@ -74,6 +95,11 @@ int main(int argc, char** argv) {
     fila::RetryTransient(startup_deadline, [&] {
       fila::PostgresStore store(database_url);
       store.RequireSchema();
+      // Registered before the first claim, so the reaper never mistakes
+      // this worker's tasks for a dead worker's.
+      store.Heartbeat({options.worker_id, options.hostname, static_cast<int64_t>(::getpid()),
+                       options.queues, options.concurrency},
+                      static_cast<uint32_t>(options.lease.count()));
     });
   } catch (const fila::PermanentError& e) {
     spdlog::error("{}", e.what());
@@ -102,14 +128,17 @@ int main(int argc, char** argv) {
   spdlog::info("worker {} consuming [{}] with {} slots", options.worker_id, queues,
                options.concurrency);
   fila::WorkerRuntime runtime(
-      options, *broker, [&] { return std::make_unique<fila::PostgresStore>(database_url); },
-      handlers, types);
+      options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
+      types);
   int code = runtime.Run(std::move(consumer), stop);
   const auto& c = runtime.Counters();
-  spdlog::info("worker {} stopped: claimed={} finished={} stale={} duplicates={} poison={}",
-               options.worker_id, c.claimed.load(), c.finished.load(), c.stale_finishes.load(),
-               c.duplicates.load(), c.poison.load());
+  spdlog::info(
+      "worker {} stopped: claimed={} finished={} stale={} duplicates={} poison={} abandoned={} "
+      "handed_back={}",
+      options.worker_id, c.claimed.load(), c.finished.load(), c.stale_finishes.load(),
+      c.duplicates.load(), c.poison.load(), c.abandoned.load(), c.handed_back.load());
   spdlog::default_logger()->flush();
-  if (code != 0) std::_Exit(code);  // handler threads may still be running
-  return 0;
+  // Abandoned handler threads may still be running: leave without unwinding.
+  if (runtime.HasStuckThreads()) std::_Exit(code);
+  return code;
 }

@@ -27,7 +27,9 @@ class SlotContext final : public TaskContext {
   bool SleepFor(std::chrono::milliseconds duration) override;
   void Progress(int percent, std::string_view message) override;
 
+  // An operator asked to cancel this attempt (thread-safe).
   void Cancel() { cancelled_ = true; }
+  bool CancelRequested() const { return cancelled_.load(); }
   bool DeadlinePassed() const { return SteadyClock::now() >= deadline_; }
 
  private:

@@ -51,6 +51,11 @@ class BlockingQueue final {
     ready_.notify_all();
   }
 
+  bool Closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+
   size_t Size() const {
     std::lock_guard lock(mutex_);
     return items_.size();

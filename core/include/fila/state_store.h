@@ -24,6 +24,8 @@ struct NewTask {
   std::string payload;          // serialized payload message of `type`
   std::string trace_id;
   int64_t run_at_ms = 0;        // 0: now
+  uint32_t retry_base_ms = 0;   // 0: the type's retry policy
+  uint32_t retry_cap_ms = 0;    // 0: the type's retry policy
 };
 
 struct EnqueueResult {
@@ -43,6 +45,8 @@ struct ClaimedTask {
   uint32_t max_attempts = 0;
   uint32_t timeout_ms = 0;
   int64_t created_at_ms = 0;
+  uint32_t retry_base_ms = 0;  // 0: the type's retry policy
+  uint32_t retry_cap_ms = 0;
 };
 
 struct ClaimResult {
@@ -79,6 +83,7 @@ struct AttemptView {
   std::string error_kind;
   int64_t started_at_ms = 0;
   int64_t finished_at_ms = 0;
+  int64_t retry_at_ms = 0;  // when the next attempt was scheduled, if one was
 };
 
 struct TaskView {
@@ -103,6 +108,7 @@ struct TaskView {
   int64_t run_at_ms = 0;
   int64_t started_at_ms = 0;
   int64_t finished_at_ms = 0;
+  bool cancel_requested = false;
   std::vector<AttemptView> attempts;  // filled by GetTask only
 };
 
@@ -117,6 +123,29 @@ struct QueueStateCount {
   std::string queue;
   TaskState state = TaskState::kQueued;
   int64_t count = 0;
+};
+
+// A running task the reaper took back from a lost worker or an expired lease.
+struct ReapedTask {
+  std::string id;
+  uint32_t attempt = 0;
+  std::string worker;
+  std::string reason;
+  TaskState state = TaskState::kQueued;  // queued (retry), dead or cancelled
+};
+
+struct AttemptRef {
+  std::string id;
+  uint32_t attempt = 0;
+  bool operator<(const AttemptRef& o) const { return id < o.id || (id == o.id && attempt < o.attempt); }
+  bool operator==(const AttemptRef&) const = default;
+};
+
+// What a cancel or replay request found and did.
+struct RequestResult {
+  bool found = false;
+  bool changed = false;
+  TaskState state = TaskState::kQueued;  // the task's state afterwards
 };
 
 struct WorkerInfo {
@@ -159,6 +188,24 @@ class StateStore {
   virtual void RecordProgress(std::span<const ProgressUpdate> updates) = 0;
   // Records the worker as alive and extends the leases of its running tasks.
   virtual void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) = 0;
+  // Removes a worker that stopped cleanly.
+  virtual void Deregister(const std::string& worker_id) = 0;
+  // Running attempts of `worker_id` whose cancellation was requested.
+  virtual std::vector<AttemptRef> CancelRequested(const std::string& worker_id) = 0;
+  // Leader only: running tasks whose worker's heartbeat is older than
+  // `worker_timeout_ms` or whose lease expired go back to queued (or dead
+  // when out of attempts, cancelled when cancellation was requested), with
+  // an attempt recorded as lost.
+  virtual std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) = 0;
+
+  // A queued, scheduled or blocked task is cancelled at once; a running one
+  // is flagged, and its worker cancels it.
+  virtual RequestResult Cancel(const std::string& id) = 0;
+  // A failed, dead or cancelled task is queued again with a fresh budget of
+  // attempts (attempt numbers keep increasing).
+  virtual RequestResult Replay(const std::string& id) = 0;
+  // Replays every dead task (of `type`, when not empty); returns how many.
+  virtual int64_t ReplayDead(const std::string& type) = 0;
 
   virtual std::optional<TaskView> GetTask(const std::string& id) = 0;
   virtual std::vector<TaskView> ListTasks(const ListFilter& filter) = 0;

@@ -29,7 +29,8 @@ bool IsTerminal(TaskState state) noexcept;
 bool CanTransition(TaskState from, TaskState to) noexcept;
 
 // The outcome of one attempt, as recorded in task_attempts.
-enum class Outcome { kSucceeded, kFailed, kTimedOut, kCancelled };
+// kLost: the worker died or stopped before the attempt finished.
+enum class Outcome { kSucceeded, kFailed, kTimedOut, kCancelled, kLost };
 std::string_view ToString(Outcome outcome) noexcept;
 
 }  // namespace fila

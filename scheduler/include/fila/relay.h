@@ -18,14 +18,18 @@ struct RelayOptions {
   // How often a follower asks for the leader lock.
   std::chrono::milliseconds leader_retry{2000};
   std::chrono::milliseconds publish_timeout{10000};
+  // A worker whose heartbeat is older than this is dead: its running tasks
+  // are retried. Several heartbeat intervals, so a slow beat is not a death.
+  std::chrono::milliseconds worker_timeout{10000};
+  std::chrono::milliseconds reap_interval{1000};
   // Test hook: "relay.before_publish" / "relay.after_publish" make the
   // process kill itself (SIGKILL) at that point of the first batch.
   std::string failpoint;
 };
 
 // The leader-only loop of fila-scheduler: publishes outbox rows with
-// confirms and deletes them once confirmed, and moves due scheduled tasks
-// back to queued. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
+// confirms and deletes them once confirmed, moves due scheduled tasks back
+// to queued, and reaps the running tasks of lost workers and expired leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
 // net. Leadership is a Postgres session advisory lock on the store's
 // connection, so any number of schedulers may run: one relays.
 // Runs on the calling thread, which owns `store` and `publisher`.
@@ -34,15 +38,18 @@ class Relay final {
   Relay(RelayOptions options, PostgresStore& store, Publisher& publisher);
   void Run(const std::atomic<bool>& stop);
   uint64_t Published() const { return published_; }
+  uint64_t Reaped() const { return reaped_; }
 
  private:
   // One pass; returns the number of outbox rows handled.
   size_t PublishBatch();
+  void Reap();
 
   RelayOptions options_;
   PostgresStore& store_;
   Publisher& publisher_;
   uint64_t published_ = 0;
+  uint64_t reaped_ = 0;
 };
 
 // The advisory lock key all schedulers contend for.

@@ -24,7 +24,7 @@ const std::string kTaskColumns =
     "t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, coalesce(t.worker, ''), "
     "coalesce(t.last_error, ''), t.result, t.progress, t.progress_message, " +
     EpochMs("t.created_at") + ", " + EpochMs("t.run_at") + ", " + EpochMs("t.started_at") + ", " +
-    EpochMs("t.finished_at");
+    EpochMs("t.finished_at") + ", t.cancel_requested";
 
 // Statements prepared on every (re)connection.
 const std::map<std::string, std::string>& Statements() {
@@ -33,17 +33,20 @@ const std::map<std::string, std::string>& Statements() {
 WITH input AS MATERIALIZED (
   SELECT gen_random_uuid() AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[], $7::text[],
-              $8::text[], $9::text[], $10::bigint[])
+              $8::text[], $9::text[], $10::bigint[], $11::int[], $12::int[])
        WITH ORDINALITY AS i(type, queue, priority, max_attempts, timeout_ms, tenant, idem,
-                            payload_hex, trace_id, run_at_ms, ord)
+                            payload_hex, trace_id, run_at_ms, retry_base_ms, retry_cap_ms, ord)
 ), ins AS (
-  INSERT INTO tasks (id, type, queue, priority, state, max_attempts, timeout_ms, tenant,
-                     idempotency_key, payload, trace_id, run_at)
+  INSERT INTO tasks (id, type, queue, priority, state, max_attempts, attempt_budget, timeout_ms,
+                     tenant, idempotency_key, payload, trace_id, run_at, retry_base_ms,
+                     retry_cap_ms)
   SELECT id, type, queue, priority,
          CASE WHEN run_at_ms > 0 AND to_timestamp(run_at_ms / 1000.0) > now()
               THEN 'scheduled' ELSE 'queued' END,
-         max_attempts, timeout_ms, tenant, NULLIF(idem, ''), decode(payload_hex, 'hex'), trace_id,
-         CASE WHEN run_at_ms > 0 THEN to_timestamp(run_at_ms / 1000.0) ELSE now() END
+         max_attempts, max_attempts, timeout_ms, tenant, NULLIF(idem, ''),
+         decode(payload_hex, 'hex'), trace_id,
+         CASE WHEN run_at_ms > 0 THEN to_timestamp(run_at_ms / 1000.0) ELSE now() END,
+         retry_base_ms, retry_cap_ms
   FROM input ORDER BY ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, state, tenant, idempotency_key
@@ -80,7 +83,8 @@ SELECT count(*) FROM upd)"},
 UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
        lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
 WHERE id = ANY($1::uuid[]) AND state = 'queued'
-RETURNING id, attempt, max_attempts, timeout_ms, )" + EpochMs("created_at")},
+RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
+           EpochMs("created_at")},
       {"existing", "SELECT id FROM tasks WHERE id = ANY($1::uuid[])"},
       {"finish", R"(
 WITH f AS (
@@ -103,8 +107,10 @@ WITH f AS (
   WHERE t.id = f.id AND t.attempt = f.attempt AND t.state = 'running'
   RETURNING t.id, t.attempt, t.started_at
 ), attempts AS (
-  INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at)
-  SELECT f.id, f.attempt, f.worker, f.outcome, f.error, f.error_kind, upd.started_at
+  INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at,
+                             retry_at)
+  SELECT f.id, f.attempt, f.worker, f.outcome, f.error, f.error_kind, upd.started_at,
+         CASE WHEN f.state = 'scheduled' THEN to_timestamp(f.retry_at_ms / 1000.0) END
   FROM f JOIN upd ON upd.id = f.id AND upd.attempt = f.attempt
   ON CONFLICT (task_id, attempt) DO NOTHING
 )
@@ -122,10 +128,68 @@ WITH w AS (
 )
 UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
 WHERE worker = $1 AND state = 'running')"},
+      {"deregister", "DELETE FROM workers WHERE id = $1"},
+      {"cancel_requested",
+       "SELECT id, attempt FROM tasks WHERE worker = $1 AND state = 'running' AND cancel_requested"},
+      {"reap", R"(
+WITH lost AS (
+  SELECT t.id, t.attempt, t.worker,
+         CASE WHEN t.lease_until < now() THEN 'lease expired'
+              ELSE 'worker stopped heartbeating' END AS reason
+  FROM tasks t LEFT JOIN workers w ON w.id = t.worker
+  WHERE t.state = 'running'
+    AND (t.lease_until < now() OR w.heartbeat_at < now() - $1 * interval '1 millisecond')
+  ORDER BY t.started_at
+  LIMIT $2
+  FOR UPDATE OF t SKIP LOCKED
+), upd AS (
+  UPDATE tasks t SET
+    state = CASE WHEN t.cancel_requested THEN 'cancelled'
+                 WHEN t.attempt < t.max_attempts THEN 'queued' ELSE 'dead' END,
+    finished_at = CASE WHEN t.cancel_requested OR t.attempt >= t.max_attempts THEN now() END,
+    last_error = lost.reason || ' (worker ' || coalesce(lost.worker, '?') || ')',
+    lease_until = NULL,
+    updated_at = now()
+  FROM lost
+  WHERE t.id = lost.id AND t.attempt = lost.attempt AND t.state = 'running'
+  RETURNING t.id, t.attempt, t.state, lost.worker, lost.reason, t.started_at
+), attempts AS (
+  INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at)
+  SELECT id, attempt, coalesce(worker, ''), 'lost', reason, 'lost', started_at FROM upd
+  ON CONFLICT (task_id, attempt) DO NOTHING
+), ob AS (
+  INSERT INTO outbox (task_id) SELECT id FROM upd WHERE state = 'queued'
+)
+SELECT id, attempt, state, coalesce(worker, ''), reason FROM upd)"},
+      {"cancel", R"(
+WITH now_cancelled AS (
+  UPDATE tasks SET state = 'cancelled', finished_at = now(), updated_at = now()
+  WHERE id = $1::uuid AND state IN ('queued', 'scheduled', 'blocked')
+  RETURNING state
+), flagged AS (
+  UPDATE tasks SET cancel_requested = true, updated_at = now()
+  WHERE id = $1::uuid AND state = 'running' AND NOT cancel_requested
+  RETURNING state
+)
+SELECT state, true FROM now_cancelled
+UNION ALL SELECT state, true FROM flagged
+UNION ALL SELECT state, false FROM tasks WHERE id = $1::uuid
+LIMIT 1)"},
+      {"replay", R"(
+WITH upd AS (
+  UPDATE tasks SET state = 'queued', max_attempts = attempt + attempt_budget,
+         cancel_requested = false, finished_at = NULL, run_at = now(), updated_at = now()
+  WHERE id = ANY($1::uuid[]) AND state IN ('failed', 'dead', 'cancelled')
+  RETURNING id
+), ob AS (
+  INSERT INTO outbox (task_id) SELECT id FROM upd
+)
+SELECT id FROM upd)"},
+      {"dead_ids", "SELECT id FROM tasks WHERE state = 'dead' AND ($1 = '' OR type = $1)"},
       {"get_task", "SELECT " + kTaskColumns + " FROM tasks t WHERE t.id = $1::uuid"},
       {"get_attempts",
        "SELECT attempt, worker, outcome, error, error_kind, " + EpochMs("started_at") + ", " +
-           EpochMs("finished_at") +
+           EpochMs("finished_at") + ", " + EpochMs("retry_at") +
            " FROM task_attempts WHERE task_id = $1::uuid ORDER BY attempt"},
       {"list_tasks", "SELECT " + kTaskColumns +
                          " FROM tasks t WHERE ($1 = '' OR t.state = $1) AND ($2 = '' OR t.type = $2)"
@@ -162,6 +226,7 @@ TaskView ReadTask(const pqxx::row& r) {
   v.run_at_ms = pg::Int64OrZero(r[18]);
   v.started_at_ms = pg::Int64OrZero(r[19]);
   v.finished_at_ms = pg::Int64OrZero(r[20]);
+  v.cancel_requested = r[21].as<bool>();
   return v;
 }
 
@@ -295,8 +360,10 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
   if (tasks.empty()) return {};
   std::vector<std::string> type, queue, tenant, idem, payload, trace;
   std::vector<int> priority, max_attempts, timeout;
-  std::vector<int64_t> run_at;
+  std::vector<int64_t> run_at, retry_base, retry_cap;
   for (const auto& t : tasks) {
+    retry_base.push_back(t.retry_base_ms);
+    retry_cap.push_back(t.retry_cap_ms);
     type.push_back(t.type);
     queue.push_back(t.queue);
     priority.push_back(static_cast<int>(t.priority));
@@ -315,7 +382,9 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
                               pg::IntArrayLiteral<int>(max_attempts),
                               pg::IntArrayLiteral<int>(timeout), pg::ArrayLiteral(tenant),
                               pg::ArrayLiteral(idem), pg::ArrayLiteral(payload),
-                              pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at));
+                              pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at),
+                              pg::IntArrayLiteral<int64_t>(retry_base),
+                              pg::IntArrayLiteral<int64_t>(retry_cap));
     // A concurrent enqueue with the same key may commit after this
     // statement's snapshot: its id is then not visible here. Retry.
     for (const auto& row : r) {
@@ -405,7 +474,9 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
       t.attempt = r[1].as<uint32_t>();
       t.max_attempts = r[2].as<uint32_t>();
       t.timeout_ms = r[3].as<uint32_t>();
-      t.created_at_ms = pg::Int64OrZero(r[4]);
+      t.retry_base_ms = r[4].as<uint32_t>();
+      t.retry_cap_ms = r[5].as<uint32_t>();
+      t.created_at_ms = pg::Int64OrZero(r[6]);
       claimed_ids.push_back(t.id);
       result.claimed.push_back(std::move(t));
     }
@@ -492,6 +563,76 @@ void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
   });
 }
 
+void PostgresStore::Deregister(const std::string& worker_id) {
+  impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("deregister", worker_id);
+    return 0;
+  });
+}
+
+std::vector<AttemptRef> PostgresStore::CancelRequested(const std::string& worker_id) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<AttemptRef> refs;
+    for (const auto& r : tx.exec_prepared("cancel_requested", worker_id)) {
+      refs.push_back({r[0].as<std::string>(), r[1].as<uint32_t>()});
+    }
+    return refs;
+  });
+}
+
+std::vector<ReapedTask> PostgresStore::ReapLost(uint32_t worker_timeout_ms, uint32_t limit) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    std::vector<ReapedTask> reaped;
+    for (const auto& r : tx.exec_prepared("reap", worker_timeout_ms, limit)) {
+      reaped.push_back({r[0].as<std::string>(), r[1].as<uint32_t>(), r[3].as<std::string>(),
+                        r[4].as<std::string>(),
+                        ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued)});
+    }
+    tx.commit();
+    return reaped;
+  });
+}
+
+RequestResult PostgresStore::Cancel(const std::string& id) {
+  if (!IsUuid(id)) return {};
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto rows = tx.exec_prepared("cancel", id);
+    tx.commit();
+    if (rows.empty()) return RequestResult{};
+    return RequestResult{true, rows[0][1].as<bool>(),
+                         ParseTaskState(rows[0][0].as<std::string>()).value_or(TaskState::kQueued)};
+  });
+}
+
+RequestResult PostgresStore::Replay(const std::string& id) {
+  if (!IsUuid(id)) return {};
+  std::vector<std::string> ids{id};
+  int64_t replayed = impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto rows = tx.exec_prepared("replay", pg::ArrayLiteral(ids));
+    tx.commit();
+    return static_cast<int64_t>(rows.size());
+  });
+  auto task = GetTask(id);
+  if (!task) return {};
+  return {true, replayed > 0, task->state};
+}
+
+int64_t PostgresStore::ReplayDead(const std::string& type) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    std::vector<std::string> ids;
+    for (const auto& r : tx.exec_prepared("dead_ids", type)) ids.push_back(r[0].as<std::string>());
+    auto rows = tx.exec_prepared("replay", pg::ArrayLiteral(ids));
+    tx.commit();
+    return static_cast<int64_t>(rows.size());
+  });
+}
+
 std::optional<TaskView> PostgresStore::GetTask(const std::string& id) {
   if (!IsUuid(id)) return std::nullopt;
   return impl_->Run([&](pqxx::connection& c) -> std::optional<TaskView> {
@@ -502,7 +643,8 @@ std::optional<TaskView> PostgresStore::GetTask(const std::string& id) {
     for (const auto& r : tx.exec_prepared("get_attempts", id)) {
       view.attempts.push_back({r[0].as<uint32_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
                                r[3].as<std::string>(), r[4].as<std::string>(),
-                               pg::Int64OrZero(r[5]), pg::Int64OrZero(r[6])});
+                               pg::Int64OrZero(r[5]), pg::Int64OrZero(r[6]),
+                               pg::Int64OrZero(r[7])});
     }
     return view;
   });

@@ -78,6 +78,10 @@ std::string TempDir() {
 std::string BinDir() { return FILA_BIN_DIR; }
 std::string SourceDir() { return FILA_SOURCE_DIR; }
 
+void StackCommand(const std::string& sub) { Shell(SourceDir() + "/scripts/stack " + sub + " >&2"); }
+
+std::string StackOutput(const std::string& sub) { return Shell(SourceDir() + "/scripts/stack " + sub); }
+
 const StackUrls& Stack() {
   static const StackUrls urls = [] {
     StackUrls u;

@@ -87,4 +87,11 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
 std::string BinDir();
 std::string SourceDir();
 
+// Runs `<SourceDir()>/scripts/stack <sub>` (e.g. "stop-rmq", "start-pg") on
+// the stack of FILA_STACK_DIR (default <repo>/.stack); its output goes to
+// stderr. Throws std::runtime_error when the command fails.
+void StackCommand(const std::string& sub);
+// Same, returning what the command printed on stdout (e.g. "env").
+std::string StackOutput(const std::string& sub);
+
 }  // namespace fila::test

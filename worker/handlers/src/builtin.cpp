@@ -1,6 +1,7 @@
 #include "fila/builtin_handlers.h"
 
 #include <string>
+#include <thread>
 
 #include "fila/errors.h"
 #include "fila/v1/payloads.pb.h"
@@ -20,6 +21,10 @@ Message Parse(const TaskContext& ctx) {
 
 std::string Sleep(TaskContext& ctx) {
   auto payload = Parse<v1::SleepPayload>(ctx);
+  if (payload.ignore_cancel()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(payload.ms()));
+    return {};
+  }
   if (!ctx.SleepFor(std::chrono::milliseconds(payload.ms()))) {
     throw TransientError("sleep interrupted after cancellation");
   }

@@ -25,7 +25,15 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(2)};
   // A claim's lease; heartbeats extend it while the worker lives.
   std::chrono::milliseconds lease{std::chrono::seconds(30)};
-  // On stop: how long in-flight tasks may take before the worker exits anyway.
+  // How often running tasks are checked for an operator's cancellation.
+  std::chrono::milliseconds cancel_poll{500};
+  // A handler still running this long after its deadline or its
+  // cancellation is abandoned: its attempt is recorded, its slot replaced.
+  std::chrono::milliseconds abandon_grace{std::chrono::seconds(5)};
+  // With this many abandoned slots the worker stops consuming, drains and
+  // exits with kExitAbandoned.
+  uint32_t max_abandoned = 2;
+  // On stop: how long in-flight tasks may take before they are handed back.
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
 };
 
@@ -34,8 +42,14 @@ struct WorkerCounters {
   std::atomic<uint64_t> finished{0};
   std::atomic<uint64_t> stale_finishes{0};  // fenced out: attempt no longer current
   std::atomic<uint64_t> duplicates{0};      // delivery whose claim found no queued row
-  std::atomic<uint64_t> poison{0};          // undecodable message or unknown task id
+  std::atomic<uint64_t> poison{0};          // moved to the dead-letter queue
+  std::atomic<uint64_t> abandoned{0};       // handlers that ignored their deadline or cancel
+  std::atomic<uint64_t> handed_back{0};     // still running when the drain budget ran out
 };
+
+// Exit codes of Run().
+inline constexpr int kExitDrained = 0;
+inline constexpr int kExitAbandoned = 3;
 
 // Consumes the worker's queues and runs tasks: claim (batched, fenced by
 // attempt) -> run in a slot -> guarded finish (group commit) -> ack after
@@ -50,16 +64,18 @@ class WorkerRuntime final {
  public:
   using StoreFactory = std::function<std::unique_ptr<StateStore>()>;
 
-  WorkerRuntime(WorkerOptions options, Broker& broker, StoreFactory stores,
-                const HandlerRegistry& handlers, const TaskTypes& types);
+  WorkerRuntime(WorkerOptions options, StoreFactory stores, const HandlerRegistry& handlers,
+                const TaskTypes& types);
   ~WorkerRuntime();
 
   // Consumes through `consumer` (already started; owned by the calling
-  // thread from now on) until `stop` becomes true, then stops consuming and
-  // drains. Returns 0 after a clean drain; 1 when the drain budget ran out,
-  // in which case handler threads are still running and the caller must
-  // end the process at once.
+  // thread from now on) until `stop` becomes true or too many slots were
+  // abandoned, then stops consuming and drains: in-flight tasks get the
+  // drain budget, the rest are handed back (scheduled to run again at once).
+  // Returns kExitDrained or kExitAbandoned. When HasStuckThreads(), handler
+  // threads are still running and the caller must end the process at once.
   int Run(std::unique_ptr<Consumer> consumer, const std::atomic<bool>& stop);
+  bool HasStuckThreads() const;
 
   const WorkerCounters& Counters() const;
 

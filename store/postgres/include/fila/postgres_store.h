@@ -43,6 +43,12 @@ class PostgresStore final : public StateStore {
   std::vector<bool> Finish(std::span<const FinishRecord> records) override;
   void RecordProgress(std::span<const ProgressUpdate> updates) override;
   void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override;
+  void Deregister(const std::string& worker_id) override;
+  std::vector<AttemptRef> CancelRequested(const std::string& worker_id) override;
+  std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) override;
+  RequestResult Cancel(const std::string& id) override;
+  RequestResult Replay(const std::string& id) override;
+  int64_t ReplayDead(const std::string& type) override;
   std::optional<TaskView> GetTask(const std::string& id) override;
   std::vector<TaskView> ListTasks(const ListFilter& filter) override;
   std::vector<QueueStateCount> CountByQueueAndState() override;

@@ -1,0 +1,150 @@
+#include "finisher.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "fila/errors.h"
+#include "slot_pool.h"
+
+namespace fila {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kProgressFlush{250};
+
+milliseconds Backoff(int failures) {
+  return milliseconds(std::min<int64_t>(100LL << std::min(failures, 5), 2000));
+}
+
+}  // namespace
+
+Finisher::Finisher(Shared& shared, std::unique_ptr<StateStore> store, SlotPool& slots)
+    : shared_(shared), store_(std::move(store)), slots_(slots) {}
+
+Finisher::~Finisher() { Stop(); }
+
+void Finisher::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Finisher::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  thread_.join();
+  try {
+    store_->Deregister(shared_.options.worker_id);
+  } catch (const Error& e) {
+    spdlog::warn("could not deregister worker: {}", e.what());
+  }
+}
+
+void Finisher::Loop() {
+  const auto& options = shared_.options;
+  auto next_heartbeat = SteadyClock::now() + options.heartbeat_interval;
+  auto next_progress = SteadyClock::now() + kProgressFlush;
+  auto next_cancel_poll = SteadyClock::now() + options.cancel_poll;
+  std::vector<Done> batch;
+  int failures = 0;
+  while (true) {
+    auto now = SteadyClock::now();
+    auto wait_until = std::min({next_heartbeat, next_progress, next_cancel_poll,
+                                now + milliseconds(100)});
+    for (auto& d : shared_.done.PopAll(wait_until)) batch.push_back(std::move(d));
+    if (!batch.empty()) {
+      // Group commit: give other slots a few ms to finish too.
+      const auto flush_at = SteadyClock::now() + options.finish_flush;
+      while (batch.size() < options.concurrency && SteadyClock::now() < flush_at) {
+        auto more = shared_.done.PopAll(flush_at);
+        if (more.empty()) break;
+        for (auto& d : more) batch.push_back(std::move(d));
+      }
+      if (CommitBatch(batch)) {
+        failures = 0;
+      } else {
+        std::this_thread::sleep_for(Backoff(failures++));
+      }
+    }
+    now = SteadyClock::now();
+    if (now >= next_progress) {
+      FlushProgress();
+      next_progress = now + kProgressFlush;
+    }
+    if (now >= next_cancel_poll) {
+      if (shared_.inflight > 0) PollCancellations();
+      next_cancel_poll = now + options.cancel_poll;
+    }
+    if (now >= next_heartbeat) {
+      Heartbeat();
+      next_heartbeat = now + options.heartbeat_interval;
+    }
+    if (stop_ && batch.empty() && shared_.done.Size() == 0) return;
+  }
+}
+
+bool Finisher::CommitBatch(std::vector<Done>& batch) {
+  std::vector<FinishRecord> records;
+  records.reserve(batch.size());
+  for (const auto& d : batch) records.push_back(d.record);
+  std::vector<bool> applied;
+  try {
+    applied = store_->Finish(records);
+  } catch (const Error& e) {
+    // Kept and committed again: an ack before the commit could lose the outcome.
+    spdlog::warn("recording {} finishes failed, will retry: {}", batch.size(), e.what());
+    return false;
+  }
+  {
+    std::lock_guard lock(shared_.ack_mutex);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (applied[i]) {
+        ++shared_.counters.finished;
+      } else {
+        ++shared_.counters.stale_finishes;
+        spdlog::info("finish of task {} attempt {} was fenced out (no longer current)",
+                     batch[i].record.id, batch[i].record.attempt);
+      }
+      shared_.acks.push_back({batch[i].epoch, batch[i].tag});
+    }
+  }
+  if (Consumer* consumer = shared_.consumer.load()) consumer->Wakeup();
+  batch.clear();
+  return true;
+}
+
+void Finisher::FlushProgress() {
+  std::vector<ProgressUpdate> updates;
+  {
+    std::lock_guard lock(shared_.progress_mutex);
+    for (auto& [id, u] : shared_.progress) updates.push_back(std::move(u));
+    shared_.progress.clear();
+  }
+  if (updates.empty()) return;
+  try {
+    store_->RecordProgress(updates);
+  } catch (const Error& e) {
+    spdlog::debug("progress write dropped: {}", e.what());  // progress is best effort
+  }
+}
+
+void Finisher::PollCancellations() {
+  try {
+    auto requested = store_->CancelRequested(shared_.options.worker_id);
+    if (!requested.empty()) slots_.Cancel(requested);
+  } catch (const Error& e) {
+    spdlog::debug("cancellation poll failed: {}", e.what());
+  }
+}
+
+void Finisher::Heartbeat() {
+  const auto& o = shared_.options;
+  WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues,
+                  o.concurrency};
+  try {
+    store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
+  } catch (const Error& e) {
+    spdlog::warn("heartbeat failed: {}", e.what());
+  }
+}
+
+}  // namespace fila

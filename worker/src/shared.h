@@ -1,0 +1,73 @@
+#pragma once
+
+// State shared by the worker's threads: the consumer thread (claims, acks),
+// the slot threads and their watchdog (handlers), and the finisher (commits).
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <vector>
+
+#include "fila/blocking_queue.h"
+#include "fila/broker.h"
+#include "fila/envelope.h"
+#include "fila/handler.h"
+#include "fila/state_store.h"
+#include "fila/task_types.h"
+#include "fila/worker_runtime.h"
+
+namespace fila {
+
+// A claimed task waiting for, or running in, a slot.
+struct Job {
+  Envelope envelope;
+  ClaimedTask claim;
+  uint64_t epoch = 0;
+  uint64_t tag = 0;
+};
+
+// A finished attempt waiting for its group commit, then its ack.
+struct Done {
+  FinishRecord record;
+  uint64_t epoch = 0;
+  uint64_t tag = 0;
+};
+
+struct AckRef {
+  uint64_t epoch = 0;
+  uint64_t tag = 0;
+};
+
+struct Shared {
+  Shared(const WorkerOptions& o, const HandlerRegistry& h, const TaskTypes& t)
+      : options(o), handlers(h), types(t) {}
+
+  const WorkerOptions& options;
+  const HandlerRegistry& handlers;
+  const TaskTypes& types;
+  WorkerCounters counters;
+
+  BlockingQueue<std::shared_ptr<const Job>> runnable;
+  BlockingQueue<Done> done;
+  // Claimed and not yet acked; the drain waits for it to reach zero.
+  std::atomic<int64_t> inflight{0};
+  // Set by the watchdog when too many slots were abandoned.
+  std::atomic<bool> overloaded{false};
+
+  std::mutex ack_mutex;
+  std::vector<AckRef> acks;              // committed, to be acked by the consumer thread
+  std::atomic<Consumer*> consumer{nullptr};  // only Wakeup() from other threads
+
+  std::mutex progress_mutex;
+  std::map<std::string, ProgressUpdate> progress;  // latest per task wins
+};
+
+// The finish record of a failed attempt: retried with backoff (scheduled)
+// while attempts remain and the error is retryable, else failed or dead.
+FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome,
+                           std::string error, std::string error_kind, bool retryable,
+                           std::mt19937_64& rng);
+
+}  // namespace fila

@@ -1,0 +1,263 @@
+#include "slot_pool.h"
+
+#include <spdlog/spdlog.h>
+
+#include "fila/errors.h"
+#include "task_context.h"
+
+namespace fila {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kWatchdogPeriod{50};
+constexpr milliseconds kDefaultTimeout{std::chrono::minutes(5)};
+
+milliseconds TimeoutOf(const Job& job) {
+  return job.claim.timeout_ms > 0 ? milliseconds(job.claim.timeout_ms) : kDefaultTimeout;
+}
+
+}  // namespace
+
+FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome,
+                           std::string error, std::string error_kind, bool retryable,
+                           std::mt19937_64& rng) {
+  FinishRecord r;
+  r.id = job.envelope.id;
+  r.attempt = job.claim.attempt;
+  r.worker = shared.options.worker_id;
+  r.outcome = outcome;
+  r.error = std::move(error);
+  r.error_kind = std::move(error_kind);
+  if (!retryable) {
+    r.state = TaskState::kFailed;
+  } else if (job.claim.attempt < job.claim.max_attempts) {
+    RetryPolicy policy = shared.types.Contains(job.envelope.type)
+                             ? shared.types.Get(job.envelope.type).retry
+                             : RetryPolicy{};
+    if (job.claim.retry_base_ms > 0) policy.base = milliseconds(job.claim.retry_base_ms);
+    if (job.claim.retry_cap_ms > 0) policy.cap = milliseconds(job.claim.retry_cap_ms);
+    r.state = TaskState::kScheduled;
+    r.retry_at_ms = NowUnixMs() + policy.Delay(job.claim.attempt, rng).count();
+  } else {
+    r.state = TaskState::kDead;
+  }
+  return r;
+}
+
+SlotPool::SlotPool(Shared& shared) : shared_(shared), watchdog_rng_(seeds_()) {}
+
+SlotPool::~SlotPool() { Stop(); }
+
+void SlotPool::Start() {
+  for (uint32_t i = 0; i < shared_.options.concurrency; ++i) AddSlot();
+  watchdog_ = std::thread([this] { WatchdogLoop(); });
+}
+
+void SlotPool::AddSlot() {
+  std::lock_guard lock(mutex_);
+  slots_.push_back(std::make_unique<Slot>());
+  Slot& slot = *slots_.back();
+  unsigned seed = seeds_();
+  slot.thread = std::thread([this, &slot, seed] { SlotLoop(slot, seed); });
+}
+
+void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  while (true) {
+    auto job = shared_.runnable.Pop(SteadyClock::now() + std::chrono::seconds(1));
+    if (!job) {
+      if (shared_.runnable.Closed()) return;
+      continue;
+    }
+    const Envelope& e = (*job)->envelope;
+    SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload,
+                    SteadyClock::now() + TimeoutOf(**job), [this](ProgressUpdate u) {
+                      std::lock_guard lock(shared_.progress_mutex);
+                      shared_.progress[u.id] = std::move(u);
+                    });
+    {
+      std::lock_guard lock(slot.mutex);
+      slot.job = *job;
+      slot.context = &ctx;
+      slot.deadline = ctx.TaskDeadline();
+      slot.cancelled_at = {};
+    }
+    Done done = Execute(**job, ctx, rng);
+    {
+      std::lock_guard lock(slot.mutex);
+      slot.job.reset();
+      slot.context = nullptr;
+      // Abandoned: the watchdog already recorded this attempt and gave the
+      // slot to a new thread; this late result is dropped.
+      if (slot.abandoned) return;
+    }
+    shared_.done.Push(std::move(done));
+  }
+}
+
+Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
+  const Envelope& e = job.envelope;
+  auto failed = [&](Outcome outcome, std::string error, std::string kind, bool retryable) {
+    return Done{FailedAttempt(shared_, job, outcome, std::move(error), std::move(kind), retryable, rng),
+                job.epoch, job.tag};
+  };
+  const Handler* handler = shared_.handlers.Find(e.type);
+  if (handler == nullptr) {
+    return failed(Outcome::kFailed,
+                  "no handler for task type '" + e.type + "' in worker " + shared_.options.worker_id,
+                  "permanent", false);
+  }
+  std::string error;
+  std::string kind;
+  bool retryable = true;
+  try {
+    Done done{FinishRecord{}, job.epoch, job.tag};
+    done.record.id = e.id;
+    done.record.attempt = job.claim.attempt;
+    done.record.worker = shared_.options.worker_id;
+    done.record.result = (*handler)(ctx);
+    // Work that completed, even late, is kept rather than done again.
+    return done;
+  } catch (const PermanentError& ex) {
+    error = ex.what();
+    kind = "permanent";
+    retryable = false;
+  } catch (const TransientError& ex) {
+    error = ex.what();
+    kind = "transient";
+  } catch (const std::exception& ex) {
+    error = ex.what();
+    kind = "error";
+  } catch (...) {
+    error = "handler threw a non-standard exception";
+    kind = "error";
+  }
+  if (ctx.CancelRequested()) {
+    Done done = failed(Outcome::kCancelled, "cancelled by request: " + error, "cancelled", false);
+    done.record.state = TaskState::kCancelled;
+    return done;
+  }
+  if (ctx.DeadlinePassed()) {
+    return failed(Outcome::kTimedOut,
+                  "timed out after " + std::to_string(TimeoutOf(job).count()) + " ms: " + error,
+                  "timeout", true);
+  }
+  return failed(Outcome::kFailed, error, kind, retryable);
+}
+
+void SlotPool::Cancel(const std::vector<AttemptRef>& attempts) {
+  std::lock_guard lock(mutex_);
+  for (auto& slot : slots_) {
+    std::lock_guard slot_lock(slot->mutex);
+    if (!slot->job || slot->abandoned || slot->cancelled_at != Deadline{}) continue;
+    for (const auto& a : attempts) {
+      if (a.id == slot->job->envelope.id && a.attempt == slot->job->claim.attempt) {
+        spdlog::info("cancelling task {} attempt {}", a.id, a.attempt);
+        slot->context->Cancel();
+        slot->cancelled_at = SteadyClock::now();
+      }
+    }
+  }
+}
+
+void SlotPool::Abandon(Slot& slot, FinishRecord record) {
+  slot.abandoned = true;
+  stuck_ = true;
+  shared_.done.Push(Done{std::move(record), slot.job->epoch, slot.job->tag});
+}
+
+void SlotPool::WatchdogLoop() {
+  const auto grace = shared_.options.abandon_grace;
+  while (!stopping_) {
+    std::this_thread::sleep_for(kWatchdogPeriod);
+    size_t replacements = 0;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = SteadyClock::now();
+      for (auto& slot : slots_) {
+        std::lock_guard slot_lock(slot->mutex);
+        if (!slot->job || slot->abandoned) continue;
+        const Job& job = *slot->job;
+        const bool cancel_ignored =
+            slot->cancelled_at != Deadline{} && now > slot->cancelled_at + grace;
+        if (!cancel_ignored && now <= slot->deadline + grace) continue;
+        FinishRecord record;
+        if (cancel_ignored) {
+          record = FailedAttempt(shared_, job, Outcome::kCancelled,
+                                 "cancelled; the handler ignored it and was abandoned",
+                                 "cancelled", false, watchdog_rng_);
+          record.state = TaskState::kCancelled;
+        } else {
+          record = FailedAttempt(
+              shared_, job, Outcome::kTimedOut,
+              "timed out after " + std::to_string(TimeoutOf(job).count()) +
+                  " ms; the handler ignored cancellation for " + std::to_string(grace.count()) +
+                  " ms and was abandoned",
+              "timeout", true, watchdog_rng_);
+        }
+        spdlog::error("abandoning the slot running task {} ({}) attempt {}: {}", job.envelope.id,
+                      job.envelope.type, job.claim.attempt, record.error);
+        Abandon(*slot, std::move(record));
+        uint64_t abandoned = ++shared_.counters.abandoned;
+        if (abandoned >= shared_.options.max_abandoned) {
+          if (!shared_.overloaded.exchange(true)) {
+            spdlog::error("{} slots abandoned: stopping this worker", abandoned);
+          }
+        } else {
+          ++replacements;
+        }
+      }
+    }
+    for (size_t i = 0; i < replacements; ++i) AddSlot();
+  }
+}
+
+void SlotPool::HandBackRunning() {
+  std::lock_guard lock(mutex_);
+  for (auto& slot : slots_) {
+    std::lock_guard slot_lock(slot->mutex);
+    if (!slot->job || slot->abandoned) continue;
+    FinishRecord r;
+    r.id = slot->job->envelope.id;
+    r.attempt = slot->job->claim.attempt;
+    r.worker = shared_.options.worker_id;
+    r.state = TaskState::kScheduled;  // released to run again at once
+    r.retry_at_ms = NowUnixMs();
+    r.outcome = Outcome::kLost;
+    r.error = "worker " + shared_.options.worker_id + " stopped before the task finished";
+    r.error_kind = "lost";
+    ++shared_.counters.handed_back;
+    spdlog::warn("handing back task {} attempt {}", r.id, r.attempt);
+    Abandon(*slot, std::move(r));
+  }
+}
+
+void SlotPool::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (watchdog_.joinable()) watchdog_.join();
+  std::lock_guard lock(mutex_);
+  for (auto& slot : slots_) {
+    if (!slot->thread.joinable()) continue;
+    bool abandoned;
+    {
+      std::lock_guard slot_lock(slot->mutex);
+      abandoned = slot->abandoned;
+    }
+    // An abandoned thread may never come back; it must not hold us here.
+    // Its Slot is leaked on purpose: the thread still references it.
+    if (abandoned) {
+      slot->thread.detach();
+      (void)slot.release();
+    } else {
+      slot->thread.join();
+    }
+  }
+}
+
+bool SlotPool::HasStuckThreads() const {
+  std::lock_guard lock(mutex_);
+  return stuck_;
+}
+
+}  // namespace fila

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "shared.h"
+
+namespace fila {
+
+class SlotContext;
+
+// The worker's slots: one thread each, running handlers of claimed jobs,
+// plus a watchdog that abandons handlers which ignore their deadline or a
+// cancellation for longer than the grace period: the attempt is recorded
+// at once and a fresh thread takes the slot. Thread-safe.
+class SlotPool final {
+ public:
+  explicit SlotPool(Shared& shared);
+  ~SlotPool();
+
+  void Start();
+  // Operator cancellations of running attempts: their handlers see the flag.
+  void Cancel(const std::vector<AttemptRef>& attempts);
+  // Drain budget spent: every job still running is handed back (recorded as
+  // lost, scheduled to run again now) and its thread left behind.
+  void HandBackRunning();
+  // Joins the slot threads once `runnable` is closed; abandoned ones are
+  // detached (they may still be inside a handler).
+  void Stop();
+  bool HasStuckThreads() const;
+
+ private:
+  struct Slot {
+    std::mutex mutex;
+    std::shared_ptr<const Job> job;  // null when idle
+    SlotContext* context = nullptr;
+    Deadline deadline{};
+    Deadline cancelled_at{};
+    bool abandoned = false;
+    std::thread thread;
+  };
+
+  void AddSlot();
+  void SlotLoop(Slot& slot, unsigned seed);
+  Done Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng);
+  void WatchdogLoop();
+  // Abandons the job of `slot` (locked by the caller) with `record`.
+  void Abandon(Slot& slot, FinishRecord record);
+
+  Shared& shared_;
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::random_device seeds_;
+  std::mt19937_64 watchdog_rng_;
+  std::thread watchdog_;
+  std::atomic<bool> stopping_{false};
+  bool stuck_ = false;
+};
+
+}  // namespace fila
