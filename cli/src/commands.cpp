@@ -13,6 +13,7 @@
 #include "fila/errors.h"
 #include "fila/migrator.h"
 #include "fila/postgres_store.h"
+#include "fila/task_request.h"
 #include "fila/task_types.h"
 #include "render.h"
 
@@ -56,38 +57,23 @@ std::string ReadPayload(const EnqueueArgs& args) {
 }
 
 NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
-  const TaskTypeSpec& spec = types.Get(args.type);
-  NewTask task;
-  task.type = args.type;
-  task.queue = args.queue.empty() ? spec.default_queue : args.queue;
-  ValidateQueueName(task.queue);
-  task.priority = args.priority.value_or(0);
-  if (task.priority > 9) {
-    throw PermanentError("priority must be between 0 and 9, got " + std::to_string(task.priority),
-                         "priority");
-  }
-  task.max_attempts = args.max_attempts.value_or(spec.retry.max_attempts);
-  if (task.max_attempts < 1 || task.max_attempts > 1000) {
-    throw PermanentError("max attempts must be between 1 and 1000", "max-attempts");
-  }
-  task.timeout_ms = args.timeout_ms.value_or(static_cast<uint32_t>(spec.default_timeout.count()));
-  if (task.timeout_ms < 1 || task.timeout_ms > 24u * 3600u * 1000u) {
-    throw PermanentError("timeout must be between 1 ms and 24 h", "timeout-ms");
-  }
-  if (args.tenant.empty()) throw PermanentError("tenant must not be empty", "tenant");
-  task.tenant = args.tenant;
-  task.idempotency_key = args.idempotency_key;
-  if (!task.idempotency_key.empty() && args.count > 1) {
+  if (!args.idempotency_key.empty() && args.count > 1) {
     throw PermanentError("--idempotency-key names one task; it cannot be used with --count",
                          "idempotency-key");
   }
-  task.retry_base_ms = args.retry_base_ms.value_or(0);
-  task.retry_cap_ms = args.retry_cap_ms.value_or(0);
-  if (task.retry_cap_ms > 0 && task.retry_base_ms > task.retry_cap_ms) {
-    throw PermanentError("--retry-base-ms must not exceed --retry-cap-ms", "retry-base-ms");
-  }
-  task.payload = types.PayloadFromJson(args.type, ReadPayload(args));
-  return task;
+  TaskRequest r;
+  r.type = args.type;
+  r.queue = args.queue;
+  r.priority = args.priority;
+  r.max_attempts = args.max_attempts;
+  r.timeout_ms = args.timeout_ms;
+  r.retry_base_ms = args.retry_base_ms;
+  r.retry_cap_ms = args.retry_cap_ms;
+  r.tenant = args.tenant;
+  r.idempotency_key = args.idempotency_key;
+  r.payload = ReadPayload(args);
+  r.payload_form = TaskRequest::PayloadForm::kJson;
+  return PrepareTask(r, types, TaskLimits{});
 }
 
 }  // namespace
@@ -246,6 +232,55 @@ int RetryDead(const std::string& database_url, const std::string& type) {
   return Guard(database_url, [&] {
     PostgresStore store(database_url);
     std::cout << "queued " << store.ReplayDead(type) << " dead task(s) again\n";
+    return kOk;
+  });
+}
+
+}  // namespace fila::cli
+
+namespace fila::cli {
+
+int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role) {
+  return Guard(database_url, [&] {
+    if (tenant.empty() || tenant.size() > 64) {
+      throw PermanentError("tenant must be 1 to 64 characters", "tenant");
+    }
+    PostgresStore store(database_url);
+    store.RequireSchema();
+    auto [info, token] = store.CreateToken(tenant, role);
+    std::cout << token << "\n";
+    spdlog::info("token {} for tenant '{}' ({}); it is shown only now", info.id, info.tenant, info.role);
+    return kOk;
+  });
+}
+
+int TokensList(const std::string& database_url, bool json) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : store.ListTokens()) {
+      if (json) {
+        out.push_back({{"id", t.id}, {"tenant", t.tenant}, {"role", t.role},
+                       {"created_at", FormatTime(t.created_at_ms)},
+                       {"revoked_at", FormatTime(t.revoked_at_ms)}});
+      } else {
+        std::cout << t.id << "  " << t.role << "  " << t.tenant << "  " << FormatTime(t.created_at_ms)
+                  << (t.revoked_at_ms ? "  revoked " + FormatTime(t.revoked_at_ms) : "") << "\n";
+      }
+    }
+    if (json) std::cout << Dump(out) << "\n";
+    return kOk;
+  });
+}
+
+int TokensRevoke(const std::string& database_url, const std::string& id) {
+  return Guard(database_url, [&] {
+    PostgresStore store(database_url);
+    if (!store.RevokeToken(id)) {
+      spdlog::error("error: no live token with id '{}'", id);
+      return kUsage;
+    }
+    std::cout << "revoked " << id << "\n";
     return kOk;
   });
 }

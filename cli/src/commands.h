@@ -15,15 +15,15 @@ struct EnqueueArgs {
   std::string type;
   std::string payload_json;
   std::string payload_file;
-  std::optional<uint32_t> priority;
+  std::optional<int64_t> priority;
   std::string queue;
   uint32_t count = 1;
   std::string idempotency_key;
   std::string tenant = "default";
-  std::optional<uint32_t> max_attempts;
-  std::optional<uint32_t> timeout_ms;
-  std::optional<uint32_t> retry_base_ms;
-  std::optional<uint32_t> retry_cap_ms;
+  std::optional<int64_t> max_attempts;
+  std::optional<int64_t> timeout_ms;
+  std::optional<int64_t> retry_base_ms;
+  std::optional<int64_t> retry_cap_ms;
 };
 
 struct ListArgs {
@@ -47,5 +47,9 @@ int Cancel(const std::string& database_url, const std::string& id);
 int Retry(const std::string& database_url, const std::string& id);
 // Replays every dead task (of `type`, when not empty).
 int RetryDead(const std::string& database_url, const std::string& type);
+// API tokens: the token is printed once, only its hash is stored.
+int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role);
+int TokensList(const std::string& database_url, bool json);
+int TokensRevoke(const std::string& database_url, const std::string& id);
 
 }  // namespace fila::cli

@@ -80,6 +80,20 @@ int main(int argc, char** argv) {
   dead_list->add_option("--limit", dead_args.limit, "At most this many")->check(CLI::Range(1u, 100000u));
   dead_list->add_flag("--json", dead_args.json, "Print JSON");
 
+  auto* tokens = app.add_subcommand("tokens", "API tokens of tenants");
+  tokens->require_subcommand(1);
+  std::string token_tenant;
+  std::string token_role;
+  auto* tokens_create = tokens->add_subcommand("create", "Create a token and print it (once)");
+  tokens_create->add_option("--tenant", token_tenant, "Tenant the token acts for")->required();
+  tokens_create->add_option("--role", token_role, "producer (own tenant) or operator (all)")
+      ->required()
+      ->check(CLI::IsMember({"producer", "operator"}));
+  auto* tokens_list = tokens->add_subcommand("list", "List tokens (never their secrets)");
+  tokens_list->add_flag("--json", json, "Print JSON");
+  auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke a token by its id");
+  tokens_revoke->add_option("id", id, "Token id (from tokens list)")->required();
+
   double timeout_s = 60;
   auto* wait = app.add_subcommand("wait", "Block until no task is queued, scheduled or running");
   wait->add_option("--timeout", timeout_s, "Give up after this many seconds (exit 1)")
@@ -112,5 +126,8 @@ int main(int argc, char** argv) {
     return Retry(database_url, id);
   }
   if (*dead_list) return List(database_url, dead_args);
+  if (*tokens_create) return TokensCreate(database_url, token_tenant, token_role);
+  if (*tokens_list) return TokensList(database_url, json);
+  if (*tokens_revoke) return TokensRevoke(database_url, id);
   return kUsage;
 }

@@ -3,6 +3,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "fila/api_server.h"
 #include "fila/config.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
@@ -24,6 +27,9 @@ int main(int argc, char** argv) {
   std::string amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
   std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
   options.failpoint = fila::EnvOr("FILA_FAILPOINT", "");
+  fila::ApiOptions api_options;
+  api_options.listen = fila::EnvOr("FILA_API_LISTEN", "127.0.0.1:8080");
+  size_t max_payload = api_options.limits.max_payload_bytes;
   int sweep_ms = 1000;
   int worker_timeout_ms = 10000;
   int reap_interval_ms = 1000;
@@ -39,6 +45,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 3600000));
   app.add_option("--reap-interval-ms", reap_interval_ms, "How often lost tasks are looked for")
       ->check(CLI::Range(10, 600000));
+  app.add_option("--api-listen", api_options.listen,
+                 "HTTP API address HOST:PORT, or 'off' (env FILA_API_LISTEN)");
+  app.add_option("--max-payload-bytes", max_payload, "Largest task payload the API accepts")
+      ->check(CLI::Range(size_t{1}, size_t{64} << 20));
+  int token_cache_ms = 5000;
+  app.add_option("--api-token-cache-ms", token_cache_ms,
+                 "How long a checked token is trusted; a revocation takes this long to bite")
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--api-db-connections", api_options.database_connections,
+                 "Database connections of the HTTP API")
+      ->check(CLI::Range(size_t{1}, size_t{256}));
   app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
       ->check(CLI::Range(0, 3600));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
@@ -93,9 +110,28 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
 
+  api_options.limits.max_payload_bytes = max_payload;
+  api_options.token_cache_ttl = std::chrono::milliseconds(token_cache_ms);
+  api_options.max_body_bytes = std::max(api_options.max_body_bytes, max_payload * 2 + 4096);
+  fila::TaskTypes types = fila::TaskTypes::Builtin();
+  std::unique_ptr<fila::ApiServer> api;
+  if (api_options.listen != "off" && !api_options.listen.empty()) {
+    try {
+      api = std::make_unique<fila::ApiServer>(api_options, database_url, types);
+      api->Start();
+    } catch (const fila::PermanentError& e) {
+      spdlog::error("{}", e.what());
+      return kExitConfig;
+    } catch (const fila::Error& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    }
+  }
+
   spdlog::info("scheduler started (pid {})", ::getpid());
   fila::Relay relay(options, store, *publisher);
   relay.Run(stop);
+  if (api) api->Stop();
   spdlog::info("scheduler stopped: published {} messages, reaped {} tasks", relay.Published(),
                relay.Reaped());
   return 0;

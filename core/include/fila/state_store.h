@@ -109,14 +109,34 @@ struct TaskView {
   int64_t started_at_ms = 0;
   int64_t finished_at_ms = 0;
   bool cancel_requested = false;
+  int64_t created_at_us = 0;  // exact, for keyset cursors
   std::vector<AttemptView> attempts;  // filled by GetTask only
 };
 
 struct ListFilter {
   std::optional<TaskState> state;
-  std::string type;   // empty: any
-  std::string queue;  // empty: any
+  std::string type;    // empty: any
+  std::string queue;   // empty: any
+  std::string tenant;  // empty: any
   uint32_t limit = 50;
+  // Keyset cursor: only tasks older than (created_at, id), newest first.
+  int64_t before_created_at_us = 0;
+  std::string before_id;
+};
+
+struct QueueStatusView {
+  std::string queue;
+  std::vector<std::pair<TaskState, int64_t>> counts;
+  double oldest_queued_age_seconds = 0;
+  double mean_run_seconds = 0;  // successes of the last hour
+};
+
+struct TokenInfo {
+  std::string id;
+  std::string tenant;
+  std::string role;  // producer | operator
+  int64_t created_at_ms = 0;
+  int64_t revoked_at_ms = 0;
 };
 
 struct QueueStateCount {
@@ -210,6 +230,18 @@ class StateStore {
   virtual std::optional<TaskView> GetTask(const std::string& id) = 0;
   virtual std::vector<TaskView> ListTasks(const ListFilter& filter) = 0;
   virtual std::vector<QueueStateCount> CountByQueueAndState() = 0;
+  // Per queue: counts by state, oldest queued age, mean run time.
+  virtual std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) = 0;
+  // Deletes a terminal task with its attempts; false when it is not terminal.
+  virtual bool DeleteTerminal(const std::string& id) = 0;
+
+  // API tokens: the token is returned once; only its SHA-256 is stored.
+  virtual std::pair<TokenInfo, std::string> CreateToken(const std::string& tenant,
+                                                        const std::string& role) = 0;
+  // The live (not revoked) token with this secret, if any.
+  virtual std::optional<TokenInfo> Authenticate(const std::string& token) = 0;
+  virtual bool RevokeToken(const std::string& id) = 0;
+  virtual std::vector<TokenInfo> ListTokens() = 0;
   // Tasks not yet terminal and not blocked: queued, scheduled or running.
   virtual int64_t CountActive() = 0;
 };

@@ -24,7 +24,8 @@ const std::string kTaskColumns =
     "t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, coalesce(t.worker, ''), "
     "coalesce(t.last_error, ''), t.result, t.progress, t.progress_message, " +
     EpochMs("t.created_at") + ", " + EpochMs("t.run_at") + ", " + EpochMs("t.started_at") + ", " +
-    EpochMs("t.finished_at") + ", t.cancel_requested";
+    EpochMs("t.finished_at") + ", t.cancel_requested" +
+    ", (extract(epoch FROM t.created_at) * 1000000)::bigint";
 
 // Statements prepared on every (re)connection.
 const std::map<std::string, std::string>& Statements() {
@@ -193,8 +194,41 @@ SELECT id FROM upd)"},
            " FROM task_attempts WHERE task_id = $1::uuid ORDER BY attempt"},
       {"list_tasks", "SELECT " + kTaskColumns +
                          " FROM tasks t WHERE ($1 = '' OR t.state = $1) AND ($2 = '' OR t.type = $2)"
-                         " AND ($3 = '' OR t.queue = $3) ORDER BY t.created_at DESC, t.id DESC"
-                         " LIMIT $4"},
+                         " AND ($3 = '' OR t.queue = $3) AND ($5 = '' OR t.tenant = $5)"
+                         " AND ($6::bigint = 0 OR (t.created_at, t.id) <"
+                         " (timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid))"
+                         " ORDER BY t.created_at DESC, t.id DESC LIMIT $4"},
+      {"queue_counts",
+       "SELECT queue, state, count(*) FROM tasks WHERE ($1 = '' OR tenant = $1)"
+       " GROUP BY queue, state ORDER BY queue, state"},
+      {"queue_oldest",
+       "SELECT queue, extract(epoch FROM now() - min(run_at))::float8 FROM tasks"
+       " WHERE state = 'queued' AND ($1 = '' OR tenant = $1) GROUP BY queue"},
+      {"queue_mean_run",
+       "SELECT queue, avg(extract(epoch FROM finished_at - started_at))::float8 FROM tasks"
+       " WHERE state = 'succeeded' AND finished_at > now() - interval '1 hour'"
+       " AND ($1 = '' OR tenant = $1) GROUP BY queue"},
+      {"delete_terminal",
+       "DELETE FROM tasks WHERE id = $1::uuid"
+       " AND state IN ('succeeded', 'failed', 'dead', 'cancelled') RETURNING id"},
+      {"create_token", R"(
+WITH secret AS (
+  SELECT 'fila_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '') AS token
+), ins AS (
+  INSERT INTO api_tokens (tenant, role, hash)
+  SELECT $1, $2, sha256(convert_to(token, 'UTF8')) FROM secret
+  RETURNING id, tenant, role, created_at
+)
+SELECT ins.id, ins.tenant, ins.role, )" + EpochMs("ins.created_at") + R"(, secret.token
+FROM ins, secret)"},
+      {"authenticate",
+       "SELECT id, tenant, role, " + EpochMs("created_at") +
+           " FROM api_tokens WHERE hash = sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL"},
+      {"revoke_token",
+       "UPDATE api_tokens SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL"
+       " RETURNING id"},
+      {"list_tokens", "SELECT id, tenant, role, " + EpochMs("created_at") + ", " +
+                          EpochMs("revoked_at") + " FROM api_tokens ORDER BY created_at"},
       {"count_by_queue_state",
        "SELECT queue, state, count(*) FROM tasks GROUP BY queue, state ORDER BY queue, state"},
       {"count_active",
@@ -227,6 +261,7 @@ TaskView ReadTask(const pqxx::row& r) {
   v.started_at_ms = pg::Int64OrZero(r[19]);
   v.finished_at_ms = pg::Int64OrZero(r[20]);
   v.cancel_requested = r[21].as<bool>();
+  v.created_at_us = r[22].as<int64_t>();
   return v;
 }
 
@@ -375,7 +410,13 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
     trace.push_back(t.trace_id);
     run_at.push_back(t.run_at_ms);
   }
-  auto rows = impl_->Run([&](pqxx::connection& c) {
+  // A concurrent enqueue with the same key may commit after this
+  // statement's snapshot: its id is then not visible here. A new statement
+  // (a new snapshot) sees it, so the race costs a retry, not an error.
+  constexpr int kRaceRetries = 5;
+  pqxx::result rows;
+  for (int attempt = 1;; ++attempt) {
+    rows = impl_->Run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto r = tx.exec_prepared("enqueue", pg::ArrayLiteral(type), pg::ArrayLiteral(queue),
                               pg::IntArrayLiteral<int>(priority),
@@ -385,14 +426,17 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
                               pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at),
                               pg::IntArrayLiteral<int64_t>(retry_base),
                               pg::IntArrayLiteral<int64_t>(retry_cap));
-    // A concurrent enqueue with the same key may commit after this
-    // statement's snapshot: its id is then not visible here. Retry.
     for (const auto& row : r) {
-      if (row[0].is_null()) throw TransientError("idempotency key raced with a concurrent enqueue");
+      if (row[0].is_null()) return pqxx::result();  // lost the race: roll back
     }
     tx.commit();
     return r;
   });
+    if (!rows.empty()) break;
+    if (attempt == kRaceRetries) {
+      throw TransientError("idempotency key kept racing with concurrent enqueues");
+    }
+  }
   std::vector<EnqueueResult> results;
   results.reserve(rows.size());
   for (const auto& row : rows) {
@@ -655,8 +699,11 @@ std::vector<TaskView> PostgresStore::ListTasks(const ListFilter& filter) {
     pqxx::nontransaction tx(c);
     std::string state = filter.state ? std::string(ToString(*filter.state)) : std::string();
     std::vector<TaskView> views;
-    for (const auto& r :
-         tx.exec_prepared("list_tasks", state, filter.type, filter.queue, filter.limit)) {
+    const bool cursor = filter.before_created_at_us > 0 && IsUuid(filter.before_id);
+    for (const auto& r : tx.exec_prepared(
+             "list_tasks", state, filter.type, filter.queue, filter.limit, filter.tenant,
+             cursor ? filter.before_created_at_us : int64_t{0},
+             cursor ? filter.before_id : std::string("00000000-0000-0000-0000-000000000000"))) {
       views.push_back(ReadTask(r));
     }
     return views;
@@ -680,6 +727,86 @@ int64_t PostgresStore::CountActive() {
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     return tx.exec_prepared1("count_active")[0].as<int64_t>();
+  });
+}
+
+}  // namespace fila
+
+namespace fila {
+
+std::vector<QueueStatusView> PostgresStore::QueueStatuses(const std::string& tenant) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<QueueStatusView> out;
+    auto find = [&](const std::string& queue) -> QueueStatusView& {
+      for (auto& q : out) {
+        if (q.queue == queue) return q;
+      }
+      out.push_back({queue, {}, 0, 0});
+      return out.back();
+    };
+    for (const auto& r : tx.exec_prepared("queue_counts", tenant)) {
+      find(r[0].as<std::string>())
+          .counts.emplace_back(ParseTaskState(r[1].as<std::string>()).value_or(TaskState::kQueued),
+                               r[2].as<int64_t>());
+    }
+    for (const auto& r : tx.exec_prepared("queue_oldest", tenant)) {
+      find(r[0].as<std::string>()).oldest_queued_age_seconds = std::max(0.0, r[1].as<double>());
+    }
+    for (const auto& r : tx.exec_prepared("queue_mean_run", tenant)) {
+      find(r[0].as<std::string>()).mean_run_seconds = r[1].as<double>();
+    }
+    return out;
+  });
+}
+
+bool PostgresStore::DeleteTerminal(const std::string& id) {
+  if (!IsUuid(id)) return false;
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return !tx.exec_prepared("delete_terminal", id).empty();
+  });
+}
+
+std::pair<TokenInfo, std::string> PostgresStore::CreateToken(const std::string& tenant,
+                                                             const std::string& role) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_prepared1("create_token", tenant, role);
+    tx.commit();
+    TokenInfo info{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                   pg::Int64OrZero(r[3]), 0};
+    return std::make_pair(info, r[4].as<std::string>());
+  });
+}
+
+std::optional<TokenInfo> PostgresStore::Authenticate(const std::string& token) {
+  return impl_->Run([&](pqxx::connection& c) -> std::optional<TokenInfo> {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_prepared("authenticate", pg::ValidUtf8(token));
+    if (rows.empty()) return std::nullopt;
+    return TokenInfo{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+                     rows[0][2].as<std::string>(), pg::Int64OrZero(rows[0][3]), 0};
+  });
+}
+
+bool PostgresStore::RevokeToken(const std::string& id) {
+  if (!IsUuid(id)) return false;
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return !tx.exec_prepared("revoke_token", id).empty();
+  });
+}
+
+std::vector<TokenInfo> PostgresStore::ListTokens() {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<TokenInfo> out;
+    for (const auto& r : tx.exec_prepared("list_tokens")) {
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                     pg::Int64OrZero(r[3]), pg::Int64OrZero(r[4])});
+    }
+    return out;
   });
 }
 

@@ -179,6 +179,8 @@ Process::Process(const std::string& binary, std::vector<std::string> args,
     auto eq = entry.find('=');
     if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
+  // Many schedulers start in tests: none serves HTTP unless a test asks.
+  merged["FILA_API_LISTEN"] = "off";
   for (auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> env_storage;
   for (auto& [k, v] : merged) env_storage.push_back(k + "=" + v);

@@ -95,3 +95,20 @@ void StackCommand(const std::string& sub);
 std::string StackOutput(const std::string& sub);
 
 }  // namespace fila::test
+
+namespace fila::test {
+
+struct HttpResult {
+  long status = 0;  // 0: no HTTP answer (connection refused, timeout)
+  std::string content_type;
+  std::string body;
+};
+
+// One HTTP request over loopback (libcurl), with a 10 s timeout.
+HttpResult Http(const std::string& method, const std::string& url,
+                const std::vector<std::string>& headers = {}, const std::string& body = "");
+
+// A TCP port that was free a moment ago.
+int FreePort();
+
+}  // namespace fila::test

@@ -52,6 +52,13 @@ class PostgresStore final : public StateStore {
   std::optional<TaskView> GetTask(const std::string& id) override;
   std::vector<TaskView> ListTasks(const ListFilter& filter) override;
   std::vector<QueueStateCount> CountByQueueAndState() override;
+  std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) override;
+  bool DeleteTerminal(const std::string& id) override;
+  std::pair<TokenInfo, std::string> CreateToken(const std::string& tenant,
+                                                const std::string& role) override;
+  std::optional<TokenInfo> Authenticate(const std::string& token) override;
+  bool RevokeToken(const std::string& id) override;
+  std::vector<TokenInfo> ListTokens() override;
   int64_t CountActive() override;
 
  private:

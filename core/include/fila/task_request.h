@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fila/errors.h"
+#include "fila/state_store.h"
+#include "fila/task_types.h"
+
+namespace fila {
+
+// A producer's request for one task, as any front end (CLI, HTTP, AMQP)
+// received it, before validation. Unset optionals take the type's default.
+struct TaskRequest {
+  std::string type;
+  std::string queue;
+  std::optional<int64_t> priority;
+  std::optional<int64_t> max_attempts;
+  std::optional<int64_t> timeout_ms;
+  std::optional<int64_t> retry_base_ms;
+  std::optional<int64_t> retry_cap_ms;
+  std::string tenant = "default";
+  std::string idempotency_key;
+  std::string trace_id;
+  int64_t run_at_ms = 0;
+  enum class PayloadForm { kNone, kBytes, kJson } payload_form = PayloadForm::kNone;
+  std::string payload;  // serialized payload message, or its JSON
+};
+
+struct TaskLimits {
+  size_t max_payload_bytes = 1024 * 1024;
+  int64_t max_timeout_ms = 24LL * 3600 * 1000;
+  int64_t max_attempts = 1000;
+};
+
+// The payload is larger than TaskLimits::max_payload_bytes.
+class PayloadTooLarge final : public PermanentError {
+ public:
+  using PermanentError::PermanentError;
+};
+
+// Validates `request` and fills in the type's defaults. Throws
+// PermanentError naming the field (type, queue, priority, payload.<field>,
+// ...) or PayloadTooLarge; nothing is written anywhere.
+NewTask PrepareTask(const TaskRequest& request, const TaskTypes& types, const TaskLimits& limits);
+
+}  // namespace fila

@@ -1,0 +1,129 @@
+#include "codec.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "fila/errors.h"
+
+namespace fila::api {
+namespace {
+
+namespace pb = google::protobuf;
+
+// protobuf 3.21 words JSON errors as "(field): message" or
+// "field: Cannot find field."; the field is reported separately.
+std::string FieldOf(const std::string& message) {
+  if (!message.empty() && message.front() == '(') {
+    auto close = message.find(')');
+    if (close != std::string::npos && close > 1) return message.substr(1, close - 1);
+  }
+  if (auto pos = message.find(": Cannot find field"); pos != std::string::npos && pos > 0) {
+    return message.substr(0, pos);
+  }
+  return {};
+}
+
+// Sets the timestamp field only when the time is known (0 means unset).
+template <typename Setter>
+void SetTime(int64_t unix_ms, Setter&& mutable_field) {
+  if (unix_ms != 0) *mutable_field() = pb::util::TimeUtil::MillisecondsToTimestamp(unix_ms);
+}
+
+}  // namespace
+
+std::optional<Format> FormatOf(std::string_view content_type) {
+  auto semicolon = content_type.find(';');
+  std::string_view base = content_type.substr(0, semicolon);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  if (base.empty() || base == kJsonType || base == "*/*") return Format::kJson;
+  if (base == kProtobufType || base == "application/protobuf") return Format::kProtobuf;
+  return std::nullopt;
+}
+
+std::string_view ContentType(Format format) {
+  return format == Format::kJson ? kJsonType : kProtobufType;
+}
+
+void Decode(Format format, std::string_view body, pb::Message& message) {
+  if (format == Format::kProtobuf) {
+    if (!message.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      throw PermanentError("body is not a valid " + message.GetDescriptor()->full_name() +
+                           " protobuf message");
+    }
+    return;
+  }
+  pb::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = pb::util::JsonStringToMessage(pb::StringPiece(body.data(), body.size()), &message,
+                                              options);
+  if (!status.ok()) {
+    std::string text(status.message());
+    throw PermanentError("invalid JSON for " + message.GetDescriptor()->full_name() + ": " + text,
+                         FieldOf(text));
+  }
+}
+
+std::string Encode(Format format, const pb::Message& message, bool all_fields) {
+  if (format == Format::kProtobuf) return message.SerializeAsString();
+  std::string json;
+  pb::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = all_fields;
+  (void)pb::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+v1::TaskState ToProto(TaskState state) {
+  switch (state) {
+    case TaskState::kBlocked: return v1::TASK_STATE_BLOCKED;
+    case TaskState::kQueued: return v1::TASK_STATE_QUEUED;
+    case TaskState::kScheduled: return v1::TASK_STATE_SCHEDULED;
+    case TaskState::kRunning: return v1::TASK_STATE_RUNNING;
+    case TaskState::kSucceeded: return v1::TASK_STATE_SUCCEEDED;
+    case TaskState::kFailed: return v1::TASK_STATE_FAILED;
+    case TaskState::kDead: return v1::TASK_STATE_DEAD;
+    case TaskState::kCancelled: return v1::TASK_STATE_CANCELLED;
+  }
+  return v1::TASK_STATE_UNSPECIFIED;
+}
+
+v1::Task ToProto(const TaskView& v, const TaskTypes& types) {
+  v1::Task t;
+  t.set_id(v.id);
+  t.set_type(v.type);
+  t.set_queue(v.queue);
+  t.set_priority(v.priority);
+  t.set_state(std::string(ToString(v.state)));
+  t.set_attempt(v.attempt);
+  t.set_max_attempts(v.max_attempts);
+  t.set_timeout_ms(v.timeout_ms);
+  t.set_tenant(v.tenant);
+  t.set_idempotency_key(v.idempotency_key);
+  t.set_payload(v.payload);
+  if (types.Contains(v.type)) t.set_payload_json(types.PayloadToJson(v.type, v.payload));
+  t.set_trace_id(v.trace_id);
+  t.set_worker(v.worker);
+  t.set_last_error(v.last_error);
+  t.set_result(v.result);
+  t.mutable_progress()->set_percent(v.progress);
+  t.mutable_progress()->set_message(v.progress_message);
+  t.set_cancel_requested(v.cancel_requested);
+  SetTime(v.created_at_ms, [&] { return t.mutable_created_at(); });
+  SetTime(v.run_at_ms, [&] { return t.mutable_run_at(); });
+  SetTime(v.started_at_ms, [&] { return t.mutable_started_at(); });
+  SetTime(v.finished_at_ms, [&] { return t.mutable_finished_at(); });
+  for (const auto& a : v.attempts) {
+    auto* p = t.add_attempts();
+    p->set_attempt(a.attempt);
+    p->set_worker(a.worker);
+    p->set_outcome(a.outcome);
+    p->set_error(a.error);
+    p->set_error_kind(a.error_kind);
+    SetTime(a.started_at_ms, [&] { return p->mutable_started_at(); });
+    SetTime(a.finished_at_ms, [&] { return p->mutable_finished_at(); });
+    SetTime(a.retry_at_ms, [&] { return p->mutable_retry_at(); });
+  }
+  return t;
+}
+
+}  // namespace fila::api

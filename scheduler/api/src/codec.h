@@ -1,0 +1,37 @@
+#pragma once
+
+// Wire formats of the HTTP API: protobuf messages, serialized or in
+// protobuf's JSON mapping, chosen by content type.
+
+#include <google/protobuf/message.h>
+
+#include <string>
+#include <string_view>
+
+#include "fila/state_store.h"
+#include "fila/task_types.h"
+#include "fila/v1/api.pb.h"
+#include "fila/v1/task.pb.h"
+
+namespace fila::api {
+
+enum class Format { kJson, kProtobuf };
+
+inline constexpr std::string_view kJsonType = "application/json";
+inline constexpr std::string_view kProtobufType = "application/x-protobuf";
+
+// The format of a Content-Type or Accept value; nullopt when unsupported.
+std::optional<Format> FormatOf(std::string_view content_type);
+std::string_view ContentType(Format format);
+
+// Throws PermanentError (naming the field where protobuf says which) when
+// `body` is not a valid `message` in `format`. Unknown JSON fields are errors.
+void Decode(Format format, std::string_view body, google::protobuf::Message& message);
+// `all_fields`: print empty fields too, for responses with a fixed shape.
+std::string Encode(Format format, const google::protobuf::Message& message,
+                   bool all_fields = false);
+
+v1::Task ToProto(const TaskView& view, const TaskTypes& types);
+v1::TaskState ToProto(TaskState state);
+
+}  // namespace fila::api

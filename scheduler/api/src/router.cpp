@@ -1,0 +1,355 @@
+#include "router.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include "codec.h"
+#include "fila/errors.h"
+#include "fila/postgres_store.h"
+#include "fila/task_request.h"
+
+namespace fila::api {
+namespace {
+
+constexpr auto kPoolWait = std::chrono::seconds(2);
+constexpr uint32_t kMaxPageSize = 1000;
+constexpr size_t kMaxCachedTokens = 10000;
+
+// An error with its HTTP status; rendered as an ErrorResponse.
+struct ApiError {
+  int status;
+  std::string code;
+  std::string message;
+  std::string field;
+};
+
+Format ResponseFormat(const Request& r) {
+  auto from_accept = FormatOf(r.accept);
+  if (!r.accept.empty() && r.accept != "*/*" && from_accept) return *from_accept;
+  if (auto from_body = FormatOf(r.content_type); from_body && !r.body.empty()) return *from_body;
+  return from_accept.value_or(Format::kJson);
+}
+
+Response Reply(const Request& r, int status, const google::protobuf::Message& message) {
+  Format format = ResponseFormat(r);
+  return {status, std::string(ContentType(format)), Encode(format, message)};
+}
+
+Response ErrorReply(const Request& r, const ApiError& e) {
+  v1::ErrorResponse body;
+  body.set_code(e.code);
+  body.set_message(e.message);
+  body.set_field(e.field);
+  Format format = ResponseFormat(r);
+  return {e.status, std::string(ContentType(format)), Encode(format, body, /*all_fields=*/true)};
+}
+
+Format RequestFormat(const Request& r) {
+  auto format = FormatOf(r.content_type);
+  if (!format) {
+    throw ApiError{415, "unsupported_media_type",
+                   "Content-Type must be application/json or application/x-protobuf, got '" +
+                       r.content_type + "'",
+                   ""};
+  }
+  return *format;
+}
+
+void RequireOperator(const Caller& caller) {
+  if (!caller.operator_role) {
+    throw ApiError{403, "permission_denied", "this call needs an operator token", ""};
+  }
+}
+
+std::optional<int64_t> Positive(uint32_t value) {
+  return value == 0 ? std::nullopt : std::optional<int64_t>(value);
+}
+
+TaskRequest ToTaskRequest(const v1::EnqueueRequest& m, const Caller& caller) {
+  TaskRequest r;
+  r.type = m.type();
+  r.queue = m.queue();
+  r.priority = m.priority();
+  r.max_attempts = Positive(m.max_attempts());
+  r.timeout_ms = Positive(m.timeout_ms());
+  // Producers enqueue for their own tenant only; operators may name one.
+  r.tenant = caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant;
+  r.idempotency_key = m.idempotency_key();
+  r.trace_id = m.trace_id();
+  r.run_at_ms = m.run_at_unix_ms();
+  switch (m.body_case()) {
+    case v1::EnqueueRequest::kPayload:
+      r.payload_form = TaskRequest::PayloadForm::kBytes;
+      r.payload = m.payload();
+      break;
+    case v1::EnqueueRequest::kPayloadJson:
+      r.payload_form = TaskRequest::PayloadForm::kJson;
+      r.payload = m.payload_json();
+      break;
+    case v1::EnqueueRequest::kArgs:
+      r.payload_form = TaskRequest::PayloadForm::kJson;
+      (void)google::protobuf::util::MessageToJsonString(m.args(), &r.payload);
+      break;
+    case v1::EnqueueRequest::BODY_NOT_SET:
+      break;
+  }
+  return r;
+}
+
+// Cursor of a page: "<created_at in µs>_<id>" of its last task.
+std::string CursorOf(const TaskView& t) { return std::to_string(t.created_at_us) + "_" + t.id; }
+
+void ParseCursor(const std::string& cursor, ListFilter& filter) {
+  auto sep = cursor.find('_');
+  try {
+    if (sep == std::string::npos) throw std::invalid_argument("no separator");
+    filter.before_created_at_us = std::stoll(cursor.substr(0, sep));
+    filter.before_id = cursor.substr(sep + 1);
+  } catch (const std::exception&) {
+    throw ApiError{400, "invalid_argument", "malformed cursor", "cursor"};
+  }
+  if (filter.before_created_at_us <= 0 || !IsUuid(filter.before_id)) {
+    throw ApiError{400, "invalid_argument", "malformed cursor", "cursor"};
+  }
+}
+
+}  // namespace
+
+Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types)
+    : options_(options), stores_(stores), types_(types) {}
+
+std::optional<Caller> Router::Authenticate(const std::string& authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || authorization.compare(0, kBearer.size(), kBearer) != 0) {
+    return std::nullopt;
+  }
+  std::string token = authorization.substr(kBearer.size());
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(tokens_mutex_);
+    auto it = tokens_.find(token);
+    if (it != tokens_.end() && it->second.expires > now) return it->second.caller;
+  }
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  std::optional<Caller> caller;
+  if (auto info = store->Authenticate(token)) caller = Caller{info->tenant, info->role == "operator"};
+  std::lock_guard lock(tokens_mutex_);
+  if (tokens_.size() >= kMaxCachedTokens) tokens_.clear();
+  tokens_[token] = {caller, now + options_.token_cache_ttl};
+  return caller;
+}
+
+Response Router::Handle(const Request& request) {
+  try {
+    auto caller = Authenticate(request.authorization);
+    if (!caller) {
+      throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
+    }
+    return Dispatch(request, *caller);
+  } catch (const ApiError& e) {
+    return ErrorReply(request, e);
+  } catch (const PayloadTooLarge& e) {
+    return ErrorReply(request, {413, "payload_too_large", e.what(), e.field()});
+  } catch (const PermanentError& e) {
+    return ErrorReply(request, {400, "invalid_argument", e.what(), e.field()});
+  } catch (const TransientError& e) {
+    spdlog::warn("api: {} {}: {}", request.method, request.path, e.what());
+    return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
+  } catch (const std::exception& e) {
+    spdlog::error("api: {} {} failed: {}", request.method, request.path, e.what());
+    return ErrorReply(request, {500, "internal", "internal error", ""});
+  }
+}
+
+Response Router::Dispatch(const Request& r, const Caller& caller) {
+  const std::string& path = r.path;
+  auto method_not_allowed = [&]() -> Response {
+    throw ApiError{405, "method_not_allowed", r.method + " is not allowed on " + path, ""};
+  };
+  if (path == "/v1/tasks") {
+    if (r.method == "POST") return Enqueue(r, caller);
+    if (r.method == "GET") return ListTasks(r, caller);
+    return method_not_allowed();
+  }
+  if (path == "/v1/tasks:batch") {
+    return r.method == "POST" ? EnqueueBatch(r, caller) : method_not_allowed();
+  }
+  if (path == "/v1/queues") return r.method == "GET" ? Queues(r, caller) : method_not_allowed();
+  const std::string kTasks = "/v1/tasks/";
+  if (path.rfind(kTasks, 0) == 0 && path.size() > kTasks.size()) {
+    std::string rest = path.substr(kTasks.size());
+    if (rest.find('/') != std::string::npos) {
+      throw ApiError{404, "not_found", "no such resource: " + path, ""};
+    }
+    if (auto colon = rest.find(':'); colon != std::string::npos) {
+      std::string id = rest.substr(0, colon);
+      std::string verb = rest.substr(colon + 1);
+      if (r.method != "POST") return method_not_allowed();
+      if (verb == "cancel") return Cancel(r, caller, id);
+      if (verb == "retry") return Retry(r, caller, id);
+      throw ApiError{404, "not_found", "unknown action ':" + verb + "'", ""};
+    }
+    if (r.method == "GET") return GetTask(r, caller, rest);
+    if (r.method == "DELETE") return Delete(r, caller, rest);
+    return method_not_allowed();
+  }
+  throw ApiError{404, "not_found", "no such resource: " + path, ""};
+}
+
+Response Router::Enqueue(const Request& r, const Caller& caller) {
+  v1::EnqueueRequest m;
+  Decode(RequestFormat(r), r.body, m);
+  NewTask task = PrepareTask(ToTaskRequest(m, caller), types_, options_.limits);
+  std::vector<NewTask> one{task};
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  EnqueueResult result = store->Enqueue(one).at(0);
+  v1::Task out;
+  out.set_id(result.id);
+  out.set_state(std::string(ToString(result.state)));
+  out.set_created(result.created);
+  out.set_type(task.type);
+  out.set_queue(task.queue);
+  out.set_priority(task.priority);
+  out.set_tenant(task.tenant);
+  out.set_idempotency_key(task.idempotency_key);
+  return Reply(r, result.created ? 201 : 200, out);
+}
+
+Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
+  v1::EnqueueBatchRequest m;
+  Decode(RequestFormat(r), r.body, m);
+  if (m.tasks_size() == 0) throw ApiError{400, "invalid_argument", "the batch is empty", "tasks"};
+  if (static_cast<uint32_t>(m.tasks_size()) > options_.max_batch) {
+    throw ApiError{413, "batch_too_large",
+                   "a batch holds at most " + std::to_string(options_.max_batch) + " tasks, got " +
+                       std::to_string(m.tasks_size()),
+                   "tasks"};
+  }
+  std::vector<NewTask> tasks;
+  tasks.reserve(m.tasks_size());
+  for (int i = 0; i < m.tasks_size(); ++i) {
+    try {
+      tasks.push_back(PrepareTask(ToTaskRequest(m.tasks(i), caller), types_, options_.limits));
+    } catch (const PayloadTooLarge& e) {
+      throw ApiError{413, "payload_too_large", e.what(),
+                     "tasks[" + std::to_string(i) + "]." + e.field()};
+    } catch (const PermanentError& e) {
+      throw ApiError{400, "invalid_argument", "tasks[" + std::to_string(i) + "]: " + e.what(),
+                     "tasks[" + std::to_string(i) + "]." + e.field()};
+    }
+  }
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto results = store->Enqueue(tasks);  // one transaction
+  v1::EnqueueBatchResponse out;
+  bool any_created = false;
+  for (const auto& res : results) {
+    auto* t = out.add_tasks();
+    t->set_id(res.id);
+    t->set_state(ToProto(res.state));
+    t->set_created(res.created);
+    any_created |= res.created;
+  }
+  return Reply(r, any_created ? 201 : 200, out);
+}
+
+Response Router::GetTask(const Request& r, const Caller& caller, const std::string& id) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto task = store->GetTask(id);
+  // Another tenant's task does not exist, as far as a producer can tell.
+  if (!task || (!caller.operator_role && task->tenant != caller.tenant)) {
+    throw ApiError{404, "not_found", "no task " + id, "id"};
+  }
+  return Reply(r, 200, ToProto(*task, types_));
+}
+
+Response Router::ListTasks(const Request& r, const Caller& caller) {
+  ListFilter filter;
+  auto param = [&](const char* name) {
+    auto it = r.query.find(name);
+    return it == r.query.end() ? std::string() : it->second;
+  };
+  if (std::string state = param("state"); !state.empty()) {
+    filter.state = ParseTaskState(state);
+    if (!filter.state) throw ApiError{400, "invalid_argument", "unknown state '" + state + "'", "state"};
+  }
+  filter.type = param("type");
+  filter.queue = param("queue");
+  filter.tenant = caller.operator_role ? param("tenant") : caller.tenant;
+  if (std::string limit = param("limit"); !limit.empty()) {
+    try {
+      long long n = std::stoll(limit);
+      if (n < 1 || n > kMaxPageSize) throw std::out_of_range("limit");
+      filter.limit = static_cast<uint32_t>(n);
+    } catch (const std::exception&) {
+      throw ApiError{400, "invalid_argument",
+                     "limit must be between 1 and " + std::to_string(kMaxPageSize), "limit"};
+    }
+  }
+  if (std::string cursor = param("cursor"); !cursor.empty()) ParseCursor(cursor, filter);
+  const uint32_t page = filter.limit;
+  filter.limit = page + 1;  // one more tells whether a next page exists
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto tasks = store->ListTasks(filter);
+  v1::ListTasksResponse out;
+  for (uint32_t i = 0; i < tasks.size() && i < page; ++i) *out.add_tasks() = ToProto(tasks[i], types_);
+  if (tasks.size() > page) out.set_next_cursor(CursorOf(tasks[page - 1]));
+  return Reply(r, 200, out);
+}
+
+Response Router::Cancel(const Request& r, const Caller& caller, const std::string& id) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto task = store->GetTask(id);
+  if (!task || (!caller.operator_role && task->tenant != caller.tenant)) {
+    throw ApiError{404, "not_found", "no task " + id, "id"};
+  }
+  auto result = store->Cancel(id);
+  if (!result.changed && result.state != TaskState::kRunning) {
+    throw ApiError{409, "failed_precondition",
+                   "task " + id + " is already " + std::string(ToString(result.state)), ""};
+  }
+  auto after = store->GetTask(id);
+  return Reply(r, 200, ToProto(after.value_or(*task), types_));
+}
+
+Response Router::Retry(const Request& r, const Caller& caller, const std::string& id) {
+  RequireOperator(caller);
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto result = store->Replay(id);
+  if (!result.found) throw ApiError{404, "not_found", "no task " + id, "id"};
+  if (!result.changed) {
+    throw ApiError{409, "failed_precondition",
+                   "task " + id + " is " + std::string(ToString(result.state)) +
+                       "; only failed, dead or cancelled tasks can be retried",
+                   ""};
+  }
+  return Reply(r, 200, ToProto(*store->GetTask(id), types_));
+}
+
+Response Router::Delete(const Request& /*request*/, const Caller& caller, const std::string& id) {
+  RequireOperator(caller);
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto task = store->GetTask(id);
+  if (!task) throw ApiError{404, "not_found", "no task " + id, "id"};
+  if (!store->DeleteTerminal(id)) {
+    throw ApiError{409, "failed_precondition",
+                   "task " + id + " is " + std::string(ToString(task->state)) +
+                       "; only finished tasks can be deleted",
+                   ""};
+  }
+  return {204, "", ""};
+}
+
+Response Router::Queues(const Request& r, const Caller& caller) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  v1::ListQueuesResponse out;
+  for (const auto& q : store->QueueStatuses(caller.operator_role ? "" : caller.tenant)) {
+    auto* p = out.add_queues();
+    p->set_queue(q.queue);
+    for (const auto& [state, count] : q.counts) (*p->mutable_counts())[std::string(ToString(state))] = count;
+    p->set_oldest_queued_age_seconds(q.oldest_queued_age_seconds);
+    p->set_mean_run_seconds(q.mean_run_seconds);
+  }
+  return Reply(r, 200, out);
+}
+
+}  // namespace fila::api

@@ -1,0 +1,71 @@
+#pragma once
+
+// HTTP request handling, independent of the HTTP library.
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "fila/api_server.h"
+#include "fila/state_store.h"
+#include "store_pool.h"
+
+namespace fila::api {
+
+struct Request {
+  std::string method;  // GET, POST, DELETE, ...
+  std::string path;    // percent-decoded, e.g. /v1/tasks/ID:cancel
+  std::map<std::string, std::string> query;
+  std::string content_type;
+  std::string accept;
+  std::string authorization;
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
+// Who is calling, from their bearer token.
+struct Caller {
+  std::string tenant;
+  bool operator_role = false;
+};
+
+class Router final {
+ public:
+  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types);
+  // Never throws: every failure is an error response.
+  Response Handle(const Request& request);
+  // Authenticates a bearer header; nullopt when missing or unknown.
+  std::optional<Caller> Authenticate(const std::string& authorization);
+
+ private:
+  Response Dispatch(const Request& request, const Caller& caller);
+  Response Enqueue(const Request& request, const Caller& caller);
+  Response EnqueueBatch(const Request& request, const Caller& caller);
+  Response GetTask(const Request& request, const Caller& caller, const std::string& id);
+  Response ListTasks(const Request& request, const Caller& caller);
+  Response Cancel(const Request& request, const Caller& caller, const std::string& id);
+  Response Retry(const Request& request, const Caller& caller, const std::string& id);
+  Response Delete(const Request& request, const Caller& caller, const std::string& id);
+  Response Queues(const Request& request, const Caller& caller);
+
+  const ApiOptions& options_;
+  StorePool& stores_;
+  const TaskTypes& types_;
+
+  struct CachedToken {
+    std::optional<Caller> caller;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::mutex tokens_mutex_;
+  std::unordered_map<std::string, CachedToken> tokens_;
+};
+
+}  // namespace fila::api

@@ -1,0 +1,87 @@
+#include "fila/task_request.h"
+
+#include <gtest/gtest.h>
+
+namespace fila {
+namespace {
+
+TaskRequest Sleep(std::string json = R"({"ms": 5})") {
+  TaskRequest r;
+  r.type = "sleep";
+  r.payload = std::move(json);
+  r.payload_form = TaskRequest::PayloadForm::kJson;
+  return r;
+}
+
+std::string FieldOf(const TaskRequest& r, const TaskLimits& limits = {}) {
+  try {
+    PrepareTask(r, TaskTypes::Builtin(), limits);
+  } catch (const PermanentError& e) {
+    return e.field();
+  }
+  return "(accepted)";
+}
+
+TEST(PrepareTask, FillsTheTypesDefaults) {
+  NewTask t = PrepareTask(Sleep(), TaskTypes::Builtin(), {});
+  EXPECT_EQ(t.queue, "default");
+  EXPECT_EQ(t.priority, 0u);
+  EXPECT_EQ(t.timeout_ms, 60000u);
+  EXPECT_EQ(t.max_attempts, 3u);
+  EXPECT_FALSE(t.payload.empty());
+}
+
+TEST(PrepareTask, NamesTheBadField) {
+  TaskRequest r = Sleep();
+  r.priority = 10;
+  EXPECT_EQ(FieldOf(r), "priority");
+  r = Sleep();
+  r.priority = -1;
+  EXPECT_EQ(FieldOf(r), "priority");
+  r = Sleep();
+  r.timeout_ms = 0;
+  EXPECT_EQ(FieldOf(r), "timeout_ms");
+  r = Sleep();
+  r.timeout_ms = 365LL * 24 * 3600 * 1000;  // absurd
+  EXPECT_EQ(FieldOf(r), "timeout_ms");
+  r = Sleep();
+  r.max_attempts = 0;
+  EXPECT_EQ(FieldOf(r), "max_attempts");
+  r = Sleep();
+  r.retry_base_ms = 500;
+  r.retry_cap_ms = 100;
+  EXPECT_EQ(FieldOf(r), "retry_base_ms");
+  r = Sleep();
+  r.type = "nope";
+  EXPECT_EQ(FieldOf(r), "type");
+  r = Sleep();
+  r.queue = "Bad Queue";
+  EXPECT_EQ(FieldOf(r), "queue");
+  r = Sleep();
+  r.idempotency_key = std::string(300, 'k');
+  EXPECT_EQ(FieldOf(r), "idempotency_key");
+  r = Sleep();
+  r.tenant = "";
+  EXPECT_EQ(FieldOf(r), "tenant");
+  EXPECT_EQ(FieldOf(Sleep(R"({"ms": "x"})")), "payload.ms");
+  EXPECT_EQ(FieldOf(Sleep()), "(accepted)");
+}
+
+TEST(PrepareTask, OversizedPayloadIsItsOwnError) {
+  TaskLimits small;
+  small.max_payload_bytes = 8;
+  EXPECT_THROW(PrepareTask(Sleep(R"({"ms": 123456})"), TaskTypes::Builtin(), small),
+               PayloadTooLarge);
+}
+
+TEST(PrepareTask, BytesPayloadMustParse) {
+  TaskRequest r = Sleep();
+  r.payload_form = TaskRequest::PayloadForm::kBytes;
+  r.payload = "\xff\xff\xff";
+  EXPECT_EQ(FieldOf(r), "payload");
+  r.payload = std::string("\x08\x05", 2);  // ms = 5
+  EXPECT_EQ(FieldOf(r), "(accepted)");
+}
+
+}  // namespace
+}  // namespace fila
