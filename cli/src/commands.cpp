@@ -28,7 +28,7 @@ std::string Dump(const nlohmann::json& j) {
 
 // Runs a command body, turning fila errors into a message and an exit code.
 template <typename Fn>
-int Guard(const std::string& database_url, Fn&& fn) {
+int Guard(const std::string& where, Fn&& fn) {
   try {
     return fn();
   } catch (const PermanentError& e) {
@@ -36,7 +36,7 @@ int Guard(const std::string& database_url, Fn&& fn) {
     spdlog::error("error: {}{}", e.what(), field);
     return kUsage;
   } catch (const TransientError& e) {
-    spdlog::error("error: {} [database {}]", e.what(), RedactUrl(database_url));
+    spdlog::error("error: {} [{}]", e.what(), where);
     return kFailure;
   } catch (const Error& e) {
     spdlog::error("error: {}", e.what());
@@ -79,7 +79,7 @@ NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
 }  // namespace
 
 int Migrate(const std::string& database_url, const std::string& direction) {
-  return Guard(database_url, [&] {
+  return Guard("database " + RedactUrl(database_url), [&] {
     Migrator migrator(database_url);
     if (direction == "up") {
       auto applied = migrator.Up();
@@ -101,17 +101,15 @@ int Migrate(const std::string& database_url, const std::string& direction) {
   });
 }
 
-int Enqueue(const std::string& database_url, const EnqueueArgs& args) {
-  return Guard(database_url, [&] {
+int Enqueue(Backend& backend, const EnqueueArgs& args) {
+  return Guard(backend.Describe(), [&] {
     TaskTypes types = TaskTypes::Builtin();
     NewTask task = BuildTask(args, types);
-    PostgresStore store(database_url);
-    store.RequireSchema();
     std::vector<NewTask> chunk;
     for (uint32_t done = 0; done < args.count; done += kEnqueueChunk) {
       chunk.assign(std::min(kEnqueueChunk, args.count - done), task);
       std::string out;
-      for (const auto& r : store.Enqueue(chunk)) {
+      for (const auto& r : backend.Enqueue(chunk)) {
         out += r.id;
         if (!r.created) out += " (existing, " + std::string(ToString(r.state)) + ")";
         out += '\n';
@@ -122,10 +120,9 @@ int Enqueue(const std::string& database_url, const EnqueueArgs& args) {
   });
 }
 
-int Get(const std::string& database_url, const std::string& id, bool json) {
-  return Guard(database_url, [&] {
-    PostgresStore store(database_url);
-    auto task = store.GetTask(id);
+int Get(Backend& backend, const std::string& id, bool json) {
+  return Guard(backend.Describe(), [&] {
+    auto task = backend.Get(id);
     if (!task) {
       spdlog::error("error: no task with id '{}'", id);
       return kUsage;
@@ -136,8 +133,8 @@ int Get(const std::string& database_url, const std::string& id, bool json) {
   });
 }
 
-int List(const std::string& database_url, const ListArgs& args) {
-  return Guard(database_url, [&] {
+int List(Backend& backend, const ListArgs& args) {
+  return Guard(backend.Describe(), [&] {
     ListFilter filter;
     if (!args.state.empty()) {
       filter.state = ParseTaskState(args.state);
@@ -146,8 +143,7 @@ int List(const std::string& database_url, const ListArgs& args) {
     filter.type = args.type;
     filter.queue = args.queue;
     filter.limit = args.limit;
-    PostgresStore store(database_url);
-    auto tasks = store.ListTasks(filter);
+    auto tasks = backend.List(filter);
     if (args.json) {
       TaskTypes types = TaskTypes::Builtin();
       nlohmann::json out = nlohmann::json::array();
@@ -160,22 +156,20 @@ int List(const std::string& database_url, const ListArgs& args) {
   });
 }
 
-int Stats(const std::string& database_url, bool json) {
-  return Guard(database_url, [&] {
-    PostgresStore store(database_url);
-    auto counts = store.CountByQueueAndState();
+int Stats(Backend& backend, bool json) {
+  return Guard(backend.Describe(), [&] {
+    auto counts = backend.Counts();
     std::cout << (json ? Dump(StatsJson(counts)) + "\n" : StatsText(counts));
     return kOk;
   });
 }
 
-int Wait(const std::string& database_url, double timeout_s) {
-  return Guard(database_url, [&] {
-    PostgresStore store(database_url);
+int Wait(Backend& backend, double timeout_s) {
+  return Guard(backend.Describe(), [&] {
     const auto deadline =
         SteadyClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
     while (true) {
-      int64_t active = store.CountActive();
+      int64_t active = backend.CountActive();
       if (active == 0) return kOk;
       if (SteadyClock::now() >= deadline) {
         spdlog::error("error: {} tasks still queued, scheduled or running after {} s", active,
@@ -191,10 +185,9 @@ int Wait(const std::string& database_url, double timeout_s) {
 
 namespace fila::cli {
 
-int Cancel(const std::string& database_url, const std::string& id) {
-  return Guard(database_url, [&] {
-    PostgresStore store(database_url);
-    auto r = store.Cancel(id);
+int Cancel(Backend& backend, const std::string& id) {
+  return Guard(backend.Describe(), [&] {
+    auto r = backend.Cancel(id);
     if (!r.found) {
       spdlog::error("error: no task with id '{}'", id);
       return kUsage;
@@ -210,10 +203,9 @@ int Cancel(const std::string& database_url, const std::string& id) {
   });
 }
 
-int Retry(const std::string& database_url, const std::string& id) {
-  return Guard(database_url, [&] {
-    PostgresStore store(database_url);
-    auto r = store.Replay(id);
+int Retry(Backend& backend, const std::string& id) {
+  return Guard(backend.Describe(), [&] {
+    auto r = backend.Replay(id);
     if (!r.found) {
       spdlog::error("error: no task with id '{}'", id);
       return kUsage;
@@ -228,10 +220,9 @@ int Retry(const std::string& database_url, const std::string& id) {
   });
 }
 
-int RetryDead(const std::string& database_url, const std::string& type) {
-  return Guard(database_url, [&] {
-    PostgresStore store(database_url);
-    std::cout << "queued " << store.ReplayDead(type) << " dead task(s) again\n";
+int RetryDead(Backend& backend, const std::string& type) {
+  return Guard(backend.Describe(), [&] {
+    std::cout << "queued " << backend.ReplayDead(type) << " dead task(s) again\n";
     return kOk;
   });
 }
@@ -241,7 +232,7 @@ int RetryDead(const std::string& database_url, const std::string& type) {
 namespace fila::cli {
 
 int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role) {
-  return Guard(database_url, [&] {
+  return Guard("database " + RedactUrl(database_url), [&] {
     if (tenant.empty() || tenant.size() > 64) {
       throw PermanentError("tenant must be 1 to 64 characters", "tenant");
     }
@@ -255,7 +246,7 @@ int TokensCreate(const std::string& database_url, const std::string& tenant, con
 }
 
 int TokensList(const std::string& database_url, bool json) {
-  return Guard(database_url, [&] {
+  return Guard("database " + RedactUrl(database_url), [&] {
     PostgresStore store(database_url);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : store.ListTokens()) {
@@ -274,7 +265,7 @@ int TokensList(const std::string& database_url, bool json) {
 }
 
 int TokensRevoke(const std::string& database_url, const std::string& id) {
-  return Guard(database_url, [&] {
+  return Guard("database " + RedactUrl(database_url), [&] {
     PostgresStore store(database_url);
     if (!store.RevokeToken(id)) {
       spdlog::error("error: no live token with id '{}'", id);

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "backend.h"
+
 namespace fila::cli {
 
 // Exit codes shared by every command.
@@ -37,16 +39,16 @@ struct ListArgs {
 // Each command prints its output to stdout and errors to stderr, and
 // returns the process exit code. Library errors never escape.
 int Migrate(const std::string& database_url, const std::string& direction);
-int Enqueue(const std::string& database_url, const EnqueueArgs& args);
-int Get(const std::string& database_url, const std::string& id, bool json);
-int List(const std::string& database_url, const ListArgs& args);
-int Stats(const std::string& database_url, bool json);
-int Wait(const std::string& database_url, double timeout_s);
-int Cancel(const std::string& database_url, const std::string& id);
+int Enqueue(Backend& backend, const EnqueueArgs& args);
+int Get(Backend& backend, const std::string& id, bool json);
+int List(Backend& backend, const ListArgs& args);
+int Stats(Backend& backend, bool json);
+int Wait(Backend& backend, double timeout_s);
+int Cancel(Backend& backend, const std::string& id);
 // Replays one failed, dead or cancelled task.
-int Retry(const std::string& database_url, const std::string& id);
+int Retry(Backend& backend, const std::string& id);
 // Replays every dead task (of `type`, when not empty).
-int RetryDead(const std::string& database_url, const std::string& type);
+int RetryDead(Backend& backend, const std::string& type);
 // API tokens: the token is printed once, only its hash is stored.
 int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role);
 int TokensList(const std::string& database_url, bool json);

@@ -13,6 +13,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
   app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
+  std::string api_url = fila::EnvOr("FILA_API_URL", "");
+  std::string api_token = fila::EnvOr("FILA_API_TOKEN", "");
+  app.add_option("--api", api_url,
+                 "Go through the HTTP API at this URL instead of the database (env FILA_API_URL)");
+  app.add_option("--token", api_token, "API bearer token (env FILA_API_TOKEN)");
   spdlog::set_pattern("%v");
 
   std::string direction;
@@ -106,28 +111,38 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  if (database_url.empty()) {
-    spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL");
+  // migrate and tokens administer the database itself.
+  const bool database_only = *migrate || *tokens;
+  if (database_only || api_url.empty()) {
+    if (database_url.empty()) {
+      spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",
+                    database_only ? "" : " (or --api and --token)");
+      return kUsage;
+    }
+  } else if (api_token.empty()) {
+    spdlog::error("error: --api needs --token (or FILA_API_TOKEN)");
     return kUsage;
   }
   if (*migrate) return Migrate(database_url, direction);
-  if (*enqueue) return Enqueue(database_url, enqueue_args);
-  if (*get) return Get(database_url, id, json);
-  if (*list) return List(database_url, list_args);
-  if (*stats) return Stats(database_url, json);
-  if (*wait) return Wait(database_url, timeout_s);
-  if (*cancel) return Cancel(database_url, id);
+  if (*tokens_create) return TokensCreate(database_url, token_tenant, token_role);
+  if (*tokens_list) return TokensList(database_url, json);
+  if (*tokens_revoke) return TokensRevoke(database_url, id);
+
+  auto backend = api_url.empty() ? DatabaseBackend(database_url) : ApiBackend(api_url, api_token);
+  if (*enqueue) return Enqueue(*backend, enqueue_args);
+  if (*get) return Get(*backend, id, json);
+  if (*list) return List(*backend, list_args);
+  if (*stats) return Stats(*backend, json);
+  if (*wait) return Wait(*backend, timeout_s);
+  if (*cancel) return Cancel(*backend, id);
   if (*retry) {
-    if (retry_dead) return RetryDead(database_url, retry_type);
+    if (retry_dead) return RetryDead(*backend, retry_type);
     if (id.empty()) {
       spdlog::error("error: retry needs a task id or --dead");
       return kUsage;
     }
-    return Retry(database_url, id);
+    return Retry(*backend, id);
   }
-  if (*dead_list) return List(database_url, dead_args);
-  if (*tokens_create) return TokensCreate(database_url, token_tenant, token_role);
-  if (*tokens_list) return TokensList(database_url, json);
-  if (*tokens_revoke) return TokensRevoke(database_url, id);
+  if (*dead_list) return List(*backend, dead_args);
   return kUsage;
 }

@@ -252,5 +252,80 @@ TEST_F(ApiTest, RevokedTokensStopWorking) {
   EXPECT_EQ(db_->Count("SELECT count(*) FROM api_tokens WHERE hash::text LIKE '%fila_%'"), 0);
 }
 
+TEST_F(ApiTest, EventsStreamStateChangesUntilTheTaskIsDone) {
+  const std::string queue = RandomName("sse");
+  const std::string id = JsonField(
+      Call("POST", "/v1/tasks", acme_, R"({"type":"sleep","args":{"ms":300},"queue":")" + queue + R"("})")
+          .body,
+      "id");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Http("GET", base_ + "/v1/tasks/" + id + "/events").status, 401);
+  EXPECT_EQ(Http("GET", base_ + "/v1/tasks/" + id + "/events", {"Authorization: Bearer " + globex_}).status,
+            404);
+  HttpResult stream;
+  std::thread watcher([&] {
+    stream = Http("GET", base_ + "/v1/tasks/" + id + "/events", {"Authorization: Bearer " + acme_});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Process worker("fila-worker", {"--queues", queue, "--concurrency", "1"},
+                 {{"FILA_DATABASE_URL", db_->url()}, {"FILA_AMQP_URL", Stack().amqp_url}});
+  watcher.join();  // the stream ends by itself once the task is terminal
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  EXPECT_EQ(stream.content_type, "text/event-stream");
+  const auto queued = stream.body.find(R"("state":"queued")");
+  const auto running = stream.body.find(R"("state":"running")");
+  const auto succeeded = stream.body.find(R"("state":"succeeded")");
+  ASSERT_NE(queued, std::string::npos) << stream.body;
+  ASSERT_NE(running, std::string::npos) << stream.body;
+  ASSERT_NE(succeeded, std::string::npos) << stream.body;
+  EXPECT_LT(queued, running);
+  EXPECT_LT(running, succeeded);
+  EXPECT_EQ(stream.body.rfind("event: task\ndata: ", 0), 0u);
+}
+
+TEST_F(ApiTest, CliWorksThroughTheApi) {
+  // No database URL at all: everything goes over HTTP.
+  std::map<std::string, std::string> env{{"FILA_DATABASE_URL", ""}, {"FILA_API_URL", base_},
+                                         {"FILA_API_TOKEN", acme_}};
+  auto enqueue = RunFila("fila", {"enqueue", "sleep", "--payload-json", R"({"ms": 5})", "--count", "3",
+                                  "--priority", "8", "--retry-base-ms", "50"},
+                         env);
+  ASSERT_EQ(enqueue.ExitCode(), 0) << enqueue.err;
+  const std::string id = enqueue.out.substr(0, 36);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE tenant = 'acme' AND priority = 8"
+                       " AND retry_base_ms = 50"),
+            3);
+  auto get = RunFila("fila", {"get", id, "--json"}, env);
+  ASSERT_EQ(get.ExitCode(), 0) << get.err;
+  EXPECT_NE(get.out.find(R"("ms": 5)"), std::string::npos) << get.out;
+  auto list = RunFila("fila", {"list", "--state", "queued", "--json"}, env);
+  ASSERT_EQ(list.ExitCode(), 0) << list.err;
+  EXPECT_NE(list.out.find(id), std::string::npos);
+  auto stats = RunFila("fila", {"stats"}, env);
+  EXPECT_EQ(stats.ExitCode(), 0) << stats.err;
+  EXPECT_NE(stats.out.find("default"), std::string::npos) << stats.out;
+  auto wait = RunFila("fila", {"wait", "--timeout", "0.5"}, env);
+  EXPECT_EQ(wait.ExitCode(), 1) << "three tasks are still queued";
+  auto cancel = RunFila("fila", {"cancel", id}, env);
+  EXPECT_EQ(cancel.ExitCode(), 0) << cancel.err;
+  EXPECT_NE(cancel.out.find("cancelled"), std::string::npos) << cancel.out;
+  auto retry = RunFila("fila", {"retry", id}, env);  // producers may not retry
+  EXPECT_EQ(retry.ExitCode(), 2);
+  EXPECT_NE(retry.err.find("operator"), std::string::npos) << retry.err;
+  auto as_operator = RunFila("fila", {"--token", operator_, "retry", id}, env);
+  EXPECT_EQ(as_operator.ExitCode(), 0) << as_operator.err;
+  auto bad = RunFila("fila", {"enqueue", "sleep", "--priority", "11"}, env);
+  EXPECT_EQ(bad.ExitCode(), 2);
+  auto foreign = RunFila("fila", {"--token", globex_, "get", id}, env);
+  EXPECT_EQ(foreign.ExitCode(), 2);
+  EXPECT_NE(foreign.err.find("no task"), std::string::npos) << foreign.err;
+  auto unauth = RunFila("fila", {"--token", "fila_bogus", "stats"}, env);
+  EXPECT_EQ(unauth.ExitCode(), 2);
+  EXPECT_NE(unauth.err.find("Authorization"), std::string::npos) << unauth.err;
+  auto down = RunFila("fila", {"--api", "http://127.0.0.1:1", "stats"}, env);
+  EXPECT_EQ(down.ExitCode(), 1);
+  EXPECT_NE(down.err.find("cannot reach the API"), std::string::npos) << down.err;
+}
+
 }  // namespace
 }  // namespace fila::test

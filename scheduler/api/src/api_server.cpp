@@ -2,11 +2,13 @@
 #include "fila/api_server.h"
 
 #include <cpprest/http_listener.h>
+#include <cpprest/producerconsumerstream.h>
 #include <cpprest/uri.h>
 #include <spdlog/spdlog.h>
 
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
+#include "event_hub.h"
 #include "router.h"
 #include "store_pool.h"
 
@@ -45,11 +47,57 @@ struct ApiServer::Impl {
   const TaskTypes& types;
   std::unique_ptr<api::StorePool> stores;
   std::unique_ptr<api::Router> router;
+  std::unique_ptr<api::EventHub> events;
   std::unique_ptr<http_listener> listener;
   uint16_t port = 0;
 
   Impl(ApiOptions o, std::string url, const TaskTypes& t)
       : options(std::move(o)), database_url(std::move(url)), types(t) {}
+
+  // GET /v1/tasks/{id}/events: a Server-Sent Events stream fed by the hub.
+  // Returns false when the path is not an event stream.
+  bool Watch(http::http_request& request, const api::Request& r) {
+    const std::string kPrefix = "/v1/tasks/";
+    const std::string kSuffix = "/events";
+    if (r.path.size() <= kPrefix.size() + kSuffix.size() || r.path.rfind(kPrefix, 0) != 0 ||
+        r.path.compare(r.path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      return false;
+    }
+    const std::string id = r.path.substr(kPrefix.size(), r.path.size() - kPrefix.size() - kSuffix.size());
+    api::Response check = router->AuthorizeWatch(r, id);
+    if (check.status != 200) {
+      Send(request, check);
+      return true;
+    }
+    auto buffer = std::make_shared<concurrency::streams::producer_consumer_buffer<uint8_t>>();
+    http::http_response reply(http::status_codes::OK);
+    reply.headers().set_content_type("text/event-stream");
+    reply.headers().add("Cache-Control", "no-cache");
+    reply.set_body(buffer->create_istream());
+    request.reply(reply).then([](pplx::task<void> sent) {
+      try {
+        sent.get();
+      } catch (const std::exception& e) {
+        spdlog::debug("api: event stream ended: {}", e.what());
+      }
+    });
+    events->Subscribe(
+        id,
+        [buffer](const std::string& chunk, bool last) {
+          try {
+            if (!chunk.empty()) {
+              buffer->putn_nocopy(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()).wait();
+              buffer->sync().wait();
+            }
+            if (last) buffer->close(std::ios_base::out).wait();
+            return true;
+          } catch (const std::exception&) {
+            return false;  // the client went away
+          }
+        },
+        options.event_stream_max);
+    return true;
+  }
 
   void Serve(http::http_request request) {
     api::Response response;
@@ -63,6 +111,7 @@ struct ApiServer::Impl {
       r.content_type = Header(request, "Content-Type");
       r.accept = Header(request, "Accept");
       r.authorization = Header(request, "Authorization");
+      if (r.method == "GET" && Watch(request, r)) return;
       auto declared = request.headers().content_length();
       if (declared > options.max_body_bytes) {
         response = {413, "application/json",
@@ -112,6 +161,8 @@ void ApiServer::Start() {
   m.stores = std::make_unique<api::StorePool>(
       [url] { return std::make_unique<PostgresStore>(url); }, m.options.database_connections);
   m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types);
+  m.events = std::make_unique<api::EventHub>(m.database_url, m.types);
+  m.events->Start();
   try {
     http_listener_config config;
     config.set_timeout(std::chrono::seconds(30));
@@ -136,6 +187,7 @@ void ApiServer::Stop() {
     spdlog::warn("api: closing the listener: {}", e.what());
   }
   impl_->listener.reset();
+  if (impl_->events) impl_->events->Stop();
 }
 
 uint16_t ApiServer::Port() const { return impl_->port; }

@@ -72,6 +72,8 @@ TaskRequest ToTaskRequest(const v1::EnqueueRequest& m, const Caller& caller) {
   r.priority = m.priority();
   r.max_attempts = Positive(m.max_attempts());
   r.timeout_ms = Positive(m.timeout_ms());
+  r.retry_base_ms = Positive(m.retry_base_ms());
+  r.retry_cap_ms = Positive(m.retry_cap_ms());
   // Producers enqueue for their own tenant only; operators may name one.
   r.tenant = caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant;
   r.idempotency_key = m.idempotency_key();
@@ -157,6 +159,28 @@ Response Router::Handle(const Request& request) {
     return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
   } catch (const std::exception& e) {
     spdlog::error("api: {} {} failed: {}", request.method, request.path, e.what());
+    return ErrorReply(request, {500, "internal", "internal error", ""});
+  }
+}
+
+Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
+  try {
+    auto caller = Authenticate(request.authorization);
+    if (!caller) {
+      throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
+    }
+    auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+    auto task = store->GetTask(id);
+    if (!task || (!caller->operator_role && task->tenant != caller->tenant)) {
+      throw ApiError{404, "not_found", "no task " + id, "id"};
+    }
+    return {200, "text/event-stream", ""};
+  } catch (const ApiError& e) {
+    return ErrorReply(request, e);
+  } catch (const TransientError&) {
+    return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
+  } catch (const std::exception& e) {
+    spdlog::error("api: watch {} failed: {}", id, e.what());
     return ErrorReply(request, {500, "internal", "internal error", ""});
   }
 }

@@ -42,6 +42,9 @@ class Router final {
   Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types);
   // Never throws: every failure is an error response.
   Response Handle(const Request& request);
+  // For GET /v1/tasks/{id}/events: status 200 when the caller may watch the
+  // task, else the error response to send.
+  Response AuthorizeWatch(const Request& request, const std::string& id);
   // Authenticates a bearer header; nullopt when missing or unknown.
   std::optional<Caller> Authenticate(const std::string& authorization);
 

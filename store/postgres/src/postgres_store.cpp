@@ -267,12 +267,17 @@ TaskView ReadTask(const pqxx::row& r) {
 
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& conn, const std::string& channel, bool& flag)
-      : pqxx::notification_receiver(conn, channel), flag_(flag) {}
-  void operator()(const std::string&, int) override { flag_ = true; }
+  Receiver(pqxx::connection_base& conn, const std::string& channel, bool& flag,
+           std::vector<std::string>& payloads)
+      : pqxx::notification_receiver(conn, channel), flag_(flag), payloads_(payloads) {}
+  void operator()(const std::string& payload, int) override {
+    flag_ = true;
+    if (!payload.empty()) payloads_.push_back(payload);
+  }
 
  private:
   bool& flag_;
+  std::vector<std::string>& payloads_;
 };
 
 }  // namespace
@@ -296,16 +301,21 @@ struct PostgresStore::Impl {
   std::vector<std::string> channels;
   std::vector<std::unique_ptr<Receiver>> receivers;
   bool notified = false;
+  std::vector<std::string> payloads;
   bool leader = false;
+  bool reconnected = false;
+  bool connected_once = false;
 
   pqxx::connection& Conn() {
     if (!conn) {
       receivers.clear();
       leader = false;
       conn = pg::Open(url);
+      reconnected = connected_once;
+      connected_once = true;
       for (const auto& [name, sql] : Statements()) conn->prepare(name, sql);
       for (const auto& channel : channels) {
-        receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified));
+        receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified, payloads));
       }
     }
     return *conn;
@@ -372,7 +382,8 @@ void PostgresStore::Listen(const std::string& channel) {
   impl_->channels.push_back(channel);
   if (impl_->conn) {
     impl_->Run([&](pqxx::connection& c) {
-      impl_->receivers.push_back(std::make_unique<Receiver>(c, channel, impl_->notified));
+      impl_->receivers.push_back(
+          std::make_unique<Receiver>(c, channel, impl_->notified, impl_->payloads));
       return 0;
     });
   }
@@ -389,6 +400,21 @@ bool PostgresStore::AwaitNotification(std::chrono::milliseconds timeout) {
     impl_->notified = false;
     return got;
   });
+}
+
+std::vector<std::string> PostgresStore::AwaitPayloads(std::chrono::milliseconds timeout) {
+  (void)AwaitNotification(timeout);
+  // The relay's channel has no payloads; only notifications that carry one
+  // are returned.
+  std::vector<std::string> out;
+  out.swap(impl_->payloads);
+  return out;
+}
+
+bool PostgresStore::Reconnected() {
+  bool was = impl_->reconnected;
+  impl_->reconnected = false;
+  return was;
 }
 
 std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks) {

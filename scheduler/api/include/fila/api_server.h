@@ -20,6 +20,8 @@ struct ApiOptions {
   // A token is checked against the database at most this often; revoking
   // takes effect within it.
   std::chrono::milliseconds token_cache_ttl{std::chrono::seconds(5)};
+  // An event stream ends when its task is terminal, or after this long.
+  std::chrono::seconds event_stream_max{std::chrono::hours(1)};
 };
 
 // The producer and operator HTTP API (/v1, JSON or protobuf). Every call

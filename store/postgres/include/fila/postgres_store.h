@@ -33,6 +33,13 @@ class PostgresStore final : public StateStore {
   void Listen(const std::string& channel);
   // Waits up to `timeout` for a notification on a listened channel.
   bool AwaitNotification(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for notifications; returns their payloads (each
+  // at most once, in arrival order; Postgres folds duplicates within one
+  // transaction).
+  std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout);
+  // Whether the connection was reopened since the last call (notifications
+  // sent meanwhile were missed).
+  bool Reconnected();
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;

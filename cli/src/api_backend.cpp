@@ -1,0 +1,269 @@
+// The CLI's task commands over the HTTP API (libcurl, JSON bodies).
+#include <curl/curl.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "backend.h"
+#include "fila/errors.h"
+#include "fila/postgres_store.h"
+#include "fila/v1/api.pb.h"
+#include "fila/v1/task.pb.h"
+
+namespace fila::cli {
+namespace {
+
+namespace pb = google::protobuf;
+
+constexpr size_t kBatch = 1000;
+
+struct Reply {
+  long status = 0;
+  std::string body;
+};
+
+size_t Append(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+std::string Escape(const std::string& text) {
+  char* escaped = curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size()));
+  std::string out = escaped ? escaped : "";
+  curl_free(escaped);
+  return out;
+}
+
+int64_t Ms(const pb::Timestamp& t) {
+  return t.seconds() == 0 && t.nanos() == 0 ? 0 : pb::util::TimeUtil::TimestampToMilliseconds(t);
+}
+
+TaskState StateOf(v1::TaskState state) {
+  switch (state) {
+    case v1::TASK_STATE_BLOCKED: return TaskState::kBlocked;
+    case v1::TASK_STATE_SCHEDULED: return TaskState::kScheduled;
+    case v1::TASK_STATE_RUNNING: return TaskState::kRunning;
+    case v1::TASK_STATE_SUCCEEDED: return TaskState::kSucceeded;
+    case v1::TASK_STATE_FAILED: return TaskState::kFailed;
+    case v1::TASK_STATE_DEAD: return TaskState::kDead;
+    case v1::TASK_STATE_CANCELLED: return TaskState::kCancelled;
+    default: return TaskState::kQueued;
+  }
+}
+
+TaskView FromProto(const v1::Task& t) {
+  TaskView v;
+  v.id = t.id();
+  v.type = t.type();
+  v.queue = t.queue();
+  v.priority = t.priority();
+  v.state = ParseTaskState(t.state()).value_or(TaskState::kQueued);
+  v.attempt = t.attempt();
+  v.max_attempts = t.max_attempts();
+  v.timeout_ms = t.timeout_ms();
+  v.tenant = t.tenant();
+  v.idempotency_key = t.idempotency_key();
+  v.payload = t.payload();
+  v.trace_id = t.trace_id();
+  v.worker = t.worker();
+  v.last_error = t.last_error();
+  v.result = t.result();
+  v.progress = t.progress().percent();
+  v.progress_message = t.progress().message();
+  v.cancel_requested = t.cancel_requested();
+  v.created_at_ms = Ms(t.created_at());
+  v.run_at_ms = Ms(t.run_at());
+  v.started_at_ms = Ms(t.started_at());
+  v.finished_at_ms = Ms(t.finished_at());
+  for (const auto& a : t.attempts()) {
+    v.attempts.push_back({a.attempt(), a.worker(), a.outcome(), a.error(), a.error_kind(),
+                          Ms(a.started_at()), Ms(a.finished_at()), Ms(a.retry_at())});
+  }
+  return v;
+}
+
+class Api final : public Backend {
+ public:
+  Api(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {
+    while (!url_.empty() && url_.back() == '/') url_.pop_back();
+    curl_global_init(CURL_GLOBAL_ALL);
+  }
+
+  std::string Describe() const override { return "API " + url_; }
+
+  std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) override {
+    std::vector<EnqueueResult> out;
+    for (size_t start = 0; start < tasks.size(); start += kBatch) {
+      v1::EnqueueBatchRequest batch;
+      for (size_t i = start; i < std::min(tasks.size(), start + kBatch); ++i) {
+        const NewTask& t = tasks[i];
+        auto* r = batch.add_tasks();
+        r->set_type(t.type);
+        r->set_queue(t.queue);
+        r->set_priority(t.priority);
+        r->set_max_attempts(t.max_attempts);
+        r->set_timeout_ms(t.timeout_ms);
+        r->set_tenant(t.tenant);
+        r->set_idempotency_key(t.idempotency_key);
+        r->set_payload(t.payload);
+        r->set_trace_id(t.trace_id);
+        r->set_run_at_unix_ms(t.run_at_ms);
+        r->set_retry_base_ms(t.retry_base_ms);
+        r->set_retry_cap_ms(t.retry_cap_ms);
+      }
+      v1::EnqueueBatchResponse response;
+      Parse(Expect(Call("POST", "/v1/tasks:batch", Json(batch)), {200, 201}), response);
+      for (const auto& r : response.tasks()) {
+        out.push_back({r.id(), StateOf(r.state()), r.created()});
+      }
+    }
+    return out;
+  }
+
+  std::optional<TaskView> Get(const std::string& id) override {
+    Reply reply = Call("GET", "/v1/tasks/" + Escape(id));
+    if (reply.status == 404) return std::nullopt;
+    v1::Task task;
+    Parse(Expect(reply, {200}), task);
+    return FromProto(task);
+  }
+
+  std::vector<TaskView> List(const ListFilter& filter) override {
+    std::string query = "?limit=" + std::to_string(std::min<uint32_t>(filter.limit, 1000));
+    if (filter.state) query += "&state=" + std::string(ToString(*filter.state));
+    if (!filter.type.empty()) query += "&type=" + Escape(filter.type);
+    if (!filter.queue.empty()) query += "&queue=" + Escape(filter.queue);
+    v1::ListTasksResponse page;
+    Parse(Expect(Call("GET", "/v1/tasks" + query), {200}), page);
+    std::vector<TaskView> out;
+    for (const auto& t : page.tasks()) out.push_back(FromProto(t));
+    return out;
+  }
+
+  std::vector<QueueStateCount> Counts() override {
+    v1::ListQueuesResponse queues;
+    Parse(Expect(Call("GET", "/v1/queues"), {200}), queues);
+    std::vector<QueueStateCount> out;
+    for (const auto& q : queues.queues()) {
+      for (const auto& [state, count] : q.counts()) {
+        if (auto s = ParseTaskState(state)) out.push_back({q.queue(), *s, count});
+      }
+    }
+    return out;
+  }
+
+  int64_t CountActive() override {
+    int64_t active = 0;
+    for (const auto& c : Counts()) {
+      if (c.state == TaskState::kQueued || c.state == TaskState::kScheduled ||
+          c.state == TaskState::kRunning) {
+        active += c.count;
+      }
+    }
+    return active;
+  }
+
+  RequestResult Cancel(const std::string& id) override { return Action(id, "cancel"); }
+  RequestResult Replay(const std::string& id) override { return Action(id, "retry"); }
+
+  int64_t ReplayDead(const std::string& type) override {
+    ListFilter filter;
+    filter.state = TaskState::kDead;
+    filter.type = type;
+    filter.limit = 1000;
+    int64_t replayed = 0;
+    // Each replayed task leaves the dead state, so the first page refills.
+    for (auto page = List(filter); !page.empty(); page = List(filter)) {
+      int64_t before = replayed;
+      for (const auto& t : page) replayed += Replay(t.id).changed ? 1 : 0;
+      if (replayed == before) break;
+    }
+    return replayed;
+  }
+
+ private:
+  RequestResult Action(const std::string& id, const std::string& verb) {
+    Reply reply = Call("POST", "/v1/tasks/" + Escape(id) + ":" + verb, "{}");
+    if (reply.status == 404) return {};
+    if (reply.status == 409) {
+      auto task = Get(id);
+      return {true, false, task ? task->state : TaskState::kQueued};
+    }
+    v1::Task task;
+    Parse(Expect(reply, {200}), task);
+    return {true, true, ParseTaskState(task.state()).value_or(TaskState::kQueued)};
+  }
+
+  static std::string Json(const pb::Message& message) {
+    std::string json;
+    pb::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    (void)pb::util::MessageToJsonString(message, &json, options);
+    return json;
+  }
+
+  static void Parse(const Reply& reply, pb::Message& message) {
+    pb::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;  // newer servers may add fields
+    if (!pb::util::JsonStringToMessage(reply.body, &message, options).ok()) {
+      throw TransientError("the API answered with an unreadable body");
+    }
+  }
+
+  // Turns an error status into the matching fila error.
+  const Reply& Expect(const Reply& reply, std::initializer_list<long> ok) const {
+    for (long status : ok) {
+      if (reply.status == status) return reply;
+    }
+    v1::ErrorResponse error;
+    pb::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    bool parsed = pb::util::JsonStringToMessage(reply.body, &error, options).ok();
+    std::string message = parsed && !error.message().empty()
+                              ? error.message()
+                              : "HTTP " + std::to_string(reply.status);
+    if (reply.status == 0 || reply.status == 503 || reply.status >= 500) {
+      throw TransientError("API unavailable: " + message);
+    }
+    throw PermanentError(message, parsed ? error.field() : "");
+  }
+
+  Reply Call(const std::string& method, const std::string& path, const std::string& body = "") {
+    Reply reply;
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) throw TransientError("cannot start an HTTP client");
+    std::string auth = "Authorization: Bearer " + token_;
+    curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    std::string url = url_ + path;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+    if (method == "POST") {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    }
+    CURLcode code = curl_easy_perform(curl);
+    if (code == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (code != CURLE_OK) {
+      throw TransientError(std::string("cannot reach the API: ") + curl_easy_strerror(code));
+    }
+    return reply;
+  }
+
+  std::string url_;
+  std::string token_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> ApiBackend(const std::string& api_url, const std::string& token) {
+  return std::make_unique<Api>(api_url, token);
+}
+
+}  // namespace fila::cli

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fila/state_store.h"
+
+namespace fila::cli {
+
+// Where the CLI's task commands go: the database directly, or the HTTP API
+// (--api URL --token T). Both throw PermanentError for bad input and
+// TransientError when their server is unreachable.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Where it points, passwords masked, for error messages.
+  virtual std::string Describe() const = 0;
+  virtual std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) = 0;
+  virtual std::optional<TaskView> Get(const std::string& id) = 0;
+  virtual std::vector<TaskView> List(const ListFilter& filter) = 0;
+  virtual std::vector<QueueStateCount> Counts() = 0;
+  virtual int64_t CountActive() = 0;
+  virtual RequestResult Cancel(const std::string& id) = 0;
+  virtual RequestResult Replay(const std::string& id) = 0;
+  virtual int64_t ReplayDead(const std::string& type) = 0;
+};
+
+std::unique_ptr<Backend> DatabaseBackend(const std::string& database_url);
+std::unique_ptr<Backend> ApiBackend(const std::string& api_url, const std::string& token);
+
+}  // namespace fila::cli
