@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "fila/api_server.h"
 #include "fila/config.h"
+#include "fila/ingest.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
@@ -58,6 +60,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{256}));
   app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
       ->check(CLI::Range(0, 3600));
+  // On by default: every replica serves fila.ingest, so replicas add ingest
+  // throughput.
+  const std::string ingest_env = fila::EnvOr("FILA_INGEST", "on");
+  bool ingest_enabled = ingest_env != "off" && ingest_env != "false" && ingest_env != "0" &&
+                        ingest_env != "no";
+  fila::IngestOptions ingest_options;
+  app.add_option("--ingest", ingest_enabled,
+                 "Consume EnqueueRequests from the AMQP queue fila.ingest: true|false "
+                 "(env FILA_INGEST=off disables)");
+  app.add_option("--ingest-prefetch", ingest_options.prefetch,
+                 "Unacked ingest messages held at once; also the largest ingest batch")
+      ->check(CLI::Range(1, 10000));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
   try {
     app.parse(argc, argv);
@@ -128,9 +142,41 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The ingest consumer runs on its own thread with its own broker
+  // connection and database connection (neither is thread-safe).
+  ingest_options.limits = api_options.limits;
+  std::unique_ptr<fila::Consumer> ingest_consumer;
+  std::unique_ptr<fila::PostgresStore> ingest_store;
+  std::unique_ptr<fila::IngestConsumer> ingest;
+  std::thread ingest_thread;
+  if (ingest_enabled) {
+    ingest_consumer = broker->NewConsumer();
+    ingest_store = std::make_unique<fila::PostgresStore>(database_url);
+    ingest = std::make_unique<fila::IngestConsumer>(ingest_options, *ingest_consumer,
+                                                    *ingest_store, types);
+    ingest_thread = std::thread([&] {
+      // Never takes the scheduler down: a failure it did not expect is
+      // logged and the consumer subscribes again.
+      while (!stop.load()) {
+        try {
+          ingest->Run(stop);
+        } catch (const std::exception& e) {
+          spdlog::error("ingest: {}; restarting in 1 s", e.what());
+          fila::SleepUnlessStopped(std::chrono::seconds(1), stop);
+        }
+      }
+    });
+  }
+
   spdlog::info("scheduler started (pid {})", ::getpid());
   fila::Relay relay(options, store, *publisher);
   relay.Run(stop);
+  if (ingest) {
+    ingest->Wakeup();
+    ingest_thread.join();
+    spdlog::info("ingest stopped: answered {} requests with a task, {} with an error",
+                 ingest->Enqueued(), ingest->Errors());
+  }
   if (api) api->Stop();
   spdlog::info("scheduler stopped: published {} messages, reaped {} tasks", relay.Published(),
                relay.Reaped());

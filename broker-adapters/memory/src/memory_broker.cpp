@@ -28,6 +28,9 @@ struct Position {
 struct Message {
   std::string body;
   bool redelivered = false;
+  std::string reply_to;
+  std::string correlation_id;
+  std::string content_type;
 };
 
 using Queue = std::map<Position, Message>;
@@ -64,6 +67,7 @@ struct MemoryBroker::State {
   size_t published_before_failure = 0;
   size_t channel_errors = 0;
   std::vector<MemoryBroker::DeadLetterRecord> dead_letters;
+  std::vector<MemoryBroker::ReplyRecord> replies;
 
   // All of the following expect `mutex` held.
 
@@ -71,7 +75,11 @@ struct MemoryBroker::State {
     Position position{
         static_cast<uint8_t>(kTopPriority - std::min(outgoing.priority, kTopPriority)),
         next_sequence++};
-    queues[outgoing.queue].emplace(position, Message{outgoing.body, false});
+    queues[outgoing.queue].emplace(position, Message{outgoing.body, false, {}, {}, {}});
+  }
+
+  void Enqueue(const std::string& queue, Message message) {
+    queues[queue].emplace(Position{kTopPriority, next_sequence++}, std::move(message));
   }
 
   void Requeue(InFlight in_flight) {
@@ -118,6 +126,9 @@ struct MemoryBroker::State {
     delivery.tag = consumer.next_tag++;
     delivery.epoch = consumer.epoch;
     delivery.redelivered = node.mapped().redelivered;
+    delivery.reply_to = node.mapped().reply_to;
+    delivery.correlation_id = node.mapped().correlation_id;
+    delivery.content_type = node.mapped().content_type;
     consumer.unacked.emplace(delivery.tag,
                              InFlight{*best_name, node.key(), std::move(node.mapped())});
     return delivery;
@@ -147,6 +158,13 @@ struct MemoryBroker::State {
       consumer.unacked.erase(it);
     }
     changed.notify_all();
+  }
+
+  void Reply(uint64_t consumer_id, const Delivery& request, const std::string& body,
+             const std::string& content_type) {
+    const ConsumerState& consumer = consumers.at(consumer_id);
+    if (request.reply_to.empty() || !consumer.connected || request.epoch != consumer.epoch) return;
+    replies.push_back({request.reply_to, request.correlation_id, content_type, body});
   }
 
   // Acks or rejects a delivery. Tags of older epochs are ignored: their
@@ -266,6 +284,12 @@ class MemoryConsumer final : public Consumer {
     state_->DeadLetter(id_, delivery, reason);
   }
 
+  void Reply(const Delivery& request, const std::string& body,
+             const std::string& content_type) override {
+    std::lock_guard lock(state_->mutex);
+    state_->Reply(id_, request, body, content_type);
+  }
+
   void Stop() override {
     std::lock_guard lock(state_->mutex);
     state_->consumers.at(id_).stopped = true;
@@ -350,6 +374,19 @@ size_t MemoryBroker::ChannelErrors() const {
 std::vector<MemoryBroker::DeadLetterRecord> MemoryBroker::DeadLetters() const {
   std::lock_guard lock(state_->mutex);
   return state_->dead_letters;
+}
+
+void MemoryBroker::PublishRequest(const std::string& queue, const std::string& body,
+                                  const std::string& reply_to, const std::string& correlation_id,
+                                  const std::string& content_type) {
+  std::lock_guard lock(state_->mutex);
+  state_->Enqueue(queue, Message{body, false, reply_to, correlation_id, content_type});
+  state_->changed.notify_all();
+}
+
+std::vector<MemoryBroker::ReplyRecord> MemoryBroker::Replies() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->replies;
 }
 
 }  // namespace fila

@@ -27,6 +27,16 @@ constexpr std::chrono::milliseconds kMaxPoll{std::chrono::hours(1)};
 // waiting for a confirm never mixes with the deliveries of kChannel.
 constexpr amqp_channel_t kDeadLetterChannel = 2;
 
+// Copies the request/reply properties a producer set, if any.
+void TakeRequestProperties(const amqp_basic_properties_t& properties, Delivery& delivery) {
+  if ((properties._flags & AMQP_BASIC_REPLY_TO_FLAG) != 0)
+    delivery.reply_to = ToString(properties.reply_to);
+  if ((properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG) != 0)
+    delivery.correlation_id = ToString(properties.correlation_id);
+  if ((properties._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) != 0)
+    delivery.content_type = ToString(properties.content_type);
+}
+
 }  // namespace
 
 RabbitMqConsumer::RabbitMqConsumer(std::shared_ptr<const ConnectionParams> params)
@@ -215,6 +225,7 @@ std::optional<Delivery> RabbitMqConsumer::ReadOne() {
     delivery.tag = envelope.delivery_tag;
     delivery.epoch = epoch_;
     delivery.redelivered = envelope.redelivered != 0;
+    TakeRequestProperties(envelope.message.properties, delivery);
     auto queue = queue_of_consumer_tag_.find(ToString(envelope.consumer_tag));
     delivery.queue =
         queue != queue_of_consumer_tag_.end() ? queue->second : ToString(envelope.routing_key);
@@ -343,6 +354,33 @@ void RabbitMqConsumer::DeadLetter(const Delivery& delivery, const std::string& r
   Ack(delivery.epoch, delivery.tag);
 }
 
+void RabbitMqConsumer::Reply(const Delivery& request, const std::string& body,
+                             const std::string& content_type) {
+  if (request.reply_to.empty()) return;  // the producer wants no answer
+  // An older epoch's request was requeued; it is answered when it returns.
+  if (!connection_ || request.epoch != epoch_) return;
+  amqp_basic_properties_t properties{};
+  properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+  // Transient: a reply queue is the requester's own (typically exclusive,
+  // auto-delete) queue and dies with its connection; persisting replies
+  // would cost a disk write each for nothing.
+  properties.delivery_mode = AMQP_DELIVERY_NONPERSISTENT;
+  if (!content_type.empty()) {
+    properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+    properties.content_type = Bytes(content_type);
+  }
+  if (!request.correlation_id.empty()) {
+    properties._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+    properties.correlation_id = Bytes(request.correlation_id);
+  }
+  // Default exchange, not mandatory: a requester that went away simply
+  // gets nothing, and no basic.return has to be read back.
+  const int status = amqp_basic_publish(connection_->state(), kChannel, amqp_empty_bytes,
+                                        Bytes(request.reply_to), /*mandatory=*/0,
+                                        /*immediate=*/0, &properties, Bytes(body));
+  if (status != AMQP_STATUS_OK) Lose("reply publish failed: " + DescribeStatus(status));
+}
+
 std::optional<std::string> RabbitMqConsumer::AwaitDeadLetterConfirm(uint64_t tag,
                                                                     Deadline deadline) {
   // While waiting, the broker keeps sending deliveries on kChannel. They
@@ -403,6 +441,12 @@ std::optional<std::string> RabbitMqConsumer::AwaitDeadLetterConfirm(uint64_t tag
       if (have_header) return std::string("second content header of one delivery");
       have_header = true;
       body_size = frame.payload.properties.body_size;
+      if (frame.payload.properties.class_id == AMQP_BASIC_CLASS &&
+          frame.payload.properties.decoded != nullptr) {
+        TakeRequestProperties(
+            *static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded),
+            *partial);
+      }
       if (body_size > partial->body.max_size())
         return std::string("delivery too large: " + std::to_string(body_size) + " bytes");
       partial->body.reserve(static_cast<size_t>(body_size));

@@ -15,7 +15,8 @@
 namespace fila::rabbitmq {
 
 // One connection; channel 1 has one basic.consume per queue and a
-// channel-wide prefetch, channel 2 (confirm mode) publishes dead letters.
+// channel-wide prefetch and also carries replies (Reply(), unconfirmed),
+// channel 2 (confirm mode) publishes dead letters.
 // Not thread-safe except Wakeup() and Connected().
 class RabbitMqConsumer final : public Consumer {
  public:
@@ -34,6 +35,11 @@ class RabbitMqConsumer final : public Consumer {
   // is dropped instead (Lose), so the broker redelivers the original.
   // Deliveries for channel 1 read meanwhile are kept for Next().
   void DeadLetter(const Delivery& delivery, const std::string& reason) override;
+  // Publishes on channel 1, the consumer's own channel: a reply needs no
+  // confirm (see Consumer::Reply), and on channel 2 every reply would add a
+  // confirm to read and shift the publish numbers DeadLetter() waits for.
+  void Reply(const Delivery& request, const std::string& body,
+             const std::string& content_type) override;
   void Stop() override;
   void Wakeup() override;
   bool Connected() const override;

@@ -26,6 +26,11 @@ struct Delivery {
   uint64_t tag = 0;    // meaningful only together with `epoch`
   uint64_t epoch = 0;  // connection generation; a reconnect starts a new one
   bool redelivered = false;
+  // Request/reply properties (AMQP basic properties), set by producers that
+  // expect an answer, e.g. on the ingest queue; empty when absent.
+  std::string reply_to;        // where Consumer::Reply sends the answer
+  std::string correlation_id;  // copied onto the answer
+  std::string content_type;    // of `body`, as the producer declared it
 };
 
 // Publishes persistent messages with broker confirms.
@@ -67,6 +72,17 @@ class Consumer {
   // times. A tag of an older epoch is ignored (the broker redelivers it).
   // Connection loss is handled like Ack's: the delivery comes back later.
   virtual void DeadLetter(const Delivery& delivery, const std::string& reason) = 0;
+  // Answers a request delivery: sends `body` (of `content_type`) straight to
+  // the queue named by request.reply_to, carrying request.correlation_id.
+  // An empty reply_to means the producer wants no answer: nothing is sent.
+  // Fire-and-forget: not confirmed and not persistent, since reply queues
+  // live only as long as their requester's connection; a vanished reply
+  // queue drops the answer silently. A request of an older epoch is not
+  // answered: the broker requeued it, and it is answered when it comes
+  // back. Connection loss is handled like Ack's. Call it before Ack(), so a
+  // crash in between answers twice rather than never.
+  virtual void Reply(const Delivery& request, const std::string& body,
+                     const std::string& content_type) = 0;
   // Cancels the subscriptions: no new deliveries; unacked ones stay ackable.
   virtual void Stop() = 0;
   // Thread-safe: makes a blocked Next() return early.

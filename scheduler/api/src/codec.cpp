@@ -1,4 +1,4 @@
-#include "codec.h"
+#include "fila/api_codec.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
@@ -31,11 +31,12 @@ void SetTime(int64_t unix_ms, Setter&& mutable_field) {
 
 }  // namespace
 
-std::optional<Format> FormatOf(std::string_view content_type) {
+std::optional<Format> FormatOf(std::string_view content_type, Format when_empty) {
   auto semicolon = content_type.find(';');
   std::string_view base = content_type.substr(0, semicolon);
   while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
-  if (base.empty() || base == kJsonType || base == "*/*") return Format::kJson;
+  if (base.empty()) return when_empty;
+  if (base == kJsonType || base == "*/*") return Format::kJson;
   if (base == kProtobufType || base == "application/protobuf") return Format::kProtobuf;
   return std::nullopt;
 }
@@ -124,6 +125,42 @@ v1::Task ToProto(const TaskView& v, const TaskTypes& types) {
     SetTime(a.retry_at_ms, [&] { return p->mutable_retry_at(); });
   }
   return t;
+}
+
+static std::optional<int64_t> Positive(uint32_t value) {
+  return value == 0 ? std::nullopt : std::optional<int64_t>(value);
+}
+
+TaskRequest ToTaskRequest(const v1::EnqueueRequest& m, std::string tenant) {
+  TaskRequest r;
+  r.type = m.type();
+  r.queue = m.queue();
+  r.priority = m.priority();
+  r.max_attempts = Positive(m.max_attempts());
+  r.timeout_ms = Positive(m.timeout_ms());
+  r.retry_base_ms = Positive(m.retry_base_ms());
+  r.retry_cap_ms = Positive(m.retry_cap_ms());
+  r.tenant = std::move(tenant);
+  r.idempotency_key = m.idempotency_key();
+  r.trace_id = m.trace_id();
+  r.run_at_ms = m.run_at_unix_ms();
+  switch (m.body_case()) {
+    case v1::EnqueueRequest::kPayload:
+      r.payload_form = TaskRequest::PayloadForm::kBytes;
+      r.payload = m.payload();
+      break;
+    case v1::EnqueueRequest::kPayloadJson:
+      r.payload_form = TaskRequest::PayloadForm::kJson;
+      r.payload = m.payload_json();
+      break;
+    case v1::EnqueueRequest::kArgs:
+      r.payload_form = TaskRequest::PayloadForm::kJson;
+      (void)pb::util::MessageToJsonString(m.args(), &r.payload);
+      break;
+    case v1::EnqueueRequest::BODY_NOT_SET:
+      break;
+  }
+  return r;
 }
 
 }  // namespace fila::api

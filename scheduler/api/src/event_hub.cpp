@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "codec.h"
+#include "fila/api_codec.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"

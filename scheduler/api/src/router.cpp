@@ -3,7 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
-#include "codec.h"
+#include "fila/api_codec.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/task_request.h"
@@ -61,41 +61,9 @@ void RequireOperator(const Caller& caller) {
   }
 }
 
-std::optional<int64_t> Positive(uint32_t value) {
-  return value == 0 ? std::nullopt : std::optional<int64_t>(value);
-}
-
-TaskRequest ToTaskRequest(const v1::EnqueueRequest& m, const Caller& caller) {
-  TaskRequest r;
-  r.type = m.type();
-  r.queue = m.queue();
-  r.priority = m.priority();
-  r.max_attempts = Positive(m.max_attempts());
-  r.timeout_ms = Positive(m.timeout_ms());
-  r.retry_base_ms = Positive(m.retry_base_ms());
-  r.retry_cap_ms = Positive(m.retry_cap_ms());
-  // Producers enqueue for their own tenant only; operators may name one.
-  r.tenant = caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant;
-  r.idempotency_key = m.idempotency_key();
-  r.trace_id = m.trace_id();
-  r.run_at_ms = m.run_at_unix_ms();
-  switch (m.body_case()) {
-    case v1::EnqueueRequest::kPayload:
-      r.payload_form = TaskRequest::PayloadForm::kBytes;
-      r.payload = m.payload();
-      break;
-    case v1::EnqueueRequest::kPayloadJson:
-      r.payload_form = TaskRequest::PayloadForm::kJson;
-      r.payload = m.payload_json();
-      break;
-    case v1::EnqueueRequest::kArgs:
-      r.payload_form = TaskRequest::PayloadForm::kJson;
-      (void)google::protobuf::util::MessageToJsonString(m.args(), &r.payload);
-      break;
-    case v1::EnqueueRequest::BODY_NOT_SET:
-      break;
-  }
-  return r;
+// Producers enqueue for their own tenant only; operators may name one.
+TaskRequest RequestFor(const v1::EnqueueRequest& m, const Caller& caller) {
+  return ToTaskRequest(m, caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant);
 }
 
 // Cursor of a page: "<created_at in µs>_<id>" of its last task.
@@ -223,7 +191,7 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
 Response Router::Enqueue(const Request& r, const Caller& caller) {
   v1::EnqueueRequest m;
   Decode(RequestFormat(r), r.body, m);
-  NewTask task = PrepareTask(ToTaskRequest(m, caller), types_, options_.limits);
+  NewTask task = PrepareTask(RequestFor(m, caller), types_, options_.limits);
   std::vector<NewTask> one{task};
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   EnqueueResult result = store->Enqueue(one).at(0);
@@ -253,7 +221,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
   tasks.reserve(m.tasks_size());
   for (int i = 0; i < m.tasks_size(); ++i) {
     try {
-      tasks.push_back(PrepareTask(ToTaskRequest(m.tasks(i), caller), types_, options_.limits));
+      tasks.push_back(PrepareTask(RequestFor(m.tasks(i), caller), types_, options_.limits));
     } catch (const PayloadTooLarge& e) {
       throw ApiError{413, "payload_too_large", e.what(),
                      "tasks[" + std::to_string(i) + "]." + e.field()};

@@ -179,8 +179,10 @@ Process::Process(const std::string& binary, std::vector<std::string> args,
     auto eq = entry.find('=');
     if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  // Many schedulers start in tests: none serves HTTP unless a test asks.
+  // Many schedulers start in tests: none serves HTTP or consumes the shared
+  // fila.ingest queue unless a test asks.
   merged["FILA_API_LISTEN"] = "off";
+  merged["FILA_INGEST"] = "off";
   for (auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> env_storage;
   for (auto& [k, v] : merged) env_storage.push_back(k + "=" + v);

@@ -28,7 +28,12 @@ namespace fila {
 //   a consumer of "dead" receives it; DeadLetters() records every one with
 //   its reason. A stale epoch is ignored; an unknown tag of the current
 //   epoch still lands in "dead" and then is a channel error, as the
-//   RabbitMQ adapter publishes before it acks.
+//   RabbitMQ adapter publishes before it acks;
+// - PublishRequest() puts a message with request/reply properties on a
+//   queue (OutgoingMessage has none), and Reply() records the answer in
+//   Replies() instead of routing it anywhere (reply queues are the
+//   requester's, outside fila's topology). Empty reply_to or an older
+//   epoch: no reply, as in the RabbitMQ adapter.
 //
 // Thread-safe: every publisher and consumer shares one mutex, and Next()
 // blocks on a condition variable. Publishers and consumers may outlive the
@@ -74,6 +79,20 @@ class MemoryBroker final : public Broker {
   // Every Consumer::DeadLetter() that moved a message, oldest first (kept
   // after the message is consumed from "dead").
   std::vector<DeadLetterRecord> DeadLetters() const;
+
+  // Publishes `body` on logical queue `queue` (priority 0) with the
+  // request/reply properties a producer would set.
+  void PublishRequest(const std::string& queue, const std::string& body,
+                      const std::string& reply_to, const std::string& correlation_id,
+                      const std::string& content_type = {});
+  struct ReplyRecord {
+    std::string reply_to;
+    std::string correlation_id;
+    std::string content_type;
+    std::string body;
+  };
+  // Every Consumer::Reply() that was sent, oldest first.
+  std::vector<ReplyRecord> Replies() const;
 
   struct State;  // shared with the publishers and consumers
 

@@ -44,6 +44,14 @@ struct RabbitMqOptions {
 // dead-lettered again. Deliveries arriving while DeadLetter waits are kept
 // and returned by the following Next() calls, in order.
 //
+// Replies (Consumer::Reply): published on the consumer's channel 1 to the
+// default exchange with routing key = the request's reply_to, so any queue
+// name works, including RabbitMQ's direct reply-to (amq.rabbitmq.reply-to).
+// Not mandatory, not confirmed, non-persistent, content type and
+// correlation_id as given; a reply queue that is gone drops the reply.
+// Deliveries carry reply_to, correlation_id and content_type from the
+// message's basic properties.
+//
 // PublishConfirmed with an empty batch only connects (or checks the
 // connection): a cheap reachability check at startup.
 //

@@ -1,0 +1,229 @@
+#include "fila/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <span>
+#include <utility>
+
+#include "fila/api_codec.h"
+#include "fila/errors.h"
+#include "fila/v1/task.pb.h"
+
+namespace fila {
+
+using api::Format;
+
+struct IngestConsumer::Item {
+  Delivery delivery;
+  Format format = Format::kProtobuf;  // of the request, and so of the reply
+  std::optional<NewTask> task;        // valid and not committed yet
+  bool answerable = false;            // `response` is final
+  bool answered = false;
+  v1::EnqueueResponse response;
+
+  void Fail(std::string code, const std::string& message, const std::string& field) {
+    task.reset();
+    response.Clear();
+    response.set_error_code(std::move(code));
+    response.set_error_message(message);
+    response.set_error_field(field);
+    answerable = true;
+  }
+};
+
+IngestConsumer::IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
+                               const TaskTypes& types)
+    : options_(std::move(options)), consumer_(consumer), store_(store), types_(types) {}
+
+void IngestConsumer::Run(const std::atomic<bool>& stop) {
+  try {
+    consumer_.Start({kIngestQueue}, options_.prefetch);
+  } catch (const TransientError& e) {
+    // Next() keeps reconnecting with backoff from here on.
+    spdlog::warn("ingest: cannot subscribe yet ({}); retrying", e.what());
+  }
+  spdlog::info("ingest: consuming queue '{}' (prefetch {})", kIngestQueue, options_.prefetch);
+  const size_t max_batch = std::max<size_t>(1, options_.max_batch);
+  while (!stop.load()) {
+    std::vector<Delivery> batch;
+    while (!held_.empty() && batch.size() < max_batch) {
+      batch.push_back(std::move(held_.front()));
+      held_.pop_front();
+    }
+    if (batch.empty()) {
+      auto first = consumer_.Next(SteadyClock::now() + options_.poll);
+      if (!first) continue;
+      latest_epoch_ = std::max(latest_epoch_, first->epoch);
+      batch.push_back(std::move(*first));
+    }
+    // Whatever else already arrived joins this batch, without waiting:
+    // one transaction for all of them under load, no added latency idle.
+    while (batch.size() < max_batch) {
+      auto more = consumer_.Next(SteadyClock::now());
+      if (!more) break;
+      latest_epoch_ = std::max(latest_epoch_, more->epoch);
+      batch.push_back(std::move(*more));
+    }
+    Process(std::move(batch), stop);
+  }
+  consumer_.Stop();
+  if (!held_.empty()) {
+    spdlog::info("ingest: {} deliveries left unacked for the broker to redeliver", held_.size());
+  }
+}
+
+void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool>& stop) {
+  std::vector<Item> items(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Item& item = items[i];
+    item.delivery = std::move(batch[i]);
+    // No content type means protobuf: the native format of AMQP producers.
+    auto format = api::FormatOf(item.delivery.content_type, Format::kProtobuf);
+    if (!format) {
+      item.Fail("unsupported_media_type",
+                "content type must be application/x-protobuf (or empty) or application/json, got '" +
+                    item.delivery.content_type + "'",
+                "content_type");
+      continue;
+    }
+    item.format = *format;
+    v1::EnqueueRequest request;
+    try {
+      api::Decode(item.format, item.delivery.body, request);
+    } catch (const PermanentError& e) {
+      item.Fail("invalid_argument", e.what(), e.field());
+      continue;
+    }
+    try {
+      // AMQP producers are trusted by their broker credentials to name a tenant.
+      std::string tenant = request.tenant().empty() ? "default" : request.tenant();
+      item.task = PrepareTask(api::ToTaskRequest(request, std::move(tenant)), types_, options_.limits);
+    } catch (const PayloadTooLarge& e) {
+      item.Fail("payload_too_large", e.what(), e.field());
+    } catch (const PermanentError& e) {
+      item.Fail("invalid_argument", e.what(), e.field());
+    } catch (const std::exception& e) {
+      spdlog::error("ingest: preparing a request failed: {}", e.what());
+      item.Fail("internal", "internal error", "");
+    }
+  }
+
+  // Bad requests are answered at once: their answer needs no database.
+  for (Item& item : items) {
+    if (item.answerable) Answer(item);
+  }
+  Commit(items, stop);
+  for (Item& item : items) {
+    if (item.answerable && !item.answered) Answer(item);
+  }
+}
+
+void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& stop) {
+  auto backoff = options_.retry_initial;
+  int failures = 0;
+  // After the database refused a whole batch for one request, each request
+  // goes alone, so only the bad one is answered with the error.
+  bool one_by_one = false;
+  for (;;) {
+    std::vector<Item*> pending;
+    for (Item& item : items) {
+      if (!item.task) continue;
+      // Its connection died while the batch waited: the broker requeued it
+      // and redelivers it; committing it now would enqueue it twice.
+      if (item.delivery.epoch < latest_epoch_) {
+        item.task.reset();
+        continue;
+      }
+      pending.push_back(&item);
+    }
+    if (pending.empty()) return;
+    const size_t group = one_by_one ? 1 : pending.size();
+    try {
+      bool regroup = false;
+      for (size_t start = 0; start < pending.size() && !regroup; start += group) {
+        std::span<Item*> part(pending.data() + start, std::min(group, pending.size() - start));
+        std::vector<NewTask> tasks;
+        tasks.reserve(part.size());
+        for (Item* item : part) tasks.push_back(*item->task);
+        try {
+          std::vector<EnqueueResult> results = store_.Enqueue(tasks);
+          if (results.size() != part.size()) {
+            throw PermanentError("the store answered " + std::to_string(results.size()) +
+                                 " results for " + std::to_string(part.size()) + " tasks");
+          }
+          for (size_t i = 0; i < part.size(); ++i) {
+            Item& item = *part[i];
+            item.task.reset();
+            item.response.set_id(results[i].id);
+            item.response.set_state(api::ToProto(results[i].state));
+            item.response.set_created(results[i].created);
+            item.answerable = true;
+          }
+        } catch (const TransientError&) {
+          throw;
+        } catch (const std::exception& e) {
+          if (part.size() > 1) {
+            regroup = one_by_one = true;
+          } else if (const auto* permanent = dynamic_cast<const PermanentError*>(&e)) {
+            part[0]->Fail("invalid_argument", permanent->what(), permanent->field());
+          } else {
+            spdlog::error("ingest: enqueue failed: {}", e.what());
+            part[0]->Fail("internal", "internal error", "");
+          }
+        }
+      }
+      if (!regroup) {
+        if (failures > 0) spdlog::info("ingest: database back after {} failed attempts", failures);
+        return;
+      }
+    } catch (const TransientError& e) {
+      if (failures++ == 0) {
+        spdlog::warn("ingest: cannot enqueue {} requests ({}); retrying with backoff, unacked",
+                     pending.size(), e.what());
+      }
+      if (stop.load()) {
+        spdlog::warn("ingest: stopping with {} requests uncommitted; the broker redelivers them",
+                     pending.size());
+        for (Item* item : pending) {
+          if (!item->answerable) item->task.reset();
+        }
+        return;
+      }
+      HoldWhileWaiting(backoff, stop);
+      backoff = std::min(backoff * 2, options_.retry_max);
+    }
+  }
+}
+
+void IngestConsumer::HoldWhileWaiting(std::chrono::milliseconds wait,
+                                      const std::atomic<bool>& stop) {
+  const Deadline until = SteadyClock::now() + wait;
+  while (!stop.load() && SteadyClock::now() < until) {
+    // Calling Next() keeps the connection's heartbeats going while the
+    // database is away; what it delivers waits for the next batch.
+    if (auto delivery = consumer_.Next(until)) {
+      latest_epoch_ = std::max(latest_epoch_, delivery->epoch);
+      held_.push_back(std::move(*delivery));
+    }
+  }
+}
+
+void IngestConsumer::Answer(Item& item) {
+  item.answered = true;
+  const std::string body = api::Encode(item.format, item.response, /*all_fields=*/true);
+  if (item.response.error_code().empty()) {
+    enqueued_.fetch_add(1);
+  } else {
+    errors_.fetch_add(1);
+    // The code and field only: messages may quote the request's content.
+    spdlog::debug("ingest: answered correlation id '{}' with {} (field '{}')",
+                  item.delivery.correlation_id, item.response.error_code(),
+                  item.response.error_field());
+  }
+  // Before the ack: a crash in between answers twice, never zero times.
+  consumer_.Reply(item.delivery, body, std::string(api::ContentType(item.format)));
+  consumer_.Ack(item.delivery.epoch, item.delivery.tag);
+}
+
+}  // namespace fila
