@@ -14,13 +14,6 @@
 #include "fila/rabbitmq_broker.h"
 #include "fila/relay.h"
 
-namespace {
-
-constexpr int kExitFailure = 1;
-constexpr int kExitConfig = 2;
-
-}  // namespace
-
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
   CLI::App app{"fila-scheduler: publishes queued tasks to RabbitMQ"};
@@ -87,42 +80,35 @@ int main(int argc, char** argv) {
   options.reap_interval = std::chrono::milliseconds(reap_interval_ms);
   if (database_url.empty() || amqp_url.empty()) {
     spdlog::error("set --database-url/FILA_DATABASE_URL and --amqp-url/FILA_AMQP_URL");
-    return kExitConfig;
+    return fila::kExitUsage;
   }
 
   const auto& stop = fila::InstallStopSignals();
   const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
+  auto log_error = [](const std::string& message) { spdlog::error("{}", message); };
   fila::PostgresStore store(database_url);
-  try {
-    fila::RetryTransient(startup_deadline, [&] {
-      store.Connect();
-      store.RequireSchema();
-    });
-  } catch (const fila::PermanentError& e) {
-    spdlog::error("{}", e.what());
-    return kExitConfig;
-  } catch (const fila::Error& e) {
-    spdlog::error("cannot use PostgreSQL at {}: {}", fila::RedactUrl(database_url), e.what());
-    return kExitFailure;
-  }
+  int code = fila::StartupStep(
+      startup_deadline, "PostgreSQL at " + fila::RedactUrl(database_url),
+      [&] {
+        store.Connect();
+        store.RequireSchema();
+      },
+      log_error);
+  if (code != 0) return code;
 
   std::unique_ptr<fila::Broker> broker;
   std::unique_ptr<fila::Publisher> publisher;
-  try {
-    broker = fila::MakeRabbitMqBroker({.url = amqp_url});
-    publisher = broker->NewPublisher();
-    // An empty confirmed publish opens the connection: fail fast when the
-    // broker is unreachable rather than on the first task.
-    fila::RetryTransient(startup_deadline, [&] {
-      publisher->PublishConfirmed({}, fila::DeadlineIn(std::chrono::seconds(5)));
-    });
-  } catch (const fila::PermanentError& e) {
-    spdlog::error("{}", e.what());
-    return kExitConfig;
-  } catch (const fila::Error& e) {
-    spdlog::error("cannot use RabbitMQ at {}: {}", fila::RedactUrl(amqp_url), e.what());
-    return kExitFailure;
-  }
+  code = fila::StartupStep(
+      startup_deadline, "RabbitMQ at " + fila::RedactUrl(amqp_url),
+      [&] {
+        if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+        if (!publisher) publisher = broker->NewPublisher();
+        // An empty confirmed publish opens the connection: fail fast when
+        // the broker is unreachable rather than on the first task.
+        publisher->PublishConfirmed({}, fila::DeadlineIn(std::chrono::seconds(5)));
+      },
+      log_error);
+  if (code != 0) return code;
 
   api_options.limits.max_payload_bytes = max_payload;
   api_options.token_cache_ttl = std::chrono::milliseconds(token_cache_ms);
@@ -135,10 +121,10 @@ int main(int argc, char** argv) {
       api->Start();
     } catch (const fila::PermanentError& e) {
       spdlog::error("{}", e.what());
-      return kExitConfig;
+      return fila::kExitUsage;
     } catch (const fila::Error& e) {
       spdlog::error("{}", e.what());
-      return kExitFailure;
+      return fila::kExitFailure;
     }
   }
 

@@ -15,13 +15,6 @@
 #include "fila/rabbitmq_broker.h"
 #include "fila/worker_runtime.h"
 
-namespace {
-
-constexpr int kExitFailure = 1;
-constexpr int kExitConfig = 2;
-
-}  // namespace
-
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
   CLI::App app{"fila-worker: runs tasks from fila queues"};
@@ -82,7 +75,7 @@ int main(int argc, char** argv) {
     for (const auto& q : options.queues) fila::ValidateQueueName(q);
   } catch (const fila::PermanentError& e) {
     spdlog::error("{}", e.what());
-    return kExitConfig;
+    return fila::kExitUsage;
   }
 
   const auto& stop = fila::InstallStopSignals();
@@ -91,46 +84,39 @@ int main(int argc, char** argv) {
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers);
 
-  try {
-    fila::RetryTransient(startup_deadline, [&] {
-      fila::PostgresStore store(database_url);
-      store.RequireSchema();
-      // Registered before the first claim, so the reaper never mistakes
-      // this worker's tasks for a dead worker's.
-      store.Heartbeat({options.worker_id, options.hostname, static_cast<int64_t>(::getpid()),
-                       options.queues, options.concurrency},
-                      static_cast<uint32_t>(options.lease.count()));
-    });
-  } catch (const fila::PermanentError& e) {
-    spdlog::error("{}", e.what());
-    return kExitConfig;
-  } catch (const fila::Error& e) {
-    spdlog::error("cannot use PostgreSQL at {}: {}", fila::RedactUrl(database_url), e.what());
-    return kExitFailure;
-  }
+  auto log_error = [](const std::string& message) { spdlog::error("{}", message); };
+  int code = fila::StartupStep(
+      startup_deadline, "PostgreSQL at " + fila::RedactUrl(database_url),
+      [&] {
+        fila::PostgresStore store(database_url);
+        store.RequireSchema();
+        // Registered before the first claim, so the reaper never mistakes
+        // this worker's tasks for a dead worker's.
+        store.Heartbeat({options.worker_id, options.hostname, static_cast<int64_t>(::getpid()),
+                         options.queues, options.concurrency},
+                        static_cast<uint32_t>(options.lease.count()));
+      },
+      log_error);
+  if (code != 0) return code;
 
   std::unique_ptr<fila::Broker> broker;
   std::unique_ptr<fila::Consumer> consumer;
-  try {
-    broker = fila::MakeRabbitMqBroker({.url = amqp_url});
-    consumer = broker->NewConsumer();
-    fila::RetryTransient(startup_deadline, [&] {
-      consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
-    });
-  } catch (const fila::PermanentError& e) {
-    spdlog::error("{}", e.what());
-    return kExitConfig;
-  } catch (const fila::Error& e) {
-    spdlog::error("cannot use RabbitMQ at {}: {}", fila::RedactUrl(amqp_url), e.what());
-    return kExitFailure;
-  }
+  code = fila::StartupStep(
+      startup_deadline, "RabbitMQ at " + fila::RedactUrl(amqp_url),
+      [&] {
+        if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+        if (!consumer) consumer = broker->NewConsumer();
+        consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
+      },
+      log_error);
+  if (code != 0) return code;
 
   spdlog::info("worker {} consuming [{}] with {} slots", options.worker_id, queues,
                options.concurrency);
   fila::WorkerRuntime runtime(
       options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
       types);
-  int code = runtime.Run(std::move(consumer), stop);
+  code = runtime.Run(std::move(consumer), stop);
   const auto& c = runtime.Counters();
   spdlog::info(
       "worker {} stopped: claimed={} finished={} stale={} duplicates={} poison={} abandoned={} "

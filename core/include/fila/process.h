@@ -33,6 +33,27 @@ auto RetryTransient(Deadline deadline, Fn&& fn) -> decltype(fn()) {
   }
 }
 
+// Exit codes shared by fila's programs.
+inline constexpr int kExitFailure = 1;  // runtime failure: an unreachable server, a timeout
+inline constexpr int kExitUsage = 2;    // bad input or configuration
+
+// One step of a daemon's start: runs `fn`, retrying transient errors until
+// `deadline`. Returns 0, or the exit code after passing the reason to
+// `report` (`what` names the server, e.g. "PostgreSQL at <redacted url>").
+template <typename Fn, typename Report>
+int StartupStep(Deadline deadline, const std::string& what, Fn&& fn, Report&& report) {
+  try {
+    RetryTransient(deadline, fn);
+    return 0;
+  } catch (const PermanentError& e) {
+    report(std::string(e.what()));
+    return kExitUsage;
+  } catch (const Error& e) {
+    report("cannot use " + what + ": " + e.what());
+    return kExitFailure;
+  }
+}
+
 // "host-pid": a default identity for a worker process.
 std::string DefaultWorkerId();
 std::string HostName();
