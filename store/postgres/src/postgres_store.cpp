@@ -443,21 +443,21 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
   pqxx::result rows;
   for (int attempt = 1;; ++attempt) {
     rows = impl_->Run([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    auto r = tx.exec_prepared("enqueue", pg::ArrayLiteral(type), pg::ArrayLiteral(queue),
-                              pg::IntArrayLiteral<int>(priority),
-                              pg::IntArrayLiteral<int>(max_attempts),
-                              pg::IntArrayLiteral<int>(timeout), pg::ArrayLiteral(tenant),
-                              pg::ArrayLiteral(idem), pg::ArrayLiteral(payload),
-                              pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at),
-                              pg::IntArrayLiteral<int64_t>(retry_base),
-                              pg::IntArrayLiteral<int64_t>(retry_cap));
-    for (const auto& row : r) {
-      if (row[0].is_null()) return pqxx::result();  // lost the race: roll back
-    }
-    tx.commit();
-    return r;
-  });
+      pqxx::work tx(c);
+      auto r = tx.exec_prepared("enqueue", pg::ArrayLiteral(type), pg::ArrayLiteral(queue),
+                                pg::IntArrayLiteral<int>(priority),
+                                pg::IntArrayLiteral<int>(max_attempts),
+                                pg::IntArrayLiteral<int>(timeout), pg::ArrayLiteral(tenant),
+                                pg::ArrayLiteral(idem), pg::ArrayLiteral(payload),
+                                pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at),
+                                pg::IntArrayLiteral<int64_t>(retry_base),
+                                pg::IntArrayLiteral<int64_t>(retry_cap));
+      for (const auto& row : r) {
+        if (row[0].is_null()) return pqxx::result();  // lost the race: roll back
+      }
+      tx.commit();
+      return r;
+    });
     if (!rows.empty()) break;
     if (attempt == kRaceRetries) {
       throw TransientError("idempotency key kept racing with concurrent enqueues");
