@@ -83,6 +83,16 @@ void ParseCursor(const std::string& cursor, ListFilter& filter) {
   }
 }
 
+// The task `id` as `caller` may see it: another tenant's task does not
+// exist, as far as a producer can tell (404, not 403).
+TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string& id) {
+  auto task = store.GetTask(id);
+  if (!task || (!caller.operator_role && task->tenant != caller.tenant)) {
+    throw ApiError{404, "not_found", "no task " + id, "id"};
+  }
+  return std::move(*task);
+}
+
 }  // namespace
 
 Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types)
@@ -138,10 +148,7 @@ Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
       throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
     }
     auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-    auto task = store->GetTask(id);
-    if (!task || (!caller->operator_role && task->tenant != caller->tenant)) {
-      throw ApiError{404, "not_found", "no task " + id, "id"};
-    }
+    VisibleTask(*store, *caller, id);
     return {200, "text/event-stream", ""};
   } catch (const ApiError& e) {
     return ErrorReply(request, e);
@@ -246,12 +253,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
 
 Response Router::GetTask(const Request& r, const Caller& caller, const std::string& id) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  auto task = store->GetTask(id);
-  // Another tenant's task does not exist, as far as a producer can tell.
-  if (!task || (!caller.operator_role && task->tenant != caller.tenant)) {
-    throw ApiError{404, "not_found", "no task " + id, "id"};
-  }
-  return Reply(r, 200, ToProto(*task, types_));
+  return Reply(r, 200, ToProto(VisibleTask(*store, caller, id), types_));
 }
 
 Response Router::ListTasks(const Request& r, const Caller& caller) {
@@ -290,17 +292,14 @@ Response Router::ListTasks(const Request& r, const Caller& caller) {
 
 Response Router::Cancel(const Request& r, const Caller& caller, const std::string& id) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  auto task = store->GetTask(id);
-  if (!task || (!caller.operator_role && task->tenant != caller.tenant)) {
-    throw ApiError{404, "not_found", "no task " + id, "id"};
-  }
+  TaskView task = VisibleTask(*store, caller, id);
   auto result = store->Cancel(id);
   if (!result.changed && result.state != TaskState::kRunning) {
     throw ApiError{409, "failed_precondition",
                    "task " + id + " is already " + std::string(ToString(result.state)), ""};
   }
   auto after = store->GetTask(id);
-  return Reply(r, 200, ToProto(after.value_or(*task), types_));
+  return Reply(r, 200, ToProto(after.value_or(task), types_));
 }
 
 Response Router::Retry(const Request& r, const Caller& caller, const std::string& id) {
