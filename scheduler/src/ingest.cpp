@@ -33,8 +33,9 @@ struct IngestConsumer::Item {
 };
 
 IngestConsumer::IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
-                               const TaskTypes& types)
-    : options_(std::move(options)), consumer_(consumer), store_(store), types_(types) {}
+                               const TaskTypes& types, SchedulerMetrics& metrics)
+    : options_(std::move(options)), consumer_(consumer), store_(store), types_(types),
+      metrics_(metrics) {}
 
 void IngestConsumer::Run(const std::atomic<bool>& stop) {
   try {
@@ -158,6 +159,7 @@ void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& s
             item.response.set_id(results[i].id);
             item.response.set_state(api::ToProto(results[i].state));
             item.response.set_created(results[i].created);
+            if (results[i].created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
             item.answerable = true;
           }
         } catch (const TransientError&) {
@@ -212,6 +214,7 @@ void IngestConsumer::HoldWhileWaiting(std::chrono::milliseconds wait,
 void IngestConsumer::Answer(Item& item) {
   item.answered = true;
   const std::string body = api::Encode(item.format, item.response, /*all_fields=*/true);
+  metrics_.Ingested(item.response.error_code().empty());
   if (item.response.error_code().empty()) {
     enqueued_.fetch_add(1);
   } else {

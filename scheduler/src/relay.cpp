@@ -21,8 +21,9 @@ void MaybeCrash(const std::string& failpoint, const char* here) {
 
 }  // namespace
 
-Relay::Relay(RelayOptions options, PostgresStore& store, Publisher& publisher)
-    : options_(std::move(options)), store_(store), publisher_(publisher) {}
+Relay::Relay(RelayOptions options, PostgresStore& store, Publisher& publisher,
+             SchedulerMetrics& metrics)
+    : options_(std::move(options)), store_(store), publisher_(publisher), metrics_(metrics) {}
 
 size_t Relay::PublishBatch() {
   auto items = store_.FetchOutbox(options_.batch);
@@ -42,6 +43,7 @@ size_t Relay::PublishBatch() {
   // A crash here republishes the batch on the next run; claims drop the copies.
   store_.DeleteOutbox(ids);
   published_ += messages.size();
+  metrics_.Published(messages.size());
   return items.size();
 }
 
@@ -51,6 +53,7 @@ void Relay::Reap() {
   for (const auto& t : reaped) {
     spdlog::warn("reaped task {} attempt {} from worker {} ({}): now {}", t.id, t.attempt,
                  t.worker, t.reason, ToString(t.state));
+    metrics_.LeaseExpired(t.reason == "lease expired" ? "lease_expired" : "worker_lost");
   }
   reaped_ += reaped.size();
 }
@@ -66,15 +69,18 @@ void Relay::Run(const std::atomic<bool>& stop) {
       if (!store_.TryLeadership(kLeaderLockKey)) {
         if (leader) spdlog::warn("lost leadership");
         leader = false;
+        metrics_.Leader(false);
         SleepUnlessStopped(options_.leader_retry, stop);
         continue;
       }
       if (!leader) spdlog::info("became leader: relaying the outbox");
       leader = true;
+      metrics_.Leader(true);
 
       if (SteadyClock::now() >= next_release) {
         if (int64_t released = store_.ReleaseDue(options_.batch); released > 0) {
           spdlog::debug("released {} due tasks", released);
+          metrics_.Released(static_cast<uint64_t>(released));
         }
         next_release = SteadyClock::now() + options_.sweep_interval;
       }

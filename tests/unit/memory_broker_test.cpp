@@ -301,7 +301,17 @@ TEST(MemoryBroker, EmptyQueueNameIsPermanentError) {
   std::vector<OutgoingMessage> batch{Msg("q", "fine"), Msg("", "nameless")};
   EXPECT_THROW(broker.NewPublisher()->PublishConfirmed(batch, DeadlineIn(kLong)), PermanentError);
   EXPECT_EQ(broker.Depth("q"), 0u) << "a bad batch is refused whole";
-  EXPECT_THROW(broker.NewConsumer()->Start({}, 1), PermanentError);
+  EXPECT_THROW(broker.NewConsumer()->Start({""}, 1), PermanentError);
+}
+
+TEST(MemoryBroker, ConsumerWithoutQueuesOnlyWatchesTheConnection) {
+  MemoryBroker broker;
+  Publish(broker, {Msg("q", "not for the watcher")});
+  auto watcher = broker.NewConsumer();
+  watcher->Start({}, 1);
+  EXPECT_TRUE(watcher->Connected());
+  EXPECT_FALSE(watcher->Next(DeadlineIn(std::chrono::milliseconds(20))).has_value());
+  EXPECT_EQ(broker.Depth("q"), 1u);
 }
 
 TEST(MemoryBroker, UnreachableBrokerFailsTransientlyAndConsumersRecover) {

@@ -87,25 +87,38 @@ bool Finisher::CommitBatch(std::vector<Done>& batch) {
   records.reserve(batch.size());
   for (const auto& d : batch) records.push_back(d.record);
   std::vector<bool> applied;
+  const auto started = SteadyClock::now();
   try {
     applied = store_->Finish(records);
   } catch (const Error& e) {
     // Kept and committed again: an ack before the commit could lose the outcome.
     spdlog::warn("recording {} finishes failed, will retry: {}", batch.size(), e.what());
+    shared_.database_ok = false;
     return false;
+  }
+  shared_.database_ok = true;
+  shared_.metrics.FinishCommitted(
+      batch.size(), std::chrono::duration<double>(SteadyClock::now() - started).count());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Done& d = batch[i];
+    if (!applied[i]) {
+      ++shared_.counters.stale_finishes;
+      shared_.metrics.StaleFinish();
+      spdlog::info("finish of task {} attempt {} was fenced out (no longer current)", d.record.id,
+                   d.record.attempt);
+      continue;
+    }
+    ++shared_.counters.finished;
+    ++(d.record.outcome == Outcome::kSucceeded ? shared_.counters.succeeded
+                                               : shared_.counters.failed);
+    shared_.metrics.TaskFinished(d.queue, d.type, d.record.outcome, d.record.state,
+                                 d.run_seconds);
+    std::lock_guard lock(shared_.stats_mutex);
+    ++shared_.finished_by_queue[d.queue];
   }
   {
     std::lock_guard lock(shared_.ack_mutex);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (applied[i]) {
-        ++shared_.counters.finished;
-      } else {
-        ++shared_.counters.stale_finishes;
-        spdlog::info("finish of task {} attempt {} was fenced out (no longer current)",
-                     batch[i].record.id, batch[i].record.attempt);
-      }
-      shared_.acks.push_back({batch[i].epoch, batch[i].tag});
-    }
+    for (const auto& d : batch) shared_.acks.push_back({d.epoch, d.tag});
   }
   if (Consumer* consumer = shared_.consumer.load()) consumer->Wakeup();
   batch.clear();
@@ -140,9 +153,17 @@ void Finisher::Heartbeat() {
   const auto& o = shared_.options;
   WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues,
                   o.concurrency};
+  info.succeeded = shared_.counters.succeeded;
+  info.failed = shared_.counters.failed;
+  {
+    std::lock_guard lock(shared_.stats_mutex);
+    info.finished_by_queue = shared_.finished_by_queue;
+  }
   try {
     store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
+    shared_.database_ok = true;
   } catch (const Error& e) {
+    shared_.database_ok = false;
     spdlog::warn("heartbeat failed: {}", e.what());
   }
 }

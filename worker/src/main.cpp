@@ -1,28 +1,32 @@
 // fila-worker: consumes task queues and runs their handlers.
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 
 #include "fila/builtin_handlers.h"
 #include "fila/config.h"
+#include "fila/logging.h"
+#include "fila/metrics_server.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
 #include "fila/worker_runtime.h"
 
 int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
   CLI::App app{"fila-worker: runs tasks from fila queues"};
   fila::WorkerOptions options;
   std::string queues = fila::EnvOr("FILA_QUEUES", "default");
   std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
   std::string amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
   std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
+  std::string log_format = fila::EnvOr("FILA_LOG_FORMAT", "json");
+  std::string metrics_listen = fila::EnvOr("FILA_METRICS_LISTEN", "127.0.0.1:0");
   int drain_s = 30;
   int startup_s = 30;
   int heartbeat_ms = 2000;
@@ -47,6 +51,10 @@ int main(int argc, char** argv) {
                  "Abandoned slots after which the worker drains and exits 3 (default: half the slots, at least 2)")
       ->check(CLI::Range(1, 100000));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
+  app.add_option("--log-format", log_format, "json|text, on stderr (env FILA_LOG_FORMAT)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT for /metrics, /healthz and /readyz; port 0 picks one; off disables "
+                 "(env FILA_METRICS_LISTEN)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,8 +62,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ fila-worker %v");
+  try {
+    fila::logging::Setup("fila-worker", log_level, log_format);
+  } catch (const fila::PermanentError& e) {
+    std::fprintf(stderr, "fila-worker: %s\n", e.what());
+    return fila::kExitUsage;
+  }
   options.queues = fila::SplitList(queues);
   options.drain_timeout = std::chrono::seconds(drain_s);
   options.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
@@ -77,12 +89,51 @@ int main(int argc, char** argv) {
     spdlog::error("{}", e.what());
     return fila::kExitUsage;
   }
+  fila::logging::SetProcessField("worker", options.worker_id);
 
-  const auto& stop = fila::InstallStopSignals();
-  const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
+  // The runtime exists before startup so that probes can ask it; it starts
+  // nothing until Run().
+  // Probes run on the metrics server's threads: they see the runtime only
+  // once it exists.
+  std::atomic<fila::WorkerRuntime*> live{nullptr};
+  fila::Readiness readiness;
+  readiness.Add("database", [&]() -> std::optional<std::string> {
+    auto* r = live.load();
+    if (r != nullptr && r->DatabaseOk()) return std::nullopt;
+    return r == nullptr ? "starting" : "last heartbeat or commit failed";
+  });
+  readiness.Add("broker", [&]() -> std::optional<std::string> {
+    auto* r = live.load();
+    auto connected = r != nullptr ? r->BrokerConnected() : std::nullopt;
+    if (!connected) return "not consuming";
+    if (!*connected) return "connection lost, reconnecting";
+    return std::nullopt;
+  });
+  readiness.Add("consuming", [&]() -> std::optional<std::string> {
+    auto* r = live.load();
+    if (r != nullptr && r->Stopping()) return "draining";
+    return std::nullopt;
+  });
+  std::unique_ptr<fila::MetricsServer> metrics;
+  if (metrics_listen != "off") {
+    try {
+      metrics = std::make_unique<fila::MetricsServer>(metrics_listen, "worker", readiness);
+    } catch (const fila::Error& e) {
+      spdlog::error("{}", e.what());
+      return fila::kExitUsage;
+    }
+    spdlog::info("metrics on http://{}/metrics", metrics->Address());
+  }
   fila::TaskTypes types = fila::TaskTypes::Builtin();
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers);
+  auto runtime = std::make_unique<fila::WorkerRuntime>(
+      options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
+      types, metrics ? metrics->Worker() : fila::NoWorkerMetrics());
+  live = runtime.get();
+
+  const auto& stop = fila::InstallStopSignals();
+  const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
 
   auto log_error = [](const std::string& message) { spdlog::error("{}", message); };
   int code = fila::StartupStep(
@@ -113,18 +164,17 @@ int main(int argc, char** argv) {
 
   spdlog::info("worker {} consuming [{}] with {} slots", options.worker_id, queues,
                options.concurrency);
-  fila::WorkerRuntime runtime(
-      options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
-      types);
-  code = runtime.Run(std::move(consumer), stop);
-  const auto& c = runtime.Counters();
+  code = runtime->Run(std::move(consumer), stop);
+  const auto& c = runtime->Counters();
   spdlog::info(
       "worker {} stopped: claimed={} finished={} stale={} duplicates={} poison={} abandoned={} "
       "handed_back={}",
       options.worker_id, c.claimed.load(), c.finished.load(), c.stale_finishes.load(),
       c.duplicates.load(), c.poison.load(), c.abandoned.load(), c.handed_back.load());
   spdlog::default_logger()->flush();
-  // Abandoned handler threads may still be running: leave without unwinding.
-  if (runtime.HasStuckThreads()) std::_Exit(code);
-  return code;
+  std::fflush(nullptr);
+  // Leave without unwinding: abandoned handler threads may still be running,
+  // and the metrics server's threads may be answering a probe (stopping it
+  // takes about 2 s for nothing, the OS closes its socket).
+  std::_Exit(code);
 }

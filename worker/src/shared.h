@@ -14,6 +14,7 @@
 #include "fila/broker.h"
 #include "fila/envelope.h"
 #include "fila/handler.h"
+#include "fila/metrics.h"
 #include "fila/state_store.h"
 #include "fila/task_types.h"
 #include "fila/worker_runtime.h"
@@ -33,6 +34,10 @@ struct Done {
   FinishRecord record;
   uint64_t epoch = 0;
   uint64_t tag = 0;
+  // For metrics and the worker's stats.
+  std::string queue;
+  std::string type;
+  double run_seconds = 0;
 };
 
 struct AckRef {
@@ -41,13 +46,21 @@ struct AckRef {
 };
 
 struct Shared {
-  Shared(const WorkerOptions& o, const HandlerRegistry& h, const TaskTypes& t)
-      : options(o), handlers(h), types(t) {}
+  Shared(const WorkerOptions& o, const HandlerRegistry& h, const TaskTypes& t, WorkerMetrics& m)
+      : options(o), handlers(h), types(t), metrics(m) {}
 
   const WorkerOptions& options;
   const HandlerRegistry& handlers;
   const TaskTypes& types;
+  WorkerMetrics& metrics;
   WorkerCounters counters;
+  // Slots running a handler (abandoned ones excluded).
+  std::atomic<uint32_t> busy{0};
+  // Whether the last store operation of the finisher succeeded.
+  std::atomic<bool> database_ok{true};
+  // Committed finishes per queue, reported with each heartbeat (fila top).
+  std::mutex stats_mutex;
+  std::map<std::string, uint64_t> finished_by_queue;
 
   BlockingQueue<std::shared_ptr<const Job>> runnable;
   BlockingQueue<Done> done;

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "fila/errors.h"
+#include "fila/logging.h"
 #include "task_context.h"
 
 namespace fila {
@@ -71,6 +74,16 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
       continue;
     }
     const Envelope& e = (*job)->envelope;
+    const ClaimedTask& claim = (*job)->claim;
+    logging::Scope log_fields{{"task_id", e.id},
+                              {"type", e.type},
+                              {"queue", e.queue},
+                              {"attempt", std::to_string(claim.attempt)}};
+    const int64_t due_ms = std::max(claim.created_at_ms, claim.due_at_ms);
+    shared_.metrics.TaskStarted(e.queue, e.type,
+                                due_ms > 0 ? static_cast<double>(NowUnixMs() - due_ms) / 1000 : 0);
+    shared_.metrics.Slots(++shared_.busy, shared_.options.concurrency);
+    const auto started = SteadyClock::now();
     SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload,
                     SteadyClock::now() + TimeoutOf(**job), [this](ProgressUpdate u) {
                       std::lock_guard lock(shared_.progress_mutex);
@@ -82,6 +95,7 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
       slot.context = &ctx;
       slot.deadline = ctx.TaskDeadline();
       slot.cancelled_at = {};
+      slot.started = started;
     }
     Done done = Execute(**job, ctx, rng);
     {
@@ -92,6 +106,10 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
       // slot to a new thread; this late result is dropped.
       if (slot.abandoned) return;
     }
+    shared_.metrics.Slots(--shared_.busy, shared_.options.concurrency);
+    done.queue = e.queue;
+    done.type = e.type;
+    done.run_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     shared_.done.Push(std::move(done));
   }
 }
@@ -164,7 +182,11 @@ void SlotPool::Cancel(const std::vector<AttemptRef>& attempts) {
 void SlotPool::Abandon(Slot& slot, FinishRecord record) {
   slot.abandoned = true;
   stuck_ = true;
-  shared_.done.Push(Done{std::move(record), slot.job->epoch, slot.job->tag});
+  shared_.metrics.Slots(--shared_.busy, shared_.options.concurrency);
+  const Envelope& e = slot.job->envelope;
+  shared_.done.Push(
+      Done{std::move(record), slot.job->epoch, slot.job->tag, e.queue, e.type,
+           std::chrono::duration<double>(SteadyClock::now() - slot.started).count()});
 }
 
 void SlotPool::WatchdogLoop() {
@@ -200,6 +222,7 @@ void SlotPool::WatchdogLoop() {
                       job.envelope.type, job.claim.attempt, record.error);
         Abandon(*slot, std::move(record));
         uint64_t abandoned = ++shared_.counters.abandoned;
+        shared_.metrics.Abandoned();
         if (abandoned >= shared_.options.max_abandoned) {
           if (!shared_.overloaded.exchange(true)) {
             spdlog::error("{} slots abandoned: stopping this worker", abandoned);
@@ -228,6 +251,7 @@ void SlotPool::HandBackRunning() {
     r.error = "worker " + shared_.options.worker_id + " stopped before the task finished";
     r.error_kind = "lost";
     ++shared_.counters.handed_back;
+    shared_.metrics.HandedBack();
     spdlog::warn("handing back task {} attempt {}", r.id, r.attempt);
     Abandon(*slot, std::move(r));
   }

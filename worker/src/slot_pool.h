@@ -39,6 +39,7 @@ class SlotPool final {
     SlotContext* context = nullptr;
     Deadline deadline{};
     Deadline cancelled_at{};
+    Deadline started{};
     bool abandoned = false;
     std::thread thread;
   };

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include "fila/errors.h"
@@ -22,14 +23,24 @@ milliseconds Backoff(int failures) {
 }  // namespace
 
 struct WorkerRuntime::Impl {
-  Impl(WorkerOptions o, StoreFactory s, const HandlerRegistry& h, const TaskTypes& t)
-      : options(std::move(o)), stores(std::move(s)), shared(options, h, t), slots(shared) {}
+  Impl(WorkerOptions o, StoreFactory s, const HandlerRegistry& h, const TaskTypes& t,
+       WorkerMetrics& m)
+      : options(std::move(o)), stores(std::move(s)), shared(options, h, t, m), slots(shared) {}
 
   WorkerOptions options;
   StoreFactory stores;
   Shared shared;
   SlotPool slots;
   Consumer* consumer = nullptr;  // owned by Run's thread
+  // Guards `probe`, the consumer as seen by readiness checks on other threads.
+  mutable std::mutex probe_mutex;
+  Consumer* probe = nullptr;
+  std::atomic<bool> stopping{false};
+
+  void Received(std::vector<Delivery>& pending, Delivery d) {
+    shared.metrics.Delivered(d.queue, d.redelivered);
+    pending.push_back(std::move(d));
+  }
 
   void FlushAcks() {
     std::vector<AckRef> ready;
@@ -43,6 +54,7 @@ struct WorkerRuntime::Impl {
 
   void Poison(const Delivery& d, const std::string& reason) {
     ++shared.counters.poison;
+    shared.metrics.Poison(d.queue);
     spdlog::warn("poison message on queue {} ({} bytes): {}; moved to fila.dead", d.queue,
                  d.body.size(), reason);
     consumer->DeadLetter(d, reason);
@@ -76,10 +88,12 @@ struct WorkerRuntime::Impl {
       result = store.Claim(ids, options.worker_id, static_cast<uint32_t>(options.lease.count()));
     } catch (const TransientError& e) {
       spdlog::warn("claim failed, will retry: {}", e.what());
+      shared.database_ok = false;
       for (auto& [d, env] : decoded) pending.push_back(std::move(d));
       return false;
     }
 
+    shared.database_ok = true;
     std::unordered_map<std::string, ClaimedTask> claimed;
     for (auto& c : result.claimed) claimed.emplace(c.id, std::move(c));
     for (auto& [d, env] : decoded) {
@@ -97,6 +111,7 @@ struct WorkerRuntime::Impl {
         continue;
       }
       ++shared.counters.duplicates;
+      shared.metrics.Duplicate(d.queue);
       spdlog::debug("duplicate delivery of task {}; dropped", env.id);
       consumer->Ack(d.epoch, d.tag);
     }
@@ -105,8 +120,10 @@ struct WorkerRuntime::Impl {
 };
 
 WorkerRuntime::WorkerRuntime(WorkerOptions options, StoreFactory stores,
-                             const HandlerRegistry& handlers, const TaskTypes& types)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(stores), handlers, types)) {}
+                             const HandlerRegistry& handlers, const TaskTypes& types,
+                             WorkerMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(stores), handlers, types,
+                                   metrics)) {}
 
 WorkerRuntime::~WorkerRuntime() = default;
 
@@ -114,11 +131,26 @@ const WorkerCounters& WorkerRuntime::Counters() const { return impl_->shared.cou
 
 bool WorkerRuntime::HasStuckThreads() const { return impl_->slots.HasStuckThreads(); }
 
+bool WorkerRuntime::DatabaseOk() const { return impl_->shared.database_ok; }
+
+std::optional<bool> WorkerRuntime::BrokerConnected() const {
+  std::lock_guard lock(impl_->probe_mutex);
+  if (impl_->probe == nullptr) return std::nullopt;
+  return impl_->probe->Connected();
+}
+
+bool WorkerRuntime::Stopping() const { return impl_->stopping; }
+
 int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<bool>& stop) {
   Impl& m = *impl_;
   Shared& shared = m.shared;
   m.consumer = consumer.get();
   shared.consumer = consumer.get();
+  {
+    std::lock_guard lock(m.probe_mutex);
+    m.probe = consumer.get();
+  }
+  shared.metrics.Slots(0, m.options.concurrency);
   auto store = m.stores();
   Finisher finisher(shared, m.stores(), m.slots);
   finisher.Start();
@@ -134,6 +166,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
     m.FlushAcks();
     if ((stop || shared.overloaded) && !stopping) {
       stopping = true;
+      m.stopping = true;
       if (shared.overloaded) exit_code = kExitAbandoned;
       drain_deadline = SteadyClock::now() + m.options.drain_timeout;
       consumer->Stop();
@@ -164,7 +197,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         // Store down: wait while serving the connection's heartbeats; a
         // delivery that arrives meanwhile joins the pending claim.
         if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++))) {
-          pending.push_back(std::move(*d));
+          m.Received(pending, std::move(*d));
         }
         continue;
       }
@@ -175,12 +208,12 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
       consumer->Reject(first->epoch, first->tag, true);
       continue;
     }
-    pending.push_back(std::move(*first));
+    m.Received(pending, std::move(*first));
     // Take what else is already buffered, so one statement claims it all.
     while (pending.size() < m.options.concurrency) {
       auto more = consumer->Next(SteadyClock::now());
       if (!more) break;
-      pending.push_back(std::move(*more));
+      m.Received(pending, std::move(*more));
     }
     if (m.ClaimBatch(*store, pending)) claim_failures = 0;
   }
@@ -191,6 +224,10 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
   m.FlushAcks();
   shared.consumer = nullptr;
   m.consumer = nullptr;
+  {
+    std::lock_guard lock(m.probe_mutex);
+    m.probe = nullptr;
+  }
   return exit_code;
 }
 

@@ -227,7 +227,6 @@ class MemoryConsumer final : public Consumer {
   }
 
   void Start(const std::vector<std::string>& queues, uint16_t prefetch) override {
-    if (queues.empty()) throw PermanentError("memory consumer: no queues to consume", "queues");
     for (const std::string& queue : queues) {
       if (queue.empty()) throw PermanentError("queue name is empty", "queue");
     }

@@ -53,7 +53,6 @@ RabbitMqConsumer::~RabbitMqConsumer() {
 }
 
 void RabbitMqConsumer::Start(const std::vector<std::string>& queues, uint16_t prefetch) {
-  if (queues.empty()) throw PermanentError("rabbitmq consumer: no queues to consume", "queues");
   for (const std::string& queue : queues) PhysicalQueueName(queue);  // throws for a bad name
 
   if (connection_) {

@@ -53,7 +53,9 @@ class Consumer {
   virtual ~Consumer() = default;
   // Declares and subscribes to `queues`; at most `prefetch` unacked
   // deliveries are outstanding across all of them. Throws TransientError
-  // when the broker cannot be reached.
+  // when the broker cannot be reached. With no queues it only keeps a
+  // connection open (Next() serves its heartbeats and reconnects), so that
+  // Connected() tells whether the broker is reachable.
   virtual void Start(const std::vector<std::string>& queues, uint16_t prefetch) = 0;
   // Returns the next delivery, or nullopt when `deadline` passes or Wakeup()
   // is called. On connection loss it reconnects with backoff, re-subscribes

@@ -12,6 +12,12 @@ std::string EnvOr(const char* name, std::string fallback);
 // "amqp://user:secret@host/" -> "amqp://user:***@host/": secrets never reach logs.
 std::string RedactUrl(std::string_view url);
 
+// `text` with every secret it contains masked as "***": passwords in URLs
+// (scheme://user:pw@), bearer tokens and Authorization values, fila API
+// tokens (fila_...), and the values of password=, secret=, token=, key=
+// style pairs (libpq conninfo, query strings, JSON). For log lines.
+std::string RedactSecrets(std::string_view text);
+
 // Splits "a,b,,c" into {"a","b","c"}.
 std::vector<std::string> SplitList(std::string_view text, char separator = ',');
 

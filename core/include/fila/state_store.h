@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +46,7 @@ struct ClaimedTask {
   uint32_t max_attempts = 0;
   uint32_t timeout_ms = 0;
   int64_t created_at_ms = 0;
+  int64_t due_at_ms = 0;  // when it became runnable: run_at (enqueue, delay or retry time)
   uint32_t retry_base_ms = 0;  // 0: the type's retry policy
   uint32_t retry_cap_ms = 0;
 };
@@ -174,6 +176,10 @@ struct WorkerInfo {
   int64_t pid = 0;
   std::vector<std::string> queues;
   uint32_t concurrency = 0;
+  // Totals of this worker process since it started (for fila top).
+  uint64_t succeeded = 0;  // committed finishes with outcome succeeded
+  uint64_t failed = 0;     // committed finishes with any other outcome
+  std::map<std::string, uint64_t> finished_by_queue;
 };
 
 // Durable task state. Every state change is one guarded UPDATE.

@@ -45,18 +45,19 @@ struct ApiServer::Impl {
   ApiOptions options;
   std::string database_url;
   const TaskTypes& types;
+  SchedulerMetrics& metrics;
   std::unique_ptr<api::StorePool> stores;
   std::unique_ptr<api::Router> router;
   std::unique_ptr<api::EventHub> events;
   std::unique_ptr<http_listener> listener;
   uint16_t port = 0;
 
-  Impl(ApiOptions o, std::string url, const TaskTypes& t)
-      : options(std::move(o)), database_url(std::move(url)), types(t) {}
+  Impl(ApiOptions o, std::string url, const TaskTypes& t, SchedulerMetrics& m)
+      : options(std::move(o)), database_url(std::move(url)), types(t), metrics(m) {}
 
   // GET /v1/tasks/{id}/events: a Server-Sent Events stream fed by the hub.
-  // Returns false when the path is not an event stream.
-  bool Watch(http::http_request& request, const api::Request& r) {
+  // Returns false when the path is not an event stream; else sets `status`.
+  bool Watch(http::http_request& request, const api::Request& r, int& status) {
     const std::string kPrefix = "/v1/tasks/";
     const std::string kSuffix = "/events";
     if (r.path.size() <= kPrefix.size() + kSuffix.size() || r.path.rfind(kPrefix, 0) != 0 ||
@@ -65,6 +66,7 @@ struct ApiServer::Impl {
     }
     const std::string id = r.path.substr(kPrefix.size(), r.path.size() - kPrefix.size() - kSuffix.size());
     api::Response check = router->AuthorizeWatch(r, id);
+    status = check.status;
     if (check.status != 200) {
       Send(request, check);
       return true;
@@ -100,6 +102,13 @@ struct ApiServer::Impl {
   }
 
   void Serve(http::http_request request) {
+    const auto started = SteadyClock::now();
+    std::string method = "other";
+    std::string route = "other";
+    auto record = [&](int status) {
+      metrics.ApiRequest(method, route, status,
+                         std::chrono::duration<double>(SteadyClock::now() - started).count());
+    };
     api::Response response;
     try {
       api::Request r;
@@ -111,7 +120,12 @@ struct ApiServer::Impl {
       r.content_type = Header(request, "Content-Type");
       r.accept = Header(request, "Accept");
       r.authorization = Header(request, "Authorization");
-      if (r.method == "GET" && Watch(request, r)) return;
+      method = api::MethodLabel(r.method);
+      route = api::RouteOf(r.path);
+      if (int status = 0; r.method == "GET" && Watch(request, r, status)) {
+        record(status);
+        return;
+      }
       auto declared = request.headers().content_length();
       if (declared > options.max_body_bytes) {
         response = {413, "application/json",
@@ -133,11 +147,14 @@ struct ApiServer::Impl {
       spdlog::debug("api: malformed request: {}", e.what());
     }
     Send(request, response);
+    record(response.status);
   }
 };
 
-ApiServer::ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(database_url), types)) {}
+ApiServer::ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types,
+                     SchedulerMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(database_url), types,
+                                   metrics)) {}
 
 ApiServer::~ApiServer() { Stop(); }
 
@@ -160,7 +177,7 @@ void ApiServer::Start() {
   const std::string url = m.database_url;
   m.stores = std::make_unique<api::StorePool>(
       [url] { return std::make_unique<PostgresStore>(url); }, m.options.database_connections);
-  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types);
+  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, m.metrics);
   m.events = std::make_unique<api::EventHub>(m.database_url, m.types);
   m.events->Start();
   try {

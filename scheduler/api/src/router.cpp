@@ -95,8 +95,9 @@ TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string&
 
 }  // namespace
 
-Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types)
-    : options_(options), stores_(stores), types_(types) {}
+Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
+               SchedulerMetrics& metrics)
+    : options_(options), stores_(stores), types_(types), metrics_(metrics) {}
 
 std::optional<Caller> Router::Authenticate(const std::string& authorization) {
   constexpr std::string_view kBearer = "Bearer ";
@@ -160,6 +161,29 @@ Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
   }
 }
 
+std::string RouteOf(const std::string& path) {
+  if (path == "/v1/tasks" || path == "/v1/tasks:batch" || path == "/v1/queues" ||
+      path == "/v1/workers") {
+    return path;
+  }
+  const std::string kTasks = "/v1/tasks/";
+  if (path.rfind(kTasks, 0) != 0 || path.size() == kTasks.size()) return "other";
+  const std::string rest = path.substr(kTasks.size());
+  if (rest.ends_with("/events")) return "/v1/tasks/{id}/events";
+  if (rest.find('/') != std::string::npos) return "other";
+  if (rest.ends_with(":cancel")) return "/v1/tasks/{id}:cancel";
+  if (rest.ends_with(":retry")) return "/v1/tasks/{id}:retry";
+  if (rest.find(':') != std::string::npos) return "other";
+  return "/v1/tasks/{id}";
+}
+
+std::string MethodLabel(const std::string& method) {
+  for (const char* known : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}) {
+    if (method == known) return method;
+  }
+  return "other";
+}
+
 Response Router::Dispatch(const Request& r, const Caller& caller) {
   const std::string& path = r.path;
   auto method_not_allowed = [&]() -> Response {
@@ -202,6 +226,7 @@ Response Router::Enqueue(const Request& r, const Caller& caller) {
   std::vector<NewTask> one{task};
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   EnqueueResult result = store->Enqueue(one).at(0);
+  if (result.created) metrics_.Enqueued(task.queue, task.type, 1);
   v1::Task out;
   out.set_id(result.id);
   out.set_state(std::string(ToString(result.state)));
@@ -241,7 +266,9 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
   auto results = store->Enqueue(tasks);  // one transaction
   v1::EnqueueBatchResponse out;
   bool any_created = false;
-  for (const auto& res : results) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& res = results[i];
+    if (res.created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
     auto* t = out.add_tasks();
     t->set_id(res.id);
     t->set_state(ToProto(res.state));

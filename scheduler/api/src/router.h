@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "fila/api_server.h"
+#include "fila/metrics.h"
 #include "fila/state_store.h"
 #include "store_pool.h"
 
@@ -37,9 +38,17 @@ struct Caller {
   bool operator_role = false;
 };
 
+// The route pattern of a request path, for metric labels: "/v1/tasks/{id}",
+// never the raw path (ids would make labels unbounded); "other" when no
+// route matches.
+std::string RouteOf(const std::string& path);
+// The method as a metric label: a standard method, or "other".
+std::string MethodLabel(const std::string& method);
+
 class Router final {
  public:
-  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types);
+  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
+         SchedulerMetrics& metrics);
   // Never throws: every failure is an error response.
   Response Handle(const Request& request);
   // For GET /v1/tasks/{id}/events: status 200 when the caller may watch the
@@ -62,6 +71,7 @@ class Router final {
   const ApiOptions& options_;
   StorePool& stores_;
   const TaskTypes& types_;
+  SchedulerMetrics& metrics_;
 
   struct CachedToken {
     std::optional<Caller> caller;

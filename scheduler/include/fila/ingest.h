@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fila/broker.h"
+#include "fila/metrics.h"
 #include "fila/state_store.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
@@ -57,7 +58,7 @@ inline constexpr char kIngestQueue[] = "ingest";
 class IngestConsumer final {
  public:
   IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
-                 const TaskTypes& types);
+                 const TaskTypes& types, SchedulerMetrics& metrics = NoSchedulerMetrics());
   // Subscribes and serves until `stop` is set (or Wakeup() after it was):
   // finishes the batch in hand, then stops consuming. Unacked deliveries go
   // back to the queue when the consumer is destroyed.
@@ -89,6 +90,7 @@ class IngestConsumer final {
   Consumer& consumer_;
   StateStore& store_;
   const TaskTypes& types_;
+  SchedulerMetrics& metrics_;
   std::deque<Delivery> held_;
   uint64_t latest_epoch_ = 0;
   std::atomic<uint64_t> enqueued_{0};

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fila/broker.h"
+#include "fila/metrics.h"
 
 namespace fila {
 
@@ -35,7 +36,8 @@ struct RelayOptions {
 // Runs on the calling thread, which owns `store` and `publisher`.
 class Relay final {
  public:
-  Relay(RelayOptions options, PostgresStore& store, Publisher& publisher);
+  Relay(RelayOptions options, PostgresStore& store, Publisher& publisher,
+        SchedulerMetrics& metrics = NoSchedulerMetrics());
   void Run(const std::atomic<bool>& stop);
   uint64_t Published() const { return published_; }
   uint64_t Reaped() const { return reaped_; }
@@ -48,6 +50,7 @@ class Relay final {
   RelayOptions options_;
   PostgresStore& store_;
   Publisher& publisher_;
+  SchedulerMetrics& metrics_;
   uint64_t published_ = 0;
   uint64_t reaped_ = 0;
 };

@@ -8,6 +8,7 @@
 #include "fila/errors.h"
 #include "fila/migrator.h"
 #include "pg_support.h"
+#include "store_impl.h"
 
 namespace fila {
 namespace {
@@ -27,7 +28,8 @@ const std::string kTaskColumns =
     EpochMs("t.finished_at") + ", t.cancel_requested" +
     ", (extract(epoch FROM t.created_at) * 1000000)::bigint";
 
-// Statements prepared on every (re)connection.
+}  // namespace
+
 const std::map<std::string, std::string>& Statements() {
   static const std::map<std::string, std::string> kStatements{
       {"enqueue", R"(
@@ -85,7 +87,7 @@ UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
        lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
 WHERE id = ANY($1::uuid[]) AND state = 'queued'
 RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
-           EpochMs("created_at")},
+           EpochMs("created_at") + ", " + EpochMs("run_at")},
       {"existing", "SELECT id FROM tasks WHERE id = ANY($1::uuid[])"},
       {"finish", R"(
 WITH f AS (
@@ -122,10 +124,15 @@ FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS p(id, attempt, perc
 WHERE t.id = p.id AND t.attempt = p.attempt AND t.state = 'running')"},
       {"heartbeat", R"(
 WITH w AS (
-  INSERT INTO workers (id, hostname, pid, queues, concurrency, heartbeat_at)
-  VALUES ($1, $2, $3, $4::text[], $5, now())
+  INSERT INTO workers (id, hostname, pid, queues, concurrency, heartbeat_at, succeeded, failed,
+                       finished_by_queue)
+  VALUES ($1, $2, $3, $4::text[], $5, now(), $7, $8,
+          (SELECT coalesce(jsonb_object_agg(q, n), '{}')
+           FROM unnest($9::text[], $10::bigint[]) AS u(q, n)))
   ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid,
-    queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency, heartbeat_at = now()
+    queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency, heartbeat_at = now(),
+    succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
+    finished_by_queue = EXCLUDED.finished_by_queue
 )
 UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
 WHERE worker = $1 AND state = 'running')"},
@@ -237,6 +244,8 @@ FROM ins, secret)"},
   return kStatements;
 }
 
+namespace {
+
 TaskView ReadTask(const pqxx::row& r) {
   TaskView v;
   v.id = r[0].as<std::string>();
@@ -265,21 +274,6 @@ TaskView ReadTask(const pqxx::row& r) {
   return v;
 }
 
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& conn, const std::string& channel, bool& flag,
-           std::vector<std::string>& payloads)
-      : pqxx::notification_receiver(conn, channel), flag_(flag), payloads_(payloads) {}
-  void operator()(const std::string& payload, int) override {
-    flag_ = true;
-    if (!payload.empty()) payloads_.push_back(payload);
-  }
-
- private:
-  bool& flag_;
-  std::vector<std::string>& payloads_;
-};
-
 }  // namespace
 
 bool IsUuid(std::string_view text) noexcept {
@@ -295,53 +289,6 @@ bool IsUuid(std::string_view text) noexcept {
   return true;
 }
 
-struct PostgresStore::Impl {
-  std::string url;
-  std::unique_ptr<pqxx::connection> conn;
-  std::vector<std::string> channels;
-  std::vector<std::unique_ptr<Receiver>> receivers;
-  bool notified = false;
-  std::vector<std::string> payloads;
-  bool leader = false;
-  bool reconnected = false;
-  bool connected_once = false;
-
-  pqxx::connection& Conn() {
-    if (!conn) {
-      receivers.clear();
-      leader = false;
-      conn = pg::Open(url);
-      reconnected = connected_once;
-      connected_once = true;
-      for (const auto& [name, sql] : Statements()) conn->prepare(name, sql);
-      for (const auto& channel : channels) {
-        receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified, payloads));
-      }
-    }
-    return *conn;
-  }
-
-  // Runs `fn` and translates library errors; a lost connection is dropped so
-  // the next call reconnects.
-  template <typename Fn>
-  auto Run(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>())) {
-    bool broken = false;
-    try {
-      return fn(Conn());
-    } catch (...) {
-      try {
-        pg::Translate(broken);
-      } catch (...) {
-        if (broken) {
-          receivers.clear();
-          conn.reset();
-          leader = false;
-        }
-        throw;
-      }
-    }
-  }
-};
 
 PostgresStore::PostgresStore(std::string url) : impl_(std::make_unique<Impl>()) {
   impl_->url = std::move(url);
@@ -547,6 +494,7 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
       t.retry_base_ms = r[4].as<uint32_t>();
       t.retry_cap_ms = r[5].as<uint32_t>();
       t.created_at_ms = pg::Int64OrZero(r[6]);
+      t.due_at_ms = pg::Int64OrZero(r[7]);
       claimed_ids.push_back(t.id);
       result.claimed.push_back(std::move(t));
     }
@@ -627,8 +575,16 @@ void PostgresStore::RecordProgress(std::span<const ProgressUpdate> updates) {
 void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
   impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
+    std::vector<std::string> queues;
+    std::vector<int64_t> finished;
+    for (const auto& [queue, n] : worker.finished_by_queue) {
+      queues.push_back(queue);
+      finished.push_back(static_cast<int64_t>(n));
+    }
     tx.exec_prepared("heartbeat", worker.id, worker.hostname, worker.pid,
-                     pg::ArrayLiteral(worker.queues), worker.concurrency, lease_ms);
+                     pg::ArrayLiteral(worker.queues), worker.concurrency, lease_ms,
+                     static_cast<int64_t>(worker.succeeded), static_cast<int64_t>(worker.failed),
+                     pg::ArrayLiteral(queues), pg::IntArrayLiteral<int64_t>(finished));
     return 0;
   });
 }

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fila/broker.h"
 #include "fila/handler.h"
+#include "fila/metrics.h"
 #include "fila/state_store.h"
 #include "fila/task_types.h"
 
@@ -45,6 +47,8 @@ struct WorkerCounters {
   std::atomic<uint64_t> poison{0};          // moved to the dead-letter queue
   std::atomic<uint64_t> abandoned{0};       // handlers that ignored their deadline or cancel
   std::atomic<uint64_t> handed_back{0};     // still running when the drain budget ran out
+  std::atomic<uint64_t> succeeded{0};       // committed finishes with outcome succeeded
+  std::atomic<uint64_t> failed{0};          // committed finishes with any other outcome
 };
 
 // Exit codes of Run().
@@ -64,8 +68,9 @@ class WorkerRuntime final {
  public:
   using StoreFactory = std::function<std::unique_ptr<StateStore>()>;
 
+  // `metrics` (default: none recorded) must outlive the runtime.
   WorkerRuntime(WorkerOptions options, StoreFactory stores, const HandlerRegistry& handlers,
-                const TaskTypes& types);
+                const TaskTypes& types, WorkerMetrics& metrics = NoWorkerMetrics());
   ~WorkerRuntime();
 
   // Consumes through `consumer` (already started; owned by the calling
@@ -78,6 +83,11 @@ class WorkerRuntime final {
   bool HasStuckThreads() const;
 
   const WorkerCounters& Counters() const;
+
+  // For readiness checks; safe from any thread.
+  bool DatabaseOk() const;                 // the last heartbeat or commit succeeded
+  std::optional<bool> BrokerConnected() const;  // nullopt: not consuming (yet, or any more)
+  bool Stopping() const;                   // draining after a stop
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "fila/metrics.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
 
@@ -29,7 +30,9 @@ struct ApiOptions {
 // tasks, operators all. Thread-safe; serves on cpprestsdk's thread pool.
 class ApiServer final {
  public:
-  ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types);
+  // `metrics` (default: none recorded) must outlive the server.
+  ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types,
+            SchedulerMetrics& metrics = NoSchedulerMetrics());
   ~ApiServer();
   // Starts listening. PermanentError for a malformed address,
   // TransientError when the address cannot be bound.

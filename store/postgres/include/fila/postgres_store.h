@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "fila/metrics.h"
 #include "fila/state_store.h"
 
 namespace fila {
@@ -40,6 +41,17 @@ class PostgresStore final : public StateStore {
   // Whether the connection was reopened since the last call (notifications
   // sent meanwhile were missed).
   bool Reconnected();
+
+  // Live counts for the scheduler's gauges (monitor.cpp): unfinished tasks
+  // per queue and state, the outbox backlog, and the workers whose
+  // heartbeat is younger than `worker_timeout_ms`.
+  struct Sample {
+    std::vector<QueueSample> queues;
+    double outbox_lag_seconds = 0;
+    int64_t outbox_rows = 0;
+    int64_t workers_alive = 0;
+  };
+  Sample SampleQueues(uint32_t worker_timeout_ms);
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;

@@ -1,0 +1,15 @@
+#include "fila/metrics.h"
+
+namespace fila {
+
+WorkerMetrics& NoWorkerMetrics() {
+  static WorkerMetrics none;
+  return none;
+}
+
+SchedulerMetrics& NoSchedulerMetrics() {
+  static SchedulerMetrics none;
+  return none;
+}
+
+}  // namespace fila

@@ -1,0 +1,123 @@
+#include <set>
+
+#include "prometheus_families.h"
+
+namespace fila::prom {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+class PrometheusSchedulerMetrics final : public SchedulerMetrics {
+ public:
+  explicit PrometheusSchedulerMetrics(prometheus::Registry& r)
+      : enqueued_(prom::Counter(r, "fila_tasks_enqueued_total",
+                                "Tasks created through the API or the AMQP ingest queue"),
+                  {"queue", "type"}),
+        published_(prom::Counter(r, "fila_outbox_published_total",
+                                 "Outbox rows published to the broker with a confirm")
+                       .Add({})),
+        released_(prom::Counter(r, "fila_tasks_released_total",
+                                "Delayed or retrying tasks moved to queued when due")
+                      .Add({})),
+        lease_expiries_(prom::Counter(r, "fila_lease_expiries_total",
+                                      "Running tasks taken back by the reaper (reason "
+                                      "lease_expired or worker_lost)"),
+                        {"reason"}),
+        leader_(prom::Gauge(r, "fila_scheduler_leader",
+                            "1 while this scheduler holds the leader lock, else 0")
+                    .Add({})),
+        ingested_(prom::Counter(r, "fila_ingest_messages_total",
+                                "Enqueue requests read from the AMQP ingest queue, by result"),
+                  {"result"}),
+        api_requests_(prom::Counter(r, "fila_api_requests_total",
+                                    "HTTP API requests by method, route pattern and status code"),
+                      {"method", "route", "code"}),
+        api_seconds_(prom::Histogram(r, "fila_api_request_seconds",
+                                     "HTTP API request duration by route pattern"),
+                     {"method", "route"}),
+        depth_(prom::Gauge(r, "fila_queue_depth",
+                           "Tasks not yet finished, by queue and state (blocked, queued, "
+                           "scheduled, running)"),
+               {"queue", "state"}),
+        oldest_(prom::Gauge(r, "fila_queue_oldest_age_seconds",
+                            "Age of the oldest queued task of a queue since it became due"),
+                {"queue"}),
+        outbox_lag_(prom::Gauge(r, "fila_outbox_lag_seconds",
+                                "Age of the oldest outbox row not yet published (0 when empty)")
+                        .Add({})),
+        outbox_rows_(prom::Gauge(r, "fila_outbox_rows", "Outbox rows not yet published").Add({})),
+        workers_(prom::Gauge(r, "fila_workers",
+                             "Workers with a recent heartbeat in the workers table")
+                     .Add({})) {}
+
+  void Enqueued(const std::string& queue, const std::string& type, uint64_t count) override {
+    enqueued_.Get({queue, type}).Increment(static_cast<double>(count));
+  }
+  void Published(uint64_t messages) override { published_.Increment(static_cast<double>(messages)); }
+  void Released(uint64_t tasks) override { released_.Increment(static_cast<double>(tasks)); }
+  void LeaseExpired(const std::string& reason) override {
+    lease_expiries_.Get({reason}).Increment();
+  }
+  void Leader(bool is_leader) override { leader_.Set(is_leader ? 1 : 0); }
+  void Ingested(bool accepted) override {
+    ingested_.Get({accepted ? "accepted" : "rejected"}).Increment();
+  }
+  void ApiRequest(const std::string& method, const std::string& route, int status,
+                  double seconds) override {
+    api_requests_.Get({method, route, std::to_string(status)}).Increment();
+    api_seconds_.Get({method, route}).Observe(seconds);
+  }
+  void Queues(const std::vector<QueueSample>& queues) override {
+    std::lock_guard lock(queues_mutex_);
+    std::set<std::string> absent = seen_;
+    for (const auto& q : queues) {
+      absent.erase(q.queue);
+      seen_.insert(q.queue);
+      depth_.Get({q.queue, "blocked"}).Set(static_cast<double>(q.blocked));
+      depth_.Get({q.queue, "queued"}).Set(static_cast<double>(q.queued));
+      depth_.Get({q.queue, "scheduled"}).Set(static_cast<double>(q.scheduled));
+      depth_.Get({q.queue, "running"}).Set(static_cast<double>(q.running));
+      oldest_.Get({q.queue}).Set(q.oldest_queued_age_seconds);
+    }
+    // A queue that emptied keeps its series, at zero: a vanished series
+    // would read as "no data" rather than "nothing waiting".
+    for (const auto& queue : absent) {
+      for (const char* state : {"blocked", "queued", "scheduled", "running"}) {
+        depth_.Get({queue, state}).Set(0);
+      }
+      oldest_.Get({queue}).Set(0);
+    }
+  }
+  void Outbox(double lag_seconds, int64_t rows) override {
+    outbox_lag_.Set(lag_seconds);
+    outbox_rows_.Set(static_cast<double>(rows));
+  }
+  void Workers(int64_t alive) override { workers_.Set(static_cast<double>(alive)); }
+
+ private:
+  Series<Counter> enqueued_;
+  Counter& published_;
+  Counter& released_;
+  Series<Counter> lease_expiries_;
+  Gauge& leader_;
+  Series<Counter> ingested_;
+  Series<Counter> api_requests_;
+  Series<Histogram> api_seconds_;
+  Series<Gauge> depth_;
+  Series<Gauge> oldest_;
+  Gauge& outbox_lag_;
+  Gauge& outbox_rows_;
+  Gauge& workers_;
+  std::mutex queues_mutex_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+std::unique_ptr<SchedulerMetrics> NewSchedulerMetrics(prometheus::Registry& registry) {
+  return std::make_unique<PrometheusSchedulerMetrics>(registry);
+}
+
+}  // namespace fila::prom

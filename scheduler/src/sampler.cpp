@@ -1,0 +1,68 @@
+#include "fila/sampler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "fila/errors.h"
+#include "fila/postgres_store.h"
+
+namespace fila {
+
+Sampler::Sampler(SamplerOptions options, std::unique_ptr<PostgresStore> store,
+                 std::unique_ptr<Consumer> probe, SchedulerMetrics& metrics)
+    : options_(options), store_(std::move(store)), probe_(std::move(probe)), metrics_(metrics) {}
+
+Sampler::~Sampler() { Stop(); }
+
+void Sampler::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Sampler::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  probe_->Wakeup();
+  thread_.join();
+}
+
+std::optional<std::string> Sampler::DatabaseProblem() const {
+  if (database_ok_) return std::nullopt;
+  return "cannot query PostgreSQL";
+}
+
+std::optional<std::string> Sampler::BrokerProblem() const {
+  if (probe_started_ && probe_->Connected()) return std::nullopt;
+  return probe_started_ ? "connection lost, reconnecting" : "cannot connect to RabbitMQ";
+}
+
+void Sampler::Loop() {
+  bool reported = false;
+  while (!stop_) {
+    if (!probe_started_) {
+      try {
+        probe_->Start({}, 1);
+      } catch (const TransientError& e) {
+        spdlog::debug("sampler: broker probe: {}", e.what());  // Next() keeps trying
+      }
+      probe_started_ = true;
+    }
+    try {
+      auto sample = store_->SampleQueues(static_cast<uint32_t>(options_.worker_timeout.count()));
+      metrics_.Queues(sample.queues);
+      metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
+      metrics_.Workers(sample.workers_alive);
+      database_ok_ = true;
+      reported = false;
+    } catch (const Error& e) {
+      database_ok_ = false;
+      if (!reported) spdlog::warn("sampler: cannot sample the queues: {}", e.what());
+      reported = true;
+    }
+    // Waiting inside the probe serves its heartbeats and reconnects it.
+    const Deadline until = DeadlineIn(options_.interval);
+    while (!stop_ && SteadyClock::now() < until) {
+      (void)probe_->Next(until);
+    }
+  }
+}
+
+}  // namespace fila

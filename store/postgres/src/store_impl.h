@@ -1,0 +1,83 @@
+#pragma once
+
+// The Postgres store's connection state, shared by its translation units.
+
+#include <pqxx/pqxx>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fila/postgres_store.h"
+#include "pg_support.h"
+
+namespace fila {
+
+// Statements prepared on every (re)connection.
+const std::map<std::string, std::string>& Statements();
+
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& conn, const std::string& channel, bool& flag,
+           std::vector<std::string>& payloads)
+      : pqxx::notification_receiver(conn, channel), flag_(flag), payloads_(payloads) {}
+  void operator()(const std::string& payload, int) override {
+    flag_ = true;
+    if (!payload.empty()) payloads_.push_back(payload);
+  }
+
+ private:
+  bool& flag_;
+  std::vector<std::string>& payloads_;
+};
+
+struct PostgresStore::Impl {
+  std::string url;
+  std::unique_ptr<pqxx::connection> conn;
+  std::vector<std::string> channels;
+  std::vector<std::unique_ptr<Receiver>> receivers;
+  bool notified = false;
+  std::vector<std::string> payloads;
+  bool leader = false;
+  bool reconnected = false;
+  bool connected_once = false;
+
+  pqxx::connection& Conn() {
+    if (!conn) {
+      receivers.clear();
+      leader = false;
+      conn = pg::Open(url);
+      reconnected = connected_once;
+      connected_once = true;
+      for (const auto& [name, sql] : Statements()) conn->prepare(name, sql);
+      for (const auto& channel : channels) {
+        receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified, payloads));
+      }
+    }
+    return *conn;
+  }
+
+  // Runs `fn` and translates library errors; a lost connection is dropped so
+  // the next call reconnects.
+  template <typename Fn>
+  auto Run(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>())) {
+    bool broken = false;
+    try {
+      return fn(Conn());
+    } catch (...) {
+      try {
+        pg::Translate(broken);
+      } catch (...) {
+        if (broken) {
+          receivers.clear();
+          conn.reset();
+          leader = false;
+        }
+        throw;
+      }
+    }
+  }
+};
+
+}  // namespace fila
