@@ -54,8 +54,15 @@ struct Shared {
   const TaskTypes& types;
   WorkerMetrics& metrics;
   WorkerCounters counters;
-  // Slots running a handler (abandoned ones excluded).
-  std::atomic<uint32_t> busy{0};
+  // Slots running a handler (abandoned ones excluded), as the gauge shows
+  // them: changed under the mutex so that the last value set is the count.
+  void ChangeBusy(int delta) {
+    std::lock_guard lock(busy_mutex);
+    busy = static_cast<uint32_t>(static_cast<int>(busy) + delta);
+    metrics.Slots(busy, options.concurrency);
+  }
+  std::mutex busy_mutex;
+  uint32_t busy = 0;
   // Whether the last store operation of the finisher succeeded.
   std::atomic<bool> database_ok{true};
   // Committed finishes per queue, reported with each heartbeat (fila top).

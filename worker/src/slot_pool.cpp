@@ -82,8 +82,9 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
     const int64_t due_ms = std::max(claim.created_at_ms, claim.due_at_ms);
     shared_.metrics.TaskStarted(e.queue, e.type,
                                 due_ms > 0 ? static_cast<double>(NowUnixMs() - due_ms) / 1000 : 0);
-    shared_.metrics.Slots(++shared_.busy, shared_.options.concurrency);
+    shared_.ChangeBusy(+1);
     const auto started = SteadyClock::now();
+    spdlog::debug("attempt started");
     SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload,
                     SteadyClock::now() + TimeoutOf(**job), [this](ProgressUpdate u) {
                       std::lock_guard lock(shared_.progress_mutex);
@@ -106,12 +107,28 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
       // slot to a new thread; this late result is dropped.
       if (slot.abandoned) return;
     }
-    shared_.metrics.Slots(--shared_.busy, shared_.options.concurrency);
+    shared_.ChangeBusy(-1);
     done.queue = e.queue;
     done.type = e.type;
     done.run_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    LogOutcome(done);
     shared_.done.Push(std::move(done));
   }
+}
+
+void SlotPool::LogOutcome(const Done& done) {
+  const FinishRecord& r = done.record;
+  const auto ms = static_cast<int64_t>(done.run_seconds * 1000);
+  if (r.outcome == Outcome::kSucceeded) {
+    spdlog::debug("attempt succeeded in {} ms", ms);
+    return;
+  }
+  const std::string next = r.state == TaskState::kScheduled ? "retry scheduled"
+                                                            : "task " + std::string(ToString(r.state));
+  // A retry is routine; a task that ends here needs a look.
+  const auto level = r.state == TaskState::kScheduled ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "attempt {} after {} ms ({}): {}; {}", ToString(r.outcome), ms, r.error_kind,
+              r.error, next);
 }
 
 Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
@@ -182,7 +199,7 @@ void SlotPool::Cancel(const std::vector<AttemptRef>& attempts) {
 void SlotPool::Abandon(Slot& slot, FinishRecord record) {
   slot.abandoned = true;
   stuck_ = true;
-  shared_.metrics.Slots(--shared_.busy, shared_.options.concurrency);
+  shared_.ChangeBusy(-1);
   const Envelope& e = slot.job->envelope;
   shared_.done.Push(
       Done{std::move(record), slot.job->epoch, slot.job->tag, e.queue, e.type,

@@ -47,6 +47,9 @@ class SlotPool final {
   void AddSlot();
   void SlotLoop(Slot& slot, unsigned seed);
   Done Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng);
+  // One line per attempt that did not succeed (debug for successes), with
+  // the task's fields from the slot's logging scope.
+  static void LogOutcome(const Done& done);
   void WatchdogLoop();
   // Abandons the job of `slot` (locked by the caller) with `record`.
   void Abandon(Slot& slot, FinishRecord record);

@@ -111,4 +111,10 @@ HttpResult Http(const std::string& method, const std::string& url,
 // A TCP port that was free a moment ago.
 int FreePort();
 
+// The "HOST:PORT" a daemon serves /metrics, /healthz and /readyz on, from
+// its "metrics on http://HOST:PORT/metrics" log line (daemons default to
+// --metrics-listen 127.0.0.1:0); waits up to `timeout`, "" if never logged.
+std::string MetricsAddress(const Process& process,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
 }  // namespace fila::test

@@ -64,4 +64,22 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+std::string MetricsAddress(const Process& process, std::chrono::milliseconds timeout) {
+  const std::string marker = "metrics on http://";
+  std::string address;
+  WaitFor(
+      [&] {
+        const std::string err = process.Stderr();
+        const auto at = err.find(marker);
+        if (at == std::string::npos) return false;
+        const auto start = at + marker.size();
+        const auto end = err.find("/metrics", start);
+        if (end == std::string::npos) return false;
+        address = err.substr(start, end - start);
+        return true;
+      },
+      timeout);
+  return address;
+}
+
 }  // namespace fila::test
