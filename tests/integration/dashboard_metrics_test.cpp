@@ -1,0 +1,83 @@
+// Every metric the dashboard queries is one the daemons really export: a
+// metric renamed in the code (or mistyped in dashboards/fila.json) leaves a
+// panel silently empty, and only a real scrape notices.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include "observability_fixture.h"
+
+namespace fila::obs {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The tokens of `tokens` that `families` does not export, each with why. A
+// histogram is queried through its _bucket, _sum or _count series: the bare
+// family name has no samples in Prometheus.
+std::set<std::string> NotExported(const std::set<std::string>& tokens,
+                                  const std::map<std::string, std::string>& families) {
+  std::set<std::string> out;
+  for (const auto& token : tokens) {
+    std::string name = token;
+    for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
+      if (!token.ends_with(suffix)) continue;
+      const auto base = families.find(token.substr(0, token.size() - suffix.size()));
+      if (base != families.end() && base->second == "histogram") name = base->first;
+    }
+    const auto family = families.find(name);
+    if (family == families.end()) {
+      out.insert(token);
+    } else if (name == token && family->second == "histogram") {
+      out.insert(token + " (a histogram: query " + token + "_bucket)");
+    }
+  }
+  return out;
+}
+
+TEST(DashboardMetricNames, HistogramSeriesMapToTheirFamily) {
+  const std::map<std::string, std::string> families{{"fila_task_run_seconds", "histogram"},
+                                                    {"fila_workers", "gauge"}};
+  EXPECT_EQ(NotExported({"fila_task_run_seconds_bucket", "fila_task_run_seconds_count", "fila_workers"},
+                        families),
+            std::set<std::string>{});
+  EXPECT_EQ(NotExported({"fila_workers_count", "fila_task_run_seconds", "fila_worker"}, families),
+            (std::set<std::string>{"fila_task_run_seconds (a histogram: query fila_task_run_seconds_bucket)",
+                                   "fila_worker", "fila_workers_count"}));
+}
+
+class DashboardMetrics : public Observability {};
+
+TEST_F(DashboardMetrics, EveryMetricInTheDashboardIsExported) {
+  auto tokens = DashboardMetricTokens();
+  ASSERT_GE(tokens.size(), 15u) << "dashboards/fila.json has hardly any queries";
+  // The alert rules suggested next to it, too.
+  tokens.merge(MetricTokens(ReadmeAlertRules()));
+  RunEveryKindOfTask();
+  if (HasFatalFailure()) return;
+
+  // Series appear on their first event, and some events (the poison
+  // message, the scheduler's next sample) land a moment after the tasks'
+  // states: scrape until nothing is missing, or report what still is.
+  std::map<std::string, std::string> families;
+  std::set<std::string> missing;
+  test::WaitFor(
+      [&] {
+        families = MetricFamilies(Scrape(*worker_));
+        families.merge(MetricFamilies(Scrape(*scheduler_)));
+        missing = NotExported(tokens, families);
+        return missing.empty();
+      },
+      30s);
+  std::string exported;
+  for (const auto& [name, type] : families) exported += " " + name;
+  EXPECT_TRUE(missing.empty()) << "queried by dashboards/fila.json or its README but not exported:\n  "
+                               << ::testing::PrintToString(missing) << "\nexported:" << exported
+                               << "\n" << Logs();
+}
+
+}  // namespace
+}  // namespace fila::obs
