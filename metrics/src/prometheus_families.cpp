@@ -29,5 +29,16 @@ prometheus::Family<prometheus::Histogram>& Histogram(prometheus::Registry& regis
   return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
 }
 
+prometheus::Family<prometheus::Counter>& FinishedFamily(prometheus::Registry& registry) {
+  return Counter(registry, "fila_tasks_finished_total",
+                 "Attempts whose end was committed, by outcome (succeeded, failed, timed_out, "
+                 "cancelled, lost)");
+}
+
+prometheus::Family<prometheus::Counter>& DeadFamily(prometheus::Registry& registry) {
+  return Counter(registry, "fila_tasks_dead_total",
+                 "Tasks that ended dead: out of attempts, or a permanent error");
+}
+
 }  // namespace prom
 }  // namespace fila

@@ -30,6 +30,11 @@ prometheus::Family<prometheus::Histogram>& Histogram(prometheus::Registry& regis
                                                      const std::string& name,
                                                      const std::string& help);
 
+// Families both daemons export: the worker for the attempts it ran, the
+// scheduler for those its reaper took back from lost workers.
+prometheus::Family<prometheus::Counter>& FinishedFamily(prometheus::Registry& registry);
+prometheus::Family<prometheus::Counter>& DeadFamily(prometheus::Registry& registry);
+
 // The series of one family by label values, cached: prometheus-cpp's
 // Family::Add builds a whole metric (a histogram's buckets) on every call
 // even when the series exists. Thread-safe.

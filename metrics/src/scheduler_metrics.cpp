@@ -25,6 +25,8 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
                                       "Running tasks taken back by the reaper (reason "
                                       "lease_expired or worker_lost)"),
                         {"reason"}),
+        finished_(FinishedFamily(r), {"queue", "type", "outcome"}),
+        dead_(DeadFamily(r), {"queue", "type"}),
         leader_(prom::Gauge(r, "fila_scheduler_leader",
                             "1 while this scheduler holds the leader lock, else 0")
                     .Add({})),
@@ -50,15 +52,22 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         outbox_rows_(prom::Gauge(r, "fila_outbox_rows", "Outbox rows not yet published").Add({})),
         workers_(prom::Gauge(r, "fila_workers",
                              "Workers with a recent heartbeat in the workers table")
-                     .Add({})) {}
+                     .Add({})) {
+    // Known label values start at zero, so their first event is an increase.
+    for (const char* reason : {"lease_expired", "worker_lost"}) lease_expiries_.Get({reason});
+    for (const char* result : {"accepted", "rejected"}) ingested_.Get({result});
+  }
 
   void Enqueued(const std::string& queue, const std::string& type, uint64_t count) override {
     enqueued_.Get({queue, type}).Increment(static_cast<double>(count));
   }
   void Published(uint64_t messages) override { published_.Increment(static_cast<double>(messages)); }
   void Released(uint64_t tasks) override { released_.Increment(static_cast<double>(tasks)); }
-  void LeaseExpired(const std::string& reason) override {
+  void LeaseExpired(const std::string& reason, const std::string& queue,
+                    const std::string& type, TaskState state) override {
     lease_expiries_.Get({reason}).Increment();
+    finished_.Get({queue, type, ToString(Outcome::kLost)}).Increment();
+    if (state == TaskState::kDead) dead_.Get({queue, type}).Increment();
   }
   void Leader(bool is_leader) override { leader_.Set(is_leader ? 1 : 0); }
   void Ingested(bool accepted) override {
@@ -101,6 +110,8 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Counter& published_;
   Counter& released_;
   Series<Counter> lease_expiries_;
+  Series<Counter> finished_;
+  Series<Counter> dead_;
   Gauge& leader_;
   Series<Counter> ingested_;
   Series<Counter> api_requests_;

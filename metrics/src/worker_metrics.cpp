@@ -19,21 +19,16 @@ class PrometheusWorkerMetrics final : public WorkerMetrics {
                       {"queue"}),
         started_(prom::Counter(r, "fila_tasks_started_total", "Attempts claimed and started"),
                  {"queue", "type"}),
-        finished_(prom::Counter(r, "fila_tasks_finished_total",
-                                "Attempts whose finish was committed, by outcome (succeeded, "
-                                "failed, timed_out, cancelled, lost)"),
-                  {"queue", "type", "outcome"}),
+        finished_(FinishedFamily(r), {"queue", "type", "outcome"}),
         retries_(prom::Counter(r, "fila_task_retries_total",
                                "Failed attempts scheduled to run again with backoff"),
                  {"queue", "type"}),
-        dead_(prom::Counter(r, "fila_tasks_dead_total",
-                            "Tasks that ended dead: out of attempts, or a permanent error"),
-              {"queue", "type"}),
+        dead_(DeadFamily(r), {"queue", "type"}),
         run_(prom::Histogram(r, "fila_task_run_seconds", "Run time of an attempt in its handler"),
              {"queue", "type"}),
         wait_(prom::Histogram(r, "fila_task_wait_seconds",
-                              "Time from when a task became due (enqueue, or its retry time) to "
-                              "its start"),
+                              "Time from when a task became due (enqueue, delay or retry time) "
+                              "to its start"),
               {"queue", "type"}),
         duplicates_(prom::Counter(r, "fila_task_duplicates_total",
                                   "Deliveries of tasks not in the queued state (duplicate "
@@ -63,6 +58,24 @@ class PrometheusWorkerMetrics final : public WorkerMetrics {
         busy_(slots_.Add({{"state", "busy"}})),
         idle_(slots_.Add({{"state", "idle"}})) {}
 
+  void Prepare(const std::vector<std::string>& queues,
+               const std::vector<std::string>& types) override {
+    for (const auto& queue : queues) {
+      deliveries_.Get({queue});
+      redeliveries_.Get({queue});
+      duplicates_.Get({queue});
+      poison_.Get({queue});
+      for (const auto& type : types) {
+        started_.Get({queue, type});
+        retries_.Get({queue, type});
+        dead_.Get({queue, type});
+        for (auto outcome : {Outcome::kSucceeded, Outcome::kFailed, Outcome::kTimedOut,
+                             Outcome::kCancelled, Outcome::kLost}) {
+          finished_.Get({queue, type, ToString(outcome)});
+        }
+      }
+    }
+  }
   void Delivered(const std::string& queue, bool redelivered) override {
     deliveries_.Get({queue}).Increment();
     if (redelivered) redeliveries_.Get({queue}).Increment();

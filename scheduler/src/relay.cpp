@@ -53,7 +53,8 @@ void Relay::Reap() {
   for (const auto& t : reaped) {
     spdlog::warn("reaped task {} attempt {} from worker {} ({}): now {}", t.id, t.attempt,
                  t.worker, t.reason, ToString(t.state));
-    metrics_.LeaseExpired(t.reason == "lease expired" ? "lease_expired" : "worker_lost");
+    metrics_.LeaseExpired(t.reason == "lease expired" ? "lease_expired" : "worker_lost", t.queue,
+                          t.type, t.state);
   }
   reaped_ += reaped.size();
 }

@@ -83,6 +83,22 @@ TEST_F(MetricsServerTest, QueueThatEmptiedIsReportedAtZero) {
   EXPECT_NE(body.find("fila_queue_oldest_age_seconds{queue=\"pdf\"} 0"), std::string::npos);
 }
 
+TEST_F(MetricsServerTest, PreparedSeriesStartAtZeroAndTheReaperCountsLostAttempts) {
+  server_->Worker().Prepare({"pdf"}, {"noop"});
+  server_->Scheduler().LeaseExpired("worker_lost", "pdf", "noop", TaskState::kDead);
+  const auto body = Get("/metrics").body;
+  for (const char* expected :
+       {"fila_tasks_started_total{queue=\"pdf\",type=\"noop\"} 0",
+        "fila_task_retries_total{queue=\"pdf\",type=\"noop\"} 0",
+        "fila_tasks_finished_total{outcome=\"timed_out\",queue=\"pdf\",type=\"noop\"} 0",
+        "fila_tasks_finished_total{outcome=\"lost\",queue=\"pdf\",type=\"noop\"} 1",
+        "fila_tasks_dead_total{queue=\"pdf\",type=\"noop\"} 1",
+        "fila_lease_expiries_total{reason=\"worker_lost\"} 1",
+        "fila_lease_expiries_total{reason=\"lease_expired\"} 0"}) {
+    EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
+  }
+}
+
 TEST(MetricsServer, BadAddressIsPermanentAndABusyPortTransient) {
   Readiness readiness;
   EXPECT_THROW(MetricsServer("localhost", "worker", readiness), PermanentError);

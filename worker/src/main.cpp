@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   fila::TaskTypes types = fila::TaskTypes::Builtin();
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers);
+  if (metrics) metrics->Worker().Prepare(options.queues, types.Names());
   auto runtime = std::make_unique<fila::WorkerRuntime>(
       options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
       types, metrics ? metrics->Worker() : fila::NoWorkerMetrics());

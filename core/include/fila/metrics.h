@@ -18,6 +18,10 @@ namespace fila {
 class WorkerMetrics {
  public:
   virtual ~WorkerMetrics() = default;
+  // Creates the series of these queues and task types at zero, so that the
+  // first event of each shows as an increase in Prometheus.
+  virtual void Prepare(const std::vector<std::string>& /*queues*/,
+                       const std::vector<std::string>& /*types*/) {}
   // A delivery arrived; `redelivered` when the broker had delivered it before.
   virtual void Delivered(const std::string& /*queue*/, bool /*redelivered*/) {}
   // A claimed task starts; `wait_seconds` since it became due (enqueue or retry time).
@@ -57,8 +61,11 @@ class SchedulerMetrics {
                         uint64_t /*count*/) {}
   virtual void Published(uint64_t /*messages*/) {}
   virtual void Released(uint64_t /*tasks*/) {}
-  // A running task taken back by the reaper; reason "lease_expired" or "worker_lost".
-  virtual void LeaseExpired(const std::string& /*reason*/) {}
+  // A running task taken back by the reaper (reason "lease_expired" or
+  // "worker_lost"): its attempt ended lost, and the task is now `state`
+  // (queued to retry, dead or cancelled).
+  virtual void LeaseExpired(const std::string& /*reason*/, const std::string& /*queue*/,
+                            const std::string& /*type*/, TaskState /*state*/) {}
   virtual void Leader(bool /*is_leader*/) {}
   virtual void Ingested(bool /*accepted*/) {}
   // `route` is the route's pattern (e.g. "/v1/tasks/{id}"), never a raw path.

@@ -154,6 +154,8 @@ struct ReapedTask {
   std::string worker;
   std::string reason;
   TaskState state = TaskState::kQueued;  // queued (retry), dead or cancelled
+  std::string queue;
+  std::string type;
 };
 
 struct AttemptRef {

@@ -160,7 +160,7 @@ WITH lost AS (
     updated_at = now()
   FROM lost
   WHERE t.id = lost.id AND t.attempt = lost.attempt AND t.state = 'running'
-  RETURNING t.id, t.attempt, t.state, lost.worker, lost.reason, t.started_at
+  RETURNING t.id, t.attempt, t.state, lost.worker, lost.reason, t.started_at, t.queue, t.type
 ), attempts AS (
   INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at)
   SELECT id, attempt, coalesce(worker, ''), 'lost', reason, 'lost', started_at FROM upd
@@ -168,7 +168,7 @@ WITH lost AS (
 ), ob AS (
   INSERT INTO outbox (task_id) SELECT id FROM upd WHERE state = 'queued'
 )
-SELECT id, attempt, state, coalesce(worker, ''), reason FROM upd)"},
+SELECT id, attempt, state, coalesce(worker, ''), reason, queue, type FROM upd)"},
       {"cancel", R"(
 WITH now_cancelled AS (
   UPDATE tasks SET state = 'cancelled', finished_at = now(), updated_at = now()
@@ -615,7 +615,8 @@ std::vector<ReapedTask> PostgresStore::ReapLost(uint32_t worker_timeout_ms, uint
     for (const auto& r : tx.exec_prepared("reap", worker_timeout_ms, limit)) {
       reaped.push_back({r[0].as<std::string>(), r[1].as<uint32_t>(), r[3].as<std::string>(),
                         r[4].as<std::string>(),
-                        ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued)});
+                        ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued),
+                        r[5].as<std::string>(), r[6].as<std::string>()});
     }
     tx.commit();
     return reaped;
