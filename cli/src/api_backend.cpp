@@ -81,6 +81,50 @@ TaskView FromProto(const v1::Task& t) {
   return v;
 }
 
+MonitorSnapshot FromProto(const v1::ListWorkersResponse& m) {
+  MonitorSnapshot s;
+  s.taken_at_ms = Ms(m.taken_at());
+  s.stale_after_seconds = m.stale_after_seconds();
+  s.workers_hidden = m.workers_hidden();
+  s.outbox_rows = m.outbox_rows();
+  s.outbox_lag_seconds = m.outbox_lag_seconds();
+  for (const auto& p : m.workers()) {
+    WorkerView w;
+    w.id = p.id();
+    w.hostname = p.hostname();
+    w.pid = p.pid();
+    w.queues.assign(p.queues().begin(), p.queues().end());
+    w.concurrency = p.concurrency();
+    w.started_at_ms = Ms(p.started_at());
+    w.heartbeat_age_seconds = p.heartbeat_age_seconds();
+    w.stale = p.stale();
+    w.deregistered = p.deregistered();
+    w.succeeded = p.succeeded();
+    w.failed = p.failed();
+    w.finished_by_queue.insert(p.finished_by_queue().begin(), p.finished_by_queue().end());
+    for (const auto& t : p.running()) {
+      w.running.push_back({t.id(), t.type(), t.queue(), t.attempt(), t.elapsed_seconds(),
+                           t.progress().percent(), t.progress().message()});
+    }
+    s.workers.push_back(std::move(w));
+  }
+  for (const auto& q : m.queues()) {
+    QueueSample sample;
+    sample.queue = q.queue();
+    auto count = [&](const char* state) {
+      auto it = q.counts().find(state);
+      return it == q.counts().end() ? int64_t{0} : it->second;
+    };
+    sample.blocked = count("blocked");
+    sample.queued = count("queued");
+    sample.scheduled = count("scheduled");
+    sample.running = count("running");
+    sample.oldest_queued_age_seconds = q.oldest_queued_age_seconds();
+    s.queues.push_back(std::move(sample));
+  }
+  return s;
+}
+
 class Api final : public Backend {
  public:
   Api(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {
@@ -180,6 +224,14 @@ class Api final : public Backend {
     return replayed;
   }
 
+  MonitorSnapshot Monitor() override {
+    // Short: top refreshes every second and shows a hung server as an error.
+    constexpr long kTimeoutMs = 5000;
+    v1::ListWorkersResponse workers;
+    Parse(Expect(Call("GET", "/v1/workers", "", kTimeoutMs), {200}), workers);
+    return FromProto(workers);
+  }
+
  private:
   RequestResult Action(const std::string& id, const std::string& verb) {
     Reply reply = Call("POST", "/v1/tasks/" + Escape(id) + ":" + verb, "{}");
@@ -227,7 +279,8 @@ class Api final : public Backend {
     throw PermanentError(message, parsed ? error.field() : "");
   }
 
-  Reply Call(const std::string& method, const std::string& path, const std::string& body = "") {
+  Reply Call(const std::string& method, const std::string& path, const std::string& body = "",
+             long timeout_ms = 30000) {
     Reply reply;
     CURL* curl = curl_easy_init();
     if (curl == nullptr) throw TransientError("cannot start an HTTP client");
@@ -239,7 +292,8 @@ class Api final : public Backend {
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // fila top calls from a second thread
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
     if (method == "POST") {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fila/monitor.h"
 #include "fila/state_store.h"
 
 namespace fila::cli {
@@ -25,6 +26,8 @@ class Backend {
   virtual RequestResult Cancel(const std::string& id) = 0;
   virtual RequestResult Replay(const std::string& id) = 0;
   virtual int64_t ReplayDead(const std::string& type) = 0;
+  // What `fila top` shows; workers are stale past kWorkerStaleAfterMs.
+  virtual MonitorSnapshot Monitor() = 0;
 };
 
 std::unique_ptr<Backend> DatabaseBackend(const std::string& database_url);

@@ -36,6 +36,12 @@ struct ListArgs {
   bool json = false;
 };
 
+struct TopArgs {
+  uint32_t interval_ms = 1000;
+  bool once = false;
+  uint32_t width = 0;  // 0: the terminal's, else $COLUMNS, else 80
+};
+
 // Each command prints its output to stdout and errors to stderr, and
 // returns the process exit code. Library errors never escape.
 int Migrate(const std::string& database_url, const std::string& direction);
@@ -49,6 +55,12 @@ int Cancel(Backend& backend, const std::string& id);
 int Retry(Backend& backend, const std::string& id);
 // Replays every dead task (of `type`, when not empty).
 int RetryDead(Backend& backend, const std::string& type);
+// The live view of workers and queues (top.cpp). On a terminal: q, Ctrl-C,
+// SIGTERM or SIGHUP quit and restore the terminal, even while a fetch hangs
+// (the process then ends with _Exit). Otherwise a plain frame every
+// interval until SIGINT or SIGTERM; `once`: one frame. A permanent error
+// (bad token, old schema) exits 2; others show and are retried.
+int Top(Backend& backend, const TopArgs& args);
 // API tokens: the token is printed once, only its hash is stored.
 int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role);
 int TokensList(const std::string& database_url, bool json);

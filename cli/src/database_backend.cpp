@@ -10,10 +10,7 @@ class Database final : public Backend {
   explicit Database(const std::string& url) : url_(url), store_(url) {}
   std::string Describe() const override { return "database " + RedactUrl(url_); }
   std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) override {
-    if (!schema_checked_) {
-      store_.RequireSchema();
-      schema_checked_ = true;
-    }
+    CheckSchema();
     return store_.Enqueue(tasks);
   }
   std::optional<TaskView> Get(const std::string& id) override { return store_.GetTask(id); }
@@ -23,8 +20,19 @@ class Database final : public Backend {
   RequestResult Cancel(const std::string& id) override { return store_.Cancel(id); }
   RequestResult Replay(const std::string& id) override { return store_.Replay(id); }
   int64_t ReplayDead(const std::string& type) override { return store_.ReplayDead(type); }
+  MonitorSnapshot Monitor() override {
+    CheckSchema();  // an old schema lacks the workers' totals
+    return store_.Monitor(kWorkerStaleAfterMs);
+  }
 
  private:
+  void CheckSchema() {
+    if (!schema_checked_) {
+      store_.RequireSchema();
+      schema_checked_ = true;
+    }
+  }
+
   std::string url_;
   PostgresStore store_;
   bool schema_checked_ = false;

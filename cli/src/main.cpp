@@ -104,6 +104,21 @@ int main(int argc, char** argv) {
   wait->add_option("--timeout", timeout_s, "Give up after this many seconds (exit 1)")
       ->check(CLI::Range(0.0, 86400.0));
 
+  TopArgs top_args;
+  auto* top = app.add_subcommand("top", "Live view of the workers, their running tasks and the queues");
+  top->add_option("--interval-ms", top_args.interval_ms, "Refresh period (default 1000)")
+      ->check(CLI::Range(100u, 3600000u));
+  top->add_flag("--once", top_args.once, "Print one frame, without terminal control, and exit");
+  top->add_option("--width", top_args.width,
+                  "Columns to fit (default: the terminal's, else $COLUMNS, else 80)")
+      ->check(CLI::Range(20u, 1000u));
+  top->footer(
+      "On a terminal the view refreshes in place; q or Ctrl-C quits. When stdout is not a\n"
+      "terminal, a plain frame is printed every interval (like top -b) until SIGINT or\n"
+      "SIGTERM. Task ids show in full from 100 columns, else their first 8 characters.\n"
+      "RATE (finished tasks/s, from the workers' heartbeats) needs two refreshes: - in\n"
+      "--once. Errors show on the status line and are retried; a rejected token exits 2.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -144,5 +159,6 @@ int main(int argc, char** argv) {
     return Retry(*backend, id);
   }
   if (*dead_list) return List(*backend, dead_args);
+  if (*top) return Top(*backend, top_args);
   return kUsage;
 }

@@ -218,26 +218,29 @@ TEST(PostgresStore, ReaperRequeuesTasksOfSilentWorkersOnly) {
   PostgresStore store(db.url());
   store.Heartbeat({.id = "alive", .concurrency = 1}, 30000);
   store.Heartbeat({.id = "gone", .concurrency = 1}, 30000);
-  std::vector<NewTask> three{Noop(), Noop(), Noop()};
-  auto ids = store.Enqueue(three);
-  std::vector<std::string> a{ids[0].id}, b{ids[1].id}, c{ids[2].id};
+  store.Heartbeat({.id = "deregistered", .concurrency = 1}, 30000);
+  std::vector<NewTask> four{Noop(), Noop(), Noop(), Noop()};
+  auto ids = store.Enqueue(four);
+  std::vector<std::string> a{ids[0].id}, b{ids[1].id}, c{ids[2].id}, d{ids[3].id};
   ASSERT_EQ(store.Claim(a, "alive", 30000).claimed.size(), 1u);
   ASSERT_EQ(store.Claim(b, "gone", 30000).claimed.size(), 1u);
   ASSERT_EQ(store.Claim(c, "alive", 30000).claimed.size(), 1u);
+  ASSERT_EQ(store.Claim(d, "deregistered", 30000).claimed.size(), 1u);
   db.Exec("UPDATE workers SET heartbeat_at = now() - interval '1 minute' WHERE id = 'gone'");
   db.Exec("UPDATE tasks SET lease_until = now() - interval '1 second' WHERE id = '" + ids[2].id + "'");
+  store.Deregister("deregistered");  // its row is gone, its lease still valid
   db.Exec("DELETE FROM outbox");
 
   auto reaped = store.ReapLost(10000, 100);
-  ASSERT_EQ(reaped.size(), 2u);
+  ASSERT_EQ(reaped.size(), 3u);
   EXPECT_EQ(store.GetTask(ids[0].id)->state, TaskState::kRunning);
-  for (const auto& id : {ids[1].id, ids[2].id}) {
+  for (const auto& id : {ids[1].id, ids[2].id, ids[3].id}) {
     auto v = store.GetTask(id);
     EXPECT_EQ(v->state, TaskState::kQueued);
     ASSERT_EQ(v->attempts.size(), 1u);
     EXPECT_EQ(v->attempts[0].outcome, "lost");
   }
-  EXPECT_EQ(db.Count("SELECT count(*) FROM outbox"), 2);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM outbox"), 3);
   // The late finish of a reaped attempt is fenced out.
   std::vector<FinishRecord> late{{.id = ids[1].id, .attempt = 1, .worker = "gone"}};
   EXPECT_EQ(store.Finish(late), std::vector<bool>{false});

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fila/envelope.h"
+#include "fila/monitor.h"
 #include "fila/task_state.h"
 
 namespace fila {
@@ -252,6 +253,10 @@ class StateStore {
   virtual std::vector<TokenInfo> ListTokens() = 0;
   // Tasks not yet terminal and not blocked: queued, scheduled or running.
   virtual int64_t CountActive() = 0;
+  // What `fila top` and GET /v1/workers show: the workers (stale past
+  // `stale_after_ms`; stale for over an hour and running nothing: only
+  // counted), their running tasks, and the unfinished tasks per queue.
+  virtual MonitorSnapshot Monitor(uint32_t stale_after_ms) = 0;
 };
 
 }  // namespace fila

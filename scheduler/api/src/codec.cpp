@@ -127,6 +127,51 @@ v1::Task ToProto(const TaskView& v, const TaskTypes& types) {
   return t;
 }
 
+v1::ListWorkersResponse ToProto(const MonitorSnapshot& s) {
+  v1::ListWorkersResponse out;
+  SetTime(s.taken_at_ms, [&] { return out.mutable_taken_at(); });
+  out.set_stale_after_seconds(s.stale_after_seconds);
+  out.set_workers_hidden(s.workers_hidden);
+  out.set_outbox_rows(s.outbox_rows);
+  out.set_outbox_lag_seconds(s.outbox_lag_seconds);
+  for (const auto& w : s.workers) {
+    auto* p = out.add_workers();
+    p->set_id(w.id);
+    p->set_hostname(w.hostname);
+    p->set_pid(w.pid);
+    for (const auto& q : w.queues) p->add_queues(q);
+    p->set_concurrency(w.concurrency);
+    SetTime(w.started_at_ms, [&] { return p->mutable_started_at(); });
+    p->set_heartbeat_age_seconds(w.heartbeat_age_seconds);
+    p->set_stale(w.stale);
+    p->set_deregistered(w.deregistered);
+    p->set_succeeded(w.succeeded);
+    p->set_failed(w.failed);
+    for (const auto& [queue, n] : w.finished_by_queue) (*p->mutable_finished_by_queue())[queue] = n;
+    for (const auto& t : w.running) {
+      auto* r = p->add_running();
+      r->set_id(t.id);
+      r->set_type(t.type);
+      r->set_queue(t.queue);
+      r->set_attempt(t.attempt);
+      r->set_elapsed_seconds(t.elapsed_seconds);
+      r->mutable_progress()->set_percent(t.progress);
+      r->mutable_progress()->set_message(t.progress_message);
+    }
+  }
+  for (const auto& q : s.queues) {
+    auto* p = out.add_queues();
+    p->set_queue(q.queue);
+    auto& counts = *p->mutable_counts();
+    counts["blocked"] = q.blocked;
+    counts["queued"] = q.queued;
+    counts["scheduled"] = q.scheduled;
+    counts["running"] = q.running;
+    p->set_oldest_queued_age_seconds(q.oldest_queued_age_seconds);
+  }
+  return out;
+}
+
 static std::optional<int64_t> Positive(uint32_t value) {
   return value == 0 ? std::nullopt : std::optional<int64_t>(value);
 }

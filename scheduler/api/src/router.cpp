@@ -198,6 +198,7 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
     return r.method == "POST" ? EnqueueBatch(r, caller) : method_not_allowed();
   }
   if (path == "/v1/queues") return r.method == "GET" ? Queues(r, caller) : method_not_allowed();
+  if (path == "/v1/workers") return r.method == "GET" ? Workers(r, caller) : method_not_allowed();
   const std::string kTasks = "/v1/tasks/";
   if (path.rfind(kTasks, 0) == 0 && path.size() > kTasks.size()) {
     std::string rest = path.substr(kTasks.size());
@@ -368,6 +369,12 @@ Response Router::Queues(const Request& r, const Caller& caller) {
     p->set_mean_run_seconds(q.mean_run_seconds);
   }
   return Reply(r, 200, out);
+}
+
+Response Router::Workers(const Request& r, const Caller& caller) {
+  RequireOperator(caller);  // every tenant's workers and tasks
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  return Reply(r, 200, ToProto(store->Monitor(kWorkerStaleAfterMs)));
 }
 
 }  // namespace fila::api

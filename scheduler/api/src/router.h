@@ -67,6 +67,7 @@ class Router final {
   Response Retry(const Request& request, const Caller& caller, const std::string& id);
   Response Delete(const Request& request, const Caller& caller, const std::string& id);
   Response Queues(const Request& request, const Caller& caller);
+  Response Workers(const Request& request, const Caller& caller);
 
   const ApiOptions& options_;
   StorePool& stores_;

@@ -143,10 +143,12 @@ WHERE worker = $1 AND state = 'running')"},
 WITH lost AS (
   SELECT t.id, t.attempt, t.worker,
          CASE WHEN t.lease_until < now() THEN 'lease expired'
+              WHEN w.id IS NULL THEN 'worker gone (no longer registered)'
               ELSE 'worker stopped heartbeating' END AS reason
   FROM tasks t LEFT JOIN workers w ON w.id = t.worker
   WHERE t.state = 'running'
-    AND (t.lease_until < now() OR w.heartbeat_at < now() - $1 * interval '1 millisecond')
+    AND (t.lease_until < now() OR w.id IS NULL
+         OR w.heartbeat_at < now() - $1 * interval '1 millisecond')
   ORDER BY t.started_at
   LIMIT $2
   FOR UPDATE OF t SKIP LOCKED

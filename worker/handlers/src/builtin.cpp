@@ -1,5 +1,7 @@
 #include "fila/builtin_handlers.h"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -19,14 +21,28 @@ Message Parse(const TaskContext& ctx) {
   return m;
 }
 
+// Reports progress after every step, so that a long sleep shows moving
+// progress in `fila top` and `fila get`; a sleep of one step or less (the
+// benchmarks' kind) writes none.
 std::string Sleep(TaskContext& ctx) {
+  using std::chrono::milliseconds;
+  constexpr milliseconds kProgressStep{200};
   auto payload = Parse<v1::SleepPayload>(ctx);
+  const milliseconds total(payload.ms());
   if (payload.ignore_cancel()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(payload.ms()));
+    std::this_thread::sleep_for(total);
     return {};
   }
-  if (!ctx.SleepFor(std::chrono::milliseconds(payload.ms()))) {
-    throw TransientError("sleep interrupted after cancellation");
+  const auto start = SteadyClock::now();
+  for (milliseconds slept{0}; slept < total;) {
+    if (!ctx.SleepFor(std::min(kProgressStep, total - slept))) {
+      throw TransientError("sleep interrupted after cancellation");
+    }
+    slept = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
+    if (slept < total) {
+      ctx.Progress(static_cast<int>(slept * 100 / total),
+                   "slept " + std::to_string(slept.count()) + " ms");
+    }
   }
   return {};
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "fila/monitor.h"
 #include "fila/state_store.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
@@ -36,6 +37,8 @@ std::string Encode(Format format, const google::protobuf::Message& message,
 
 v1::Task ToProto(const TaskView& view, const TaskTypes& types);
 v1::TaskState ToProto(TaskState state);
+// GET /v1/workers: each queue's counts carry all four unfinished states.
+v1::ListWorkersResponse ToProto(const MonitorSnapshot& snapshot);
 
 // The TaskRequest of an EnqueueRequest, for `tenant` (each front end
 // decides whom to trust with the request's own tenant field).

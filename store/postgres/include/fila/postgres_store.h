@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fila/metrics.h"
+#include "fila/monitor.h"
 #include "fila/state_store.h"
 
 namespace fila {
@@ -52,6 +53,9 @@ class PostgresStore final : public StateStore {
     int64_t workers_alive = 0;
   };
   Sample SampleQueues(uint32_t worker_timeout_ms);
+  // monitor.cpp: indexed reads only (never the finished tasks); the worker
+  // and queue parts are two consecutive snapshots.
+  MonitorSnapshot Monitor(uint32_t stale_after_ms) override;
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
