@@ -1,0 +1,188 @@
+// fila-bench: fila's throughput and latency next to the raw broker and
+// Celery on the same machine, as one Markdown table on stdout (progress on
+// stderr). See bench/README.md; scripts/bench brings the stack up first.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+
+#include "db.h"
+#include "fila/config.h"
+#include "options.h"
+#include "procs.h"
+#include "scenarios.h"
+#include "table.h"
+
+namespace {
+
+using fila::bench::Options;
+using fila::bench::Result;
+
+struct Scenario {
+  std::string label;  // shown when it fails
+  Result::Kind kind;
+  std::function<Result()> run;
+};
+
+std::vector<Scenario> Plan(const Options& o, const std::string& log_dir) {
+  using namespace fila::bench;
+  std::vector<Scenario> plan;
+  if (o.Wants("burn-down")) {
+    plan.push_back({"fila burn-down", Result::Kind::kFilaBurnDown,
+                    [&o, log_dir] { return RunBurnDown(o, o.tasks, log_dir); }});
+  }
+  if (o.backlog > 0 && o.Wants("backlog")) {
+    for (int64_t n : {kBacklogReference, o.backlog}) {
+      plan.push_back({"fila backlog burn-down " + std::to_string(n), Result::Kind::kFilaBacklog,
+                      [&o, log_dir, n] {
+                        Result r = RunBurnDown(o, n, log_dir);
+                        r.kind = Result::Kind::kFilaBacklog;
+                        r.label = "fila backlog: " + r.label.substr(5);
+                        return r;
+                      }});
+    }
+  }
+  if (o.Wants("steady")) {
+    for (int rate : o.rates) {
+      plan.push_back({"fila steady " + std::to_string(rate) + "/s", Result::Kind::kFilaSteady,
+                      [&o, log_dir, rate] { return RunSteady(o, rate, log_dir); }});
+    }
+  }
+  if (!o.skip_raw && o.Wants("raw")) {
+    plan.push_back({"raw broker", Result::Kind::kRawBroker,
+                    [&o, log_dir] { return RunRawBroker(o, log_dir); }});
+  }
+  if (!o.skip_celery && o.Wants("celery")) {
+    plan.push_back({"Celery, no backend", Result::Kind::kCelery,
+                    [&o, log_dir] { return RunCelery(o, false, log_dir); }});
+  }
+  if (!o.skip_celery && o.Wants("celery-pg")) {
+    plan.push_back({"Celery, pg backend", Result::Kind::kCeleryPg,
+                    [&o, log_dir] { return RunCelery(o, true, log_dir); }});
+  }
+  return plan;
+}
+
+std::string MakeLogDir(const Options& o) {
+  if (!o.log_dir.empty()) {
+    std::filesystem::create_directories(o.log_dir);
+    return o.log_dir;
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/fila-bench-logs.XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create " + pattern);
+  return pattern;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.database_url = fila::EnvOr("FILA_DATABASE_URL", "");
+  o.amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
+  CLI::App app{"fila-bench: fila next to the raw broker and Celery, as one Markdown table"};
+  std::vector<std::string> only;
+  app.add_option("--tasks", o.tasks, "Burn-down tasks (and raw broker messages)")
+      ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
+  app.add_option("--workers", o.workers, "fila-worker processes (and Celery prefork processes)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--concurrency", o.concurrency, "Slots per fila-worker")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--rates", o.rates, "Steady-state rates, tasks/s")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--steady-seconds", o.steady_seconds, "Seconds each steady-state rate is offered")
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--steady-warmup-seconds", o.steady_warmup_seconds,
+                 "Tasks created this early in a steady run are left out of the percentiles")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--producers", o.producers, "Steady-state producer threads")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--celery-tasks", o.celery_tasks, "Celery tasks (default: --tasks)")
+      ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
+  app.add_option("--backlog", o.backlog,
+                 "Also burn down this many tasks and compare with a burn-down of 10,000")
+      ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
+  app.add_option("--publish-batch", o.publish_batch, "Raw broker: publishes per confirm wait")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--only", only, "Scenarios to run: burn-down,steady,raw,celery,celery-pg,backlog")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"burn-down", "steady", "raw", "celery", "celery-pg", "backlog"}));
+  app.add_flag("--skip-celery", o.skip_celery, "Leave out both Celery baselines");
+  app.add_flag("--skip-raw", o.skip_raw, "Leave out the raw broker baseline");
+  app.add_flag("--smoke", o.smoke,
+               "A short run for CI: 3,000 tasks, 1,000 Celery tasks, 3 s per rate "
+               "(explicit options win)");
+  app.add_option("--database-url", o.database_url, "PostgreSQL base URL (env FILA_DATABASE_URL)");
+  app.add_option("--amqp-url", o.amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  app.add_option("--python", o.python, "Python with python3-celery for the Celery baseline");
+  app.add_option("--celery-script", o.celery_script,
+                 "Default: the source tree's bench/celery/celery_bench.py");
+  app.add_option("--log-dir", o.log_dir, "Keep daemon logs here (default: a temporary folder)");
+  CLI11_PARSE(app, argc, argv);
+
+  o.only.insert(only.begin(), only.end());
+  if (o.only.contains("backlog") && o.backlog == 0) o.backlog = 1000000;
+  if (o.smoke) {
+    if (app.count("--tasks") == 0) o.tasks = 3000;
+    if (app.count("--celery-tasks") == 0) o.celery_tasks = 1000;
+    if (app.count("--steady-seconds") == 0) o.steady_seconds = 3;
+  }
+  if (o.database_url.empty() || o.amqp_url.empty()) {
+    std::cerr << "fila-bench: --database-url and --amqp-url (or FILA_DATABASE_URL and "
+                 "FILA_AMQP_URL) are required; scripts/bench sets them\n";
+    return 2;
+  }
+  // PostgresStore logs through spdlog; stdout is for the table only.
+  auto logger = spdlog::stderr_logger_mt("fila-bench");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  fila::bench::InstallInterruptHandler();
+
+  std::string durability;
+  try {
+    durability = fila::bench::DurabilitySettings(o.database_url);
+  } catch (const std::exception& e) {
+    std::cerr << "fila-bench: cannot reach PostgreSQL: " << e.what() << "\n";
+    return 1;
+  }
+  fila::bench::Say("PostgreSQL " + durability);
+  if (durability.find("=off") != std::string::npos) {
+    fila::bench::Say("WARNING: PostgreSQL runs with durability off; figures are not comparable");
+  }
+
+  const std::string log_dir = MakeLogDir(o);
+  std::vector<Result> results;
+  bool failed = false;
+  bool interrupted = false;
+  for (auto& scenario : Plan(o, log_dir)) {
+    if (interrupted) break;
+    try {
+      results.push_back(scenario.run());
+    } catch (const std::exception& e) {
+      failed = true;
+      interrupted = std::string(e.what()) == "interrupted";
+      fila::bench::Say("FAILED: " + scenario.label + ": " + e.what());
+      Result r;
+      r.kind = scenario.kind;
+      r.label = scenario.label;
+      r.failed = true;
+      std::string why = e.what();
+      r.notes.push_back(why.substr(0, why.find('\n')));
+      results.push_back(r);
+    }
+  }
+  fila::bench::PrintReport(results, o, std::cout);
+  std::cout << "\nPostgreSQL: " << durability << ".\n";
+  if (failed || !o.log_dir.empty()) {
+    fila::bench::Say("daemon logs: " + log_dir);
+  } else {
+    std::filesystem::remove_all(log_dir);
+  }
+  return failed ? 1 : 0;
+}

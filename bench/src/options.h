@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fila::bench {
+
+// What `fila-bench` was asked to do (main.cpp parses it).
+struct Options {
+  std::string database_url;  // the stack's base URL; each scenario gets a fresh database
+  std::string amqp_url;
+  int64_t tasks = 20000;  // burn-down N (and the raw broker's)
+  int workers = 2;        // fila-worker processes (and Celery prefork processes)
+  int concurrency = 16;   // slots per fila-worker
+  std::vector<int> rates{500, 2000};
+  double steady_seconds = 20;
+  double steady_warmup_seconds = 1;  // tasks created earlier are left out of the percentiles
+  int producers = 4;                 // steady-state producer threads (one connection each)
+  int64_t celery_tasks = 0;          // 0: same as tasks
+  int64_t backlog = 0;               // > 0: burn-down of this many vs of kBacklogReference
+  int publish_batch = 500;           // raw broker confirm batch (fila's relay default)
+  std::set<std::string> only;        // empty: every scenario
+  bool skip_celery = false;
+  bool skip_raw = false;
+  bool smoke = false;
+  std::string python = "/usr/bin/python3";  // Debian's, with python3-celery
+  std::string celery_script;                // default: the source tree's bench/celery/
+  std::string log_dir;                      // daemon logs; default: a temporary folder
+
+  bool Wants(const std::string& scenario) const { return only.empty() || only.contains(scenario); }
+};
+
+// The backlog scenario compares the burn-down of Options::backlog tasks with
+// the burn-down of this many.
+inline constexpr int64_t kBacklogReference = 10000;
+
+}  // namespace fila::bench

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+
+#include "options.h"
+#include "result.h"
+
+// Each scenario runs on a database and queue of its own, stops everything it
+// started, and throws BenchError when it cannot produce a figure (lost
+// tasks included).
+namespace fila::bench {
+
+// Enqueue `tasks` noops, publish them all, then start the workers and time
+// them: tasks/s from the first to the last finished_at.
+Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir);
+
+// Producers at `rate` tasks/s for Options::steady_seconds while the workers
+// run; enqueue -> start latency from the database timestamps.
+Result RunSteady(const Options& options, int rate, const std::string& log_dir);
+
+// RabbitMQ alone: persistent messages of a fila envelope's size with
+// publisher confirms, consumed with manual acks at the same time.
+Result RunRawBroker(const Options& options, const std::string& log_dir);
+
+// bench/celery/celery_bench.py, without a result backend or with one on
+// PostgreSQL.
+Result RunCelery(const Options& options, bool pg_backend, const std::string& log_dir);
+
+// Best effort: deletes the broker queue of a fila queue (fila.<queue>) so
+// that benchmark runs do not pile up empty queues.
+void DeleteFilaQueue(const std::string& amqp_url, const std::string& queue);
+
+}  // namespace fila::bench
