@@ -29,7 +29,9 @@ struct Poll {
 
 // Polls `poll` until done. The pause between polls grows with the poll's
 // own cost (counting a million-row backlog is not free) so that watching
-// never takes a noticeable share of the database.
+// takes at most about 5% of one database backend: at cost × 5, polling a
+// 40,000-task burn-down took a fifth of PostgreSQL's time and lowered the
+// figure it measured.
 void PollUntil(const std::string& what, Fleet& fleet, const std::function<Poll()>& poll) {
   auto last_change = Clock::now();
   auto last_report = Clock::now();
@@ -51,7 +53,7 @@ void PollUntil(const std::string& what, Fleet& fleet, const std::function<Poll()
       Say(what + ": " + p.text);
       last_report = Clock::now();
     }
-    std::this_thread::sleep_for(std::clamp<Clock::duration>(cost * 5, std::chrono::milliseconds(50),
+    std::this_thread::sleep_for(std::clamp<Clock::duration>(cost * 20, std::chrono::milliseconds(100),
                                                             std::chrono::seconds(2)));
   }
 }
