@@ -169,7 +169,7 @@ TEST_F(Poison, ThousandPoisonMessagesAreDeadLetteredAndRealTasksSucceed) {
   for (const auto& body : expected) ++missing[kKinds[kind_of[body]]];
   EXPECT_TRUE(expected.empty()) << expected.size() << " poison messages never reached fila.dead: "
                                 << ::testing::PrintToString(missing) << "\n" << Logs();
-  EXPECT_EQ(extra, 0) << "poison messages dead-lettered more than once";
+  EXPECT_EQ(extra, 0) << "poison messages dead-lettered more than once" << Logs();
   if (foreign > 0) std::printf("  %lld messages of other origin read from fila.dead\n", static_cast<long long>(foreign));
 
   EXPECT_TRUE(worker.Running()) << Logs();

@@ -365,6 +365,48 @@ TEST_F(RabbitMq, UnackedAreRedeliveredAfterConsumerIsDestroyed) {
   EXPECT_EQ(bodies, (std::vector<std::string>{"one", "two", "three"}));
 }
 
+// AckMany sends one `multiple` ack for the settled prefix and single acks
+// after a gap: the unacked message in the gap must stay unacked (it comes
+// back after the consumer goes), and none of the acked ones may.
+TEST_F(RabbitMq, AckManyNeverCoversAnOutstandingDelivery) {
+  const std::string queue = NewQueue("ackmany");
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < 8; ++i) batch.push_back(Msg(queue, "m" + std::to_string(i)));
+  Publish(batch);
+  {
+    auto consumer = broker_->NewConsumer();
+    consumer->Start({queue}, 8);
+    std::vector<Delivery> held;
+    for (int i = 0; i < 8; ++i) {
+      auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+      ASSERT_TRUE(delivery.has_value()) << "delivery " << i;
+      held.push_back(*delivery);
+    }
+    // m2 finishes first, on its own; then the rest, out of order and one
+    // twice, while m3 and m6 keep running. The `multiple` must stop at m1:
+    // naming m2 (acked already) would make the broker close the channel.
+    consumer->Ack(held[2].epoch, held[2].tag);
+    std::vector<uint64_t> tags{held[5].tag, held[0].tag, held[1].tag,
+                               held[7].tag, held[4].tag, held[0].tag};
+    consumer->AckMany(held[0].epoch, tags);
+    consumer->Reject(held[6].epoch, held[6].tag, /*requeue=*/true);
+    auto again = consumer->Next(DeadlineIn(milliseconds(5000)));
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->body, "m6") << "only the rejected one comes back while we hold m3";
+    EXPECT_TRUE(consumer->Connected()) << "a repeated tag must not reach the broker";
+    consumer->AckMany(again->epoch, std::vector<uint64_t>{again->tag});
+    EXPECT_FALSE(consumer->Next(DeadlineIn(milliseconds(300))).has_value());
+  }
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 8);
+  auto back = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->body, "m3");
+  EXPECT_TRUE(back->redelivered);
+  consumer->Ack(back->epoch, back->tag);
+  EXPECT_FALSE(consumer->Next(DeadlineIn(milliseconds(500))).has_value());
+}
+
 TEST_F(RabbitMq, RejectRequeuesOrDrops) {
   const std::string queue = NewQueue("reject");
   Publish({Msg(queue, "keep"), Msg(queue, "drop")});

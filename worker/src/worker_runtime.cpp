@@ -48,7 +48,16 @@ struct WorkerRuntime::Impl {
       std::lock_guard lock(shared.ack_mutex);
       ready.swap(shared.acks);
     }
-    for (const auto& a : ready) consumer->Ack(a.epoch, a.tag);
+    // One call per epoch (nearly always one), so the adapter can coalesce
+    // the batch into a `multiple` ack.
+    std::vector<uint64_t> tags;
+    tags.reserve(ready.size());
+    for (size_t i = 0; i < ready.size();) {
+      const uint64_t epoch = ready[i].epoch;
+      tags.clear();
+      for (; i < ready.size() && ready[i].epoch == epoch; ++i) tags.push_back(ready[i].tag);
+      consumer->AckMany(epoch, tags);
+    }
     shared.inflight -= static_cast<int64_t>(ready.size());
   }
 

@@ -114,6 +114,7 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   connection_ = std::move(connection);
   next_dead_letter_tag_ = 1;
   pending_.clear();  // an older epoch's, requeued by the broker
+  unsettled_.Reset();
   queue_of_consumer_tag_ = std::move(tags);
   heartbeat_ = std::chrono::seconds(connection_->HeartbeatSeconds());
   last_heard_ = SteadyClock::now();
@@ -148,6 +149,7 @@ void RabbitMqConsumer::Lose(const std::string& why) {
   connection_.reset();
   queue_of_consumer_tag_.clear();
   pending_.clear();  // unacked: the broker redelivers them
+  unsettled_.Reset();
   connected_ = false;
 }
 
@@ -162,10 +164,7 @@ std::optional<Delivery> RabbitMqConsumer::Next(Deadline deadline) {
       pending_.pop_front();
       if (!stopped_) return delivery;
       // As in ReadOne(): not handed out after Stop(), back to the queue.
-      if (amqp_basic_reject(connection_->state(), kChannel, delivery.tag, /*requeue=*/1) !=
-          AMQP_STATUS_OK) {
-        Lose("basic.reject failed");
-      }
+      Reject(delivery.epoch, delivery.tag, /*requeue=*/true);
       continue;
     }
 
@@ -223,6 +222,7 @@ std::optional<Delivery> RabbitMqConsumer::ReadOne() {
     delivery.body = ToString(envelope.message.body);
     delivery.tag = envelope.delivery_tag;
     delivery.epoch = epoch_;
+    unsettled_.Delivered(delivery.tag);
     delivery.redelivered = envelope.redelivered != 0;
     TakeRequestProperties(envelope.message.properties, delivery);
     auto queue = queue_of_consumer_tag_.find(ToString(envelope.consumer_tag));
@@ -232,9 +232,7 @@ std::optional<Delivery> RabbitMqConsumer::ReadOne() {
     if (stopped_) {
       // In flight when Stop() cancelled: hand it straight to another
       // consumer instead of sitting on it until this connection closes.
-      if (amqp_basic_reject(state, kChannel, delivery.tag, /*requeue=*/1) != AMQP_STATUS_OK) {
-        Lose("basic.reject failed");
-      }
+      Reject(delivery.epoch, delivery.tag, /*requeue=*/true);
       return std::nullopt;
     }
     return delivery;
@@ -296,16 +294,30 @@ void RabbitMqConsumer::HandleOtherFrame() {
   }
 }
 
-void RabbitMqConsumer::Ack(uint64_t epoch, uint64_t tag) {
+void RabbitMqConsumer::Ack(uint64_t epoch, uint64_t tag) { AckMany(epoch, {&tag, 1}); }
+
+void RabbitMqConsumer::AckMany(uint64_t epoch, std::span<const uint64_t> tags) {
   // An older epoch's message was requeued by the broker when that
   // connection died; acking its tag on this channel would be an error.
   if (!connection_ || epoch != epoch_) return;
-  int status = amqp_basic_ack(connection_->state(), kChannel, tag, /*multiple=*/0);
-  if (status != AMQP_STATUS_OK) Lose("basic.ack failed: " + DescribeStatus(status));
+  const AckWindow::Plan plan = unsettled_.Ack(tags);
+  amqp_connection_state_t state = connection_->state();
+  if (plan.multiple_up_to != 0 &&
+      amqp_basic_ack(state, kChannel, plan.multiple_up_to, /*multiple=*/1) != AMQP_STATUS_OK) {
+    Lose("basic.ack failed");
+    return;
+  }
+  for (uint64_t tag : plan.singles) {
+    int status = amqp_basic_ack(state, kChannel, tag, /*multiple=*/0);
+    if (status != AMQP_STATUS_OK) {
+      Lose("basic.ack failed: " + DescribeStatus(status));
+      return;
+    }
+  }
 }
 
 void RabbitMqConsumer::Reject(uint64_t epoch, uint64_t tag, bool requeue) {
-  if (!connection_ || epoch != epoch_) return;
+  if (!connection_ || epoch != epoch_ || !unsettled_.Settle(tag)) return;
   int status = amqp_basic_reject(connection_->state(), kChannel, tag, requeue ? 1 : 0);
   if (status != AMQP_STATUS_OK) Lose("basic.reject failed: " + DescribeStatus(status));
 }
@@ -411,6 +423,7 @@ std::optional<std::string> RabbitMqConsumer::AwaitDeadLetterConfirm(uint64_t tag
           partial.emplace();
           partial->tag = deliver->delivery_tag;
           partial->epoch = epoch_;
+          unsettled_.Delivered(partial->tag);
           partial->redelivered = deliver->redelivered != 0;
           auto queue = queue_of_consumer_tag_.find(ToString(deliver->consumer_tag));
           partial->queue = queue != queue_of_consumer_tag_.end() ? queue->second
@@ -461,8 +474,10 @@ std::optional<std::string> RabbitMqConsumer::AwaitDeadLetterConfirm(uint64_t tag
     if (partial->body.size() < body_size) return std::nullopt;
     if (stopped_) {
       // As ReadOne(): delivered while cancelling, handed straight back.
-      int status = amqp_basic_reject(state, kChannel, partial->tag, /*requeue=*/1);
+      const uint64_t rejected = partial->tag;
       partial.reset();
+      if (!unsettled_.Settle(rejected)) return std::nullopt;
+      int status = amqp_basic_reject(state, kChannel, rejected, /*requeue=*/1);
       if (status != AMQP_STATUS_OK) return "basic.reject failed: " + DescribeStatus(status);
       return std::nullopt;
     }

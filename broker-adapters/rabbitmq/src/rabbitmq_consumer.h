@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ack_window.h"
 #include "amqp_connection.h"
 #include "fila/broker.h"
 
@@ -29,6 +30,9 @@ class RabbitMqConsumer final : public Consumer {
   void Start(const std::vector<std::string>& queues, uint16_t prefetch) override;
   std::optional<Delivery> Next(Deadline deadline) override;
   void Ack(uint64_t epoch, uint64_t tag) override;
+  // One basic.ack multiple for the part of `tags` that closes the oldest
+  // unsettled range, single acks for the rest.
+  void AckMany(uint64_t epoch, std::span<const uint64_t> tags) override;
   void Reject(uint64_t epoch, uint64_t tag, bool requeue) override;
   // Publishes on channel 2 and waits (at most connect_timeout) for the
   // confirm; on a timeout, nack, unroutable return or error the connection
@@ -79,6 +83,8 @@ class RabbitMqConsumer final : public Consumer {
   // Deliveries of the current epoch read by DeadLetter(), oldest first;
   // Next() returns them before reading the connection.
   std::deque<Delivery> pending_;
+  // Tags of this epoch delivered and not yet acked or rejected.
+  AckWindow unsettled_;
   std::chrono::seconds heartbeat_{0};
   SteadyClock::time_point last_heard_{};  // last time the socket had data
   int wake_fd_ = -1;                      // eventfd written by Wakeup()

@@ -64,6 +64,12 @@ class Consumer {
   // Acks a delivery. A tag of an older epoch is ignored: the broker already
   // requeued that message when the old connection died.
   virtual void Ack(uint64_t epoch, uint64_t tag) = 0;
+  // Acks several deliveries of one epoch at once; the adapter may send
+  // fewer broker operations (AMQP: one `multiple` ack for a contiguous
+  // range). A tag not outstanding is ignored, as is an older epoch.
+  virtual void AckMany(uint64_t epoch, std::span<const uint64_t> tags) {
+    for (uint64_t tag : tags) Ack(epoch, tag);
+  }
   // Rejects a delivery, requeueing it or not.
   virtual void Reject(uint64_t epoch, uint64_t tag, bool requeue) = 0;
   // Moves a delivery that can never be processed (poison) to the durable
