@@ -12,6 +12,8 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kProgressFlush{250};
+// After Stop(), how long unrecorded finishes are still retried.
+constexpr milliseconds kStopBudget{5000};
 
 milliseconds Backoff(int failures) {
   return milliseconds(std::min<int64_t>(100LL << std::min(failures, 5), 2000));
@@ -30,6 +32,7 @@ void Finisher::Start() {
 
 void Finisher::Stop() {
   if (!thread_.joinable()) return;
+  give_up_at_ = SteadyClock::now() + kStopBudget;
   stop_ = true;
   thread_.join();
   try {
@@ -81,7 +84,17 @@ void Finisher::Loop() {
       Heartbeat();
       next_heartbeat = now + options.heartbeat_interval;
     }
-    if (stop_ && batch.empty() && shared_.done.Size() == 0) return;
+    if (stop_) {
+      if (batch.empty() && shared_.done.Size() == 0) return;
+      // The runtime gave the commits its drain budget already; a database
+      // that stays away must not keep the process from exiting. The reaper
+      // retries these tasks (still running, under this worker's name).
+      if (SteadyClock::now() >= give_up_at_) {
+        spdlog::error("{} finishes not recorded at exit; their tasks will be reaped",
+                      batch.size() + shared_.done.Size());
+        return;
+      }
+    }
   }
 }
 
@@ -119,11 +132,12 @@ bool Finisher::CommitBatch(std::vector<Done>& batch) {
     std::lock_guard lock(shared_.stats_mutex);
     ++shared_.finished_by_queue[d.queue];
   }
-  {
-    std::lock_guard lock(shared_.ack_mutex);
-    for (const auto& d : batch) shared_.acks.push_back({d.epoch, d.tag});
+  std::vector<AckRef> late;
+  for (const auto& d : batch) {
+    if (!d.acked) late.push_back({d.epoch, d.tag});
   }
-  if (Consumer* consumer = shared_.consumer.load()) consumer->Wakeup();
+  if (!late.empty()) shared_.PostAcks(late);
+  shared_.unrecorded -= static_cast<int64_t>(batch.size());
   batch.clear();
   return true;
 }

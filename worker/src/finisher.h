@@ -12,14 +12,16 @@ namespace fila {
 class SlotPool;
 
 // The thread that owns the worker's second store connection: group-commits
-// finished attempts and hands their acks to the consumer thread, writes
+// finished attempts (and hands the consumer thread the acks of those whose
+// delivery was not acked yet, see Shared::Finished), writes
 // coalesced progress, heartbeats, and polls for operator cancellations.
 class Finisher final {
  public:
   Finisher(Shared& shared, std::unique_ptr<StateStore> store, SlotPool& slots);
   ~Finisher();
   void Start();
-  // Commits what is left, deregisters the worker and joins.
+  // Commits what is left (retrying for at most a few seconds), deregisters
+  // the worker and joins.
   void Stop();
 
  private:
@@ -34,6 +36,7 @@ class Finisher final {
   SlotPool& slots_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  Deadline give_up_at_{};  // written before stop_ is set
 };
 
 }  // namespace fila

@@ -3,11 +3,13 @@
 // State shared by the worker's threads: the consumer thread (claims, acks),
 // the slot threads and their watchdog (handlers), and the finisher (commits).
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "fila/blocking_queue.h"
@@ -29,11 +31,14 @@ struct Job {
   uint64_t tag = 0;
 };
 
-// A finished attempt waiting for its group commit, then its ack.
+// A finished attempt waiting for its group commit.
 struct Done {
   FinishRecord record;
   uint64_t epoch = 0;
   uint64_t tag = 0;
+  // Its delivery was acked when the slot let go of it; if not (too many
+  // finishes waiting for a commit), the finisher acks it after the commit.
+  bool acked = false;
   // For metrics and the worker's stats.
   std::string queue;
   std::string type;
@@ -75,11 +80,41 @@ struct Shared {
   BlockingQueue<Done> done;
   // Claimed and not yet acked; the drain waits for it to reach zero.
   std::atomic<int64_t> inflight{0};
+  // Finished and not yet committed; the drain waits for it too.
+  std::atomic<int64_t> unrecorded{0};
+
+  // A slot let go of its job: the outcome goes to the finisher's group
+  // commit, and the delivery is acked now. The claim's commit already made
+  // PostgreSQL the owner of the task (running, fenced by its attempt): if
+  // this process dies before the finish commits, the reaper retries the
+  // task, exactly as it did when an unacked message came back and its
+  // claim was refused as a duplicate. Acking here keeps the prefetch (= the
+  // slots) for work that is running, not for commits in flight; beyond
+  // kMaxUnrecorded waiting finishes the ack waits for the commit instead,
+  // so a slow database slows the intake.
+  void Finished(Done d) {
+    const int64_t waiting = unrecorded.fetch_add(1);
+    d.acked = waiting < MaxUnrecorded();
+    if (d.acked) {
+      const AckRef ref{d.epoch, d.tag};
+      PostAcks({&ref, 1});
+    }
+    done.Push(std::move(d));
+  }
+  int64_t MaxUnrecorded() const { return std::max<int64_t>(64, 4 * options.concurrency); }
+  // Hands acks to the consumer thread, the only one that may send them.
+  void PostAcks(std::span<const AckRef> refs) {
+    {
+      std::lock_guard lock(ack_mutex);
+      acks.insert(acks.end(), refs.begin(), refs.end());
+    }
+    if (Consumer* c = consumer.load()) c->Wakeup();
+  }
   // Set by the watchdog when too many slots were abandoned.
   std::atomic<bool> overloaded{false};
 
   std::mutex ack_mutex;
-  std::vector<AckRef> acks;              // committed, to be acked by the consumer thread
+  std::vector<AckRef> acks;              // to be acked by the consumer thread
   std::atomic<Consumer*> consumer{nullptr};  // only Wakeup() from other threads
 
   std::mutex progress_mutex;

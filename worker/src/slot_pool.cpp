@@ -112,7 +112,7 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
     done.type = e.type;
     done.run_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     LogOutcome(done);
-    shared_.done.Push(std::move(done));
+    shared_.Finished(std::move(done));
   }
 }
 
@@ -201,8 +201,8 @@ void SlotPool::Abandon(Slot& slot, FinishRecord record) {
   stuck_ = true;
   shared_.ChangeBusy(-1);
   const Envelope& e = slot.job->envelope;
-  shared_.done.Push(
-      Done{std::move(record), slot.job->epoch, slot.job->tag, e.queue, e.type,
+  shared_.Finished(
+      Done{std::move(record), slot.job->epoch, slot.job->tag, false, e.queue, e.type,
            std::chrono::duration<double>(SteadyClock::now() - slot.started).count()});
 }
 

@@ -186,11 +186,11 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
                    m.options.drain_timeout.count());
     }
     if (stopping) {
-      if (shared.inflight == 0) break;
+      if (shared.inflight == 0 && shared.unrecorded == 0) break;
       if (SteadyClock::now() >= drain_deadline) {
         if (handed_back) {
           spdlog::error("{} finishes could not be recorded before exit; their tasks will be "
-                        "reaped", shared.inflight.load());
+                        "reaped", shared.unrecorded.load());
           break;
         }
         spdlog::warn("drain budget spent: handing back {} running tasks", shared.inflight.load());

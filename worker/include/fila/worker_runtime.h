@@ -56,14 +56,20 @@ inline constexpr int kExitDrained = 0;
 inline constexpr int kExitAbandoned = 3;
 
 // Consumes the worker's queues and runs tasks: claim (batched, fenced by
-// attempt) -> run in a slot -> guarded finish (group commit) -> ack after
-// the commit. Execution is at-least-once; recorded completion exactly once.
+// attempt; committed before anything runs) -> run in a slot -> ack ->
+// guarded finish (group commit). Execution is at-least-once; recorded
+// completion exactly once.
 //
 // Threads: the caller's thread owns the broker consumer and a store for
 // claims; `concurrency` slot threads run handlers; one finisher thread owns
 // a store for finishes, progress and heartbeats. Prefetch equals the slot
-// count and a message is acked only after its finish commits, so the
-// broker never holds back more messages than there are free slots.
+// count, and a message is acked when its slot lets go of it: after the
+// claim committed (PostgreSQL owns the task from then on: if the process
+// dies, the reaper retries it) and before the finish commits, so a
+// message holds a prefetch slot exactly as long as its task holds a worker
+// slot. The broker never holds back more messages than there are free
+// slots. Beyond a few times `concurrency` finishes waiting for a commit,
+// acks wait for the commit (see Shared::Finished).
 class WorkerRuntime final {
  public:
   using StoreFactory = std::function<std::unique_ptr<StateStore>()>;
