@@ -55,12 +55,12 @@ void Finisher::Loop() {
                                 now + milliseconds(100)});
     for (auto& d : shared_.done.PopAll(wait_until)) batch.push_back(std::move(d));
     if (!batch.empty()) {
-      // Group commit: give other slots a few ms to finish too, unless no
-      // slot is running anything (short tasks: the batch is complete and
-      // waiting would only stretch every claim-run-finish-ack cycle).
+      // Group commit: give other slots a few ms to finish too. Deliveries
+      // are acked when their slot lets go (Shared::Finished), so the wait
+      // delays only when an outcome becomes visible, not the next task.
       const auto flush_at = SteadyClock::now() + options.finish_flush;
-      while (batch.size() < options.concurrency && SteadyClock::now() < flush_at &&
-             (shared_.busy_now > 0 || shared_.done.Size() > 0)) {
+      while (static_cast<int64_t>(batch.size()) < shared_.MaxUnrecorded() / 2 &&
+             SteadyClock::now() < flush_at) {
         auto more = shared_.done.PopAll(flush_at);
         if (more.empty()) break;
         for (auto& d : more) batch.push_back(std::move(d));

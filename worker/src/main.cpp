@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   int drain_s = 30;
   int startup_s = 30;
   int heartbeat_ms = 2000;
+  int finish_flush_ms = static_cast<int>(options.finish_flush.count());
   int abandon_grace_ms = 5000;
   int max_abandoned = 0;
   app.add_option("--queues", queues, "Comma-separated queues to consume (env FILA_QUEUES)");
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600));
   app.add_option("--heartbeat-interval-ms", heartbeat_ms, "How often the worker reports itself alive")
       ->check(CLI::Range(50, 600000));
+  app.add_option("--finish-flush-ms", finish_flush_ms,
+                 "How long finishes wait for others to share their commit")
+      ->check(CLI::Range(0, 1000));
   app.add_option("--abandon-grace-ms", abandon_grace_ms,
                  "How long a handler may ignore its deadline or a cancel before it is abandoned")
       ->check(CLI::Range(0, 3600000));
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
   options.queues = fila::SplitList(queues);
   options.drain_timeout = std::chrono::seconds(drain_s);
   options.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  options.finish_flush = std::chrono::milliseconds(finish_flush_ms);
   // A lease outlives several missed heartbeats, never less than 10 s.
   options.lease = std::max<std::chrono::milliseconds>(options.heartbeat_interval * 5,
                                                       std::chrono::seconds(10));

@@ -90,7 +90,7 @@ struct Shared {
   // task, exactly as it did when an unacked message came back and its
   // claim was refused as a duplicate. Acking here keeps the prefetch (= the
   // slots) for work that is running, not for commits in flight; beyond
-  // kMaxUnrecorded waiting finishes the ack waits for the commit instead,
+  // MaxUnrecorded() waiting finishes the ack waits for the commit instead,
   // so a slow database slows the intake.
   void Finished(Done d) {
     const int64_t waiting = unrecorded.fetch_add(1);
@@ -101,7 +101,7 @@ struct Shared {
     }
     done.Push(std::move(d));
   }
-  int64_t MaxUnrecorded() const { return std::max<int64_t>(64, 4 * options.concurrency); }
+  int64_t MaxUnrecorded() const { return std::max<int64_t>(256, 8 * options.concurrency); }
   // Hands acks to the consumer thread, the only one that may send them.
   void PostAcks(std::span<const AckRef> refs) {
     {

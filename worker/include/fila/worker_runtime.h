@@ -23,7 +23,7 @@ struct WorkerOptions {
   std::vector<std::string> queues{"default"};
   uint32_t concurrency = 4;
   // Finishes are committed in groups: at most this long after the first one.
-  std::chrono::milliseconds finish_flush{3};
+  std::chrono::milliseconds finish_flush{10};
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(2)};
   // A claim's lease; heartbeats extend it while the worker lives.
   std::chrono::milliseconds lease{std::chrono::seconds(30)};
