@@ -64,12 +64,10 @@ struct Shared {
   void ChangeBusy(int delta) {
     std::lock_guard lock(busy_mutex);
     busy = static_cast<uint32_t>(static_cast<int>(busy) + delta);
-    busy_now = busy;
     metrics.Slots(busy, options.concurrency);
   }
   std::mutex busy_mutex;
   uint32_t busy = 0;
-  std::atomic<uint32_t> busy_now{0};  // the same, for lock-free reads
   // Whether the last store operation of the finisher succeeded.
   std::atomic<bool> database_ok{true};
   // Committed finishes per queue, reported with each heartbeat (fila top).
