@@ -101,11 +101,16 @@ struct Shared {
   }
   int64_t MaxUnrecorded() const { return std::max<int64_t>(256, 8 * options.concurrency); }
   // Hands acks to the consumer thread, the only one that may send them.
+  // A wakeup is only needed when the list was empty: otherwise one is
+  // pending already, and the consumer takes the whole list at once.
   void PostAcks(std::span<const AckRef> refs) {
+    bool was_empty;
     {
       std::lock_guard lock(ack_mutex);
+      was_empty = acks.empty();
       acks.insert(acks.end(), refs.begin(), refs.end());
     }
+    if (!was_empty) return;
     if (Consumer* c = consumer.load()) c->Wakeup();
   }
   // Set by the watchdog when too many slots were abandoned.
