@@ -54,6 +54,17 @@ ScratchDatabase::ScratchDatabase(std::string base_url)
   } catch (const std::exception& e) {
     throw BenchError("cannot create database " + name_ + ": " + e.what());
   }
+  // A checkpoint now, so that the previous scenario's dirty pages and WAL
+  // are not flushed (and full-page images not written) in the middle of
+  // this one's figures.
+  try {
+    pqxx::connection c(base_url_);
+    pqxx::nontransaction tx(c);
+    tx.exec0("CHECKPOINT");
+  } catch (const std::exception& e) {
+    std::cerr << "fila-bench: warning: CHECKPOINT failed (needs superuser or pg_checkpoint): "
+              << e.what() << "\n";
+  }
 }
 
 ScratchDatabase::~ScratchDatabase() {

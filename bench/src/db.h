@@ -17,7 +17,8 @@ std::string DurabilitySettings(const std::string& url);
 
 // A database of one scenario's own, created through the stack's base URL
 // and dropped (WITH (FORCE)) when destroyed, so that runs never see each
-// other's tasks.
+// other's tasks. Creating one also runs a CHECKPOINT, so each scenario
+// starts with the server's dirty pages and WAL flushed.
 class ScratchDatabase final {
  public:
   // Throws BenchError when the server refuses.
