@@ -247,6 +247,31 @@ TEST(PostgresStore, ReaperRequeuesTasksOfSilentWorkersOnly) {
   EXPECT_TRUE(store.ReapLost(10000, 100).empty());
 }
 
+// A heartbeat extends the leases of the tasks the worker holds, not of
+// every task running under its name: one whose claim committed while the
+// answer was lost (the worker never ran it) must expire and be retried.
+TEST(PostgresStore, HeartbeatExtendsOnlyTheLeasesOfHeldTasks) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> two{Noop(), Noop()};
+  auto ids = store.Enqueue(two);
+  std::vector<std::string> both{ids[0].id, ids[1].id};
+  ASSERT_EQ(store.Claim(both, "w1", 30000).claimed.size(), 2u);
+  db.Exec("UPDATE tasks SET lease_until = now() - interval '1 second'");
+  db.Exec("DELETE FROM outbox");
+
+  WorkerInfo info{.id = "w1", .concurrency = 2};
+  info.held = {ids[0].id};
+  store.Heartbeat(info, 30000);
+
+  auto reaped = store.ReapLost(10000, 100);
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0].id, ids[1].id);
+  EXPECT_EQ(reaped[0].reason, "lease expired");
+  EXPECT_EQ(store.GetTask(ids[0].id)->state, TaskState::kRunning);
+  EXPECT_EQ(store.GetTask(ids[1].id)->state, TaskState::kQueued);
+}
+
 TEST(Migrator, UpDownStatusAndIdempotence) {
   TestDatabase db(/*migrate=*/false);
   Migrator migrator(db.url());

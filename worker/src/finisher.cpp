@@ -129,6 +129,14 @@ bool Finisher::CommitBatch(std::vector<Done>& batch) {
     std::lock_guard lock(shared_.stats_mutex);
     ++shared_.finished_by_queue[d.queue];
   }
+  {
+    std::lock_guard lock(shared_.held_mutex);
+    for (const auto& d : batch) {
+      // Only this attempt: a retry claimed meanwhile stays held.
+      auto it = shared_.held.find(d.record.id);
+      if (it != shared_.held.end() && it->second == d.record.attempt) shared_.held.erase(it);
+    }
+  }
   std::vector<AckRef> late;
   for (const auto& d : batch) {
     if (!d.acked) late.push_back({d.epoch, d.tag});
@@ -172,6 +180,11 @@ void Finisher::Heartbeat() {
   {
     std::lock_guard lock(shared_.stats_mutex);
     info.finished_by_queue = shared_.finished_by_queue;
+  }
+  {
+    std::lock_guard lock(shared_.held_mutex);
+    info.held.reserve(shared_.held.size());
+    for (const auto& [id, attempt] : shared_.held) info.held.push_back(id);
   }
   try {
     store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <random>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "fila/blocking_queue.h"
@@ -80,6 +81,10 @@ struct Shared {
   std::atomic<int64_t> inflight{0};
   // Finished and not yet committed; the drain waits for it too.
   std::atomic<int64_t> unrecorded{0};
+  // The tasks claimed and not yet recorded, with their attempt: the
+  // heartbeat extends the leases of these only (WorkerInfo::held).
+  std::mutex held_mutex;
+  std::unordered_map<std::string, uint32_t> held;
 
   // A slot let go of its job: the outcome goes to the finisher's group
   // commit, and the delivery is acked now. The claim's commit already made

@@ -110,6 +110,10 @@ struct WorkerRuntime::Impl {
       if (it != claimed.end()) {
         ++shared.counters.claimed;
         ++shared.inflight;
+        {
+          std::lock_guard lock(shared.held_mutex);
+          shared.held[env.id] = it->second.attempt;
+        }
         shared.runnable.Push(std::make_shared<const Job>(
             Job{std::move(env), std::move(it->second), d.epoch, d.tag}));
         claimed.erase(it);  // a second copy in the same batch is a duplicate

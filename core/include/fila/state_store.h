@@ -183,6 +183,11 @@ struct WorkerInfo {
   uint64_t succeeded = 0;  // committed finishes with outcome succeeded
   uint64_t failed = 0;     // committed finishes with any other outcome
   std::map<std::string, uint64_t> finished_by_queue;
+  // Tasks this worker claimed and has not recorded a finish for yet: only
+  // their leases are extended. A task running under this worker's name but
+  // unknown to it (a claim that committed while its answer was lost) then
+  // expires and is retried, instead of being kept alive by every heartbeat.
+  std::vector<std::string> held;
 };
 
 // Durable task state. Every state change is one guarded UPDATE.
@@ -215,7 +220,8 @@ class StateStore {
   virtual std::vector<bool> Finish(std::span<const FinishRecord> records) = 0;
   // Writes progress of running tasks, each fenced by attempt.
   virtual void RecordProgress(std::span<const ProgressUpdate> updates) = 0;
-  // Records the worker as alive and extends the leases of its running tasks.
+  // Records the worker as alive and extends the leases of its running
+  // tasks among `worker.held`.
   virtual void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) = 0;
   // Removes a worker that stopped cleanly.
   virtual void Deregister(const std::string& worker_id) = 0;

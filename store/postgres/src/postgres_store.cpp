@@ -135,7 +135,7 @@ WITH w AS (
     finished_by_queue = EXCLUDED.finished_by_queue
 )
 UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
-WHERE worker = $1 AND state = 'running')"},
+WHERE id = ANY($11::uuid[]) AND worker = $1 AND state = 'running')"},
       {"deregister", "DELETE FROM workers WHERE id = $1"},
       {"cancel_requested",
        "SELECT id, attempt FROM tasks WHERE worker = $1 AND state = 'running' AND cancel_requested"},
@@ -587,7 +587,8 @@ void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
     tx.exec_prepared("heartbeat", worker.id, worker.hostname, worker.pid,
                      pg::ArrayLiteral(worker.queues), worker.concurrency, lease_ms,
                      static_cast<int64_t>(worker.succeeded), static_cast<int64_t>(worker.failed),
-                     pg::ArrayLiteral(queues), pg::IntArrayLiteral<int64_t>(finished));
+                     pg::ArrayLiteral(queues), pg::IntArrayLiteral<int64_t>(finished),
+                     pg::ArrayLiteral(worker.held));
     return 0;
   });
 }
