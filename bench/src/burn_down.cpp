@@ -32,7 +32,7 @@ Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log
   const double workers_started =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   fleet.StartWorkers();
-  AwaitDrained(store, fleet, setup.queue, tasks, what);
+  AwaitDrained(db, fleet, setup.queue, tasks, what);
   const Fleet::Usage usage = fleet.Sample();
   fleet.Stop();
   const int64_t retried = VerifyAllSucceeded(db, setup.queue, tasks, what);

@@ -142,6 +142,19 @@ int64_t TaskDb::Workers() {
   return tx.exec1("SELECT count(*) FROM workers")[0].as<int64_t>();
 }
 
+int64_t TaskDb::FinishedByWorkers() {
+  pqxx::read_transaction tx(impl_->connection);
+  return tx.exec1("SELECT coalesce(sum(succeeded + failed), 0) FROM workers")[0].as<int64_t>();
+}
+
+bool TaskDb::AnyActive(const std::string& queue) {
+  pqxx::read_transaction tx(impl_->connection);
+  return tx.exec_params1("SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND state IN "
+                         "('queued', 'scheduled', 'running', 'blocked'))",
+                         queue)[0]
+      .as<bool>();
+}
+
 int64_t TaskDb::CountRows(const std::string& sql) {
   pqxx::read_transaction tx(impl_->connection);
   return tx.exec1(sql)[0].as<int64_t>();

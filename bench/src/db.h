@@ -75,6 +75,10 @@ class TaskDb final {
   Latency StartLatency(const std::string& queue, double created_from);
   // Rows in the workers table (a worker registers once it is up).
   int64_t Workers();
+  // Attempts finished by the registered workers, from their heartbeats.
+  int64_t FinishedByWorkers();
+  // Whether any task of `queue` is queued, scheduled, running or blocked.
+  bool AnyActive(const std::string& queue);
   // Rows of a SELECT count(*) on any table (Celery's result table).
   int64_t CountRows(const std::string& sql);
 

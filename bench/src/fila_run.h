@@ -40,7 +40,7 @@ double EnqueueNoops(PostgresStore& store, const std::string& queue, int64_t coun
 void AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet, const std::string& what);
 // Polls until no task of `queue` is queued, scheduled or running. A daemon
 // that exits, or no progress for two minutes, is a BenchError.
-void AwaitDrained(PostgresStore& store, Fleet& fleet, const std::string& queue, int64_t total,
+void AwaitDrained(TaskDb& db, Fleet& fleet, const std::string& queue, int64_t total,
                   const std::string& what);
 // BenchError, loudly, unless `expected` tasks of `queue` exist and all
 // succeeded: a benchmark that loses tasks must not report a rate. Returns

@@ -84,8 +84,6 @@ Result RunSteady(const Options& options, int rate, const std::string& log_dir) {
   if (rate <= 0) throw BenchError("rates must be positive");
   const std::string what = "steady " + std::to_string(rate) + "/s";
   FilaSetup setup(options, log_dir);
-  PostgresStore store(setup.db.url());
-  store.Connect();
   TaskDb db(setup.db.url());
   BrokerQueueCleanup cleanup{options.amqp_url, setup.queue};
 
@@ -138,7 +136,7 @@ Result RunSteady(const Options& options, int rate, const std::string& log_dir) {
   for (auto& t : producers) t.join();
   if (!production.error.empty()) throw BenchError(what + ": producer failed: " + production.error);
 
-  AwaitDrained(store, fleet, setup.queue, total, what);
+  AwaitDrained(db, fleet, setup.queue, total, what);
   const Fleet::Usage usage = fleet.Sample();
   fleet.Stop();
   const int64_t retried = VerifyAllSucceeded(db, setup.queue, total, what);
