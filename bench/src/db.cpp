@@ -34,7 +34,8 @@ std::string DurabilitySettings(const std::string& url) {
   pqxx::connection c(url);
   pqxx::read_transaction tx(c);
   std::string out;
-  for (const char* setting : {"fsync", "synchronous_commit", "full_page_writes"}) {
+  for (const char* setting :
+       {"fsync", "synchronous_commit", "full_page_writes", "max_wal_size", "checkpoint_timeout"}) {
     if (!out.empty()) out += ' ';
     out += setting;
     out += '=';
