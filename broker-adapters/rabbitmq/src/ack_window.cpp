@@ -13,8 +13,12 @@ void AckWindow::Delivered(uint64_t tag) {
   ++outstanding_;
 }
 
+bool AckWindow::IsOutstanding(uint64_t tag) const {
+  return tag >= base_ && tag < base_ + state_.size() && state_[tag - base_];
+}
+
 bool AckWindow::Settle(uint64_t tag) {
-  if (tag < base_ || tag >= base_ + state_.size() || !state_[tag - base_]) return false;
+  if (!IsOutstanding(tag)) return false;
   state_[tag - base_] = false;
   --outstanding_;
   Compact();
@@ -25,7 +29,7 @@ AckWindow::Plan AckWindow::Ack(std::span<const uint64_t> tags) {
   std::vector<uint64_t> settled;
   settled.reserve(tags.size());
   for (uint64_t tag : tags) {
-    if (tag < base_ || tag >= base_ + state_.size() || !state_[tag - base_]) continue;
+    if (!IsOutstanding(tag)) continue;
     state_[tag - base_] = false;
     --outstanding_;
     settled.push_back(tag);

@@ -23,8 +23,7 @@ class AckWindow final {
   };
 
   // A tag the broker delivered. Tags of a channel increase; a gap (never
-  // expected) counts as settled, so no `multiple` can cover it by mistake
-  // being unknown to the broker.
+  // expected) counts as settled.
   void Delivered(uint64_t tag);
   // Marks one tag settled (acked singly, rejected, nacked). False if it was
   // not outstanding: then nothing may be sent for it, since settling a tag
@@ -39,6 +38,7 @@ class AckWindow final {
   size_t Outstanding() const { return outstanding_; }
 
  private:
+  bool IsOutstanding(uint64_t tag) const;
   // Drops settled tags from the front; returns the last tag dropped, or 0.
   uint64_t Compact();
 
