@@ -1,0 +1,61 @@
+#include "fila/key_limiter.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "fila/errors.h"
+
+namespace fila {
+namespace {
+
+class LocalKeyLimiter final : public KeyLimiter {
+ public:
+  Permit Acquire(std::string_view key, const LimitSpec& limit, Deadline deadline,
+                 const std::function<bool()>& cancelled) override {
+    std::unique_lock lock(mutex_);
+    State& s = keys_[std::string(key)];
+    while (true) {
+      if (cancelled && cancelled()) throw TransientError("cancelled while waiting for limit " + std::string(key));
+      const auto now = SteadyClock::now();
+      const bool concurrency_ok = limit.max_concurrent == 0 || s.running < limit.max_concurrent;
+      // Rate as a spacing between starts (GCRA): a start at `next_start`
+      // or later keeps `rate` starts per `period`, with a burst of `rate`.
+      const auto spacing = limit.rate == 0 ? SteadyClock::duration::zero()
+                                           : std::chrono::duration_cast<SteadyClock::duration>(limit.period) / limit.rate;
+      const auto burst = spacing * (limit.rate == 0 ? 0 : limit.rate - 1);
+      const bool rate_ok = spacing.count() == 0 || s.next_start <= now + burst;
+      if (concurrency_ok && rate_ok) {
+        if (spacing.count() > 0) s.next_start = std::max(s.next_start, now) + spacing;
+        ++s.running;
+        return Permit([this, k = std::string(key)] {
+          std::lock_guard guard(mutex_);
+          --keys_[k].running;
+          changed_.notify_all();
+        });
+      }
+      if (now >= deadline) throw TransientError("timed out waiting for limit " + std::string(key));
+      auto wake = deadline;
+      if (!rate_ok) wake = std::min(wake, s.next_start - burst);
+      // Cancellation is polled: wake at least every 100 ms.
+      wake = std::min(wake, now + std::chrono::milliseconds(100));
+      changed_.wait_until(lock, wake);
+    }
+  }
+
+ private:
+  struct State {
+    uint32_t running = 0;
+    SteadyClock::time_point next_start{};
+  };
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, State, std::less<>> keys_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyLimiter> MakeLocalKeyLimiter() { return std::make_unique<LocalKeyLimiter>(); }
+
+}  // namespace fila
