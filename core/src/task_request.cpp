@@ -1,5 +1,7 @@
 #include "fila/task_request.h"
 
+#include <cctype>
+
 #include "fila/errors.h"
 
 namespace fila {
@@ -27,9 +29,60 @@ void CheckText(const std::string& value, size_t max, const std::string& field) {
   }
 }
 
+bool IsUuidText(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (c == '-')) return false;
+    if (!dash && !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// The task's limit: each field from the request when given, else the
+// type's. The key is needed only when some limit applies.
+void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, const TaskTypes& types,
+                  NewTask& task) {
+  constexpr int64_t kMaxCount = 1000000;
+  constexpr int64_t kMaxPeriodMs = 7LL * 24 * 3600 * 1000;
+  LimitSpec& limit = task.limit;
+  limit = spec.limit;
+  if (r.limit_concurrency) {
+    limit.max_concurrent =
+        InRange(r.limit_concurrency, 0, 0, kMaxCount, "limit_concurrency", "limit concurrency");
+  }
+  if (r.limit_rate) limit.rate = InRange(r.limit_rate, 0, 0, kMaxCount, "limit_rate", "limit rate");
+  if (r.limit_period_ms) {
+    limit.period = std::chrono::milliseconds(
+        InRange(r.limit_period_ms, 0, 0, kMaxPeriodMs, "limit_period_ms", "limit period (ms)"));
+  }
+  if (limit.rate > 0 && limit.period.count() == 0) {
+    throw PermanentError("a limit rate needs a period", "limit_period_ms");
+  }
+  if (limit.Empty()) {
+    limit = {};
+    return;
+  }
+  if (r.limit_key && !r.limit_key->empty()) {
+    task.limit_key = *r.limit_key;
+  } else if (!spec.limit_key_field.empty()) {
+    const std::string value = types.PayloadField(r.type, task.payload, spec.limit_key_field);
+    if (value.empty()) {
+      throw PermanentError("payload." + spec.limit_key_field + " is needed as the limit key",
+                           "payload." + spec.limit_key_field);
+    }
+    task.limit_key = r.type + ":" + value;
+  } else {
+    task.limit_key = spec.limit_key.empty() ? r.type : spec.limit_key;
+  }
+  CheckText(task.limit_key, kMaxKeyBytes, "limit_key");
+}
+
 }  // namespace
 
-NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimits& limits) {
+NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimits& limits,
+                    int64_t now_ms) {
   const TaskTypeSpec& spec = types.Get(r.type);
   NewTask task;
   task.type = r.type;
@@ -55,7 +108,31 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
   CheckText(r.trace_id, 128, "trace_id");
   task.trace_id = r.trace_id;
   if (r.run_at_ms < 0) throw PermanentError("run_at must not be negative", "run_at_unix_ms");
-  task.run_at_ms = r.run_at_ms;
+  if (r.delay_ms < 0 || r.delay_ms > limits.max_delay_ms) {
+    throw PermanentError("delay must be between 0 and " + std::to_string(limits.max_delay_ms) +
+                             " ms, got " + std::to_string(r.delay_ms),
+                         "delay_ms");
+  }
+  if (r.delay_ms > 0 && r.run_at_ms > 0) {
+    throw PermanentError("give a delay or a run_at time, not both", "delay_ms");
+  }
+  task.run_at_ms = r.delay_ms > 0 ? now_ms + r.delay_ms : r.run_at_ms;
+  if (task.run_at_ms > now_ms + limits.max_delay_ms) {
+    throw PermanentError("run_at is more than " + std::to_string(limits.max_delay_ms / 86400000) +
+                             " days ahead",
+                         "run_at_unix_ms");
+  }
+  if (r.depends_on.size() > limits.max_depends_on) {
+    throw PermanentError("more than " + std::to_string(limits.max_depends_on) + " dependencies",
+                         "depends_on");
+  }
+  for (const auto& parent : r.depends_on) {
+    if (!IsUuidText(parent)) {
+      throw PermanentError("depends_on holds '" + parent.substr(0, 64) + "', not a task id",
+                           "depends_on");
+    }
+  }
+  task.depends_on = r.depends_on;
   if (r.payload.size() > limits.max_payload_bytes) {
     throw PayloadTooLarge("payload of " + std::to_string(r.payload.size()) +
                               " bytes is over the limit of " +
@@ -74,6 +151,7 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
       task.payload = r.payload;
       break;
   }
+  ResolveLimit(r, spec, types, task);
   return task;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fila/envelope.h"
+#include "fila/key_limiter.h"
 #include "fila/monitor.h"
 #include "fila/task_state.h"
 
@@ -28,6 +29,11 @@ struct NewTask {
   int64_t run_at_ms = 0;        // 0: now
   uint32_t retry_base_ms = 0;   // 0: the type's retry policy
   uint32_t retry_cap_ms = 0;    // 0: the type's retry policy
+  std::string id;               // empty: the store picks one
+  std::string parent_id;        // the task whose handler enqueued this one
+  std::vector<std::string> depends_on;
+  std::string limit_key;        // empty: no per-key limit
+  LimitSpec limit;
 };
 
 struct EnqueueResult {

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "fila/clock.h"
 #include "fila/errors.h"
 #include "fila/state_store.h"
 #include "fila/task_types.h"
@@ -23,7 +25,16 @@ struct TaskRequest {
   std::string tenant = "default";
   std::string idempotency_key;
   std::string trace_id;
-  int64_t run_at_ms = 0;
+  int64_t run_at_ms = 0;   // absolute start time; 0: now
+  int64_t delay_ms = 0;    // start this long after the enqueue (not with run_at_ms)
+  // Tasks (of the same tenant) that must all succeed before this one is
+  // queued; it waits as `blocked` and is cancelled if one ends otherwise.
+  std::vector<std::string> depends_on;
+  // Per-key limit override; unset fields take the type's.
+  std::optional<std::string> limit_key;
+  std::optional<int64_t> limit_concurrency;
+  std::optional<int64_t> limit_rate;
+  std::optional<int64_t> limit_period_ms;
   enum class PayloadForm { kNone, kBytes, kJson } payload_form = PayloadForm::kNone;
   std::string payload;  // serialized payload message, or its JSON
 };
@@ -32,6 +43,8 @@ struct TaskLimits {
   size_t max_payload_bytes = 1024 * 1024;
   int64_t max_timeout_ms = 24LL * 3600 * 1000;
   int64_t max_attempts = 1000;
+  int64_t max_delay_ms = 366LL * 24 * 3600 * 1000;
+  size_t max_depends_on = 1000;
 };
 
 // The payload is larger than TaskLimits::max_payload_bytes.
@@ -43,6 +56,8 @@ class PayloadTooLarge final : public PermanentError {
 // Validates `request` and fills in the type's defaults. Throws
 // PermanentError naming the field (type, queue, priority, payload.<field>,
 // ...) or PayloadTooLarge; nothing is written anywhere.
-NewTask PrepareTask(const TaskRequest& request, const TaskTypes& types, const TaskLimits& limits);
+// `now_ms` turns a delay into run_at.
+NewTask PrepareTask(const TaskRequest& request, const TaskTypes& types, const TaskLimits& limits,
+                    int64_t now_ms = NowUnixMs());
 
 }  // namespace fila

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fila/key_limiter.h"
 #include "fila/retry.h"
 
 namespace fila {
@@ -19,6 +20,12 @@ struct TaskTypeSpec {
   std::string default_queue = "default";
   std::chrono::milliseconds default_timeout{std::chrono::minutes(5)};
   RetryPolicy retry;
+  // Per-key limit of every task of this type (a task may override it). The
+  // key is `limit_key`, or "<type>:<value of payload field limit_key_field>"
+  // when that is set (e.g. the ERP account), or the type's name.
+  LimitSpec limit;
+  std::string limit_key;
+  std::string limit_key_field;
 };
 
 // Registry of task types. Thread-safe for reads after construction.
@@ -39,6 +46,10 @@ class TaskTypes final {
   std::string PayloadFromJson(std::string_view type, std::string_view json) const;
   // Checks that `payload` parses as the payload message of `type`.
   void ValidatePayload(std::string_view type, std::string_view payload) const;
+  // The value of a top-level scalar field of the payload, as text ("" when
+  // unset). Throws PermanentError when the message has no such field.
+  std::string PayloadField(std::string_view type, std::string_view payload,
+                           const std::string& field) const;
   // The payload of `type` rendered as JSON, for display.
   std::string PayloadToJson(std::string_view type, std::string_view payload) const;
 
