@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "fila/errors.h"
+#include "fila/v1/document.pb.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {
@@ -17,7 +18,8 @@ namespace pb = google::protobuf;
 const pb::Descriptor* FindMessage(const std::string& name) {
   // Linking payloads.pb.cc registers its descriptors in the generated pool;
   // touching one type keeps the linker from dropping the file.
-  static const bool kLinked = (v1::NoopPayload::descriptor() != nullptr);
+  static const bool kLinked = (v1::NoopPayload::descriptor() != nullptr &&
+                               v1::DocumentIngestPayload::descriptor() != nullptr);
   (void)kLinked;
   return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
 }
@@ -63,6 +65,13 @@ TaskTypes TaskTypes::Builtin() {
                   .retry = {.max_attempts = 5,
                             .base = std::chrono::milliseconds(200),
                             .cap = std::chrono::seconds(5)}});
+  types.Register({.name = "document.ingest",
+                  .payload_message = "fila.v1.DocumentIngestPayload",
+                  .default_queue = "document",
+                  .default_timeout = std::chrono::minutes(10),
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::seconds(2),
+                            .cap = std::chrono::minutes(2)}});
   return types;
 }
 
