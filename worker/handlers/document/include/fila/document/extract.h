@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string_view>
+
+#include "fila/document/text.h"
+
+namespace fila::document {
+
+// The real type of `bytes`, from their content: PDF by its signature, HTML
+// by its opening markup, other binary data (images, archives, office
+// files, NUL bytes) is refused. For text, `declared` (a media type) or the
+// `name`'s extension decides between Markdown and plain text, else
+// Markdown syntax does. Throws PermanentError ("unsupported document type")
+// for binary content that is not PDF.
+MediaType DetectType(std::string_view bytes, std::string_view declared, std::string_view name);
+
+struct ExtractOptions {
+  // Refuse invalid UTF-8 instead of replacing it with U+FFFD.
+  bool reject_invalid_utf8 = false;
+};
+
+// The text of a document of `type`: plain text as is (any line endings),
+// Markdown as is with its headings, HTML without markup, scripts or styles
+// (block elements become paragraphs), PDF page by page (pages separated by
+// a blank line, each page's start recorded). The result is always valid
+// UTF-8. Throws PermanentError for a damaged or encrypted PDF, for invalid
+// UTF-8 when it is to be rejected (or when most of it is invalid: binary
+// data), and "no text found" when nothing but whitespace is left (a scanned
+// PDF). Thread-safe.
+ExtractedText Extract(std::string_view bytes, MediaType type, const ExtractOptions& options = {});
+
+// Markdown headings (ATX "# Title" and setext "Title\n===") outside code
+// fences, in order.
+std::vector<Heading> MarkdownHeadings(std::string_view text);
+
+}  // namespace fila::document

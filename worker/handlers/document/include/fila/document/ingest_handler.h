@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "fila/document/document_store.h"
+#include "fila/document/embedder.h"
+#include "fila/handler.h"
+#include "fila/http_client.h"
+#include "fila/key_limiter.h"
+
+namespace fila::document {
+
+struct IngestOptions {
+  size_t max_bytes = size_t{32} << 20;  // largest source accepted; a payload may only lower it
+  std::string root;                     // folder `path` sources are read from; "" refuses them
+  OpenAiOptions openai;                 // the endpoint of embedder kind OPENAI
+  size_t default_dimension = 384;       // offline embedder
+};
+
+// FILA_DOCUMENT_MAX_BYTES, FILA_DOCUMENT_ROOT and the FILA_EMBEDDINGS_*
+// variables (see OpenAiOptionsFromEnv).
+IngestOptions IngestOptionsFromEnv();
+
+// The document.ingest handler: fetch, detect, extract, chunk, embed, store,
+// reporting progress at each stage (per batch while embedding) and
+// returning a JSON result (counts and per-stage seconds). PermanentError:
+// bad payload, too large, unsupported type, no text, invalid UTF-8 when
+// refused, 4xx from the source; TransientError: 5xx/429/timeouts of the
+// source or the embeddings endpoint, database down. Safe on many slot
+// threads at once; `store`, `limiter` and `http` must outlive it.
+Handler MakeIngestHandler(DocumentStore& store, KeyLimiter& limiter, HttpClient& http,
+                          IngestOptions options);
+
+}  // namespace fila::document

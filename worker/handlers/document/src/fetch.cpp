@@ -1,0 +1,110 @@
+#include "fetch.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "fila/config.h"
+#include "fila/errors.h"
+
+namespace fila::document {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string TooLarge(size_t size, size_t limit) {
+  return "document too large: " + std::to_string(size) + " bytes, the limit is " + std::to_string(limit) +
+         " (payload max_bytes, worker FILA_DOCUMENT_MAX_BYTES)";
+}
+
+Fetched FromPath(const std::string& path, const IngestOptions& options, size_t limit) {
+  if (options.root.empty()) {
+    throw PermanentError("file sources are disabled on this worker (set FILA_DOCUMENT_ROOT)", "payload.path");
+  }
+  const fs::path relative(path);
+  if (relative.is_absolute() || path.find("..") != std::string::npos) {
+    throw PermanentError("path must be relative to the document root, without '..': " + path, "payload.path");
+  }
+  std::error_code ec;
+  const fs::path root = fs::canonical(options.root, ec);
+  if (ec) throw TransientError("document root " + options.root + " is not readable: " + ec.message());
+  const fs::path full = fs::weakly_canonical(root / relative, ec);
+  // A symlink inside the root may still point outside it.
+  auto [r, f] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
+  if (ec || r != root.end()) throw PermanentError("path leaves the document root: " + path, "payload.path");
+  if (!fs::is_regular_file(full, ec)) throw PermanentError("no such file: " + path, "payload.path");
+  const auto size = fs::file_size(full, ec);
+  if (ec) throw PermanentError("cannot read " + path + ": " + ec.message(), "payload.path");
+  if (size > limit) throw PermanentError(TooLarge(size, limit), "payload.path");
+  std::ifstream in(full, std::ios::binary);
+  Fetched out;
+  out.bytes.resize(size);
+  if (!in.read(out.bytes.data(), static_cast<std::streamsize>(size))) {
+    throw TransientError("reading " + path + " failed");
+  }
+  out.name = full.filename().string();
+  out.source = path;
+  return out;
+}
+
+Fetched FromUrl(const std::string& url, size_t limit, HttpClient& http, Deadline deadline) {
+  const std::string shown = RedactUrl(url);
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    throw PermanentError("url must be http:// or https://: " + shown, "payload.url");
+  }
+  HttpRequest request;
+  request.url = url;
+  request.deadline = deadline;
+  request.max_response_bytes = limit;
+  HttpResponse response;
+  try {
+    response = http.Send(request);
+  } catch (const PermanentError& e) {
+    // The client's own limit: the body outgrew max_response_bytes.
+    throw PermanentError("fetching " + shown + ": " + e.what() + " (" + TooLarge(limit + 1, limit) + ")",
+                         "payload.url");
+  } catch (const TransientError& e) {
+    throw TransientError("fetching " + shown + ": " + e.what());
+  }
+  const long s = response.status;
+  if (s == 408 || s == 429 || s >= 500) {
+    throw TransientError("fetching " + shown + ": HTTP " + std::to_string(s));
+  }
+  if (s < 200 || s >= 300) {
+    throw PermanentError("fetching " + shown + ": HTTP " + std::to_string(s), "payload.url");
+  }
+  if (response.body.size() > limit) throw PermanentError(TooLarge(response.body.size(), limit), "payload.url");
+  Fetched out;
+  out.bytes = std::move(response.body);
+  out.declared = response.Header("content-type");
+  const size_t path_start = url.find('/', url.find("://") + 3);
+  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
+  out.name = path.substr(0, path.find_first_of("?#"));
+  out.source = shown;
+  return out;
+}
+
+}  // namespace
+
+Fetched FetchSource(const v1::DocumentIngestPayload& payload, const IngestOptions& options, size_t limit,
+                    HttpClient& http, Deadline deadline) {
+  Fetched out;
+  switch (payload.source_case()) {
+    case v1::DocumentIngestPayload::kText:
+      if (payload.text().size() > limit) throw PermanentError(TooLarge(payload.text().size(), limit), "payload.text");
+      out.bytes = payload.text();
+      out.source = "inline";
+      break;
+    case v1::DocumentIngestPayload::kPath:
+      out = FromPath(payload.path(), options, limit);
+      break;
+    case v1::DocumentIngestPayload::kUrl:
+      out = FromUrl(payload.url(), limit, http, deadline);
+      break;
+    default:
+      throw PermanentError("payload names no source: set url, path or text", "payload.source");
+  }
+  if (!payload.media_type().empty()) out.declared = payload.media_type();
+  return out;
+}
+
+}  // namespace fila::document
