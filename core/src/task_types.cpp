@@ -8,6 +8,7 @@
 
 #include "fila/errors.h"
 #include "fila/v1/document.pb.h"
+#include "fila/v1/nfe.pb.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {
@@ -19,7 +20,8 @@ const pb::Descriptor* FindMessage(const std::string& name) {
   // Linking payloads.pb.cc registers its descriptors in the generated pool;
   // touching one type keeps the linker from dropping the file.
   static const bool kLinked = (v1::NoopPayload::descriptor() != nullptr &&
-                               v1::DocumentIngestPayload::descriptor() != nullptr);
+                               v1::DocumentIngestPayload::descriptor() != nullptr &&
+                               v1::NfeDownloadPayload::descriptor() != nullptr);
   (void)kLinked;
   return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
 }
@@ -72,6 +74,13 @@ TaskTypes TaskTypes::Builtin() {
                   .retry = {.max_attempts = 5,
                             .base = std::chrono::seconds(2),
                             .cap = std::chrono::minutes(2)}});
+  types.Register({.name = "nfe.download",
+                  .payload_message = "fila.v1.NfeDownloadPayload",
+                  .default_queue = "nfe",
+                  .default_timeout = std::chrono::minutes(30),
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::seconds(10),
+                            .cap = std::chrono::minutes(5)}});
   return types;
 }
 

@@ -1,0 +1,285 @@
+#include "omie_client.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace fila::nfe {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+std::string Secret(const std::string& name, const std::string& secrets_dir) {
+  if (const char* v = std::getenv(name.c_str()); v != nullptr && *v != '\0') return v;
+  if (secrets_dir.empty()) return {};
+  std::ifstream in(secrets_dir + "/" + name, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string value = s.str();
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
+    value.pop_back();
+  }
+  return value;
+}
+
+// An account that got a 425/429/misuse block is paused for every task of
+// this process, not only the one that saw the fault.
+class AccountPauses final {
+ public:
+  static AccountPauses& Instance() {
+    static AccountPauses pauses;
+    return pauses;
+  }
+  void PauseUntil(const std::string& account, Deadline until) {
+    std::lock_guard lock(mutex_);
+    auto& at = until_[account];
+    at = std::max(at, until);
+  }
+  Deadline Until(const std::string& account) {
+    std::lock_guard lock(mutex_);
+    auto it = until_.find(account);
+    return it == until_.end() ? Deadline{} : it->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, Deadline> until_;
+};
+
+std::optional<int64_t> SecondsInText(const std::string& text) {
+  static const std::regex kSeconds(R"((\d+)\s+segundos)");
+  std::smatch m;
+  if (std::regex_search(text, m, kSeconds)) return std::stoll(m[1].str());
+  return std::nullopt;
+}
+
+// "... tentar novamente às 19:04:08": a Brasília clock time (UTC-3, no
+// daylight saving since 2019). The wait to the next such time.
+std::optional<milliseconds> WaitUntilClock(const std::string& text,
+                                           std::chrono::system_clock::time_point now) {
+  static const std::regex kClock(R"((\d{2}):(\d{2}):(\d{2}))");
+  std::smatch m;
+  if (!std::regex_search(text, m, kClock)) return std::nullopt;
+  const int64_t target = std::stoll(m[1].str()) * 3600 + std::stoll(m[2].str()) * 60 + std::stoll(m[3].str());
+  const int64_t unix_ms = std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const int64_t day_ms = 86400 * 1000;
+  const int64_t local_ms = ((unix_ms - 3 * 3600 * 1000) % day_ms + day_ms) % day_ms;
+  int64_t wait = target * 1000 - local_ms;
+  // A time a little in the past is "now"; far in the past is tomorrow.
+  if (wait < -12 * 3600 * 1000) wait += day_ms;
+  return milliseconds(std::max<int64_t>(wait, 0));
+}
+
+bool Contains(const std::string& haystack, const char* needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+OmieCredentials LoadCredentials(const std::string& account, const std::string& secrets_dir) {
+  const bool ok = !account.empty() && account.size() <= 64 &&
+                  std::all_of(account.begin(), account.end(),
+                              [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+  if (!ok) throw PermanentError("account must be 1-64 of A-Z, a-z, 0-9 and '_'", "payload.account");
+  const std::string prefix = "FILA_OMIE_" + Upper(account);
+  OmieCredentials c{Secret(prefix + "_APP_KEY", secrets_dir), Secret(prefix + "_APP_SECRET", secrets_dir)};
+  for (const auto& [value, name] : {std::pair{&c.app_key, prefix + "_APP_KEY"},
+                                    std::pair{&c.app_secret, prefix + "_APP_SECRET"}}) {
+    if (value->empty()) {
+      throw PermanentError("no credentials for Omie account '" + account + "': set " + name +
+                               " in the worker's environment or a file " + name +
+                               " under FILA_SECRETS_DIR",
+                           "payload.account");
+    }
+  }
+  return c;
+}
+
+Classified ClassifyResponse(const HttpResponse& response, std::chrono::system_clock::time_point now) {
+  Classified c;
+  const long status = response.status;
+  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  const bool has_fault = body.is_object() && body.contains("faultstring");
+  if (has_fault) {
+    c.code = body.value("faultcode", std::string());
+    c.text = body["faultstring"].is_string() ? body["faultstring"].get<std::string>() : body["faultstring"].dump();
+  } else {
+    c.code = "http " + std::to_string(status);
+  }
+  const double retry_after = RetryAfterSeconds(response);
+  if (retry_after >= 0) c.wait = milliseconds(static_cast<int64_t>(retry_after * 1000));
+
+  if (status == 403 || (has_fault && Contains(c.text, "chave de acesso"))) {
+    c.kind = FaultKind::kCredentials;
+    return c;
+  }
+  if (has_fault) {
+    if (Contains(c.code, "Client-5113")) {
+      c.kind = FaultKind::kEndOfData;
+    } else if (EndsWith(c.code, "Client-6") || Contains(c.text, "redundante") ||
+               Contains(c.text, "REDUNDANT")) {
+      c.kind = FaultKind::kWaitThenRetry;
+      c.wait = seconds(SecondsInText(c.text).value_or(60));
+    } else if (Contains(c.code, "Client-1100")) {
+      c.kind = FaultKind::kWaitThenRetry;
+      c.wait = WaitUntilClock(c.text, now).value_or(seconds(10));
+    } else if (Contains(c.code, "MISUSE_API_PROCESS") || Contains(c.text, "bloqueada") || status == 425 ||
+               status == 429) {
+      c.kind = FaultKind::kBackOff;
+      if (auto s = SecondsInText(c.text)) c.wait = seconds(*s);
+    } else if (Contains(c.code, "Client-")) {
+      // A validation or not-found fault arrives as HTTP 500 too: retrying
+      // the same request cannot help.
+      c.kind = FaultKind::kRequest;
+    } else {
+      c.kind = FaultKind::kTransient;
+    }
+    return c;
+  }
+  if (status == 425 || status == 429) {
+    c.kind = FaultKind::kBackOff;
+  } else if (status >= 200 && status < 300 && body.is_object()) {
+    c.kind = FaultKind::kNone;
+    c.body = std::move(body);
+  } else if (status >= 500 || (status >= 200 && status < 300)) {
+    // A proxy's HTML page, a truncated body, a gateway error.
+    c.kind = FaultKind::kTransient;
+    if (status < 300) c.text = "response is not a JSON object";
+  } else {
+    c.kind = FaultKind::kRequest;
+    c.text = "HTTP " + std::to_string(status);
+  }
+  return c;
+}
+
+OmieClient::OmieClient(HttpClient& http, KeyLimiter& limiter, std::string account,
+                       OmieCredentials credentials, OmieOptions options, Deadline deadline,
+                       std::function<bool()> cancelled)
+    : http_(http),
+      limiter_(limiter),
+      account_(std::move(account)),
+      limit_key_("omie:" + account_),
+      credentials_(std::move(credentials)),
+      options_(std::move(options)),
+      deadline_(deadline),
+      cancelled_(std::move(cancelled)) {}
+
+bool OmieClient::WaitUntil(Deadline until) {
+  if (until > deadline_) return false;
+  while (SteadyClock::now() < until) {
+    if (cancelled_ && cancelled_()) return false;
+    std::this_thread::sleep_for(std::min<SteadyClock::duration>(milliseconds(50), until - SteadyClock::now()));
+  }
+  return true;
+}
+
+milliseconds OmieClient::Backoff(int attempt) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const int64_t ceiling = std::min<int64_t>(options_.backoff_cap.count(),
+                                            options_.backoff_base.count() << std::min(attempt, 20));
+  std::uniform_int_distribution<int64_t> pick(ceiling / 2, std::max<int64_t>(ceiling, 1));
+  return milliseconds(pick(rng));
+}
+
+std::optional<nlohmann::json> OmieClient::Call(const std::string& path, const std::string& method,
+                                               const nlohmann::json& param) {
+  nlohmann::json envelope = {{"call", method},
+                             {"app_key", credentials_.app_key},
+                             {"app_secret", credentials_.app_secret},
+                             {"param", nlohmann::json::array({param})}};
+  HttpRequest request;
+  request.method = "POST";
+  request.url = options_.base_url + "/" + path;
+  if (request.url.back() != '/') request.url += '/';
+  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  request.body = envelope.dump();
+  std::string last;  // what went wrong last, for the final error (no secrets)
+  int attempt = 0;
+  int waits = 0;
+  while (true) {
+    if (cancelled_ && cancelled_()) throw TransientError("cancelled during Omie " + method);
+    if (!WaitUntil(AccountPauses::Instance().Until(account_))) {
+      throw TransientError("Omie account " + account_ + " is blocked past this attempt's deadline");
+    }
+    HttpResponse response;
+    bool answered = false;
+    {
+      Permit permit = limiter_.Acquire(limit_key_, options_.account_limit, deadline_, cancelled_);
+      request.deadline = std::min(deadline_, DeadlineIn(options_.request_timeout));
+      counters_.requests.fetch_add(1);
+      try {
+        response = http_.Send(request);
+        answered = true;
+      } catch (const TransientError& e) {
+        last = e.what();
+      }
+    }
+    Classified c;
+    if (answered) {
+      c = ClassifyResponse(response, std::chrono::system_clock::now());
+      if (c.kind == FaultKind::kNone) return std::move(c.body);
+      last = method + ": " + c.code + (c.text.empty() ? "" : " " + c.text);
+    } else {
+      c.kind = FaultKind::kTransient;
+    }
+    switch (c.kind) {
+      case FaultKind::kEndOfData:
+        return std::nullopt;
+      case FaultKind::kCredentials:
+        throw PermanentError("Omie rejected the app key/secret of account '" + account_ + "' (" + c.code +
+                             "): " + c.text);
+      case FaultKind::kRequest:
+        throw OmieRequestError(last);
+      case FaultKind::kWaitThenRetry: {
+        // Not a failure of ours: the server named the wait. A margin of a
+        // second keeps us from arriving a hair early.
+        if (++waits > 50 || c.wait > options_.max_wait) {
+          throw TransientError("Omie asks to wait " + std::to_string(c.wait.count() / 1000) + " s: " + last);
+        }
+        counters_.waits.fetch_add(1);
+        if (!WaitUntil(DeadlineIn(c.wait + milliseconds(1000)))) {
+          throw TransientError("deadline before Omie's named wait ends: " + last);
+        }
+        continue;
+      }
+      case FaultKind::kBackOff: {
+        milliseconds wait = c.wait.count() > 0 ? c.wait : Backoff(attempt);
+        if (wait > options_.max_wait) {
+          AccountPauses::Instance().PauseUntil(account_, DeadlineIn(wait));
+          throw TransientError("Omie blocks account " + account_ + " for " +
+                               std::to_string(wait.count() / 1000) + " s: " + last);
+        }
+        AccountPauses::Instance().PauseUntil(account_, DeadlineIn(wait));
+        [[fallthrough]];
+      }
+      case FaultKind::kTransient:
+      case FaultKind::kNone:
+        if (++attempt >= options_.max_attempts) {
+          throw TransientError("Omie " + method + " failed " + std::to_string(attempt) + " times: " + last);
+        }
+        counters_.retries.fetch_add(1);
+        if (!WaitUntil(DeadlineIn(Backoff(attempt)))) throw TransientError("deadline during retries: " + last);
+        continue;
+    }
+  }
+}
+
+}  // namespace fila::nfe
