@@ -6,6 +6,8 @@ set(body "")
 foreach(up IN LISTS ups)
   string(REGEX REPLACE "\\.up\\.sql$" "" name ${up})
   string(SUBSTRING ${name} 0 4 version)
+  # "0008" would be an (invalid) octal literal in C++.
+  math(EXPR version "${version}")
   string(SUBSTRING ${name} 5 -1 title)
   file(READ ${SRC_DIR}/${up} up_sql)
   file(READ ${SRC_DIR}/${name}.down.sql down_sql)
