@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "fila/errors.h"
+#include "fila/v1/diario.pb.h"
 #include "fila/v1/document.pb.h"
 #include "fila/v1/nfe.pb.h"
 #include "fila/v1/payloads.pb.h"
@@ -21,7 +22,8 @@ const pb::Descriptor* FindMessage(const std::string& name) {
   // touching one type keeps the linker from dropping the file.
   static const bool kLinked = (v1::NoopPayload::descriptor() != nullptr &&
                                v1::DocumentIngestPayload::descriptor() != nullptr &&
-                               v1::NfeDownloadPayload::descriptor() != nullptr);
+                               v1::NfeDownloadPayload::descriptor() != nullptr &&
+                               v1::DiarioProcessPayload::descriptor() != nullptr);
   (void)kLinked;
   return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
 }
@@ -81,6 +83,14 @@ TaskTypes TaskTypes::Builtin() {
                   .retry = {.max_attempts = 5,
                             .base = std::chrono::seconds(10),
                             .cap = std::chrono::minutes(5)}});
+  // A blocked download (anti-bot page) is retried with backoff for a while.
+  types.Register({.name = "diario.process",
+                  .payload_message = "fila.v1.DiarioProcessPayload",
+                  .default_queue = "diario",
+                  .default_timeout = std::chrono::minutes(10),
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::seconds(30),
+                            .cap = std::chrono::minutes(10)}});
   return types;
 }
 
