@@ -33,9 +33,9 @@ std::string ValidText(std::string_view bytes, const ExtractOptions& options) {
   }
   // Mostly-invalid "text" is binary data or another encoding: replacing it
   // would store noise.
-  if (repaired.invalid_sequences > 16 && repaired.invalid_sequences > bytes.size() / 4) {
-    throw PermanentError("not UTF-8 text: " + std::to_string(repaired.invalid_sequences) +
-                         " invalid sequences in " + std::to_string(bytes.size()) +
+  if (repaired.invalid_bytes > 16 && repaired.invalid_bytes > bytes.size() / 4) {
+    throw PermanentError("not UTF-8 text: " + std::to_string(repaired.invalid_bytes) +
+                         " invalid bytes in " + std::to_string(bytes.size()) +
                          " bytes (binary data or a legacy encoding)");
   }
   return std::move(repaired.text);

@@ -50,6 +50,7 @@ Utf8Repair RepairUtf8(std::string_view bytes) {
         ++out.invalid_sequences;
       }
       in_bad_run = true;
+      ++out.invalid_bytes;
       ++pos;
       continue;
     }

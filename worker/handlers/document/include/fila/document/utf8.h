@@ -8,7 +8,8 @@ namespace fila::document {
 
 struct Utf8Repair {
   std::string text;
-  size_t invalid_sequences = 0;  // each replaced by U+FFFD
+  size_t invalid_sequences = 0;  // each run of bad bytes replaced by one U+FFFD
+  size_t invalid_bytes = 0;
   size_t nul_bytes = 0;          // dropped: PostgreSQL text cannot hold them
   size_t first_invalid = 0;      // byte offset of the first invalid sequence
 };

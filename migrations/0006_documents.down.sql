@@ -1,0 +1,3 @@
+-- The vector extension, if created, stays: other schemas may use it.
+DROP TABLE IF EXISTS document_chunks;
+DROP TABLE IF EXISTS documents;

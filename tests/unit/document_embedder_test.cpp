@@ -1,0 +1,207 @@
+// Both embedders of document.ingest: the offline one, and the HTTP one
+// against a local fake OpenAI-compatible server (429 with Retry-After, 500,
+// a timeout, a rejected key).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "fila/document/embedder.h"
+#include "fila/errors.h"
+#include "fila/http_client.h"
+#include "fila/key_limiter.h"
+
+namespace fila::document {
+namespace {
+
+using namespace std::chrono_literals;
+
+double Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+
+EmbedContext Context(std::chrono::milliseconds budget = 20s) {
+  EmbedContext c;
+  c.deadline = DeadlineIn(budget);
+  c.sleep = [](std::chrono::milliseconds d) {
+    std::this_thread::sleep_for(d);
+    return true;
+  };
+  return c;
+}
+
+TEST(OfflineEmbedder, UnitLengthDeterministicAndConfigurable) {
+  auto e = MakeOfflineEmbedder(64);
+  const auto a = e->Embed({"The quick brown fox", "ação judicial", ""}, Context());
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].size(), 64u);
+  EXPECT_NEAR(Dot(a[0], a[0]), 1.0, 1e-5);
+  EXPECT_NEAR(Dot(a[1], a[1]), 1.0, 1e-5);
+  EXPECT_EQ(Dot(a[2], a[2]), 0.0);  // no words, no features
+  EXPECT_EQ(MakeOfflineEmbedder(64)->Embed({"The quick brown fox"}, Context())[0], a[0]);
+  EXPECT_EQ(MakeOfflineEmbedder(512)->Embed({"x"}, Context())[0].size(), 512u);
+  EXPECT_THROW(MakeOfflineEmbedder(4), PermanentError);
+  EXPECT_NE(e->Descriptor(), MakeOfflineEmbedder(512)->Descriptor());
+}
+
+TEST(OfflineEmbedder, SimilarTextsScoreHigher) {
+  auto e = MakeOfflineEmbedder(384);
+  const auto v = e->Embed({"Bakers express hydration as the weight of water divided by the weight of flour.",
+                           "the hydration of a dough: water weight over flour weight",
+                           "The court dismissed the appeal and ordered the defendant to pay costs."},
+                          Context());
+  EXPECT_GT(Dot(v[0], v[1]), Dot(v[0], v[2]) + 0.1);
+  // Case and accents of Latin-1 letters fold: "AÇÃO" is "ação".
+  const auto w = e->Embed({"AÇÃO JUDICIAL", "ação judicial"}, Context());
+  EXPECT_NEAR(Dot(w[0], w[1]), 1.0, 1e-5);
+}
+
+// The fake server of support/fake_embeddings_server.py, on a port of its choosing.
+class FakeEmbeddings : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      const std::string script = std::string(FILA_SOURCE_DIR) + "/tests/unit/support/fake_embeddings_server.py";
+      execl("/usr/bin/python3", "python3", script.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    FILE* f = fdopen(out[0], "r");
+    char line[32] = {0};
+    ASSERT_NE(fgets(line, sizeof line, f), nullptr) << "fake server did not start";
+    fclose(f);
+    base_ = "http://127.0.0.1:" + std::to_string(std::atoi(line));
+    http_ = MakeHttpClient();
+    limiter_ = MakeLocalKeyLimiter();
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  std::unique_ptr<Embedder> Make(const std::string& model, std::string key = "sk-test") {
+    OpenAiOptions o;
+    o.url = base_ + "/v1";
+    o.model = model;
+    o.api_key = std::move(key);
+    o.batch_size = 2;
+    o.request_timeout = 800ms;
+    o.max_attempts = 3;
+    o.backoff_base = 50ms;
+    return MakeOpenAiEmbedder(o, *http_, *limiter_);
+  }
+
+  nlohmann::json Stats(const std::string& model) {
+    HttpRequest r;
+    r.url = base_ + "/stats?model=" + model;
+    return nlohmann::json::parse(http_->Send(r).body);
+  }
+
+  int pid_ = -1;
+  std::string base_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<KeyLimiter> limiter_;
+};
+
+TEST_F(FakeEmbeddings, BatchesAndKeepsInputOrder) {
+  auto e = Make("ok");
+  const std::vector<std::string> texts{"a", "bb", "ccc", "dddd", "eeeee"};
+  const auto v = e->Embed(texts, Context());
+  ASSERT_EQ(v.size(), 5u);
+  for (size_t i = 0; i < v.size(); ++i) {
+    EXPECT_NEAR(Dot(v[i], v[i]), 1.0, 1e-5);
+    // The fake's first component is the text length (before normalising).
+    const double norm = std::sqrt(std::pow(i + 1.0, 2) + 1 + std::pow(double(('a' + i) * (i + 1) % 97), 2) + 0.25);
+    EXPECT_NEAR(v[i][0], (i + 1) / norm, 1e-5) << i;
+  }
+  const auto s = Stats("ok");
+  EXPECT_EQ(s["requests"], 3);
+  EXPECT_EQ(s["batches"], nlohmann::json::array({2, 2, 1}));
+}
+
+TEST_F(FakeEmbeddings, HonoursRetryAfterOn429) {
+  auto e = Make("429-once");
+  const auto v = e->Embed({"a"}, Context());
+  ASSERT_EQ(v.size(), 1u);
+  const auto s = Stats("429-once");
+  ASSERT_EQ(s["requests"], 2);
+  EXPECT_GE(s["times"][1].get<double>() - s["times"][0].get<double>(), 0.95);
+}
+
+TEST_F(FakeEmbeddings, RetriesA500) {
+  auto e = Make("500-once");
+  EXPECT_EQ(e->Embed({"a", "b"}, Context()).size(), 2u);
+  EXPECT_EQ(Stats("500-once")["requests"], 2);
+}
+
+TEST_F(FakeEmbeddings, RetriesATimeout) {
+  auto e = Make("slow-once");
+  const auto start = SteadyClock::now();
+  EXPECT_EQ(e->Embed({"a"}, Context()).size(), 1u);
+  EXPECT_LT(SteadyClock::now() - start, 2500ms);  // did not wait the fake's 3 s out
+  EXPECT_EQ(Stats("slow-once")["requests"], 2);
+}
+
+TEST_F(FakeEmbeddings, GivesUpWithATransientError) {
+  auto e = Make("always-500");
+  EXPECT_THROW(e->Embed({"a"}, Context()), TransientError);
+  EXPECT_EQ(Stats("always-500")["requests"], 3);
+  // A Retry-After longer than the embedder waits in a slot: the task retries later.
+  auto slow = Make("always-429");
+  const auto start = SteadyClock::now();
+  EXPECT_THROW(slow->Embed({"a"}, Context()), TransientError);
+  EXPECT_LT(SteadyClock::now() - start, 2s);
+  // The deadline bounds everything.
+  auto late = Make("slow-once");
+  EXPECT_THROW(late->Embed({"a"}, Context(300ms)), TransientError);
+}
+
+TEST_F(FakeEmbeddings, RejectedKeyIsPermanentAndNeverShown) {
+  auto e = Make("ok", "sk-wrong-secret");
+  try {
+    e->Embed({"a"}, Context());
+    FAIL() << "no error";
+  } catch (const PermanentError& err) {
+    EXPECT_NE(std::string(err.what()).find("401"), std::string::npos);
+    EXPECT_EQ(std::string(err.what()).find("sk-wrong-secret"), std::string::npos) << err.what();
+  }
+  auto bad = Make("bad-request");
+  try {
+    bad->Embed({"a"}, Context());
+    FAIL() << "no error";
+  } catch (const PermanentError& err) {
+    EXPECT_NE(std::string(err.what()).find("400"), std::string::npos);
+    EXPECT_EQ(std::string(err.what()).find("sk-test"), std::string::npos) << err.what();
+  }
+  EXPECT_EQ(Stats("bad-request")["requests"], 1);  // no retry of a 4xx
+}
+
+TEST_F(FakeEmbeddings, DescriptorRebuildsTheSameEmbedder) {
+  auto e = Make("ok");
+  OpenAiOptions keys;
+  keys.api_key = "sk-test";
+  auto again = EmbedderFromDescriptor(e->Descriptor(), keys, *http_, *limiter_);
+  EXPECT_EQ(again->Descriptor(), e->Descriptor());
+  EXPECT_EQ(again->Embed({"abc"}, Context()), e->Embed({"abc"}, Context()));
+  EXPECT_EQ(e->Descriptor().find("sk-test"), std::string::npos);
+  EXPECT_THROW(EmbedderFromDescriptor("{\"kind\":\"nope\"}", keys, *http_, *limiter_), PermanentError);
+}
+
+}  // namespace
+}  // namespace fila::document
