@@ -1,0 +1,44 @@
+#pragma once
+
+// Normalises the wording of a judgment ("RECURSO NÃO PROVIDO, À
+// UNANIMIDADE", "deram parcial provimento ao apelo") into one outcome code.
+// Pure; thread-safe.
+
+#include <string>
+#include <string_view>
+
+namespace fila::diario {
+
+enum class Outcome {
+  kUnknown,               // no decision text, or wording not recognised
+  kProvido,
+  kParcialmenteProvido,
+  kNaoProvido,
+  kNaoConhecido,
+  kPrejudicado,
+  kExtinto,
+  kProcedente,
+  kParcialmenteProcedente,
+  kImprocedente,
+  kDeferido,
+  kIndeferido,
+  kConcedido,
+  kDenegado,
+  kHomologado,
+  kAcolhido,
+  kRejeitado,
+  kMantido,    // "sentença confirmada/mantida"
+  kAdiado,     // judgment not finished: vista, adiado, retirado de pauta
+  kAprovado,
+};
+
+// Stable code stored in the database: "provido", "parcialmente_provido",
+// "nao_provido", ..., "desconhecido".
+std::string_view OutcomeCode(Outcome outcome);
+
+// The outcome of the decision `text`. The merits ("NO MÉRITO, ...") win over
+// preliminaries; a dissent ("VENCIDO ...") is ignored; an unfinished
+// judgment (a request for "vista") is kAdiado whatever the votes so far.
+Outcome NormaliseOutcome(std::string_view text);
+
+}  // namespace fila::diario

@@ -1,0 +1,79 @@
+// fila-diario-extract: the text and decisions of one gazette PDF, with the
+// time each step took. For measuring the extractor and checking it by eye.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "fila/diario/cnj.h"
+#include "fila/diario/pdf_text.h"
+#include "fila/diario/tribunal.h"
+#include "fila/errors.h"
+
+int main(int argc, char** argv) {
+  using Clock = std::chrono::steady_clock;
+  if (argc < 2 || argc > 4) {
+    std::fprintf(stderr, "usage: fila-diario-extract FILE.pdf [tribunal] [--text]\n");
+    return 2;
+  }
+  try {
+    std::ifstream in(argv[1], std::ios::binary);
+    if (!in) throw fila::PermanentError(std::string("cannot read ") + argv[1]);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    auto tribunal = fila::diario::MakeTribunal(argc > 2 && argv[2][0] != '-' ? argv[2] : "tjro");
+    const bool text_only = std::string(argv[argc - 1]) == "--text";
+    const auto t0 = Clock::now();
+    auto pages = fila::diario::ExtractPdfText(bytes.str());
+    const auto t1 = Clock::now();
+    if (text_only) {
+      for (const auto& p : pages) std::cout << "=====PAGE " << p.number << "\n" << p.text << "\n";
+      return 0;
+    }
+    auto result = fila::diario::ExtractDecisions(pages, tribunal->Extraction());
+    const auto t2 = Clock::now();
+    nlohmann::json out;
+    int decided = 0;
+    for (const auto& d : result.decisions) {
+      nlohmann::json j = {{"seq", d.seq},           {"process_number", d.process_number},
+                          {"valid", d.number_valid}, {"class", d.process_class},
+                          {"page", d.page},          {"rapporteur", d.rapporteur},
+                          {"origin_number", d.origin_number},
+                          {"decision", d.decision_text},
+                          {"outcome", fila::diario::OutcomeCode(d.outcome)}};
+      for (const auto& p : d.parties) j["parties"].push_back({{"role", p.role}, {"name", p.name}});
+      for (const auto& l : d.lawyers) {
+        j["lawyers"].push_back({{"name", l.name},
+                                {"kind", l.kind},
+                                {"oab", l.oab ? l.oab->Formatted() : ""},
+                                {"party", l.party}});
+      }
+      if (d.HasDecision()) ++decided;
+      out["decisions"].push_back(std::move(j));
+    }
+    for (const auto& n : result.invalid_numbers) out["invalid_numbers"].push_back(n.number);
+    const double text_s = std::chrono::duration<double>(t1 - t0).count();
+    const double parse_s = std::chrono::duration<double>(t2 - t1).count();
+    out["summary"] = {{"pages", pages.size()},
+                      {"entries", result.decisions.size()},
+                      {"decisions", decided},
+                      {"distinct_valid_numbers", result.numbers.size()},
+                      {"invalid_numbers", result.invalid_numbers.size()},
+                      {"occurrences", result.occurrences},
+                      {"text_seconds", text_s},
+                      {"parse_seconds", parse_s},
+                      {"pages_per_second", pages.size() / (text_s + parse_s)},
+                      {"decisions_per_second", decided / (text_s + parse_s)}};
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  } catch (const fila::PermanentError& e) {
+    std::fprintf(stderr, "fila-diario-extract: %s\n", e.what());
+    return 2;
+  } catch (const fila::Error& e) {
+    std::fprintf(stderr, "fila-diario-extract: %s\n", e.what());
+    return 1;
+  }
+}
