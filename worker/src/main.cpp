@@ -11,8 +11,11 @@
 
 #include "fila/builtin_handlers.h"
 #include "fila/config.h"
+#include "fila/key_limiter.h"
 #include "fila/logging.h"
 #include "fila/metrics_server.h"
+#include "fila/nfe/nfe_handler.h"
+#include "fila/nfe_document_store_pg.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
@@ -132,6 +135,15 @@ int main(int argc, char** argv) {
   fila::TaskTypes types = fila::TaskTypes::Builtin();
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers);
+  // Per-key limits on calls to external services; in-process until a
+  // limiter shared by every worker replaces it.
+  std::unique_ptr<fila::KeyLimiter> key_limiter = fila::MakeLocalKeyLimiter();
+  try {
+    fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url));
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("{}", e.what());
+    return fila::kExitUsage;
+  }
   if (metrics) metrics->Worker().Prepare(options.queues, types.Names());
   auto runtime = std::make_unique<fila::WorkerRuntime>(
       options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
