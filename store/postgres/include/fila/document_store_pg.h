@@ -1,0 +1,20 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "fila/document/document_store.h"
+
+namespace fila {
+
+// The DocumentStore of document.ingest on PostgreSQL (tables of migration
+// 0006). Thread-safe: a small pool of connections, at most `pool_size`
+// kept idle; a broken connection is dropped and reopened on next use.
+// Uses pgvector's cosine operator when the embedding_vector column exists,
+// else computes the dot product over real[] in SQL. Throws TransientError
+// when the database is unreachable.
+std::unique_ptr<document::DocumentStore> MakePostgresDocumentStore(const std::string& url,
+                                                                    size_t pool_size = 4);
+
+}  // namespace fila
