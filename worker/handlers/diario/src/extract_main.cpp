@@ -1,6 +1,10 @@
 // fila-diario-extract: the text and decisions of one gazette PDF, with the
 // time each step took. For measuring the extractor and checking it by eye.
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -16,7 +20,9 @@
 int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   if (argc < 2 || argc > 4) {
-    std::fprintf(stderr, "usage: fila-diario-extract FILE.pdf [tribunal] [--text]\n");
+    std::fprintf(stderr,
+                 "usage: fila-diario-extract FILE.pdf [tribunal] [--text | --repeat=N]\n"
+                 "  --repeat=N: run text extraction and parsing N times, report the median\n");
     return 2;
   }
   try {
@@ -25,7 +31,19 @@ int main(int argc, char** argv) {
     std::ostringstream bytes;
     bytes << in.rdbuf();
     auto tribunal = fila::diario::MakeTribunal(argc > 2 && argv[2][0] != '-' ? argv[2] : "tjro");
-    const bool text_only = std::string(argv[argc - 1]) == "--text";
+    const std::string last = argv[argc - 1];
+    const bool text_only = last == "--text";
+    const int repeat = last.rfind("--repeat=", 0) == 0 ? std::max(1, std::atoi(last.c_str() + 9)) : 1;
+    std::vector<double> text_times, parse_times;
+    for (int i = 1; i < repeat; ++i) {
+      const auto a = Clock::now();
+      auto p = fila::diario::ExtractPdfText(bytes.str());
+      const auto b = Clock::now();
+      auto r = fila::diario::ExtractDecisions(p, tribunal->Extraction());
+      const auto c = Clock::now();
+      text_times.push_back(std::chrono::duration<double>(b - a).count());
+      parse_times.push_back(std::chrono::duration<double>(c - b).count());
+    }
     const auto t0 = Clock::now();
     auto pages = fila::diario::ExtractPdfText(bytes.str());
     const auto t1 = Clock::now();
@@ -55,14 +73,21 @@ int main(int argc, char** argv) {
       out["decisions"].push_back(std::move(j));
     }
     for (const auto& n : result.invalid_numbers) out["invalid_numbers"].push_back(n.number);
-    const double text_s = std::chrono::duration<double>(t1 - t0).count();
-    const double parse_s = std::chrono::duration<double>(t2 - t1).count();
+    text_times.push_back(std::chrono::duration<double>(t1 - t0).count());
+    parse_times.push_back(std::chrono::duration<double>(t2 - t1).count());
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    const double text_s = median(text_times);
+    const double parse_s = median(parse_times);
     out["summary"] = {{"pages", pages.size()},
                       {"entries", result.decisions.size()},
                       {"decisions", decided},
                       {"distinct_valid_numbers", result.numbers.size()},
                       {"invalid_numbers", result.invalid_numbers.size()},
                       {"occurrences", result.occurrences},
+                      {"runs", repeat},
                       {"text_seconds", text_s},
                       {"parse_seconds", parse_s},
                       {"pages_per_second", pages.size() / (text_s + parse_s)},

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""A fake tribunal for diario.process tests and the demo (standard library only).
+
+Paths:
+  GET /diario/<yyyymmdd>.pdf   the file given with --date YYYY-MM-DD=FILE, else 404
+  GET /pdf/<file>              a file of --root
+  GET /blocked/<anything>      200 text/html: the tribunal's anti-bot page (--blocked-page)
+  GET /blocked-then-pdf/<n>/<file>  the block page for the first n requests of that path, then the file
+  GET /slow/<seconds>/<file>   the file after a delay
+  GET /slow-once/<seconds>/<file>  the delay only on the first request of that path
+  PUT /archive/<path>          stores the body (archive target); 201
+  POST /v1/chat/completions    an OpenAI-style answer: fenced, truncated JSON (LLM step)
+  GET /stats                   JSON: requests per path, most downloads in flight at once,
+                               smallest gap between two download starts, archived paths
+
+Prints "listening on <port>" on stdout once ready (--port 0: the OS picks).
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+STATE = {"requests": {}, "in_flight": 0, "max_in_flight": 0, "starts": [], "archived": {}}
+
+
+def stats():
+    with LOCK:
+        starts = sorted(STATE["starts"])
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        return {
+            "requests": dict(STATE["requests"]),
+            "max_in_flight": STATE["max_in_flight"],
+            "downloads": len(starts),
+            "min_gap_ms": round(min(gaps) * 1000, 1) if gaps else None,
+            "archived": dict(STATE["archived"]),
+        }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeTribunal/1"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake_tribunal: " + fmt % args + "\n")
+
+    def send(self, status, body, content_type="application/octet-stream"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def file(self, name):
+        path = os.path.realpath(os.path.join(self.server.root, name))
+        if not path.startswith(os.path.realpath(self.server.root) + os.sep) or not os.path.isfile(path):
+            return self.send(404, b"not found\n", "text/plain")
+        with open(path, "rb") as f:
+            self.send(200, f.read(), "application/pdf")
+
+    def blocked(self):
+        self.send(200, self.server.blocked_page, "text/html; charset=utf-8")
+
+    def count(self):
+        with LOCK:
+            n = STATE["requests"].get(self.path, 0) + 1
+            STATE["requests"][self.path] = n
+            return n
+
+    def do_GET(self):
+        if self.path == "/stats":
+            return self.send(200, json.dumps(stats()).encode(), "application/json")
+        n = self.count()
+        with LOCK:
+            STATE["in_flight"] += 1
+            STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
+            STATE["starts"].append(time.monotonic())
+        try:
+            self.route(n)
+        finally:
+            with LOCK:
+                STATE["in_flight"] -= 1
+
+    def route(self, n):
+        parts = self.path.lstrip("/").split("/")
+        head = parts[0]
+        if head == "diario" and len(parts) == 2:
+            name = self.server.dates.get(parts[1].replace(".pdf", ""))
+            if name is None:
+                return self.send(404, b"no gazette on that date\n", "text/plain")
+            time.sleep(self.server.delay)
+            return self.file(name)
+        if head == "pdf" and len(parts) == 2:
+            time.sleep(self.server.delay)
+            return self.file(parts[1])
+        if head == "blocked":
+            return self.blocked()
+        if head == "blocked-then-pdf" and len(parts) == 3:
+            return self.blocked() if n <= int(parts[1]) else self.file(parts[2])
+        if head in ("slow", "slow-once") and len(parts) == 3:
+            if head == "slow" or n == 1:
+                time.sleep(float(parts[1]))
+            return self.file(parts[2])
+        return self.send(404, b"not found\n", "text/plain")
+
+    def body(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(length) if length > 0 else b""
+
+    def do_PUT(self):
+        data = self.body()
+        if not self.path.startswith("/archive/"):
+            return self.send(404, b"not found\n", "text/plain")
+        with LOCK:
+            STATE["archived"][self.path[len("/archive/"):]] = len(data)
+        self.send(201, b"", "text/plain")
+
+    def do_POST(self):
+        self.body()
+        if self.path != "/v1/chat/completions":
+            return self.send(404, b"not found\n", "text/plain")
+        # What models do: a fence around the JSON, and a cut at the token limit.
+        content = ("```json\n{\"decisions\": [{\"process_number\": \"" + self.server.llm_number +
+                   "\", \"class\": \"Apelação\", \"outcome\": \"provido\"}, {\"process_number\": \"70")
+        answer = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+        self.send(200, json.dumps(answer).encode(), "application/json")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--root", required=True, help="folder of the PDFs served")
+    p.add_argument("--date", action="append", default=[], help="YYYY-MM-DD=FILE (relative to --root)")
+    p.add_argument("--blocked-page", help="HTML served as the block page")
+    p.add_argument("--delay", type=float, default=0.0, help="seconds before every /diario and /pdf answer")
+    p.add_argument("--llm-number", default="", help="process number the fake LLM answers about")
+    p.add_argument("--verbose", action="store_true")
+    a = p.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server.daemon_threads = True
+    server.root = a.root
+    server.dates = {}
+    for d in a.date:
+        day, _, name = d.partition("=")
+        server.dates[day.replace("-", "")] = name
+    server.blocked_page = b"<html><head><title>Blocked</title></head><body>blocked</body></html>"
+    if a.blocked_page:
+        with open(a.blocked_page, "rb") as f:
+            server.blocked_page = f.read()
+    server.delay = a.delay
+    server.llm_number = a.llm_number
+    server.verbose = a.verbose
+    print("listening on %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
