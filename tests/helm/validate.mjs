@@ -1,15 +1,17 @@
 // Validates manifests rendered by `helm template` offline: every document
 // against the JSON schema of its apiVersion/kind (Kubernetes 1.27 from
 // kubernetes-models; KEDA and prometheus-operator CRDs from their models),
-// then the chart's own rules (standard labels, non-root read-only pods,
+// and for fields the API does not know (unknown-fields.mjs), then the
+// chart's own rules (standard labels, non-root read-only pods,
 // checksum/config, probes, no secret values).
 //
 // Usage: node validate.mjs NODE_MODULES_DIR FILE.yaml...
 // Exits 1, listing every problem, if any document fails; 0 otherwise.
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { unknownFields } from "./unknown-fields.mjs";
 
 const [modulesArg, ...files] = process.argv.slice(2);
 const modules = modulesArg ? resolve(modulesArg) : "";
@@ -52,6 +54,9 @@ async function validateSchema(doc, where) {
   } catch (e) {
     problems.push(`${where}: ${e.message}`);
   }
+  const unknown = unknownFields(doc, dirname(modelModule(doc.apiVersion)), modules);
+  if (unknown === null) problems.push(`${where}: no field declarations for ${doc.apiVersion} ${doc.kind}`);
+  else for (const path of unknown) problems.push(`${where}: ${path} is not a field of ${doc.kind}`);
 }
 
 const kStandardLabels = [
