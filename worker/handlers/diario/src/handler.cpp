@@ -214,3 +214,14 @@ Handler MakeDiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter&
 }
 
 }  // namespace fila::diario
+
+namespace fila::diario {
+
+void RegisterDiarioHandler(HandlerRegistry& handlers, KeyLimiter& limiter, std::unique_ptr<DiarioStore> store) {
+  std::shared_ptr<DiarioStore> owned(std::move(store));
+  Handler handler = MakeDiarioHandler(DiarioOptions::FromEnv(), *owned, limiter, MakeHttpClient());
+  handlers.Register("diario.process",
+                    [owned, handler](TaskContext& ctx) { return handler(ctx); });
+}
+
+}  // namespace fila::diario

@@ -43,6 +43,11 @@ struct DiarioOptions {
 Handler MakeDiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter& limiter,
                           std::shared_ptr<HttpClient> http);
 
+// Registers "diario.process" in `handlers` with DiarioOptions::FromEnv()
+// and the libcurl client; the handler keeps `store`. `limiter` must outlive
+// `handlers`.
+void RegisterDiarioHandler(HandlerRegistry& handlers, KeyLimiter& limiter, std::unique_ptr<DiarioStore> store);
+
 // The limiter key of a tribunal host.
 std::string HostLimitKey(const std::string& url);
 
