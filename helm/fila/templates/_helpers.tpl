@@ -155,3 +155,21 @@ readinessProbe:
 {{- define "fila.configChecksum" -}}
 {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 {{- end }}
+
+{{/* Spread a component's pods over nodes unless the values say otherwise
+     (soft: a one-node cluster still schedules them):
+     (dict "constraints" $list "selector" (dict "root" $ "component" ... "group" ...)). */}}
+{{- define "fila.topologySpread" -}}
+{{- if .constraints }}
+topologySpreadConstraints:
+  {{- toYaml .constraints | nindent 2 }}
+{{- else }}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "fila.componentSelectorLabels" .selector | nindent 8 }}
+{{- end }}
+{{- end }}
