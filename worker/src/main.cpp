@@ -11,6 +11,9 @@
 
 #include "fila/builtin_handlers.h"
 #include "fila/config.h"
+#include "fila/document/ingest_handler.h"
+#include "fila/document_store_pg.h"
+#include "fila/http_client.h"
 #include "fila/key_limiter.h"
 #include "fila/logging.h"
 #include "fila/metrics_server.h"
@@ -138,8 +141,14 @@ int main(int argc, char** argv) {
   // Per-key limits on calls to external services; in-process until a
   // limiter shared by every worker replaces it.
   std::unique_ptr<fila::KeyLimiter> key_limiter = fila::MakeLocalKeyLimiter();
+  // document.ingest's store and HTTP client live as long as the worker.
+  auto document_store = fila::MakePostgresDocumentStore(database_url);
+  auto document_http = fila::MakeHttpClient();
   try {
     fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url));
+    handlers.Register("document.ingest",
+                      fila::document::MakeIngestHandler(*document_store, *key_limiter, *document_http,
+                                                        fila::document::IngestOptionsFromEnv()));
   } catch (const fila::PermanentError& e) {
     spdlog::error("{}", e.what());
     return fila::kExitUsage;
