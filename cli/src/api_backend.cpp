@@ -153,6 +153,11 @@ class Api final : public Backend {
         r->set_run_at_unix_ms(t.run_at_ms);
         r->set_retry_base_ms(t.retry_base_ms);
         r->set_retry_cap_ms(t.retry_cap_ms);
+        for (const auto& d : t.depends_on) r->add_depends_on(d);
+        r->set_limit_key(t.limit_key);
+        r->set_limit_concurrency(t.limit.max_concurrent);
+        r->set_limit_rate(t.limit.rate);
+        r->set_limit_period_ms(static_cast<uint32_t>(t.limit.period.count()));
       }
       v1::EnqueueBatchResponse response;
       Parse(Expect(Call("POST", "/v1/tasks:batch", Json(batch)), {200, 201}), response);
@@ -206,6 +211,61 @@ class Api final : public Backend {
     return active;
   }
 
+  std::vector<TaskTreeNode> Tree(const std::string& id) override {
+    Reply reply = Call("GET", "/v1/tasks/" + Escape(id) + "/tree");
+    if (reply.status == 404) return {};
+    v1::TaskTreeResponse tree;
+    Parse(Expect(reply, {200}), tree);
+    std::vector<TaskTreeNode> out;
+    for (const auto& n : tree.nodes()) {
+      out.push_back({n.id(), n.type(), ParseTaskState(n.state()).value_or(TaskState::kQueued),
+                     n.parent_id(), n.depth(), {n.depends_on().begin(), n.depends_on().end()},
+                     n.last_error()});
+    }
+    return out;
+  }
+
+  // The API's schedules are those of the token's tenant: `tenant` is not sent.
+  ScheduleView AddSchedule(const ScheduleSpec& spec) override {
+    v1::Schedule m;
+    m.set_name(spec.name);
+    m.set_cron(spec.cron);
+    m.set_timezone(spec.timezone);
+    m.set_type(spec.type);
+    m.set_queue(spec.queue);
+    m.set_priority(spec.priority);
+    m.set_payload_json(PayloadJson(spec));
+    m.set_max_attempts(spec.max_attempts);
+    m.set_timeout_ms(spec.timeout_ms);
+    m.set_catch_up(spec.catch_up);
+    v1::Schedule created;
+    Parse(Expect(Call("POST", "/v1/schedules", Json(m)), {200, 201}), created);
+    return ScheduleFromProto(created);
+  }
+
+  std::vector<ScheduleView> ListSchedules(const std::string& /*tenant*/) override {
+    v1::ListSchedulesResponse list;
+    Parse(Expect(Call("GET", "/v1/schedules"), {200}), list);
+    std::vector<ScheduleView> out;
+    for (const auto& s : list.schedules()) out.push_back(ScheduleFromProto(s));
+    return out;
+  }
+
+  bool SetSchedulePaused(const std::string& /*tenant*/, const std::string& name,
+                         bool paused) override {
+    Reply reply = Call("POST", "/v1/schedules/" + Escape(name) + (paused ? ":pause" : ":resume"), "{}");
+    if (reply.status == 404) return false;
+    Expect(reply, {200});
+    return true;
+  }
+
+  bool DeleteSchedule(const std::string& /*tenant*/, const std::string& name) override {
+    Reply reply = Call("DELETE", "/v1/schedules/" + Escape(name));
+    if (reply.status == 404) return false;
+    Expect(reply, {200, 204});
+    return true;
+  }
+
   RequestResult Cancel(const std::string& id) override { return Action(id, "cancel"); }
   RequestResult Replay(const std::string& id) override { return Action(id, "retry"); }
 
@@ -233,6 +293,30 @@ class Api final : public Backend {
   }
 
  private:
+  static std::string PayloadJson(const ScheduleSpec& spec) {
+    return TaskTypes::Builtin().PayloadToJson(spec.type, spec.payload);
+  }
+
+  static ScheduleView ScheduleFromProto(const v1::Schedule& s) {
+    ScheduleView v;
+    v.spec.name = s.name();
+    v.spec.cron = s.cron();
+    v.spec.timezone = s.timezone();
+    v.spec.type = s.type();
+    v.spec.queue = s.queue();
+    v.spec.priority = s.priority();
+    v.spec.max_attempts = s.max_attempts();
+    v.spec.timeout_ms = s.timeout_ms();
+    v.spec.catch_up = s.catch_up();
+    v.paused = s.paused();
+    v.next_fire_at_ms = Ms(s.next_fire_at());
+    v.last_slot_at_ms = Ms(s.last_slot_at());
+    v.last_task_id = s.last_task_id();
+    v.fired = s.fired();
+    v.missed = s.missed();
+    return v;
+  }
+
   RequestResult Action(const std::string& id, const std::string& verb) {
     Reply reply = Call("POST", "/v1/tasks/" + Escape(id) + ":" + verb, "{}");
     if (reply.status == 404) return {};

@@ -28,6 +28,13 @@ class Backend {
   virtual int64_t ReplayDead(const std::string& type) = 0;
   // What `fila top` shows; workers are stale past kWorkerStaleAfterMs.
   virtual MonitorSnapshot Monitor() = 0;
+  // Empty when there is no such task (or it is another tenant's).
+  virtual std::vector<TaskTreeNode> Tree(const std::string& id) = 0;
+  virtual ScheduleView AddSchedule(const ScheduleSpec& spec) = 0;
+  virtual std::vector<ScheduleView> ListSchedules(const std::string& tenant) = 0;
+  virtual bool SetSchedulePaused(const std::string& tenant, const std::string& name,
+                                 bool paused) = 0;
+  virtual bool DeleteSchedule(const std::string& tenant, const std::string& name) = 0;
 };
 
 std::unique_ptr<Backend> DatabaseBackend(const std::string& database_url);

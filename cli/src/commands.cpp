@@ -15,34 +15,14 @@
 #include "fila/postgres_store.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
+#include "fila/time_text.h"
+#include "guard.h"
 #include "render.h"
 
 namespace fila::cli {
 namespace {
 
 constexpr uint32_t kEnqueueChunk = 1000;
-
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Runs a command body, turning fila errors into a message and an exit code.
-template <typename Fn>
-int Guard(const std::string& where, Fn&& fn) {
-  try {
-    return fn();
-  } catch (const PermanentError& e) {
-    std::string field = e.field().empty() ? "" : " (" + e.field() + ")";
-    spdlog::error("error: {}{}", e.what(), field);
-    return kUsage;
-  } catch (const TransientError& e) {
-    spdlog::error("error: {} [{}]", e.what(), where);
-    return kFailure;
-  } catch (const Error& e) {
-    spdlog::error("error: {}", e.what());
-    return kFailure;
-  }
-}
 
 std::string ReadPayload(const EnqueueArgs& args) {
   if (args.payload_file.empty()) return args.payload_json;
@@ -73,6 +53,22 @@ NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
   r.idempotency_key = args.idempotency_key;
   r.payload = ReadPayload(args);
   r.payload_form = TaskRequest::PayloadForm::kJson;
+  if (!args.delay.empty()) r.delay_ms = ParseDuration(args.delay, "delay");
+  if (!args.at.empty()) r.run_at_ms = ParseTimestamp(args.at, "at");
+  r.depends_on = args.depends_on;
+  if (!args.limit_key.empty()) r.limit_key = args.limit_key;
+  r.limit_concurrency = args.limit_concurrency;
+  if (!args.limit_rate.empty()) {
+    // N/period: "60/1m" is 60 starts a minute.
+    const auto slash = args.limit_rate.find('/');
+    const std::string count = args.limit_rate.substr(0, slash);
+    if (slash == std::string::npos || count.empty() ||
+        count.find_first_not_of("0123456789") != std::string::npos || count.size() > 9) {
+      throw PermanentError("--limit-rate takes N/period, e.g. 60/1m", "limit-rate");
+    }
+    r.limit_rate = std::stoll(count);
+    r.limit_period_ms = ParseDuration(args.limit_rate.substr(slash + 1), "limit-rate");
+  }
   return PrepareTask(r, types, TaskLimits{});
 }
 
@@ -129,6 +125,18 @@ int Get(Backend& backend, const std::string& id, bool json) {
     }
     TaskTypes types = TaskTypes::Builtin();
     std::cout << (json ? Dump(TaskJson(*task, types)) + "\n" : TaskText(*task, types));
+    return kOk;
+  });
+}
+
+int GetTree(Backend& backend, const std::string& id, bool json) {
+  return Guard(backend.Describe(), [&] {
+    auto nodes = backend.Tree(id);
+    if (nodes.empty()) {
+      spdlog::error("error: no task with id '{}'", id);
+      return kUsage;
+    }
+    std::cout << (json ? Dump(TreeJson(nodes)) + "\n" : TreeText(nodes));
     return kOk;
   });
 }

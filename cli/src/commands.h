@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backend.h"
 
@@ -26,6 +27,27 @@ struct EnqueueArgs {
   std::optional<int64_t> timeout_ms;
   std::optional<int64_t> retry_base_ms;
   std::optional<int64_t> retry_cap_ms;
+  std::string delay;   // e.g. 30s, 5m, 1h30m
+  std::string at;      // RFC 3339 with an offset
+  std::vector<std::string> depends_on;
+  std::string limit_key;
+  std::optional<int64_t> limit_concurrency;
+  std::string limit_rate;  // N/period, e.g. 60/1m
+};
+
+struct ScheduleArgs {
+  std::string name;
+  std::string cron;
+  std::string timezone = "UTC";
+  std::string type;
+  std::string payload_json;
+  std::string queue;
+  std::optional<int64_t> priority;
+  std::optional<int64_t> max_attempts;
+  std::optional<int64_t> timeout_ms;
+  std::string catch_up = "skip";
+  std::string tenant = "default";
+  bool json = false;
 };
 
 struct ListArgs {
@@ -47,6 +69,10 @@ struct TopArgs {
 int Migrate(const std::string& database_url, const std::string& direction);
 int Enqueue(Backend& backend, const EnqueueArgs& args);
 int Get(Backend& backend, const std::string& id, bool json);
+// The task and the tasks its handler (and theirs) enqueued, as a tree.
+int GetTree(Backend& backend, const std::string& id, bool json);
+// schedules.cpp: cron schedules (action: add, list, pause, resume, delete).
+int Schedules(Backend& backend, const std::string& action, const ScheduleArgs& args);
 int List(Backend& backend, const ListArgs& args);
 int Stats(Backend& backend, bool json);
 int Wait(Backend& backend, double timeout_s);

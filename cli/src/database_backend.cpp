@@ -5,6 +5,8 @@
 namespace fila::cli {
 namespace {
 
+constexpr uint32_t kMaxTreeNodes = 10000;
+
 class Database final : public Backend {
  public:
   explicit Database(const std::string& url) : url_(url), store_(url) {}
@@ -23,6 +25,22 @@ class Database final : public Backend {
   MonitorSnapshot Monitor() override {
     CheckSchema();  // an old schema lacks the workers' totals
     return store_.Monitor(kWorkerStaleAfterMs);
+  }
+  std::vector<TaskTreeNode> Tree(const std::string& id) override {
+    return store_.TaskTree(id, kMaxTreeNodes);
+  }
+  ScheduleView AddSchedule(const ScheduleSpec& spec) override {
+    CheckSchema();
+    return store_.AddSchedule(spec);
+  }
+  std::vector<ScheduleView> ListSchedules(const std::string& tenant) override {
+    return store_.ListSchedules(tenant);
+  }
+  bool SetSchedulePaused(const std::string& tenant, const std::string& name, bool paused) override {
+    return store_.SetSchedulePaused(tenant, name, paused);
+  }
+  bool DeleteSchedule(const std::string& tenant, const std::string& name) override {
+    return store_.DeleteSchedule(tenant, name);
   }
 
  private:

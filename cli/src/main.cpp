@@ -46,12 +46,28 @@ int main(int argc, char** argv) {
                       "Backoff base: retry n waits up to base*2^(n-1) (default: the type's)");
   enqueue->add_option("--retry-cap-ms", enqueue_args.retry_cap_ms,
                       "Longest backoff between attempts (default: the type's)");
+  auto* delay_opt = enqueue->add_option("--delay", enqueue_args.delay,
+                                        "Start this long from now: 30s, 5m, 1h30m, 2d");
+  enqueue->add_option("--at", enqueue_args.at,
+                      "Start at this RFC 3339 time, e.g. 2026-12-01T06:00:00-03:00")
+      ->excludes(delay_opt);
+  enqueue->add_option("--depends-on", enqueue_args.depends_on,
+                      "Task id that must succeed first (repeatable); the task waits as blocked")
+      ->delimiter(',');
+  enqueue->add_option("--limit-key", enqueue_args.limit_key,
+                      "Limit key shared with other tasks (e.g. an account); default: the type's");
+  enqueue->add_option("--limit-concurrency", enqueue_args.limit_concurrency,
+                      "At most this many tasks of the limit key run at once, across all workers");
+  enqueue->add_option("--limit-rate", enqueue_args.limit_rate,
+                      "At most N starts of the limit key per period, e.g. 60/1m");
 
   std::string id;
   bool json = false;
   auto* get = app.add_subcommand("get", "Show one task with its attempts");
   get->add_option("id", id, "Task id")->required();
   get->add_flag("--json", json, "Print JSON");
+  bool tree = false;
+  get->add_flag("--tree", tree, "Show the task and the tasks it enqueued, as a tree");
 
   ListArgs list_args;
   auto* list = app.add_subcommand("list", "List tasks, newest first");
@@ -99,6 +115,33 @@ int main(int argc, char** argv) {
   auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke a token by its id");
   tokens_revoke->add_option("id", id, "Token id (from tokens list)")->required();
 
+  ScheduleArgs schedule_args;
+  auto* schedules = app.add_subcommand("schedules", "Cron schedules (fired by the leader scheduler)");
+  schedules->require_subcommand(1);
+  schedules->add_option("--tenant", schedule_args.tenant, "Tenant (with the database)");
+  auto* sched_add = schedules->add_subcommand("add", "Add a schedule; prints it");
+  sched_add->add_option("--name", schedule_args.name, "Unique per tenant")->required();
+  sched_add->add_option("--cron", schedule_args.cron,
+                        "5 fields (or 6 with seconds first), e.g. \"0 6 * * 1-5\", or @daily")
+      ->required();
+  sched_add->add_option("--tz", schedule_args.timezone, "IANA time zone (default UTC)");
+  sched_add->add_option("--type", schedule_args.type, "Task type of each slot")->required();
+  sched_add->add_option("--payload-json", schedule_args.payload_json, "Payload of each slot's task");
+  sched_add->add_option("--queue", schedule_args.queue, "Queue (default: the type's)");
+  sched_add->add_option("--priority", schedule_args.priority, "0 (lowest) to 9 (highest)");
+  sched_add->add_option("--max-attempts", schedule_args.max_attempts, "Attempts of each slot's task");
+  sched_add->add_option("--timeout-ms", schedule_args.timeout_ms, "Run time budget per attempt");
+  sched_add->add_option("--catch-up", schedule_args.catch_up,
+                        "After downtime: skip missed slots, or run the latest one once")
+      ->check(CLI::IsMember({"skip", "latest"}));
+  sched_add->add_flag("--json", schedule_args.json, "Print JSON");
+  auto* sched_list = schedules->add_subcommand("list", "List schedules");
+  sched_list->add_flag("--json", schedule_args.json, "Print JSON");
+  for (const char* action : {"pause", "resume", "delete"}) {
+    auto* sub = schedules->add_subcommand(action, std::string(action) + " a schedule");
+    sub->add_option("name", schedule_args.name, "Schedule name")->required();
+  }
+
   double timeout_s = 60;
   auto* wait = app.add_subcommand("wait", "Block until no task is queued, scheduled or running");
   wait->add_option("--timeout", timeout_s, "Give up after this many seconds (exit 1)")
@@ -145,7 +188,12 @@ int main(int argc, char** argv) {
 
   auto backend = api_url.empty() ? DatabaseBackend(database_url) : ApiBackend(api_url, api_token);
   if (*enqueue) return Enqueue(*backend, enqueue_args);
-  if (*get) return Get(*backend, id, json);
+  if (*get) return tree ? GetTree(*backend, id, json) : Get(*backend, id, json);
+  if (*schedules) {
+    for (const auto* sub : schedules->get_subcommands()) {
+      return Schedules(*backend, sub->get_name(), schedule_args);
+    }
+  }
   if (*list) return List(*backend, list_args);
   if (*stats) return Stats(*backend, json);
   if (*wait) return Wait(*backend, timeout_s);

@@ -1,6 +1,8 @@
 #include "render.h"
 
+
 #include <ctime>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -136,6 +138,57 @@ std::string StatsText(const std::vector<QueueStateCount>& counts) {
     out << "\n";
   }
   if (table.empty()) out << "(no tasks)\n";
+  return out.str();
+}
+
+nlohmann::json TreeJson(const std::vector<TaskTreeNode>& nodes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& n : nodes) {
+    out.push_back({{"id", n.id},
+                   {"type", n.type},
+                   {"state", ToString(n.state)},
+                   {"parent_id", n.parent_id},
+                   {"depth", n.depth},
+                   {"depends_on", n.depends_on},
+                   {"last_error", n.last_error}});
+  }
+  return out;
+}
+
+std::string TreeText(const std::vector<TaskTreeNode>& nodes) {
+  // Depth-first, children under their parent, in the order they came.
+  std::map<std::string, std::vector<const TaskTreeNode*>> children;
+  for (const auto& n : nodes) children[n.parent_id].push_back(&n);
+  std::ostringstream out;
+  std::function<void(const TaskTreeNode&)> print = [&](const TaskTreeNode& n) {
+    out << std::string(2 * n.depth, ' ') << n.id << "  " << n.type << "  " << ToString(n.state);
+    if (!n.depends_on.empty()) {
+      out << "  after";
+      for (const auto& d : n.depends_on) out << " " << d.substr(0, 8);
+    }
+    if (!n.last_error.empty() && n.state != TaskState::kSucceeded) out << "  (" << n.last_error << ")";
+    out << "\n";
+    for (const auto* c : children[n.id]) print(*c);
+  };
+  if (!nodes.empty()) print(nodes.front());
+  return out.str();
+}
+
+nlohmann::json ScheduleJson(const ScheduleView& s) {
+  return {{"name", s.spec.name},         {"cron", s.spec.cron},
+          {"timezone", s.spec.timezone}, {"type", s.spec.type},
+          {"queue", s.spec.queue},       {"catch_up", s.spec.catch_up},
+          {"paused", s.paused},          {"next_fire_at", FormatTime(s.next_fire_at_ms)},
+          {"last_slot_at", FormatTime(s.last_slot_at_ms)},
+          {"last_task_id", s.last_task_id},
+          {"fired", s.fired},            {"missed", s.missed}};
+}
+
+std::string ScheduleRow(const ScheduleView& s) {
+  std::ostringstream out;
+  out << s.spec.name << "  \"" << s.spec.cron << "\" " << s.spec.timezone << "  " << s.spec.type
+      << "  " << (s.paused ? "paused" : "next " + FormatTime(s.next_fire_at_ms))
+      << "  fired " << s.fired << ", missed " << s.missed << ", catch-up " << s.spec.catch_up;
   return out.str();
 }
 

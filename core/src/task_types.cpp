@@ -64,6 +64,7 @@ TaskTypes TaskTypes::Builtin() {
   sleep.payload_message = "fila.v1.SleepPayload";
   sleep.default_timeout = std::chrono::seconds(60);
   types.Register(sleep);
+  types.Register({.name = "fanout", .payload_message = "fila.v1.FanoutPayload"});
   types.Register({.name = "flaky",
                   .payload_message = "fila.v1.FlakyPayload",
                   .retry = {.max_attempts = 5,

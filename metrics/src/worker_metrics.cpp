@@ -34,6 +34,10 @@ class PrometheusWorkerMetrics final : public WorkerMetrics {
                                   "Deliveries of tasks not in the queued state (duplicate "
                                   "publishes, cancelled tasks), acked and dropped"),
                     {"queue"}),
+        deferred_(prom::Counter(r, "fila_tasks_deferred_total",
+                                "Deliveries of tasks over their limit key (concurrency or rate), "
+                                "sent back to wait in PostgreSQL without a slot"),
+                  {"queue"}),
         poison_(prom::Counter(r, "fila_poison_messages_total",
                               "Undecodable or unknown messages moved to the fila.dead queue"),
                 {"queue"}),
@@ -64,6 +68,7 @@ class PrometheusWorkerMetrics final : public WorkerMetrics {
       deliveries_.Get({queue});
       redeliveries_.Get({queue});
       duplicates_.Get({queue});
+      deferred_.Get({queue});
       poison_.Get({queue});
       for (const auto& type : types) {
         started_.Get({queue, type});
@@ -94,6 +99,7 @@ class PrometheusWorkerMetrics final : public WorkerMetrics {
     if (state == TaskState::kDead) dead_.Get({queue, type}).Increment();
   }
   void Duplicate(const std::string& queue) override { duplicates_.Get({queue}).Increment(); }
+  void Deferred(const std::string& queue) override { deferred_.Get({queue}).Increment(); }
   void Poison(const std::string& queue) override { poison_.Get({queue}).Increment(); }
   void StaleFinish() override { stale_.Increment(); }
   void Abandoned() override { abandoned_.Increment(); }
@@ -117,6 +123,7 @@ class PrometheusWorkerMetrics final : public WorkerMetrics {
   Series<Histogram> run_;
   Series<Histogram> wait_;
   Series<Counter> duplicates_;
+  Series<Counter> deferred_;
   Series<Counter> poison_;
   Counter& stale_;
   Counter& abandoned_;

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   int sweep_ms = 1000;
   int worker_timeout_ms = 10000;
   int reap_interval_ms = 1000;
+  int cron_grace_s = 60;
   int startup_s = 30;
   app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
   app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 3600000));
   app.add_option("--reap-interval-ms", reap_interval_ms, "How often lost tasks are looked for")
       ->check(CLI::Range(10, 600000));
+  app.add_option("--cron-grace", cron_grace_s,
+                 "Seconds a cron slot may be late and still run; older slots were missed "
+                 "(the schedule's catch-up policy decides)")
+      ->check(CLI::Range(1, 86400));
   app.add_option("--api-listen", api_options.listen,
                  "HTTP API address HOST:PORT, or 'off' (env FILA_API_LISTEN)");
   app.add_option("--max-payload-bytes", max_payload, "Largest task payload the API accepts")
@@ -95,6 +100,7 @@ int main(int argc, char** argv) {
   options.sweep_interval = std::chrono::milliseconds(sweep_ms);
   options.worker_timeout = std::chrono::milliseconds(worker_timeout_ms);
   options.reap_interval = std::chrono::milliseconds(reap_interval_ms);
+  options.cron_grace = std::chrono::seconds(cron_grace_s);
   if (database_url.empty() || amqp_url.empty()) {
     spdlog::error("set --database-url/FILA_DATABASE_URL and --amqp-url/FILA_AMQP_URL");
     return fila::kExitUsage;
@@ -204,7 +210,7 @@ int main(int argc, char** argv) {
   sampler_live = &sampler;
 
   spdlog::info("scheduler started (pid {})", ::getpid());
-  fila::Relay relay(options, store, *publisher, metrics);
+  fila::Relay relay(options, store, *publisher, types, metrics);
   relay.Run(stop);
   sampler_live = nullptr;
   sampler.Stop();
@@ -215,8 +221,8 @@ int main(int argc, char** argv) {
                  ingest->Enqueued(), ingest->Errors());
   }
   if (api) api->Stop();
-  spdlog::info("scheduler stopped: published {} messages, reaped {} tasks", relay.Published(),
-               relay.Reaped());
+  spdlog::info("scheduler stopped: published {} messages, reaped {} tasks, fired {} cron slots",
+               relay.Published(), relay.Reaped(), relay.Fired());
   spdlog::default_logger()->flush();
   std::fflush(nullptr);
   // Stopping the metrics server takes about 2 s for nothing, and its

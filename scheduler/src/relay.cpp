@@ -22,8 +22,37 @@ void MaybeCrash(const std::string& failpoint, const char* here) {
 }  // namespace
 
 Relay::Relay(RelayOptions options, PostgresStore& store, Publisher& publisher,
-             SchedulerMetrics& metrics)
-    : options_(std::move(options)), store_(store), publisher_(publisher), metrics_(metrics) {}
+             const TaskTypes& types, SchedulerMetrics& metrics)
+    : options_(std::move(options)),
+      store_(store),
+      publisher_(publisher),
+      types_(types),
+      metrics_(metrics) {}
+
+SteadyClock::time_point Relay::ReleaseDue() {
+  int64_t next_due_ms = -1;
+  if (int64_t released = store_.ReleaseDue(options_.batch, &next_due_ms); released > 0) {
+    spdlog::debug("released {} due tasks", released);
+    metrics_.Released(static_cast<uint64_t>(released));
+  }
+  auto wait = options_.sweep_interval;
+  if (next_due_ms >= 0) wait = std::min(wait, std::chrono::milliseconds(next_due_ms));
+  return SteadyClock::now() + wait;
+}
+
+SteadyClock::time_point Relay::FireSchedules() {
+  FireResult r = store_.FireDueSchedules(types_, options_.cron_grace.count(), options_.batch);
+  for (const auto& f : r.fired) {
+    spdlog::info("schedule {}/{} fired slot {}: task {}{}", f.tenant, f.name, f.slot_ms, f.task_id,
+                 f.created ? "" : " (existed)");
+  }
+  if (r.missed > 0) spdlog::warn("cron: {} missed slots skipped by their catch-up policy", r.missed);
+  fired_ += r.fired.size();
+  // New schedules tell nobody: look at least once per sweep.
+  auto wait = options_.sweep_interval;
+  if (r.next_due_in_ms >= 0) wait = std::min(wait, std::chrono::milliseconds(r.next_due_in_ms));
+  return SteadyClock::now() + wait;
+}
 
 size_t Relay::PublishBatch() {
   auto items = store_.FetchOutbox(options_.batch);
@@ -64,6 +93,7 @@ void Relay::Run(const std::atomic<bool>& stop) {
   bool leader = false;
   int failures = 0;
   auto next_release = SteadyClock::now();
+  auto next_cron = SteadyClock::now();
   auto next_reap = SteadyClock::now();
   while (!stop) {
     try {
@@ -74,17 +104,16 @@ void Relay::Run(const std::atomic<bool>& stop) {
         SleepUnlessStopped(options_.leader_retry, stop);
         continue;
       }
-      if (!leader) spdlog::info("became leader: relaying the outbox");
+      if (!leader) {
+        spdlog::info("became leader: relaying the outbox");
+        // Whatever came due while another scheduler led is looked at now.
+        next_release = next_cron = next_reap = SteadyClock::now();
+      }
       leader = true;
       metrics_.Leader(true);
 
-      if (SteadyClock::now() >= next_release) {
-        if (int64_t released = store_.ReleaseDue(options_.batch); released > 0) {
-          spdlog::debug("released {} due tasks", released);
-          metrics_.Released(static_cast<uint64_t>(released));
-        }
-        next_release = SteadyClock::now() + options_.sweep_interval;
-      }
+      if (SteadyClock::now() >= next_release) next_release = ReleaseDue();
+      if (SteadyClock::now() >= next_cron) next_cron = FireSchedules();
       if (SteadyClock::now() >= next_reap) {
         Reap();
         next_reap = SteadyClock::now() + options_.reap_interval;
@@ -92,10 +121,18 @@ void Relay::Run(const std::atomic<bool>& stop) {
       size_t handled = PublishBatch();
       failures = 0;
       if (handled < options_.batch) {
-        // Caught up: sleep until a NOTIFY, the next sweep or a stop check.
-        auto wait = std::min({options_.sweep_interval, options_.reap_interval,
-                              std::chrono::milliseconds(500)});
-        (void)store_.AwaitNotification(wait);
+        // Caught up: sleep until a NOTIFY, the next due task or cron slot,
+        // the next sweep or a stop check.
+        auto wake = std::min({next_release, next_cron, next_reap,
+                              SteadyClock::now() + std::chrono::milliseconds(500)});
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now());
+        if (wait.count() > 0) {
+          // "due": a task became scheduled, maybe earlier than the next
+          // wake-up; anything else is the outbox.
+          for (const auto& payload : store_.AwaitPayloads(wait)) {
+            if (payload == "due") next_release = SteadyClock::now();
+          }
+        }
       }
     } catch (const TransientError& e) {
       auto backoff = std::chrono::milliseconds(std::min(100 << std::min(failures, 5), 3000));

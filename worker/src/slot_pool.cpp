@@ -85,8 +85,8 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
     shared_.ChangeBusy(+1);
     const auto started = SteadyClock::now();
     spdlog::debug("attempt started");
-    SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload,
-                    SteadyClock::now() + TimeoutOf(**job), [this](ProgressUpdate u) {
+    SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload, e.tenant,
+                    SteadyClock::now() + TimeoutOf(**job), shared_.types, [this](ProgressUpdate u) {
                       std::lock_guard lock(shared_.progress_mutex);
                       shared_.progress[u.id] = std::move(u);
                     });
@@ -152,6 +152,7 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
     done.record.attempt = job.claim.attempt;
     done.record.worker = shared_.options.worker_id;
     done.record.result = (*handler)(ctx);
+    done.record.children = ctx.TakeChildren();
     // Work that completed, even late, is kept rather than done again.
     return done;
   } catch (const PermanentError& ex) {

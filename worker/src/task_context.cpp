@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
+
+#include "fila/uuid.h"
 
 namespace fila {
 
@@ -17,6 +20,28 @@ bool SlotContext::SleepFor(std::chrono::milliseconds duration) {
     std::this_thread::sleep_for(std::min<SteadyClock::duration>(until - now, kStep));
   }
   return false;
+}
+
+std::string SlotContext::Enqueue(const TaskRequest& request) {
+  // Children of one task are bounded: a runaway loop fails the task, it
+  // does not fill the database.
+  constexpr size_t kMaxChildren = 10000;
+  TaskRequest r = request;
+  r.tenant = tenant_;
+  NewTask child = PrepareTask(r, types_, TaskLimits{});
+  child.id = NewUuid();
+  child.parent_id = id_;
+  std::lock_guard lock(children_mutex_);
+  if (children_.size() >= kMaxChildren) {
+    throw PermanentError("more than " + std::to_string(kMaxChildren) + " child tasks");
+  }
+  children_.push_back(std::move(child));
+  return children_.back().id;
+}
+
+std::vector<NewTask> SlotContext::TakeChildren() {
+  std::lock_guard lock(children_mutex_);
+  return std::exchange(children_, {});
 }
 
 void SlotContext::Progress(int percent, std::string_view message) {

@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
+#include <vector>
 
 #include "fila/handler.h"
 #include "fila/state_store.h"
+#include "fila/task_types.h"
 
 namespace fila {
 
@@ -14,9 +17,10 @@ class SlotContext final : public TaskContext {
   using ProgressSink = std::function<void(ProgressUpdate)>;
 
   SlotContext(const std::string& id, const std::string& type, uint32_t attempt,
-              const std::string& payload, Deadline deadline, ProgressSink sink)
-      : id_(id), type_(type), attempt_(attempt), payload_(payload), deadline_(deadline),
-        sink_(std::move(sink)) {}
+              const std::string& payload, const std::string& tenant, Deadline deadline,
+              const TaskTypes& types, ProgressSink sink)
+      : id_(id), type_(type), attempt_(attempt), payload_(payload), tenant_(tenant),
+        deadline_(deadline), types_(types), sink_(std::move(sink)) {}
 
   const std::string& TaskId() const override { return id_; }
   const std::string& Type() const override { return type_; }
@@ -26,6 +30,11 @@ class SlotContext final : public TaskContext {
   bool Cancelled() const override;
   bool SleepFor(std::chrono::milliseconds duration) override;
   void Progress(int percent, std::string_view message) override;
+  const std::string& Tenant() const override { return tenant_; }
+  std::string Enqueue(const TaskRequest& request) override;
+
+  // The children enqueued so far (the finish commits them).
+  std::vector<NewTask> TakeChildren();
 
   // An operator asked to cancel this attempt (thread-safe).
   void Cancel() { cancelled_ = true; }
@@ -37,8 +46,12 @@ class SlotContext final : public TaskContext {
   const std::string& type_;
   uint32_t attempt_;
   const std::string& payload_;
+  const std::string& tenant_;
   Deadline deadline_;
+  const TaskTypes& types_;
   ProgressSink sink_;
+  std::mutex children_mutex_;
+  std::vector<NewTask> children_;
   std::atomic<bool> cancelled_{false};
 };
 

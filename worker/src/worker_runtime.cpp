@@ -123,6 +123,14 @@ struct WorkerRuntime::Impl {
         Poison(d, "no task " + env.id + " in the database");
         continue;
       }
+      if (std::find(result.deferred.begin(), result.deferred.end(), env.id) !=
+          result.deferred.end()) {
+        // Over its key's limit: it waits in PostgreSQL, not in this slot.
+        shared.metrics.Deferred(d.queue);
+        spdlog::debug("task {} waits for its limit key; delivery dropped", env.id);
+        consumer->Ack(d.epoch, d.tag);
+        continue;
+      }
       ++shared.counters.duplicates;
       shared.metrics.Duplicate(d.queue);
       spdlog::debug("duplicate delivery of task {}; dropped", env.id);

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "fila/clock.h"
+#include "fila/errors.h"
+#include "fila/task_request.h"
 
 namespace fila {
 
@@ -31,6 +33,20 @@ class TaskContext {
   virtual bool SleepFor(std::chrono::milliseconds duration) = 0;
   // Reports progress (0..100). Writes are coalesced and fenced by attempt.
   virtual void Progress(int percent, std::string_view message) = 0;
+  // The tenant that owns the task (its children belong to it too).
+  virtual const std::string& Tenant() const {
+    static const std::string kDefault = "default";
+    return kDefault;
+  }
+  // Enqueues a child task. It is committed with this attempt's finish, and
+  // only if the attempt succeeds: a failed or retried parent leaves no
+  // orphans (a retry enqueues its children again). Returns the child's id
+  // at once, so a later child may depend on it (fan-in: a join task whose
+  // depends_on lists its siblings). Throws PermanentError for a bad request
+  // (unknown type, bad payload, ...), as an enqueue would.
+  virtual std::string Enqueue(const TaskRequest& /*request*/) {
+    throw PermanentError("this task context cannot enqueue child tasks");
+  }
 };
 
 // Runs one task. Returns the result bytes (stored with the task). Throws

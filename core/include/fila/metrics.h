@@ -31,6 +31,8 @@ class WorkerMetrics {
   virtual void TaskFinished(const std::string& /*queue*/, const std::string& /*type*/,
                             Outcome /*outcome*/, TaskState /*state*/, double /*run_seconds*/) {}
   virtual void Duplicate(const std::string& /*queue*/) {}
+  // A delivery whose task waits for its limit key (not run, not a slot).
+  virtual void Deferred(const std::string& /*queue*/) {}
   virtual void Poison(const std::string& /*queue*/) {}
   virtual void StaleFinish() {}
   virtual void Abandoned() {}

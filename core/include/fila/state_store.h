@@ -11,6 +11,7 @@
 #include "fila/key_limiter.h"
 #include "fila/monitor.h"
 #include "fila/task_state.h"
+#include "fila/task_types.h"
 
 namespace fila {
 
@@ -62,6 +63,9 @@ struct ClaimResult {
   std::vector<ClaimedTask> claimed;
   std::vector<std::string> not_claimable;  // exists but not queued: duplicate or cancelled
   std::vector<std::string> unknown;        // no such task
+  // Queued but over its key's limit: now scheduled to wait for room (a
+  // concurrency unit or a rate slot) without holding a worker slot.
+  std::vector<std::string> deferred;
 };
 
 struct FinishRecord {
@@ -75,6 +79,9 @@ struct FinishRecord {
   std::string result;
   std::string worker;
   int64_t started_at_ms = 0;
+  // Tasks the handler enqueued; inserted in the finish's transaction, and
+  // only when it succeeded (state == succeeded and the fence matched).
+  std::vector<NewTask> children;
 };
 
 struct ProgressUpdate {
@@ -119,7 +126,62 @@ struct TaskView {
   int64_t finished_at_ms = 0;
   bool cancel_requested = false;
   int64_t created_at_us = 0;  // exact, for keyset cursors
+  std::string parent_id;      // the task whose handler enqueued this one
+  std::string limit_key;
   std::vector<AttemptView> attempts;  // filled by GetTask only
+  std::vector<std::string> depends_on;  // filled by GetTask only
+};
+
+// One task of a workflow tree: a task and, level by level, the tasks its
+// handler (and theirs) enqueued.
+struct TaskTreeNode {
+  std::string id;
+  std::string type;
+  TaskState state = TaskState::kQueued;
+  std::string parent_id;  // empty for the root
+  uint32_t depth = 0;
+  std::vector<std::string> depends_on;
+  std::string last_error;
+};
+
+// A cron schedule. Times are Unix ms.
+struct ScheduleSpec {
+  std::string tenant = "default";
+  std::string name;
+  std::string cron;
+  std::string timezone = "UTC";
+  std::string type;
+  std::string queue;
+  uint32_t priority = 0;
+  std::string payload;  // serialized payload message of `type`
+  uint32_t max_attempts = 1;
+  uint32_t timeout_ms = 0;
+  std::string catch_up = "skip";  // skip | latest
+};
+
+struct ScheduleView {
+  ScheduleSpec spec;
+  bool paused = false;
+  int64_t next_fire_at_ms = 0;  // 0: no slot left
+  int64_t last_slot_at_ms = 0;
+  std::string last_task_id;
+  int64_t fired = 0;
+  int64_t missed = 0;
+};
+
+// What one pass of the leader's cron loop did.
+struct ScheduleFiring {
+  std::string tenant;
+  std::string name;
+  int64_t slot_ms = 0;
+  std::string task_id;
+  bool created = false;  // false: the slot's task existed (fired before)
+};
+
+struct FireResult {
+  std::vector<ScheduleFiring> fired;
+  int64_t missed = 0;            // slots skipped by the catch-up policy
+  int64_t next_due_in_ms = -1;   // until the next slot of any schedule; -1: none
 };
 
 struct ListFilter {
@@ -213,8 +275,9 @@ class StateStore {
   virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit) = 0;
   virtual void DeleteOutbox(std::span<const int64_t> outbox_ids) = 0;
   // Moves scheduled tasks whose run_at has passed to queued, with outbox
-  // rows; returns how many.
-  virtual int64_t ReleaseDue(uint32_t limit) = 0;
+  // rows; returns how many. `next_due_in_ms`, when given, receives the time
+  // until the next scheduled task is due (-1: none; <= 0: due now).
+  virtual int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) = 0;
 
   // queued -> running for every id still queued, attempt + 1, in one
   // statement. Ids that are not claimable are reported, not thrown.
@@ -249,6 +312,27 @@ class StateStore {
   virtual int64_t ReplayDead(const std::string& type) = 0;
 
   virtual std::optional<TaskView> GetTask(const std::string& id) = 0;
+  // The task and its descendants (children of children, ...), root first,
+  // at most `limit` nodes. Empty when there is no such task.
+  virtual std::vector<TaskTreeNode> TaskTree(const std::string& id, uint32_t limit) = 0;
+
+  // Cron schedules, per tenant. AddSchedule computes the first slot after
+  // now; PermanentError when the name is taken.
+  virtual ScheduleView AddSchedule(const ScheduleSpec& spec) = 0;
+  virtual std::vector<ScheduleView> ListSchedules(const std::string& tenant) = 0;
+  virtual std::optional<ScheduleView> GetSchedule(const std::string& tenant,
+                                                  const std::string& name) = 0;
+  // Resuming computes the next slot after now: slots of the pause are not
+  // caught up. False when there is no such schedule.
+  virtual bool SetSchedulePaused(const std::string& tenant, const std::string& name,
+                                 bool paused) = 0;
+  virtual bool DeleteSchedule(const std::string& tenant, const std::string& name) = 0;
+  // Leader only: enqueues the due slot of every due schedule (each slot's
+  // task keyed schedule:<name>:<slot ms>) and moves it to its next slot, in
+  // one transaction per schedule. Slots older than `grace_ms` were missed:
+  // catch-up `skip` drops them, `latest` runs the newest missed one once.
+  virtual FireResult FireDueSchedules(const TaskTypes& types, int64_t grace_ms,
+                                      uint32_t limit) = 0;
   virtual std::vector<TaskView> ListTasks(const ListFilter& filter) = 0;
   virtual std::vector<QueueStateCount> CountByQueueAndState() = 0;
   // Per queue: counts by state, oldest queued age, mean run time.

@@ -1,4 +1,5 @@
 #include "fila/api_codec.h"
+#include "fila/time_text.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
@@ -109,6 +110,9 @@ v1::Task ToProto(const TaskView& v, const TaskTypes& types) {
   t.mutable_progress()->set_percent(v.progress);
   t.mutable_progress()->set_message(v.progress_message);
   t.set_cancel_requested(v.cancel_requested);
+  t.set_parent_id(v.parent_id);
+  t.set_limit_key(v.limit_key);
+  for (const auto& d : v.depends_on) t.add_depends_on(d);
   SetTime(v.created_at_ms, [&] { return t.mutable_created_at(); });
   SetTime(v.run_at_ms, [&] { return t.mutable_run_at(); });
   SetTime(v.started_at_ms, [&] { return t.mutable_started_at(); });
@@ -189,6 +193,16 @@ TaskRequest ToTaskRequest(const v1::EnqueueRequest& m, std::string tenant) {
   r.idempotency_key = m.idempotency_key();
   r.trace_id = m.trace_id();
   r.run_at_ms = m.run_at_unix_ms();
+  if (!m.run_at().empty()) {
+    if (r.run_at_ms != 0) throw PermanentError("give run_at or run_at_unix_ms, not both", "run_at");
+    r.run_at_ms = ParseTimestamp(m.run_at(), "run_at");
+  }
+  r.delay_ms = m.delay_ms();
+  r.depends_on.assign(m.depends_on().begin(), m.depends_on().end());
+  if (!m.limit_key().empty()) r.limit_key = m.limit_key();
+  if (m.limit_concurrency() > 0) r.limit_concurrency = m.limit_concurrency();
+  if (m.limit_rate() > 0) r.limit_rate = m.limit_rate();
+  if (m.limit_period_ms() > 0) r.limit_period_ms = m.limit_period_ms();
   switch (m.body_case()) {
     case v1::EnqueueRequest::kPayload:
       r.payload_form = TaskRequest::PayloadForm::kBytes;

@@ -163,13 +163,20 @@ Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
 
 std::string RouteOf(const std::string& path) {
   if (path == "/v1/tasks" || path == "/v1/tasks:batch" || path == "/v1/queues" ||
-      path == "/v1/workers") {
+      path == "/v1/workers" || path == "/v1/schedules") {
     return path;
+  }
+  if (path.rfind("/v1/schedules/", 0) == 0) {
+    if (path.find('/', 14) != std::string::npos) return "other";
+    if (path.ends_with(":pause")) return "/v1/schedules/{name}:pause";
+    if (path.ends_with(":resume")) return "/v1/schedules/{name}:resume";
+    return "/v1/schedules/{name}";
   }
   const std::string kTasks = "/v1/tasks/";
   if (path.rfind(kTasks, 0) != 0 || path.size() == kTasks.size()) return "other";
   const std::string rest = path.substr(kTasks.size());
   if (rest.ends_with("/events")) return "/v1/tasks/{id}/events";
+  if (rest.ends_with("/tree") && rest.find('/') == rest.size() - 5) return "/v1/tasks/{id}/tree";
   if (rest.find('/') != std::string::npos) return "other";
   if (rest.ends_with(":cancel")) return "/v1/tasks/{id}:cancel";
   if (rest.ends_with(":retry")) return "/v1/tasks/{id}:retry";
@@ -199,9 +206,30 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
   }
   if (path == "/v1/queues") return r.method == "GET" ? Queues(r, caller) : method_not_allowed();
   if (path == "/v1/workers") return r.method == "GET" ? Workers(r, caller) : method_not_allowed();
+  if (path == "/v1/schedules") {
+    if (r.method == "POST") return AddSchedule(r, caller);
+    if (r.method == "GET") return ListSchedules(r, caller);
+    return method_not_allowed();
+  }
+  const std::string kSchedules = "/v1/schedules/";
+  if (path.rfind(kSchedules, 0) == 0 && path.size() > kSchedules.size()) {
+    std::string name = path.substr(kSchedules.size());
+    if (auto colon = name.rfind(':'); colon != std::string::npos &&
+                                      (name.ends_with(":pause") || name.ends_with(":resume"))) {
+      if (r.method != "POST") return method_not_allowed();
+      return PauseSchedule(r, caller, name.substr(0, colon), name.ends_with(":pause"));
+    }
+    if (r.method == "GET") return GetSchedule(r, caller, name);
+    if (r.method == "DELETE") return DeleteSchedule(r, caller, name);
+    return method_not_allowed();
+  }
   const std::string kTasks = "/v1/tasks/";
   if (path.rfind(kTasks, 0) == 0 && path.size() > kTasks.size()) {
     std::string rest = path.substr(kTasks.size());
+    if (rest.ends_with("/tree") && rest.find('/') == rest.size() - 5) {
+      if (r.method != "GET") return method_not_allowed();
+      return TaskTree(r, caller, rest.substr(0, rest.size() - 5));
+    }
     if (rest.find('/') != std::string::npos) {
       throw ApiError{404, "not_found", "no such resource: " + path, ""};
     }
@@ -375,6 +403,122 @@ Response Router::Workers(const Request& r, const Caller& caller) {
   RequireOperator(caller);  // every tenant's workers and tasks
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   return Reply(r, 200, ToProto(store->Monitor(kWorkerStaleAfterMs)));
+}
+
+Response Router::TaskTree(const Request& r, const Caller& caller, const std::string& id) {
+  constexpr uint32_t kMaxNodes = 10000;
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  VisibleTask(*store, caller, id);  // descendants share the root's tenant
+  v1::TaskTreeResponse out;
+  for (const auto& n : store->TaskTree(id, kMaxNodes)) {
+    auto* node = out.add_nodes();
+    node->set_id(n.id);
+    node->set_type(n.type);
+    node->set_state(std::string(ToString(n.state)));
+    node->set_parent_id(n.parent_id);
+    node->set_depth(n.depth);
+    for (const auto& d : n.depends_on) node->add_depends_on(d);
+    node->set_last_error(n.last_error);
+  }
+  return Reply(r, 200, out);
+}
+
+namespace {
+
+v1::Schedule ScheduleToProto(const ScheduleView& v, const TaskTypes& types) {
+  v1::Schedule s;
+  s.set_name(v.spec.name);
+  s.set_cron(v.spec.cron);
+  s.set_timezone(v.spec.timezone);
+  s.set_type(v.spec.type);
+  s.set_queue(v.spec.queue);
+  s.set_priority(v.spec.priority);
+  if (types.Contains(v.spec.type)) s.set_payload_json(types.PayloadToJson(v.spec.type, v.spec.payload));
+  s.set_max_attempts(v.spec.max_attempts);
+  s.set_timeout_ms(v.spec.timeout_ms);
+  s.set_catch_up(v.spec.catch_up);
+  s.set_paused(v.paused);
+  auto set_time = [](int64_t ms, google::protobuf::Timestamp* t) {
+    t->set_seconds(ms / 1000);
+    t->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+  };
+  if (v.next_fire_at_ms > 0) set_time(v.next_fire_at_ms, s.mutable_next_fire_at());
+  if (v.last_slot_at_ms > 0) set_time(v.last_slot_at_ms, s.mutable_last_slot_at());
+  s.set_last_task_id(v.last_task_id);
+  s.set_fired(v.fired);
+  s.set_missed(v.missed);
+  return s;
+}
+
+}  // namespace
+
+Response Router::AddSchedule(const Request& r, const Caller& caller) {
+  v1::Schedule m;
+  Decode(RequestFormat(r), r.body, m);
+  // The schedule's task is checked now, as an enqueue would be.
+  TaskRequest request;
+  request.type = m.type();
+  request.queue = m.queue();
+  request.priority = m.priority();
+  if (m.max_attempts() > 0) request.max_attempts = m.max_attempts();
+  if (m.timeout_ms() > 0) request.timeout_ms = m.timeout_ms();
+  request.tenant = caller.tenant;
+  if (m.body_case() == v1::Schedule::kPayloadJson) {
+    request.payload_form = TaskRequest::PayloadForm::kJson;
+    request.payload = m.payload_json();
+  } else if (m.body_case() == v1::Schedule::kArgs) {
+    request.payload_form = TaskRequest::PayloadForm::kJson;
+    (void)google::protobuf::util::MessageToJsonString(m.args(), &request.payload);
+  }
+  NewTask task = PrepareTask(request, types_, options_.limits);
+  ScheduleSpec spec;
+  spec.tenant = caller.tenant;
+  spec.name = m.name();
+  spec.cron = m.cron();
+  spec.timezone = m.timezone().empty() ? "UTC" : m.timezone();
+  spec.type = task.type;
+  spec.queue = task.queue;
+  spec.priority = task.priority;
+  spec.payload = task.payload;
+  spec.max_attempts = task.max_attempts;
+  spec.timeout_ms = task.timeout_ms;
+  spec.catch_up = m.catch_up().empty() ? "skip" : m.catch_up();
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  return Reply(r, 201, ScheduleToProto(store->AddSchedule(spec), types_));
+}
+
+Response Router::ListSchedules(const Request& r, const Caller& caller) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  v1::ListSchedulesResponse out;
+  for (const auto& s : store->ListSchedules(caller.tenant)) {
+    *out.add_schedules() = ScheduleToProto(s, types_);
+  }
+  return Reply(r, 200, out);
+}
+
+Response Router::GetSchedule(const Request& r, const Caller& caller, const std::string& name) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  auto s = store->GetSchedule(caller.tenant, name);
+  if (!s) throw ApiError{404, "not_found", "no schedule " + name, "name"};
+  return Reply(r, 200, ScheduleToProto(*s, types_));
+}
+
+Response Router::PauseSchedule(const Request& r, const Caller& caller, const std::string& name,
+                               bool paused) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  if (!store->SetSchedulePaused(caller.tenant, name, paused)) {
+    throw ApiError{404, "not_found", "no schedule " + name, "name"};
+  }
+  return Reply(r, 200, ScheduleToProto(*store->GetSchedule(caller.tenant, name), types_));
+}
+
+Response Router::DeleteSchedule(const Request& /*r*/, const Caller& caller,
+                                const std::string& name) {
+  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  if (!store->DeleteSchedule(caller.tenant, name)) {
+    throw ApiError{404, "not_found", "no schedule " + name, "name"};
+  }
+  return {204, "", ""};
 }
 
 }  // namespace fila::api

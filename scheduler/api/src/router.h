@@ -68,6 +68,13 @@ class Router final {
   Response Delete(const Request& request, const Caller& caller, const std::string& id);
   Response Queues(const Request& request, const Caller& caller);
   Response Workers(const Request& request, const Caller& caller);
+  Response TaskTree(const Request& request, const Caller& caller, const std::string& id);
+  Response AddSchedule(const Request& request, const Caller& caller);
+  Response ListSchedules(const Request& request, const Caller& caller);
+  Response GetSchedule(const Request& request, const Caller& caller, const std::string& name);
+  Response PauseSchedule(const Request& request, const Caller& caller, const std::string& name,
+                         bool paused);
+  Response DeleteSchedule(const Request& request, const Caller& caller, const std::string& name);
 
   const ApiOptions& options_;
   StorePool& stores_;

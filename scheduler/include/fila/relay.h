@@ -6,7 +6,9 @@
 #include <string>
 
 #include "fila/broker.h"
+#include "fila/clock.h"
 #include "fila/metrics.h"
+#include "fila/task_types.h"
 
 namespace fila {
 
@@ -23,6 +25,9 @@ struct RelayOptions {
   // are retried. Several heartbeat intervals, so a slow beat is not a death.
   std::chrono::milliseconds worker_timeout{10000};
   std::chrono::milliseconds reap_interval{1000};
+  // A cron slot later than this is missed: its schedule's catch-up policy
+  // decides whether it runs.
+  std::chrono::milliseconds cron_grace{60000};
   // Test hook: "relay.before_publish" / "relay.after_publish" make the
   // process kill itself (SIGKILL) at that point of the first batch.
   std::string failpoint;
@@ -31,28 +36,35 @@ struct RelayOptions {
 // The leader-only loop of fila-scheduler: publishes outbox rows with
 // confirms and deletes them once confirmed, moves due scheduled tasks back
 // to queued, and reaps the running tasks of lost workers and expired leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
-// net. Leadership is a Postgres session advisory lock on the store's
+// net. Also fires due cron slots. Leadership is a Postgres session advisory lock on the store's
 // connection, so any number of schedulers may run: one relays.
 // Runs on the calling thread, which owns `store` and `publisher`.
 class Relay final {
  public:
-  Relay(RelayOptions options, PostgresStore& store, Publisher& publisher,
+  Relay(RelayOptions options, PostgresStore& store, Publisher& publisher, const TaskTypes& types,
         SchedulerMetrics& metrics = NoSchedulerMetrics());
   void Run(const std::atomic<bool>& stop);
   uint64_t Published() const { return published_; }
   uint64_t Reaped() const { return reaped_; }
+  uint64_t Fired() const { return fired_; }
 
  private:
   // One pass; returns the number of outbox rows handled.
   size_t PublishBatch();
   void Reap();
+  // Moves due tasks to queued; returns when to look again.
+  SteadyClock::time_point ReleaseDue();
+  // Fires due cron slots; returns when to look again.
+  SteadyClock::time_point FireSchedules();
 
   RelayOptions options_;
   PostgresStore& store_;
   Publisher& publisher_;
+  const TaskTypes& types_;
   SchedulerMetrics& metrics_;
   uint64_t published_ = 0;
   uint64_t reaped_ = 0;
+  uint64_t fired_ = 0;
 };
 
 // The advisory lock key all schedulers contend for.

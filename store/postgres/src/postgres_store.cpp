@@ -26,7 +26,8 @@ const std::string kTaskColumns =
     "coalesce(t.last_error, ''), t.result, t.progress, t.progress_message, " +
     EpochMs("t.created_at") + ", " + EpochMs("t.run_at") + ", " + EpochMs("t.started_at") + ", " +
     EpochMs("t.finished_at") + ", t.cancel_requested" +
-    ", (extract(epoch FROM t.created_at) * 1000000)::bigint";
+    ", (extract(epoch FROM t.created_at) * 1000000)::bigint"
+    ", coalesce(t.parent_id::text, ''), coalesce(t.limit_key, '')";
 
 }  // namespace
 
@@ -34,22 +35,28 @@ const std::map<std::string, std::string>& Statements() {
   static const std::map<std::string, std::string> kStatements{
       {"enqueue", R"(
 WITH input AS MATERIALIZED (
-  SELECT gen_random_uuid() AS id, i.*
+  SELECT coalesce(NULLIF(i.given_id, '')::uuid, gen_random_uuid()) AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[], $7::text[],
-              $8::text[], $9::text[], $10::bigint[], $11::int[], $12::int[])
+              $8::text[], $9::text[], $10::bigint[], $11::int[], $12::int[], $13::text[],
+              $14::text[], $15::bool[], $16::text[], $17::int[], $18::int[], $19::int[])
        WITH ORDINALITY AS i(type, queue, priority, max_attempts, timeout_ms, tenant, idem,
-                            payload_hex, trace_id, run_at_ms, retry_base_ms, retry_cap_ms, ord)
+                            payload_hex, trace_id, run_at_ms, retry_base_ms, retry_cap_ms,
+                            given_id, parent_id, blocked, limit_key, limit_concurrency,
+                            limit_rate, limit_period_ms, ord)
 ), ins AS (
   INSERT INTO tasks (id, type, queue, priority, state, max_attempts, attempt_budget, timeout_ms,
                      tenant, idempotency_key, payload, trace_id, run_at, retry_base_ms,
-                     retry_cap_ms)
+                     retry_cap_ms, parent_id, limit_key, limit_concurrency, limit_rate,
+                     limit_period_ms)
   SELECT id, type, queue, priority,
-         CASE WHEN run_at_ms > 0 AND to_timestamp(run_at_ms / 1000.0) > now()
+         CASE WHEN blocked THEN 'blocked'
+              WHEN run_at_ms > 0 AND to_timestamp(run_at_ms / 1000.0) > now()
               THEN 'scheduled' ELSE 'queued' END,
          max_attempts, max_attempts, timeout_ms, tenant, NULLIF(idem, ''),
          decode(payload_hex, 'hex'), trace_id,
          CASE WHEN run_at_ms > 0 THEN to_timestamp(run_at_ms / 1000.0) ELSE now() END,
-         retry_base_ms, retry_cap_ms
+         retry_base_ms, retry_cap_ms, NULLIF(parent_id, '')::uuid, NULLIF(limit_key, ''),
+         limit_concurrency, limit_rate, limit_period_ms
   FROM input ORDER BY ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, state, tenant, idempotency_key
@@ -81,14 +88,17 @@ WITH due AS (
 ), ob AS (
   INSERT INTO outbox (task_id) SELECT id FROM upd
 )
-SELECT count(*) FROM upd)"},
+SELECT (SELECT count(*) FROM upd),
+       (SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM tasks
+        WHERE state = 'scheduled' AND id NOT IN (SELECT id FROM due)))"},
       {"claim", R"(
 UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
        lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
-WHERE id = ANY($1::uuid[]) AND state = 'queued'
+WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NULL
 RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
            EpochMs("created_at") + ", " + EpochMs("run_at")},
-      {"existing", "SELECT id FROM tasks WHERE id = ANY($1::uuid[])"},
+      {"existing",
+       "SELECT id, state = 'queued' AND limit_key IS NOT NULL FROM tasks WHERE id = ANY($1::uuid[])"},
       {"finish", R"(
 WITH f AS (
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -273,6 +283,8 @@ TaskView ReadTask(const pqxx::row& r) {
   v.finished_at_ms = pg::Int64OrZero(r[20]);
   v.cancel_requested = r[21].as<bool>();
   v.created_at_us = r[22].as<int64_t>();
+  v.parent_id = r[23].as<std::string>();
+  v.limit_key = r[24].as<std::string>();
   return v;
 }
 
@@ -368,58 +380,22 @@ bool PostgresStore::Reconnected() {
 
 std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks) {
   if (tasks.empty()) return {};
-  std::vector<std::string> type, queue, tenant, idem, payload, trace;
-  std::vector<int> priority, max_attempts, timeout;
-  std::vector<int64_t> run_at, retry_base, retry_cap;
-  for (const auto& t : tasks) {
-    retry_base.push_back(t.retry_base_ms);
-    retry_cap.push_back(t.retry_cap_ms);
-    type.push_back(t.type);
-    queue.push_back(t.queue);
-    priority.push_back(static_cast<int>(t.priority));
-    max_attempts.push_back(static_cast<int>(t.max_attempts));
-    timeout.push_back(static_cast<int>(t.timeout_ms));
-    tenant.push_back(t.tenant);
-    idem.push_back(t.idempotency_key);
-    payload.push_back(pg::Hex(t.payload));
-    trace.push_back(t.trace_id);
-    run_at.push_back(t.run_at_ms);
-  }
   // A concurrent enqueue with the same key may commit after this
   // statement's snapshot: its id is then not visible here. A new statement
   // (a new snapshot) sees it, so the race costs a retry, not an error.
   constexpr int kRaceRetries = 5;
-  pqxx::result rows;
   for (int attempt = 1;; ++attempt) {
-    rows = impl_->Run([&](pqxx::connection& c) {
+    auto results = impl_->Run([&](pqxx::connection& c) {
       pqxx::work tx(c);
-      auto r = tx.exec_prepared("enqueue", pg::ArrayLiteral(type), pg::ArrayLiteral(queue),
-                                pg::IntArrayLiteral<int>(priority),
-                                pg::IntArrayLiteral<int>(max_attempts),
-                                pg::IntArrayLiteral<int>(timeout), pg::ArrayLiteral(tenant),
-                                pg::ArrayLiteral(idem), pg::ArrayLiteral(payload),
-                                pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at),
-                                pg::IntArrayLiteral<int64_t>(retry_base),
-                                pg::IntArrayLiteral<int64_t>(retry_cap));
-      for (const auto& row : r) {
-        if (row[0].is_null()) return pqxx::result();  // lost the race: roll back
-      }
-      tx.commit();
+      auto r = EnqueueIn(tx, tasks);
+      if (r) tx.commit();
       return r;
     });
-    if (!rows.empty()) break;
+    if (results) return std::move(*results);
     if (attempt == kRaceRetries) {
       throw TransientError("idempotency key kept racing with concurrent enqueues");
     }
   }
-  std::vector<EnqueueResult> results;
-  results.reserve(rows.size());
-  for (const auto& row : rows) {
-    results.push_back({row[0].as<std::string>(),
-                       ParseTaskState(row[1].as<std::string>()).value_or(TaskState::kQueued),
-                       row[2].as<bool>()});
-  }
-  return results;
 }
 
 std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit) {
@@ -462,12 +438,13 @@ void PostgresStore::DeleteOutbox(std::span<const int64_t> outbox_ids) {
   });
 }
 
-int64_t PostgresStore::ReleaseDue(uint32_t limit) {
+int64_t PostgresStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::work tx(c);
-    auto count = tx.exec_prepared1("release_due", limit)[0].as<int64_t>();
+    auto row = tx.exec_prepared1("release_due", limit);
     tx.commit();
-    return count;
+    if (next_due_in_ms != nullptr) *next_due_in_ms = row[1].is_null() ? -1 : row[1].as<int64_t>();
+    return row[0].as<int64_t>();
   });
 }
 
@@ -483,7 +460,9 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
     }
   }
   if (valid.empty()) return result;
+  std::vector<std::string> limited;
   impl_->Run([&](pqxx::connection& c) {
+    limited.clear();
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_prepared("claim", pg::ArrayLiteral(valid), worker, lease_ms);
     std::vector<std::string> claimed_ids;
@@ -510,22 +489,55 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
     }
     auto existing = tx.exec_prepared("existing", pg::ArrayLiteral(rest));
     std::vector<std::string> found;
-    for (const auto& r : existing) found.push_back(r[0].as<std::string>());
+    for (const auto& r : existing) {
+      found.push_back(r[0].as<std::string>());
+      if (r[1].as<bool>()) limited.push_back(found.back());
+    }
     for (const auto& id : rest) {
+      if (std::find(limited.begin(), limited.end(), id) != limited.end()) continue;
       bool exists = std::find(found.begin(), found.end(), id) != found.end();
       (exists ? result.not_claimable : result.unknown).push_back(id);
     }
     return 0;
   });
+  // Tasks under a per-key limit are admitted one key at a time, under the
+  // key's lock, in their own transaction.
+  if (!limited.empty()) AdmitLimited(limited, worker, lease_ms, result);
   return result;
 }
 
 std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
   std::vector<bool> applied(records.size(), false);
   if (records.empty()) return applied;
+  // Successes with children commit one by one with their children; the
+  // rest share one statement.
+  std::vector<const FinishRecord*> plain;
+  std::vector<FinishRecord> rejected;  // children refused: the task fails
+  for (size_t i = 0; i < records.size(); ++i) {
+    const FinishRecord& r = records[i];
+    if (r.children.empty() || r.state != TaskState::kSucceeded) {
+      plain.push_back(&r);
+      continue;
+    }
+    try {
+      applied[i] = FinishWithChildren(r);
+    } catch (const PermanentError& e) {
+      FinishRecord failed = r;
+      failed.children.clear();
+      failed.state = TaskState::kFailed;
+      failed.outcome = Outcome::kFailed;
+      failed.error = std::string("its child tasks were refused: ") + e.what();
+      failed.error_kind = "permanent";
+      failed.result.clear();
+      rejected.push_back(std::move(failed));
+    }
+  }
+  for (const auto& r : rejected) plain.push_back(&r);
+  if (plain.empty()) return applied;
   std::vector<std::string> id, state, outcome, error, kind, result, worker;
   std::vector<int64_t> attempt, retry_at;
-  for (const auto& r : records) {
+  for (const FinishRecord* p : plain) {
+    const FinishRecord& r = *p;
     id.push_back(r.id);
     attempt.push_back(r.attempt);
     state.emplace_back(ToString(r.state));
@@ -676,6 +688,9 @@ std::optional<TaskView> PostgresStore::GetTask(const std::string& id) {
                                r[3].as<std::string>(), r[4].as<std::string>(),
                                pg::Int64OrZero(r[5]), pg::Int64OrZero(r[6]),
                                pg::Int64OrZero(r[7])});
+    }
+    for (const auto& r : tx.exec_prepared("task_depends_on", id)) {
+      view.depends_on.push_back(r[0].as<std::string>());
     }
     return view;
   });

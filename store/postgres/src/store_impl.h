@@ -6,6 +6,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,15 @@ namespace fila {
 
 // Statements prepared on every (re)connection.
 const std::map<std::string, std::string>& Statements();
+const std::map<std::string, std::string>& WorkflowStatements();   // workflow.cpp
+const std::map<std::string, std::string>& ScheduleStatements();   // schedules.cpp
+
+// workflow.cpp: inserts `tasks` (with their dependencies and outbox rows)
+// inside `tx`. Empty when an idempotency key raced with a concurrent
+// enqueue: roll back and retry. PermanentError for a dependency that is not
+// a task of the same tenant.
+std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
+                                                    std::span<const NewTask> tasks);
 
 class Receiver final : public pqxx::notification_receiver {
  public:
@@ -50,7 +61,9 @@ struct PostgresStore::Impl {
       conn = pg::Open(url);
       reconnected = connected_once;
       connected_once = true;
-      for (const auto& [name, sql] : Statements()) conn->prepare(name, sql);
+      for (const auto* statements : {&Statements(), &WorkflowStatements(), &ScheduleStatements()}) {
+        for (const auto& [name, sql] : *statements) conn->prepare(name, sql);
+      }
       for (const auto& channel : channels) {
         receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified, payloads));
       }

@@ -4,8 +4,10 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fila/errors.h"
+#include "fila/task_request.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {
@@ -58,7 +60,33 @@ std::string Flaky(TaskContext& ctx) {
 
 }  // namespace
 
+std::string Fanout(TaskContext& ctx) {
+  v1::FanoutPayload p;
+  if (!p.ParseFromString(ctx.Payload())) throw PermanentError("bad fanout payload");
+  if (p.width() > 100 || p.depth() > 5) throw PermanentError("fanout is limited to width 100, depth 5");
+  std::vector<std::string> children;
+  if (p.depth() > 0) {
+    v1::FanoutPayload child;
+    child.set_width(p.width());
+    child.set_depth(p.depth() - 1);
+    for (uint32_t i = 0; i < p.width(); ++i) {
+      TaskRequest r;
+      r.type = "fanout";
+      r.payload_form = TaskRequest::PayloadForm::kBytes;
+      r.payload = child.SerializeAsString();
+      children.push_back(ctx.Enqueue(r));
+    }
+    TaskRequest join;
+    join.type = "noop";
+    join.depends_on = children;
+    ctx.Enqueue(join);
+  }
+  if (p.fail()) throw PermanentError("fanout asked to fail after enqueueing its children");
+  return "children=" + std::to_string(children.size());
+}
+
 void RegisterBuiltinHandlers(HandlerRegistry& registry) {
+  registry.Register("fanout", Fanout);
   registry.Register("noop", [](TaskContext&) { return std::string(); });
   registry.Register("sleep", Sleep);
   registry.Register("flaky", Flaky);

@@ -60,7 +60,7 @@ class PostgresStore final : public StateStore {
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
-  int64_t ReleaseDue(uint32_t limit) override;
+  int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) override;
   ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
                     uint32_t lease_ms) override;
   std::vector<bool> Finish(std::span<const FinishRecord> records) override;
@@ -73,6 +73,15 @@ class PostgresStore final : public StateStore {
   RequestResult Replay(const std::string& id) override;
   int64_t ReplayDead(const std::string& type) override;
   std::optional<TaskView> GetTask(const std::string& id) override;
+  std::vector<TaskTreeNode> TaskTree(const std::string& id, uint32_t limit) override;
+  ScheduleView AddSchedule(const ScheduleSpec& spec) override;
+  std::vector<ScheduleView> ListSchedules(const std::string& tenant) override;
+  std::optional<ScheduleView> GetSchedule(const std::string& tenant,
+                                          const std::string& name) override;
+  bool SetSchedulePaused(const std::string& tenant, const std::string& name,
+                         bool paused) override;
+  bool DeleteSchedule(const std::string& tenant, const std::string& name) override;
+  FireResult FireDueSchedules(const TaskTypes& types, int64_t grace_ms, uint32_t limit) override;
   std::vector<TaskView> ListTasks(const ListFilter& filter) override;
   std::vector<QueueStateCount> CountByQueueAndState() override;
   std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) override;
@@ -85,6 +94,12 @@ class PostgresStore final : public StateStore {
   int64_t CountActive() override;
 
  private:
+  // workflow.cpp: admits queued tasks of limited keys (`ids`) or defers them.
+  void AdmitLimited(const std::vector<std::string>& ids, const std::string& worker,
+                    uint32_t lease_ms, ClaimResult& result);
+  // workflow.cpp: a successful finish with its children, in one transaction.
+  // False when the fence did not match.
+  bool FinishWithChildren(const FinishRecord& record);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,360 @@
+// Workflows on PostgreSQL: enqueue with dependencies, finishes that commit
+// the children a handler enqueued, admission under per-key limits, and the
+// task tree.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "fila/errors.h"
+#include "fila/postgres_store.h"
+#include "pg_support.h"
+#include "store_impl.h"
+
+namespace fila {
+
+const std::map<std::string, std::string>& WorkflowStatements() {
+  static const std::map<std::string, std::string> kStatements{
+      // Locks the parents (their finish waits for this commit, and then sees
+      // the new dependency rows) and marks them as having dependents.
+      {"deps_lock_parents",
+       "UPDATE tasks SET has_dependents = true WHERE id = ANY($1::uuid[])"
+       " RETURNING id::text, tenant"},
+      {"deps_insert",
+       "INSERT INTO task_deps (task_id, parent_id)"
+       " SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING"},
+      // New blocked tasks whose parents already ended are settled at once.
+      {"deps_settle_new", R"(
+WITH s AS (
+  SELECT d.task_id AS id, bool_and(p.state = 'succeeded') AS ok,
+         (array_agg(p.id::text || ' ended ' || p.state)
+            FILTER (WHERE p.state IN ('failed', 'dead', 'cancelled')))[1] AS bad
+  FROM task_deps d JOIN tasks p ON p.id = d.parent_id
+  WHERE d.task_id = ANY($1::uuid[]) GROUP BY d.task_id
+), cancelled AS (
+  UPDATE tasks t SET state = 'cancelled', finished_at = now(), updated_at = now(),
+         last_error = 'dependency ' || s.bad
+  FROM s WHERE t.id = s.id AND s.bad IS NOT NULL AND t.state = 'blocked'
+  RETURNING t.id, t.state
+), ready AS (
+  UPDATE tasks t SET state = CASE WHEN t.run_at > now() THEN 'scheduled' ELSE 'queued' END,
+         updated_at = now()
+  FROM s WHERE t.id = s.id AND s.bad IS NULL AND s.ok AND t.state = 'blocked'
+  RETURNING t.id, t.state
+), ob AS (
+  INSERT INTO outbox (task_id) SELECT id FROM ready WHERE state = 'queued'
+)
+SELECT id::text, state FROM cancelled UNION ALL SELECT id::text, state FROM ready)"},
+      {"limit_candidates", R"(
+SELECT id::text, limit_key, limit_concurrency, limit_rate, limit_period_ms,
+       coalesce(limit_reserved_at <= now(), false)
+FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NOT NULL
+ORDER BY limit_key, priority DESC, run_at
+FOR UPDATE)"},
+      {"limit_key_ensure", "INSERT INTO limit_keys (key) VALUES ($1) ON CONFLICT DO NOTHING"},
+      // The key's row lock serializes admissions; the count then sees every
+      // committed claim of the key.
+      {"limit_key_lock", R"(
+SELECT (extract(epoch FROM k.next_start) * 1000)::bigint, (extract(epoch FROM now()) * 1000)::bigint
+FROM limit_keys k WHERE k.key = $1 FOR UPDATE)"},
+      {"limit_running", "SELECT count(*) FROM tasks WHERE limit_key = $1 AND state = 'running'"},
+      {"limit_set_next", "UPDATE limit_keys SET next_start = to_timestamp($2 / 1000.0) WHERE key = $1"},
+      {"limit_claim", R"(
+UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
+       lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now(),
+       limit_waiting = false, limit_reserved_at = NULL
+WHERE id = ANY($1::uuid[]) AND state = 'queued'
+RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms,
+          (extract(epoch FROM created_at)*1000)::bigint, (extract(epoch FROM run_at)*1000)::bigint)"},
+      // Waits for a concurrency unit: woken by the finish of a holder
+      // (trigger task_limit_release), or after $2 ms as a safety net.
+      {"limit_wait", R"(
+UPDATE tasks SET state = 'scheduled', limit_waiting = true, updated_at = now(),
+       run_at = now() + $2 * interval '1 millisecond'
+WHERE id = ANY($1::uuid[]) AND state = 'queued')"},
+      // Waits for the rate slot it reserved.
+      {"limit_reserve", R"(
+UPDATE tasks SET state = 'scheduled', limit_waiting = false, updated_at = now(),
+       run_at = to_timestamp($2 / 1000.0), limit_reserved_at = to_timestamp($2 / 1000.0)
+WHERE id = $1::uuid AND state = 'queued')"},
+      {"task_tree", R"(
+WITH RECURSIVE tree AS (
+  SELECT id, 0 AS depth FROM tasks WHERE id = $1::uuid
+  UNION ALL
+  SELECT t.id, tree.depth + 1 FROM tasks t JOIN tree ON t.parent_id = tree.id WHERE tree.depth < 50
+)
+SELECT t.id::text, t.type, t.state, coalesce(t.parent_id::text, ''), tree.depth,
+       coalesce((SELECT string_agg(d.parent_id::text, ',' ORDER BY d.parent_id)
+                 FROM task_deps d WHERE d.task_id = t.id), ''),
+       coalesce(t.last_error, '')
+FROM tree JOIN tasks t ON t.id = tree.id
+ORDER BY tree.depth, t.created_at, t.id
+LIMIT $2)"},
+      {"task_depends_on",
+       "SELECT parent_id::text FROM task_deps WHERE task_id = $1::uuid ORDER BY parent_id"},
+  };
+  return kStatements;
+}
+
+namespace {
+
+// A dependency cycle among tasks given ids in one batch would block them
+// forever.
+void RejectCycles(std::span<const NewTask> tasks) {
+  std::map<std::string, const NewTask*> by_id;
+  for (const auto& t : tasks) {
+    if (!t.id.empty()) by_id[t.id] = &t;
+  }
+  std::map<std::string, int> mark;  // 1: on the path, 2: done
+  std::function<void(const std::string&)> visit = [&](const std::string& id) {
+    mark[id] = 1;
+    for (const auto& parent : by_id[id]->depends_on) {
+      if (!by_id.count(parent)) continue;
+      if (mark[parent] == 1) {
+        throw PermanentError("dependency cycle through task " + parent, "depends_on");
+      }
+      if (mark[parent] == 0) visit(parent);
+    }
+    mark[id] = 2;
+  };
+  for (const auto& [id, task] : by_id) {
+    if (mark[id] == 0) visit(id);
+  }
+}
+
+void SettleDependencies(pqxx::transaction_base& tx, std::span<const NewTask> tasks,
+                        std::vector<EnqueueResult>& results) {
+  std::vector<std::string> child, parent;
+  std::map<std::string, std::string> tenant_of_child;
+  std::set<std::string> parents;
+  std::vector<std::string> children;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i].depends_on.empty() || !results[i].created) continue;
+    children.push_back(results[i].id);
+    tenant_of_child[results[i].id] = tasks[i].tenant;
+    for (const auto& p : tasks[i].depends_on) {
+      if (p == results[i].id) throw PermanentError("a task cannot depend on itself", "depends_on");
+      child.push_back(results[i].id);
+      parent.push_back(p);
+      parents.insert(p);
+    }
+  }
+  if (children.empty()) return;
+  RejectCycles(tasks);
+  std::vector<std::string> parent_list(parents.begin(), parents.end());
+  std::map<std::string, std::string> tenant_of_parent;
+  for (const auto& r : tx.exec_prepared("deps_lock_parents", pg::ArrayLiteral(parent_list))) {
+    tenant_of_parent[r[0].as<std::string>()] = r[1].as<std::string>();
+  }
+  for (size_t i = 0; i < child.size(); ++i) {
+    auto it = tenant_of_parent.find(parent[i]);
+    // Another tenant's task is reported like a missing one.
+    if (it == tenant_of_parent.end() || it->second != tenant_of_child[child[i]]) {
+      throw PermanentError("depends_on: no task " + parent[i], "depends_on");
+    }
+  }
+  tx.exec_prepared("deps_insert", pg::ArrayLiteral(child), pg::ArrayLiteral(parent));
+  std::map<std::string, TaskState> settled;
+  for (const auto& r : tx.exec_prepared("deps_settle_new", pg::ArrayLiteral(children))) {
+    settled[r[0].as<std::string>()] =
+        ParseTaskState(r[1].as<std::string>()).value_or(TaskState::kBlocked);
+  }
+  for (auto& result : results) {
+    if (auto it = settled.find(result.id); it != settled.end()) result.state = it->second;
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
+                                                    std::span<const NewTask> tasks) {
+  std::vector<std::string> type, queue, tenant, idem, payload, trace, id, parent_id, limit_key;
+  std::vector<int> priority, max_attempts, timeout, limit_concurrency, limit_rate, limit_period;
+  std::vector<int64_t> run_at, retry_base, retry_cap;
+  std::string blocked = "{";
+  for (const auto& t : tasks) {
+    if (!t.id.empty() && !IsUuid(t.id)) throw PermanentError("task id is not a UUID", "id");
+    retry_base.push_back(t.retry_base_ms);
+    retry_cap.push_back(t.retry_cap_ms);
+    type.push_back(t.type);
+    queue.push_back(t.queue);
+    priority.push_back(static_cast<int>(t.priority));
+    max_attempts.push_back(static_cast<int>(t.max_attempts));
+    timeout.push_back(static_cast<int>(t.timeout_ms));
+    tenant.push_back(t.tenant);
+    idem.push_back(t.idempotency_key);
+    payload.push_back(pg::Hex(t.payload));
+    trace.push_back(t.trace_id);
+    run_at.push_back(t.run_at_ms);
+    id.push_back(t.id);
+    parent_id.push_back(t.parent_id);
+    blocked += std::string(blocked.size() > 1 ? "," : "") + (t.depends_on.empty() ? "f" : "t");
+    limit_key.push_back(t.limit_key);
+    limit_concurrency.push_back(static_cast<int>(t.limit.max_concurrent));
+    limit_rate.push_back(static_cast<int>(t.limit.rate));
+    limit_period.push_back(static_cast<int>(t.limit.period.count()));
+  }
+  blocked += "}";
+  auto rows = tx.exec_prepared(
+      "enqueue", pg::ArrayLiteral(type), pg::ArrayLiteral(queue), pg::IntArrayLiteral<int>(priority),
+      pg::IntArrayLiteral<int>(max_attempts), pg::IntArrayLiteral<int>(timeout),
+      pg::ArrayLiteral(tenant), pg::ArrayLiteral(idem), pg::ArrayLiteral(payload),
+      pg::ArrayLiteral(trace), pg::IntArrayLiteral<int64_t>(run_at),
+      pg::IntArrayLiteral<int64_t>(retry_base), pg::IntArrayLiteral<int64_t>(retry_cap),
+      pg::ArrayLiteral(id), pg::ArrayLiteral(parent_id), blocked, pg::ArrayLiteral(limit_key),
+      pg::IntArrayLiteral<int>(limit_concurrency), pg::IntArrayLiteral<int>(limit_rate),
+      pg::IntArrayLiteral<int>(limit_period));
+  std::vector<EnqueueResult> results;
+  results.reserve(rows.size());
+  for (const auto& row : rows) {
+    if (row[0].is_null()) return std::nullopt;  // lost an idempotency race
+    results.push_back({row[0].as<std::string>(),
+                       ParseTaskState(row[1].as<std::string>()).value_or(TaskState::kQueued),
+                       row[2].as<bool>()});
+  }
+  SettleDependencies(tx, tasks, results);
+  return results;
+}
+
+void PostgresStore::AdmitLimited(const std::vector<std::string>& ids, const std::string& worker,
+                                 uint32_t lease_ms, ClaimResult& result) {
+  // How long a task waiting for a concurrency unit sleeps if no holder's
+  // finish wakes it first (a holder reaped, say).
+  constexpr int64_t kWaitSafetyNetMs = 2000;
+  struct Candidate {
+    std::string id;
+    uint32_t concurrency = 0;
+    uint32_t rate = 0;
+    int64_t period_ms = 0;
+    bool reserved_due = false;
+  };
+  impl_->Run([&](pqxx::connection& c) {
+    ClaimResult out;
+    pqxx::work tx(c);
+    std::map<std::string, std::vector<Candidate>> by_key;  // sorted: keys lock in one order
+    for (const auto& r : tx.exec_prepared("limit_candidates", pg::ArrayLiteral(ids))) {
+      by_key[r[1].as<std::string>()].push_back({r[0].as<std::string>(), r[2].as<uint32_t>(),
+                                                r[3].as<uint32_t>(), r[4].as<int64_t>(),
+                                                r[5].as<bool>()});
+    }
+    std::vector<std::string> admit, wait;
+    for (auto& [key, candidates] : by_key) {
+      tx.exec_prepared("limit_key_ensure", key);
+      auto lock = tx.exec_prepared1("limit_key_lock", key);
+      int64_t next_start = lock[0].as<int64_t>();
+      const int64_t now = lock[1].as<int64_t>();
+      int64_t running = tx.exec_prepared1("limit_running", key)[0].as<int64_t>();
+      const int64_t start_before = next_start;
+      for (const auto& cand : candidates) {
+        const bool room = cand.concurrency == 0 || running < cand.concurrency;
+        if (!room) {
+          wait.push_back(cand.id);
+          continue;
+        }
+        if (cand.rate > 0 && cand.period_ms > 0 && !cand.reserved_due) {
+          // GCRA: starts spaced period/rate apart, with a burst of `rate`.
+          const double spacing = static_cast<double>(cand.period_ms) / cand.rate;
+          const auto burst = static_cast<int64_t>(spacing * (cand.rate - 1));
+          const int64_t base = std::max(next_start, now);
+          if (next_start - now > burst) {
+            // Reserve the next free start and wait for it.
+            const int64_t slot = next_start - burst;
+            next_start = base + static_cast<int64_t>(std::ceil(spacing));
+            tx.exec_prepared("limit_reserve", cand.id, slot);
+            out.deferred.push_back(cand.id);
+            continue;
+          }
+          next_start = base + static_cast<int64_t>(std::ceil(spacing));
+        }
+        admit.push_back(cand.id);
+        ++running;
+      }
+      if (next_start != start_before) tx.exec_prepared("limit_set_next", key, next_start);
+    }
+    if (!wait.empty()) {
+      tx.exec_prepared("limit_wait", pg::ArrayLiteral(wait), kWaitSafetyNetMs);
+      out.deferred.insert(out.deferred.end(), wait.begin(), wait.end());
+    }
+    if (!admit.empty()) {
+      for (const auto& r :
+           tx.exec_prepared("limit_claim", pg::ArrayLiteral(admit), worker, lease_ms)) {
+        ClaimedTask t;
+        t.id = r[0].as<std::string>();
+        t.attempt = r[1].as<uint32_t>();
+        t.max_attempts = r[2].as<uint32_t>();
+        t.timeout_ms = r[3].as<uint32_t>();
+        t.retry_base_ms = r[4].as<uint32_t>();
+        t.retry_cap_ms = r[5].as<uint32_t>();
+        t.created_at_ms = pg::Int64OrZero(r[6]);
+        t.due_at_ms = pg::Int64OrZero(r[7]);
+        out.claimed.push_back(std::move(t));
+      }
+    }
+    tx.commit();
+    // Candidates that were no longer queued (claimed by another worker
+    // meanwhile) are duplicates.
+    for (const auto& id : ids) {
+      const bool seen =
+          std::any_of(out.claimed.begin(), out.claimed.end(), [&](const auto& t) { return t.id == id; }) ||
+          std::find(out.deferred.begin(), out.deferred.end(), id) != out.deferred.end();
+      if (!seen) out.not_claimable.push_back(id);
+    }
+    for (auto& t : out.claimed) result.claimed.push_back(std::move(t));
+    result.deferred.insert(result.deferred.end(), out.deferred.begin(), out.deferred.end());
+    result.not_claimable.insert(result.not_claimable.end(), out.not_claimable.begin(),
+                                out.not_claimable.end());
+    return 0;
+  });
+}
+
+bool PostgresStore::FinishWithChildren(const FinishRecord& r) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto rows = tx.exec_prepared(
+        "finish", pg::ArrayLiteral(std::vector<std::string>{r.id}),
+        pg::IntArrayLiteral<int64_t>(std::vector<int64_t>{r.attempt}),
+        pg::ArrayLiteral(std::vector<std::string>{std::string(ToString(r.state))}),
+        pg::ArrayLiteral(std::vector<std::string>{std::string(ToString(r.outcome))}),
+        pg::ArrayLiteral(std::vector<std::string>{pg::ValidUtf8(r.error)}),
+        pg::ArrayLiteral(std::vector<std::string>{pg::ValidUtf8(r.error_kind)}),
+        pg::IntArrayLiteral<int64_t>(std::vector<int64_t>{r.retry_at_ms}),
+        pg::ArrayLiteral(std::vector<std::string>{pg::Hex(r.result)}),
+        pg::ArrayLiteral(std::vector<std::string>{r.worker}));
+    if (rows.empty()) return false;  // stale attempt: its children are dropped too
+    if (!EnqueueIn(tx, r.children)) {
+      throw TransientError("a child's idempotency key raced with a concurrent enqueue");
+    }
+    tx.commit();
+    return true;
+  });
+}
+
+std::vector<TaskTreeNode> PostgresStore::TaskTree(const std::string& id, uint32_t limit) {
+  if (!IsUuid(id)) return {};
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<TaskTreeNode> nodes;
+    for (const auto& r : tx.exec_prepared("task_tree", id, limit)) {
+      TaskTreeNode n;
+      n.id = r[0].as<std::string>();
+      n.type = r[1].as<std::string>();
+      n.state = ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued);
+      n.parent_id = r[3].as<std::string>();
+      n.depth = r[4].as<uint32_t>();
+      std::string deps = r[5].as<std::string>();
+      for (size_t pos = 0; !deps.empty() && pos != std::string::npos;) {
+        size_t comma = deps.find(',', pos);
+        n.depends_on.push_back(deps.substr(pos, comma == std::string::npos ? comma : comma - pos));
+        pos = comma == std::string::npos ? comma : comma + 1;
+      }
+      n.last_error = r[6].as<std::string>();
+      nodes.push_back(std::move(n));
+    }
+    return nodes;
+  });
+}
+
+}  // namespace fila
