@@ -1,0 +1,352 @@
+// nfe.download through the real queue (PostgreSQL, RabbitMQ, fila-scheduler,
+// fila-worker) against the fake Omie server of tests/fake_omie.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "fila/postgres_store.h"
+#include "fila/task_types.h"
+#include "file_store.h"
+#include "support/harness.h"
+#include "zip_batch.h"
+
+extern char** environ;
+
+namespace fila {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// The fake Omie server as a child process (/usr/bin/python3).
+class FakeOmie final {
+ public:
+  explicit FakeOmie(std::vector<std::string> args) {
+    log_ = ::testing::TempDir() + "/fake_omie_" + test::RandomName("") + ".log";
+    std::vector<std::string> argv_storage{"/usr/bin/python3", test::SourceDir() + "/tests/fake_omie/fake_omie.py"};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    test::WaitFor([&] { return !Url().empty(); }, 10s);
+  }
+  ~FakeOmie() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // "http://127.0.0.1:PORT", "" until it listens.
+  std::string Url() const {
+    std::ifstream in(log_);
+    std::string line;
+    const std::string prefix = "fake-omie listening on ";
+    while (std::getline(in, line)) {
+      if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+    }
+    return {};
+  }
+  json Get(const std::string& path) const {
+    auto r = test::Http("GET", Url() + path);
+    EXPECT_EQ(r.status, 200) << path;
+    return json::parse(r.body, nullptr, false);
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+class NfeDownload : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<test::TestDatabase>();
+    queue_ = test::RandomName("nfe");
+    root_ = ::testing::TempDir() + "/" + test::RandomName("nferoot");
+    fs::create_directories(root_ + "/secrets");
+    // One account's secret from a file, the other's from the environment.
+    std::ofstream(root_ + "/secrets/FILA_OMIE_ACME_APP_SECRET") << "acme-secret\n";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(root_);
+  }
+
+  std::map<std::string, std::string> Env(const FakeOmie& omie, std::map<std::string, std::string> extra = {}) {
+    std::map<std::string, std::string> env = {{"FILA_DATABASE_URL", db_->url()},
+                                              {"FILA_AMQP_URL", test::Stack().amqp_url},
+                                              {"FILA_NFE_ROOT", root_},
+                                              {"FILA_SECRETS_DIR", root_ + "/secrets"},
+                                              {"FILA_OMIE_API_URL", omie.Url() + "/api/v1"},
+                                              {"FILA_OMIE_ACME_APP_KEY", "acme-key"},
+                                              {"FILA_OMIE_BETA_APP_KEY", "beta-key"},
+                                              {"FILA_OMIE_BETA_APP_SECRET", "beta-secret"},
+                                              {"FILA_OMIE_TIMEOUT_MS", "1000"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return env;
+  }
+
+  void Start(const std::map<std::string, std::string>& env, int slots = 4) {
+    scheduler_ = std::make_unique<test::Process>("fila-scheduler", std::vector<std::string>{}, env);
+    worker_ = std::make_unique<test::Process>(
+        "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(slots)}, env);
+  }
+
+  std::string Enqueue(const json& payload) {
+    PostgresStore store(db_->url());
+    TaskTypes types = TaskTypes::Builtin();
+    NewTask t;
+    t.type = "nfe.download";
+    t.queue = queue_;
+    t.max_attempts = 3;
+    t.timeout_ms = 180000;
+    t.payload = types.PayloadFromJson("nfe.download", payload.dump());
+    return store.Enqueue(std::vector<NewTask>{t}).at(0).id;
+  }
+
+  std::string State(const std::string& id) {
+    return db_->Scalar("SELECT state FROM tasks WHERE id = '" + id + "'");
+  }
+  bool WaitTerminal(const std::string& id, std::chrono::milliseconds timeout) {
+    return test::WaitFor([&] {
+      auto s = State(id);
+      return s == "succeeded" || s == "failed" || s == "dead" || s == "cancelled";
+    }, timeout);
+  }
+  json Report(const std::string& id) {
+    return json::parse(db_->Scalar("SELECT convert_from(result, 'UTF8') FROM tasks WHERE id = '" + id + "'"),
+                       nullptr, false);
+  }
+  std::string Diagnostics(const std::string& id, const FakeOmie& omie) {
+    return "state " + State(id) + ", last_error " +
+           db_->Scalar("SELECT coalesce(last_error, '') FROM tasks WHERE id = '" + id + "'") + "\nworker:\n" +
+           worker_->Stderr().substr(0, 20000) + "\nfake:\n" + omie.Log().substr(0, 4000);
+  }
+  int CountXmlFiles(const std::string& folder) {
+    int n = 0;
+    if (!fs::exists(folder)) return 0;
+    for (const auto& e : fs::recursive_directory_iterator(folder)) {
+      if (e.is_regular_file() && e.path().extension() == ".xml") ++n;
+    }
+    return n;
+  }
+
+  std::unique_ptr<test::TestDatabase> db_;
+  std::string queue_;
+  std::string root_;
+  std::unique_ptr<test::Process> scheduler_;
+  std::unique_ptr<test::Process> worker_;
+};
+
+TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndReported) {
+  // Pages capped at 50 (100 asked), every fault kind on a schedule, a stall
+  // past the 1 s client timeout, a 2 s outage after 120 requests; the
+  // account allows 3 concurrent requests while the task would use 4.
+  FakeOmie omie({"--account", "acme:acme-key:acme-secret", "--account", "beta:beta-key:beta-secret",
+                 "--invoices", "200", "--period", "2026-10", "--page-cap", "50", "--faults",
+                 "--latency-ms", "5", "--stall-ms", "1500", "--outage-after", "120", "--outage-seconds", "2",
+                 "--max-concurrent", "3", "--omit-total-pages"});
+  ASSERT_FALSE(omie.Url().empty()) << omie.Log();
+  Start(Env(omie, {{"FILA_OMIE_MAX_CONCURRENT", "3"}, {"FILA_OMIE_REQUESTS_PER_MINUTE", "60000"}}));
+  const json payload = {{"account", "acme"}, {"period", "2026-10"}, {"page_size", 100},
+                        {"destination", "clientes/acme"}, {"upload", omie.Url() + "/dav"}};
+  const std::string id = Enqueue(payload);
+  // The other account lists through ListarDocumentos (XML inline, pages
+  // counted from nTotRegistros) into a folder, at the same time.
+  const std::string beta = Enqueue({{"account", "beta"}, {"period", "2026-10"}, {"page_size", 100},
+                                    {"destination", "clientes/beta"}, {"upload", "entregas"},
+                                    {"listing", "ListarDocumentos"}});
+  ASSERT_TRUE(WaitTerminal(id, 150s)) << Diagnostics(id, omie);
+  ASSERT_EQ(State(id), "succeeded") << Diagnostics(id, omie);
+  ASSERT_TRUE(WaitTerminal(beta, 60s)) << Diagnostics(beta, omie);
+  ASSERT_EQ(State(beta), "succeeded") << Diagnostics(beta, omie);
+
+  const json report = Report(id);
+  ASSERT_TRUE(report.is_object()) << Diagnostics(id, omie);
+  EXPECT_EQ(report["listed"], 200) << report.dump(2);
+  EXPECT_EQ(report["downloaded"], 200);
+  EXPECT_EQ(report["valid"], 200);
+  EXPECT_EQ(report["invalid_count"], 0) << report["invalid"].dump(2);
+  EXPECT_EQ(report["empty_count"], 0);
+  EXPECT_EQ(report["missing_count"], 0) << report["missing"].dump(2);
+  // The faults really happened and were ridden out.
+  const json stats = omie.Get("/_stats");
+  for (const char* fault : {"redundant", "rate", "html502", "inflight", "stall", "outage"}) {
+    EXPECT_GT(stats["faults"].value(fault, 0), 0) << fault << " never injected: " << stats.dump();
+  }
+  EXPECT_GT(report["requests"]["waits"].get<int>(), 0);
+  EXPECT_GT(report["requests"]["retries"].get<int>(), 0);
+  // The account's limit held, and the requests did overlap up to it.
+  EXPECT_EQ(stats["violations"], 0) << stats.dump();
+  EXPECT_LE(stats["max_concurrent"]["acme"].get<int>(), 3) << stats.dump();
+  EXPECT_GE(stats["max_concurrent"]["acme"].get<int>(), 2) << stats.dump();
+  // 200 pages' worth of ObterNfe (plus retries), 4 pages of ListarNF.
+  EXPECT_GE(stats["by_method"]["ObterNfe"].get<int>(), 200);
+
+  // Stored once: 200 rows, 200 files, each file's digest the row's.
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme'"), 200);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND valid AND "
+                       "failed_checks = '{}' AND tenant = 'default' AND task_id = '" + id + "'"),
+            200);
+  EXPECT_EQ(db_->Count("SELECT count(DISTINCT sha256) FROM nfe_documents WHERE account = 'acme'"), 200);
+  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 200);
+  for (const auto& row : db_->Rows("SELECT path, sha256, size_bytes, doc_key FROM nfe_documents "
+                                   "WHERE account = 'acme' ORDER BY doc_key LIMIT 20")) {
+    const std::string bytes = nfe::ReadFile(root_ + "/" + row[0]);
+    EXPECT_EQ(nfe::Sha256Hex(bytes), row[1]) << row[0];
+    EXPECT_EQ(std::to_string(bytes.size()), row[2]);
+    EXPECT_EQ(row[0], "clientes/acme/34128745000152/2026-10/" + row[3] + ".xml");
+  }
+
+  // The zip: every XML plus the manifest, and the same bytes were uploaded
+  // (after one 503: the upload retried).
+  const std::string zip = root_ + "/" + report["zip"]["path"].get<std::string>();
+  auto names = nfe::ZipNames(zip);
+  EXPECT_EQ(names.size(), 201u);
+  const json manifest = json::parse(nfe::ZipRead(zip, "manifest.json"));
+  EXPECT_EQ(manifest["documents"].size(), 200u);
+  EXPECT_EQ(manifest["summary"]["valid"], 200);
+  const json uploads = omie.Get("/_uploads");
+  ASSERT_EQ(uploads.size(), 1u) << uploads.dump();
+  EXPECT_EQ(uploads[0]["name"], "acme_2026-10.zip");
+  EXPECT_EQ(uploads[0]["sha256"], nfe::Sha256Hex(nfe::ReadFile(zip)));
+  EXPECT_EQ(uploads[0]["attempts"], 2);
+  EXPECT_EQ(report["upload"]["status"], 201);
+
+  // The other account: 200 of its own, its zip in the upload folder.
+  const json beta_report = Report(beta);
+  EXPECT_EQ(beta_report["valid"], 200) << beta_report.dump(2);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'beta'"), 200);
+  EXPECT_TRUE(fs::exists(root_ + "/entregas/beta_2026-10.zip"));
+  EXPECT_EQ(stats["violations"], 0);
+
+  // A re-run of the period changes nothing: same rows, same files.
+  const auto mtime = fs::last_write_time(root_ + "/" + db_->Scalar(
+      "SELECT path FROM nfe_documents WHERE account = 'acme' ORDER BY doc_key LIMIT 1"));
+  const std::string again = Enqueue(payload);
+  ASSERT_TRUE(WaitTerminal(again, 150s)) << Diagnostics(again, omie);
+  ASSERT_EQ(State(again), "succeeded") << Diagnostics(again, omie);
+  EXPECT_EQ(Report(again)["valid"], 200);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme'"), 200);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND task_id = '" + again + "'"),
+            200);
+  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 200);
+  EXPECT_EQ(fs::last_write_time(root_ + "/" + db_->Scalar(
+                "SELECT path FROM nfe_documents WHERE account = 'acme' ORDER BY doc_key LIMIT 1")),
+            mtime);
+  EXPECT_EQ(omie.Get("/_stats")["violations"], 0);
+  // No secret in any log line.
+  for (const std::string& log : {worker_->Stderr(), scheduler_->Stderr()}) {
+    for (const char* secret : {"acme-secret", "acme-key", "beta-secret", "beta-key"}) {
+      EXPECT_EQ(log.find(secret), std::string::npos) << secret << " logged";
+    }
+  }
+}
+
+TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
+  FakeOmie omie({"--account", "acme:acme-key:acme-secret", "--invoices", "5", "--period", "2026-10",
+                 "--extras", "--page-cap", "3"});
+  ASSERT_FALSE(omie.Url().empty()) << omie.Log();
+  Start(Env(omie));
+  const std::string id = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"page_size", 3},
+                                  {"destination", "acme"}});
+  ASSERT_TRUE(WaitTerminal(id, 60s)) << Diagnostics(id, omie);
+  ASSERT_EQ(State(id), "succeeded") << Diagnostics(id, omie);
+  const json r = Report(id);
+  EXPECT_EQ(r["listed"], 10) << r.dump(2);
+  EXPECT_EQ(r["downloaded"], 9);
+  EXPECT_EQ(r["valid"], 5);
+  EXPECT_EQ(r["empty_count"], 1);
+  EXPECT_EQ(r["empty"][0]["omie_id"], "6000010");
+  EXPECT_EQ(r["missing_count"], 1);
+  EXPECT_EQ(r["missing"][0]["omie_id"], "6000011");
+  EXPECT_NE(r["missing"][0]["reason"].get<std::string>().find("não encontrado"), std::string::npos);
+  ASSERT_EQ(r["invalid_count"], 3);
+  std::map<std::string, std::set<std::string>> reasons;
+  for (const json& bad : r["invalid"]) {
+    reasons[bad["omie_id"]] = bad["reasons"].get<std::set<std::string>>();
+  }
+  EXPECT_EQ(reasons["6000000"], (std::set<std::string>{"signature_missing"}));
+  EXPECT_EQ(reasons["6000001"], (std::set<std::string>{"access_key_check_digit", "protocol_missing"}));
+  EXPECT_EQ(reasons["6000002"], (std::set<std::string>{"not_an_invoice", "event_author_mismatch", "event_not_registered"}));
+  // Invalid documents are kept, with their failed checks recorded.
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents"), 8);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE NOT valid"), 3);
+  EXPECT_EQ(db_->Scalar("SELECT array_to_string(failed_checks, ',') FROM nfe_documents "
+                        "WHERE doc_key = '42210775277525000178550030000266631762885493'"),
+            "signature_missing");
+  EXPECT_EQ(nfe::ZipNames(root_ + "/acme/lotes/acme_2026-10.zip").size(), 9u);
+}
+
+TEST_F(NfeDownload, BadKeyFailsAtOnceWithAClearMessage) {
+  FakeOmie omie({"--account", "acme:the-real-key:acme-secret", "--invoices", "3"});
+  ASSERT_FALSE(omie.Url().empty()) << omie.Log();
+  Start(Env(omie));
+  const std::string id = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"destination", "acme"}});
+  ASSERT_TRUE(WaitTerminal(id, 60s)) << Diagnostics(id, omie);
+  EXPECT_NE(State(id), "succeeded");
+  EXPECT_EQ(db_->Scalar("SELECT attempt FROM tasks WHERE id = '" + id + "'"), "1");
+  const std::string error = db_->Scalar("SELECT last_error FROM tasks WHERE id = '" + id + "'");
+  EXPECT_NE(error.find("rejected the app key"), std::string::npos) << error;
+  EXPECT_EQ(error.find("acme-key"), std::string::npos) << error;
+  EXPECT_EQ(error.find("acme-secret"), std::string::npos) << error;
+  // Missing credentials: also permanent, naming the variable to set.
+  const std::string nobody = Enqueue({{"account", "nobody"}, {"period", "2026-10"}, {"destination", "x"}});
+  ASSERT_TRUE(WaitTerminal(nobody, 60s));
+  EXPECT_NE(db_->Scalar("SELECT last_error FROM tasks WHERE id = '" + nobody + "'").find("FILA_OMIE_NOBODY_APP_KEY"),
+            std::string::npos);
+  // A destination outside the root is refused before any request.
+  const std::string escape = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"destination", "../x"}});
+  ASSERT_TRUE(WaitTerminal(escape, 60s));
+  EXPECT_NE(db_->Scalar("SELECT last_error FROM tasks WHERE id = '" + escape + "'").find("destination"),
+            std::string::npos);
+}
+
+// Figure for the notes: invoices/s end to end (enqueue to succeeded) with
+// 50 ms per call, the account allowing 4 concurrent requests and no rate
+// limit (Omie's real 240 requests/minute would bound it at 4/s).
+TEST_F(NfeDownload, ThroughputWithFiftyMillisecondsPerCall) {
+  FakeOmie omie({"--account", "acme:acme-key:acme-secret", "--invoices", "200", "--latency-ms", "50",
+                 "--page-cap", "100", "--max-concurrent", "4"});
+  ASSERT_FALSE(omie.Url().empty()) << omie.Log();
+  Start(Env(omie, {{"FILA_OMIE_REQUESTS_PER_MINUTE", "1000000"}, {"FILA_OMIE_MAX_CONCURRENT", "4"}}));
+  ASSERT_TRUE(test::WaitFor([&] { return worker_->Stderr().find("consuming") != std::string::npos; }, 30s));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string id = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"page_size", 100},
+                                  {"destination", "acme"}, {"upload", "entregas"}});
+  ASSERT_TRUE(WaitTerminal(id, 120s)) << Diagnostics(id, omie);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(State(id), "succeeded") << Diagnostics(id, omie);
+  const json r = Report(id);
+  EXPECT_EQ(r["valid"], 200);
+  EXPECT_EQ(omie.Get("/_stats")["violations"], 0);
+  std::printf("[ metric ] nfe.download, 200 invoices, 50 ms per call, 4 concurrent: %.2f s enqueue to "
+              "succeeded (%.1f invoices/s); handler %.2f s (%.1f invoices/s); %d requests\n",
+              seconds, 200 / seconds, r["seconds"].get<double>(), 200 / r["seconds"].get<double>(),
+              r["requests"]["total"].get<int>());
+}
+
+}  // namespace
+}  // namespace fila
