@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "search.h"
 #include "fila/config.h"
 
 int main(int argc, char** argv) {
@@ -162,6 +163,15 @@ int main(int argc, char** argv) {
       "RATE (finished tasks/s, from the workers' heartbeats) needs two refreshes: - in\n"
       "--once. Errors show on the status line and are retried; a rejected token exits 2.");
 
+  SearchArgs search_args;
+  auto* search = app.add_subcommand("search", "Best chunks of ingested documents for a query (document.ingest)");
+  search->add_option("query", search_args.query, "Text to look for")->required();
+  search->add_option("--top", search_args.top, "How many chunks (default 5)")->check(CLI::Range(1u, 1000u));
+  search->add_option("--tenant", search_args.tenant, "Only documents of this tenant");
+  search->add_option("--owner", search_args.owner, "Only documents of this owner");
+  search->add_option("--document", search_args.document_id, "Only this document id");
+  search->add_flag("--json", search_args.json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -170,7 +180,7 @@ int main(int argc, char** argv) {
   }
 
   // migrate and tokens administer the database itself.
-  const bool database_only = *migrate || *tokens;
+  const bool database_only = *migrate || *tokens || *search;
   if (database_only || api_url.empty()) {
     if (database_url.empty()) {
       spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",
@@ -185,6 +195,7 @@ int main(int argc, char** argv) {
   if (*tokens_create) return TokensCreate(database_url, token_tenant, token_role);
   if (*tokens_list) return TokensList(database_url, json);
   if (*tokens_revoke) return TokensRevoke(database_url, id);
+  if (*search) return Search(database_url, search_args);
 
   auto backend = api_url.empty() ? DatabaseBackend(database_url) : ApiBackend(api_url, api_token);
   if (*enqueue) return Enqueue(*backend, enqueue_args);
