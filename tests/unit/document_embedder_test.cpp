@@ -8,10 +8,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "fila/document/chunker.h"
 #include "fila/document/embedder.h"
+#include "fila/document/extract.h"
 #include "fila/errors.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
@@ -201,6 +205,47 @@ TEST_F(FakeEmbeddings, DescriptorRebuildsTheSameEmbedder) {
   EXPECT_EQ(again->Embed({"abc"}, Context()), e->Embed({"abc"}, Context()));
   EXPECT_EQ(e->Descriptor().find("sk-test"), std::string::npos);
   EXPECT_THROW(EmbedderFromDescriptor("{\"kind\":\"nope\"}", keys, *http_, *limiter_), PermanentError);
+}
+
+}  // namespace
+}  // namespace fila::document
+
+namespace fila::document {
+namespace {
+
+// Not a test: the figures of docs/document-ingest.md. Run with
+//   fila_document_unit_tests --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
+TEST(DocumentThroughput, DISABLED_OfflineOnTheGazette) {
+  std::ifstream in(std::string(FILA_SOURCE_DIR) + "/tests/fixtures/documents/tjro_dj_20250624_pages48-72.pdf",
+                   std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string pdf = ss.str();
+  ASSERT_FALSE(pdf.empty());
+  constexpr int kRounds = 20;
+  auto embedder = MakeOfflineEmbedder(384);
+  size_t chunks = 0;
+  double extract_s = 0, chunk_s = 0, embed_s = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto t0 = SteadyClock::now();
+    const ExtractedText doc = Extract(pdf, DetectType(pdf, "", ""));
+    auto t1 = SteadyClock::now();
+    const auto pieces = ChunkText(doc, {.size = 1000, .overlap = 200});
+    auto t2 = SteadyClock::now();
+    std::vector<std::string> texts;
+    for (const auto& c : pieces) texts.push_back(c.text);
+    const auto vectors = embedder->Embed(texts, Context());
+    auto t3 = SteadyClock::now();
+    ASSERT_EQ(vectors.size(), pieces.size());
+    chunks += pieces.size();
+    extract_s += std::chrono::duration<double>(t1 - t0).count();
+    chunk_s += std::chrono::duration<double>(t2 - t1).count();
+    embed_s += std::chrono::duration<double>(t3 - t2).count();
+  }
+  std::printf("gazette (25 pages, %zu chunks of <= 1000 code points, overlap 200), %d rounds:\n", chunks / kRounds,
+              kRounds);
+  std::printf("  extract %.1f ms/document, chunk %.0f chunks/s, offline embed (384 dims) %.0f embeddings/s\n",
+              1000 * extract_s / kRounds, chunks / chunk_s, chunks / embed_s);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +65,16 @@ std::vector<std::string> Words(std::string_view text) {
   return words;
 }
 
+// Words so frequent in English and Portuguese that they say nothing about
+// a chunk: as unigrams they would make every long chunk look alike.
+bool IsStopWord(const std::string& w) {
+  static const std::unordered_set<std::string> kStop{
+      "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of", "on", "or",
+      "that", "the", "this", "to", "was", "with", "o", "os", "as", "um", "uma", "de", "da", "do", "das",
+      "dos", "e", "em", "no", "na", "nos", "nas", "que", "se", "por", "para", "com", "ao", "à", "é"};
+  return kStop.contains(w);
+}
+
 class OfflineEmbedder final : public Embedder {
  public:
   explicit OfflineEmbedder(size_t dimension) : dimension_(dimension) {}
@@ -81,18 +93,20 @@ class OfflineEmbedder final : public Embedder {
   }
 
  private:
-  void Add(std::vector<float>& v, std::string_view feature, uint64_t seed, float weight) const {
-    const uint64_t h = Hash(feature, seed);
-    // The sign bit keeps collisions from biasing every bucket upwards.
-    v[h % dimension_] += (h >> 63) != 0 ? weight : -weight;
+  using Features = std::unordered_map<uint64_t, std::pair<float, uint32_t>>;  // hash -> weight, count
+
+  static void Add(Features& f, std::string_view feature, uint64_t seed, float weight) {
+    auto& [w, n] = f[Hash(feature, seed)];
+    w = weight;
+    ++n;
   }
 
   std::vector<float> One(std::string_view text) const {
-    std::vector<float> v(dimension_, 0.0f);
+    Features features;
     const std::vector<std::string> words = Words(text);
     for (size_t i = 0; i < words.size(); ++i) {
-      Add(v, words[i], 1, 1.0f);
-      if (i + 1 < words.size()) Add(v, words[i] + ' ' + words[i + 1], 2, 0.5f);
+      if (!IsStopWord(words[i])) Add(features, words[i], 1, 1.0f);
+      if (i + 1 < words.size()) Add(features, words[i] + ' ' + words[i + 1], 2, 0.7f);
       // Character trigrams of the padded word catch inflections and typos
       // (decisão / decisões); bytes of one code point are never split.
       const std::string padded = ' ' + words[i] + ' ';
@@ -102,8 +116,15 @@ class OfflineEmbedder final : public Embedder {
       }
       starts.push_back(padded.size());
       for (size_t k = 0; k + 3 < starts.size(); ++k) {
-        Add(v, std::string_view(padded).substr(starts[k], starts[k + 3] - starts[k]), 3, 0.25f);
+        Add(features, std::string_view(padded).substr(starts[k], starts[k + 3] - starts[k]), 3, 0.15f);
       }
+    }
+    std::vector<float> v(dimension_, 0.0f);
+    for (const auto& [h, wn] : features) {
+      // Sublinear term frequency: a word said ten times is not ten times
+      // more telling. The sign bit keeps collisions from biasing buckets.
+      const float weight = wn.first * (1.0f + std::log(static_cast<float>(wn.second)));
+      v[h % dimension_] += (h >> 63) != 0 ? weight : -weight;
     }
     Normalize(v);
     return v;
