@@ -85,7 +85,7 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
     shared_.ChangeBusy(+1);
     const auto started = SteadyClock::now();
     spdlog::debug("attempt started");
-    SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload, e.tenant,
+    SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload, e.queue, e.tenant,
                     SteadyClock::now() + TimeoutOf(**job), shared_.types, [this](ProgressUpdate u) {
                       std::lock_guard lock(shared_.progress_mutex);
                       shared_.progress[u.id] = std::move(u);

@@ -17,10 +17,10 @@ class SlotContext final : public TaskContext {
   using ProgressSink = std::function<void(ProgressUpdate)>;
 
   SlotContext(const std::string& id, const std::string& type, uint32_t attempt,
-              const std::string& payload, const std::string& tenant, Deadline deadline,
-              const TaskTypes& types, ProgressSink sink)
-      : id_(id), type_(type), attempt_(attempt), payload_(payload), tenant_(tenant),
-        deadline_(deadline), types_(types), sink_(std::move(sink)) {}
+              const std::string& payload, const std::string& queue, const std::string& tenant,
+              Deadline deadline, const TaskTypes& types, ProgressSink sink)
+      : id_(id), type_(type), attempt_(attempt), payload_(payload), queue_(queue),
+        tenant_(tenant), deadline_(deadline), types_(types), sink_(std::move(sink)) {}
 
   const std::string& TaskId() const override { return id_; }
   const std::string& Type() const override { return type_; }
@@ -31,6 +31,7 @@ class SlotContext final : public TaskContext {
   bool SleepFor(std::chrono::milliseconds duration) override;
   void Progress(int percent, std::string_view message) override;
   const std::string& Tenant() const override { return tenant_; }
+  const std::string& Queue() const override { return queue_; }
   std::string Enqueue(const TaskRequest& request) override;
 
   // The children enqueued so far (the finish commits them).
@@ -46,6 +47,7 @@ class SlotContext final : public TaskContext {
   const std::string& type_;
   uint32_t attempt_;
   const std::string& payload_;
+  const std::string& queue_;
   const std::string& tenant_;
   Deadline deadline_;
   const TaskTypes& types_;

@@ -33,6 +33,11 @@ class TaskContext {
   virtual bool SleepFor(std::chrono::milliseconds duration) = 0;
   // Reports progress (0..100). Writes are coalesced and fenced by attempt.
   virtual void Progress(int percent, std::string_view message) = 0;
+  // The queue the task came from.
+  virtual const std::string& Queue() const {
+    static const std::string kDefault = "default";
+    return kDefault;
+  }
   // The tenant that owns the task (its children belong to it too).
   virtual const std::string& Tenant() const {
     static const std::string kDefault = "default";

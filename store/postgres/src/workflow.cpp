@@ -64,7 +64,10 @@ FROM limit_keys k WHERE k.key = $1 FOR UPDATE)"},
       {"limit_set_next", "UPDATE limit_keys SET next_start = to_timestamp($2 / 1000.0) WHERE key = $1"},
       {"limit_claim", R"(
 UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
-       lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now(),
+       lease_until = now() + $3 * interval '1 millisecond', updated_at = now(),
+       -- The real time of admission (after the key's lock), not the
+       -- transaction's start: holders that finished meanwhile end before it.
+       started_at = clock_timestamp(),
        limit_waiting = false, limit_reserved_at = NULL
 WHERE id = ANY($1::uuid[]) AND state = 'queued'
 RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms,

@@ -72,12 +72,14 @@ std::string Fanout(TaskContext& ctx) {
     for (uint32_t i = 0; i < p.width(); ++i) {
       TaskRequest r;
       r.type = "fanout";
+      r.queue = ctx.Queue();
       r.payload_form = TaskRequest::PayloadForm::kBytes;
       r.payload = child.SerializeAsString();
       children.push_back(ctx.Enqueue(r));
     }
     TaskRequest join;
     join.type = "noop";
+    join.queue = ctx.Queue();
     join.depends_on = children;
     ctx.Enqueue(join);
   }
