@@ -304,6 +304,20 @@ TEST(NfeListing, FetchTreatsStatusErrorsAsMissing) {
   EXPECT_EQ(*c.bytes, "<NFe/>");
 }
 
+TEST(NfeListing, FetchDecodesBase64ButKeepsXmlAsReceived) {
+  ClientFixture f;
+  // "<NFe/>" in base64, as some clients report cXml arriving.
+  Fetched a = FetchXml(f.client, {"1", "", "", std::string("PE5GZS8+")});
+  ASSERT_TRUE(a.bytes);
+  EXPECT_EQ(*a.bytes, "<NFe/>");
+  // XML text is kept byte for byte (only a byte order mark goes).
+  const std::string xml = "  <NFe>\r\n<x a='1'/></NFe>";
+  EXPECT_EQ(*FetchXml(f.client, {"2", "", "", "\xEF\xBB\xBF" + xml}).bytes, xml);
+  // Neither XML nor base64: left as is, for the verifier to judge.
+  EXPECT_EQ(*FetchXml(f.client, {"3", "", "", std::string("not xml!")}).bytes, "not xml!");
+  EXPECT_TRUE(f.http.requests.empty());
+}
+
 TEST(NfeCredentials, FromEnvironmentOrSecretFiles) {
   ::setenv("FILA_OMIE_ACME_X_APP_KEY", "key-from-env", 1);
   ::setenv("FILA_OMIE_ACME_X_APP_SECRET", "secret-from-env", 1);

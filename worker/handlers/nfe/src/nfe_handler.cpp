@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <exception>
 #include <filesystem>
 #include <mutex>
@@ -107,7 +109,10 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   // Stage 1: list.
   ctx.Progress(1, "listing " + listing + " " + period.text);
   ListingRequest request{listing, period, payload.page_size() == 0 ? 100u : payload.page_size()};
-  const std::vector<InvoiceRef> refs = ListInvoices(client, request, nullptr);
+  const std::vector<InvoiceRef> refs = ListInvoices(client, request, [&ctx](int page, int pages) {
+    ctx.Progress(std::min(4, 1 + page * 3 / std::max(pages, 1)),
+                 "listed page " + std::to_string(page) + " of " + std::to_string(pages));
+  });
 
   // Stages 2-3 per invoice: fetch, verify, store; kMaxRequestsPerTask at once.
   StoreContext store_context{config_.root, payload.destination(), payload.account(), ctx.TaskId(), period,
@@ -116,6 +121,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
   std::mutex error_mutex;
+  std::condition_variable changed;
   std::exception_ptr error;
   auto work = [&] {
     while (!cancelled()) {
@@ -134,11 +140,14 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
           o.stored = StoreDocument(store_context, refs[i], *f.bytes, o.verification);
           o.state = Outcome::State::kStored;
         }
+        std::lock_guard lock(error_mutex);
         done.fetch_add(1);
+        changed.notify_all();
       } catch (...) {
         std::lock_guard lock(error_mutex);
         if (!error) error = std::current_exception();
         stop = true;
+        changed.notify_all();
         return;
       }
     }
@@ -146,11 +155,19 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   std::vector<std::thread> threads;
   const size_t n_threads = std::min<size_t>(kMaxRequestsPerTask, refs.size());
   for (size_t t = 0; t < n_threads; ++t) threads.emplace_back(work);
-  // Progress from the handler's own thread (TaskContext's rule).
-  while (done.load() < refs.size() && !stop.load() && !ctx.Cancelled()) {
-    ctx.Progress(5 + static_cast<int>(85 * done.load() / std::max<size_t>(refs.size(), 1)),
-                 "downloaded " + std::to_string(done.load()) + " of " + std::to_string(refs.size()));
-    ctx.SleepFor(std::chrono::milliseconds(250));
+  // Progress from the handler's own thread (TaskContext's rule); woken by
+  // each finished document, so the end is seen at once.
+  {
+    std::unique_lock lock(error_mutex);
+    while (done.load() < refs.size() && !stop.load() && !ctx.Cancelled()) {
+      const size_t now = done.load();
+      lock.unlock();
+      ctx.Progress(5 + static_cast<int>(85 * now / std::max<size_t>(refs.size(), 1)),
+                   "downloaded " + std::to_string(now) + " of " + std::to_string(refs.size()));
+      lock.lock();
+      changed.wait_for(lock, std::chrono::milliseconds(250),
+                       [&] { return done.load() >= refs.size() || stop.load() || done.load() >= now + 20; });
+    }
   }
   for (auto& t : threads) t.join();
   if (error) std::rethrow_exception(error);
@@ -193,6 +210,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
                              {"environment", v.environment}, {"sha256", o.stored.sha256},
                              {"size", o.stored.size}, {"valid", v.Valid()}, {"failed_checks", v.failed}});
   }
+  report["erp_cancelled"] = std::count_if(refs.begin(), refs.end(), [](const InvoiceRef& r) { return r.status == "cancelled"; });
   report["downloaded"] = downloaded;
   report["valid"] = valid;
   report["invalid_count"] = invalid.size();

@@ -31,11 +31,43 @@ int64_t AsInt(const json& object, const char* name, int64_t fallback) {
   }
 }
 
-// A document may arrive with a UTF-8 byte order mark or leading blanks; a
-// few clients report base64. Only the byte order mark is removed here; the
-// rest stays as received.
-std::string StripBom(std::string xml) {
+// Standard base64 (RFC 4648, padding optional, whitespace ignored); nullopt
+// on any other character.
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+    else return std::nullopt;
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+// The XML as the API sent it, but without the JSON transport's wrappings: a
+// UTF-8 byte order mark goes, and a body that is base64 of an XML document
+// (some clients report it) is decoded. Nothing else is touched.
+std::string Unwrap(std::string xml) {
   if (xml.rfind("\xEF\xBB\xBF", 0) == 0) xml.erase(0, 3);
+  const size_t first = xml.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && xml[first] != '<') {
+    if (auto decoded = DecodeBase64(xml)) {
+      const size_t start = decoded->rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+      if (decoded->compare(start, 1, "<") == 0) return decoded->substr(start);
+    }
+  }
   return xml;
 }
 
@@ -141,7 +173,7 @@ std::vector<InvoiceRef> ListInvoices(OmieClient& client, const ListingRequest& r
 Fetched FetchXml(OmieClient& client, const InvoiceRef& ref) {
   Fetched f;
   if (ref.xml) {
-    f.bytes = StripBom(*ref.xml);
+    f.bytes = Unwrap(*ref.xml);
     return f;
   }
   json param = {{"nIdNfe", std::stoll(ref.omie_id.empty() ? "0" : ref.omie_id)}};
@@ -164,7 +196,7 @@ Fetched FetchXml(OmieClient& client, const InvoiceRef& ref) {
     f.missing_reason = "ObterNfe cCodStatus " + status + ": " + AsText(*r, "cDesStatus");
     return f;
   }
-  f.bytes = StripBom(AsText(*r, "cXmlNfe"));
+  f.bytes = Unwrap(AsText(*r, "cXmlNfe"));
   return f;
 }
 
