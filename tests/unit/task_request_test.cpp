@@ -85,3 +85,52 @@ TEST(PrepareTask, BytesPayloadMustParse) {
 
 }  // namespace
 }  // namespace fila
+
+namespace fila {
+namespace {
+
+TEST(PrepareTask, DelayBecomesRunAtAndCannotBeCombinedWithOne) {
+  TaskRequest r = Sleep();
+  r.delay_ms = 30000;
+  EXPECT_EQ(PrepareTask(r, TaskTypes::Builtin(), {}, 1000).run_at_ms, 31000);
+  r.run_at_ms = 5000;
+  EXPECT_EQ(FieldOf(r), "delay_ms");
+  r.run_at_ms = 0;
+  r.delay_ms = -1;
+  EXPECT_EQ(FieldOf(r), "delay_ms");
+}
+
+TEST(PrepareTask, DependenciesMustBeTaskIds) {
+  TaskRequest r = Sleep();
+  r.depends_on = {"00000000-0000-4000-8000-000000000000"};
+  EXPECT_EQ(PrepareTask(r, TaskTypes::Builtin(), {}).depends_on, r.depends_on);
+  r.depends_on.push_back("'; DROP TABLE tasks; --");
+  EXPECT_EQ(FieldOf(r), "depends_on");
+}
+
+TEST(PrepareTask, LimitComesFromTheTypeAndTheTaskOverridesIt) {
+  TaskTypes types = TaskTypes::Builtin();
+  TaskTypeSpec spec = types.Get("sleep");
+  spec.limit = {.max_concurrent = 2};
+  spec.limit_key_field = "ms";  // any scalar field; in real types an account or host
+  types.Register(spec);
+  TaskRequest r = Sleep(R"({"ms": 7})");
+  NewTask t = PrepareTask(r, types, {});
+  EXPECT_EQ(t.limit_key, "sleep:7");
+  EXPECT_EQ(t.limit.max_concurrent, 2u);
+  r.limit_key = "acct-9";
+  r.limit_rate = 60;
+  r.limit_period_ms = 60000;
+  t = PrepareTask(r, types, {});
+  EXPECT_EQ(t.limit_key, "acct-9");
+  EXPECT_EQ(t.limit.max_concurrent, 2u);
+  EXPECT_EQ(t.limit.rate, 60u);
+  // No limit at all: no key either (the claim's fast path).
+  EXPECT_TRUE(PrepareTask(Sleep(), TaskTypes::Builtin(), {}).limit_key.empty());
+  TaskRequest no_period = Sleep();
+  no_period.limit_rate = 5;
+  EXPECT_EQ(FieldOf(no_period), "limit_period_ms");
+}
+
+}  // namespace
+}  // namespace fila
