@@ -2,10 +2,6 @@
 // against a local fake OpenAI-compatible server (429 with Retry-After, 500,
 // a timeout, a rejected key).
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -19,6 +15,7 @@
 #include "fila/errors.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
+#include "support/fake_embeddings.h"
 
 namespace fila::document {
 namespace {
@@ -71,32 +68,10 @@ TEST(OfflineEmbedder, SimilarTextsScoreHigher) {
 class FakeEmbeddings : public ::testing::Test {
  protected:
   void SetUp() override {
-    int out[2];
-    ASSERT_EQ(pipe(out), 0);
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      const std::string script = std::string(FILA_SOURCE_DIR) + "/tests/unit/support/fake_embeddings_server.py";
-      execl("/usr/bin/python3", "python3", script.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* f = fdopen(out[0], "r");
-    char line[32] = {0};
-    ASSERT_NE(fgets(line, sizeof line, f), nullptr) << "fake server did not start";
-    fclose(f);
-    base_ = "http://127.0.0.1:" + std::to_string(std::atoi(line));
+    server_ = std::make_unique<test::FakeEmbeddingsServer>();
+    base_ = server_->base();
     http_ = MakeHttpClient();
     limiter_ = MakeLocalKeyLimiter();
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
   }
 
   std::unique_ptr<Embedder> Make(const std::string& model, std::string key = "sk-test") {
@@ -117,7 +92,7 @@ class FakeEmbeddings : public ::testing::Test {
     return nlohmann::json::parse(http_->Send(r).body);
   }
 
-  int pid_ = -1;
+  std::unique_ptr<test::FakeEmbeddingsServer> server_;
   std::string base_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<KeyLimiter> limiter_;

@@ -15,6 +15,9 @@ serves until killed. The request's "model" picks the behaviour:
 Every model answers 401 unless the Authorization header is
 "Bearer sk-test". GET /stats?model=M returns {"requests": n, "times": [...],
 "batches": [...]} for that model.
+
+It also serves documents for URL sources: GET /status/N answers status N
+with a short text body, GET /text/N answers 200 with N bytes of text.
 """
 import json
 import sys
@@ -53,6 +56,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urlparse(self.path)
+        if url.path.startswith("/status/"):
+            return self.reply(int(url.path.split("/")[2]), {"status": url.path})
+        if url.path.startswith("/text/"):
+            data = ("word " * (int(url.path.split("/")[2]) // 5 + 1)).encode()[: int(url.path.split("/")[2])]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if url.path != "/stats":
             return self.reply(404, {"error": {"message": "not found"}})
         model = parse_qs(url.query).get("model", [""])[0]

@@ -1,0 +1,185 @@
+// The document.ingest handler with an in-memory store and a scripted task
+// context: stages, progress per batch, result, URL sources and errors.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "fila/document/ingest_handler.h"
+#include "fila/errors.h"
+#include "fila/http_client.h"
+#include "fila/key_limiter.h"
+#include "fila/v1/document.pb.h"
+#include "support/fake_embeddings.h"
+
+namespace fila::document {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+class MemoryStore final : public DocumentStore {
+ public:
+  std::string Replace(const DocumentRecord& record, const std::vector<StoredChunk>& chunks) override {
+    std::lock_guard lock(mutex_);
+    const std::string key = record.owner + "/" + record.document_id;
+    records_[key] = record;
+    chunks_[key] = chunks;
+    return "id-" + key;
+  }
+  std::vector<std::string> Embedders(const SearchFilter&) override { return {}; }
+  std::vector<SearchHit> Search(const SearchFilter&, const std::string&, const std::vector<float>&,
+                                size_t) override {
+    return {};
+  }
+  std::map<std::string, DocumentRecord> records_;
+  std::map<std::string, std::vector<StoredChunk>> chunks_;
+  std::mutex mutex_;
+};
+
+class ScriptedContext final : public TaskContext {
+ public:
+  explicit ScriptedContext(const v1::DocumentIngestPayload& p) : payload_(p.SerializeAsString()) {}
+  const std::string& TaskId() const override { return id_; }
+  const std::string& Type() const override { return type_; }
+  uint32_t Attempt() const override { return 1; }
+  const std::string& Payload() const override { return payload_; }
+  Deadline TaskDeadline() const override { return deadline_; }
+  bool Cancelled() const override { return SteadyClock::now() > deadline_; }
+  bool SleepFor(std::chrono::milliseconds d) override {
+    std::this_thread::sleep_for(d);
+    return true;
+  }
+  void Progress(int percent, std::string_view message) override {
+    progress_.emplace_back(percent, std::string(message));
+  }
+  std::vector<std::pair<int, std::string>> progress_;
+
+ private:
+  std::string id_ = "task-1";
+  std::string type_ = "document.ingest";
+  std::string payload_;
+  Deadline deadline_ = DeadlineIn(30s);
+};
+
+class IngestHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    http_ = MakeHttpClient();
+    limiter_ = MakeLocalKeyLimiter();
+    options_.root = std::string(FILA_SOURCE_DIR) + "/tests/fixtures/documents";
+    options_.openai.url = server_.base() + "/v1";
+    options_.openai.model = "ok";
+    options_.openai.api_key = "sk-test";
+    options_.openai.backoff_base = 50ms;
+  }
+
+  Json Run(const v1::DocumentIngestPayload& p, ScriptedContext* ctx = nullptr) {
+    ScriptedContext local(p);
+    ScriptedContext& c = ctx != nullptr ? *ctx : local;
+    Handler h = MakeIngestHandler(store_, *limiter_, *http_, options_);
+    return Json::parse(h(c));
+  }
+
+  std::string ErrorOf(const v1::DocumentIngestPayload& p) {
+    try {
+      Run(p);
+    } catch (const PermanentError& e) {
+      return std::string("permanent: ") + e.what();
+    } catch (const TransientError& e) {
+      return std::string("transient: ") + e.what();
+    }
+    return "no error";
+  }
+
+  test::FakeEmbeddingsServer server_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<KeyLimiter> limiter_;
+  MemoryStore store_;
+  IngestOptions options_;
+};
+
+v1::DocumentIngestPayload Payload(const std::string& path) {
+  v1::DocumentIngestPayload p;
+  p.set_path(path);
+  p.set_owner("alice");
+  p.set_document_id(path);
+  return p;
+}
+
+TEST_F(IngestHandlerTest, ReportsEveryStageAndEachBatch) {
+  auto p = Payload("devils_dictionary_A-B_excerpt.txt");
+  p.mutable_embedder()->set_kind(v1::EmbedderSettings::OPENAI);
+  p.mutable_embedder()->set_batch_size(16);
+  ScriptedContext ctx(p);
+  const Json r = Run(p, &ctx);
+  const int chunks = r["chunks"];
+  ASSERT_GT(chunks, 32);
+  const int batches = (chunks + 15) / 16;
+  std::vector<std::string> messages;
+  for (const auto& [pct, m] : ctx.progress_) messages.push_back(m);
+  EXPECT_EQ(messages.front(), "fetching");
+  EXPECT_TRUE(messages[1].starts_with("extracted ")) << messages[1];
+  EXPECT_EQ(messages[2], std::to_string(chunks) + " chunks");
+  for (int b = 1; b <= batches; ++b) {
+    const std::string prefix = "embedded batch " + std::to_string(b) + "/" + std::to_string(batches);
+    EXPECT_EQ(std::count_if(messages.begin(), messages.end(), [&](const std::string& m) { return m.starts_with(prefix); }), 1)
+        << prefix;
+  }
+  EXPECT_EQ(messages.back(), "storing " + std::to_string(chunks) + " chunks");
+  for (size_t i = 1; i < ctx.progress_.size(); ++i) EXPECT_GE(ctx.progress_[i].first, ctx.progress_[i - 1].first);
+  EXPECT_EQ(r["embeddings"], chunks);
+  EXPECT_EQ(r["embedder"]["kind"], "openai");
+  EXPECT_EQ(r["dimension"], 4);
+  for (const char* stage : {"fetch", "extract", "chunk", "embed", "store"}) EXPECT_TRUE(r["stages"].contains(stage));
+  const auto& stored = store_.chunks_["alice/devils_dictionary_A-B_excerpt.txt"];
+  ASSERT_EQ(static_cast<int>(stored.size()), chunks);
+  EXPECT_EQ(store_.records_["alice/devils_dictionary_A-B_excerpt.txt"].task_id, "task-1");
+  EXPECT_EQ(store_.records_["alice/devils_dictionary_A-B_excerpt.txt"].embedder.find("sk-test"), std::string::npos);
+}
+
+TEST_F(IngestHandlerTest, FetchesUrlsAndClassifiesTheirErrors) {
+  v1::DocumentIngestPayload p;
+  p.set_owner("alice");
+  p.set_document_id("web");
+  p.set_url(server_.base() + "/text/5000");
+  EXPECT_EQ(Run(p)["bytes"], 5000);
+  EXPECT_EQ(store_.records_["alice/web"].source, server_.base() + "/text/5000");
+  p.set_url(server_.base() + "/status/404");
+  EXPECT_TRUE(ErrorOf(p).starts_with("permanent: fetching")) << ErrorOf(p);
+  p.set_url(server_.base() + "/status/503");
+  EXPECT_TRUE(ErrorOf(p).starts_with("transient: fetching")) << ErrorOf(p);
+  p.set_url(server_.base() + "/status/429");
+  EXPECT_TRUE(ErrorOf(p).starts_with("transient:")) << ErrorOf(p);
+  p.set_url(server_.base() + "/text/5000");
+  p.set_max_bytes(4000);
+  EXPECT_NE(ErrorOf(p).find("document too large"), std::string::npos) << ErrorOf(p);
+  p.set_max_bytes(0);
+  p.set_url("ftp://example.org/doc.txt");
+  EXPECT_NE(ErrorOf(p).find("http:// or https://"), std::string::npos) << ErrorOf(p);
+}
+
+TEST_F(IngestHandlerTest, EmbeddingFailuresAreTransientOrPermanent) {
+  auto p = Payload("nfelib_README.md");
+  p.mutable_embedder()->set_kind(v1::EmbedderSettings::OPENAI);
+  p.mutable_embedder()->set_model("always-500");
+  options_.openai.max_attempts = 2;
+  EXPECT_TRUE(ErrorOf(p).starts_with("transient: embeddings")) << ErrorOf(p);
+  options_.openai.api_key = "sk-wrong";
+  p.mutable_embedder()->set_model("ok");
+  const std::string refused = ErrorOf(p);
+  EXPECT_TRUE(refused.starts_with("permanent: embeddings endpoint refused the API key")) << refused;
+  EXPECT_EQ(refused.find("sk-wrong"), std::string::npos);
+  EXPECT_TRUE(store_.records_.empty());
+}
+
+TEST_F(IngestHandlerTest, FileSourcesStayUnderTheRoot) {
+  EXPECT_NE(ErrorOf(Payload("/etc/passwd")).find("relative"), std::string::npos);
+  EXPECT_NE(ErrorOf(Payload("../../README.md")).find("'..'"), std::string::npos);
+  options_.root.clear();
+  EXPECT_NE(ErrorOf(Payload("nfelib_README.md")).find("FILA_DOCUMENT_ROOT"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fila::document
