@@ -6,6 +6,7 @@ DROP TRIGGER task_limit_release ON tasks;
 DROP FUNCTION fila_wake_limit_waiter();
 DROP TRIGGER task_dependents ON tasks;
 DROP FUNCTION fila_settle_dependents();
+DROP TABLE key_permits;
 DROP TABLE limit_keys;
 DROP TABLE task_deps;
 ALTER TABLE tasks

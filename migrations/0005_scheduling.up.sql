@@ -36,6 +36,16 @@ CREATE TABLE limit_keys (
   next_start timestamptz NOT NULL DEFAULT 'epoch'
 );
 
+-- Concurrency units that handlers hold while they call an external service
+-- (KeyLimiter): one row per permit, freed by its holder or when its lease
+-- runs out (a worker that died holding it).
+CREATE TABLE key_permits (
+  key        text        NOT NULL REFERENCES limit_keys (key) ON DELETE CASCADE,
+  holder     uuid        PRIMARY KEY,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX key_permits_key ON key_permits (key);
+
 -- When a parent ends, its blocked dependents are settled in the same
 -- transaction: queued once every parent succeeded, cancelled (with the
 -- reason) when one ended any other way. A cancelled dependent fires this

@@ -19,6 +19,7 @@
 #include "fila/metrics_server.h"
 #include "fila/nfe/nfe_handler.h"
 #include "fila/nfe_document_store_pg.h"
+#include "fila/postgres_key_limiter.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
@@ -138,9 +139,10 @@ int main(int argc, char** argv) {
   fila::TaskTypes types = fila::TaskTypes::Builtin();
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers);
-  // Per-key limits on calls to external services; in-process until a
-  // limiter shared by every worker replaces it.
-  std::unique_ptr<fila::KeyLimiter> key_limiter = fila::MakeLocalKeyLimiter();
+  // Per-key limits on calls to external services, shared by every worker
+  // through PostgreSQL.
+  std::unique_ptr<fila::KeyLimiter> key_limiter =
+      fila::MakePostgresKeyLimiter(database_url, std::max<size_t>(2, options.concurrency / 4));
   // document.ingest's store and HTTP client live as long as the worker.
   auto document_store = fila::MakePostgresDocumentStore(database_url);
   auto document_http = fila::MakeHttpClient();
