@@ -204,6 +204,20 @@ TEST(DocumentChunker, PrefersParagraphBoundaries) {
   EXPECT_EQ(chunks[2].text, p1);
 }
 
+TEST(DocumentChunker, AHeadingOpensTheChunkOfItsLongSection) {
+  std::string body;
+  for (int i = 0; i < 40; ++i) body += "Sentence number " + std::to_string(i) + " of the section. ";
+  const ExtractedText doc = Extract("# Intro\n\nShort.\n\n## Details\n\n" + body + "\n", MediaType::kMarkdown);
+  const auto chunks = ChunkText(doc, {.size = 200, .overlap = 0});
+  ASSERT_GT(chunks.size(), 3u);
+  // LangChain would emit "## Details" alone before splitting the long section.
+  for (const auto& c : chunks) EXPECT_NE(c.text, "## Details");
+  bool opened = false;
+  for (const auto& c : chunks) opened |= c.text.starts_with("## Details\n\nSentence number 0");
+  EXPECT_TRUE(opened);
+  for (const auto& c : chunks) EXPECT_LE(c.end - c.start, 200u);
+}
+
 TEST(DocumentChunker, RejectsOverlapNotBelowSize) {
   const ExtractedText doc = Plain("some text");
   EXPECT_THROW(ChunkText(doc, {.size = 100, .overlap = 100}), PermanentError);

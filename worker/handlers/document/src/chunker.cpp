@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
+#include <utility>
 #include <string_view>
 
 #include "fila/document/utf8.h"
@@ -53,6 +55,7 @@ class Splitter final {
       if (!points.empty()) break;
     }
     if (chosen == count) {  // cannot cut any finer: one over-long piece
+      if (carry_) Emit(std::exchange(carry_, std::nullopt)->begin, begin);
       Emit(begin, end);
       return;
     }
@@ -63,22 +66,50 @@ class Splitter final {
       if (p <= start) continue;
       Span piece{start, p, Length(start, p)};
       start = p;
+      if (queue.empty() && carry_) queue.push_back(*std::exchange(carry_, std::nullopt));
       if (piece.length < options_.size) {
         queue.push_back(piece);
         continue;
       }
       // A piece of exactly `size` is split too (as LangChain does); the
-      // queue is merged first, so no overlap crosses the big piece.
-      Merge(queue);
+      // queue is merged first, so no overlap crosses the big piece. Unlike
+      // LangChain, a short queue (a heading, an intro line) is carried into
+      // the big piece's first chunk instead of standing alone.
+      const size_t queued = Total(queue);
+      if (!queue.empty() && Blank(queue.front().begin, queue.back().end)) {
+        // Only separators: nothing to keep (a chunk would trim them anyway).
+      } else if (!queue.empty() && queued <= options_.size / 4 && levels[chosen] > Level::kHeading6) {
+        // (Never across a Markdown heading: the carry would open another section's chunk.)
+        carry_ = Span{queue.front().begin, queue.back().end, queued};
+      } else {
+        Merge(queue);
+      }
       queue.clear();
       Split(piece.begin, piece.end, levels + chosen + 1, count - chosen - 1);
     }
     Merge(queue);
   }
 
-  std::vector<std::pair<size_t, size_t>> Take() { return std::move(chunks_); }
+  std::vector<std::pair<size_t, size_t>> Take() {
+    if (carry_) Emit(carry_->begin, carry_->end);
+    carry_.reset();
+    return std::move(chunks_);
+  }
 
  private:
+  bool Blank(size_t begin, size_t end) const {
+    for (size_t i = begin; i < end; ++i) {
+      if (!IsSpace(text_[i])) return false;
+    }
+    return true;
+  }
+
+  static size_t Total(const std::vector<Span>& pieces) {
+    size_t total = 0;
+    for (const Span& p : pieces) total += p.length;
+    return total;
+  }
+
   size_t Length(size_t begin, size_t end) const {
     if (options_.unit == LengthUnit::kBytes) return end - begin;
     return CodePoints(text_.substr(begin, end - begin));
@@ -183,6 +214,7 @@ class Splitter final {
   std::string_view text_;
   const ChunkOptions& options_;
   std::vector<std::pair<size_t, size_t>> chunks_;
+  std::optional<Span> carry_;  // short pieces waiting to open the next chunk
 };
 
 // Code-point offset of any byte offset in O(4096) with a checkpoint every 4 KiB.
