@@ -14,7 +14,7 @@ RUN apt-get update \
       librabbitmq-dev libpqxx-dev libcpprest-dev libprotobuf-dev protobuf-compiler \
       prometheus-cpp-dev \
       libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
-      libpugixml-dev libxml2-dev libpoppler-cpp-dev libzip-dev libgumbo-dev libcctz-dev \
+      libpugixml-dev libxml2-dev libpoppler-cpp-dev libzip-dev libgumbo-dev libcctz-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
