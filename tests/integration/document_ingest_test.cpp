@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "support/fake_embeddings.h"
 #include "support/harness.h"
 
 namespace fila {
@@ -18,12 +20,16 @@ using Json = nlohmann::json;
 class DocumentIngest : public ::testing::Test {
  protected:
   void SetUp() override {
+    fake_ = std::make_unique<test::FakeEmbeddingsServer>();
     db_ = std::make_unique<TestDatabase>();
     queue_ = test::RandomName("doc");
     env_ = {{"FILA_DATABASE_URL", db_->url()},
             {"FILA_AMQP_URL", test::Stack().amqp_url},
             {"FILA_LOG_LEVEL", "warn"},
-            {"FILA_DOCUMENT_ROOT", test::SourceDir() + "/tests/fixtures/documents"}};
+            {"FILA_DOCUMENT_ROOT", test::SourceDir() + "/tests/fixtures/documents"},
+            {"FILA_EMBEDDINGS_URL", fake_->base() + "/v1"},
+            {"FILA_EMBEDDINGS_MODEL", "slow"},
+            {"FILA_EMBEDDINGS_API_KEY", "sk-test"}};
     scheduler_ = std::make_unique<Process>("fila-scheduler", std::vector<std::string>{}, env_);
     worker_ = std::make_unique<Process>(
         "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", "2"}, env_);
@@ -74,6 +80,7 @@ class DocumentIngest : public ::testing::Test {
     return Json::parse(r.out);
   }
 
+  std::unique_ptr<test::FakeEmbeddingsServer> fake_;
   std::unique_ptr<TestDatabase> db_;
   std::string queue_;
   std::map<std::string, std::string> env_;
@@ -172,6 +179,41 @@ TEST_F(DocumentIngest, IngestsMarkdownCrlfTextPdfAndHtmlThenSearchFindsThem) {
   EXPECT_NE(get.out.find("\"chunks\""), std::string::npos) << get.out;
 }
 
+TEST_F(DocumentIngest, ProgressShowsEachEmbeddingBatchThroughAnHttpEmbedder) {
+  const std::string id = Enqueue({{"path", "nfelib_README.md"},
+                                  {"owner", "alice"},
+                                  {"document_id", "watched"},
+                                  {"embedder", {{"kind", "OPENAI"}, {"batch_size", 3}}}});
+  // The fake answers each batch after 0.7 s: fila get shows the batches go by.
+  std::set<std::string> seen;
+  ASSERT_TRUE(test::WaitFor(
+      [&] {
+        auto r = RunFila("fila", {"get", id, "--json"}, env_);
+        if (r.ExitCode() != 0) return false;
+        const Json t = Json::parse(r.out);
+        const std::string message = t["progress"].value("message", "");
+        if (message.starts_with("embedded batch")) seen.insert(message.substr(0, message.find(" (")));
+        return t.value("state", "") == "succeeded" || t.value("state", "") == "failed";
+      },
+      60s));
+  ASSERT_EQ(State(id), "succeeded") << LastError(id);
+  const Json r = Result(id);
+  const int batches = (r["chunks"].get<int>() + 2) / 3;
+  EXPECT_GE(batches, 3);
+  EXPECT_GE(seen.size(), 2u) << "batches seen: " << seen.size();
+  for (const auto& m : seen) EXPECT_TRUE(m.ends_with("/" + std::to_string(batches))) << m;
+  EXPECT_EQ(r["embedder"]["kind"], "openai");
+  EXPECT_EQ(r["embedder"]["model"], "slow");
+  // fila search embeds the query through the same endpoint.
+  const Json hits = Search("Porque escolher a nfelib");
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0]["document_id"], "watched");
+  // The key never reaches a log, the database or a result.
+  EXPECT_EQ(worker_->Stderr().find("sk-test"), std::string::npos);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM documents WHERE embedder LIKE '%sk-test%'"), 0);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE convert_from(result, 'UTF8') LIKE '%sk-test%'"), 0);
+}
+
 TEST_F(DocumentIngest, ReingestReplacesChunks) {
   const Json first{{"path", "nfelib_README.md"}, {"owner", "alice"}, {"document_id", "readme"},
                    {"chunking", {{"size", 300}}}};
@@ -212,8 +254,9 @@ TEST_F(DocumentIngest, BadInputsFailWithClearErrors) {
       {{{"text", "hello"}, {"document_id", "x"}}, "failed", "owner is required"},
       {{{"text", "hello"}, {"owner", "a"}, {"document_id", "x"}, {"chunking", {{"size", 10}, {"overlap", 10}}}},
        "failed", "must be smaller than chunking.size"},
-      {{{"text", "hello"}, {"owner", "a"}, {"document_id", "x"}, {"embedder", {{"kind", "OPENAI"}}}},
-       "failed", "no FILA_EMBEDDINGS_URL"},
+      {{{"text", "hello"}, {"owner", "a"}, {"document_id", "x"},
+        {"embedder", {{"kind", "OPENAI"}, {"model", "bad-request"}}}},
+       "failed", "embeddings endpoint rejected the request (HTTP 400"},
   };
   std::vector<std::string> ids;
   for (const auto& c : cases) ids.push_back(Enqueue(c.payload, 3));

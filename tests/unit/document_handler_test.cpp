@@ -171,6 +171,8 @@ TEST_F(IngestHandlerTest, EmbeddingFailuresAreTransientOrPermanent) {
   const std::string refused = ErrorOf(p);
   EXPECT_TRUE(refused.starts_with("permanent: embeddings endpoint refused the API key")) << refused;
   EXPECT_EQ(refused.find("sk-wrong"), std::string::npos);
+  options_.openai.url.clear();
+  EXPECT_NE(ErrorOf(p).find("no FILA_EMBEDDINGS_URL"), std::string::npos) << ErrorOf(p);
   EXPECT_TRUE(store_.records_.empty());
 }
 

@@ -8,6 +8,7 @@ serves until killed. The request's "model" picks the behaviour:
   429-once      the first request 429 with Retry-After: 1, then like ok
   500-once      the first request 500, then like ok
   slow-once     the first request answers after 3 s, then like ok
+  slow          every request answers after 0.7 s (to watch progress)
   always-500    500 every time
   always-429    429 with Retry-After: 120 every time
   bad-request   400 whose error message echoes the bearer token
@@ -99,6 +100,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(500, {"error": {"message": "upstream broke"}})
         if model == "slow-once" and n == 1:
             time.sleep(3)
+        if model == "slow":
+            time.sleep(0.7)
         if model == "bad-request":
             return self.reply(400, {"error": {"message": "bad input for key " + auth[7:]}})
         data = [{"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(inputs)]
