@@ -81,8 +81,10 @@ function checkPodSpec(spec, meta, where) {
     if (!c.resources?.requests) problems.push(`${at}: no resource requests`);
     for (const e of c.env ?? []) {
       // URLs and tokens come from Secrets; a literal value would be a secret in values.yaml.
-      if (/URL$|TOKEN$|PASSWORD/.test(e.name) && e.value !== undefined && e.name !== "FILA_API_URL") {
-        problems.push(`${at}: ${e.name} has a literal value instead of a secretKeyRef`);
+      if (e.value === undefined) continue;
+      const secretName = /^FILA_(DATABASE|AMQP)_URL$|TOKEN$|PASSWORD$|SECRET$|API_KEY$/.test(e.name);
+      if (secretName || /:\/\/[^/@\s]+:[^/@\s]+@/.test(String(e.value))) {
+        problems.push(`${at}: ${e.name} has a literal value (a secret?) instead of a secretKeyRef`);
       }
     }
   }
@@ -107,6 +109,13 @@ function checkRules(doc, where) {
     doc.kind === "Pod" ? { spec: doc.spec, metadata: doc.metadata } : doc.spec?.template ?? null;
   if (pod && ["Deployment", "Job", "Pod"].includes(doc.kind)) {
     checkPodSpec(pod.spec ?? {}, { kind: doc.kind, annotations: pod.metadata?.annotations }, where);
+  }
+  if (doc.kind === "ConfigMap") {
+    for (const [k, v] of Object.entries(doc.data ?? {})) {
+      if (/TOKEN$|PASSWORD$|SECRET$|API_KEY$|^FILA_(DATABASE|AMQP)_URL$/.test(k) || /:\/\/[^/@\s"]+:[^/@\s"]+@/.test(String(v))) {
+        problems.push(`${where}: ${k} looks like a secret; ConfigMaps are not for secrets`);
+      }
+    }
   }
   if (doc.kind === "Secret") problems.push(`${where}: the chart must not create Secrets (values hold no secret)`);
 }
