@@ -39,15 +39,7 @@ class PostgresDocumentStore final : public document::DocumentStore {
       pqxx::work tx(c);
       std::string tenant = "default";
       if (!r.task_id.empty()) {
-        // The fence: a stale attempt (reaped, then finishing late) must not
-        // replace what the current attempt writes.
-        auto row = tx.exec_params(
-            "SELECT tenant FROM tasks WHERE id = $1 AND attempt = $2 AND state = 'running' FOR SHARE",
-            r.task_id, static_cast<int64_t>(r.attempt));
-        if (row.empty()) {
-          throw TransientError("attempt " + std::to_string(r.attempt) + " of task " + r.task_id +
-                               " no longer runs: its document is not stored");
-        }
+        auto row = Fence(tx, r);
         tenant = row[0][0].as<std::string>();
       }
       const std::string id =
@@ -91,6 +83,11 @@ class PostgresDocumentStore final : public document::DocumentStore {
             pg::IntArrayLiteral<int64_t>(starts), pg::IntArrayLiteral<int64_t>(ends),
             pg::IntArrayLiteral<int64_t>(pages), pg::ArrayLiteral(headings), pg::ArrayLiteral(vectors));
       }
+      // Checked again last, without a row lock (a lock would stall the
+      // worker's progress and heartbeat writes for the whole store): a
+      // stale attempt (reaped, then finishing late) must not replace what
+      // the current attempt writes.
+      if (!r.task_id.empty()) Fence(tx, r);
       tx.commit();
       return id;
     });
@@ -146,6 +143,16 @@ class PostgresDocumentStore final : public document::DocumentStore {
   }
 
  private:
+  static pqxx::result Fence(pqxx::transaction_base& tx, const DocumentRecord& r) {
+    auto row = tx.exec_params("SELECT tenant FROM tasks WHERE id = $1 AND attempt = $2 AND state = 'running'",
+                              r.task_id, static_cast<int64_t>(r.attempt));
+    if (row.empty()) {
+      throw TransientError("attempt " + std::to_string(r.attempt) + " of task " + r.task_id +
+                           " no longer runs: its document is not stored");
+    }
+    return row;
+  }
+
   bool HasVectorColumn(pqxx::transaction_base& tx) {
     std::lock_guard lock(mutex_);
     if (!has_vector_) {
