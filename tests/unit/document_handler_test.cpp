@@ -146,6 +146,9 @@ TEST_F(IngestHandlerTest, FetchesUrlsAndClassifiesTheirErrors) {
   p.set_url(server_.base() + "/text/5000");
   EXPECT_EQ(Run(p)["bytes"], 5000);
   EXPECT_EQ(store_.records_["alice/web"].source, server_.base() + "/text/5000");
+  p.set_url(server_.base() + "/text/100?signature=s3cr3t");
+  Run(p);
+  EXPECT_EQ(store_.records_["alice/web"].source, server_.base() + "/text/100?…");
   p.set_url(server_.base() + "/status/404");
   EXPECT_TRUE(ErrorOf(p).starts_with("permanent: fetching")) << ErrorOf(p);
   p.set_url(server_.base() + "/status/503");

@@ -46,8 +46,15 @@ Fetched FromPath(const std::string& path, const IngestOptions& options, size_t l
   return out;
 }
 
+// The URL as logged and stored: no password, and no query string (signed
+// download links carry their credentials there).
+std::string Shown(const std::string& url) {
+  const size_t query = url.find_first_of("?#");
+  return RedactUrl(url.substr(0, query)) + (query == std::string::npos ? "" : "?…");
+}
+
 Fetched FromUrl(const std::string& url, size_t limit, HttpClient& http, Deadline deadline) {
-  const std::string shown = RedactUrl(url);
+  const std::string shown = Shown(url);
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
     throw PermanentError("url must be http:// or https://: " + shown, "payload.url");
   }
