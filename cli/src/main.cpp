@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "diario_commands.h"
 #include "search.h"
 #include "fila/config.h"
 
@@ -80,6 +81,22 @@ int main(int argc, char** argv) {
 
   auto* stats = app.add_subcommand("stats", "Task counts by queue and state");
   stats->add_flag("--json", json, "Print JSON");
+  std::string stats_type;
+  stats->add_option("--type", stats_type, "A job kind's own figures (diario.process)")
+      ->check(CLI::IsMember({"diario.process"}));
+
+  DiarioBackfillArgs backfill_args;
+  auto* diario = app.add_subcommand("diario", "diario.process: court gazettes");
+  diario->require_subcommand(1);
+  auto* diario_backfill =
+      diario->add_subcommand("backfill", "Enqueue one diario.process task per day (idempotent)");
+  diario_backfill->add_option("--tribunal", backfill_args.tribunal, "Tribunal, e.g. tjro")->required();
+  diario_backfill->add_option("--from", backfill_args.from, "First day, YYYY-MM-DD")->required();
+  diario_backfill->add_option("--to", backfill_args.to, "Last day, YYYY-MM-DD (inclusive)")->required();
+  diario_backfill->add_option("--queue", backfill_args.queue, "Queue (default: diario)");
+  diario_backfill->add_option("--priority", backfill_args.priority, "0 (lowest) to 9 (highest)");
+  diario_backfill->add_option("--tenant", backfill_args.tenant, "Tenant owning the tasks");
+  diario_backfill->add_flag("--use-llm", backfill_args.use_llm, "Also run the LLM step");
 
   auto* cancel = app.add_subcommand("cancel", "Cancel a task: at once if not running, else by its worker");
   cancel->add_option("id", id, "Task id")->required();
@@ -206,7 +223,9 @@ int main(int argc, char** argv) {
     }
   }
   if (*list) return List(*backend, list_args);
+  if (*stats && !stats_type.empty()) return DiarioStatsCommand(database_url, json);
   if (*stats) return Stats(*backend, json);
+  if (*diario_backfill) return DiarioBackfill(*backend, backfill_args);
   if (*wait) return Wait(*backend, timeout_s);
   if (*cancel) return Cancel(*backend, id);
   if (*retry) {

@@ -48,7 +48,17 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("fake_tribunal: " + fmt % args + "\n")
 
+    def leave(self):
+        # A download counts as in flight until its answer starts: the client
+        # may start the next one as soon as it has read this one, before this
+        # thread runs again.
+        if getattr(self, "in_flight", False):
+            self.in_flight = False
+            with LOCK:
+                STATE["in_flight"] -= 1
+
     def send(self, status, body, content_type="application/octet-stream"):
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -79,11 +89,11 @@ class Handler(BaseHTTPRequestHandler):
             STATE["in_flight"] += 1
             STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
             STATE["starts"].append(time.monotonic())
+        self.in_flight = True
         try:
             self.route(n)
         finally:
-            with LOCK:
-                STATE["in_flight"] -= 1
+            self.leave()
 
     def route(self, n):
         parts = self.path.lstrip("/").split("/")

@@ -11,6 +11,8 @@
 
 #include "fila/builtin_handlers.h"
 #include "fila/config.h"
+#include "fila/diario/handler.h"
+#include "fila/diario_store_pg.h"
 #include "fila/document/ingest_handler.h"
 #include "fila/document_store_pg.h"
 #include "fila/http_client.h"
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
   auto document_http = fila::MakeHttpClient();
   try {
     fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url));
+    fila::diario::RegisterDiarioHandler(handlers, *key_limiter, fila::MakePostgresDiarioStore(database_url));
     handlers.Register("document.ingest",
                       fila::document::MakeIngestHandler(*document_store, *key_limiter, *document_http,
                                                         fila::document::IngestOptionsFromEnv()));
