@@ -166,8 +166,10 @@ TEST_F(ApiTest, CancelRetryDeleteFollowTheLifeCycle) {
 TEST_F(ApiTest, GetShowsAttemptsErrorsAndProgress) {
   const std::string id = JsonField(Call("POST", "/v1/tasks", acme_, kSleep).body, "id");
   db_->Exec("UPDATE tasks SET state = 'running', attempt = 1, started_at = now() WHERE id = '" + id + "'");
+  // Retry due in an hour: the relay, woken when a task becomes scheduled,
+  // must not release it while the test looks.
   db_->Exec("UPDATE tasks SET state = 'scheduled', progress = 40, progress_message = 'page 2 of 5',"
-            " last_error = 'upstream 503' WHERE id = '" + id + "'");
+            " last_error = 'upstream 503', run_at = now() + interval '1 hour' WHERE id = '" + id + "'");
   db_->Exec("INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind) VALUES ('" +
             id + "', 1, 'w1', 'failed', 'upstream 503', 'transient')");
   auto r = Call("GET", "/v1/tasks/" + id, acme_);

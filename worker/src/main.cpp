@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
   app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
   app.add_option("--drain-timeout", drain_s, "Seconds in-flight tasks may take after SIGTERM")
+      ->capture_default_str()
       ->check(CLI::Range(0, 86400));
   app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
       ->check(CLI::Range(0, 3600));
