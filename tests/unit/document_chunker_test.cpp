@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "fila/document/chunker.h"
@@ -216,6 +217,38 @@ TEST(DocumentChunker, AHeadingOpensTheChunkOfItsLongSection) {
   for (const auto& c : chunks) opened |= c.text.starts_with("## Details\n\nSentence number 0");
   EXPECT_TRUE(opened);
   for (const auto& c : chunks) EXPECT_LE(c.end - c.start, 200u);
+}
+
+TEST(DocumentChunker, RandomTextKeepsEveryRule) {
+  // Seeded, so a failure reproduces.
+  std::mt19937 rng(20261201);
+  const std::vector<std::string> alphabet{"a", "b", "word", " ", " ", "\n", "\r\n", "\n\n", "\r\n\r\n", ". ",
+                                          "ç", "ã", "“", "”", "€", "😀", "\t", "# ", "\n## ", "!"};
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    const int pieces = std::uniform_int_distribution<int>(0, 400)(rng);
+    for (int i = 0; i < pieces; ++i) text += alphabet[rng() % alphabet.size()];
+    ExtractedText doc = Plain(text);
+    if (round % 3 == 0) doc = Extract(text.empty() ? "x" : text + "x", MediaType::kMarkdown);
+    const size_t size = std::uniform_int_distribution<size_t>(1, 80)(rng);
+    const size_t overlap = std::uniform_int_distribution<size_t>(0, size - 1)(rng);
+    const LengthUnit unit = round % 2 == 0 ? LengthUnit::kCodePoints : LengthUnit::kBytes;
+    const auto chunks = ChunkText(doc, {.size = size, .overlap = overlap, .unit = unit});
+    size_t previous_start = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const auto& c = chunks[i];
+      ASSERT_FALSE(c.text.empty());
+      ASSERT_EQ(RepairUtf8(c.text).invalid_sequences, 0u) << "round " << round;
+      const size_t length = unit == LengthUnit::kBytes ? c.text.size() : CodePoints(c.text);
+      // One code point longer than a byte size is the only allowed excess.
+      ASSERT_TRUE(length <= size || CodePoints(c.text) == 1) << "round " << round << ": " << c.text;
+      if (i > 0) {
+        ASSERT_GT(c.start, previous_start) << "round " << round;
+      }
+      previous_start = c.start;
+    }
+    ExpectSlicesBack(doc, chunks);
+  }
 }
 
 TEST(DocumentChunker, RejectsOverlapNotBelowSize) {

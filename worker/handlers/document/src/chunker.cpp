@@ -118,6 +118,7 @@ class Splitter final {
   std::vector<size_t> Points(size_t begin, size_t end, Level level) const {
     std::vector<size_t> out;
     const std::string_view t = text_;
+    if (begin >= end) return out;
     switch (level) {
       case Level::kParagraph:
         for (size_t i = begin; i < end;) {
@@ -208,6 +209,12 @@ class Splitter final {
     if (begin == end) return;
     // A window that repeats the previous chunk's tail exactly adds nothing.
     if (!chunks_.empty() && chunks_.back().first <= begin && chunks_.back().second >= end) return;
+    // Whitespace trimmed off the front can leave a window starting where the
+    // previous chunk did: that chunk is then a prefix of this one.
+    if (!chunks_.empty() && chunks_.back().first == begin) {
+      chunks_.back().second = end;
+      return;
+    }
     chunks_.emplace_back(begin, end);
   }
 
