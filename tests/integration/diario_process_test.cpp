@@ -1,0 +1,353 @@
+// diario.process through the real queue (fila enqueue, fila-scheduler,
+// fila-worker, PostgreSQL, RabbitMQ) against the fake tribunal of
+// tests/fake_tribunal: the real TJRO gazette, its HTML block page, 404s,
+// a slow server, politeness per host, the LLM step, archives, backfill and
+// stats.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "support/harness.h"
+
+extern char** environ;
+
+namespace fila {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Process;
+using test::RunFila;
+using test::TestDatabase;
+using Json = nlohmann::json;
+
+const char* kGazette = "tjro_dj_20250624_pages48-72.pdf";
+
+std::string Fixtures() { return test::SourceDir() + "/tests/fixtures/diarios"; }
+
+// tests/fake_tribunal/fake_tribunal.py on a port the OS picks.
+class FakeTribunal final {
+ public:
+  explicit FakeTribunal(std::vector<std::string> extra = {}) {
+    out_ = std::filesystem::temp_directory_path() / test::RandomName("fake_tribunal_");
+    std::vector<std::string> args{"/usr/bin/python3", test::SourceDir() + "/tests/fake_tribunal/fake_tribunal.py",
+                                  "--root", Fixtures(), "--date", std::string("2025-06-24=") + kGazette,
+                                  "--blocked-page", Fixtures() + "/tjro_dj_20240720_blocked_html_saved_as.pdf"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    test::WaitFor([&] { return ReadPort() > 0; }, 10s);
+  }
+  ~FakeTribunal() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove(out_, ec);
+  }
+  int port() const { return port_; }
+  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  Json Stats() const {
+    auto r = test::Http("GET", Url("/stats"));
+    return Json::parse(r.body.empty() ? "{}" : r.body);
+  }
+
+ private:
+  int ReadPort() {
+    std::ifstream in(out_);
+    std::string word;
+    in >> word >> word >> port_;
+    return port_;
+  }
+  std::filesystem::path out_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class DiarioProcess : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_GT(tribunal_.port(), 0) << "fake tribunal did not start";
+    db_ = std::make_unique<TestDatabase>();
+    queue_ = test::RandomName("diario");
+    archive_ = std::filesystem::temp_directory_path() / test::RandomName("diario_archive_");
+    env_ = {{"FILA_DATABASE_URL", db_->url()},
+            {"FILA_AMQP_URL", test::Stack().amqp_url},
+            {"FILA_LOG_LEVEL", "info"},
+            {"FILA_DIARIO_TJRO_URL", tribunal_.Url("/diario/{yyyymmdd}.pdf")},
+            {"FILA_DIARIO_ARCHIVE", archive_.string()},
+            {"FILA_DIARIO_MIN_INTERVAL_MS", "50"}};
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(archive_, ec);
+  }
+
+  void Start(int concurrency = 2, std::map<std::string, std::string> extra = {}) {
+    auto env = env_;
+    for (auto& [k, v] : extra) env[k] = v;
+    scheduler_ = std::make_unique<Process>("fila-scheduler", std::vector<std::string>{}, env);
+    worker_ = std::make_unique<Process>(
+        "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(concurrency)},
+        env);
+  }
+
+  std::string Enqueue(const Json& payload, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"enqueue", "diario.process", "--queue", queue_, "--payload-json", payload.dump(),
+                                  "--retry-base-ms", "50", "--retry-cap-ms", "200"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = RunFila("fila", args, env_);
+    EXPECT_EQ(r.ExitCode(), 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  }
+
+  std::string State(const std::string& id) { return db_->Scalar("SELECT state FROM tasks WHERE id = '" + id + "'"); }
+
+  void WaitDone(const std::vector<std::string>& ids, std::chrono::milliseconds timeout = 90s) {
+    ASSERT_TRUE(test::WaitFor(
+        [&] {
+          for (const auto& id : ids) {
+            const std::string s = State(id);
+            if (s != "succeeded" && s != "failed" && s != "dead" && s != "cancelled") return false;
+          }
+          return true;
+        },
+        timeout))
+        << (worker_ ? worker_->Stderr() : "");
+  }
+
+  Json Result(const std::string& id) {
+    return Json::parse(db_->Scalar("SELECT convert_from(result, 'UTF8') FROM tasks WHERE id = '" + id + "'"));
+  }
+  std::string LastError(const std::string& id) {
+    return db_->Scalar("SELECT coalesce(last_error, '') FROM tasks WHERE id = '" + id + "'");
+  }
+  std::string Outcome(const std::string& number) {
+    return db_->Scalar("SELECT outcome FROM diario_decisions WHERE process_number = '" + number +
+                       "' AND decision_text <> '' ORDER BY seq LIMIT 1");
+  }
+
+  FakeTribunal tribunal_;
+  std::unique_ptr<TestDatabase> db_;
+  std::string queue_;
+  std::filesystem::path archive_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<Process> scheduler_;
+  std::unique_ptr<Process> worker_;
+};
+
+TEST_F(DiarioProcess, GazetteOfADayToDecisionsThenARetryLeavesOneCopy) {
+  Start();
+  const std::string id = Enqueue({{"tribunal", "tjro"}, {"date", "2025-06-24"}});
+  WaitDone({id});
+  ASSERT_EQ(State(id), "succeeded") << LastError(id) << worker_->Stderr();
+  const Json r = Result(id);
+  EXPECT_EQ(r["status"], "processed");
+  EXPECT_EQ(r["pages"], 25);
+  EXPECT_EQ(r["decisions"], 52);  // the 52 "Decisão:" paragraphs of the PDF
+  EXPECT_EQ(r["entries"], 88);
+  EXPECT_EQ(r["numbers"], 123);
+  EXPECT_EQ(r["invalid_numbers"], 0);
+  EXPECT_EQ(r["sha256"], "f9074a2a61672c16ad4ce473c690a3c4ce8207a3b164b15158b6bc1f58b5efdd");
+
+  EXPECT_EQ(db_->Scalar("SELECT status || ' ' || pages || ' ' || size_bytes || ' ' || gazette_date "
+                        "FROM diario_gazettes"),
+            "processed 25 243526 2025-06-24");
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_decisions"), 88);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_decisions WHERE decision_text <> ''"), 52);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_decisions WHERE NOT number_valid"), 0);
+  // Facts read in the PDF (pdftotext -layout), gazette pages 64-72.
+  EXPECT_EQ(Outcome("0010381-61.2012.8.22.0001"), "provido");
+  EXPECT_EQ(Outcome("0820526-29.2024.8.22.0000"), "nao_provido");
+  EXPECT_EQ(Outcome("7003286-23.2024.8.22.0005"), "parcialmente_provido");
+  EXPECT_EQ(Outcome("7069183-44.2023.8.22.0001"), "nao_conhecido");
+  EXPECT_EQ(Outcome("7030339-25.2023.8.22.0001"), "provido");
+  EXPECT_EQ(db_->Scalar("SELECT l.oab_state || ' ' || l.oab_number FROM diario_lawyers l "
+                        "JOIN diario_decisions d ON d.id = l.decision_id "
+                        "WHERE d.process_number = '7030339-25.2023.8.22.0001' AND l.name = 'Daniel Barbosa Santos'"),
+            "DF 13147");
+  // Page 50: "Advogado(a): Elaine Leite de Moura (OAB/RO 6.387)", for the Agravante.
+  EXPECT_EQ(db_->Scalar("SELECT l.oab_state || ' ' || l.oab_number || ' ' || p.role FROM diario_lawyers l "
+                        "JOIN diario_decisions d ON d.id = l.decision_id "
+                        "JOIN diario_parties p ON p.decision_id = d.id AND p.seq = l.party_seq "
+                        "WHERE d.process_number = '0801072-29.2025.8.22.0000' AND d.seq < 10 "
+                        "AND l.name = 'Elaine Leite de Moura'"),
+            "RO 6387 Agravante");
+  EXPECT_EQ(db_->Scalar("SELECT rapporteur FROM diario_decisions WHERE process_number = "
+                        "'0010381-61.2012.8.22.0001'"),
+            "DES. DANIEL RIBEIRO LAGOS");
+  // The archive holds the PDF, byte for byte in size.
+  const auto copy = archive_ / "tjro/2025/20250624.pdf";
+  ASSERT_TRUE(std::filesystem::exists(copy));
+  EXPECT_EQ(std::filesystem::file_size(copy), 243526u);
+
+  // The same gazette again (another task): one gazette, the same decisions.
+  const std::string again = Enqueue({{"tribunal", "tjro"}, {"date", "2025-06-24"}});
+  WaitDone({again});
+  ASSERT_EQ(State(again), "succeeded") << LastError(again);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_gazettes"), 1);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_decisions"), 88);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_lawyers"),
+            db_->Count("SELECT count(DISTINCT (decision_id, seq)) FROM diario_lawyers"));
+}
+
+TEST_F(DiarioProcess, A404IsNoGazetteAndStatsCountIt) {
+  Start();
+  const std::string none = Enqueue({{"tribunal", "tjro"}, {"date", "2025-06-25"}});
+  const std::string some = Enqueue({{"tribunal", "tjro"}, {"date", "2025-06-24"}});
+  WaitDone({none, some});
+  ASSERT_EQ(State(none), "succeeded") << LastError(none);
+  EXPECT_EQ(Result(none)["status"], "no_gazette");
+  EXPECT_EQ(db_->Scalar("SELECT status FROM diario_gazettes WHERE gazette_date = '2025-06-25'"), "no_gazette");
+  // One more, blocked for good, so that stats has a failure to show.
+  const std::string bad = Enqueue({{"tribunal", "tjro"}, {"url", tribunal_.Url("/blocked/x.pdf")}},
+                                  {"--max-attempts", "1"});
+  WaitDone({bad});
+  auto r = RunFila("fila", {"stats", "--type", "diario.process", "--json"}, env_);
+  ASSERT_EQ(r.ExitCode(), 0) << r.err;
+  const Json s = Json::parse(r.out);
+  EXPECT_EQ(s["done"], 1);
+  EXPECT_EQ(s["no_gazette"], 1);
+  EXPECT_EQ(s["failed"], 1);
+  EXPECT_EQ(s["pending"], 0);
+  EXPECT_EQ(s["decisions"], 52);
+  auto text = RunFila("fila", {"stats", "--type", "diario.process"}, env_);
+  EXPECT_NE(text.out.find("no gazette  1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("decisions found 52"), std::string::npos) << text.out;
+  // Plain `fila stats` still prints its table.
+  auto plain = RunFila("fila", {"stats"}, env_);
+  EXPECT_EQ(plain.ExitCode(), 0) << plain.err;
+  EXPECT_NE(plain.out.find(queue_), std::string::npos) << plain.out;
+}
+
+TEST_F(DiarioProcess, TheBlockPageIsRetriedThenFailsWithAClearError) {
+  Start();
+  const std::string blocked = Enqueue({{"tribunal", "tjro"}, {"url", tribunal_.Url("/blocked/20240720.pdf")}},
+                                      {"--max-attempts", "3"});
+  const std::string unblocked = Enqueue(
+      {{"tribunal", "tjro"}, {"url", tribunal_.Url(std::string("/blocked-then-pdf/1/") + kGazette)}},
+      {"--max-attempts", "3"});
+  WaitDone({blocked, unblocked});
+  EXPECT_EQ(State(blocked), "dead");
+  EXPECT_NE(LastError(blocked).find("not a PDF"), std::string::npos) << LastError(blocked);
+  EXPECT_NE(LastError(blocked).find("text/html"), std::string::npos) << LastError(blocked);
+  EXPECT_EQ(db_->Count("SELECT attempt FROM tasks WHERE id = '" + blocked + "'"), 3);
+  EXPECT_EQ(tribunal_.Stats()["requests"]["/blocked/20240720.pdf"], 3);
+  ASSERT_EQ(State(unblocked), "succeeded") << LastError(unblocked);
+  EXPECT_EQ(db_->Count("SELECT attempt FROM tasks WHERE id = '" + unblocked + "'"), 2);
+  EXPECT_EQ(Result(unblocked)["decisions"], 52);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_gazettes"), 1);  // nothing stored for the blocked one
+}
+
+TEST_F(DiarioProcess, ASlowServerTimesOutThenTheRetrySucceeds) {
+  Start();
+  const std::string id = Enqueue(
+      {{"tribunal", "tjro"}, {"url", tribunal_.Url(std::string("/slow-once/6/") + kGazette)}},
+      {"--max-attempts", "3", "--timeout-ms", "2000"});
+  WaitDone({id});
+  ASSERT_EQ(State(id), "succeeded") << LastError(id);
+  EXPECT_EQ(db_->Count("SELECT attempt FROM tasks WHERE id = '" + id + "'"), 2);
+  EXPECT_NE(db_->Scalar("SELECT outcome FROM task_attempts WHERE task_id = '" + id + "' AND attempt = 1"),
+            "succeeded");
+}
+
+TEST_F(DiarioProcess, AtMostThreeDownloadsPerHostAndAGapBetweenStarts) {
+  Start(8, {{"FILA_DIARIO_MIN_INTERVAL_MS", "200"}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back(Enqueue({{"tribunal", "tjro"},
+                           {"url", tribunal_.Url("/slow/1/" + std::string(kGazette) + "?n=" + std::to_string(i))}}));
+  }
+  WaitDone(ids);
+  for (const auto& id : ids) EXPECT_EQ(State(id), "succeeded") << LastError(id);
+  const Json s = tribunal_.Stats();
+  EXPECT_LE(s["max_in_flight"].get<int>(), 3);
+  EXPECT_GE(s["max_in_flight"].get<int>(), 2);  // the limit, not a lack of work, is what held them
+  EXPECT_GE(s["min_gap_ms"].get<double>(), 150.0);
+}
+
+TEST_F(DiarioProcess, TheLlmStepIsToleratedAndItsKeyNeverLogged) {
+  const std::string key = "sk-test-diario-secret-4242";
+  Start(2, {{"FILA_DIARIO_LLM_URL", tribunal_.Url("/v1")},
+            {"FILA_DIARIO_LLM_API_KEY", key},
+            {"FILA_LOG_LEVEL", "debug"},
+            {"FILA_DIARIO_ARCHIVE", tribunal_.Url("/archive")}});
+  const std::string id = Enqueue({{"tribunal", "tjro"}, {"date", "2025-06-24"}, {"use_llm", true}});
+  WaitDone({id});
+  ASSERT_EQ(State(id), "succeeded") << LastError(id);
+  const Json r = Result(id);
+  EXPECT_EQ(r["llm"], true);
+  EXPECT_EQ(r["decisions"], 52);  // the rules' result stands
+  EXPECT_EQ(tribunal_.Stats()["archived"]["tjro/2025/20250624.pdf"], 243526);
+  worker_->Signal(SIGTERM);
+  worker_->Wait(20s);
+  EXPECT_EQ(worker_->Stderr().find(key), std::string::npos);
+  EXPECT_EQ(worker_->Stdout().find(key), std::string::npos);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE position('" + key + "' IN coalesce(last_error, '') || "
+                       "convert_from(coalesce(result, ''), 'UTF8')) > 0"),
+            0);
+}
+
+TEST_F(DiarioProcess, BackfillEnqueuesOneTaskPerDayOnce) {
+  auto first = RunFila("fila", {"diario", "backfill", "--tribunal", "tjro", "--from", "2024-01-01", "--to",
+                                "2024-12-31", "--queue", queue_},
+                       env_);
+  ASSERT_EQ(first.ExitCode(), 0) << first.err;
+  EXPECT_NE(first.out.find("366 enqueued, 0 already there"), std::string::npos) << first.out;
+  auto second = RunFila("fila", {"diario", "backfill", "--tribunal", "tjro", "--from", "2024-01-01", "--to",
+                                 "2024-12-31", "--queue", queue_},
+                        env_);
+  ASSERT_EQ(second.ExitCode(), 0) << second.err;
+  EXPECT_NE(second.out.find("0 enqueued, 366 already there"), std::string::npos) << second.out;
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE type = 'diario.process'"), 366);
+  EXPECT_EQ(db_->Count("SELECT count(DISTINCT idempotency_key) FROM tasks"), 366);
+  EXPECT_EQ(db_->Scalar("SELECT idempotency_key FROM tasks ORDER BY idempotency_key LIMIT 1"),
+            "diario.process:tjro:2024-01-01");
+  auto bad = RunFila("fila", {"diario", "backfill", "--tribunal", "tjro", "--from", "2024-02-30", "--to",
+                              "2024-03-01"},
+                     env_);
+  EXPECT_EQ(bad.ExitCode(), 2);
+  EXPECT_NE(bad.err.find("not a date"), std::string::npos) << bad.err;
+  auto unknown = RunFila("fila", {"diario", "backfill", "--tribunal", "tjxx", "--from", "2024-01-01", "--to",
+                                  "2024-01-02"},
+                         env_);
+  EXPECT_EQ(unknown.ExitCode(), 2);
+  auto reversed = RunFila("fila", {"diario", "backfill", "--tribunal", "tjro", "--from", "2024-02-01", "--to",
+                                   "2024-01-01"},
+                          env_);
+  EXPECT_EQ(reversed.ExitCode(), 2);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks"), 366);
+}
+
+TEST_F(DiarioProcess, BadPayloadsFailWithoutRetry) {
+  Start();
+  const std::string no_source = Enqueue({{"tribunal", "tjro"}}, {"--max-attempts", "3"});
+  const std::string bad_date = Enqueue({{"tribunal", "tjro"}, {"date", "2024-02-30"}}, {"--max-attempts", "3"});
+  const std::string bad_tribunal = Enqueue({{"tribunal", "tjxx"}, {"date", "2024-02-01"}}, {"--max-attempts", "3"});
+  WaitDone({no_source, bad_date, bad_tribunal});
+  for (const auto& id : {no_source, bad_date, bad_tribunal}) {
+    EXPECT_EQ(State(id), "failed") << id;
+    EXPECT_EQ(db_->Count("SELECT attempt FROM tasks WHERE id = '" + id + "'"), 1);
+  }
+  EXPECT_NE(LastError(bad_date).find("not a date"), std::string::npos) << LastError(bad_date);
+  EXPECT_NE(LastError(bad_tribunal).find("unknown tribunal"), std::string::npos) << LastError(bad_tribunal);
+}
+
+}  // namespace
+}  // namespace fila
