@@ -267,8 +267,12 @@ TEST_F(DiarioProcess, ASlowServerTimesOutThenTheRetrySucceeds) {
             "succeeded");
 }
 
-TEST_F(DiarioProcess, AtMostThreeDownloadsPerHostAndAGapBetweenStarts) {
-  Start(8, {{"FILA_DIARIO_MIN_INTERVAL_MS", "200"}});
+TEST_F(DiarioProcess, AtMostThreeDownloadsPerHostAndAGapBetweenStartsAcrossWorkers) {
+  Start(4, {{"FILA_DIARIO_MIN_INTERVAL_MS", "200"}});
+  // A second worker: the limit is the host's, shared through PostgreSQL.
+  auto env = env_;
+  env["FILA_DIARIO_MIN_INTERVAL_MS"] = "200";
+  Process second("fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", "4"}, env);
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) {
     ids.push_back(Enqueue({{"tribunal", "tjro"},
@@ -276,6 +280,8 @@ TEST_F(DiarioProcess, AtMostThreeDownloadsPerHostAndAGapBetweenStarts) {
   }
   WaitDone(ids);
   for (const auto& id : ids) EXPECT_EQ(State(id), "succeeded") << LastError(id);
+  // Both workers took part.
+  EXPECT_EQ(db_->Count("SELECT count(DISTINCT worker) FROM tasks"), 2);
   const Json s = tribunal_.Stats();
   EXPECT_LE(s["max_in_flight"].get<int>(), 3);
   EXPECT_GE(s["max_in_flight"].get<int>(), 2);  // the limit, not a lack of work, is what held them
