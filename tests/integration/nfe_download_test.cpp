@@ -114,7 +114,7 @@ class NfeDownload : public ::testing::Test {
         "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(slots)}, env);
   }
 
-  std::string Enqueue(const json& payload) {
+  std::string Enqueue(const json& payload, const std::string& tenant = "default") {
     PostgresStore store(db_->url());
     TaskTypes types = TaskTypes::Builtin();
     NewTask t;
@@ -122,6 +122,7 @@ class NfeDownload : public ::testing::Test {
     t.queue = queue_;
     t.max_attempts = 3;
     t.timeout_ms = 180000;
+    t.tenant = tenant;
     t.payload = types.PayloadFromJson("nfe.download", payload.dump());
     return store.Enqueue(std::vector<NewTask>{t}).at(0).id;
   }
@@ -271,7 +272,8 @@ TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
   ASSERT_FALSE(omie.Url().empty()) << omie.Log();
   Start(Env(omie));
   const std::string id = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"page_size", 3},
-                                  {"destination", "acme"}});
+                                  {"destination", "acme"}},
+                                 "escritorio");
   ASSERT_TRUE(WaitTerminal(id, 60s)) << Diagnostics(id, omie);
   ASSERT_EQ(State(id), "succeeded") << Diagnostics(id, omie);
   const json r = Report(id);
@@ -293,6 +295,8 @@ TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
   EXPECT_EQ(reasons["6000002"], (std::set<std::string>{"not_an_invoice", "event_author_mismatch", "event_not_registered"}));
   // Invalid documents are kept, with their failed checks recorded.
   EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents"), 8);
+  // Rows belong to the tenant of the task that stored them.
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE tenant = 'escritorio'"), 8);
   EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE NOT valid"), 3);
   EXPECT_EQ(db_->Scalar("SELECT array_to_string(failed_checks, ',') FROM nfe_documents "
                         "WHERE doc_key = '42210775277525000178550030000266631762885493'"),

@@ -115,19 +115,24 @@ void VerifyNfe(const xmlNode* nfe, const xmlNode* prot, bool wrapped, Verificati
     if (emitted.empty()) emitted = ChildText(ide, "dEmi");
     const std::string aamm =
         emitted.size() >= 7 ? emitted.substr(2, 2) + emitted.substr(5, 2) : std::string();
-    const std::pair<const char*, std::string> expected[] = {
-        {"cUF", key.cuf == ChildText(ide, "cUF") ? "" : key.cuf},
-        {"dhEmi", key.aamm == aamm ? "" : key.aamm},
-        {"CNPJ", key.cnpj == PadLeft(emitter, 14) ? "" : key.cnpj},
-        {"mod", key.mod == ChildText(ide, "mod") ? "" : key.mod},
-        {"serie", key.serie == PadLeft(ChildText(ide, "serie"), 3) ? "" : key.serie},
-        {"nNF", key.nnf == PadLeft(ChildText(ide, "nNF"), 9) ? "" : key.nnf},
-        {"tpEmis", key.tpemis == ChildText(ide, "tpEmis") ? "" : key.tpemis},
-        {"cNF", key.cnf == PadLeft(ChildText(ide, "cNF"), 8) ? "" : key.cnf},
-        {"cDV", key.cdv == ChildText(ide, "cDV") ? "" : key.cdv},
+    struct Field {
+      const char* name;
+      const std::string& in_key;
+      std::string in_xml;  // normalised to the key's width
     };
-    for (const auto& [field, mismatch] : expected) {
-      if (!mismatch.empty()) v.failed.push_back(std::string("key_vs_ide:") + field);
+    const Field fields[] = {
+        {"cUF", key.cuf, ChildText(ide, "cUF")},
+        {"dhEmi", key.aamm, aamm},
+        {"CNPJ", key.cnpj, PadLeft(emitter, 14)},
+        {"mod", key.mod, ChildText(ide, "mod")},
+        {"serie", key.serie, PadLeft(ChildText(ide, "serie"), 3)},
+        {"nNF", key.nnf, PadLeft(ChildText(ide, "nNF"), 9)},
+        {"tpEmis", key.tpemis, ChildText(ide, "tpEmis")},
+        {"cNF", key.cnf, PadLeft(ChildText(ide, "cNF"), 8)},
+        {"cDV", key.cdv, ChildText(ide, "cDV")},
+    };
+    for (const Field& f : fields) {
+      if (f.in_key != f.in_xml) v.failed.push_back(std::string("key_vs_ide:") + f.name);
     }
   }
   CheckSignature(nfe, id, v);
