@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -84,7 +85,9 @@ class OpenAiEmbedder final : public Embedder {
     if (SteadyClock::now() + wait >= context.deadline) {
       throw TransientError("embeddings: " + why + "; the next try would pass the task's deadline");
     }
-    if (context.sleep ? !context.sleep(wait) : false) {
+    if (!context.sleep) {
+      std::this_thread::sleep_for(wait);
+    } else if (!context.sleep(wait)) {
       throw TransientError("embeddings: cancelled while waiting to retry (" + why + ")");
     }
   }
