@@ -290,6 +290,19 @@ TaskView ReadTask(const pqxx::row& r) {
 
 }  // namespace
 
+ClaimedTask ReadClaimed(const pqxx::row& r) {
+  ClaimedTask t;
+  t.id = r[0].as<std::string>();
+  t.attempt = r[1].as<uint32_t>();
+  t.max_attempts = r[2].as<uint32_t>();
+  t.timeout_ms = r[3].as<uint32_t>();
+  t.retry_base_ms = r[4].as<uint32_t>();
+  t.retry_cap_ms = r[5].as<uint32_t>();
+  t.created_at_ms = pg::Int64OrZero(r[6]);
+  t.due_at_ms = pg::Int64OrZero(r[7]);
+  return t;
+}
+
 bool IsUuid(std::string_view text) noexcept {
   if (text.size() != 36) return false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -467,17 +480,8 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
     auto rows = tx.exec_prepared("claim", pg::ArrayLiteral(valid), worker, lease_ms);
     std::vector<std::string> claimed_ids;
     for (const auto& r : rows) {
-      ClaimedTask t;
-      t.id = r[0].as<std::string>();
-      t.attempt = r[1].as<uint32_t>();
-      t.max_attempts = r[2].as<uint32_t>();
-      t.timeout_ms = r[3].as<uint32_t>();
-      t.retry_base_ms = r[4].as<uint32_t>();
-      t.retry_cap_ms = r[5].as<uint32_t>();
-      t.created_at_ms = pg::Int64OrZero(r[6]);
-      t.due_at_ms = pg::Int64OrZero(r[7]);
-      claimed_ids.push_back(t.id);
-      result.claimed.push_back(std::move(t));
+      result.claimed.push_back(ReadClaimed(r));
+      claimed_ids.push_back(result.claimed.back().id);
     }
     if (result.claimed.size() == valid.size()) return 0;
     // Rare path: tell duplicates (row exists) from unknown ids.

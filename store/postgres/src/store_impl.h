@@ -21,6 +21,10 @@ const std::map<std::string, std::string>& Statements();
 const std::map<std::string, std::string>& WorkflowStatements();   // workflow.cpp
 const std::map<std::string, std::string>& ScheduleStatements();   // schedules.cpp
 
+// A row of the claim statements (claim, limit_claim): id, attempt,
+// max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, created and due ms.
+ClaimedTask ReadClaimed(const pqxx::row& row);
+
 // workflow.cpp: inserts `tasks` (with their dependencies and outbox rows)
 // inside `tx`. Empty when an idempotency key raced with a concurrent
 // enqueue: roll back and retry. PermanentError for a dependency that is not

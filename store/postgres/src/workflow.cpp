@@ -284,16 +284,7 @@ void PostgresStore::AdmitLimited(const std::vector<std::string>& ids, const std:
     if (!admit.empty()) {
       for (const auto& r :
            tx.exec_prepared("limit_claim", pg::ArrayLiteral(admit), worker, lease_ms)) {
-        ClaimedTask t;
-        t.id = r[0].as<std::string>();
-        t.attempt = r[1].as<uint32_t>();
-        t.max_attempts = r[2].as<uint32_t>();
-        t.timeout_ms = r[3].as<uint32_t>();
-        t.retry_base_ms = r[4].as<uint32_t>();
-        t.retry_cap_ms = r[5].as<uint32_t>();
-        t.created_at_ms = pg::Int64OrZero(r[6]);
-        t.due_at_ms = pg::Int64OrZero(r[7]);
-        out.claimed.push_back(std::move(t));
+        out.claimed.push_back(ReadClaimed(r));
       }
     }
     tx.commit();
