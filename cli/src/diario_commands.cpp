@@ -13,6 +13,7 @@
 #include "fila/errors.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
+#include "guard.h"
 
 namespace fila::cli {
 namespace {
@@ -20,27 +21,10 @@ namespace {
 constexpr size_t kChunk = 500;
 constexpr int kMaxDays = 20 * 366;
 
-template <typename Fn>
-int Guarded(const std::string& where, Fn&& fn) {
-  try {
-    return fn();
-  } catch (const PermanentError& e) {
-    std::string field = e.field().empty() ? "" : " (" + e.field() + ")";
-    spdlog::error("error: {}{}", e.what(), field);
-    return kUsage;
-  } catch (const TransientError& e) {
-    spdlog::error("error: {} [{}]", e.what(), where);
-    return kFailure;
-  } catch (const Error& e) {
-    spdlog::error("error: {}", e.what());
-    return kFailure;
-  }
-}
-
 }  // namespace
 
 int DiarioBackfill(Backend& backend, const DiarioBackfillArgs& args) {
-  return Guarded(backend.Describe(), [&] {
+  return Guard(backend.Describe(), [&] {
     const auto tribunal = diario::MakeTribunal(args.tribunal);
     const auto from = diario::Date::Parse(args.from, "from");
     const auto to = diario::Date::Parse(args.to, "to");
@@ -76,7 +60,7 @@ int DiarioBackfill(Backend& backend, const DiarioBackfillArgs& args) {
 }
 
 int DiarioStatsCommand(const std::string& database_url, bool json) {
-  return Guarded("database", [&] {
+  return Guard("database", [&] {
     if (database_url.empty()) {
       throw PermanentError("stats --type diario.process reads the database: set --database-url", "database-url");
     }
