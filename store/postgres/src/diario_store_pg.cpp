@@ -1,11 +1,10 @@
 #include "fila/diario_store_pg.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <vector>
 
 #include "fila/errors.h"
+#include "pg_pool.h"
 #include "pg_support.h"
 
 namespace fila {
@@ -46,7 +45,7 @@ std::string InvalidNumbersJson(const GazetteRecord& g) {
 class PostgresDiarioStore final : public diario::DiarioStore {
  public:
   PostgresDiarioStore(std::string url, size_t max_connections)
-      : url_(std::move(url)), max_(std::max<size_t>(1, max_connections)) {}
+      : pool_(std::move(url), std::max<size_t>(1, max_connections)) {}
 
   int64_t SaveGazette(const GazetteRecord& g, const std::vector<Decision>& decisions) override {
     return WithConnection([&](pqxx::connection& conn) {
@@ -160,59 +159,10 @@ class PostgresDiarioStore final : public diario::DiarioStore {
 
   template <typename Fn>
   int64_t WithConnection(Fn&& fn) {
-    auto conn = Take();
-    bool broken = false;
-    try {
-      int64_t out = fn(*conn);
-      Give(std::move(conn), false);
-      return out;
-    } catch (...) {
-      try {
-        pg::Translate(broken);
-      } catch (...) {
-        Give(std::move(conn), broken);
-        throw;
-      }
-    }
-    return 0;  // unreachable: Translate always throws
+    return pool_.Run(std::forward<Fn>(fn));
   }
 
-  std::unique_ptr<pqxx::connection> Take() {
-    std::unique_lock lock(mutex_);
-    available_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
-    if (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
-      idle_.pop_back();
-      return conn;
-    }
-    ++open_;
-    lock.unlock();
-    try {
-      return pg::Open(url_);
-    } catch (...) {
-      std::lock_guard guard(mutex_);
-      --open_;
-      available_.notify_one();
-      throw;
-    }
-  }
-
-  void Give(std::unique_ptr<pqxx::connection> conn, bool broken) {
-    std::lock_guard lock(mutex_);
-    if (broken || !conn || !conn->is_open()) {
-      --open_;
-    } else {
-      idle_.push_back(std::move(conn));
-    }
-    available_.notify_one();
-  }
-
-  std::string url_;
-  size_t max_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
-  size_t open_ = 0;
+  pg::ConnectionPool pool_;
 };
 
 }  // namespace
