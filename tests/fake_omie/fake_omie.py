@@ -58,9 +58,9 @@ def observed_bodies():
 
 
 class Catalogue:
-    """The invoices of the period: (omie id, access key, xml text, status)."""
+    """The invoices of one period: (omie id, access key, xml text, status)."""
 
-    def __init__(self, period, count, extras):
+    def __init__(self, period, count, extras, id_base=5000000):
         self.period = period
         year, month = int(period[:4]), int(period[5:7])
         self.first_day = "01/%02d/%04d" % (month, year)
@@ -77,7 +77,7 @@ class Catalogue:
                    .replace("<cNF>69551186</cNF>", "<cNF>%s</cNF>" % cnf)
                    .replace("<cDV>0</cDV>", "<cDV>%s</cDV>" % key[-1])
                    .replace("<dhEmi>2018-08-15T", "<dhEmi>%04d-%02d-15T" % (year, month)))
-            self.docs.append({"id": 5000000 + i, "key": key, "xml": xml, "status": "00"})
+            self.docs.append({"id": id_base + i, "key": key, "xml": xml, "status": "00"})
         if extras:
             # Real samples as received, an empty body and a record whose XML
             # the API cannot find: each must show in the report.
@@ -85,9 +85,9 @@ class Catalogue:
                                       "08_EDGE_NFCe_mod65_signed_BAD_check_digit.xml",
                                       "10_event_cancel_110111_signed_envEvento.xml"]):
                 key = re.search(r"[0-9]{44}", read_fixture(name)).group(0)
-                self.docs.append({"id": 6000000 + n, "key": key, "xml": read_fixture(name), "status": "00"})
-            self.docs.append({"id": 6000010, "key": "", "xml": "", "status": "00"})
-            self.docs.append({"id": 6000011, "key": "", "xml": None, "status": "00"})
+                self.docs.append({"id": id_base + 900000 + n, "key": key, "xml": read_fixture(name), "status": "00"})
+            self.docs.append({"id": id_base + 900010, "key": "", "xml": "", "status": "00"})
+            self.docs.append({"id": id_base + 900011, "key": "", "xml": None, "status": "00"})
         self.by_id = {d["id"]: d for d in self.docs}
 
 
@@ -106,7 +106,12 @@ class State:
         self.uploads = {}
         self.put_attempts = {}
         self.bodies = observed_bodies()
-        self.catalogue = Catalogue(args.period, args.invoices, args.extras)
+        # One catalogue per period (ids apart, keys apart by their month).
+        self.catalogues = [Catalogue(period, args.invoices, args.extras and n == 0, 5000000 + n * 1000000)
+                           for n, period in enumerate(args.period or ["2026-10"])]
+        self.by_id = {}
+        for c in self.catalogues:
+            self.by_id.update(c.by_id)
         self.accounts = {}
         for spec in args.account:
             name, key, secret = spec.split(":", 2)
@@ -149,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 out = {"requests": st.requests, "max_concurrent": st.max_seen, "violations": st.violations,
                        "limit": st.args.max_concurrent, "by_method": st.by_method, "faults": st.faults,
-                       "invoices": len(st.catalogue.docs)}
+                       "invoices": sum(len(c.docs) for c in st.catalogues)}
             return self.send(200, json.dumps(out))
         if self.path == "/_uploads":
             with st.lock:
@@ -270,14 +275,14 @@ class Handler(BaseHTTPRequestHandler):
             return 502, "<html><body>502 Bad Gateway</body></html>", "text/html", {}
         if fault == "stall":
             self.count_fault(fault)
-        cat = st.catalogue
+        since = param.get("dEmiInicial", "")
+        cat = next((c for c in st.catalogues if c.first_day == since), st.catalogues[0])
         docs = cat.docs
         if method in ("ListarNF", "ListarDocumentos"):
             hungarian = method == "ListarDocumentos"
             page = int(param.get("nPagina" if hungarian else "pagina", 1))
             asked = int(param.get("nRegPorPagina" if hungarian else "registros_por_pagina", 50))
             size = max(1, min(asked, st.args.page_cap))
-            since = param.get("dEmiInicial", "")
             if since != cat.first_day or page < 1:
                 docs = []
             total_pages = (len(docs) + size - 1) // size
@@ -302,7 +307,7 @@ class Handler(BaseHTTPRequestHandler):
                        "total_de_registros": len(docs), "nfCadastro": items}
             return 200, json.dumps(out, ensure_ascii=False), "application/json", {}
         if method == "ObterNfe":
-            doc = cat.by_id.get(int(param.get("nIdNfe", 0)))
+            doc = st.by_id.get(int(param.get("nIdNfe", 0)))
             if doc is None:
                 return 500, fault_body(st, "record not found", **{"999999999": str(param.get("nIdNfe"))}), "application/json", {}
             if doc["xml"] is None:
@@ -317,7 +322,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--account", action="append", default=[], help="NAME:APP_KEY:APP_SECRET (repeatable)")
-    p.add_argument("--period", default="2026-10")
+    p.add_argument("--period", action="append", default=[], help="YYYY-MM (repeatable; default 2026-10)")
     p.add_argument("--invoices", type=int, default=200)
     p.add_argument("--extras", action="store_true", help="add the invalid samples, an empty and a missing XML")
     p.add_argument("--page-cap", type=int, default=50, help="largest page served, whatever is asked")

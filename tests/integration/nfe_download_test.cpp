@@ -108,10 +108,17 @@ class NfeDownload : public ::testing::Test {
     return env;
   }
 
-  void Start(const std::map<std::string, std::string>& env, int slots = 4) {
+  // A scheduler and `workers` worker processes of `slots` slots each.
+  void Start(const std::map<std::string, std::string>& env, int slots = 4, int workers = 1) {
     scheduler_ = std::make_unique<test::Process>("fila-scheduler", std::vector<std::string>{}, env);
-    worker_ = std::make_unique<test::Process>(
-        "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(slots)}, env);
+    for (int w = 0; w < workers; ++w) {
+      workers_.push_back(std::make_unique<test::Process>(
+          "fila-worker",
+          std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(slots), "--worker-id",
+                                   "w" + std::to_string(w)},
+          env));
+    }
+    worker_ = workers_.front().get();
   }
 
   std::string Enqueue(const json& payload, const std::string& tenant = "default") {
@@ -142,8 +149,13 @@ class NfeDownload : public ::testing::Test {
   }
   std::string Diagnostics(const std::string& id, const FakeOmie& omie) {
     return "state " + State(id) + ", last_error " +
-           db_->Scalar("SELECT coalesce(last_error, '') FROM tasks WHERE id = '" + id + "'") + "\nworker:\n" +
-           worker_->Stderr().substr(0, 20000) + "\nfake:\n" + omie.Log().substr(0, 4000);
+           db_->Scalar("SELECT coalesce(last_error, '') FROM tasks WHERE id = '" + id + "'") + "\n" +
+           [&] {
+             std::string logs;
+             for (const auto& w : workers_) logs += "worker:\n" + w->Stderr().substr(0, 10000) + "\n";
+             return logs;
+           }() +
+           "fake:\n" + omie.Log().substr(0, 4000);
   }
   int CountXmlFiles(const std::string& folder) {
     int n = 0;
@@ -158,31 +170,36 @@ class NfeDownload : public ::testing::Test {
   std::string queue_;
   std::string root_;
   std::unique_ptr<test::Process> scheduler_;
-  std::unique_ptr<test::Process> worker_;
+  std::vector<std::unique_ptr<test::Process>> workers_;
+  test::Process* worker_ = nullptr;
 };
 
 TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndReported) {
   // Pages capped at 50 (100 asked), every fault kind on a schedule, a stall
-  // past the 1 s client timeout, a 2 s outage after 120 requests; the
-  // account allows 3 concurrent requests while the task would use 4.
-  FakeOmie omie({"--account", "acme:acme-key:acme-secret", "--account", "beta:beta-key:beta-secret",
-                 "--invoices", "200", "--period", "2026-10", "--page-cap", "50", "--faults",
-                 "--latency-ms", "5", "--stall-ms", "1500", "--outage-after", "120", "--outage-seconds", "2",
-                 "--max-concurrent", "3", "--omit-total-pages"});
+  // past the 1 s client timeout, a 2 s outage after 120 requests. Two months
+  // of one account run at once on two worker processes: each task would
+  // send 4 requests at once, the account allows 3 in all (the limiter is
+  // shared by the workers).
+  FakeOmie omie({"--account", "acme:acme-key:acme-secret", "--invoices", "200", "--period", "2026-10",
+                 "--period", "2026-11", "--page-cap", "50", "--faults", "--latency-ms", "5", "--stall-ms",
+                 "1500", "--outage-after", "120", "--outage-seconds", "2", "--max-concurrent", "3"});
   ASSERT_FALSE(omie.Url().empty()) << omie.Log();
-  Start(Env(omie, {{"FILA_OMIE_MAX_CONCURRENT", "3"}, {"FILA_OMIE_REQUESTS_PER_MINUTE", "60000"}}));
+  Start(Env(omie, {{"FILA_OMIE_MAX_CONCURRENT", "3"}, {"FILA_OMIE_REQUESTS_PER_MINUTE", "60000"}}), 1, 2);
   const json payload = {{"account", "acme"}, {"period", "2026-10"}, {"page_size", 100},
                         {"destination", "clientes/acme"}, {"upload", omie.Url() + "/dav"}};
+  json november = payload;
+  november["period"] = "2026-11";
   const std::string id = Enqueue(payload);
-  // The other account lists through ListarDocumentos (XML inline, pages
-  // counted from nTotRegistros) into a folder, at the same time.
-  const std::string beta = Enqueue({{"account", "beta"}, {"period", "2026-10"}, {"page_size", 100},
-                                    {"destination", "clientes/beta"}, {"upload", "entregas"},
-                                    {"listing", "ListarDocumentos"}});
+  const std::string other = Enqueue(november);
   ASSERT_TRUE(WaitTerminal(id, 150s)) << Diagnostics(id, omie);
   ASSERT_EQ(State(id), "succeeded") << Diagnostics(id, omie);
-  ASSERT_TRUE(WaitTerminal(beta, 60s)) << Diagnostics(beta, omie);
-  ASSERT_EQ(State(beta), "succeeded") << Diagnostics(beta, omie);
+  ASSERT_TRUE(WaitTerminal(other, 60s)) << Diagnostics(other, omie);
+  ASSERT_EQ(State(other), "succeeded") << Diagnostics(other, omie);
+  // The two months really ran side by side, on both workers.
+  EXPECT_EQ(db_->Count("SELECT count(DISTINCT worker) FROM tasks WHERE id IN ('" + id + "', '" + other + "')"), 2);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks a JOIN tasks b ON a.id = '" + id + "' AND b.id = '" + other +
+                       "' WHERE a.started_at < b.finished_at AND b.started_at < a.finished_at"),
+            1);
 
   const json report = Report(id);
   ASSERT_TRUE(report.is_object()) << Diagnostics(id, omie);
@@ -192,33 +209,35 @@ TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndRe
   EXPECT_EQ(report["invalid_count"], 0) << report["invalid"].dump(2);
   EXPECT_EQ(report["empty_count"], 0);
   EXPECT_EQ(report["missing_count"], 0) << report["missing"].dump(2);
+  EXPECT_EQ(Report(other)["valid"], 200) << Report(other).dump(2);
   // The faults really happened and were ridden out.
   const json stats = omie.Get("/_stats");
   for (const char* fault : {"redundant", "rate", "html502", "inflight", "stall", "outage"}) {
     EXPECT_GT(stats["faults"].value(fault, 0), 0) << fault << " never injected: " << stats.dump();
   }
-  EXPECT_GT(report["requests"]["waits"].get<int>(), 0);
-  EXPECT_GT(report["requests"]["retries"].get<int>(), 0);
-  // The account's limit held, and the requests did overlap up to it.
+  EXPECT_GT(report["requests"]["waits"].get<int>() + Report(other)["requests"]["waits"].get<int>(), 0);
+  EXPECT_GT(report["requests"]["retries"].get<int>() + Report(other)["requests"]["retries"].get<int>(), 0);
+  // The account's limit held across both workers, and requests did overlap up to it.
   EXPECT_EQ(stats["violations"], 0) << stats.dump();
   EXPECT_LE(stats["max_concurrent"]["acme"].get<int>(), 3) << stats.dump();
   EXPECT_GE(stats["max_concurrent"]["acme"].get<int>(), 2) << stats.dump();
-  // 200 pages' worth of ObterNfe (plus retries), 4 pages of ListarNF.
-  EXPECT_GE(stats["by_method"]["ObterNfe"].get<int>(), 200);
+  EXPECT_GE(stats["by_method"]["ObterNfe"].get<int>(), 400);
 
-  // Stored once: 200 rows, 200 files, each file's digest the row's.
-  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme'"), 200);
-  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND valid AND "
-                       "failed_checks = '{}' AND tenant = 'default' AND task_id = '" + id + "'"),
+  // Stored once: 200 rows and 200 files a month, each file's digest the row's.
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND period = '2026-10'"), 200);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND period = '2026-10' AND valid "
+                       "AND failed_checks = '{}' AND tenant = 'default' AND task_id = '" + id + "'"),
             200);
-  EXPECT_EQ(db_->Count("SELECT count(DISTINCT sha256) FROM nfe_documents WHERE account = 'acme'"), 200);
-  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 200);
-  for (const auto& row : db_->Rows("SELECT path, sha256, size_bytes, doc_key FROM nfe_documents "
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND period = '2026-11'"), 200);
+  EXPECT_EQ(db_->Count("SELECT count(DISTINCT sha256) FROM nfe_documents WHERE account = 'acme'"), 400);
+  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme/34128745000152/2026-10"), 200);
+  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 400);
+  for (const auto& row : db_->Rows("SELECT path, sha256, size_bytes, doc_key, period FROM nfe_documents "
                                    "WHERE account = 'acme' ORDER BY doc_key LIMIT 20")) {
     const std::string bytes = nfe::ReadFile(root_ + "/" + row[0]);
     EXPECT_EQ(nfe::Sha256Hex(bytes), row[1]) << row[0];
     EXPECT_EQ(std::to_string(bytes.size()), row[2]);
-    EXPECT_EQ(row[0], "clientes/acme/34128745000152/2026-10/" + row[3] + ".xml");
+    EXPECT_EQ(row[0], "clientes/acme/34128745000152/" + row[4] + "/" + row[3] + ".xml");
   }
 
   // The zip: every XML plus the manifest, and the same bytes were uploaded
@@ -229,50 +248,46 @@ TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndRe
   const json manifest = json::parse(nfe::ZipRead(zip, "manifest.json"));
   EXPECT_EQ(manifest["documents"].size(), 200u);
   EXPECT_EQ(manifest["summary"]["valid"], 200);
-  const json uploads = omie.Get("/_uploads");
-  ASSERT_EQ(uploads.size(), 1u) << uploads.dump();
-  EXPECT_EQ(uploads[0]["name"], "acme_2026-10.zip");
-  EXPECT_EQ(uploads[0]["sha256"], nfe::Sha256Hex(nfe::ReadFile(zip)));
-  EXPECT_EQ(uploads[0]["attempts"], 2);
+  std::map<std::string, json> uploads;
+  for (const json& u : omie.Get("/_uploads")) uploads[u["name"]] = u;
+  ASSERT_EQ(uploads.size(), 2u);
+  ASSERT_TRUE(uploads.count("acme_2026-10.zip"));
+  EXPECT_EQ(uploads["acme_2026-10.zip"]["sha256"], nfe::Sha256Hex(nfe::ReadFile(zip)));
+  EXPECT_EQ(uploads["acme_2026-10.zip"]["attempts"], 2);
+  EXPECT_EQ(uploads["acme_2026-11.zip"]["attempts"], 2);
   EXPECT_EQ(report["upload"]["status"], 201);
 
-  // The other account: 200 of its own, its zip in the upload folder.
-  const json beta_report = Report(beta);
-  EXPECT_EQ(beta_report["valid"], 200) << beta_report.dump(2);
-  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'beta'"), 200);
-  EXPECT_TRUE(fs::exists(root_ + "/entregas/beta_2026-10.zip"));
-  EXPECT_EQ(stats["violations"], 0);
-
-  // A re-run of the period changes nothing: same rows, same files.
-  const auto mtime = fs::last_write_time(root_ + "/" + db_->Scalar(
-      "SELECT path FROM nfe_documents WHERE account = 'acme' ORDER BY doc_key LIMIT 1"));
+  // A re-run of the month changes nothing: same rows, same files.
+  const std::string first_path = db_->Scalar(
+      "SELECT path FROM nfe_documents WHERE period = '2026-10' ORDER BY doc_key LIMIT 1");
+  const auto mtime = fs::last_write_time(root_ + "/" + first_path);
   const std::string again = Enqueue(payload);
   ASSERT_TRUE(WaitTerminal(again, 150s)) << Diagnostics(again, omie);
   ASSERT_EQ(State(again), "succeeded") << Diagnostics(again, omie);
   EXPECT_EQ(Report(again)["valid"], 200);
-  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme'"), 200);
-  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND task_id = '" + again + "'"),
-            200);
-  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 200);
-  EXPECT_EQ(fs::last_write_time(root_ + "/" + db_->Scalar(
-                "SELECT path FROM nfe_documents WHERE account = 'acme' ORDER BY doc_key LIMIT 1")),
-            mtime);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme'"), 400);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE task_id = '" + again + "'"), 200);
+  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 400);
+  EXPECT_EQ(fs::last_write_time(root_ + "/" + first_path), mtime);
   EXPECT_EQ(omie.Get("/_stats")["violations"], 0);
   // No secret in any log line.
-  for (const std::string& log : {worker_->Stderr(), scheduler_->Stderr()}) {
-    for (const char* secret : {"acme-secret", "acme-key", "beta-secret", "beta-key"}) {
-      EXPECT_EQ(log.find(secret), std::string::npos) << secret << " logged";
+  for (const auto& w : workers_) {
+    for (const char* secret : {"acme-secret", "acme-key"}) {
+      EXPECT_EQ(w->Stderr().find(secret), std::string::npos) << secret << " logged";
+      EXPECT_EQ(scheduler_->Stderr().find(secret), std::string::npos) << secret << " logged";
     }
   }
 }
 
 TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
-  FakeOmie omie({"--account", "acme:acme-key:acme-secret", "--invoices", "5", "--period", "2026-10",
-                 "--extras", "--page-cap", "3"});
+  // Through ListarDocumentos (XML inline; ObterNfe when cXml is empty),
+  // without nTotPaginas: the pages are counted from nTotRegistros.
+  FakeOmie omie({"--account", "beta:beta-key:beta-secret", "--invoices", "5", "--period", "2026-10",
+                 "--extras", "--page-cap", "3", "--omit-total-pages"});
   ASSERT_FALSE(omie.Url().empty()) << omie.Log();
   Start(Env(omie));
-  const std::string id = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"page_size", 3},
-                                  {"destination", "acme"}},
+  const std::string id = Enqueue({{"account", "beta"}, {"period", "2026-10"}, {"page_size", 3},
+                                  {"destination", "beta"}, {"listing", "ListarDocumentos"}, {"upload", "entregas"}},
                                  "escritorio");
   ASSERT_TRUE(WaitTerminal(id, 60s)) << Diagnostics(id, omie);
   ASSERT_EQ(State(id), "succeeded") << Diagnostics(id, omie);
@@ -281,18 +296,18 @@ TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
   EXPECT_EQ(r["downloaded"], 9);
   EXPECT_EQ(r["valid"], 5);
   EXPECT_EQ(r["empty_count"], 1);
-  EXPECT_EQ(r["empty"][0]["omie_id"], "6000010");
+  EXPECT_EQ(r["empty"][0]["omie_id"], "5900010");
   EXPECT_EQ(r["missing_count"], 1);
-  EXPECT_EQ(r["missing"][0]["omie_id"], "6000011");
+  EXPECT_EQ(r["missing"][0]["omie_id"], "5900011");
   EXPECT_NE(r["missing"][0]["reason"].get<std::string>().find("não encontrado"), std::string::npos);
   ASSERT_EQ(r["invalid_count"], 3);
   std::map<std::string, std::set<std::string>> reasons;
   for (const json& bad : r["invalid"]) {
     reasons[bad["omie_id"]] = bad["reasons"].get<std::set<std::string>>();
   }
-  EXPECT_EQ(reasons["6000000"], (std::set<std::string>{"signature_missing"}));
-  EXPECT_EQ(reasons["6000001"], (std::set<std::string>{"access_key_check_digit", "protocol_missing"}));
-  EXPECT_EQ(reasons["6000002"], (std::set<std::string>{"not_an_invoice", "event_author_mismatch", "event_not_registered"}));
+  EXPECT_EQ(reasons["5900000"], (std::set<std::string>{"signature_missing"}));
+  EXPECT_EQ(reasons["5900001"], (std::set<std::string>{"access_key_check_digit", "protocol_missing"}));
+  EXPECT_EQ(reasons["5900002"], (std::set<std::string>{"not_an_invoice", "event_author_mismatch", "event_not_registered"}));
   // Invalid documents are kept, with their failed checks recorded.
   EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents"), 8);
   // Rows belong to the tenant of the task that stored them.
@@ -301,7 +316,9 @@ TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
   EXPECT_EQ(db_->Scalar("SELECT array_to_string(failed_checks, ',') FROM nfe_documents "
                         "WHERE doc_key = '42210775277525000178550030000266631762885493'"),
             "signature_missing");
-  EXPECT_EQ(nfe::ZipNames(root_ + "/acme/lotes/acme_2026-10.zip").size(), 9u);
+  EXPECT_EQ(nfe::ZipNames(root_ + "/beta/lotes/beta_2026-10.zip").size(), 9u);
+  EXPECT_EQ(nfe::ReadFile(root_ + "/entregas/beta_2026-10.zip"), nfe::ReadFile(root_ + "/beta/lotes/beta_2026-10.zip"));
+  EXPECT_GE(omie.Get("/_stats")["by_method"]["ListarDocumentos"].get<int>(), 4);
 }
 
 TEST_F(NfeDownload, BadKeyFailsAtOnceWithAClearMessage) {
