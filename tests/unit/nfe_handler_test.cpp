@@ -1,0 +1,197 @@
+// The nfe.download handler in-process: payload checks, the whole flow
+// against a scripted Omie, cancellation.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "fila/nfe/nfe_handler.h"
+#include "fila/v1/nfe.pb.h"
+#include "file_store.h"
+#include "zip_batch.h"
+
+namespace fila::nfe {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string Fixture(const std::string& name) {
+  std::ifstream in(std::string(FILA_NFE_FIXTURES) + "/" + name, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class FakeContext final : public TaskContext {
+ public:
+  explicit FakeContext(std::string payload) : payload_(std::move(payload)) {}
+  const std::string& TaskId() const override { return id_; }
+  const std::string& Type() const override { return type_; }
+  uint32_t Attempt() const override { return 1; }
+  const std::string& Payload() const override { return payload_; }
+  Deadline TaskDeadline() const override { return deadline_; }
+  bool Cancelled() const override { return cancelled.load(); }
+  bool SleepFor(std::chrono::milliseconds d) override {
+    std::this_thread::sleep_for(d);
+    return !cancelled.load();
+  }
+  void Progress(int percent, std::string_view) override { last_progress = percent; }
+  std::atomic<bool> cancelled{false};
+  std::atomic<int> last_progress{0};
+
+ private:
+  std::string payload_;
+  std::string id_ = "00000000-0000-0000-0000-000000000001";
+  std::string type_ = "nfe.download";
+  Deadline deadline_ = DeadlineIn(60s);
+};
+
+// Answers by request content (the downloads run concurrently).
+class FakeOmieHttp final : public HttpClient {
+ public:
+  HttpResponse Send(const HttpRequest& request) override {
+    ++calls;
+    HttpResponse r;
+    r.status = 200;
+    const json body = json::parse(request.body);
+    const std::string call = body["call"];
+    const json& p = body["param"][0];
+    if (call == "ListarNF") {
+      if (p["pagina"] != 1) {
+        r.status = 500;
+        r.body = R"({"faultstring":"ERROR: Não existem registros para a página [2]!","faultcode":"SOAP-ENV:Client-5113"})";
+        return r;
+      }
+      r.body = json{{"pagina", 1}, {"total_de_paginas", 1}, {"registros", 2}, {"total_de_registros", 2},
+                    {"nfCadastro", {{{"compl", {{"nIdNF", 1}}}}, {{"compl", {{"nIdNF", 3}}}}}}}
+                   .dump();
+    } else if (call == "ObterNfe") {
+      const int id = p["nIdNfe"];
+      const std::string xml = Fixture(id == 1 ? "01_procNFe_hom_signed_sped-nfe_layout4_com_prot.xml"
+                                              : "03_procNFe_prod_signed_35180834128745000152550010000476051695511860.xml");
+      r.body = json{{"cCodStatus", "0"}, {"cXmlNfe", xml}}.dump();
+    } else {
+      r.status = 500;
+      r.body = R"({"faultstring":"ERROR: ?","faultcode":"SOAP-ENV:Client-2"})";
+    }
+    return r;
+  }
+  std::atomic<int> calls{0};
+};
+
+class MemoryStore final : public DocumentStore {
+ public:
+  void Upsert(const DocumentRow& row) override {
+    std::lock_guard lock(mutex_);
+    rows.push_back(row);
+  }
+  std::vector<DocumentRow> rows;
+
+ private:
+  std::mutex mutex_;
+};
+
+class NfeHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = ::testing::TempDir() + "/nfe_handler_" + std::to_string(::getpid());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    ::setenv("FILA_OMIE_UNIT_APP_KEY", "k", 1);
+    ::setenv("FILA_OMIE_UNIT_APP_SECRET", "s", 1);
+  }
+  std::unique_ptr<NfeDownloadHandler> Make(std::string root) {
+    NfeConfig config;
+    config.root = std::move(root);
+    config.api_url = "http://omie.test/api/v1";
+    auto http = std::make_unique<FakeOmieHttp>();
+    http_ = http.get();
+    auto store = std::make_unique<MemoryStore>();
+    store_ = store.get();
+    return std::make_unique<NfeDownloadHandler>(config, *limiter_, std::move(store), std::move(http));
+  }
+  static std::string Payload(const std::string& account, const std::string& period, const std::string& dest,
+                             uint32_t page_size = 0, const std::string& listing = "") {
+    v1::NfeDownloadPayload p;
+    p.set_account(account);
+    p.set_period(period);
+    p.set_destination(dest);
+    p.set_page_size(page_size);
+    p.set_listing(listing);
+    return p.SerializeAsString();
+  }
+  std::string root_;
+  std::unique_ptr<KeyLimiter> limiter_ = MakeLocalKeyLimiter();
+  FakeOmieHttp* http_ = nullptr;
+  MemoryStore* store_ = nullptr;
+};
+
+TEST_F(NfeHandlerTest, BadPayloadsArePermanentAndNameTheField) {
+  auto handler = Make(root_);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {Payload("unit", "2026-13", "d"), "payload.period"},
+      {Payload("unit", "2026-10", "../d"), "payload.destination"},
+      {Payload("unit", "2026-10", "/abs"), "payload.destination"},
+      {Payload("unit", "2026-10", ""), "payload.destination"},
+      {Payload("unit", "2026-10", "d", 501), "payload.page_size"},
+      {Payload("unit", "2026-10", "d", 0, "ListarTudo"), "payload.listing"},
+      {Payload("", "2026-10", "d"), "payload.account"},
+      {Payload("no_such", "2026-10", "d"), "payload.account"},
+      {std::string("\xff\xff\xff", 3), "payload"},
+  };
+  for (const auto& [payload, field] : cases) {
+    FakeContext ctx(payload);
+    try {
+      handler->Run(ctx);
+      ADD_FAILURE() << "no error for " << field;
+    } catch (const PermanentError& e) {
+      EXPECT_EQ(e.field(), field) << e.what();
+    }
+  }
+  EXPECT_EQ(http_->calls.load(), 0);
+}
+
+TEST_F(NfeHandlerTest, WorkerWithoutRootRefusesClearly) {
+  auto handler = Make("");
+  FakeContext ctx(Payload("unit", "2026-10", "d"));
+  try {
+    handler->Run(ctx);
+    FAIL();
+  } catch (const PermanentError& e) {
+    EXPECT_NE(std::string(e.what()).find("FILA_NFE_ROOT"), std::string::npos);
+  }
+}
+
+TEST_F(NfeHandlerTest, ListsDownloadsVerifiesStoresZipsAndReports) {
+  auto handler = Make(root_);
+  FakeContext ctx(Payload("unit", "2018-09", "out"));
+  const json report = json::parse(handler->Run(ctx));
+  EXPECT_EQ(report["listed"], 2);
+  EXPECT_EQ(report["downloaded"], 2);
+  EXPECT_EQ(report["valid"], 2);
+  EXPECT_EQ(report["invalid_count"], 0);
+  EXPECT_EQ(report["requests"]["total"], 3);
+  EXPECT_EQ(ctx.last_progress.load(), 100);
+  ASSERT_EQ(store_->rows.size(), 2u);
+  EXPECT_TRUE(fs::exists(root_ + "/out/06929383000163/2018-09/43180906929383000163550010000000261000010301.xml"));
+  const auto names = ZipNames(root_ + "/" + report["zip"]["path"].get<std::string>());
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_TRUE(report["upload"].is_null());
+}
+
+TEST_F(NfeHandlerTest, CancelledTaskStopsWithATransientError) {
+  auto handler = Make(root_);
+  FakeContext ctx(Payload("unit", "2018-09", "out"));
+  ctx.cancelled = true;
+  EXPECT_THROW(handler->Run(ctx), TransientError);
+  EXPECT_EQ(http_->calls.load(), 0);
+}
+
+}  // namespace
+}  // namespace fila::nfe
