@@ -21,6 +21,10 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         released_(prom::Counter(r, "fila_tasks_released_total",
                                 "Delayed or retrying tasks moved to queued when due")
                       .Add({})),
+        schedule_slots_(prom::Counter(r, "fila_schedule_slots_total",
+                                      "Cron slots of the leader: fired (a task enqueued) or "
+                                      "missed (dropped by the schedule's catch-up policy)"),
+                        {"outcome"}),
         lease_expiries_(prom::Counter(r, "fila_lease_expiries_total",
                                       "Running tasks taken back by the reaper (reason "
                                       "lease_expired or worker_lost)"),
@@ -55,6 +59,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
                      .Add({})) {
     // Known label values start at zero, so their first event is an increase.
     for (const char* reason : {"lease_expired", "worker_lost"}) lease_expiries_.Get({reason});
+    for (const char* outcome : {"fired", "missed"}) schedule_slots_.Get({outcome});
     for (const char* result : {"accepted", "rejected"}) ingested_.Get({result});
   }
 
@@ -63,6 +68,10 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   }
   void Published(uint64_t messages) override { published_.Increment(static_cast<double>(messages)); }
   void Released(uint64_t tasks) override { released_.Increment(static_cast<double>(tasks)); }
+  void ScheduleSlots(uint64_t fired, uint64_t missed) override {
+    schedule_slots_.Get({"fired"}).Increment(static_cast<double>(fired));
+    schedule_slots_.Get({"missed"}).Increment(static_cast<double>(missed));
+  }
   void LeaseExpired(const std::string& reason, const std::string& queue,
                     const std::string& type, TaskState state) override {
     lease_expiries_.Get({reason}).Increment();
@@ -109,6 +118,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Series<Counter> enqueued_;
   Counter& published_;
   Counter& released_;
+  Series<Counter> schedule_slots_;
   Series<Counter> lease_expiries_;
   Series<Counter> finished_;
   Series<Counter> dead_;

@@ -48,6 +48,7 @@ SteadyClock::time_point Relay::FireSchedules() {
   }
   if (r.missed > 0) spdlog::warn("cron: {} missed slots skipped by their catch-up policy", r.missed);
   fired_ += r.fired.size();
+  metrics_.ScheduleSlots(r.fired.size(), static_cast<uint64_t>(r.missed));
   // New schedules tell nobody: look at least once per sweep.
   auto wait = options_.sweep_interval;
   if (r.next_due_in_ms >= 0) wait = std::min(wait, std::chrono::milliseconds(r.next_due_in_ms));
