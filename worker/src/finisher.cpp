@@ -96,6 +96,15 @@ void Finisher::Loop() {
 }
 
 bool Finisher::CommitBatch(std::vector<Done>& batch) {
+  // A task's last progress message, not yet written, goes first: after the
+  // finish its fence (state running) refuses it, and the task would show an
+  // older message forever.
+  bool unwritten_progress = false;
+  {
+    std::lock_guard lock(shared_.progress_mutex);
+    for (const auto& d : batch) unwritten_progress |= shared_.progress.count(d.record.id) > 0;
+  }
+  if (unwritten_progress) FlushProgress();
   std::vector<FinishRecord> records;
   records.reserve(batch.size());
   for (const auto& d : batch) records.push_back(d.record);
