@@ -1,11 +1,13 @@
 #include "fila/document_store_pg.h"
 
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 #include "fila/errors.h"
+#include "pg_pool.h"
 #include "pg_support.h"
 
 namespace fila {
@@ -32,7 +34,8 @@ std::string VectorLiteral(const std::vector<float>& v) {
 
 class PostgresDocumentStore final : public document::DocumentStore {
  public:
-  PostgresDocumentStore(std::string url, size_t pool_size) : url_(std::move(url)), pool_size_(pool_size) {}
+  PostgresDocumentStore(std::string url, size_t pool_size)
+      : pool_(std::move(url), std::max<size_t>(1, pool_size)) {}
 
   std::string Replace(const DocumentRecord& r, const std::vector<StoredChunk>& chunks) override {
     return With([&](pqxx::connection& c) {
@@ -165,40 +168,11 @@ class PostgresDocumentStore final : public document::DocumentStore {
 
   template <typename F>
   auto With(F&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
-    std::unique_ptr<pqxx::connection> conn;
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        conn = std::move(idle_.back());
-        idle_.pop_back();
-      }
-    }
-    if (!conn) conn = pg::Open(url_);
-    bool broken = false;
-    try {
-      auto result = body(*conn);
-      Return(std::move(conn));
-      return result;
-    } catch (...) {
-      try {
-        pg::Translate(broken);
-      } catch (...) {
-        if (!broken && conn && conn->is_open()) Return(std::move(conn));
-        throw;
-      }
-    }
-    throw Error("unreachable");
+    return pool_.Run(std::forward<F>(body));
   }
 
-  void Return(std::unique_ptr<pqxx::connection> conn) {
-    std::lock_guard lock(mutex_);
-    if (idle_.size() < pool_size_) idle_.push_back(std::move(conn));
-  }
-
-  std::string url_;
-  size_t pool_size_;
+  pg::ConnectionPool pool_;
   std::mutex mutex_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
   std::optional<bool> has_vector_;
 };
 

@@ -9,8 +9,8 @@
 namespace fila {
 
 // The DocumentStore of document.ingest on PostgreSQL (tables of migration
-// 0006). Thread-safe: a small pool of connections, at most `pool_size`
-// kept idle; a broken connection is dropped and reopened on next use.
+// 0006). Thread-safe: a pool of at most `pool_size` connections (callers
+// wait for a free one); a broken connection is dropped and reopened.
 // Uses pgvector's cosine operator when the embedding_vector column exists,
 // else computes the dot product over real[] in SQL. Throws TransientError
 // when the database is unreachable.
