@@ -79,5 +79,36 @@ TEST_F(ApiWorkflow, SchedulesAddListPauseResumeDelete) {
   EXPECT_EQ(db_->Count("SELECT count(*) FROM schedules"), 0);
 }
 
+TEST_F(ApiWorkflow, CliSchedulesDependenciesAndTreesThroughTheApi) {
+  std::map<std::string, std::string> env{{"FILA_DATABASE_URL", ""}, {"FILA_API_URL", base_},
+                                         {"FILA_API_TOKEN", acme_}};
+  auto add = RunFila("fila", {"schedules", "add", "--name", "nightly", "--cron", "@daily", "--tz",
+                              "America/Sao_Paulo", "--type", "sleep", "--payload-json", R"({"ms": 5})"},
+                     env);
+  ASSERT_EQ(add.ExitCode(), 0) << add.err;
+  EXPECT_EQ(db_->Scalar("SELECT tenant || ' ' || timezone FROM schedules WHERE name = 'nightly'"),
+            "acme America/Sao_Paulo");
+  auto list = RunFila("fila", {"schedules", "list"}, env);
+  EXPECT_NE(list.out.find("nightly"), std::string::npos) << list.out;
+  EXPECT_EQ(RunFila("fila", {"schedules", "pause", "nightly"}, env).ExitCode(), 0);
+  EXPECT_EQ(db_->Scalar("SELECT paused FROM schedules WHERE name = 'nightly'"), "t");
+  EXPECT_EQ(RunFila("fila", {"schedules", "delete", "nope"}, env).ExitCode(), 2);
+  EXPECT_EQ(RunFila("fila", {"schedules", "delete", "nightly"}, env).ExitCode(), 0);
+
+  auto parent = RunFila("fila", {"enqueue", "noop", "--delay", "1h"}, env);
+  ASSERT_EQ(parent.ExitCode(), 0) << parent.err;
+  const std::string parent_id = parent.out.substr(0, 36);
+  auto child = RunFila("fila", {"enqueue", "noop", "--depends-on", parent_id, "--limit-key", "k",
+                                "--limit-rate", "10/1m"},
+                       env);
+  ASSERT_EQ(child.ExitCode(), 0) << child.err;
+  EXPECT_EQ(db_->Scalar("SELECT state || ' ' || limit_key || ' ' || limit_rate || ' ' || limit_period_ms "
+                        "FROM tasks WHERE id = '" + child.out.substr(0, 36) + "'"),
+            "blocked k 10 60000");
+  auto tree = RunFila("fila", {"get", parent_id, "--tree"}, env);
+  EXPECT_EQ(tree.ExitCode(), 0) << tree.err;
+  EXPECT_EQ(tree.out.rfind(parent_id, 0), 0u) << tree.out;
+}
+
 }  // namespace
 }  // namespace fila::test

@@ -3,13 +3,9 @@
 // tests/fake_tribunal: the real TJRO gazette, its HTML block page, 404s,
 // a slow server, politeness per host, the LLM step, archives, backfill and
 // stats.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,7 +15,6 @@
 
 #include "support/harness.h"
 
-extern char** environ;
 
 namespace fila {
 namespace {
@@ -38,28 +33,12 @@ std::string Fixtures() { return test::SourceDir() + "/tests/fixtures/diarios"; }
 class FakeTribunal final {
  public:
   explicit FakeTribunal(std::vector<std::string> extra = {}) {
-    out_ = std::filesystem::temp_directory_path() / test::RandomName("fake_tribunal_");
-    std::vector<std::string> args{"/usr/bin/python3", test::SourceDir() + "/tests/fake_tribunal/fake_tribunal.py",
+    std::vector<std::string> args{test::SourceDir() + "/tests/fake_tribunal/fake_tribunal.py",
                                   "--root", Fixtures(), "--date", std::string("2025-06-24=") + kGazette,
                                   "--blocked-page", Fixtures() + "/tjro_dj_20240720_blocked_html_saved_as.pdf"};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    process_ = std::make_unique<test::Process>("/usr/bin/python3", args);
     test::WaitFor([&] { return ReadPort() > 0; }, 10s);
-  }
-  ~FakeTribunal() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    std::error_code ec;
-    std::filesystem::remove(out_, ec);
   }
   int port() const { return port_; }
   std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
@@ -69,14 +48,14 @@ class FakeTribunal final {
   }
 
  private:
+  // From its first line, "listening on <port>".
   int ReadPort() {
-    std::ifstream in(out_);
+    std::istringstream in(process_->Stdout());
     std::string word;
     in >> word >> word >> port_;
     return port_;
   }
-  std::filesystem::path out_;
-  pid_t pid_ = -1;
+  std::unique_ptr<test::Process> process_;
   int port_ = 0;
 };
 

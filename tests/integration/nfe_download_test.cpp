@@ -2,10 +2,6 @@
 // fila-worker) against the fake Omie server of tests/fake_omie.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <signal.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -20,7 +16,6 @@
 #include "support/harness.h"
 #include "zip_batch.h"
 
-extern char** environ;
 
 namespace fila {
 namespace {
@@ -33,29 +28,13 @@ namespace fs = std::filesystem;
 class FakeOmie final {
  public:
   explicit FakeOmie(std::vector<std::string> args) {
-    log_ = ::testing::TempDir() + "/fake_omie_" + test::RandomName("") + ".log";
-    std::vector<std::string> argv_storage{"/usr/bin/python3", test::SourceDir() + "/tests/fake_omie/fake_omie.py"};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    args.insert(args.begin(), test::SourceDir() + "/tests/fake_omie/fake_omie.py");
+    process_ = std::make_unique<test::Process>("/usr/bin/python3", args);
     test::WaitFor([&] { return !Url().empty(); }, 10s);
-  }
-  ~FakeOmie() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
   }
   // "http://127.0.0.1:PORT", "" until it listens.
   std::string Url() const {
-    std::ifstream in(log_);
+    std::istringstream in(process_->Stdout());
     std::string line;
     const std::string prefix = "fake-omie listening on ";
     while (std::getline(in, line)) {
@@ -68,16 +47,11 @@ class FakeOmie final {
     EXPECT_EQ(r.status, 200) << path;
     return json::parse(r.body, nullptr, false);
   }
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  // What it printed (stdout and stderr).
+  std::string Log() const { return process_->Stdout() + process_->Stderr(); }
 
  private:
-  pid_t pid_ = -1;
-  std::string log_;
+  std::unique_ptr<test::Process> process_;
 };
 
 class NfeDownload : public ::testing::Test {

@@ -163,11 +163,13 @@ void TestDatabase::Exec(const std::string& sql) const {
 Process::Process(const std::string& binary, std::vector<std::string> args,
                  std::map<std::string, std::string> env) {
   static std::atomic<int> counter{0};
-  std::string stem = TempDir() + "/" + binary + "-" + std::to_string(counter++);
+  const bool absolute = !binary.empty() && binary.front() == '/';
+  const std::string name = absolute ? binary.substr(binary.rfind('/') + 1) : binary;
+  std::string stem = TempDir() + "/" + name + "-" + std::to_string(counter++);
   out_path_ = stem + ".out";
   err_path_ = stem + ".err";
 
-  std::vector<std::string> argv_storage{BinDir() + "/" + binary};
+  std::vector<std::string> argv_storage{absolute ? binary : BinDir() + "/" + binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());

@@ -46,7 +46,8 @@ class TestDatabase final {
 // A fila binary running as a child process; stdout and stderr go to files.
 class Process final {
  public:
-  // `binary` is a name in the build's bin folder (fila, fila-worker, ...).
+  // `binary` is a name in the build's bin folder (fila, fila-worker, ...),
+  // or an absolute path (/usr/bin/python3 for the fake upstreams).
   Process(const std::string& binary, std::vector<std::string> args,
           std::map<std::string, std::string> env = {});
   ~Process();  // SIGKILLs the process if still running
