@@ -77,13 +77,18 @@ TaskTypes TaskTypes::Builtin() {
                   .retry = {.max_attempts = 5,
                             .base = std::chrono::seconds(2),
                             .cap = std::chrono::minutes(2)}});
+  // Exports of one account share its request budget (KeyLimiter): more
+  // than two at once only queue behind each other inside the workers, so
+  // the third waits in PostgreSQL instead, without a worker slot.
   types.Register({.name = "nfe.download",
                   .payload_message = "fila.v1.NfeDownloadPayload",
                   .default_queue = "nfe",
                   .default_timeout = std::chrono::minutes(30),
                   .retry = {.max_attempts = 5,
                             .base = std::chrono::seconds(10),
-                            .cap = std::chrono::minutes(5)}});
+                            .cap = std::chrono::minutes(5)},
+                  .limit = {.max_concurrent = 2},
+                  .limit_key_field = "account"});
   // A blocked download (anti-bot page) is retried with backoff for a while.
   types.Register({.name = "diario.process",
                   .payload_message = "fila.v1.DiarioProcessPayload",
