@@ -41,7 +41,14 @@ SteadyClock::time_point Relay::ReleaseDue() {
 }
 
 SteadyClock::time_point Relay::FireSchedules() {
-  FireResult r = store_.FireDueSchedules(types_, options_.cron_grace.count(), options_.batch);
+  FireResult r;
+  try {
+    r = store_.FireDueSchedules(types_, options_.cron_grace.count(), options_.batch);
+  } catch (const PermanentError& e) {
+    // One bad schedule row must not stop the relay: say so, try again later.
+    spdlog::error("cron: {}", e.what());
+    return SteadyClock::now() + options_.sweep_interval;
+  }
   for (const auto& f : r.fired) {
     spdlog::info("schedule {}/{} fired slot {}: task {}{}", f.tenant, f.name, f.slot_ms, f.task_id,
                  f.created ? "" : " (existed)");
