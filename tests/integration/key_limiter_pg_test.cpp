@@ -47,7 +47,9 @@ TEST(PostgresKeyLimiter, RateIsSharedAndAbandonedPermitsExpire) {
   EXPECT_GE(SteadyClock::now() - start, 900ms);
 
   // A permit whose holder died (never released) frees itself at its lease.
-  auto short_lease = MakePostgresKeyLimiter(db.url(), 2, 300ms);
+  // Long enough that the refusal below happens well before it ends, even
+  // on a loaded machine.
+  auto short_lease = MakePostgresKeyLimiter(db.url(), 2, 1500ms);
   const LimitSpec one{.max_concurrent = 1};
   Permit leaked = short_lease->Acquire("k", one, DeadlineIn(5s), nullptr);
   db.Exec("UPDATE key_permits SET holder = gen_random_uuid()");  // as if its process died
