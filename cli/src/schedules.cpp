@@ -22,19 +22,8 @@ int Add(Backend& backend, const ScheduleArgs& args) {
   request.payload = args.payload_json;
   request.payload_form = TaskRequest::PayloadForm::kJson;
   NewTask task = PrepareTask(request, TaskTypes::Builtin(), TaskLimits{});
-  ScheduleSpec spec;
-  spec.tenant = args.tenant;
-  spec.name = args.name;
-  spec.cron = args.cron;
-  spec.timezone = args.timezone;
-  spec.type = task.type;
-  spec.queue = task.queue;
-  spec.priority = task.priority;
-  spec.payload = task.payload;
-  spec.max_attempts = task.max_attempts;
-  spec.timeout_ms = task.timeout_ms;
-  spec.catch_up = args.catch_up;
-  ScheduleView created = backend.AddSchedule(spec);
+  ScheduleView created = backend.AddSchedule(
+      ScheduleOf(task, args.name, args.cron, args.timezone, args.catch_up));
   std::cout << (args.json ? Dump(ScheduleJson(created)) : ScheduleRow(created)) << "\n";
   return kOk;
 }

@@ -155,4 +155,21 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
   return task;
 }
 
+ScheduleSpec ScheduleOf(const NewTask& task, std::string name, std::string cron,
+                        std::string timezone, std::string catch_up) {
+  ScheduleSpec spec;
+  spec.tenant = task.tenant;
+  spec.name = std::move(name);
+  spec.cron = std::move(cron);
+  spec.timezone = timezone.empty() ? "UTC" : std::move(timezone);
+  spec.type = task.type;
+  spec.queue = task.queue;
+  spec.priority = task.priority;
+  spec.payload = task.payload;
+  spec.max_attempts = task.max_attempts;
+  spec.timeout_ms = task.timeout_ms;
+  spec.catch_up = catch_up.empty() ? "skip" : std::move(catch_up);
+  return spec;
+}
+
 }  // namespace fila

@@ -60,4 +60,10 @@ class PayloadTooLarge final : public PermanentError {
 NewTask PrepareTask(const TaskRequest& request, const TaskTypes& types, const TaskLimits& limits,
                     int64_t now_ms = NowUnixMs());
 
+// A cron schedule whose every slot enqueues `task` (already prepared, so
+// checked as an enqueue would be). Empty `timezone`: UTC; empty
+// `catch_up`: skip.
+ScheduleSpec ScheduleOf(const NewTask& task, std::string name, std::string cron,
+                        std::string timezone, std::string catch_up);
+
 }  // namespace fila

@@ -55,19 +55,8 @@ Response Router::AddSchedule(const Request& r, const Caller& caller) {
     (void)google::protobuf::util::MessageToJsonString(m.args(), &request.payload);
   }
   NewTask task = PrepareTask(request, types_, options_.limits);
-  ScheduleSpec spec;
-  spec.tenant = caller.tenant;
-  spec.name = m.name();
-  spec.cron = m.cron();
-  spec.timezone = m.timezone().empty() ? "UTC" : m.timezone();
-  spec.type = task.type;
-  spec.queue = task.queue;
-  spec.priority = task.priority;
-  spec.payload = task.payload;
-  spec.max_attempts = task.max_attempts;
-  spec.timeout_ms = task.timeout_ms;
-  spec.catch_up = m.catch_up().empty() ? "skip" : m.catch_up();
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  ScheduleSpec spec = ScheduleOf(task, m.name(), m.cron(), m.timezone(), m.catch_up());
   return Reply(r, 201, ScheduleToProto(store->AddSchedule(spec), types_));
 }
 
