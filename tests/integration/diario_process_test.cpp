@@ -99,16 +99,7 @@ class DiarioProcess : public ::testing::Test {
   std::string State(const std::string& id) { return db_->Scalar("SELECT state FROM tasks WHERE id = '" + id + "'"); }
 
   void WaitDone(const std::vector<std::string>& ids, std::chrono::milliseconds timeout = 90s) {
-    ASSERT_TRUE(test::WaitFor(
-        [&] {
-          for (const auto& id : ids) {
-            const std::string s = State(id);
-            if (s != "succeeded" && s != "failed" && s != "dead" && s != "cancelled") return false;
-          }
-          return true;
-        },
-        timeout))
-        << (worker_ ? worker_->Stderr() : "");
+    ASSERT_TRUE(test::WaitTerminal(*db_, ids, timeout)) << (worker_ ? worker_->Stderr() : "");
   }
 
   Json Result(const std::string& id) {

@@ -52,16 +52,7 @@ class DocumentIngest : public ::testing::Test {
 
   // Waits until every task is terminal.
   void WaitDone(const std::vector<std::string>& ids, std::chrono::milliseconds timeout = 90s) {
-    ASSERT_TRUE(test::WaitFor(
-        [&] {
-          for (const auto& id : ids) {
-            const std::string s = State(id);
-            if (s != "succeeded" && s != "failed" && s != "dead" && s != "cancelled") return false;
-          }
-          return true;
-        },
-        timeout))
-        << worker_->Stderr();
+    ASSERT_TRUE(test::WaitTerminal(*db_, ids, timeout)) << worker_->Stderr();
   }
 
   Json Result(const std::string& id) {

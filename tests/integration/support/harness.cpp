@@ -245,6 +245,19 @@ RunResult RunFila(const std::string& binary, std::vector<std::string> args,
   return r;
 }
 
+bool WaitTerminal(const TestDatabase& db, const std::vector<std::string>& ids,
+                  std::chrono::milliseconds timeout) {
+  return WaitFor(
+      [&] {
+        for (const auto& id : ids) {
+          const std::string s = db.Scalar("SELECT state FROM tasks WHERE id = '" + id + "'");
+          if (s != "succeeded" && s != "failed" && s != "dead" && s != "cancelled") return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (true) {

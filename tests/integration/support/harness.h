@@ -85,6 +85,11 @@ RunResult RunFila(const std::string& binary, std::vector<std::string> args,
 // Polls `done` every 20 ms until it returns true or `timeout` passes.
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
+// Waits until every task of `ids` is terminal (succeeded, failed, dead or
+// cancelled) in `db`; false on timeout.
+bool WaitTerminal(const TestDatabase& db, const std::vector<std::string>& ids,
+                  std::chrono::milliseconds timeout);
+
 std::string BinDir();
 std::string SourceDir();
 
