@@ -1,3 +1,4 @@
+#include "fila/config.h"
 #include "fila/diario/handler.h"
 
 #include <openssl/evp.h>
@@ -16,10 +17,7 @@
 namespace fila::diario {
 namespace {
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
+std::string Env(const char* name) { return EnvOr(name, ""); }
 
 long EnvInt(const char* name, long fallback) {
   std::string v = Env(name);

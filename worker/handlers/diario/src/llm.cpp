@@ -1,3 +1,4 @@
+#include "fila/config.h"
 #include "fila/diario/llm.h"
 
 #include <nlohmann/json.hpp>
@@ -21,10 +22,7 @@ constexpr const char* kSystemPrompt =
     "prejudicado|extinto|...\",\"parties\":[{\"role\":\"...\",\"name\":\"...\"}],"
     "\"lawyers\":[{\"name\":\"...\",\"oab\":\"OAB/UF NNNN\"}]}]}. One element per entry, in order.";
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
+std::string Env(const char* name) { return EnvOr(name, ""); }
 
 std::string Endpoint(const std::string& url) {
   const std::string suffix = "/chat/completions";
