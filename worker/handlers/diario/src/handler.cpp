@@ -1,4 +1,3 @@
-#include "fila/config.h"
 #include "fila/diario/handler.h"
 
 #include <openssl/evp.h>
@@ -11,6 +10,7 @@
 #include "fila/diario/archive.h"
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
+#include "fila/config.h"
 #include "fila/errors.h"
 #include "fila/v1/diario.pb.h"
 

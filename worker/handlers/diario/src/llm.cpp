@@ -1,13 +1,12 @@
-#include "fila/config.h"
 #include "fila/diario/llm.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "fila/diario/cnj.h"
 #include "fila/diario/llm_json.h"
+#include "fila/config.h"
 #include "fila/errors.h"
 
 namespace fila::diario {
