@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "backend.h"
+#include "commands.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/v1/api.pb.h"
@@ -294,7 +295,7 @@ class Api final : public Backend {
 
  private:
   static std::string PayloadJson(const ScheduleSpec& spec) {
-    return TaskTypes::Builtin().PayloadToJson(spec.type, spec.payload);
+    return DisplayTypes().PayloadToJson(spec.type, spec.payload);
   }
 
   static ScheduleView ScheduleFromProto(const v1::Schedule& s) {

@@ -11,6 +11,7 @@
 #include "fila/clock.h"
 #include "fila/config.h"
 #include "fila/errors.h"
+#include "fila/tenant.h"
 #include "fila/migrator.h"
 #include "fila/postgres_store.h"
 #include "fila/task_request.h"
@@ -97,9 +98,15 @@ int Migrate(const std::string& database_url, const std::string& direction) {
   });
 }
 
+TaskTypes EnqueueTypes() {
+  return TaskTypes::Builtin(EnvFlag("FILA_ENABLE_TEST_TYPES") ? TestTypes::kEnabled : TestTypes::kDisabled);
+}
+
+TaskTypes DisplayTypes() { return TaskTypes::Builtin(TestTypes::kEnabled); }
+
 int Enqueue(Backend& backend, const EnqueueArgs& args) {
   return Guard(backend.Describe(), [&] {
-    TaskTypes types = TaskTypes::Builtin();
+    TaskTypes types = EnqueueTypes();
     NewTask task = BuildTask(args, types);
     std::vector<NewTask> chunk;
     for (uint32_t done = 0; done < args.count; done += kEnqueueChunk) {
@@ -123,7 +130,7 @@ int Get(Backend& backend, const std::string& id, bool json) {
       spdlog::error("error: no task with id '{}'", id);
       return kUsage;
     }
-    TaskTypes types = TaskTypes::Builtin();
+    TaskTypes types = DisplayTypes();
     std::cout << (json ? Dump(TaskJson(*task, types)) + "\n" : TaskText(*task, types));
     return kOk;
   });
@@ -153,7 +160,7 @@ int List(Backend& backend, const ListArgs& args) {
     filter.limit = args.limit;
     auto tasks = backend.List(filter);
     if (args.json) {
-      TaskTypes types = TaskTypes::Builtin();
+      TaskTypes types = DisplayTypes();
       nlohmann::json out = nlohmann::json::array();
       for (const auto& t : tasks) out.push_back(TaskJson(t, types));
       std::cout << Dump(out) << "\n";
@@ -241,9 +248,7 @@ namespace fila::cli {
 
 int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role) {
   return Guard("database " + RedactUrl(database_url), [&] {
-    if (tenant.empty() || tenant.size() > 64) {
-      throw PermanentError("tenant must be 1 to 64 characters", "tenant");
-    }
+    ValidateTenantName(tenant);
     PostgresStore store(database_url);
     store.RequireSchema();
     auto [info, token] = store.CreateToken(tenant, role);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "fila/task_types.h"
 
 namespace fila::cli {
 
@@ -64,6 +65,22 @@ struct TopArgs {
   uint32_t width = 0;  // 0: the terminal's, else $COLUMNS, else 80
 };
 
+// The task types the CLI enqueues: the test types only with
+// FILA_ENABLE_TEST_TYPES=1, as on the daemons.
+TaskTypes EnqueueTypes();
+// The task types it can display (all of them).
+TaskTypes DisplayTypes();
+
+struct TenantArgs {
+  std::string name;
+  std::string kind;
+  std::string value;
+  std::optional<int64_t> max_waiting;
+  std::optional<int64_t> max_schedules;
+  std::optional<int64_t> min_cron_interval_s;
+  bool json = false;
+};
+
 // Each command prints its output to stdout and errors to stderr, and
 // returns the process exit code. Library errors never escape.
 int Migrate(const std::string& database_url, const std::string& direction);
@@ -91,5 +108,8 @@ int Top(Backend& backend, const TopArgs& args);
 int TokensCreate(const std::string& database_url, const std::string& tenant, const std::string& role);
 int TokensList(const std::string& database_url, bool json);
 int TokensRevoke(const std::string& database_url, const std::string& id);
+// tenants.cpp: what operators allow each tenant (action: list, get, set,
+// bind, unbind, delete), in the database.
+int Tenants(const std::string& database_url, const std::string& action, const TenantArgs& args);
 
 }  // namespace fila::cli

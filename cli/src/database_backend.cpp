@@ -1,6 +1,11 @@
+#include <map>
+
 #include "backend.h"
+#include "commands.h"
 #include "fila/config.h"
 #include "fila/postgres_store.h"
+#include "fila/tenant_gate.h"
+#include "fila/tenant_store_pg.h"
 
 namespace fila::cli {
 namespace {
@@ -13,6 +18,14 @@ class Database final : public Backend {
   std::string Describe() const override { return "database " + RedactUrl(url_); }
   std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) override {
     CheckSchema();
+    // An operator may use any queue, but a task still may name only what
+    // its tenant holds (the worker would refuse it anyway).
+    std::map<std::string, TenantSettings> tenants;
+    for (const auto& t : tasks) {
+      auto it = tenants.find(t.tenant);
+      if (it == tenants.end()) it = tenants.emplace(t.tenant, TenantStore().Get(t.tenant)).first;
+      CheckTenantUse(t, types_, it->second, QueueRule::kAnyQueue);
+    }
     return store_.Enqueue(tasks);
   }
   std::optional<TaskView> Get(const std::string& id) override { return store_.GetTask(id); }
@@ -51,8 +64,15 @@ class Database final : public Backend {
     }
   }
 
+  fila::TenantStore& TenantStore() {
+    if (!tenants_) tenants_ = MakePostgresTenantStore(url_, 1);
+    return *tenants_;
+  }
+
   std::string url_;
   PostgresStore store_;
+  std::unique_ptr<fila::TenantStore> tenants_;
+  const TaskTypes types_ = DisplayTypes();
   bool schema_checked_ = false;
 };
 

@@ -29,7 +29,7 @@ int DiarioBackfill(Backend& backend, const DiarioBackfillArgs& args) {
     const auto from = diario::Date::Parse(args.from, "from");
     const auto to = diario::Date::Parse(args.to, "to");
     if (to < from) throw PermanentError("--to is before --from", "to");
-    const TaskTypes types = TaskTypes::Builtin();
+    const TaskTypes types = EnqueueTypes();
     std::vector<NewTask> tasks;
     for (auto day = from; day <= to; day = day.Next()) {
       if (tasks.size() >= static_cast<size_t>(kMaxDays)) {

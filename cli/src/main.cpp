@@ -7,6 +7,7 @@
 #include "diario_commands.h"
 #include "search.h"
 #include "fila/config.h"
+#include "fila/tenant.h"
 
 int main(int argc, char** argv) {
   using namespace fila::cli;
@@ -133,6 +134,37 @@ int main(int argc, char** argv) {
   auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke a token by its id");
   tokens_revoke->add_option("id", id, "Token id (from tokens list)")->required();
 
+  TenantArgs tenant_args;
+  auto* tenants = app.add_subcommand(
+      "tenants", "What operators allow each tenant: bound queues, accounts, upload targets, folders, quotas");
+  tenants->require_subcommand(1);
+  std::string binding_kinds;
+  for (const auto& k : fila::BindingKinds()) binding_kinds += "\n  " + k.name + ": " + k.description;
+  tenants->footer("Binding kinds:" + binding_kinds);
+  auto* tenants_list = tenants->add_subcommand("list", "Every tenant with settings");
+  tenants_list->add_flag("--json", tenant_args.json, "Print JSON");
+  auto* tenants_get = tenants->add_subcommand("get", "One tenant's bindings and quotas");
+  tenants_get->add_option("name", tenant_args.name, "Tenant")->required();
+  tenants_get->add_flag("--json", tenant_args.json, "Print JSON");
+  auto* tenants_set = tenants->add_subcommand("set", "Create a tenant or change its quotas");
+  tenants_set->add_option("name", tenant_args.name, "Tenant")->required();
+  tenants_set->add_option("--max-waiting", tenant_args.max_waiting,
+                          "Tasks it may have queued, scheduled or blocked (429 beyond)");
+  tenants_set->add_option("--max-schedules", tenant_args.max_schedules, "Cron schedules it may have");
+  tenants_set->add_option("--min-cron-interval", tenant_args.min_cron_interval_s,
+                          "Shortest gap in seconds between two slots of its cron schedules");
+  for (const char* action : {"bind", "unbind"}) {
+    auto* sub = tenants->add_subcommand(
+        action, std::string(action == std::string("bind") ? "Allow" : "Stop allowing") +
+                    " a tenant a queue, an account, an upload target or a document folder");
+    sub->add_option("name", tenant_args.name, "Tenant")->required();
+    sub->add_option("kind", tenant_args.kind, "queue | omie_account | upload_target | document_root")
+        ->required();
+    sub->add_option("value", tenant_args.value, "The queue, account, URL prefix or folder")->required();
+  }
+  auto* tenants_delete = tenants->add_subcommand("delete", "Delete a tenant's settings (its tasks stay)");
+  tenants_delete->add_option("name", tenant_args.name, "Tenant")->required();
+
   ScheduleArgs schedule_args;
   auto* schedules = app.add_subcommand("schedules", "Cron schedules (fired by the leader scheduler)");
   schedules->require_subcommand(1);
@@ -197,7 +229,7 @@ int main(int argc, char** argv) {
   }
 
   // migrate and tokens administer the database itself.
-  const bool database_only = *migrate || *tokens || *search;
+  const bool database_only = *migrate || *tokens || *tenants || *search;
   if (database_only || api_url.empty()) {
     if (database_url.empty()) {
       spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",
@@ -213,6 +245,11 @@ int main(int argc, char** argv) {
   if (*tokens_list) return TokensList(database_url, json);
   if (*tokens_revoke) return TokensRevoke(database_url, id);
   if (*search) return Search(database_url, search_args);
+  if (*tenants) {
+    for (const auto* sub : tenants->get_subcommands()) {
+      if (*sub) return Tenants(database_url, sub->get_name(), tenant_args);
+    }
+  }
 
   auto backend = api_url.empty() ? DatabaseBackend(database_url) : ApiBackend(api_url, api_token);
   if (*enqueue) return Enqueue(*backend, enqueue_args);

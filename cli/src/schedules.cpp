@@ -21,7 +21,7 @@ int Add(Backend& backend, const ScheduleArgs& args) {
   request.tenant = args.tenant;
   request.payload = args.payload_json;
   request.payload_form = TaskRequest::PayloadForm::kJson;
-  NewTask task = PrepareTask(request, TaskTypes::Builtin(), TaskLimits{});
+  NewTask task = PrepareTask(request, EnqueueTypes(), TaskLimits{});
   ScheduleView created = backend.AddSchedule(
       ScheduleOf(task, args.name, args.cron, args.timezone, args.catch_up));
   std::cout << (args.json ? Dump(ScheduleJson(created)) : ScheduleRow(created)) << "\n";

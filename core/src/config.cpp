@@ -13,6 +13,13 @@ std::string EnvOr(const char* name, std::string fallback) {
   return value;
 }
 
+bool EnvFlag(const char* name) {
+  std::string value = EnvOr(name, "");
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return value == "1" || value == "true" || value == "yes" || value == "on";
+}
+
 std::string RedactUrl(std::string_view url) {
   auto scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "fila/errors.h"
+#include "fila/tenant.h"
 
 namespace fila {
 namespace {
@@ -65,7 +66,11 @@ void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, const TaskType
     return;
   }
   if (r.limit_key && !r.limit_key->empty()) {
-    task.limit_key = *r.limit_key;
+    CheckText(*r.limit_key, kMaxKeyBytes - 80, "limit_key");
+    // A producer's key lives in its tenant's namespace: it can neither
+    // delay another tenant's tasks nor the keys of the types and handlers
+    // (nfe.download:<account>, omie:<account>, diario-host:<host>).
+    task.limit_key = "tenant:" + r.tenant + ":" + *r.limit_key;
   } else if (!spec.limit_key_field.empty()) {
     const std::string value = types.PayloadField(r.type, task.payload, spec.limit_key_field);
     if (value.empty()) {
@@ -100,8 +105,7 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
   if (task.retry_cap_ms > 0 && task.retry_base_ms > task.retry_cap_ms) {
     throw PermanentError("retry base must not exceed the retry cap", "retry_base_ms");
   }
-  if (r.tenant.empty()) throw PermanentError("tenant must not be empty", "tenant");
-  CheckText(r.tenant, 64, "tenant");
+  ValidateTenantName(r.tenant);
   task.tenant = r.tenant;
   CheckText(r.idempotency_key, kMaxKeyBytes, "idempotency_key");
   task.idempotency_key = r.idempotency_key;
@@ -151,6 +155,7 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
       task.payload = r.payload;
       break;
   }
+  if (spec.check) spec.check(task.payload, limits);
   ResolveLimit(r, spec, types, task);
   return task;
 }

@@ -33,8 +33,8 @@ struct IngestConsumer::Item {
 };
 
 IngestConsumer::IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
-                               const TaskTypes& types, SchedulerMetrics& metrics)
-    : options_(std::move(options)), consumer_(consumer), store_(store), types_(types),
+                               const TaskTypes& types, TenantGate& gate, SchedulerMetrics& metrics)
+    : options_(std::move(options)), consumer_(consumer), store_(store), types_(types), gate_(gate),
       metrics_(metrics) {}
 
 void IngestConsumer::Run(const std::atomic<bool>& stop) {
@@ -97,9 +97,19 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
       continue;
     }
     try {
-      // AMQP producers are trusted by their broker credentials to name a tenant.
-      std::string tenant = request.tenant().empty() ? "default" : request.tenant();
+      // AMQP producers are trusted by their broker credentials to name a
+      // tenant, among IngestOptions::tenants when the operator listed some.
+      const auto& allowed = options_.tenants;
+      std::string tenant = !request.tenant().empty() ? request.tenant()
+                           : allowed.empty()          ? "default"
+                                                      : allowed.front();
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), tenant) == allowed.end()) {
+        throw PermissionDenied("tenant '" + tenant.substr(0, 64) + "' may not be named on the ingest queue",
+                               "tenant");
+      }
       item.task = PrepareTask(api::ToTaskRequest(request, std::move(tenant)), types_, options_.limits);
+    } catch (const PermissionDenied& e) {
+      item.Fail("permission_denied", e.what(), e.field());
     } catch (const PayloadTooLarge& e) {
       item.Fail("payload_too_large", e.what(), e.field());
     } catch (const PermanentError& e) {
@@ -148,6 +158,10 @@ void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& s
         tasks.reserve(part.size());
         for (Item* item : part) tasks.push_back(*item->task);
         try {
+          // The tenant's bindings and quota; the database is needed here
+          // too, so a TransientError retries the batch like a commit.
+          const QueueRule rule = options_.tenants.empty() ? QueueRule::kAnyQueue : QueueRule::kProducer;
+          gate_.CheckEnqueue(tasks, types_, rule);
           std::vector<EnqueueResult> results = store_.Enqueue(tasks);
           if (results.size() != part.size()) {
             throw PermanentError("the store answered " + std::to_string(results.size()) +
@@ -162,11 +176,19 @@ void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& s
             if (results[i].created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
             item.answerable = true;
           }
+        } catch (const QuotaExceeded& e) {
+          if (part.size() > 1) {
+            regroup = one_by_one = true;
+          } else {
+            part[0]->Fail("resource_exhausted", e.what(), "");
+          }
         } catch (const TransientError&) {
           throw;
         } catch (const std::exception& e) {
           if (part.size() > 1) {
             regroup = one_by_one = true;
+          } else if (const auto* denied = dynamic_cast<const PermissionDenied*>(&e)) {
+            part[0]->Fail("permission_denied", denied->what(), denied->field());
           } else if (const auto* permanent = dynamic_cast<const PermanentError*>(&e)) {
             part[0]->Fail("invalid_argument", permanent->what(), permanent->field());
           } else {

@@ -17,6 +17,7 @@
 #include "fila/rabbitmq_broker.h"
 #include "fila/relay.h"
 #include "fila/sampler.h"
+#include "fila/tenant_store_pg.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"fila-scheduler: publishes queued tasks to RabbitMQ"};
@@ -76,6 +77,27 @@ int main(int argc, char** argv) {
   app.add_option("--ingest-prefetch", ingest_options.prefetch,
                  "Unacked ingest messages held at once; also the largest ingest batch")
       ->check(CLI::Range(1, 10000));
+  std::string ingest_tenants = fila::EnvOr("FILA_INGEST_TENANTS", "");
+  app.add_option("--ingest-tenants", ingest_tenants,
+                 "Tenants an AMQP request may name (comma-separated; the first for requests naming "
+                 "none), queues then as their producers; empty: any tenant and queue, whoever may "
+                 "publish to fila.ingest is trusted like an operator (env FILA_INGEST_TENANTS)");
+  bool test_types = fila::EnvFlag("FILA_ENABLE_TEST_TYPES");
+  app.add_flag("--enable-test-types", test_types,
+               "Accept tasks of the types that test fila itself (sleep, flaky, fanout); never in "
+               "production (env FILA_ENABLE_TEST_TYPES=1)");
+  fila::TenantQuotaDefaults quota_defaults;
+  app.add_option("--tenant-max-waiting", quota_defaults.max_waiting,
+                 "Tasks a tenant may have waiting (queued, scheduled, blocked) unless its settings "
+                 "say otherwise; over it enqueues answer 429")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--tenant-max-schedules", quota_defaults.max_schedules,
+                 "Cron schedules a tenant may have unless its settings say otherwise")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  app.add_option("--tenant-min-cron-interval", quota_defaults.min_cron_interval_s,
+                 "Shortest gap in seconds between two slots of a tenant's cron schedule unless its "
+                 "settings say otherwise")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400} * 366));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
   app.add_option("--log-format", log_format, "json|text, on stderr (env FILA_LOG_FORMAT)");
   app.add_option("--metrics-listen", metrics_listen,
@@ -161,11 +183,17 @@ int main(int argc, char** argv) {
   api_options.limits.max_payload_bytes = max_payload;
   api_options.token_cache_ttl = std::chrono::milliseconds(token_cache_ms);
   api_options.max_body_bytes = std::max(api_options.max_body_bytes, max_payload * 2 + 4096);
-  fila::TaskTypes types = fila::TaskTypes::Builtin();
+  fila::TaskTypes types =
+      fila::TaskTypes::Builtin(test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled);
+  // Every producer path checks tenants' bindings and quotas through one
+  // gate; a change of a tenant's settings bites within 5 s.
+  fila::TenantDirectory tenant_directory(fila::MakePostgresTenantStore(database_url, 4),
+                                         std::chrono::seconds(5));
+  fila::TenantGate tenant_gate(tenant_directory, quota_defaults);
   std::unique_ptr<fila::ApiServer> api;
   if (api_options.listen != "off" && !api_options.listen.empty()) {
     try {
-      api = std::make_unique<fila::ApiServer>(api_options, database_url, types, metrics);
+      api = std::make_unique<fila::ApiServer>(api_options, database_url, types, tenant_gate, metrics);
       api->Start();
     } catch (const fila::PermanentError& e) {
       spdlog::error("{}", e.what());
@@ -179,6 +207,17 @@ int main(int argc, char** argv) {
   // The ingest consumer runs on its own thread with its own broker
   // connection and database connection (neither is thread-safe).
   ingest_options.limits = api_options.limits;
+  ingest_options.tenants = fila::SplitList(ingest_tenants);
+  try {
+    for (const auto& t : ingest_options.tenants) fila::ValidateTenantName(t);
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("--ingest-tenants: {}", e.what());
+    return fila::kExitUsage;
+  }
+  if (ingest_enabled && ingest_options.tenants.empty()) {
+    spdlog::warn("ingest: requests may name any tenant and queue (trusted like an operator); "
+                 "restrict them with --ingest-tenants");
+  }
   std::unique_ptr<fila::Consumer> ingest_consumer;
   std::unique_ptr<fila::PostgresStore> ingest_store;
   std::unique_ptr<fila::IngestConsumer> ingest;
@@ -187,7 +226,7 @@ int main(int argc, char** argv) {
     ingest_consumer = broker->NewConsumer();
     ingest_store = std::make_unique<fila::PostgresStore>(database_url);
     ingest = std::make_unique<fila::IngestConsumer>(ingest_options, *ingest_consumer,
-                                                    *ingest_store, types, metrics);
+                                                    *ingest_store, types, tenant_gate, metrics);
     ingest_thread = std::thread([&] {
       // Never takes the scheduler down: a failure it did not expect is
       // logged and the consumer subscribes again.

@@ -163,7 +163,7 @@ TEST_F(DiarioProcess, GazetteOfADayToDecisionsThenARetryLeavesOneCopy) {
                         "'0010381-61.2012.8.22.0001'"),
             "DES. DANIEL RIBEIRO LAGOS");
   // The archive holds the PDF, byte for byte in size.
-  const auto copy = archive_ / "tjro/2025/20250624.pdf";
+  const auto copy = archive_ / "default/tjro/2025/20250624.pdf";
   ASSERT_TRUE(std::filesystem::exists(copy));
   EXPECT_EQ(std::filesystem::file_size(copy), 243526u);
 
@@ -270,7 +270,7 @@ TEST_F(DiarioProcess, TheLlmStepIsToleratedAndItsKeyNeverLogged) {
   const Json r = Result(id);
   EXPECT_EQ(r["llm"], true);
   EXPECT_EQ(r["decisions"], 52);  // the rules' result stands
-  EXPECT_EQ(tribunal_.Stats()["archived"]["tjro/2025/20250624.pdf"], 243526);
+  EXPECT_EQ(tribunal_.Stats()["archived"]["default/tjro/2025/20250624.pdf"], 243526);
   worker_->Signal(SIGTERM);
   worker_->Wait(20s);
   EXPECT_EQ(worker_->Stderr().find(key), std::string::npos);

@@ -26,10 +26,13 @@ class DocumentIngest : public ::testing::Test {
     env_ = {{"FILA_DATABASE_URL", db_->url()},
             {"FILA_AMQP_URL", test::Stack().amqp_url},
             {"FILA_LOG_LEVEL", "warn"},
-            {"FILA_DOCUMENT_ROOT", test::SourceDir() + "/tests/fixtures/documents"},
+            {"FILA_DOCUMENT_ROOT", test::SourceDir() + "/tests/fixtures"},
             {"FILA_EMBEDDINGS_URL", fake_->base() + "/v1"},
             {"FILA_EMBEDDINGS_MODEL", "slow"},
             {"FILA_EMBEDDINGS_API_KEY", "sk-test"}};
+    // Tenant "default" reads its files from fixtures/documents.
+    auto bind = RunFila("fila", {"tenants", "bind", "default", "document_root", "documents"}, env_);
+    ASSERT_EQ(bind.ExitCode(), 0) << bind.err;
     scheduler_ = std::make_unique<Process>("fila-scheduler", std::vector<std::string>{}, env_);
     worker_ = std::make_unique<Process>(
         "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", "2"}, env_);

@@ -12,6 +12,7 @@
 
 #include "fila/postgres_store.h"
 #include "fila/task_types.h"
+#include "fila/tenant_store_pg.h"
 #include "file_store.h"
 #include "support/harness.h"
 #include "zip_batch.h"
@@ -63,6 +64,13 @@ class NfeDownload : public ::testing::Test {
     fs::create_directories(root_ + "/secrets");
     // One account's secret from a file, the other's from the environment.
     std::ofstream(root_ + "/secrets/FILA_OMIE_ACME_APP_SECRET") << "acme-secret\n";
+    // What an operator binds: the accounts each tenant may export.
+    Bind("default", "omie_account", "acme");
+    Bind("default", "omie_account", "nobody");
+    Bind("escritorio", "omie_account", "beta");
+  }
+  void Bind(const std::string& tenant, const std::string& kind, const std::string& value) {
+    MakePostgresTenantStore(db_->url())->Bind(tenant, kind, value);
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(root_);
@@ -159,6 +167,7 @@ TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndRe
                  "1500", "--outage-after", "120", "--outage-seconds", "2", "--max-concurrent", "3"});
   ASSERT_FALSE(omie.Url().empty()) << omie.Log();
   Start(Env(omie, {{"FILA_OMIE_MAX_CONCURRENT", "3"}, {"FILA_OMIE_REQUESTS_PER_MINUTE", "60000"}}), 1, 2);
+  Bind("default", "upload_target", omie.Url() + "/dav");
   const json payload = {{"account", "acme"}, {"period", "2026-10"}, {"page_size", 100},
                         {"destination", "clientes/acme"}, {"upload", omie.Url() + "/dav"}};
   json november = payload;
@@ -204,11 +213,14 @@ TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndRe
             200);
   EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme' AND period = '2026-11'"), 200);
   EXPECT_EQ(db_->Count("SELECT count(DISTINCT sha256) FROM nfe_documents WHERE account = 'acme'"), 400);
-  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme/34128745000152/2026-10"), 200);
-  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 400);
+  // Every file of the tenant lives under its own folder.
+  const std::string tenant_root = root_ + "/default";
+  EXPECT_EQ(CountXmlFiles(tenant_root + "/clientes/acme/34128745000152/2026-10"), 200);
+  EXPECT_EQ(CountXmlFiles(root_ + "/clientes"), 0);
+  EXPECT_EQ(CountXmlFiles(tenant_root + "/clientes/acme"), 400);
   for (const auto& row : db_->Rows("SELECT path, sha256, size_bytes, doc_key, period FROM nfe_documents "
                                    "WHERE account = 'acme' ORDER BY doc_key LIMIT 20")) {
-    const std::string bytes = nfe::ReadFile(root_ + "/" + row[0]);
+    const std::string bytes = nfe::ReadFile(tenant_root + "/" + row[0]);
     EXPECT_EQ(nfe::Sha256Hex(bytes), row[1]) << row[0];
     EXPECT_EQ(std::to_string(bytes.size()), row[2]);
     EXPECT_EQ(row[0], "clientes/acme/34128745000152/" + row[4] + "/" + row[3] + ".xml");
@@ -216,7 +228,7 @@ TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndRe
 
   // The zip: every XML plus the manifest, and the same bytes were uploaded
   // (after one 503: the upload retried).
-  const std::string zip = root_ + "/" + report["zip"]["path"].get<std::string>();
+  const std::string zip = tenant_root + "/" + report["zip"]["path"].get<std::string>();
   auto names = nfe::ZipNames(zip);
   EXPECT_EQ(names.size(), 201u);
   const json manifest = json::parse(nfe::ZipRead(zip, "manifest.json"));
@@ -234,15 +246,15 @@ TEST_F(NfeDownload, TwoHundredInvoicesWithFaultsAreStoredOnceZippedUploadedAndRe
   // A re-run of the month changes nothing: same rows, same files.
   const std::string first_path = db_->Scalar(
       "SELECT path FROM nfe_documents WHERE period = '2026-10' ORDER BY doc_key LIMIT 1");
-  const auto mtime = fs::last_write_time(root_ + "/" + first_path);
+  const auto mtime = fs::last_write_time(tenant_root + "/" + first_path);
   const std::string again = Enqueue(payload);
   ASSERT_TRUE(WaitTerminal(again, 150s)) << Diagnostics(again, omie);
   ASSERT_EQ(State(again), "succeeded") << Diagnostics(again, omie);
   EXPECT_EQ(Report(again)["valid"], 200);
   EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE account = 'acme'"), 400);
   EXPECT_EQ(db_->Count("SELECT count(*) FROM nfe_documents WHERE task_id = '" + again + "'"), 200);
-  EXPECT_EQ(CountXmlFiles(root_ + "/clientes/acme"), 400);
-  EXPECT_EQ(fs::last_write_time(root_ + "/" + first_path), mtime);
+  EXPECT_EQ(CountXmlFiles(tenant_root + "/clientes/acme"), 400);
+  EXPECT_EQ(fs::last_write_time(tenant_root + "/" + first_path), mtime);
   EXPECT_EQ(omie.Get("/_stats")["violations"], 0);
   // No secret in any log line.
   for (const auto& w : workers_) {
@@ -290,8 +302,9 @@ TEST_F(NfeDownload, ReportNamesInvalidEmptyAndMissingDocuments) {
   EXPECT_EQ(db_->Scalar("SELECT array_to_string(failed_checks, ',') FROM nfe_documents "
                         "WHERE doc_key = '42210775277525000178550030000266631762885493'"),
             "signature_missing");
-  EXPECT_EQ(nfe::ZipNames(root_ + "/beta/lotes/beta_2026-10.zip").size(), 9u);
-  EXPECT_EQ(nfe::ReadFile(root_ + "/entregas/beta_2026-10.zip"), nfe::ReadFile(root_ + "/beta/lotes/beta_2026-10.zip"));
+  EXPECT_EQ(nfe::ZipNames(root_ + "/escritorio/beta/lotes/beta_2026-10.zip").size(), 9u);
+  EXPECT_EQ(nfe::ReadFile(root_ + "/escritorio/entregas/beta_2026-10.zip"),
+            nfe::ReadFile(root_ + "/escritorio/beta/lotes/beta_2026-10.zip"));
   EXPECT_GE(omie.Get("/_stats")["by_method"]["ListarDocumentos"].get<int>(), 4);
 }
 
@@ -307,10 +320,17 @@ TEST_F(NfeDownload, BadKeyFailsAtOnceWithAClearMessage) {
   EXPECT_NE(error.find("rejected the app key"), std::string::npos) << error;
   EXPECT_EQ(error.find("acme-key"), std::string::npos) << error;
   EXPECT_EQ(error.find("acme-secret"), std::string::npos) << error;
-  // Missing credentials: also permanent, naming the variable to set.
+  // Missing credentials: also permanent, without naming where the worker
+  // keeps its secrets.
   const std::string nobody = Enqueue({{"account", "nobody"}, {"period", "2026-10"}, {"destination", "x"}});
   ASSERT_TRUE(WaitTerminal(nobody, 60s));
-  EXPECT_NE(db_->Scalar("SELECT last_error FROM tasks WHERE id = '" + nobody + "'").find("FILA_OMIE_NOBODY_APP_KEY"),
+  const std::string nobody_error = db_->Scalar("SELECT last_error FROM tasks WHERE id = '" + nobody + "'");
+  EXPECT_NE(nobody_error.find("has no credentials"), std::string::npos) << nobody_error;
+  EXPECT_EQ(nobody_error.find("FILA_"), std::string::npos) << nobody_error;
+  // An account not bound to the tenant is refused by the worker too.
+  const std::string unbound = Enqueue({{"account", "beta"}, {"period", "2026-10"}, {"destination", "x"}});
+  ASSERT_TRUE(WaitTerminal(unbound, 60s));
+  EXPECT_NE(db_->Scalar("SELECT last_error FROM tasks WHERE id = '" + unbound + "'").find("not bound"),
             std::string::npos);
   // A destination outside the root is refused before any request.
   const std::string escape = Enqueue({{"account", "acme"}, {"period", "2026-10"}, {"destination", "../x"}});

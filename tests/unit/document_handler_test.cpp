@@ -2,6 +2,9 @@
 // context: stages, progress per batch, result, URL sources and errors.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -68,7 +71,14 @@ class IngestHandlerTest : public ::testing::Test {
   void SetUp() override {
     http_ = MakeHttpClient();
     limiter_ = MakeLocalKeyLimiter();
-    options_.root = std::string(FILA_SOURCE_DIR) + "/tests/fixtures/documents";
+    // Tenant "default" (the context's) reads from its document_root binding.
+    options_.root = std::string(FILA_SOURCE_DIR) + "/tests/fixtures";
+    options_.tenants = [](const std::string& name) {
+      TenantSettings t;
+      t.name = name;
+      if (name == "default") t.bindings["document_root"] = {"documents"};
+      return t;
+    };
     options_.openai.url = server_.base() + "/v1";
     options_.openai.model = "ok";
     options_.openai.api_key = "sk-test";
@@ -179,11 +189,31 @@ TEST_F(IngestHandlerTest, EmbeddingFailuresAreTransientOrPermanent) {
   EXPECT_TRUE(store_.records_.empty());
 }
 
-TEST_F(IngestHandlerTest, FileSourcesStayUnderTheRoot) {
+TEST_F(IngestHandlerTest, FileSourcesStayUnderTheTenantsFolder) {
   EXPECT_NE(ErrorOf(Payload("/etc/passwd")).find("relative"), std::string::npos);
   EXPECT_NE(ErrorOf(Payload("../../README.md")).find("'..'"), std::string::npos);
+  // A file that exists outside the folder (through a symlink inside it) and
+  // one that exists nowhere get the same answer: no oracle of what is on
+  // the worker's disk.
+  const std::string tmp = ::testing::TempDir() + "/doc_root_" + std::to_string(::getpid());
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp + "/default");
+  std::filesystem::create_symlink(std::string(FILA_SOURCE_DIR) + "/README.md", tmp + "/default/link.md");
+  options_.root = tmp;
+  options_.tenants = nullptr;
+  const std::string outside = ErrorOf(Payload("link.md"));
+  const std::string nowhere = ErrorOf(Payload("none.md"));
+  EXPECT_EQ(outside.substr(0, outside.find('\'')), nowhere.substr(0, nowhere.find('\'')));
+  EXPECT_NE(outside.find("no readable file"), std::string::npos) << outside;
+  std::filesystem::remove_all(tmp);
+  options_.root = std::string(FILA_SOURCE_DIR) + "/tests/fixtures";
+  // Another tenant's folder is its own (its name, without a binding).
+  options_.tenants = nullptr;
+  EXPECT_NE(ErrorOf(Payload("nfelib_README.md")).find("no readable file"), std::string::npos);
   options_.root.clear();
-  EXPECT_NE(ErrorOf(Payload("nfelib_README.md")).find("FILA_DOCUMENT_ROOT"), std::string::npos);
+  const std::string disabled = ErrorOf(Payload("nfelib_README.md"));
+  EXPECT_NE(disabled.find("disabled"), std::string::npos) << disabled;
+  EXPECT_EQ(disabled.find("FILA_"), std::string::npos) << disabled;
 }
 
 }  // namespace

@@ -114,7 +114,19 @@ class NfeHandlerTest : public ::testing::Test {
     http_ = http.get();
     auto store = std::make_unique<MemoryStore>();
     store_ = store.get();
-    return std::make_unique<NfeDownloadHandler>(config, *limiter_, std::move(store), std::move(http));
+    // Tenant "default" (FakeContext's) holds account "unit" and one upload target.
+    TenantLookup tenants = [](const std::string& name) {
+      TenantSettings t;
+      t.name = name;
+      if (name == "default") {
+        t.exists = true;
+        t.bindings["omie_account"] = {"unit"};
+        t.bindings["upload_target"] = {"https://dav.test/default"};
+      }
+      return t;
+    };
+    return std::make_unique<NfeDownloadHandler>(config, *limiter_, std::move(store), std::move(tenants),
+                                                std::move(http));
   }
   static std::string Payload(const std::string& account, const std::string& period, const std::string& dest,
                              uint32_t page_size = 0, const std::string& listing = "") {
@@ -143,6 +155,7 @@ TEST_F(NfeHandlerTest, BadPayloadsArePermanentAndNameTheField) {
       {Payload("unit", "2026-10", "d", 0, "ListarTudo"), "payload.listing"},
       {Payload("", "2026-10", "d"), "payload.account"},
       {Payload("no_such", "2026-10", "d"), "payload.account"},
+      {Payload("unbound", "2026-10", "d"), "payload.account"},
       {std::string("\xff\xff\xff", 3), "payload"},
   };
   for (const auto& [payload, field] : cases) {
@@ -179,10 +192,29 @@ TEST_F(NfeHandlerTest, ListsDownloadsVerifiesStoresZipsAndReports) {
   EXPECT_EQ(report["requests"]["total"], 3);
   EXPECT_EQ(ctx.last_progress.load(), 100);
   ASSERT_EQ(store_->rows.size(), 2u);
-  EXPECT_TRUE(fs::exists(root_ + "/out/06929383000163/2018-09/43180906929383000163550010000000261000010301.xml"));
-  const auto names = ZipNames(root_ + "/" + report["zip"]["path"].get<std::string>());
+  // Under the tenant's own folder.
+  EXPECT_TRUE(fs::exists(root_ + "/default/out/06929383000163/2018-09/43180906929383000163550010000000261000010301.xml"));
+  const auto names = ZipNames(root_ + "/default/" + report["zip"]["path"].get<std::string>());
   EXPECT_EQ(names.size(), 3u);
   EXPECT_TRUE(report["upload"].is_null());
+}
+
+TEST_F(NfeHandlerTest, UploadUrlsOutsideTheTenantsTargetsAreRefusedBeforeAnyRequest) {
+  auto handler = Make(root_);
+  for (const char* url : {"https://capture.test/x", "https://dav.test/defaultx", "https://dav.test/default/../other",
+                          "http://dav.test/default", "https://user:pw@dav.test/default"}) {
+    v1::NfeDownloadPayload p;
+    p.ParseFromString(Payload("unit", "2018-09", "out"));
+    p.set_upload(url);
+    FakeContext ctx(p.SerializeAsString());
+    try {
+      handler->Run(ctx);
+      ADD_FAILURE() << "no error for " << url;
+    } catch (const PermanentError& e) {
+      EXPECT_EQ(e.field(), "payload.upload") << url << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(http_->calls.load(), 0);
 }
 
 TEST_F(NfeHandlerTest, CancelledTaskStopsWithATransientError) {

@@ -8,7 +8,7 @@ namespace fila {
 namespace {
 
 TEST(TaskTypes, BuiltinsAreRegistered) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   EXPECT_TRUE(types.Contains("noop"));
   EXPECT_TRUE(types.Contains("sleep"));
   EXPECT_TRUE(types.Contains("flaky"));
@@ -16,7 +16,7 @@ TEST(TaskTypes, BuiltinsAreRegistered) {
 }
 
 TEST(TaskTypes, UnknownTypeNamesTheField) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   try {
     types.Get("nope");
     FAIL() << "expected PermanentError";
@@ -27,7 +27,7 @@ TEST(TaskTypes, UnknownTypeNamesTheField) {
 }
 
 TEST(TaskTypes, JsonPayloadRoundTrips) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   std::string bytes = types.PayloadFromJson("sleep", R"({"ms": 250})");
   EXPECT_FALSE(bytes.empty());
   EXPECT_NO_THROW(types.ValidatePayload("sleep", bytes));
@@ -35,19 +35,19 @@ TEST(TaskTypes, JsonPayloadRoundTrips) {
 }
 
 TEST(TaskTypes, EmptyJsonMeansDefaultPayload) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   EXPECT_EQ(types.PayloadFromJson("noop", ""), "");
   EXPECT_EQ(types.PayloadFromJson("noop", "{}"), "");
 }
 
 TEST(TaskTypes, MalformedJsonIsPermanentError) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   EXPECT_THROW(types.PayloadFromJson("sleep", "{bad"), PermanentError);
   EXPECT_THROW(types.PayloadFromJson("sleep", "[1,2]"), PermanentError);
 }
 
 TEST(TaskTypes, WrongValueTypeNamesTheField) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   try {
     types.PayloadFromJson("sleep", R"({"ms": "soon"})");
     FAIL() << "expected PermanentError";
@@ -57,7 +57,7 @@ TEST(TaskTypes, WrongValueTypeNamesTheField) {
 }
 
 TEST(TaskTypes, UnknownFieldIsRejected) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   try {
     types.PayloadFromJson("sleep", R"({"seconds": 3})");
     FAIL() << "expected PermanentError";
@@ -67,7 +67,7 @@ TEST(TaskTypes, UnknownFieldIsRejected) {
 }
 
 TEST(TaskTypes, PayloadThatDoesNotParseIsRejected) {
-  auto types = TaskTypes::Builtin();
+  auto types = TaskTypes::Builtin(TestTypes::kEnabled);
   EXPECT_THROW(types.ValidatePayload("sleep", "\xff\xff\xff"), PermanentError);
 }
 

@@ -25,6 +25,7 @@
 #include "fila/postgres_store.h"
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
+#include "fila/tenant_store_pg.h"
 #include "fila/worker_runtime.h"
 
 int main(int argc, char** argv) {
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-abandoned", max_abandoned,
                  "Abandoned slots after which the worker drains and exits 3 (default: half the slots, at least 2)")
       ->check(CLI::Range(1, 100000));
+  bool test_types = fila::EnvFlag("FILA_ENABLE_TEST_TYPES");
+  app.add_flag("--enable-test-types", test_types,
+               "Also run the types that test fila itself (sleep, flaky, fanout); never in production: a "
+               "producer could tie up or flood the workers with them (env FILA_ENABLE_TEST_TYPES=1)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
   app.add_option("--log-format", log_format, "json|text, on stderr (env FILA_LOG_FORMAT)");
   app.add_option("--metrics-listen", metrics_listen,
@@ -139,9 +144,17 @@ int main(int argc, char** argv) {
     }
     spdlog::info("metrics on http://{}/metrics", metrics->Address());
   }
-  fila::TaskTypes types = fila::TaskTypes::Builtin();
+  const auto test_types_setting = test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled;
+  fila::TaskTypes types = fila::TaskTypes::Builtin(test_types_setting);
   fila::HandlerRegistry handlers;
-  fila::RegisterBuiltinHandlers(handlers);
+  fila::RegisterBuiltinHandlers(handlers, test_types_setting);
+  // What operators bound to each tenant (accounts, upload targets, folders),
+  // read by the handlers of every task; a change bites within 5 s.
+  auto tenant_directory = std::make_shared<fila::TenantDirectory>(
+      fila::MakePostgresTenantStore(database_url, 2), std::chrono::seconds(5));
+  const fila::TenantLookup tenants = [tenant_directory](const std::string& tenant) {
+    return tenant_directory->Get(tenant);
+  };
   // Per-key limits on calls to external services, shared by every worker
   // through PostgreSQL.
   std::unique_ptr<fila::KeyLimiter> key_limiter =
@@ -150,11 +163,14 @@ int main(int argc, char** argv) {
   auto document_store = fila::MakePostgresDocumentStore(database_url);
   auto document_http = fila::MakeHttpClient();
   try {
-    fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url));
+    fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url),
+                                  tenants);
     fila::diario::RegisterDiarioHandler(handlers, *key_limiter, fila::MakePostgresDiarioStore(database_url));
+    auto document_options = fila::document::IngestOptionsFromEnv();
+    document_options.tenants = tenants;
     handlers.Register("document.ingest",
                       fila::document::MakeIngestHandler(*document_store, *key_limiter, *document_http,
-                                                        fila::document::IngestOptionsFromEnv()));
+                                                        std::move(document_options)));
   } catch (const fila::PermanentError& e) {
     spdlog::error("{}", e.what());
     return fila::kExitUsage;

@@ -139,8 +139,7 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
   };
   const Handler* handler = shared_.handlers.Find(e.type);
   if (handler == nullptr) {
-    return failed(Outcome::kFailed,
-                  "no handler for task type '" + e.type + "' in worker " + shared_.options.worker_id,
+    return failed(Outcome::kFailed, "no handler for task type '" + e.type + "' on the worker that took it",
                   "permanent", false);
   }
   std::string error;
@@ -153,6 +152,7 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
     done.record.worker = shared_.options.worker_id;
     done.record.result = (*handler)(ctx);
     done.record.children = ctx.TakeChildren();
+    done.record.max_tree_tasks = TaskLimits{}.max_tree_tasks;
     // Work that completed, even late, is kept rather than done again.
     return done;
   } catch (const PermanentError& ex) {
@@ -266,7 +266,7 @@ void SlotPool::HandBackRunning() {
     r.state = TaskState::kScheduled;  // released to run again at once
     r.retry_at_ms = NowUnixMs();
     r.outcome = Outcome::kLost;
-    r.error = "worker " + shared_.options.worker_id + " stopped before the task finished";
+    r.error = "its worker stopped before the task finished (handed back to run again)";
     r.error_kind = "lost";
     ++shared_.counters.handed_back;
     shared_.metrics.HandedBack();

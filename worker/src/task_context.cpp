@@ -24,16 +24,16 @@ bool SlotContext::SleepFor(std::chrono::milliseconds duration) {
 
 std::string SlotContext::Enqueue(const TaskRequest& request) {
   // Children of one task are bounded: a runaway loop fails the task, it
-  // does not fill the database.
-  constexpr size_t kMaxChildren = 10000;
+  // does not fill the database (the store also caps the whole tree).
+  const TaskLimits limits;
   TaskRequest r = request;
   r.tenant = tenant_;
-  NewTask child = PrepareTask(r, types_, TaskLimits{});
+  NewTask child = PrepareTask(r, types_, limits);
   child.id = NewUuid();
   child.parent_id = id_;
   std::lock_guard lock(children_mutex_);
-  if (children_.size() >= kMaxChildren) {
-    throw PermanentError("more than " + std::to_string(kMaxChildren) + " child tasks");
+  if (children_.size() >= limits.max_children) {
+    throw PermanentError("more than " + std::to_string(limits.max_children) + " child tasks");
   }
   children_.push_back(std::move(child));
   return children_.back().id;

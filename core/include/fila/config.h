@@ -9,6 +9,10 @@ namespace fila {
 // The value of environment variable `name`, or `fallback` when unset/empty.
 std::string EnvOr(const char* name, std::string fallback);
 
+// Whether environment variable `name` is set to a true value (1, true,
+// yes, on); false when unset or empty.
+bool EnvFlag(const char* name);
+
 // "amqp://user:secret@host/" -> "amqp://user:***@host/": secrets never reach logs.
 std::string RedactUrl(std::string_view url);
 

@@ -82,6 +82,9 @@ struct FinishRecord {
   // Tasks the handler enqueued; inserted in the finish's transaction, and
   // only when it succeeded (state == succeeded and the fence matched).
   std::vector<NewTask> children;
+  // The children are refused (and the task fails) when its workflow tree
+  // would hold more tasks than this; 0: no cap.
+  size_t max_tree_tasks = 0;
 };
 
 struct ProgressUpdate {

@@ -39,14 +39,6 @@ struct TaskRequest {
   std::string payload;  // serialized payload message, or its JSON
 };
 
-struct TaskLimits {
-  size_t max_payload_bytes = 1024 * 1024;
-  int64_t max_timeout_ms = 24LL * 3600 * 1000;
-  int64_t max_attempts = 1000;
-  int64_t max_delay_ms = 366LL * 24 * 3600 * 1000;
-  size_t max_depends_on = 1000;
-};
-
 // The payload is larger than TaskLimits::max_payload_bytes.
 class PayloadTooLarge final : public PermanentError {
  public:

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -11,6 +13,27 @@
 #include "fila/retry.h"
 
 namespace fila {
+
+// Bounds on what one request may ask for, whoever sends it.
+struct TaskLimits {
+  size_t max_payload_bytes = 1024 * 1024;
+  int64_t max_timeout_ms = 24LL * 3600 * 1000;
+  int64_t max_attempts = 100;
+  int64_t max_delay_ms = 366LL * 24 * 3600 * 1000;
+  size_t max_depends_on = 1000;
+  // Tasks one handler attempt may enqueue, and tasks one workflow tree
+  // (a root and everything its handlers enqueued, level by level) may hold.
+  size_t max_children = 1000;
+  size_t max_tree_tasks = 10000;
+};
+
+// A payload field whose value must be bound to the task's tenant by an
+// operator (TenantSettings): e.g. the ERP account of an export.
+struct BoundField {
+  std::string field;    // top-level scalar field of the payload message
+  std::string binding;  // binding kind (BindingKinds())
+  bool urls_only = false;  // only http(s) values need the binding (others are folders)
+};
 
 // What the system knows about a task type before any worker sees it: the
 // protobuf message of its payload and its defaults.
@@ -26,13 +49,25 @@ struct TaskTypeSpec {
   LimitSpec limit;
   std::string limit_key;
   std::string limit_key_field;
+  // Fields whose values the tenant must hold (checked at enqueue and again
+  // by the handler).
+  std::vector<BoundField> bound_fields;
+  // Checks of the payload beyond its schema, at enqueue (e.g. how many
+  // tasks it will fan out to). Throws PermanentError naming the field.
+  std::function<void(const std::string& payload, const TaskLimits& limits)> check;
 };
+
+// Types that exist to test fila itself (sleep, flaky, fanout): a producer
+// could use them to tie up or flood workers, so they exist only where an
+// operator enabled them (--enable-test-types).
+enum class TestTypes { kDisabled, kEnabled };
 
 // Registry of task types. Thread-safe for reads after construction.
 class TaskTypes final {
  public:
-  // A registry holding the built-in types (noop, sleep, flaky).
-  static TaskTypes Builtin();
+  // The built-in types: noop and the job kinds, plus the test types when
+  // enabled.
+  static TaskTypes Builtin(TestTypes test_types = TestTypes::kDisabled);
 
   void Register(TaskTypeSpec spec);
   // Throws PermanentError (field "type") for an unknown type.

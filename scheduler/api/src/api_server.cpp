@@ -45,6 +45,7 @@ struct ApiServer::Impl {
   ApiOptions options;
   std::string database_url;
   const TaskTypes& types;
+  TenantGate& tenants;
   SchedulerMetrics& metrics;
   std::unique_ptr<api::StorePool> stores;
   std::unique_ptr<api::Router> router;
@@ -52,8 +53,8 @@ struct ApiServer::Impl {
   std::unique_ptr<http_listener> listener;
   uint16_t port = 0;
 
-  Impl(ApiOptions o, std::string url, const TaskTypes& t, SchedulerMetrics& m)
-      : options(std::move(o)), database_url(std::move(url)), types(t), metrics(m) {}
+  Impl(ApiOptions o, std::string url, const TaskTypes& t, TenantGate& g, SchedulerMetrics& m)
+      : options(std::move(o)), database_url(std::move(url)), types(t), tenants(g), metrics(m) {}
 
   // GET /v1/tasks/{id}/events: a Server-Sent Events stream fed by the hub.
   // Returns false when the path is not an event stream; else sets `status`.
@@ -152,8 +153,8 @@ struct ApiServer::Impl {
 };
 
 ApiServer::ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types,
-                     SchedulerMetrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(database_url), types,
+                     TenantGate& tenants, SchedulerMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(database_url), types, tenants,
                                    metrics)) {}
 
 ApiServer::~ApiServer() { Stop(); }
@@ -177,7 +178,7 @@ void ApiServer::Start() {
   const std::string url = m.database_url;
   m.stores = std::make_unique<api::StorePool>(
       [url] { return std::make_unique<PostgresStore>(url); }, m.options.database_connections);
-  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, m.metrics);
+  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, m.tenants, m.metrics);
   m.events = std::make_unique<api::EventHub>(m.database_url, m.types);
   m.events->Start();
   try {

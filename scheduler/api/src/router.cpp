@@ -32,6 +32,12 @@ Response ErrorReply(const Request& r, const ApiError& e) {
   return {e.status, std::string(ContentType(format)), Encode(format, body, /*all_fields=*/true)};
 }
 
+void RequireOperator(const Caller& caller) {
+  if (!caller.operator_role) {
+    throw ApiError{403, "permission_denied", "this call needs an operator token", ""};
+  }
+}
+
 Format RequestFormat(const Request& r) {
   auto format = FormatOf(r.content_type);
   if (!format) {
@@ -48,15 +54,18 @@ namespace {
 constexpr uint32_t kMaxPageSize = 1000;
 constexpr size_t kMaxCachedTokens = 10000;
 
-void RequireOperator(const Caller& caller) {
-  if (!caller.operator_role) {
-    throw ApiError{403, "permission_denied", "this call needs an operator token", ""};
-  }
-}
-
 // Producers enqueue for their own tenant only; operators may name one.
 TaskRequest RequestFor(const v1::EnqueueRequest& m, const Caller& caller) {
   return ToTaskRequest(m, caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant);
+}
+
+// Which worker ran a task is the operators' business: worker ids name
+// hosts and processes of the network behind the API.
+v1::Task ForCaller(v1::Task task, const Caller& caller) {
+  if (caller.operator_role) return task;
+  task.clear_worker();
+  for (auto& attempt : *task.mutable_attempts()) attempt.clear_worker();
+  return task;
 }
 
 // Cursor of a page: "<created_at in µs>_<id>" of its last task.
@@ -89,8 +98,8 @@ TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string&
 }  // namespace
 
 Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
-               SchedulerMetrics& metrics)
-    : options_(options), stores_(stores), types_(types), metrics_(metrics) {}
+               TenantGate& tenants, SchedulerMetrics& metrics)
+    : options_(options), stores_(stores), types_(types), tenants_(tenants), metrics_(metrics) {}
 
 std::optional<Caller> Router::Authenticate(const std::string& authorization) {
   constexpr std::string_view kBearer = "Bearer ";
@@ -122,6 +131,10 @@ Response Router::Handle(const Request& request) {
     return Dispatch(request, *caller);
   } catch (const ApiError& e) {
     return ErrorReply(request, e);
+  } catch (const PermissionDenied& e) {
+    return ErrorReply(request, {403, "permission_denied", e.what(), e.field()});
+  } catch (const QuotaExceeded& e) {
+    return ErrorReply(request, {429, "resource_exhausted", e.what(), ""});
   } catch (const PayloadTooLarge& e) {
     return ErrorReply(request, {413, "payload_too_large", e.what(), e.field()});
   } catch (const PermanentError& e) {
@@ -156,8 +169,14 @@ Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
 
 std::string RouteOf(const std::string& path) {
   if (path == "/v1/tasks" || path == "/v1/tasks:batch" || path == "/v1/queues" ||
-      path == "/v1/workers" || path == "/v1/schedules") {
+      path == "/v1/workers" || path == "/v1/schedules" || path == "/v1/tenants") {
     return path;
+  }
+  if (path.rfind("/v1/tenants/", 0) == 0) {
+    if (path.find('/', 12) != std::string::npos) return "other";
+    if (path.ends_with(":bind")) return "/v1/tenants/{name}:bind";
+    if (path.ends_with(":unbind")) return "/v1/tenants/{name}:unbind";
+    return "/v1/tenants/{name}";
   }
   if (path.rfind("/v1/schedules/", 0) == 0) {
     if (path.find('/', 14) != std::string::npos) return "other";
@@ -204,6 +223,8 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
     if (r.method == "GET") return ListSchedules(r, caller);
     return method_not_allowed();
   }
+  if (path == "/v1/tenants") return r.method == "GET" ? Tenants(r, caller) : method_not_allowed();
+  if (path.rfind("/v1/tenants/", 0) == 0 && path.size() > 12) return TenantRoute(r, caller, path.substr(12));
   const std::string kSchedules = "/v1/schedules/";
   if (path.rfind(kSchedules, 0) == 0 && path.size() > kSchedules.size()) {
     std::string name = path.substr(kSchedules.size());
@@ -246,6 +267,7 @@ Response Router::Enqueue(const Request& r, const Caller& caller) {
   Decode(RequestFormat(r), r.body, m);
   NewTask task = PrepareTask(RequestFor(m, caller), types_, options_.limits);
   std::vector<NewTask> one{task};
+  tenants_.CheckEnqueue(one, types_, RuleFor(caller));
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   EnqueueResult result = store->Enqueue(one).at(0);
   if (result.created) metrics_.Enqueued(task.queue, task.type, 1);
@@ -276,6 +298,10 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
   for (int i = 0; i < m.tasks_size(); ++i) {
     try {
       tasks.push_back(PrepareTask(RequestFor(m.tasks(i), caller), types_, options_.limits));
+      tenants_.CheckUse(tasks.back(), types_, RuleFor(caller));
+    } catch (const PermissionDenied& e) {
+      throw ApiError{403, "permission_denied", "tasks[" + std::to_string(i) + "]: " + e.what(),
+                     "tasks[" + std::to_string(i) + "]." + e.field()};
     } catch (const PayloadTooLarge& e) {
       throw ApiError{413, "payload_too_large", e.what(),
                      "tasks[" + std::to_string(i) + "]." + e.field()};
@@ -284,6 +310,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
                      "tasks[" + std::to_string(i) + "]." + e.field()};
     }
   }
+  tenants_.ReserveWaiting(tasks);
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   auto results = store->Enqueue(tasks);  // one transaction
   v1::EnqueueBatchResponse out;
@@ -302,7 +329,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
 
 Response Router::GetTask(const Request& r, const Caller& caller, const std::string& id) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  return Reply(r, 200, ToProto(VisibleTask(*store, caller, id), types_));
+  return Reply(r, 200, ForCaller(ToProto(VisibleTask(*store, caller, id), types_), caller));
 }
 
 Response Router::ListTasks(const Request& r, const Caller& caller) {
@@ -334,7 +361,9 @@ Response Router::ListTasks(const Request& r, const Caller& caller) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   auto tasks = store->ListTasks(filter);
   v1::ListTasksResponse out;
-  for (uint32_t i = 0; i < tasks.size() && i < page; ++i) *out.add_tasks() = ToProto(tasks[i], types_);
+  for (uint32_t i = 0; i < tasks.size() && i < page; ++i) {
+    *out.add_tasks() = ForCaller(ToProto(tasks[i], types_), caller);
+  }
   if (tasks.size() > page) out.set_next_cursor(CursorOf(tasks[page - 1]));
   return Reply(r, 200, out);
 }
@@ -348,7 +377,7 @@ Response Router::Cancel(const Request& r, const Caller& caller, const std::strin
                    "task " + id + " is already " + std::string(ToString(result.state)), ""};
   }
   auto after = store->GetTask(id);
-  return Reply(r, 200, ToProto(after.value_or(task), types_));
+  return Reply(r, 200, ForCaller(ToProto(after.value_or(task), types_), caller));
 }
 
 Response Router::Retry(const Request& r, const Caller& caller, const std::string& id) {

@@ -12,6 +12,7 @@
 #include "fila/api_server.h"
 #include "fila/metrics.h"
 #include "fila/state_store.h"
+#include "fila/tenant_gate.h"
 #include "store_pool.h"
 
 namespace fila::api {
@@ -47,7 +48,7 @@ std::string MethodLabel(const std::string& method);
 
 class Router final {
  public:
-  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
+  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types, TenantGate& tenants,
          SchedulerMetrics& metrics);
   // Never throws: every failure is an error response.
   Response Handle(const Request& request);
@@ -75,10 +76,14 @@ class Router final {
   Response PauseSchedule(const Request& request, const Caller& caller, const std::string& name,
                          bool paused);
   Response DeleteSchedule(const Request& request, const Caller& caller, const std::string& name);
+  // tenant_routes.cpp: /v1/tenants (operators write; producers read their own).
+  Response Tenants(const Request& request, const Caller& caller);
+  Response TenantRoute(const Request& request, const Caller& caller, const std::string& rest);
 
   const ApiOptions& options_;
   StorePool& stores_;
   const TaskTypes& types_;
+  TenantGate& tenants_;
   SchedulerMetrics& metrics_;
 
   struct CachedToken {

@@ -30,4 +30,12 @@ Response ErrorReply(const Request& r, const ApiError& e);
 // The body's format; ApiError 415 when unsupported.
 Format RequestFormat(const Request& r);
 
+// Producers may use only their types' default queues and their bound ones.
+inline QueueRule RuleFor(const Caller& caller) {
+  return caller.operator_role ? QueueRule::kAnyQueue : QueueRule::kProducer;
+}
+
+// ApiError 403 unless the caller is an operator.
+void RequireOperator(const Caller& caller);
+
 }  // namespace fila::api

@@ -57,6 +57,7 @@ Response Router::AddSchedule(const Request& r, const Caller& caller) {
   NewTask task = PrepareTask(request, types_, options_.limits);
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   ScheduleSpec spec = ScheduleOf(task, m.name(), m.cron(), m.timezone(), m.catch_up());
+  tenants_.CheckSchedule(spec, task, types_, RuleFor(caller));
   return Reply(r, 201, ScheduleToProto(store->AddSchedule(spec), types_));
 }
 

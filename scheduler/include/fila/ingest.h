@@ -13,6 +13,7 @@
 #include "fila/state_store.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
+#include "fila/tenant_gate.h"
 
 namespace fila {
 
@@ -29,6 +30,10 @@ struct IngestOptions {
   // Backoff between attempts to commit a batch while the database is down.
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
+  // The tenants a request may name (--ingest-tenants); the first is the
+  // tenant of a request that names none. Empty: any tenant, and any queue
+  // (whoever may publish to fila.ingest is trusted like an operator).
+  std::vector<std::string> tenants;
 };
 
 // The logical queue AMQP producers publish EnqueueRequests to (RabbitMQ:
@@ -44,7 +49,12 @@ inline constexpr char kIngestQueue[] = "ingest";
 //
 // Trust: the tenant is the message's `tenant` field ("default" when empty).
 // Unlike HTTP there is no token: whoever may publish to fila.ingest is
-// trusted by its broker credentials, like an operator token.
+// trusted by its broker credentials. With IngestOptions::tenants set, a
+// request may name only those tenants (permission_denied otherwise) and
+// uses queues as a producer of its tenant would; without, any tenant and
+// any queue, like an operator token. Bindings and the waiting-task quota of
+// the tenant (`gate`) apply either way (permission_denied,
+// resource_exhausted).
 //
 // Guarantees: a delivery is acked only after its task committed (or after
 // it was answered with an error: bad requests are answered, never
@@ -58,7 +68,8 @@ inline constexpr char kIngestQueue[] = "ingest";
 class IngestConsumer final {
  public:
   IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
-                 const TaskTypes& types, SchedulerMetrics& metrics = NoSchedulerMetrics());
+                 const TaskTypes& types, TenantGate& gate,
+                 SchedulerMetrics& metrics = NoSchedulerMetrics());
   // Subscribes and serves until `stop` is set (or Wakeup() after it was):
   // finishes the batch in hand, then stops consuming. Unacked deliveries go
   // back to the queue when the consumer is destroyed.
@@ -90,6 +101,7 @@ class IngestConsumer final {
   Consumer& consumer_;
   StateStore& store_;
   const TaskTypes& types_;
+  TenantGate& gate_;
   SchedulerMetrics& metrics_;
   std::deque<Delivery> held_;
   uint64_t latest_epoch_ = 0;

@@ -46,7 +46,7 @@ WITH input AS MATERIALIZED (
 ), ins AS (
   INSERT INTO tasks (id, type, queue, priority, state, max_attempts, attempt_budget, timeout_ms,
                      tenant, idempotency_key, payload, trace_id, run_at, retry_base_ms,
-                     retry_cap_ms, parent_id, limit_key, limit_concurrency, limit_rate,
+                     retry_cap_ms, parent_id, root_id, limit_key, limit_concurrency, limit_rate,
                      limit_period_ms)
   SELECT id, type, queue, priority,
          CASE WHEN blocked THEN 'blocked'
@@ -55,7 +55,9 @@ WITH input AS MATERIALIZED (
          max_attempts, max_attempts, timeout_ms, tenant, NULLIF(idem, ''),
          decode(payload_hex, 'hex'), trace_id,
          CASE WHEN run_at_ms > 0 THEN to_timestamp(run_at_ms / 1000.0) ELSE now() END,
-         retry_base_ms, retry_cap_ms, NULLIF(parent_id, '')::uuid, NULLIF(limit_key, ''),
+         retry_base_ms, retry_cap_ms, NULLIF(parent_id, '')::uuid,
+         (SELECT coalesce(p.root_id, p.id) FROM tasks p WHERE p.id = NULLIF(parent_id, '')::uuid),
+         NULLIF(limit_key, ''),
          limit_concurrency, limit_rate, limit_period_ms
   FROM input ORDER BY ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -167,7 +169,9 @@ WITH lost AS (
     state = CASE WHEN t.cancel_requested THEN 'cancelled'
                  WHEN t.attempt < t.max_attempts THEN 'queued' ELSE 'dead' END,
     finished_at = CASE WHEN t.cancel_requested OR t.attempt >= t.max_attempts THEN now() END,
-    last_error = lost.reason || ' (worker ' || coalesce(lost.worker, '?') || ')',
+    -- The attempt row names the worker; the task's error (which producers
+    -- read) does not name hosts.
+    last_error = lost.reason,
     lease_until = NULL,
     updated_at = now()
   FROM lost

@@ -96,6 +96,10 @@ SELECT t.id::text, t.type, t.state, coalesce(t.parent_id::text, ''), tree.depth,
 FROM tree JOIN tasks t ON t.id = tree.id
 ORDER BY tree.depth, t.created_at, t.id
 LIMIT $2)"},
+      // The tasks of the workflow tree `id` belongs to (its root included).
+      {"tree_size", R"(
+SELECT 1 + count(*) FROM tasks
+WHERE root_id = (SELECT coalesce(root_id, id) FROM tasks WHERE id = $1::uuid))"},
       {"task_depends_on",
        "SELECT parent_id::text FROM task_deps WHERE task_id = $1::uuid ORDER BY parent_id"},
   };
@@ -307,6 +311,13 @@ void PostgresStore::AdmitLimited(const std::vector<std::string>& ids, const std:
 bool PostgresStore::FinishWithChildren(const FinishRecord& r) {
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    if (r.max_tree_tasks > 0) {
+      const auto size = tx.exec_prepared1("tree_size", r.id)[0].as<int64_t>();
+      if (static_cast<size_t>(size) + r.children.size() > r.max_tree_tasks) {
+        throw PermanentError("its workflow tree would hold " + std::to_string(size + r.children.size()) +
+                             " tasks, over the limit of " + std::to_string(r.max_tree_tasks));
+      }
+    }
     auto rows = tx.exec_prepared(
         "finish", pg::ArrayLiteral(std::vector<std::string>{r.id}),
         pg::IntArrayLiteral<int64_t>(std::vector<int64_t>{r.attempt}),

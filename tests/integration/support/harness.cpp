@@ -185,6 +185,9 @@ Process::Process(const std::string& binary, std::vector<std::string> args,
   // fila.ingest queue unless a test asks.
   merged["FILA_API_LISTEN"] = "off";
   merged["FILA_INGEST"] = "off";
+  // Tests drive fila with its test types (sleep, flaky, fanout); the
+  // security tests turn them off ("0") to check they are refused.
+  merged["FILA_ENABLE_TEST_TYPES"] = "1";
   for (auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> env_storage;
   for (auto& [k, v] : merged) env_storage.push_back(k + "=" + v);

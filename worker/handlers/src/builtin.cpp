@@ -87,9 +87,10 @@ std::string Fanout(TaskContext& ctx) {
   return "children=" + std::to_string(children.size());
 }
 
-void RegisterBuiltinHandlers(HandlerRegistry& registry) {
-  registry.Register("fanout", Fanout);
+void RegisterBuiltinHandlers(HandlerRegistry& registry, TestTypes test_types) {
   registry.Register("noop", [](TaskContext&) { return std::string(); });
+  if (test_types != TestTypes::kEnabled) return;
+  registry.Register("fanout", Fanout);
   registry.Register("sleep", Sleep);
   registry.Register("flaky", Flaky);
 }

@@ -9,6 +9,7 @@
 #include "fila/metrics.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
+#include "fila/tenant_gate.h"
 
 namespace fila {
 
@@ -30,8 +31,9 @@ struct ApiOptions {
 // tasks, operators all. Thread-safe; serves on cpprestsdk's thread pool.
 class ApiServer final {
  public:
+  // `tenants` (bindings and quotas every enqueue is checked against) and
   // `metrics` (default: none recorded) must outlive the server.
-  ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types,
+  ApiServer(ApiOptions options, std::string database_url, const TaskTypes& types, TenantGate& tenants,
             SchedulerMetrics& metrics = NoSchedulerMetrics());
   ~ApiServer();
   // Starts listening. PermanentError for a malformed address,

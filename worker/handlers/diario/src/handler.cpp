@@ -103,7 +103,9 @@ class DiarioHandler final {
 
     if (archive_) {
       ctx.Progress(80, "archiving");
-      const std::string name = g.tribunal + "/" +
+      // Each tenant's archive is its own folder: a tenant's PDF (a `url`
+      // may point anywhere) never replaces another tenant's copy.
+      const std::string name = ctx.Tenant() + "/" + g.tribunal + "/" +
                                (g.date.empty() ? "by-sha256/" + g.sha256
                                                : g.date.substr(0, 4) + "/" + Date::Parse(g.date).Compact()) +
                                ".pdf";

@@ -16,31 +16,35 @@ std::string TooLarge(size_t size, size_t limit) {
          " (payload max_bytes, worker FILA_DOCUMENT_MAX_BYTES)";
 }
 
-Fetched FromPath(const std::string& path, const IngestOptions& options, size_t limit) {
+Fetched FromPath(const std::string& path, const IngestOptions& options, const std::string& folder, size_t limit) {
   if (options.root.empty()) {
-    throw PermanentError("file sources are disabled on this worker (set FILA_DOCUMENT_ROOT)", "payload.path");
+    throw PermanentError("file sources are disabled on this worker", "payload.path");
   }
+  // One answer for every path that cannot be read, so that a producer
+  // learns nothing of what exists outside its folder (or where it is).
+  const auto unreadable = [&] {
+    return PermanentError("no readable file '" + path.substr(0, 256) + "' in the tenant's document folder",
+                          "payload.path");
+  };
   const fs::path relative(path);
-  if (relative.is_absolute() || path.find("..") != std::string::npos) {
-    throw PermanentError("path must be relative to the document root, without '..': " + path, "payload.path");
+  if (path.empty() || relative.is_absolute() || path.find("..") != std::string::npos ||
+      path.find('\0') != std::string::npos) {
+    throw PermanentError("path must be relative to the tenant's document folder, without '..'", "payload.path");
   }
   std::error_code ec;
-  const fs::path root = fs::canonical(options.root, ec);
-  if (ec) throw TransientError("document root " + options.root + " is not readable: " + ec.message());
+  const fs::path root = fs::canonical(fs::path(options.root) / folder, ec);
+  if (ec) throw unreadable();
   const fs::path full = fs::weakly_canonical(root / relative, ec);
-  // A symlink inside the root may still point outside it.
+  // A symlink inside the folder may still point outside it.
   auto [r, f] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
-  if (ec || r != root.end()) throw PermanentError("path leaves the document root: " + path, "payload.path");
-  if (!fs::is_regular_file(full, ec)) throw PermanentError("no such file: " + path, "payload.path");
+  if (ec || r != root.end() || !fs::is_regular_file(full, ec)) throw unreadable();
   const auto size = fs::file_size(full, ec);
-  if (ec) throw PermanentError("cannot read " + path + ": " + ec.message(), "payload.path");
+  if (ec) throw unreadable();
   if (size > limit) throw PermanentError(TooLarge(size, limit), "payload.path");
   std::ifstream in(full, std::ios::binary);
   Fetched out;
   out.bytes.resize(size);
-  if (!in.read(out.bytes.data(), static_cast<std::streamsize>(size))) {
-    throw TransientError("reading " + path + " failed");
-  }
+  if (!in.read(out.bytes.data(), static_cast<std::streamsize>(size))) throw unreadable();
   out.name = full.filename().string();
   out.source = path;
   return out;
@@ -92,8 +96,8 @@ Fetched FromUrl(const std::string& url, size_t limit, HttpClient& http, Deadline
 
 }  // namespace
 
-Fetched FetchSource(const v1::DocumentIngestPayload& payload, const IngestOptions& options, size_t limit,
-                    HttpClient& http, Deadline deadline) {
+Fetched FetchSource(const v1::DocumentIngestPayload& payload, const IngestOptions& options,
+                    const std::string& folder, size_t limit, HttpClient& http, Deadline deadline) {
   Fetched out;
   switch (payload.source_case()) {
     case v1::DocumentIngestPayload::kText:
@@ -102,7 +106,7 @@ Fetched FetchSource(const v1::DocumentIngestPayload& payload, const IngestOption
       out.source = "inline";
       break;
     case v1::DocumentIngestPayload::kPath:
-      out = FromPath(payload.path(), options, limit);
+      out = FromPath(payload.path(), options, folder, limit);
       break;
     case v1::DocumentIngestPayload::kUrl:
       out = FromUrl(payload.url(), limit, http, deadline);

@@ -17,9 +17,9 @@ struct Fetched {
 };
 
 // The bytes of the payload's source, at most `limit` of them (more is a
-// PermanentError "document too large"). Paths resolve under options.root
-// and may not leave it.
-Fetched FetchSource(const v1::DocumentIngestPayload& payload, const IngestOptions& options, size_t limit,
-                    HttpClient& http, Deadline deadline);
+// PermanentError "document too large"). Paths resolve under
+// options.root/<folder> (the tenant's folder) and may not leave it.
+Fetched FetchSource(const v1::DocumentIngestPayload& payload, const IngestOptions& options,
+                    const std::string& folder, size_t limit, HttpClient& http, Deadline deadline);
 
 }  // namespace fila::document

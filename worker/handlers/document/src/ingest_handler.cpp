@@ -67,7 +67,11 @@ class IngestHandler final {
 
     ctx.Progress(1, "fetching");
     auto t = SteadyClock::now();
-    Fetched fetched = FetchSource(p, options_, limit, http_, ctx.TaskDeadline());
+    const std::string folder =
+        p.source_case() != v1::DocumentIngestPayload::kPath
+            ? std::string()
+            : options_.tenants ? TenantDocumentFolder(options_.tenants(ctx.Tenant())) : ctx.Tenant();
+    Fetched fetched = FetchSource(p, options_, folder, limit, http_, ctx.TaskDeadline());
     stages["fetch"] = Since(t);
 
     t = SteadyClock::now();

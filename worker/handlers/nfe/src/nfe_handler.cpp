@@ -68,10 +68,12 @@ NfeConfig NfeConfig::FromEnvironment() {
 }
 
 NfeDownloadHandler::NfeDownloadHandler(NfeConfig config, KeyLimiter& limiter,
-                                       std::unique_ptr<DocumentStore> store, std::unique_ptr<HttpClient> http)
+                                       std::unique_ptr<DocumentStore> store, TenantLookup tenants,
+                                       std::unique_ptr<HttpClient> http)
     : config_(std::move(config)),
       limiter_(limiter),
       store_(std::move(store)),
+      tenants_(std::move(tenants)),
       http_(http ? std::move(http) : MakeHttpClient()) {}
 
 NfeDownloadHandler::~NfeDownloadHandler() = default;
@@ -93,6 +95,24 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   if (listing != "ListarNF" && listing != "ListarDocumentos") {
     throw PermanentError("listing must be ListarNF or ListarDocumentos", "payload.listing");
   }
+  // The payload names an account and maybe an upload URL; only what an
+  // operator bound to this tenant may be used (checked at enqueue too, but
+  // bindings change and not every producer path is the API).
+  const TenantSettings tenant = tenants_(ctx.Tenant());
+  if (!tenant.Holds("omie_account", payload.account())) {
+    throw PermanentError("account '" + payload.account() + "' is not bound to tenant '" + ctx.Tenant() + "'",
+                         "payload.account");
+  }
+  const bool upload_url = payload.upload().rfind("http://", 0) == 0 || payload.upload().rfind("https://", 0) == 0;
+  if (upload_url && !UrlUnderTargets(payload.upload(), tenant.Bound("upload_target"))) {
+    throw PermanentError("upload URL is not under an upload target bound to tenant '" + ctx.Tenant() + "'",
+                         "payload.upload");
+  }
+  if (!upload_url && !payload.upload().empty() && !SafeRelativePath(payload.upload())) {
+    throw PermanentError("upload folder must be relative to the tenant's folder, without '..'", "payload.upload");
+  }
+  // Every file of the tenant lives under its own folder of the root.
+  const std::string root = config_.root + "/" + ctx.Tenant();
   const OmieCredentials credentials = LoadCredentials(payload.account(), config_.secrets_dir);
 
   OmieOptions options;
@@ -115,7 +135,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   });
 
   // Stages 2-3 per invoice: fetch, verify, store; kMaxRequestsPerTask at once.
-  StoreContext store_context{config_.root, payload.destination(), payload.account(), ctx.TaskId(), period,
+  StoreContext store_context{root, payload.destination(), payload.account(), ctx.TaskId(), period,
                              store_.get()};
   std::vector<Outcome> outcomes(refs.size());
   std::atomic<size_t> next{0};
@@ -204,7 +224,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
       bad["file"] = o.stored.zip_name;
       invalid.push_back(bad);
     }
-    entries.push_back({o.stored.zip_name, config_.root + "/" + o.stored.relative_path});
+    entries.push_back({o.stored.zip_name, root + "/" + o.stored.relative_path});
     manifest_docs.push_back({{"file", o.stored.zip_name}, {"doc_key", o.stored.doc_key},
                              {"omie_id", refs[i].omie_id}, {"kind", KindName(v.kind)},
                              {"environment", v.environment}, {"sha256", o.stored.sha256},
@@ -224,7 +244,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   ctx.Progress(92, "zipping " + std::to_string(entries.size()) + " documents");
   const std::string zip_name = payload.account() + "_" + period.text + ".zip";
   const std::string zip_relative = payload.destination() + "/lotes/" + zip_name;
-  const std::string zip_path = config_.root + "/" + zip_relative;
+  const std::string zip_path = root + "/" + zip_relative;
   json manifest = {{"account", payload.account()}, {"period", period.text}, {"task_id", ctx.TaskId()},
                    {"documents", manifest_docs},
                    {"summary", {{"listed", refs.size()}, {"downloaded", downloaded}, {"valid", valid},
@@ -237,7 +257,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   // Stage 5: upload.
   if (!payload.upload().empty()) {
     ctx.Progress(96, "uploading " + zip_name);
-    UploadResult up = UploadZip(*http_, zip_path, zip_name, payload.upload(), config_.root, config_.upload_token,
+    UploadResult up = UploadZip(*http_, zip_path, zip_name, payload.upload(), root, config_.upload_token,
                                 ctx.TaskDeadline(), cancelled);
     report["upload"] = {{"target", up.target}, {"status", up.http_status}, {"attempts", up.attempts}};
   } else {
@@ -253,8 +273,9 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
 }
 
 void RegisterNfeHandler(HandlerRegistry& registry, KeyLimiter& limiter, std::unique_ptr<DocumentStore> store,
-                        NfeConfig config) {
-  auto handler = std::make_shared<NfeDownloadHandler>(std::move(config), limiter, std::move(store));
+                        TenantLookup tenants, NfeConfig config) {
+  auto handler =
+      std::make_shared<NfeDownloadHandler>(std::move(config), limiter, std::move(store), std::move(tenants));
   registry.Register("nfe.download", [handler](TaskContext& ctx) { return handler->Run(ctx); });
 }
 

@@ -104,9 +104,10 @@ OmieCredentials LoadCredentials(const std::string& account, const std::string& s
   for (const auto& [value, name] : {std::pair{&c.app_key, prefix + "_APP_KEY"},
                                     std::pair{&c.app_secret, prefix + "_APP_SECRET"}}) {
     if (value->empty()) {
-      throw PermanentError("no credentials for Omie account '" + account + "': set " + name +
-                               " in the worker's environment or a file " + name +
-                               " under FILA_SECRETS_DIR",
+      // The producer sees this: no variable or file names (where the
+      // worker keeps secrets is the operator's business: docs/nfe-download.md).
+      (void)name;
+      throw PermanentError("Omie account '" + account + "' has no credentials on this worker",
                            "payload.account");
     }
   }

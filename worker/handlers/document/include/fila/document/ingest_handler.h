@@ -8,12 +8,17 @@
 #include "fila/handler.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
+#include "fila/tenant.h"
 
 namespace fila::document {
 
 struct IngestOptions {
   size_t max_bytes = size_t{32} << 20;  // largest source accepted; a payload may only lower it
-  std::string root;                     // folder `path` sources are read from; "" refuses them
+  // Folder `path` sources are read from, each tenant from its own folder
+  // below it (TenantDocumentFolder: its name, or its document_root
+  // binding); "" refuses path sources.
+  std::string root;
+  TenantLookup tenants;                 // unset: every tenant's folder is its name
   OpenAiOptions openai;                 // the endpoint of embedder kind OPENAI
   size_t default_dimension = 384;       // offline embedder
 };

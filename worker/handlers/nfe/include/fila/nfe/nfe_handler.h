@@ -9,6 +9,7 @@
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
 #include "fila/nfe/document_store.h"
+#include "fila/tenant.h"
 
 namespace fila::nfe {
 
@@ -21,7 +22,9 @@ struct NfeConfig {
   uint32_t max_concurrent = 4;         // FILA_OMIE_MAX_CONCURRENT, per account
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  // FILA_OMIE_TIMEOUT_MS
   std::chrono::seconds max_wait{120};  // FILA_OMIE_MAX_WAIT_S
-  std::string upload_token;            // FILA_NFE_UPLOAD_TOKEN (bearer for HTTP PUT)
+  // FILA_NFE_UPLOAD_TOKEN: bearer of the HTTP PUT, sent only to upload
+  // targets bound to the task's tenant.
+  std::string upload_token;
   // Throws PermanentError naming a variable that does not parse.
   static NfeConfig FromEnvironment();
 };
@@ -31,12 +34,13 @@ inline constexpr uint32_t kMaxRequestsPerTask = 4;
 
 // The nfe.download handler: list, download (at most 4 requests at once per
 // task, the account's limits through `limiter` key "omie:<account>"),
-// verify, store, zip, upload; returns the JSON report. Thread-safe: one
-// instance serves every slot.
+// verify, store, zip, upload; returns the JSON report. The account and an
+// upload URL must be bound to the task's tenant (`tenants`), and its files
+// live under <root>/<tenant>/. Thread-safe: one instance serves every slot.
 class NfeDownloadHandler final {
  public:
   NfeDownloadHandler(NfeConfig config, KeyLimiter& limiter, std::unique_ptr<DocumentStore> store,
-                     std::unique_ptr<HttpClient> http = nullptr);
+                     TenantLookup tenants, std::unique_ptr<HttpClient> http = nullptr);
   ~NfeDownloadHandler();
   std::string Run(TaskContext& context);
 
@@ -44,11 +48,13 @@ class NfeDownloadHandler final {
   NfeConfig config_;
   KeyLimiter& limiter_;
   std::unique_ptr<DocumentStore> store_;
+  TenantLookup tenants_;
   std::unique_ptr<HttpClient> http_;
 };
 
 // Registers "nfe.download". `limiter` must outlive the registry.
 void RegisterNfeHandler(HandlerRegistry& registry, KeyLimiter& limiter,
-                        std::unique_ptr<DocumentStore> store, NfeConfig config = NfeConfig::FromEnvironment());
+                        std::unique_ptr<DocumentStore> store, TenantLookup tenants,
+                        NfeConfig config = NfeConfig::FromEnvironment());
 
 }  // namespace fila::nfe

@@ -1,0 +1,144 @@
+#include "fila/tenant.h"
+
+#include <gtest/gtest.h>
+
+#include "fila/task_request.h"
+#include "fila/tenant_gate.h"
+
+namespace fila {
+namespace {
+
+TEST(Tenant, UploadUrlsMustLieUnderATargetAtASegmentBoundary) {
+  const std::vector<std::string> targets{"https://dav.acme.example/nfe", "http://10.0.0.5:8080/"};
+  EXPECT_TRUE(UrlUnderTargets("https://dav.acme.example/nfe", targets));
+  EXPECT_TRUE(UrlUnderTargets("https://DAV.acme.example:443/nfe/2026", targets));
+  EXPECT_TRUE(UrlUnderTargets("http://10.0.0.5:8080/anything", targets));
+  for (const char* bad : {"https://dav.acme.example/nfe-evil", "https://dav.acme.example.evil.test/nfe",
+                          "http://dav.acme.example/nfe", "https://dav.acme.example:8443/nfe",
+                          "https://user:pw@dav.acme.example/nfe", "https://x@dav.acme.example/nfe",
+                          "https://dav.acme.example/nfe/../other", "https://dav.acme.example/nfe/%2e%2e/other",
+                          "https://dav.acme.example/nfe?x=1", "ftp://dav.acme.example/nfe",
+                          "https://dav.acme.example/nf", "http://10.0.0.5/"}) {
+    EXPECT_FALSE(UrlUnderTargets(bad, targets)) << bad;
+  }
+  EXPECT_FALSE(UrlUnderTargets("https://dav.acme.example/nfe", {}));
+}
+
+TEST(Tenant, NamesAndBindingValuesAreChecked) {
+  for (const char* good : {"acme", "ACME_2", "a.b-c", "0"}) EXPECT_NO_THROW(ValidateTenantName(good)) << good;
+  for (const char* bad : {"", ".", "..", "-a", "a/b", "a b", "ä"}) {
+    EXPECT_THROW(ValidateTenantName(bad), PermanentError) << bad;
+  }
+  EXPECT_NO_THROW(FindBindingKind("queue").validate("reports"));
+  EXPECT_THROW(FindBindingKind("queue").validate("ingest"), PermanentError);
+  EXPECT_NO_THROW(FindBindingKind("omie_account").validate("ACME_1"));
+  EXPECT_THROW(FindBindingKind("omie_account").validate("../x"), PermanentError);
+  EXPECT_NO_THROW(FindBindingKind("document_root").validate("shared/policies"));
+  for (const char* bad : {"/etc", "a/../b", "..", "a//b", "a b"}) {
+    EXPECT_THROW(FindBindingKind("document_root").validate(bad), PermanentError) << bad;
+  }
+  EXPECT_THROW(FindBindingKind("upload_target").validate("https://u:p@dav/x"), PermanentError);
+  EXPECT_THROW(FindBindingKind("nope"), PermanentError);
+  EXPECT_TRUE(FindBindingKind("omie_account").exclusive);
+}
+
+NewTask Nfe(const std::string& tenant, const std::string& account, const std::string& upload,
+            const std::string& queue = "") {
+  TaskRequest r;
+  r.type = "nfe.download";
+  r.tenant = tenant;
+  r.queue = queue;
+  r.payload_form = TaskRequest::PayloadForm::kJson;
+  r.payload = R"({"account":")" + account + R"(","period":"2026-10","destination":"d","upload":")" + upload + "\"}";
+  return PrepareTask(r, TaskTypes::Builtin(), {});
+}
+
+TEST(Tenant, TasksMayNameOnlyWhatTheirTenantHolds) {
+  const TaskTypes types = TaskTypes::Builtin();
+  TenantSettings acme;
+  acme.name = "acme";
+  acme.bindings["omie_account"] = {"ACME"};
+  acme.bindings["upload_target"] = {"https://dav.acme.example/nfe"};
+  acme.bindings["queue"] = {"nfe-bulk"};
+  EXPECT_NO_THROW(CheckTenantUse(Nfe("acme", "ACME", "https://dav.acme.example/nfe"), types, acme,
+                                 QueueRule::kProducer));
+  EXPECT_NO_THROW(CheckTenantUse(Nfe("acme", "ACME", "lotes"), types, acme, QueueRule::kProducer));
+  auto field_of = [&](const NewTask& t, QueueRule rule) {
+    try {
+      CheckTenantUse(t, types, acme, rule);
+    } catch (const PermissionDenied& e) {
+      return e.field();
+    }
+    return std::string("(allowed)");
+  };
+  EXPECT_EQ(field_of(Nfe("acme", "GLOBEX", ""), QueueRule::kProducer), "payload.account");
+  EXPECT_EQ(field_of(Nfe("acme", "ACME", "http://127.0.0.1:9/capture"), QueueRule::kAnyQueue),
+            "payload.upload");
+  EXPECT_EQ(field_of(Nfe("acme", "ACME", "", "nfe-bulk"), QueueRule::kProducer), "(allowed)");
+  EXPECT_EQ(field_of(Nfe("acme", "ACME", "", "anything"), QueueRule::kProducer), "queue");
+  EXPECT_EQ(field_of(Nfe("acme", "ACME", "", "anything"), QueueRule::kAnyQueue), "(allowed)");
+}
+
+TEST(Tenant, CronGapsAreMeasured) {
+  EXPECT_EQ(ShortestCronGapSeconds("* * * * * *", "UTC"), 1);
+  EXPECT_EQ(ShortestCronGapSeconds("*/5 * * * *", "UTC"), 300);
+  EXPECT_EQ(ShortestCronGapSeconds("0 6,7 * * *", "UTC"), 3600);
+  EXPECT_EQ(ShortestCronGapSeconds("@daily", "America/Sao_Paulo"), 86400);
+}
+
+// A store that counts its reads, with fixed settings.
+class FakeTenantStore final : public TenantStore {
+ public:
+  TenantSettings Get(const std::string& tenant) override {
+    ++reads;
+    TenantSettings t = settings;
+    t.name = tenant;
+    return t;
+  }
+  std::vector<TenantSettings> List() override { return {}; }
+  TenantSettings PutQuotas(const TenantSettings& s) override { return s; }
+  void Bind(const std::string&, const std::string&, const std::string&) override {}
+  bool Unbind(const std::string&, const std::string&, const std::string&) override { return false; }
+  bool Delete(const std::string&) override { return false; }
+  int64_t CountWaiting(const std::string&) override { return waiting; }
+  int64_t CountSchedules(const std::string&) override { return schedules; }
+
+  TenantSettings settings;
+  int64_t waiting = 0;
+  int64_t schedules = 0;
+  int reads = 0;
+};
+
+TEST(TenantGate, QuotasAndCacheHold) {
+  auto owned = std::make_unique<FakeTenantStore>();
+  FakeTenantStore& store = *owned;
+  store.settings.max_waiting = 10;
+  store.waiting = 8;
+  TenantDirectory directory(std::move(owned), std::chrono::minutes(1));
+  TenantGate gate(directory, {});
+  TaskRequest r;
+  r.type = "noop";
+  r.tenant = "acme";
+  const NewTask task = PrepareTask(r, TaskTypes::Builtin(), {});
+  std::vector<NewTask> two{task, task};
+  EXPECT_NO_THROW(gate.CheckEnqueue(two, TaskTypes::Builtin(), QueueRule::kProducer));
+  // Counted locally: the next one is over the quota at once.
+  try {
+    gate.CheckEnqueue(std::vector<NewTask>{task}, TaskTypes::Builtin(), QueueRule::kProducer);
+    FAIL() << "no QuotaExceeded";
+  } catch (const QuotaExceeded& e) {
+    EXPECT_GT(e.RetryAfterSeconds(), 0);
+  }
+  EXPECT_EQ(store.reads, 1) << "the settings are cached";
+  // The cron quota and the minimum interval.
+  store.settings.min_cron_interval_s = 60;
+  TenantDirectory fresh(std::make_unique<FakeTenantStore>(store), std::chrono::minutes(1));
+  TenantGate schedules(fresh, {});
+  ScheduleSpec spec = ScheduleOf(task, "s", "* * * * * *", "UTC", "");
+  EXPECT_THROW(schedules.CheckSchedule(spec, task, TaskTypes::Builtin(), QueueRule::kProducer), PermanentError);
+  spec.cron = "*/5 * * * *";
+  EXPECT_NO_THROW(schedules.CheckSchedule(spec, task, TaskTypes::Builtin(), QueueRule::kProducer));
+}
+
+}  // namespace
+}  // namespace fila
