@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
+#include "fila/task_request.h"
 #include "fila/v1/api.pb.h"
 #include "fila/v1/task.pb.h"
 
@@ -155,7 +156,10 @@ class Api final : public Backend {
         r->set_retry_base_ms(t.retry_base_ms);
         r->set_retry_cap_ms(t.retry_cap_ms);
         for (const auto& d : t.depends_on) r->add_depends_on(d);
-        r->set_limit_key(t.limit_key);
+        // As the producer named it (the API puts it in the tenant's
+        // namespace); a key the type derived, the API derives again.
+        const std::string own = ProducerLimitKey(t.tenant, t.limit_key);
+        if (own != t.limit_key) r->set_limit_key(own);
         r->set_limit_concurrency(t.limit.max_concurrent);
         r->set_limit_rate(t.limit.rate);
         r->set_limit_period_ms(static_cast<uint32_t>(t.limit.period.count()));

@@ -70,7 +70,7 @@ void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, const TaskType
     // A producer's key lives in its tenant's namespace: it can neither
     // delay another tenant's tasks nor the keys of the types and handlers
     // (nfe.download:<account>, omie:<account>, diario-host:<host>).
-    task.limit_key = "tenant:" + r.tenant + ":" + *r.limit_key;
+    task.limit_key = "tenant:" + r.tenant + ":" + *r.limit_key;  // see ProducerLimitKey
   } else if (!spec.limit_key_field.empty()) {
     const std::string value = types.PayloadField(r.type, task.payload, spec.limit_key_field);
     if (value.empty()) {
@@ -158,6 +158,11 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
   if (spec.check) spec.check(task.payload, limits);
   ResolveLimit(r, spec, types, task);
   return task;
+}
+
+std::string ProducerLimitKey(const std::string& tenant, const std::string& stored) {
+  const std::string prefix = "tenant:" + tenant + ":";
+  return stored.rfind(prefix, 0) == 0 ? stored.substr(prefix.size()) : stored;
 }
 
 ScheduleSpec ScheduleOf(const NewTask& task, std::string name, std::string cron,

@@ -53,6 +53,8 @@ export FILA_DATABASE_URL=${admin_url%/*}/$db
 token=$("$bin/fila" tokens create --tenant example --role producer | head -n 1)
 [ -n "$token" ] || die "fila tokens create printed no token"
 
+# The example enqueues `sleep`, one of fila's test types: on for this stack only.
+export FILA_ENABLE_TEST_TYPES=1
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api=http://127.0.0.1:$port
 "$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &

@@ -38,7 +38,7 @@ void FaultTest::TearDown() {
 
 NewTask FaultTest::Task(const std::string& type, const std::string& payload_json,
                         const TaskOptions& options) const {
-  static const TaskTypes types = TaskTypes::Builtin();
+  static const TaskTypes types = TaskTypes::Builtin(TestTypes::kEnabled);
   NewTask t;
   t.type = type;
   t.queue = queue_;

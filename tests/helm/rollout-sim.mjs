@@ -137,7 +137,9 @@ const queue = `helm_${suffix}`;
 async function main() {
   step(`database ${dbName}, queue ${queue}`);
   psql(base.href, `CREATE DATABASE ${dbName}`);
-  const secrets = { FILA_DATABASE_URL: dbUrl.href, FILA_AMQP_URL: process.env.FILA_AMQP_URL };
+  // The tasks in flight are `sleep`, a test type: enabled for this run only
+  // (the chart never enables it).
+  const secrets = { FILA_DATABASE_URL: dbUrl.href, FILA_AMQP_URL: process.env.FILA_AMQP_URL, FILA_ENABLE_TEST_TYPES: "1" };
 
   // The migration hook's command.
   const mc = job.spec.template.spec.containers[0];
@@ -160,7 +162,7 @@ async function main() {
   const old = start("old worker", wc, workerEnv(oldPort));
   await until("the old worker's readinessProbe", 30000, async () => (await probe(oldPort, wc, "readinessProbe")) === 200);
 
-  const dbEnv = { FILA_DATABASE_URL: dbUrl.href };
+  const dbEnv = { FILA_DATABASE_URL: dbUrl.href, FILA_ENABLE_TEST_TYPES: "1" };
   cli(dbEnv, "enqueue", "sleep", "--payload-json", JSON.stringify({ ms: kTaskMs }), "--count", String(kTasks), "--queue", queue);
   await until("the old worker to run tasks", 20000, async () => Number(psql(dbUrl.href, "SELECT count(*) FROM tasks WHERE state = 'running'")) > 0);
 

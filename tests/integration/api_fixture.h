@@ -41,6 +41,12 @@ class ApiTest : public ::testing::Test {
     return token;
   }
 
+  // What an operator binds to a tenant (fila tenants bind).
+  void Bind(const std::string& tenant, const std::string& kind, const std::string& value) {
+    auto r = RunFila("fila", {"tenants", "bind", tenant, kind, value}, {{"FILA_DATABASE_URL", db_->url()}});
+    ASSERT_EQ(r.ExitCode(), 0) << r.err;
+  }
+
   HttpResult Call(const std::string& method, const std::string& path, const std::string& token,
                   const std::string& body = "",
                   const std::string& content_type = "application/json") {

@@ -104,7 +104,7 @@ TEST_F(ApiWorkflow, CliSchedulesDependenciesAndTreesThroughTheApi) {
   ASSERT_EQ(child.ExitCode(), 0) << child.err;
   EXPECT_EQ(db_->Scalar("SELECT state || ' ' || limit_key || ' ' || limit_rate || ' ' || limit_period_ms "
                         "FROM tasks WHERE id = '" + child.out.substr(0, 36) + "'"),
-            "blocked k 10 60000");
+            "blocked tenant:acme:k 10 60000");  // the key in the tenant's namespace
   auto tree = RunFila("fila", {"get", parent_id, "--tree"}, env);
   EXPECT_EQ(tree.ExitCode(), 0) << tree.err;
   EXPECT_EQ(tree.out.rfind(parent_id, 0), 0u) << tree.out;

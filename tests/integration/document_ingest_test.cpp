@@ -244,7 +244,7 @@ TEST_F(DocumentIngest, BadInputsFailWithClearErrors) {
       {{{"path", "latin1.txt"}, {"owner", "a"}, {"document_id", "latin1"}, {"reject_invalid_utf8", true}},
        "failed", "invalid UTF-8 at byte 5"},
       {{{"path", "../README.md"}, {"owner", "a"}, {"document_id", "escape"}}, "failed", "without '..'"},
-      {{{"path", "missing.txt"}, {"owner", "a"}, {"document_id", "missing"}}, "failed", "no such file"},
+      {{{"path", "missing.txt"}, {"owner", "a"}, {"document_id", "missing"}}, "failed", "no readable file"},
       {{{"text", "hello"}, {"document_id", "x"}}, "failed", "owner is required"},
       {{{"text", "hello"}, {"owner", "a"}, {"document_id", "x"}, {"chunking", {{"size", 10}, {"overlap", 10}}}},
        "failed", "must be smaller than chunking.size"},

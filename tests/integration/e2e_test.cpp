@@ -32,7 +32,7 @@ class EndToEnd : public ::testing::Test {
   std::vector<std::string> Enqueue(const std::string& type, const std::string& payload_json,
                                    int count, uint32_t priority = 0) {
     PostgresStore store(db_->url());
-    TaskTypes types = TaskTypes::Builtin();
+    TaskTypes types = TaskTypes::Builtin(TestTypes::kEnabled);
     NewTask t;
     t.type = type;
     t.queue = queue_;

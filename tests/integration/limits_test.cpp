@@ -27,7 +27,7 @@ TEST_F(Limits, KeyWithMaxThreeHoldsAcrossTwoWorkersWhileOtherKeysRunAtFullSpeed)
   std::thread sampler([&] {
     while (!done) {
       int64_t running = db_->Count(
-          "SELECT count(*) FROM tasks WHERE limit_key = 'acct-a' AND state = 'running'");
+          "SELECT count(*) FROM tasks WHERE limit_key = 'tenant:default:acct-a' AND state = 'running'");
       peak = std::max(peak.load(), running);
       std::this_thread::sleep_for(10ms);
     }
@@ -41,15 +41,15 @@ TEST_F(Limits, KeyWithMaxThreeHoldsAcrossTwoWorkersWhileOtherKeysRunAtFullSpeed)
   EXPECT_EQ(peak.load(), 3) << "the limit was never reached: the test proved nothing";
   // Never more than 3 attempts of the key overlapped, by the recorded times.
   EXPECT_EQ(db_->Count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM task_attempts a "
-                       "JOIN tasks t ON t.id = a.task_id AND t.limit_key = 'acct-a' "
+                       "JOIN tasks t ON t.id = a.task_id AND t.limit_key = 'tenant:default:acct-a' "
                        "JOIN task_attempts b ON b.started_at <= a.started_at AND b.finished_at > a.started_at "
-                       "JOIN tasks u ON u.id = b.task_id AND u.limit_key = 'acct-a' "
+                       "JOIN tasks u ON u.id = b.task_id AND u.limit_key = 'tenant:default:acct-a' "
                        "GROUP BY a.task_id, a.attempt) x"),
             3);
   // The other tasks did not wait behind the key: they all finished while
   // the limited ones (18 x 300 ms, 3 at a time: >= 1.8 s) were still running.
   const double limited_span = std::stod(db_->Scalar(
-      "SELECT extract(epoch FROM max(finished_at) - min(started_at)) FROM tasks WHERE limit_key = 'acct-a'"));
+      "SELECT extract(epoch FROM max(finished_at) - min(started_at)) FROM tasks WHERE limit_key = 'tenant:default:acct-a'"));
   const double free_span = std::stod(db_->Scalar(
       "SELECT extract(epoch FROM max(finished_at) - min(started_at)) FROM tasks WHERE limit_key IS NULL"));
   EXPECT_GE(limited_span, 1.7);

@@ -52,6 +52,11 @@ class PayloadTooLarge final : public PermanentError {
 NewTask PrepareTask(const TaskRequest& request, const TaskTypes& types, const TaskLimits& limits,
                     int64_t now_ms = NowUnixMs());
 
+// A task's limit key as its producer named it: without the tenant's
+// namespace that PrepareTask put it in (keys of types and handlers as
+// they are).
+std::string ProducerLimitKey(const std::string& tenant, const std::string& stored);
+
 // A cron schedule whose every slot enqueues `task` (already prepared, so
 // checked as an enqueue would be). Empty `timezone`: UTC; empty
 // `catch_up`: skip.

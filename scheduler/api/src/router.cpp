@@ -62,6 +62,7 @@ TaskRequest RequestFor(const v1::EnqueueRequest& m, const Caller& caller) {
 // Which worker ran a task is the operators' business: worker ids name
 // hosts and processes of the network behind the API.
 v1::Task ForCaller(v1::Task task, const Caller& caller) {
+  task.set_limit_key(ProducerLimitKey(task.tenant(), task.limit_key()));
   if (caller.operator_role) return task;
   task.clear_worker();
   for (auto& attempt : *task.mutable_attempts()) attempt.clear_worker();

@@ -56,7 +56,8 @@ WITH input AS MATERIALIZED (
          decode(payload_hex, 'hex'), trace_id,
          CASE WHEN run_at_ms > 0 THEN to_timestamp(run_at_ms / 1000.0) ELSE now() END,
          retry_base_ms, retry_cap_ms, NULLIF(parent_id, '')::uuid,
-         (SELECT coalesce(p.root_id, p.id) FROM tasks p WHERE p.id = NULLIF(parent_id, '')::uuid),
+         (SELECT coalesce(p.root_id, p.id) FROM tasks p
+          WHERE p.id = NULLIF(input.parent_id, '')::uuid),
          NULLIF(limit_key, ''),
          limit_concurrency, limit_rate, limit_period_ms
   FROM input ORDER BY ord
