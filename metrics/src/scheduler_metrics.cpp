@@ -50,6 +50,9 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         oldest_(prom::Gauge(r, "fila_queue_oldest_age_seconds",
                             "Age of the oldest queued task of a queue since it became due"),
                 {"queue"}),
+        consumers_(prom::Gauge(r, "fila_queue_consumers",
+                               "Live workers consuming a queue (0 with tasks waiting: nothing runs them)"),
+                   {"queue"}),
         outbox_lag_(prom::Gauge(r, "fila_outbox_lag_seconds",
                                 "Age of the oldest outbox row not yet published (0 when empty)")
                         .Add({})),
@@ -98,6 +101,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
       depth_.Get({q.queue, "scheduled"}).Set(static_cast<double>(q.scheduled));
       depth_.Get({q.queue, "running"}).Set(static_cast<double>(q.running));
       oldest_.Get({q.queue}).Set(q.oldest_queued_age_seconds);
+      consumers_.Get({q.queue}).Set(static_cast<double>(q.consumers));
     }
     // A queue that emptied keeps its series, at zero: a vanished series
     // would read as "no data" rather than "nothing waiting".
@@ -106,6 +110,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         depth_.Get({queue, state}).Set(0);
       }
       oldest_.Get({queue}).Set(0);
+      consumers_.Get({queue}).Set(0);
     }
   }
   void Outbox(double lag_seconds, int64_t rows) override {
@@ -128,6 +133,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Series<Histogram> api_seconds_;
   Series<Gauge> depth_;
   Series<Gauge> oldest_;
+  Series<Gauge> consumers_;
   Gauge& outbox_lag_;
   Gauge& outbox_rows_;
   Gauge& workers_;

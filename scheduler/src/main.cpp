@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
   app.add_flag("--enable-test-types", test_types,
                "Accept tasks of the types that test fila itself (sleep, flaky, fanout); never in "
                "production (env FILA_ENABLE_TEST_TYPES=1)");
+  int tenant_cache_ms = 5000;
+  app.add_option("--tenant-cache-ms", tenant_cache_ms,
+                 "How long a tenant's bindings and quotas are trusted; a change takes this long to bite")
+      ->check(CLI::Range(0, 600000));
   fila::TenantQuotaDefaults quota_defaults;
   app.add_option("--tenant-max-waiting", quota_defaults.max_waiting,
                  "Tasks a tenant may have waiting (queued, scheduled, blocked) unless its settings "
@@ -186,9 +190,9 @@ int main(int argc, char** argv) {
   fila::TaskTypes types =
       fila::TaskTypes::Builtin(test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled);
   // Every producer path checks tenants' bindings and quotas through one
-  // gate; a change of a tenant's settings bites within 5 s.
+  // gate; a change of a tenant's settings bites within --tenant-cache-ms.
   fila::TenantDirectory tenant_directory(fila::MakePostgresTenantStore(database_url, 4),
-                                         std::chrono::seconds(5));
+                                         std::chrono::milliseconds(tenant_cache_ms));
   fila::TenantGate tenant_gate(tenant_directory, quota_defaults);
   std::unique_ptr<fila::ApiServer> api;
   if (api_options.listen != "off" && !api_options.listen.empty()) {

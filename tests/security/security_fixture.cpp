@@ -2,7 +2,9 @@
 
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <stdexcept>
 #include <sstream>
 
 namespace fila::test {
@@ -27,7 +29,7 @@ void SecurityTest::StartScheduler(std::vector<std::string> args,
                                   std::map<std::string, std::string> env) {
   scheduler_.reset();
   std::vector<std::string> all{"--api-listen", "127.0.0.1:" + std::to_string(port_),
-                               "--api-token-cache-ms", "200"};
+                               "--api-token-cache-ms", "200", "--tenant-cache-ms", "200"};
   all.insert(all.end(), args.begin(), args.end());
   auto merged = Env();
   for (auto& [k, v] : env) merged[k] = v;
@@ -75,6 +77,23 @@ std::string SecurityTest::Enqueue(const std::string& token, const std::string& j
 
 std::string SecurityTest::State(const std::string& id) const {
   return db_->Scalar("SELECT state FROM tasks WHERE id = '" + id + "'");
+}
+
+PythonServer::PythonServer(const std::string& script, std::vector<std::string> args) {
+  args.insert(args.begin(), SourceDir() + "/" + script);
+  process_ = std::make_unique<Process>("/usr/bin/python3", args);
+  WaitFor(
+      [&] {
+        const std::string out = process_->Stdout();
+        const auto at = out.find("listening on ");
+        if (at == std::string::npos) return false;
+        std::string rest = out.substr(at + 13);
+        if (rest.rfind("http://127.0.0.1:", 0) == 0) rest = rest.substr(17);
+        port_ = std::atoi(rest.c_str());
+        return port_ > 0;
+      },
+      std::chrono::seconds(10));
+  if (port_ == 0) throw std::runtime_error(script + " did not start: " + process_->Stderr());
 }
 
 std::string JsonField(const std::string& json, const std::string& key) {

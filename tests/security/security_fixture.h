@@ -50,6 +50,23 @@ class SecurityTest : public ::testing::Test {
   std::string base_;
 };
 
+// A Python server of the tests (capture_server.py, the fake upstreams of
+// tests/): started with /usr/bin/python3, it prints "listening on ..." with
+// its port first.
+class PythonServer final {
+ public:
+  // `script` relative to the source tree, e.g. "tests/security/capture_server.py".
+  PythonServer(const std::string& script, std::vector<std::string> args = {});
+  int Port() const { return port_; }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // What it printed on stdout so far (capture_server.py: one JSON line per request).
+  std::string Output() const { return process_->Stdout(); }
+
+ private:
+  std::unique_ptr<Process> process_;
+  int port_ = 0;
+};
+
 // The value of "key":"value" (or "key":number) in a flat JSON text.
 std::string JsonField(const std::string& json, const std::string& key);
 

@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-abandoned", max_abandoned,
                  "Abandoned slots after which the worker drains and exits 3 (default: half the slots, at least 2)")
       ->check(CLI::Range(1, 100000));
+  int tenant_cache_ms = 5000;
+  app.add_option("--tenant-cache-ms", tenant_cache_ms,
+                 "How long a tenant's bindings are trusted; a change takes this long to bite")
+      ->check(CLI::Range(0, 600000));
   bool test_types = fila::EnvFlag("FILA_ENABLE_TEST_TYPES");
   app.add_flag("--enable-test-types", test_types,
                "Also run the types that test fila itself (sleep, flaky, fanout); never in production: a "
@@ -149,9 +153,9 @@ int main(int argc, char** argv) {
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers, test_types_setting);
   // What operators bound to each tenant (accounts, upload targets, folders),
-  // read by the handlers of every task; a change bites within 5 s.
+  // read by the handlers of every task; a change bites within --tenant-cache-ms.
   auto tenant_directory = std::make_shared<fila::TenantDirectory>(
-      fila::MakePostgresTenantStore(database_url, 2), std::chrono::seconds(5));
+      fila::MakePostgresTenantStore(database_url, 2), std::chrono::milliseconds(tenant_cache_ms));
   const fila::TenantLookup tenants = [tenant_directory](const std::string& tenant) {
     return tenant_directory->Get(tenant);
   };

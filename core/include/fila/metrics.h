@@ -53,6 +53,7 @@ struct QueueSample {
   int64_t scheduled = 0;
   int64_t running = 0;
   double oldest_queued_age_seconds = 0;
+  int64_t consumers = 0;  // live workers that consume the queue
 };
 
 class SchedulerMetrics {

@@ -33,6 +33,14 @@ PostgresStore::Sample PostgresStore::SampleQueues(uint32_t worker_timeout_ms) {
              " FROM tasks WHERE state = 'queued' GROUP BY queue")) {
       queues[r[0].as<std::string>()].oldest_queued_age_seconds = r[1].as<double>();
     }
+    // Who consumes each queue: a queue with tasks and no live consumer
+    // waits forever, silently, unless someone watches this.
+    for (const auto& r : tx.exec_params(
+             "SELECT q, count(*) FROM workers, unnest(queues) AS q"
+             " WHERE heartbeat_at > now() - $1 * interval '1 millisecond' GROUP BY q",
+             worker_timeout_ms)) {
+      queues[r[0].as<std::string>()].consumers = r[1].as<int64_t>();
+    }
     for (auto& [name, q] : queues) {
       q.queue = name;
       sample.queues.push_back(q);
