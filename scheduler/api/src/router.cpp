@@ -29,7 +29,30 @@ Response ErrorReply(const Request& r, const ApiError& e) {
   body.set_message(e.message);
   body.set_field(e.field);
   Format format = ResponseFormat(r);
-  return {e.status, std::string(ContentType(format)), Encode(format, body, /*all_fields=*/true)};
+  Response out{e.status, std::string(ContentType(format)), Encode(format, body, /*all_fields=*/true)};
+  out.retry_after_s = e.retry_after_s;
+  return out;
+}
+
+Response CurrentError(const Request& r) {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    return ErrorReply(r, e);
+  } catch (const PayloadTooLarge& e) {
+    return ErrorReply(r, {413, "payload_too_large", e.what(), e.field()});
+  } catch (const PermanentError& e) {
+    return ErrorReply(r, {400, "invalid_argument", e.what(), e.field()});
+  } catch (const TransientError& e) {
+    spdlog::warn("api: {} {}: {}", r.method, r.path, e.what());
+    return ErrorReply(r, {503, "unavailable", "the database is unavailable; retry later", "", 1});
+  } catch (const std::exception& e) {
+    spdlog::error("api: {} {} failed: {}", r.method, r.path, e.what());
+    return ErrorReply(r, {500, "internal", "internal error", ""});
+  } catch (...) {
+    spdlog::error("api: {} {} failed", r.method, r.path);
+    return ErrorReply(r, {500, "internal", "internal error", ""});
+  }
 }
 
 Format RequestFormat(const Request& r) {
@@ -46,7 +69,6 @@ Format RequestFormat(const Request& r) {
 namespace {
 
 constexpr uint32_t kMaxPageSize = 1000;
-constexpr size_t kMaxCachedTokens = 10000;
 
 void RequireOperator(const Caller& caller) {
   if (!caller.operator_role) {
@@ -90,67 +112,28 @@ TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string&
 
 Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
                SchedulerMetrics& metrics)
-    : options_(options), stores_(stores), types_(types), metrics_(metrics) {}
+    : options_(options),
+      stores_(stores),
+      types_(types),
+      metrics_(metrics),
+      // Unknown tokens may hold at most half the API's connections.
+      authenticator_(stores, options.token_cache_ttl, options.database_connections / 2) {}
 
-std::optional<Caller> Router::Authenticate(const std::string& authorization) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || authorization.compare(0, kBearer.size(), kBearer) != 0) {
-    return std::nullopt;
-  }
-  std::string token = authorization.substr(kBearer.size());
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(tokens_mutex_);
-    auto it = tokens_.find(token);
-    if (it != tokens_.end() && it->second.expires > now) return it->second.caller;
-  }
-  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  std::optional<Caller> caller;
-  if (auto info = store->Authenticate(token)) caller = Caller{info->tenant, info->role == "operator"};
-  std::lock_guard lock(tokens_mutex_);
-  if (tokens_.size() >= kMaxCachedTokens) tokens_.clear();
-  tokens_[token] = {caller, now + options_.token_cache_ttl};
-  return caller;
-}
-
-Response Router::Handle(const Request& request) {
+Response Router::Handle(const Request& request, const Caller& caller) {
   try {
-    auto caller = Authenticate(request.authorization);
-    if (!caller) {
-      throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
-    }
-    return Dispatch(request, *caller);
-  } catch (const ApiError& e) {
-    return ErrorReply(request, e);
-  } catch (const PayloadTooLarge& e) {
-    return ErrorReply(request, {413, "payload_too_large", e.what(), e.field()});
-  } catch (const PermanentError& e) {
-    return ErrorReply(request, {400, "invalid_argument", e.what(), e.field()});
-  } catch (const TransientError& e) {
-    spdlog::warn("api: {} {}: {}", request.method, request.path, e.what());
-    return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
-  } catch (const std::exception& e) {
-    spdlog::error("api: {} {} failed: {}", request.method, request.path, e.what());
-    return ErrorReply(request, {500, "internal", "internal error", ""});
+    return Dispatch(request, caller);
+  } catch (...) {
+    return CurrentError(request);
   }
 }
 
-Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
+Response Router::AuthorizeWatch(const Request& request, const Caller& caller, const std::string& id) {
   try {
-    auto caller = Authenticate(request.authorization);
-    if (!caller) {
-      throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
-    }
     auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-    VisibleTask(*store, *caller, id);
+    VisibleTask(*store, caller, id);
     return {200, "text/event-stream", ""};
-  } catch (const ApiError& e) {
-    return ErrorReply(request, e);
-  } catch (const TransientError&) {
-    return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
-  } catch (const std::exception& e) {
-    spdlog::error("api: watch {} failed: {}", id, e.what());
-    return ErrorReply(request, {500, "internal", "internal error", ""});
+  } catch (...) {
+    return CurrentError(request);
   }
 }
 
