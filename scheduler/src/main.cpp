@@ -63,6 +63,26 @@ int main(int argc, char** argv) {
   app.add_option("--api-db-connections", api_options.database_connections,
                  "Database connections of the HTTP API")
       ->check(CLI::Range(size_t{1}, size_t{256}));
+  int body_timeout_ms = 10000;
+  app.add_option("--api-body-timeout-ms", body_timeout_ms,
+                 "A request body must arrive within this after its headers (else 408)")
+      ->check(CLI::Range(100, 600000));
+  fila::ApiLimits& limits = api_options.admission;
+  app.add_option("--api-max-in-flight", limits.in_flight,
+                 "Requests read or handled at once; past it 503 (0: no limit)");
+  app.add_option("--api-max-in-flight-per-tenant", limits.in_flight_per_tenant,
+                 "Requests of one tenant at once; past it 429 (0: no limit)");
+  app.add_option("--api-max-in-flight-per-client", limits.in_flight_per_client,
+                 "Requests from one client address at once; past it 429 (0: no limit; behind a "
+                 "proxy every request comes from the proxy)");
+  app.add_option("--api-max-streams", limits.streams,
+                 "Open event streams (GET /v1/tasks/{id}/events); past it 503 (0: no limit)");
+  app.add_option("--api-max-streams-per-tenant", limits.streams_per_tenant,
+                 "Open event streams of one tenant; past it 429 (0: no limit)");
+  int drain_s = 10;
+  app.add_option("--drain-timeout", drain_s,
+                 "Seconds the scheduler may take to stop after SIGTERM; past them it exits anyway")
+      ->check(CLI::Range(1, 3600));
   app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
       ->check(CLI::Range(0, 3600));
   // On by default: every replica serves fila.ingest, so replicas add ingest
@@ -158,6 +178,16 @@ int main(int argc, char** argv) {
       metrics_server ? metrics_server->Scheduler() : fila::NoSchedulerMetrics();
 
   const auto& stop = fila::InstallStopSignals();
+  // Whatever hangs (a client, a server), SIGTERM ends the process within
+  // the drain budget: after it, this thread exits non-zero.
+  const auto drain = std::chrono::seconds(drain_s);
+  std::thread([&stop, drain] {
+    while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(drain);
+    spdlog::error("scheduler did not stop within --drain-timeout {} s; exiting", drain.count());
+    spdlog::default_logger()->flush();
+    std::_Exit(fila::kExitFailure);
+  }).detach();
   const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
   auto log_error = [](const std::string& message) { spdlog::error("{}", message); };
   fila::PostgresStore store(database_url);
@@ -187,6 +217,7 @@ int main(int argc, char** argv) {
   api_options.limits.max_payload_bytes = max_payload;
   api_options.token_cache_ttl = std::chrono::milliseconds(token_cache_ms);
   api_options.max_body_bytes = std::max(api_options.max_body_bytes, max_payload * 2 + 4096);
+  api_options.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   fila::TaskTypes types =
       fila::TaskTypes::Builtin(test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled);
   // Every producer path checks tenants' bindings and quotas through one
@@ -255,6 +286,7 @@ int main(int argc, char** argv) {
   spdlog::info("scheduler started (pid {})", ::getpid());
   fila::Relay relay(options, store, *publisher, types, metrics);
   relay.Run(stop);
+  const auto stopping = std::chrono::steady_clock::now();
   sampler_live = nullptr;
   sampler.Stop();
   if (ingest) {
@@ -263,7 +295,12 @@ int main(int argc, char** argv) {
     spdlog::info("ingest stopped: answered {} requests with a task, {} with an error",
                  ingest->Enqueued(), ingest->Errors());
   }
-  if (api) api->Stop();
+  if (api) {
+    // What is left of the budget, less a second for the rest of the exit.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        drain - std::chrono::seconds(1) - (std::chrono::steady_clock::now() - stopping));
+    api->Stop(std::max(left, std::chrono::milliseconds(100)));
+  }
   spdlog::info("scheduler stopped: published {} messages, reaped {} tasks, fired {} cron slots",
                relay.Published(), relay.Reaped(), relay.Fired());
   spdlog::default_logger()->flush();

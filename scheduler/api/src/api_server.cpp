@@ -1,4 +1,16 @@
 // The only translation unit with cpprestsdk: HTTP in, Router, HTTP out.
+//
+// cpprestsdk's listener (http_server_asio.cpp) hands a request over as soon
+// as its headers are parsed and keeps reading the body into the request's
+// stream; it has no read timeout, no connection limit, and writes no reply
+// before the request's content is complete. Hence:
+// - limits and the token are checked from the headers, before any body;
+// - the body is read with continuations (a pool thread never waits for a
+//   client), up to the size limit and within a deadline kept by a timer;
+// - an answer given before the body is all in says Connection: close and
+//   completes the request's content (AbandonBody), so the listener writes
+//   it at once and then closes the socket, which also ends the upload.
+// Every pplx task is observed: an unobserved failed task terminates.
 #include "fila/api_server.h"
 
 #include <cpprest/http_listener.h>
@@ -6,10 +18,15 @@
 #include <cpprest/uri.h>
 #include <spdlog/spdlog.h>
 
+#include <future>
+
+#include "admission.h"
+#include "deadline_timer.h"
+#include "event_hub.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
-#include "event_hub.h"
 #include "router.h"
+#include "router_support.h"
 #include "store_pool.h"
 
 namespace fila {
@@ -18,25 +35,55 @@ namespace {
 namespace http = web::http;
 using http::experimental::listener::http_listener;
 using http::experimental::listener::http_listener_config;
+using Buffer = concurrency::streams::producer_consumer_buffer<uint8_t>;
+
+constexpr size_t kReadChunk = 64 * 1024;
+// An event stream whose reader leaves more than this unread is dropped
+// rather than buffered: a stalled client costs at most this much.
+constexpr size_t kMaxUnreadStreamBytes = 64 * 1024;
 
 std::string Header(const http::http_request& request, const char* name) {
   auto it = request.headers().find(name);
   return it == request.headers().end() ? std::string() : it->second;
 }
 
-void Send(http::http_request& request, const api::Response& response) {
-  http::http_response reply(static_cast<http::status_code>(response.status));
-  if (!response.body.empty()) {
-    reply.set_body(std::vector<unsigned char>(response.body.begin(), response.body.end()));
-    reply.headers().set_content_type(response.content_type);
-  }
-  request.reply(reply).then([](pplx::task<void> sent) {
+template <typename T>
+void Observe(pplx::task<T> task) {
+  task.then([](pplx::task<T> done) {
     try {
-      sent.get();
+      done.get();
     } catch (const std::exception& e) {
-      spdlog::debug("api: reply not delivered: {}", e.what());  // client went away
+      spdlog::debug("api: {}", e.what());  // a client went away
     }
   });
+}
+
+// Completes the content of a request whose body the listener may still be
+// reading: the listener then writes our reply without waiting for the body,
+// and stops reading it at its next chunk. Calls an internal of cpprestsdk
+// (http_msg_base::_complete, public in its headers; the listener calls it
+// itself on a read error): there is no public way to abandon a body.
+void AbandonBody(const http::http_request& request) {
+  try {
+    request._get_impl()->_complete(0, std::make_exception_ptr(std::runtime_error("request body abandoned")));
+  } catch (const std::exception& e) {
+    spdlog::debug("api: abandoning a request body: {}", e.what());
+  }
+}
+
+bool Chunked(const http::http_request& request) {
+  return Header(request, "Transfer-Encoding").find("chunked") != std::string::npos;
+}
+
+// The task id of GET /v1/tasks/{id}/events, or "".
+std::string EventStreamTask(const api::Request& r) {
+  const std::string kPrefix = "/v1/tasks/";
+  const std::string kSuffix = "/events";
+  if (r.method != "GET" || r.path.size() <= kPrefix.size() + kSuffix.size() ||
+      r.path.rfind(kPrefix, 0) != 0 || !r.path.ends_with(kSuffix)) {
+    return "";
+  }
+  return r.path.substr(kPrefix.size(), r.path.size() - kPrefix.size() - kSuffix.size());
 }
 
 }  // namespace
@@ -50,105 +97,251 @@ struct ApiServer::Impl {
   std::unique_ptr<api::StorePool> stores;
   std::unique_ptr<api::Router> router;
   std::unique_ptr<api::EventHub> events;
+  std::unique_ptr<api::Admission> admission;
+  std::unique_ptr<api::DeadlineTimer> timer;
   std::unique_ptr<http_listener> listener;
   uint16_t port = 0;
+  // Exchanges and streams still referenced by a continuation; the server
+  // is destroyed only once none is left.
+  std::atomic<int> live{0};
 
   Impl(ApiOptions o, std::string url, const TaskTypes& t, TenantGate& g, SchedulerMetrics& m)
       : options(std::move(o)), database_url(std::move(url)), types(t), tenants(g), metrics(m) {}
 
-  // GET /v1/tasks/{id}/events: a Server-Sent Events stream fed by the hub.
-  // Returns false when the path is not an event stream; else sets `status`.
-  bool Watch(http::http_request& request, const api::Request& r, int& status) {
-    const std::string kPrefix = "/v1/tasks/";
-    const std::string kSuffix = "/events";
-    if (r.path.size() <= kPrefix.size() + kSuffix.size() || r.path.rfind(kPrefix, 0) != 0 ||
-        r.path.compare(r.path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-      return false;
+  struct Live {
+    explicit Live(Impl& impl) : impl_(impl) { ++impl_.live; }
+    ~Live() { --impl_.live; }
+    Live(const Live&) = delete;
+    Live& operator=(const Live&) = delete;
+    Impl& impl_;
+  };
+
+  // One request and its single answer, shared by the continuations that
+  // read its body, the deadline and the handler.
+  struct Exchange {
+    enum class Stage { kReading, kHandling, kAnswered };
+    explicit Exchange(Impl& impl, http::http_request req) : live(impl), request(std::move(req)) {}
+    Live live;
+    http::http_request request;
+    api::Request r;
+    api::Caller caller;
+    api::Admission::Slot slot;
+    std::string method_label = "other";
+    std::string route_label = "other";
+    SteadyClock::time_point started = SteadyClock::now();
+    std::atomic<Stage> stage{Stage::kReading};
+    std::string body;
+    std::vector<uint8_t> chunk;
+    api::DeadlineTimer::Id deadline = 0;
+
+    bool Claim(Stage from, Stage to) { return stage.compare_exchange_strong(from, to); }
+  };
+  using ExchangePtr = std::shared_ptr<Exchange>;
+
+  // An open event stream: what the hub's sink and the reply share.
+  struct Stream {
+    explicit Stream(Impl& impl) : live(impl) {}
+    Live live;
+    Buffer buffer;
+    std::atomic<bool> gone{false};
+    api::Admission::Slot slot;
+  };
+
+  void Record(const Exchange& x, int status) {
+    metrics.ApiRequest(x.method_label, x.route_label, status,
+                       std::chrono::duration<double>(SteadyClock::now() - x.started).count());
+  }
+
+  // Writes `response` (once: the caller claimed the exchange) and frees
+  // the request's slot.
+  void Send(Exchange& x, const api::Response& response, bool abandon_body) {
+    http::http_response reply(static_cast<http::status_code>(response.status));
+    if (!response.body.empty()) {
+      reply.set_body(std::vector<unsigned char>(response.body.begin(), response.body.end()));
+      reply.headers().set_content_type(response.content_type);
     }
-    const std::string id = r.path.substr(kPrefix.size(), r.path.size() - kPrefix.size() - kSuffix.size());
-    api::Response check = router->AuthorizeWatch(r, id);
-    status = check.status;
-    if (check.status != 200) {
-      Send(request, check);
-      return true;
+    if (response.retry_after_s > 0) reply.headers().add("Retry-After", std::to_string(response.retry_after_s));
+    if (response.close || abandon_body) reply.headers().add("Connection", "close");
+    try {
+      Observe(x.request.reply(reply));
+    } catch (const std::exception& e) {
+      spdlog::debug("api: no reply: {}", e.what());  // the listener is closing
     }
-    auto buffer = std::make_shared<concurrency::streams::producer_consumer_buffer<uint8_t>>();
-    http::http_response reply(http::status_codes::OK);
-    reply.headers().set_content_type("text/event-stream");
-    reply.headers().add("Cache-Control", "no-cache");
-    reply.set_body(buffer->create_istream());
-    request.reply(reply).then([](pplx::task<void> sent) {
-      try {
-        sent.get();
-      } catch (const std::exception& e) {
-        spdlog::debug("api: event stream ended: {}", e.what());
-      }
-    });
-    events->Subscribe(
-        id,
-        [buffer](const std::string& chunk, bool last) {
-          try {
-            if (!chunk.empty()) {
-              buffer->putn_nocopy(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()).wait();
-              buffer->sync().wait();
-            }
-            if (last) buffer->close(std::ios_base::out).wait();
-            return true;
-          } catch (const std::exception&) {
-            return false;  // the client went away
-          }
-        },
-        options.event_stream_max);
-    return true;
+    if (abandon_body) AbandonBody(x.request);
+    Record(x, response.status);
+    x.slot.Release();
+  }
+
+  // An answer before the body was read (an error, the deadline, the size
+  // limit): unless the exchange was answered or handed to the router.
+  void AnswerEarly(const ExchangePtr& x, const api::Response& response) {
+    if (!x->Claim(Exchange::Stage::kReading, Exchange::Stage::kAnswered)) return;
+    if (x->deadline != 0) timer->Cancel(x->deadline);
+    Send(*x, response, /*abandon_body=*/true);
+  }
+  void AnswerEarly(const ExchangePtr& x, const api::ApiError& error) {
+    AnswerEarly(x, api::ErrorReply(x->r, error));
+  }
+
+  void Handle(const ExchangePtr& x) {
+    api::Response response = router->Handle(x->r, x->caller);
+    x->stage = Exchange::Stage::kAnswered;
+    Send(*x, response, /*abandon_body=*/false);
   }
 
   void Serve(http::http_request request) {
-    const auto started = SteadyClock::now();
-    std::string method = "other";
-    std::string route = "other";
-    auto record = [&](int status) {
-      metrics.ApiRequest(method, route, status,
-                         std::chrono::duration<double>(SteadyClock::now() - started).count());
-    };
-    api::Response response;
+    auto x = std::make_shared<Exchange>(*this, std::move(request));
     try {
-      api::Request r;
-      r.method = request.method();
-      r.path = web::uri::decode(request.relative_uri().path());
-      for (const auto& [key, value] : web::uri::split_query(request.relative_uri().query())) {
+      api::Request& r = x->r;
+      r.method = x->request.method();
+      r.path = web::uri::decode(x->request.relative_uri().path());
+      for (const auto& [key, value] : web::uri::split_query(x->request.relative_uri().query())) {
         r.query[web::uri::decode(key)] = web::uri::decode(value);
       }
-      r.content_type = Header(request, "Content-Type");
-      r.accept = Header(request, "Accept");
-      r.authorization = Header(request, "Authorization");
-      method = api::MethodLabel(r.method);
-      route = api::RouteOf(r.path);
-      if (int status = 0; r.method == "GET" && Watch(request, r, status)) {
-        record(status);
+      r.content_type = Header(x->request, "Content-Type");
+      r.accept = Header(x->request, "Accept");
+      r.authorization = Header(x->request, "Authorization");
+      x->method_label = api::MethodLabel(r.method);
+      x->route_label = api::RouteOf(r.path);
+    } catch (const std::exception& e) {
+      // Malformed URIs end up here, never in a crash.
+      spdlog::debug("api: malformed request: {}", e.what());
+      AnswerEarly(x, api::ApiError{400, "invalid_argument", "malformed request", ""});
+      return;
+    }
+    try {
+      const std::string client = x->request.remote_address();
+      x->slot = admission->EnterRequest(client.empty() ? "unknown" : client);
+      auto caller = router->Authenticate(x->r.authorization);
+      if (!caller) {
+        throw api::ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
+      }
+      x->caller = *caller;
+      admission->CountTenant(x->slot, caller->tenant);
+      if (std::string id = EventStreamTask(x->r); !id.empty()) {
+        Watch(x, id);
         return;
       }
-      auto declared = request.headers().content_length();
+      const auto declared = x->request.headers().content_length();
       if (declared > options.max_body_bytes) {
-        response = {413, "application/json",
-                    R"({"code":"payload_too_large","message":"request body over the limit","field":""})"};
-      } else {
-        auto bytes = request.extract_vector().get();
-        if (bytes.size() > options.max_body_bytes) {
-          response = {413, "application/json",
-                      R"({"code":"payload_too_large","message":"request body over the limit","field":""})"};
-        } else {
-          r.body.assign(bytes.begin(), bytes.end());
-          response = router->Handle(r);
-        }
+        throw api::ApiError{413, "payload_too_large", "request body over the limit of " +
+                                                          std::to_string(options.max_body_bytes) + " bytes",
+                            ""};
       }
-    } catch (const std::exception& e) {
-      // Malformed URIs and broken connections end up here, never in a crash.
-      response = {400, "application/json",
-                  R"({"code":"invalid_argument","message":"malformed request","field":""})"};
-      spdlog::debug("api: malformed request: {}", e.what());
+      if (declared == 0 && !Chunked(x->request)) {
+        if (x->Claim(Exchange::Stage::kReading, Exchange::Stage::kHandling)) Handle(x);
+        return;
+      }
+      ReadBody(x);
+    } catch (...) {
+      AnswerEarly(x, api::CurrentError(x->r));
     }
-    Send(request, response);
-    record(response.status);
+  }
+
+  void ReadBody(const ExchangePtr& x) {
+    x->chunk.resize(kReadChunk);
+    x->deadline = timer->Add(SteadyClock::now() + options.body_timeout, [this, x] {
+      AnswerEarly(x, api::ApiError{408, "request_timeout",
+                                   "the request body did not arrive within " +
+                                       std::to_string(options.body_timeout.count()) + " ms",
+                                   ""});
+    });
+    ReadNext(x);
+  }
+
+  void ReadNext(const ExchangePtr& x) {
+    auto stream = x->request.body().streambuf();
+    stream.getn(x->chunk.data(), x->chunk.size()).then([this, x](pplx::task<size_t> read) {
+      size_t n = 0;
+      try {
+        n = read.get();
+      } catch (const std::exception&) {
+        AnswerEarly(x, api::ApiError{400, "invalid_argument", "the request body was not received", ""});
+        return;
+      }
+      if (x->stage != Exchange::Stage::kReading) return;  // answered meanwhile
+      if (n == 0) {
+        BodyEnded(x);
+        return;
+      }
+      x->body.append(reinterpret_cast<const char*>(x->chunk.data()), n);
+      // What the listener has buffered counts too: it may read faster
+      // than these continuations run.
+      if (x->body.size() + x->request.body().streambuf().in_avail() > options.max_body_bytes) {
+        AnswerEarly(x, api::ApiError{413, "payload_too_large", "request body over the limit of " +
+                                                                   std::to_string(options.max_body_bytes) +
+                                                                   " bytes",
+                                     ""});
+        return;
+      }
+      ReadNext(x);
+    });
+  }
+
+  // The stream ended: whole when the listener completed the content
+  // without an error (a connection lost mid-body ends the stream too).
+  void BodyEnded(const ExchangePtr& x) {
+    x->request.content_ready().then([this, x](pplx::task<http::http_request> ready) {
+      try {
+        ready.get();
+      } catch (const std::exception&) {
+        AnswerEarly(x, api::ApiError{400, "invalid_argument", "the request body was not received", ""});
+        return;
+      }
+      if (!x->Claim(Exchange::Stage::kReading, Exchange::Stage::kHandling)) return;
+      timer->Cancel(x->deadline);
+      x->r.body = std::move(x->body);
+      Handle(x);
+    });
+  }
+
+  // GET /v1/tasks/{id}/events: a Server-Sent Events stream fed by the hub.
+  // Its slot counts against the stream limits until the hub drops it.
+  void Watch(const ExchangePtr& x, const std::string& id) {
+    auto stream = std::make_shared<Stream>(*this);
+    stream->slot = admission->EnterStream(x->caller.tenant);  // ApiError past a limit
+    api::Response check = router->AuthorizeWatch(x->r, x->caller, id);
+    if (check.status != 200) {
+      AnswerEarly(x, check);
+      return;
+    }
+    if (!x->Claim(Exchange::Stage::kReading, Exchange::Stage::kAnswered)) return;
+    http::http_response reply(http::status_codes::OK);
+    reply.headers().set_content_type("text/event-stream");
+    reply.headers().add("Cache-Control", "no-cache");
+    reply.set_body(stream->buffer.create_istream());
+    try {
+      x->request.reply(reply).then([stream](pplx::task<void> sent) {
+        stream->gone = true;  // written to the end, or the client went away
+        try {
+          sent.get();
+        } catch (const std::exception& e) {
+          spdlog::debug("api: event stream ended: {}", e.what());
+        }
+      });
+    } catch (const std::exception& e) {
+      spdlog::debug("api: no event stream: {}", e.what());  // the listener is closing
+      return;
+    }
+    Record(*x, 200);
+    x->slot.Release();  // a stream is no request in flight: its own limits hold it
+    events->Subscribe(
+        id,
+        [stream](const std::string& chunk, bool last) {
+          Buffer& buffer = stream->buffer;
+          if (stream->gone || !buffer.can_write()) return false;
+          if (buffer.in_avail() + chunk.size() > kMaxUnreadStreamBytes) {
+            Observe(buffer.close(std::ios_base::out));  // a stalled reader: dropped
+            return false;
+          }
+          if (!chunk.empty()) {
+            Observe(buffer.putn_nocopy(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()));
+            Observe(buffer.sync());
+          }
+          if (last) Observe(buffer.close(std::ios_base::out));
+          return true;
+        },
+        options.event_stream_max);
   }
 };
 
@@ -179,14 +372,14 @@ void ApiServer::Start() {
   m.stores = std::make_unique<api::StorePool>(
       [url] { return std::make_unique<PostgresStore>(url); }, m.options.database_connections);
   m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, m.tenants, m.metrics);
+  m.admission = std::make_unique<api::Admission>(m.options.admission);
+  m.timer = std::make_unique<api::DeadlineTimer>();
   m.events = std::make_unique<api::EventHub>(m.database_url, m.types);
   m.events->Start();
   try {
-    http_listener_config config;
-    config.set_timeout(std::chrono::seconds(30));
     m.listener = std::make_unique<http_listener>(
         web::uri("http://" + m.options.listen.substr(0, colon) + ":" + std::to_string(port) + "/"),
-        config);
+        http_listener_config());
     m.listener->support([&m](http::http_request request) { m.Serve(std::move(request)); });
     m.listener->open().wait();
   } catch (const std::exception& e) {
@@ -197,17 +390,40 @@ void ApiServer::Start() {
   spdlog::info("api listening on http://{}", m.options.listen);
 }
 
-void ApiServer::Stop() {
-  if (!impl_->listener) return;
-  try {
-    impl_->listener->close().wait();
-  } catch (const std::exception& e) {
-    spdlog::warn("api: closing the listener: {}", e.what());
+void ApiServer::Stop(std::chrono::milliseconds budget) {
+  if (!impl_ || !impl_->listener) return;
+  const Deadline deadline = DeadlineIn(budget);
+  // Streams first: the listener's close waits for every connection, and a
+  // stream's connection ends only once its body does.
+  impl_->events->Stop();
+  std::shared_ptr<http_listener> listener(std::move(impl_->listener));
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  std::thread([listener, closed] {
+    try {
+      listener->close().wait();
+    } catch (const std::exception& e) {
+      spdlog::warn("api: closing the listener: {}", e.what());
+    }
+    closed->set_value();
+  }).detach();
+  const bool finished = done.wait_until(deadline) == std::future_status::ready &&
+                        [&] {
+                          while (impl_->live > 0 && SteadyClock::now() < deadline) {
+                            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                          }
+                          return impl_->live == 0;
+                        }();
+  if (!finished) {
+    // A connection or a continuation still refers to the server: leave it
+    // be (the process is about to exit) rather than free it under them.
+    spdlog::warn("api: connections still open after {} ms; not waiting for them", budget.count());
+    (void)impl_.release();
+    return;
   }
-  impl_->listener.reset();
-  if (impl_->events) impl_->events->Stop();
+  impl_->timer->Stop();
 }
 
-uint16_t ApiServer::Port() const { return impl_->port; }
+uint16_t ApiServer::Port() const { return impl_ ? impl_->port : 0; }
 
 }  // namespace fila

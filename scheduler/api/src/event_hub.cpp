@@ -35,6 +35,16 @@ bool SameState(const std::string& a, const std::string& b) {
   return !a.empty() && cut(a) == cut(b);
 }
 
+// Calls a sink; a sink that throws counts as gone.
+bool Call(const EventHub::Sink& sink, const std::string& chunk, bool last) {
+  try {
+    return sink(chunk, last);
+  } catch (const std::exception& e) {
+    spdlog::debug("task events: a stream failed: {}", e.what());
+    return false;
+  }
+}
+
 }  // namespace
 
 EventHub::EventHub(std::string database_url, const TaskTypes& types)
@@ -47,79 +57,107 @@ void EventHub::Start() {
 }
 
 void EventHub::Stop() {
+  std::vector<Joining> joining;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    joining.swap(joining_);
+  }
   stop_ = true;
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mutex_);
+  for (auto& j : joining) Call(j.subscriber.sink, "", true);
   for (auto& [id, subs] : subscribers_) {
-    for (auto& s : subs) s.sink("", true);
+    for (auto& s : subs) Call(s.sink, "", true);
   }
   subscribers_.clear();
 }
 
 void EventHub::Subscribe(const std::string& task_id, Sink sink, std::chrono::seconds max_duration) {
-  std::lock_guard lock(mutex_);
-  subscribers_[task_id].push_back({std::move(sink), "", SteadyClock::now() + max_duration});
-  fresh_.push_back(task_id);
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopped_) {
+      joining_.push_back({task_id, {std::move(sink), "", SteadyClock::now() + max_duration}});
+      return;
+    }
+  }
+  Call(sink, "", true);
 }
 
 void EventHub::Loop() {
-  PostgresStore store(database_url_);
-  store.Listen("fila_task_events");
   int failures = 0;
   auto next_keepalive = SteadyClock::now() + kKeepAlive;
+  std::unique_ptr<PostgresStore> store;
   while (!stop_) {
     try {
-      std::set<std::string> changed;
-      for (auto& id : store.AwaitPayloads(kPoll)) changed.insert(std::move(id));
-      const bool missed = store.Reconnected();
-      std::vector<std::string> watched;
-      {
-        std::lock_guard lock(mutex_);
-        for (auto& id : fresh_) changed.insert(std::move(id));
-        fresh_.clear();
-        for (const auto& [id, subs] : subscribers_) {
-          if (missed) changed.insert(id);
-          watched.push_back(id);
-        }
+      if (!store) {
+        auto fresh = std::make_unique<PostgresStore>(database_url_);
+        fresh->Listen("fila_task_events");
+        store = std::move(fresh);
+        for (const auto& [id, subs] : subscribers_) stale_.insert(id);  // missed meanwhile
       }
-      for (const auto& id : changed) {
-        if (std::find(watched.begin(), watched.end(), id) == watched.end()) continue;
-        auto task = store.GetTask(id);
-        std::string text = task ? EventText(*task) : "";
-        bool terminal = !task || IsTerminal(task->state);
-        std::lock_guard lock(mutex_);
-        auto& subs = subscribers_[id];
-        std::erase_if(subs, [&](Subscriber& s) {
-          if (!text.empty() && !SameState(s.last_event, text)) {
-            if (!s.sink(text, terminal)) return true;
-            s.last_event = text;
-          } else if (terminal) {
-            s.sink("", true);
-          }
-          return terminal;
-        });
-        if (subs.empty()) subscribers_.erase(id);
-      }
-      const auto now = SteadyClock::now();
-      const bool keepalive = now >= next_keepalive;
-      if (keepalive) next_keepalive = now + kKeepAlive;
-      std::lock_guard lock(mutex_);
-      for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-        std::erase_if(it->second, [&](Subscriber& s) {
-          if (now >= s.expires) {
-            s.sink("", true);
-            return true;
-          }
-          // A comment line: keeps proxies from timing out and finds gone clients.
-          return keepalive && !s.sink(": keep-alive\n\n", false);
-        });
-        it = it->second.empty() ? subscribers_.erase(it) : std::next(it);
-      }
+      Pass(*store, next_keepalive);
       failures = 0;
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
+      // Every error class: the hub must outlive any of them.
       spdlog::warn("task events: {}; retrying", e.what());
+      if (dynamic_cast<const TransientError*>(&e) == nullptr) store.reset();
       SleepUnlessStopped(milliseconds(std::min(100 << std::min(failures++, 5), 3000)), stop_);
     }
+  }
+}
+
+void EventHub::Pass(PostgresStore& store, std::chrono::steady_clock::time_point& next_keepalive) {
+  for (auto& id : store.AwaitPayloads(kPoll)) stale_.insert(std::move(id));
+  const bool missed = store.Reconnected();
+  std::vector<Joining> joining;
+  {
+    std::lock_guard lock(mutex_);
+    joining.swap(joining_);
+  }
+  for (auto& j : joining) {
+    stale_.insert(j.task_id);
+    subscribers_[j.task_id].push_back(std::move(j.subscriber));
+  }
+  if (missed) {
+    for (const auto& [id, subs] : subscribers_) stale_.insert(id);
+  }
+  // An id leaves stale_ only once read: a failed read is retried next pass.
+  while (!stale_.empty()) {
+    const std::string id = *stale_.begin();
+    auto found = subscribers_.find(id);
+    if (found == subscribers_.end()) {
+      stale_.erase(stale_.begin());
+      continue;
+    }
+    auto task = store.GetTask(id);
+    stale_.erase(stale_.begin());
+    const std::string text = task ? EventText(*task) : "";
+    const bool terminal = !task || IsTerminal(task->state);
+    std::erase_if(found->second, [&](Subscriber& s) {
+      if (!text.empty() && !SameState(s.last_event, text)) {
+        if (!Call(s.sink, text, terminal)) return true;
+        s.last_event = text;
+      } else if (terminal) {
+        Call(s.sink, "", true);
+      }
+      return terminal;
+    });
+    if (found->second.empty()) subscribers_.erase(found);
+  }
+  const auto now = SteadyClock::now();
+  const bool keepalive = now >= next_keepalive;
+  if (keepalive) next_keepalive = now + kKeepAlive;
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    std::erase_if(it->second, [&](Subscriber& s) {
+      if (now >= s.expires) {
+        Call(s.sink, "", true);
+        return true;
+      }
+      // A comment line keeps proxies from timing out and finds gone
+      // clients; between them an empty chunk only checks the reader.
+      return !Call(s.sink, keepalive ? ": keep-alive\n\n" : "", false);
+    });
+    it = it->second.empty() ? subscribers_.erase(it) : std::next(it);
   }
 }
 

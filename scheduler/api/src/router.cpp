@@ -7,6 +7,7 @@
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/task_request.h"
+#include "fila/text_limit.h"
 #include "router_support.h"
 
 namespace fila::api {
@@ -29,7 +30,34 @@ Response ErrorReply(const Request& r, const ApiError& e) {
   body.set_message(e.message);
   body.set_field(e.field);
   Format format = ResponseFormat(r);
-  return {e.status, std::string(ContentType(format)), Encode(format, body, /*all_fields=*/true)};
+  Response out{e.status, std::string(ContentType(format)), Encode(format, body, /*all_fields=*/true)};
+  out.retry_after_s = e.retry_after_s;
+  return out;
+}
+
+Response CurrentError(const Request& r) {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    return ErrorReply(r, e);
+  } catch (const PermissionDenied& e) {
+    return ErrorReply(r, {403, "permission_denied", e.what(), e.field()});
+  } catch (const QuotaExceeded& e) {
+    return ErrorReply(r, {429, "resource_exhausted", e.what(), "", e.RetryAfterSeconds()});
+  } catch (const PayloadTooLarge& e) {
+    return ErrorReply(r, {413, "payload_too_large", e.what(), e.field()});
+  } catch (const PermanentError& e) {
+    return ErrorReply(r, {400, "invalid_argument", e.what(), e.field()});
+  } catch (const TransientError& e) {
+    spdlog::warn("api: {} {}: {}", r.method, TruncateText(r.path, 256), e.what());
+    return ErrorReply(r, {503, "unavailable", "the database is unavailable; retry later", "", 1});
+  } catch (const std::exception& e) {
+    spdlog::error("api: {} {} failed: {}", r.method, TruncateText(r.path, 256), e.what());
+    return ErrorReply(r, {500, "internal", "internal error", ""});
+  } catch (...) {
+    spdlog::error("api: {} {} failed", r.method, TruncateText(r.path, 256));
+    return ErrorReply(r, {500, "internal", "internal error", ""});
+  }
 }
 
 void RequireOperator(const Caller& caller) {
@@ -52,7 +80,6 @@ Format RequestFormat(const Request& r) {
 namespace {
 
 constexpr uint32_t kMaxPageSize = 1000;
-constexpr size_t kMaxCachedTokens = 10000;
 
 // Producers enqueue for their own tenant only; operators may name one.
 TaskRequest RequestFor(const v1::EnqueueRequest& m, const Caller& caller) {
@@ -100,71 +127,29 @@ TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string&
 
 Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
                TenantGate& tenants, SchedulerMetrics& metrics)
-    : options_(options), stores_(stores), types_(types), tenants_(tenants), metrics_(metrics) {}
+    : options_(options),
+      stores_(stores),
+      types_(types),
+      tenants_(tenants),
+      metrics_(metrics),
+      // Unknown tokens may hold at most half the API's connections.
+      authenticator_(stores, options.token_cache_ttl, options.database_connections / 2) {}
 
-std::optional<Caller> Router::Authenticate(const std::string& authorization) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || authorization.compare(0, kBearer.size(), kBearer) != 0) {
-    return std::nullopt;
-  }
-  std::string token = authorization.substr(kBearer.size());
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(tokens_mutex_);
-    auto it = tokens_.find(token);
-    if (it != tokens_.end() && it->second.expires > now) return it->second.caller;
-  }
-  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  std::optional<Caller> caller;
-  if (auto info = store->Authenticate(token)) caller = Caller{info->tenant, info->role == "operator"};
-  std::lock_guard lock(tokens_mutex_);
-  if (tokens_.size() >= kMaxCachedTokens) tokens_.clear();
-  tokens_[token] = {caller, now + options_.token_cache_ttl};
-  return caller;
-}
-
-Response Router::Handle(const Request& request) {
+Response Router::Handle(const Request& request, const Caller& caller) {
   try {
-    auto caller = Authenticate(request.authorization);
-    if (!caller) {
-      throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
-    }
-    return Dispatch(request, *caller);
-  } catch (const ApiError& e) {
-    return ErrorReply(request, e);
-  } catch (const PermissionDenied& e) {
-    return ErrorReply(request, {403, "permission_denied", e.what(), e.field()});
-  } catch (const QuotaExceeded& e) {
-    return ErrorReply(request, {429, "resource_exhausted", e.what(), ""});
-  } catch (const PayloadTooLarge& e) {
-    return ErrorReply(request, {413, "payload_too_large", e.what(), e.field()});
-  } catch (const PermanentError& e) {
-    return ErrorReply(request, {400, "invalid_argument", e.what(), e.field()});
-  } catch (const TransientError& e) {
-    spdlog::warn("api: {} {}: {}", request.method, request.path, e.what());
-    return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
-  } catch (const std::exception& e) {
-    spdlog::error("api: {} {} failed: {}", request.method, request.path, e.what());
-    return ErrorReply(request, {500, "internal", "internal error", ""});
+    return Dispatch(request, caller);
+  } catch (...) {
+    return CurrentError(request);
   }
 }
 
-Response Router::AuthorizeWatch(const Request& request, const std::string& id) {
+Response Router::AuthorizeWatch(const Request& request, const Caller& caller, const std::string& id) {
   try {
-    auto caller = Authenticate(request.authorization);
-    if (!caller) {
-      throw ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
-    }
     auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-    VisibleTask(*store, *caller, id);
+    VisibleTask(*store, caller, id);
     return {200, "text/event-stream", ""};
-  } catch (const ApiError& e) {
-    return ErrorReply(request, e);
-  } catch (const TransientError&) {
-    return ErrorReply(request, {503, "unavailable", "the database is unavailable; retry later", ""});
-  } catch (const std::exception& e) {
-    spdlog::error("api: watch {} failed: {}", id, e.what());
-    return ErrorReply(request, {500, "internal", "internal error", ""});
+  } catch (...) {
+    return CurrentError(request);
   }
 }
 

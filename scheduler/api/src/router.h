@@ -4,14 +4,13 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "fila/api_server.h"
 #include "fila/metrics.h"
 #include "fila/state_store.h"
+#include "authenticator.h"
 #include "fila/tenant_gate.h"
 #include "store_pool.h"
 
@@ -31,12 +30,8 @@ struct Response {
   int status = 200;
   std::string content_type;
   std::string body;
-};
-
-// Who is calling, from their bearer token.
-struct Caller {
-  std::string tenant;
-  bool operator_role = false;
+  int retry_after_s = 0;  // > 0: a Retry-After header
+  bool close = false;     // end the connection after this answer
 };
 
 // The route pattern of a request path, for metric labels: "/v1/tasks/{id}",
@@ -50,13 +45,18 @@ class Router final {
  public:
   Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types, TenantGate& tenants,
          SchedulerMetrics& metrics);
-  // Never throws: every failure is an error response.
-  Response Handle(const Request& request);
+  // Answers an authenticated request (the HTTP layer checks the token from
+  // the headers before it reads a body: Authenticate). Never throws: every
+  // failure is an error response.
+  Response Handle(const Request& request, const Caller& caller);
   // For GET /v1/tasks/{id}/events: status 200 when the caller may watch the
-  // task, else the error response to send.
-  Response AuthorizeWatch(const Request& request, const std::string& id);
+  // task, else the error response to send. Never throws.
+  Response AuthorizeWatch(const Request& request, const Caller& caller, const std::string& id);
   // Authenticates a bearer header; nullopt when missing or unknown.
-  std::optional<Caller> Authenticate(const std::string& authorization);
+  // TransientError when the database cannot tell (see Authenticator).
+  std::optional<Caller> Authenticate(const std::string& authorization) {
+    return authenticator_.Authenticate(authorization);
+  }
 
  private:
   Response Dispatch(const Request& request, const Caller& caller);
@@ -85,13 +85,7 @@ class Router final {
   const TaskTypes& types_;
   TenantGate& tenants_;
   SchedulerMetrics& metrics_;
-
-  struct CachedToken {
-    std::optional<Caller> caller;
-    std::chrono::steady_clock::time_point expires;
-  };
-  std::mutex tokens_mutex_;
-  std::unordered_map<std::string, CachedToken> tokens_;
+  Authenticator authenticator_;
 };
 
 }  // namespace fila::api

@@ -16,17 +16,24 @@ namespace fila::api {
 // How long a request waits for a database connection of the pool.
 inline constexpr auto kPoolWait = std::chrono::seconds(2);
 
-// An error with its HTTP status; rendered as an ErrorResponse.
+// An error with its HTTP status; rendered as an ErrorResponse. A
+// `retry_after_s` above 0 becomes a Retry-After header (429 and 503: a
+// limit or a quota the caller may retry after).
 struct ApiError {
   int status;
   std::string code;
   std::string message;
   std::string field;
+  int retry_after_s = 0;
 };
 
 Format ResponseFormat(const Request& r);
 Response Reply(const Request& r, int status, const google::protobuf::Message& message);
 Response ErrorReply(const Request& r, const ApiError& e);
+// The exception being handled (call it inside a catch block) as an error
+// response: ApiError as it is, PermanentError 400, TransientError 503,
+// anything else 500. Never throws.
+Response CurrentError(const Request& r);
 // The body's format; ApiError 415 when unsupported.
 Format RequestFormat(const Request& r);
 
