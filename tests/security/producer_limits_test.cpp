@@ -120,5 +120,30 @@ TEST_F(ProducerLimits, ProducersUseOnlyBoundQueuesAndAnUnconsumedQueueShows) {
   EXPECT_TRUE(WaitTerminal(*db_, {id}, 30s)) << worker.Stderr();
 }
 
+// Quotas operators set per tenant: tasks waiting, schedules, and how often
+// a cron schedule may fire. Over a quota the answer is 429, not a flood.
+TEST_F(ProducerLimits, TenantQuotasAnswer429) {
+  ASSERT_EQ(Fila({"tenants", "set", "evil", "--max-waiting", "3", "--max-schedules", "1", "--min-cron-interval",
+                  "60"})
+                .ExitCode(),
+            0);
+  for (int i = 0; i < 3; ++i) Enqueue(evil_, R"({"type":"noop","delay_ms":600000})");
+  auto over = Call("POST", "/v1/tasks", evil_, R"({"type":"noop","delay_ms":600000})");
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(JsonField(over.body, "code"), "resource_exhausted") << over.body;
+  auto batch = Call("POST", "/v1/tasks:batch", evil_, R"({"tasks":[{"type":"noop"},{"type":"noop"}]})");
+  EXPECT_EQ(batch.status, 429) << batch.body;
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE tenant = 'evil'"), 3);
+  // Another tenant is not affected.
+  EXPECT_EQ(Call("POST", "/v1/tasks", acme_, R"({"type":"noop","delay_ms":600000})").status, 201);
+
+  auto every_second = Call("POST", "/v1/schedules", evil_, R"({"name":"fast","cron":"* * * * * *","type":"noop"})");
+  EXPECT_EQ(every_second.status, 400) << every_second.body;
+  EXPECT_EQ(JsonField(every_second.body, "field"), "cron");
+  EXPECT_EQ(Call("POST", "/v1/schedules", evil_, R"({"name":"a","cron":"*/5 * * * *","type":"noop"})").status, 201);
+  auto second = Call("POST", "/v1/schedules", evil_, R"({"name":"b","cron":"*/5 * * * *","type":"noop"})");
+  EXPECT_EQ(second.status, 429) << second.body;
+}
+
 }  // namespace
 }  // namespace fila::test
