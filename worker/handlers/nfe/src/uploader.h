@@ -15,11 +15,18 @@ struct UploadResult {
   int attempts = 0;
 };
 
+// Checks a payload's upload target before anything is fetched: at most
+// kMaxUrlBytes, and a well-formed http(s) URL or a folder relative to the
+// root without '..'. Throws PermanentError naming payload.upload.
+void ValidateUploadTarget(const std::string& target);
+
 // Uploads the file at `zip_path` under the name `zip_name`:
 // - `target` http(s)://...: HTTP PUT to target + "/" + zip_name, with a
 //   bearer token when `bearer` is not empty; 408/429/5xx and transport
 //   errors retried with backoff up to `max_attempts`; another status is a
-//   PermanentError.
+//   PermanentError. The target is the payload's: it passes the worker's
+//   egress policy, and neither the token nor the zip follows a redirect to
+//   another origin (HttpClient).
 // - otherwise a folder relative to `root`, written atomically.
 // Throws TransientError when retries or the deadline run out.
 UploadResult UploadZip(HttpClient& http, const std::string& zip_path, const std::string& zip_name,
