@@ -227,7 +227,9 @@ std::string IpAddress::ToString() const {
 std::optional<IpAddress> EmbeddedIpv4(const IpAddress& a) {
   if (!a.v6) return std::nullopt;
   const auto& b = a.bytes;
-  auto zeros = [&](size_t from, size_t to) { return std::all_of(b.begin() + from, b.begin() + to, [](uint8_t x) { return x == 0; }); };
+  auto zeros = [&](size_t from, size_t to) {
+    return std::all_of(b.begin() + from, b.begin() + to, [](uint8_t x) { return x == 0; });
+  };
   auto tail = [&](size_t at) { return IpAddress::V4(b[at], b[at + 1], b[at + 2], b[at + 3]); };
   if (zeros(0, 10) && b[10] == 0xff && b[11] == 0xff) return tail(12);                       // ::ffff:a.b.c.d
   if (zeros(0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) return tail(12);  // ::ffff:0:a.b.c.d

@@ -42,9 +42,10 @@ TEST(HttpEgress, LoopbackIsBlockedBeforeAnyConnectionInEveryForm) {
   ScriptedServer internal([](const std::string&) { return Answer(200, kSecretMarker); });
   auto http = MakeHttpClient(EgressPolicy());
   const std::string port = std::to_string(internal.port());
-  for (const std::string& url : std::vector<std::string>{"http://127.0.0.1:" + port + "/", "http://localhost:" + port + "/",
-                                "http://0.0.0.0:" + port + "/", "http://[::ffff:127.0.0.1]:" + port + "/",
-                                "http://2130706433:" + port + "/", "http://0x7f.1:" + port + "/"}) {
+  const std::vector<std::string> forms{"http://127.0.0.1:" + port + "/", "http://localhost:" + port + "/",
+                                       "http://0.0.0.0:" + port + "/", "http://[::ffff:127.0.0.1]:" + port + "/",
+                                       "http://2130706433:" + port + "/", "http://0x7f.1:" + port + "/"};
+  for (const std::string& url : forms) {
     const std::string error = ErrorOf(*http, Get(url));
     EXPECT_TRUE(error.starts_with("permanent: GET ")) << url << ": " << error;
     EXPECT_NE(error.find("blocked by the egress policy (host "), std::string::npos) << url << ": " << error;
@@ -191,8 +192,9 @@ TEST(HttpEgress, UrlsOver8KiBAreRefusedUnsent) {
   EXPECT_NE(ErrorOf(*http, Get(long_url)).find("at most 8192"), std::string::npos);
   EXPECT_TRUE(server.Requests().empty());
   EXPECT_NO_THROW(ValidatePayloadUrl("https://example.com/a?b=c", "payload.url"));
-  for (const std::string& bad : std::vector<std::string>{long_url, std::string("ftp://example.com/x"), std::string("file:///etc/passwd"),
-                                std::string("http://"), std::string("http://exa mple.com/")}) {
+  const std::vector<std::string> bad_urls{long_url, "ftp://example.com/x", "file:///etc/passwd", "http://",
+                                          "http://exa mple.com/"};
+  for (const std::string& bad : bad_urls) {
     try {
       ValidatePayloadUrl(bad, "payload.url");
       ADD_FAILURE() << "accepted " << bad.substr(0, 40);
