@@ -71,7 +71,10 @@ class DiarioProcess : public ::testing::Test {
             {"FILA_LOG_LEVEL", "info"},
             {"FILA_DIARIO_TJRO_URL", tribunal_.Url("/diario/{yyyymmdd}.pdf")},
             {"FILA_DIARIO_ARCHIVE", archive_.string()},
-            {"FILA_DIARIO_MIN_INTERVAL_MS", "50"}};
+            {"FILA_DIARIO_MIN_INTERVAL_MS", "50"},
+            // Payload urls name the fake tribunal: allowed as the real one
+            // (an external host) would be; the template is the operator's.
+            {"FILA_EGRESS_ALLOW", "127.0.0.1:" + std::to_string(tribunal_.port())}};
   }
   void TearDown() override {
     std::error_code ec;
@@ -217,6 +220,7 @@ TEST_F(DiarioProcess, TheBlockPageIsRetriedThenFailsWithAClearError) {
   EXPECT_EQ(State(blocked), "dead");
   EXPECT_NE(LastError(blocked).find("not a PDF"), std::string::npos) << LastError(blocked);
   EXPECT_NE(LastError(blocked).find("text/html"), std::string::npos) << LastError(blocked);
+  EXPECT_EQ(LastError(blocked).find("<"), std::string::npos) << "quotes the page: " << LastError(blocked);
   EXPECT_EQ(db_->Count("SELECT attempt FROM tasks WHERE id = '" + blocked + "'"), 3);
   EXPECT_EQ(tribunal_.Stats()["requests"]["/blocked/20240720.pdf"], 3);
   ASSERT_EQ(State(unblocked), "succeeded") << LastError(unblocked);

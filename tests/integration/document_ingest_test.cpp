@@ -23,13 +23,17 @@ class DocumentIngest : public ::testing::Test {
     fake_ = std::make_unique<test::FakeEmbeddingsServer>();
     db_ = std::make_unique<TestDatabase>();
     queue_ = test::RandomName("doc");
+    down_port_ = test::FreePort();
     env_ = {{"FILA_DATABASE_URL", db_->url()},
             {"FILA_AMQP_URL", test::Stack().amqp_url},
             {"FILA_LOG_LEVEL", "warn"},
             {"FILA_DOCUMENT_ROOT", test::SourceDir() + "/tests/fixtures"},
             {"FILA_EMBEDDINGS_URL", fake_->base() + "/v1"},
             {"FILA_EMBEDDINGS_MODEL", "slow"},
-            {"FILA_EMBEDDINGS_API_KEY", "sk-test"}};
+            {"FILA_EMBEDDINGS_API_KEY", "sk-test"},
+            // A port nothing listens on, allowed as if it were an external
+            // host that is down: its failure is transient.
+            {"FILA_EGRESS_ALLOW", "127.0.0.1:" + std::to_string(down_port_)}};
     // Tenant "default" reads its files from fixtures/documents.
     auto bind = RunFila("fila", {"tenants", "bind", "default", "document_root", "documents"}, env_);
     ASSERT_EQ(bind.ExitCode(), 0) << bind.err;
@@ -77,6 +81,7 @@ class DocumentIngest : public ::testing::Test {
   std::unique_ptr<test::FakeEmbeddingsServer> fake_;
   std::unique_ptr<TestDatabase> db_;
   std::string queue_;
+  int down_port_ = 0;
   std::map<std::string, std::string> env_;
   std::unique_ptr<Process> scheduler_;
   std::unique_ptr<Process> worker_;
@@ -251,12 +256,15 @@ TEST_F(DocumentIngest, BadInputsFailWithClearErrors) {
       {{{"text", "hello"}, {"owner", "a"}, {"document_id", "x"},
         {"embedder", {{"kind", "OPENAI"}, {"model", "bad-request"}}}},
        "failed", "embeddings endpoint rejected the request (HTTP 400"},
+      // The embeddings server is the operator's, not a producer's to fetch.
+      {{{"url", fake_->base() + "/text/100"}, {"owner", "a"}, {"document_id", "internal"}},
+       "failed", "blocked by the egress policy (host 127.0.0.1)"},
   };
   std::vector<std::string> ids;
   for (const auto& c : cases) ids.push_back(Enqueue(c.payload, 3));
   // Transient: nothing listens on the port; retried, then dead.
   const std::string unreachable =
-      Enqueue({{"url", "http://127.0.0.1:" + std::to_string(test::FreePort()) + "/doc.txt"},
+      Enqueue({{"url", "http://127.0.0.1:" + std::to_string(down_port_) + "/doc.txt"},
                {"owner", "a"},
                {"document_id", "down"}},
               2);

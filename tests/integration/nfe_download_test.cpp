@@ -85,7 +85,10 @@ class NfeDownload : public ::testing::Test {
                                               {"FILA_OMIE_ACME_APP_KEY", "acme-key"},
                                               {"FILA_OMIE_BETA_APP_KEY", "beta-key"},
                                               {"FILA_OMIE_BETA_APP_SECRET", "beta-secret"},
-                                              {"FILA_OMIE_TIMEOUT_MS", "1000"}};
+                                              {"FILA_OMIE_TIMEOUT_MS", "1000"},
+                                              // The fake's WebDAV is a payload's upload target: allowed
+                                              // as an external host would be (the API is the operator's).
+                                              {"FILA_EGRESS_ALLOW", omie.Url().substr(std::string("http://").size())}};
     for (auto& [k, v] : extra) env[k] = v;
     return env;
   }

@@ -70,7 +70,9 @@ class FakeEmbeddings : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<test::FakeEmbeddingsServer>();
     base_ = server_->base();
-    http_ = MakeHttpClient();
+    // No allow rule: the embedder's calls are the operator's
+    // (FILA_EMBEDDINGS_URL), so they reach the fake on loopback anyway.
+    http_ = MakeHttpClient(EgressPolicy());
     limiter_ = MakeLocalKeyLimiter();
   }
 
@@ -89,6 +91,7 @@ class FakeEmbeddings : public ::testing::Test {
   nlohmann::json Stats(const std::string& model) {
     HttpRequest r;
     r.url = base_ + "/stats?model=" + model;
+    r.source = UrlSource::kOperator;  // the test's own call to the fake, which runs on loopback
     return nlohmann::json::parse(http_->Send(r).body);
   }
 

@@ -69,7 +69,9 @@ class ScriptedContext final : public TaskContext {
 class IngestHandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    http_ = MakeHttpClient();
+    // The fake serves the documents of URL sources too: allowed by port,
+    // as an operator would allow an internal document server.
+    http_ = MakeHttpClient(EgressPolicy::Parse(server_.base().substr(std::string("http://").size())));
     limiter_ = MakeLocalKeyLimiter();
     // Tenant "default" (the context's) reads from its document_root binding.
     options_.root = std::string(FILA_SOURCE_DIR) + "/tests/fixtures";
@@ -171,6 +173,12 @@ TEST_F(IngestHandlerTest, FetchesUrlsAndClassifiesTheirErrors) {
   p.set_max_bytes(0);
   p.set_url("ftp://example.org/doc.txt");
   EXPECT_NE(ErrorOf(p).find("http:// or https://"), std::string::npos) << ErrorOf(p);
+  // Loopback on another port is not allowed: refused for good, unfetched.
+  p.set_url("http://127.0.0.1:1/secret");
+  EXPECT_TRUE(ErrorOf(p).starts_with("permanent: GET http://127.0.0.1:1/secret: blocked by the egress policy"))
+      << ErrorOf(p);
+  p.set_url(server_.base() + "/" + std::string(9000, 'a'));
+  EXPECT_NE(ErrorOf(p).find("at most 8192"), std::string::npos) << ErrorOf(p).substr(0, 300);
 }
 
 TEST_F(IngestHandlerTest, EmbeddingFailuresAreTransientOrPermanent) {

@@ -12,6 +12,8 @@
 #include "uploader.h"
 #include "zip_batch.h"
 
+#include "support/scripted_server.h"
+
 namespace fila::nfe {
 namespace {
 
@@ -136,6 +138,34 @@ TEST(NfeFiles, UploadToAFolderUnderTheRoot) {
   EXPECT_THROW(UploadZip(*http, root + "/z.zip", "x.zip", "../elsewhere", root, "",
                          DeadlineIn(std::chrono::seconds(5)), nullptr),
                PermanentError);
+}
+
+TEST(NfeFiles, UploadPassesTheEgressPolicyAndKeepsItsTokenAtHome) {
+  const std::string root = FreshDir("upload_http");
+  WriteFileAtomically(root + "/z.zip", "PK-bytes");
+  test::ScriptedServer elsewhere([](const std::string&) { return test::Answer(201, ""); });
+  test::ScriptedServer dav([&](const std::string&) { return test::RedirectTo(elsewhere.Base() + "/x.zip", 307); });
+  auto upload = [&](HttpClient& http) {
+    try {
+      UploadZip(http, root + "/z.zip", "x.zip", dav.Base() + "/dav", root, "upload-token",
+                DeadlineIn(std::chrono::seconds(5)), nullptr);
+    } catch (const PermanentError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // An internal target nobody allowed: refused before a byte leaves.
+  auto strict = MakeHttpClient(EgressPolicy());
+  EXPECT_NE(upload(*strict).find("blocked by the egress policy"), std::string::npos) << upload(*strict);
+  EXPECT_TRUE(dav.Requests().empty());
+  // Allowed, but it redirects the PUT elsewhere: neither the zip nor the
+  // token follows.
+  auto allowed = MakeHttpClient(EgressPolicy::Parse("127.0.0.1:" + std::to_string(dav.port()) + ",127.0.0.1:" +
+                                                    std::to_string(elsewhere.port())));
+  EXPECT_NE(upload(*allowed).find("not resent elsewhere"), std::string::npos) << upload(*allowed);
+  ASSERT_FALSE(dav.Requests().empty());
+  EXPECT_EQ(test::HeaderOf(dav.Requests()[0], "authorization"), "Bearer upload-token");
+  EXPECT_TRUE(elsewhere.Requests().empty());
 }
 
 }  // namespace

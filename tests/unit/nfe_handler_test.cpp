@@ -138,6 +138,12 @@ class NfeHandlerTest : public ::testing::Test {
     p.set_listing(listing);
     return p.SerializeAsString();
   }
+  static std::string WithUpload(const std::string& payload, const std::string& upload) {
+    v1::NfeDownloadPayload p;
+    p.ParseFromString(payload);
+    p.set_upload(upload);
+    return p.SerializeAsString();
+  }
   std::string root_;
   std::unique_ptr<KeyLimiter> limiter_ = MakeLocalKeyLimiter();
   FakeOmieHttp* http_ = nullptr;
@@ -157,6 +163,12 @@ TEST_F(NfeHandlerTest, BadPayloadsArePermanentAndNameTheField) {
       {Payload("no_such", "2026-10", "d"), "payload.account"},
       {Payload("unbound", "2026-10", "d"), "payload.account"},
       {std::string("\xff\xff\xff", 3), "payload"},
+      // Upload targets are checked before the first request to Omie.
+      {WithUpload(Payload("unit", "2026-10", "d"), "https://up.example/" + std::string(9000, 'a')),
+       "payload.upload"},
+      {WithUpload(Payload("unit", "2026-10", "d"), std::string(9000, 'a')), "payload.upload"},
+      {WithUpload(Payload("unit", "2026-10", "d"), "http://exa mple.com/"), "payload.upload"},
+      {WithUpload(Payload("unit", "2026-10", "d"), "../elsewhere"), "payload.upload"},
   };
   for (const auto& [payload, field] : cases) {
     FakeContext ctx(payload);

@@ -223,8 +223,36 @@ TEST(NfeOmieClient, BadKeyIsPermanentAndNamesNoSecret) {
 TEST(NfeOmieClient, ValidationFaultIsARequestError) {
   ClientFixture f;
   f.http.script.push_back(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: Cliente não cadastrado")));
-  EXPECT_THROW(f.client.Call("x", "M", json::object()), OmieRequestError);
+  try {
+    f.client.Call("x", "M", json::object());
+    ADD_FAILURE() << "no throw";
+  } catch (const OmieRequestError& e) {
+    // The error names the call and the fault code, never the answer's words.
+    EXPECT_EQ(std::string(e.what()), "M: SOAP-ENV:Client-105 (HTTP 500)");
+    EXPECT_EQ(e.FaultText(), "ERROR: Cliente não cadastrado");
+  }
   EXPECT_EQ(f.http.requests.size(), 1u);
+}
+
+TEST(NfeOmieClient, ErrorsNeverQuoteTheAnswer) {
+  const std::string marker = "internal-service-bytes";
+  // A bad key, an unknown fault (retried until the attempts run out) and a
+  // request fault whose code is not a code.
+  const std::vector<std::function<HttpResponse(const HttpRequest&)>> answers{
+      Answer(403, Fault("SOAP-ENV:Server", "chave de acesso " + marker)),
+      Answer(500, Fault("SOAP-ENV:Server", "ERROR: " + marker)),
+      Answer(500, Fault("SOAP-ENV:Client-9 <b>" + marker + "</b>", "ERROR: " + marker)),
+  };
+  for (const auto& answer : answers) {
+    ClientFixture f;
+    for (int i = 0; i < FastOptions().max_attempts; ++i) f.http.script.push_back(answer);
+    try {
+      f.client.Call("x", "M", json::object());
+      ADD_FAILURE() << "no throw";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find(marker), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(NfeOmieClient, LongBlockEndsTheAttemptAndPausesTheAccount) {
@@ -298,7 +326,10 @@ TEST(NfeListing, FetchTreatsStatusErrorsAsMissing) {
   Fetched a = FetchXml(f.client, {"11", "", "", std::nullopt});
   EXPECT_FALSE(a.bytes);
   EXPECT_NE(a.missing_reason.find("nao encontrada"), std::string::npos);
-  EXPECT_FALSE(FetchXml(f.client, {"12", "", "", std::nullopt}).bytes);
+  Fetched b = FetchXml(f.client, {"12", "", "", std::nullopt});
+  EXPECT_FALSE(b.bytes);
+  // The report keeps the ERP's reason (the task's result, not an error).
+  EXPECT_EQ(b.missing_reason, "ObterNfe: SOAP-ENV:Client-105 (HTTP 500): ERROR: não cadastrado");
   Fetched c = FetchXml(f.client, {"13", "", "", std::nullopt});
   ASSERT_TRUE(c.bytes);
   EXPECT_EQ(*c.bytes, "<NFe/>");

@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
   if (options.worker_id.empty()) options.worker_id = fila::DefaultWorkerId();
 
   try {
+    // The handlers' HTTP clients read FILA_EGRESS_ALLOW too: a typo there
+    // stops the worker here, before it connects to anything.
+    fila::EgressPolicy::FromEnvironment();
     if (database_url.empty()) throw fila::PermanentError("no database: set --database-url or FILA_DATABASE_URL");
     if (amqp_url.empty()) throw fila::PermanentError("no broker: set --amqp-url or FILA_AMQP_URL");
     if (options.queues.empty()) throw fila::PermanentError("--queues names no queue");
@@ -165,8 +168,9 @@ int main(int argc, char** argv) {
       fila::MakePostgresKeyLimiter(database_url, std::max<size_t>(2, options.concurrency / 4));
   // document.ingest's store and HTTP client live as long as the worker.
   auto document_store = fila::MakePostgresDocumentStore(database_url);
-  auto document_http = fila::MakeHttpClient();
+  std::unique_ptr<fila::HttpClient> document_http;
   try {
+    document_http = fila::MakeHttpClient();
     fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url),
                                   tenants);
     fila::diario::RegisterDiarioHandler(handlers, *key_limiter, fila::MakePostgresDiarioStore(database_url));

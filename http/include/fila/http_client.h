@@ -8,12 +8,35 @@
 #include <vector>
 
 #include "fila/clock.h"
+#include "fila/egress_policy.h"
 
 namespace fila {
 
+// Who named a request's URL, which decides what it may reach.
+enum class UrlSource {
+  // A producer (a task's payload): every connection, on every redirect
+  // hop, must pass the egress policy. The default: fail closed.
+  kPayload,
+  // The worker's own configuration (FILA_OMIE_API_URL, FILA_EMBEDDINGS_URL,
+  // ...): the URL's origin (scheme, host, port) is reachable wherever it
+  // points; a redirect to any other origin must pass the policy.
+  kOperator,
+};
+
+// The longest URL a payload may name, and the client accepts.
+inline constexpr size_t kMaxUrlBytes = 8192;
+// Redirects followed per request, each hop checked.
+inline constexpr int kMaxRedirects = 5;
+
+// Checks a URL taken from a payload before anything is fetched: at most
+// kMaxUrlBytes, http:// or https://, well-formed. Throws PermanentError
+// naming `field` (the message never quotes a long URL).
+void ValidatePayloadUrl(const std::string& url, const std::string& field);
+
 struct HttpRequest {
   std::string method = "GET";  // GET, POST, PUT, ...
-  std::string url;             // http:// or https:// only
+  std::string url;             // http:// or https:// only, at most kMaxUrlBytes
+  UrlSource source = UrlSource::kPayload;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   Deadline deadline = DeadlineIn(std::chrono::seconds(30));
@@ -36,15 +59,28 @@ struct HttpResponse {
 // Thread-safe: each call uses its own connection state. Any status is a
 // response (the caller classifies 429/5xx); throws TransientError when no
 // response arrived (connection refused or reset, DNS, TLS, deadline
-// passed) and PermanentError for a bad URL, an unsupported scheme or a
-// response larger than max_response_bytes. Never logs headers or bodies.
+// passed) and PermanentError for a bad URL, an unsupported scheme, a
+// response larger than max_response_bytes (field() "max_response_bytes"),
+// a connection the egress policy denies (message "... blocked by the
+// egress policy (host H)", field() "url"), more than kMaxRedirects
+// redirects, or a redirect to another origin that would resend the body.
+// Redirects are followed by the client, each hop under the policy; the
+// request's headers other than Accept, Accept-Language and Content-Type
+// (Authorization, cookies, API keys) and the URL's user:password go only
+// to the request's own origin. Proxy settings of the environment
+// (http_proxy, ...) are ignored. Error messages name the method and the
+// URL without credentials or query; they never quote a response body.
+// Never logs headers or bodies.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual HttpResponse Send(const HttpRequest& request) = 0;
 };
 
-// The libcurl implementation.
+// The libcurl implementation under `policy`.
+std::unique_ptr<HttpClient> MakeHttpClient(EgressPolicy policy);
+// The same under EgressPolicy::FromEnvironment(); throws PermanentError
+// when FILA_EGRESS_ALLOW is malformed.
 std::unique_ptr<HttpClient> MakeHttpClient();
 
 // Seconds a 429/503 response asks to wait (Retry-After as seconds or an

@@ -64,6 +64,7 @@ class HttpArchive final : public Archive {
     HttpRequest req;
     req.method = "PUT";
     req.url = base_ + "/" + name;
+    req.source = UrlSource::kOperator;  // FILA_DIARIO_ARCHIVE; `name` is built from checked fields
     req.headers = {{"Content-Type", "application/pdf"}};
     req.body.assign(bytes);
     req.deadline = deadline;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "fila/diario/archive.h"
@@ -42,11 +43,19 @@ std::string Sha256Hex(std::string_view bytes) {
   return out;
 }
 
-// What the first bytes look like, for the error message (never the whole body).
-std::string Sniff(std::string_view body) {
-  std::string out;
-  for (char c : body.substr(0, 40)) out += (c >= 32 && c < 127) ? c : ' ';
-  return out;
+// The media type of a Content-Type header ("text/html"), for an error
+// message; "" unless it has the shape of one. Nothing else of the answer
+// is ever quoted: its bytes may be an internal service's.
+std::string MediaType(const std::string& header) {
+  std::string type = header.substr(0, header.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (char& c : type) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  const bool token = !type.empty() && type.size() <= 80 && std::count(type.begin(), type.end(), '/') == 1 &&
+                     std::all_of(type.begin(), type.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '.' ||
+                              c == '+' || c == '-' || c == '_';
+                     });
+  return token ? type : std::string();
 }
 
 class DiarioHandler final {
@@ -67,10 +76,8 @@ class DiarioHandler final {
     g.tribunal = tribunal->Code();
     if (!payload.date().empty()) g.date = Date::Parse(payload.date(), "payload.date").Iso();
     if (!payload.url().empty()) {
+      ValidatePayloadUrl(payload.url(), "payload.url");
       g.url = payload.url();
-      if (g.url.rfind("http://", 0) != 0 && g.url.rfind("https://", 0) != 0) {
-        throw PermanentError("payload.url must be http:// or https://", "payload.url");
-      }
     } else if (!g.date.empty()) {
       g.url = tribunal->GazetteUrl(Date::Parse(g.date));
     } else {
@@ -80,7 +87,10 @@ class DiarioHandler final {
     const Deadline deadline = ctx.TaskDeadline();
 
     ctx.Progress(5, "downloading");
-    HttpResponse resp = Download(g.url, deadline, cancelled);
+    // A producer's URL passes the egress policy; the operator's template
+    // (FILA_DIARIO_TJRO_URL) may name an internal mirror.
+    const UrlSource source = payload.url().empty() ? UrlSource::kOperator : UrlSource::kPayload;
+    HttpResponse resp = Download(g.url, source, deadline, cancelled);
     if (resp.status == 404 || resp.status == 410) {
       store_.SaveNoGazette(g);
       return nlohmann::json{{"status", "no_gazette"}, {"tribunal", g.tribunal}, {"date", g.date}, {"url", g.url}}
@@ -131,13 +141,15 @@ class DiarioHandler final {
   }
 
  private:
-  HttpResponse Download(const std::string& url, Deadline deadline, const std::function<bool()>& cancelled) {
+  HttpResponse Download(const std::string& url, UrlSource source, Deadline deadline,
+                        const std::function<bool()>& cancelled) {
     const LimitSpec host_limit{.max_concurrent = options_.host_concurrency,
                                .rate = options_.host_min_interval.count() > 0 ? 1u : 0u,
                                .period = options_.host_min_interval};
     Permit permit = limiter_.Acquire(HostLimitKey(url), host_limit, deadline, cancelled);
     HttpRequest req;
     req.url = url;
+    req.source = source;
     req.headers = {{"Accept", "application/pdf"}};
     req.deadline = std::min(deadline, DeadlineIn(options_.download_timeout));
     req.max_response_bytes = options_.max_pdf_bytes;
@@ -154,10 +166,10 @@ class DiarioHandler final {
       throw PermanentError("tribunal answered HTTP " + std::to_string(resp.status));
     }
     if (!LooksLikePdf(resp.body)) {
-      const std::string type = resp.Header("content-type");
+      const std::string type = MediaType(resp.Header("content-type"));
       throw TransientError("the tribunal answered with something that is not a PDF (" +
-                           (type.empty() ? std::string("no content type") : type) + ", starts \"" +
-                           Sniff(resp.body) + "\"): likely its anti-bot block page");
+                           (type.empty() ? std::string("no known content type") : type) +
+                           "): likely its anti-bot block page");
     }
   }
 

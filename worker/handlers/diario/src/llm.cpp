@@ -99,6 +99,7 @@ LlmReport EnrichWithLlm(const LlmConfig& config, HttpClient& http, KeyLimiter& l
     HttpRequest req;
     req.method = "POST";
     req.url = Endpoint(config.url);
+    req.source = UrlSource::kOperator;  // FILA_DIARIO_LLM_URL
     req.headers = {{"Content-Type", "application/json"}};
     if (!config.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + config.api_key);
     req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);

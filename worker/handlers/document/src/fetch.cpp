@@ -58,10 +58,8 @@ std::string Shown(const std::string& url) {
 }
 
 Fetched FromUrl(const std::string& url, size_t limit, HttpClient& http, Deadline deadline) {
+  ValidatePayloadUrl(url, "payload.url");
   const std::string shown = Shown(url);
-  if (!url.starts_with("http://") && !url.starts_with("https://")) {
-    throw PermanentError("url must be http:// or https://: " + shown, "payload.url");
-  }
   HttpRequest request;
   request.url = url;
   request.deadline = deadline;
@@ -70,9 +68,12 @@ Fetched FromUrl(const std::string& url, size_t limit, HttpClient& http, Deadline
   try {
     response = http.Send(request);
   } catch (const PermanentError& e) {
-    // The client's own limit: the body outgrew max_response_bytes.
-    throw PermanentError("fetching " + shown + ": " + e.what() + " (" + TooLarge(limit + 1, limit) + ")",
-                         "payload.url");
+    if (e.field() == "max_response_bytes") {
+      throw PermanentError("fetching " + shown + ": " + TooLarge(limit + 1, limit), "payload.url");
+    }
+    // Blocked by the egress policy, too many redirects, a bad URL: the
+    // client's message names the method and the URL, never the answer.
+    throw PermanentError(e.what(), "payload.url");
   } catch (const TransientError& e) {
     throw TransientError("fetching " + shown + ": " + e.what());
   }

@@ -56,29 +56,16 @@ class OpenAiEmbedder final : public Embedder {
   }
 
  private:
-  // An upstream error message, shortened and with anything key-like masked:
-  // some services echo part of a rejected key.
+  // A transport error's text, with the key masked should it ever appear.
+  // Never the answer's body: an upstream may echo part of a rejected key,
+  // and a body is the upstream's to say, not ours to store.
   std::string Clean(std::string text) const {
     if (!options_.api_key.empty()) {
       for (size_t p; (p = text.find(options_.api_key)) != std::string::npos;) {
         text.replace(p, options_.api_key.size(), "***");
       }
     }
-    text = RedactSecrets(text);
-    if (text.size() > 300) text = text.substr(0, 300) + "...";
-    return text;
-  }
-
-  std::string ErrorOf(const HttpResponse& r) const {
-    try {
-      Json j = Json::parse(r.body);
-      if (j.contains("error")) {
-        const Json& e = j["error"];
-        return Clean(e.is_object() && e.contains("message") ? e["message"].get<std::string>() : e.dump());
-      }
-    } catch (const std::exception&) {
-    }
-    return Clean(r.body);
+    return RedactSecrets(text);
   }
 
   void Wait(milliseconds wait, const EmbedContext& context, const std::string& why) const {
@@ -130,6 +117,7 @@ class OpenAiEmbedder final : public Embedder {
     HttpRequest request;
     request.method = "POST";
     request.url = endpoint_;
+    request.source = UrlSource::kOperator;  // FILA_EMBEDDINGS_URL, not a payload's
     request.headers = {{"Content-Type", "application/json"}};
     if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
     request.body = Json{{"model", options_.model}, {"input", texts}, {"encoding_format", "float"}}.dump();
@@ -153,7 +141,7 @@ class OpenAiEmbedder final : public Embedder {
       }
       const long s = response.status;
       if (s >= 200 && s < 300) return Parse(response, texts.size());
-      last = "HTTP " + std::to_string(s) + ": " + ErrorOf(response);
+      last = "HTTP " + std::to_string(s);
       if (s == 401 || s == 403) {
         throw PermanentError("embeddings endpoint refused the API key (" + last +
                              "); set FILA_EMBEDDINGS_API_KEY");

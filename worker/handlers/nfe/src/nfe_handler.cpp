@@ -91,6 +91,7 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
                          "payload.destination");
   }
   if (payload.page_size() > 500) throw PermanentError("page_size must be at most 500", "payload.page_size");
+  if (!payload.upload().empty()) ValidateUploadTarget(payload.upload());  // before any request
   const std::string listing = payload.listing().empty() ? "ListarNF" : payload.listing();
   if (listing != "ListarNF" && listing != "ListarDocumentos") {
     throw PermanentError("listing must be ListarNF or ListarDocumentos", "payload.listing");

@@ -88,6 +88,16 @@ bool Contains(const std::string& haystack, const char* needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// A faultcode as errors may show it ("SOAP-ENV:Client-105"): a short
+// token, or "fault" when the answer holds something else there.
+std::string ShownCode(const std::string& code) {
+  const bool token = !code.empty() && code.size() <= 64 &&
+                     std::all_of(code.begin(), code.end(), [](unsigned char c) {
+                       return std::isalnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == ' ';
+                     });
+  return token ? code : "fault";
+}
+
 bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -210,6 +220,9 @@ std::optional<nlohmann::json> OmieClient::Call(const std::string& path, const st
   request.method = "POST";
   request.url = options_.base_url + "/" + path;
   if (request.url.back() != '/') request.url += '/';
+  // FILA_OMIE_API_URL is the operator's; the body holds the app secret, so
+  // the client never resends it to another origin on a redirect.
+  request.source = UrlSource::kOperator;
   request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   request.body = envelope.dump();
   std::string last;  // what went wrong last, for the final error (no secrets)
@@ -237,7 +250,13 @@ std::optional<nlohmann::json> OmieClient::Call(const std::string& path, const st
     if (answered) {
       c = ClassifyResponse(response, std::chrono::system_clock::now());
       if (c.kind == FaultKind::kNone) return std::move(c.body);
-      last = method + ": " + c.code + (c.text.empty() ? "" : " " + c.text);
+      // Classified on the ERP's words, reported by its code: an error
+      // never quotes the answer.
+      // (Without a fault, `text` is ours: "response is not a JSON object".)
+      const std::string status = "HTTP " + std::to_string(response.status);
+      last = method + ": " +
+             (c.code.rfind("http ", 0) == 0 ? status + (c.text.empty() || c.text == status ? "" : ", " + c.text)
+                                            : ShownCode(c.code) + " (" + status + ")");
     } else {
       c.kind = FaultKind::kTransient;
     }
@@ -245,10 +264,10 @@ std::optional<nlohmann::json> OmieClient::Call(const std::string& path, const st
       case FaultKind::kEndOfData:
         return std::nullopt;
       case FaultKind::kCredentials:
-        throw PermanentError("Omie rejected the app key/secret of account '" + account_ + "' (" + c.code +
-                             "): " + c.text);
+        throw PermanentError("Omie rejected the app key/secret of account '" + account_ + "' (" +
+                             ShownCode(c.code) + ")");
       case FaultKind::kRequest:
-        throw OmieRequestError(last);
+        throw OmieRequestError(last, c.text);
       case FaultKind::kWaitThenRetry: {
         // Not a failure of ours: the server named the wait. A margin of a
         // second keeps us from arriving a hair early.

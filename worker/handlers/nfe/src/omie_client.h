@@ -66,10 +66,17 @@ struct Classified {
 Classified ClassifyResponse(const HttpResponse& response, std::chrono::system_clock::time_point now);
 
 // A request-level fault (record not found, validation): this request cannot
-// succeed, but the task may go on without it.
+// succeed, but the task may go on without it. what() names the call and the
+// fault code only; the ERP's own words (faultstring) are kept apart for the
+// task's report, never for an error.
 class OmieRequestError final : public PermanentError {
  public:
-  using PermanentError::PermanentError;
+  OmieRequestError(const std::string& message, std::string fault_text)
+      : PermanentError(message), fault_text_(std::move(fault_text)) {}
+  const std::string& FaultText() const { return fault_text_; }
+
+ private:
+  std::string fault_text_;
 };
 
 struct OmieCounters {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "fila/errors.h"
+#include "fila/text_limit.h"
 #include "file_store.h"
 
 namespace fila::nfe {
@@ -181,7 +182,8 @@ Fetched FetchXml(OmieClient& client, const InvoiceRef& ref) {
   try {
     r = client.Call("produtos/dfedocs", "ObterNfe", param);
   } catch (const OmieRequestError& e) {
-    f.missing_reason = e.what();
+    // The report names the ERP's reason ("NF-e não encontrada"), cut short.
+    f.missing_reason = std::string(e.what()) + (e.FaultText().empty() ? "" : ": " + TruncateText(e.FaultText(), 300));
     return f;
   } catch (const std::invalid_argument&) {
     f.missing_reason = "Omie id '" + ref.omie_id + "' is not a number";

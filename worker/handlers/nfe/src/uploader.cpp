@@ -10,15 +10,32 @@
 
 namespace fila::nfe {
 
+namespace {
+
+bool IsUrl(const std::string& target) { return target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0; }
+
+}  // namespace
+
+void ValidateUploadTarget(const std::string& target) {
+  if (target.size() > kMaxUrlBytes) {
+    throw PermanentError("payload.upload is " + std::to_string(target.size()) + " bytes; at most " +
+                             std::to_string(kMaxUrlBytes) + " are accepted",
+                         "payload.upload");
+  }
+  if (IsUrl(target)) {
+    ValidatePayloadUrl(target, "payload.upload");
+  } else if (!SafeRelativePath(target)) {
+    throw PermanentError("upload folder must be relative to FILA_NFE_ROOT, without '..'", "payload.upload");
+  }
+}
+
 UploadResult UploadZip(HttpClient& http, const std::string& zip_path, const std::string& zip_name,
                        const std::string& target, const std::string& root, const std::string& bearer,
                        Deadline deadline, const std::function<bool()>& cancelled, int max_attempts) {
   UploadResult result;
+  ValidateUploadTarget(target);
   const std::string bytes = ReadFile(zip_path);
-  if (target.rfind("http://", 0) != 0 && target.rfind("https://", 0) != 0) {
-    if (!SafeRelativePath(target)) {
-      throw PermanentError("upload folder must be relative to FILA_NFE_ROOT, without '..'", "payload.upload");
-    }
+  if (!IsUrl(target)) {
     WriteFileAtomically(root + "/" + target + "/" + zip_name, bytes);
     result.target = target + "/" + zip_name;
     result.attempts = 1;
@@ -26,6 +43,10 @@ UploadResult UploadZip(HttpClient& http, const std::string& zip_path, const std:
   }
   HttpRequest request;
   request.method = "PUT";
+  // The caller checked that the target lies under an upload target an
+  // operator bound to the tenant: the operator chose its origin, as they
+  // chose Omie's. A redirect elsewhere still meets the egress policy.
+  request.source = UrlSource::kOperator;
   request.url = target + (target.back() == '/' ? "" : "/") + zip_name;
   request.headers = {{"Content-Type", "application/zip"}};
   if (!bearer.empty()) request.headers.emplace_back("Authorization", "Bearer " + bearer);

@@ -9,7 +9,11 @@
 // 404/410 for a date is "no_gazette" (success, nothing to retry); a non-PDF
 // answer (the tribunal's anti-bot HTML page), 403, 429 or 5xx is a
 // TransientError, retried with backoff until the attempts run out; a bad
-// payload or a damaged PDF is a PermanentError.
+// payload or a damaged PDF is a PermanentError. A payload's url (at most
+// 8 KB, http or https) is fetched under the worker's egress policy: one
+// the policy blocks is a PermanentError; the URLs built from
+// FILA_DIARIO_TJRO_URL are the operator's and reach its host wherever it is.
+// No error quotes the answer's bytes.
 
 #include <chrono>
 #include <map>
