@@ -78,6 +78,10 @@ TEST(Logging, TaskLinesCarryTaskFieldsAndNoSecretReachesLogsOrMetrics) {
                                  {{"FILA_DATABASE_URL", db.url()}});
   ASSERT_EQ(token_run.ExitCode(), 0) << token_run.err;
   const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
+  // Producers use their types' default queues and the ones bound to them.
+  ASSERT_EQ(test::RunFila("fila", {"tenants", "bind", "acme", "queue", queue}, {{"FILA_DATABASE_URL", db.url()}})
+                .ExitCode(),
+            0);
   const int api_port = test::FreePort();
   auto scheduler_env = env;
   scheduler_env["FILA_API_LISTEN"] = "127.0.0.1:" + std::to_string(api_port);

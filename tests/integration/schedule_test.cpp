@@ -64,7 +64,7 @@ TEST_F(Scheduling, DelayAndAtFromTheCommandLine) {
   auto scheduler = Scheduler();
   auto worker = Worker("delay-cli", 2);
   const std::string delayed = Enqueue("noop", "{}", {"--delay", "1500ms"});
-  const std::string at = Enqueue("noop", "{}", {"--at", FormatTimestamp(NowUnixMs() + 1000)});
+  const std::string at = Enqueue("noop", "{}", {"--at", FormatTimestamp(NowUnixMs() + 3000)});
   EXPECT_EQ(State(delayed), "scheduled");
   EXPECT_EQ(State(at), "scheduled");
   ASSERT_TRUE(WaitAllTerminal(30s));
