@@ -181,48 +181,65 @@ TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
                                  "--heartbeat-interval-ms", "500"});
   auto batch = [](int n) {
     std::string body = R"({"tasks": [)";
-    for (int i = 0; i < n; ++i) body += std::string(i ? "," : "") + R"({"type": "sleep", "args": {"ms": 2}})";
+    for (int i = 0; i < n; ++i) body += std::string(i ? "," : "") + R"({"type": "sleep", "args": {"ms": 5}})";
     return body + "]}";
   };
-  ASSERT_EQ(Call("POST", "/v1/tasks:batch", producer, batch(500)).status, 201);
-  ASSERT_TRUE(WaitFor([&] { return Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") > 20; },
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(Call("POST", "/v1/tasks:batch", producer, batch(1000)).status, 201);
+  ASSERT_TRUE(WaitFor([&] { return Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") > 50; },
                       30s));
+  const std::vector<std::pair<std::string, std::string>> probes{
+      {"scheduler", MetricsAddress(*scheduler_)}, {"worker", MetricsAddress(worker)}};
 
   const std::string end_sessions =
       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
       " WHERE datname = current_database() AND pid <> pg_backend_pid()";
-  Exec("ALTER DATABASE " + db_->Scalar("SELECT current_database()") +
-       " SET statement_timeout = '2ms'; " + end_sessions);
+  const std::string database = Scalar("SELECT current_database()");
+  const auto done_before = Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'");
+  Exec("ALTER DATABASE " + database + " SET statement_timeout = '2ms'; " + end_sessions);
   std::map<long, int> statuses;
+  std::string why_not_ready;  // a /readyz answer naming the timeout
   const auto until = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < until) {
     ++statuses[Call("POST", "/v1/tasks:batch", producer, batch(200)).status];
+    for (const auto& [name, address] : probes) {
+      const auto ready = Http("GET", "http://" + address + "/readyz");
+      if (ready.status == 503 && ready.body.find("statement timeout") != std::string::npos) {
+        why_not_ready = name + ": " + ready.body;
+      }
+    }
     std::this_thread::sleep_for(100ms);
   }
+  const auto done_during = Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") - done_before;
   const std::string during = "scheduler " + Status(*scheduler_) + ", worker " + Status(worker);
-  Exec("ALTER DATABASE " + db_->Scalar("SELECT current_database()") + " RESET statement_timeout; " +
-       end_sessions);
+  Exec("ALTER DATABASE " + database + " RESET statement_timeout; " + end_sessions);
 
   std::string answers;
   for (const auto& [status, n] : statuses) answers += std::to_string(status) + "x" + std::to_string(n) + " ";
-  std::printf("[ metric ] statement_timeout 2ms for 5 s: API answers %s; %s\n", answers.c_str(),
-              during.c_str());
+  std::printf("[ metric ] statement_timeout 2ms for 5 s: API answers %s; %lld tasks finished "
+              "meanwhile; %s\n%s",
+              answers.c_str(), static_cast<long long>(done_during), during.c_str(),
+              why_not_ready.c_str());
   // 201 (committed in time) or 503 (retry later); no 500, no silence.
   EXPECT_GT(statuses[503], 0) << "the timeout never bit: " << answers;
   EXPECT_EQ(statuses[201] + statuses[503], Total(statuses)) << answers;
+  EXPECT_FALSE(why_not_ready.empty()) << "no /readyz named the statement timeout";
   ASSERT_TRUE(scheduler_->Running()) << Status(*scheduler_) << "\n" << Tail(*scheduler_);
   ASSERT_TRUE(worker.Running()) << Status(worker) << "\n" << Tail(worker);
 
   const bool done = WaitFor(
       [&] { return Count("SELECT count(*) FROM tasks WHERE state NOT IN ('succeeded')") == 0; }, 90s);
   const auto total = Count("SELECT count(*) FROM tasks");
-  std::printf("[ metric ] after the reset: %s (%lld tasks)\n", StatesOf("").c_str(),
+  std::printf("[ metric ] after the reset: %s(%lld tasks)\n", StatesOf("").c_str(),
               static_cast<long long>(total));
   EXPECT_TRUE(done) << "states after the reset: "
                     << Scalar("SELECT string_agg(state || '=' || n, ' ') FROM (SELECT state, count(*) n"
                               " FROM tasks GROUP BY state) s");
   EXPECT_EQ(Count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"), total)
       << "each task recorded succeeded once";
+  for (const auto& [name, address] : probes) {
+    EXPECT_TRUE(WaitFor([&] { return Http("GET", "http://" + address + "/readyz").status == 200; }, 30s))
+        << name << " ready again";
+  }
   EXPECT_TRUE(scheduler_->Running());
   EXPECT_TRUE(worker.Running());
 }
@@ -273,6 +290,14 @@ CREATE TRIGGER test_poison BEFORE UPDATE OF state ON tasks
   // Refused even as a failure: let go, still running under the worker.
   EXPECT_EQ(State(poison_all), "running");
   EXPECT_TRUE(WaitFor([&] { return worker.Stderr().find(poison_all) != std::string::npos; }, 5s));
+  // Its lease (10 s) is no longer extended: the reaper finds it, is refused
+  // too, says so and carries on.
+  EXPECT_TRUE(WaitFor(
+      [&] { return scheduler_->Stderr().find("refuses to take back lost task " + poison_all) != std::string::npos; },
+      30s)) << Tail(*scheduler_);
+  const std::string after = Enqueue(producer, R"({"type": "noop"})");
+  EXPECT_TRUE(WaitTerminal(*db_, {after}, 20s));
+  EXPECT_EQ(State(after), "succeeded");
   EXPECT_TRUE(worker.Running()) << Status(worker) << "\n" << Tail(worker);
   EXPECT_TRUE(scheduler_->Running()) << Status(*scheduler_) << "\n" << Tail(*scheduler_);
 }
