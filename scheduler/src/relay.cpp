@@ -188,8 +188,11 @@ void Relay::Run(const std::atomic<bool>& stop) {
       if (handled < options_.batch) {
         // Caught up: sleep until a NOTIFY, the next due task or cron slot,
         // the next sweep or a stop check.
-        auto wake = std::min({next_release, next_cron, next_reap, std::max(next_publish, SteadyClock::now()),
+        auto wake = std::min({next_release, next_cron, next_reap,
                               SteadyClock::now() + std::chrono::milliseconds(500)});
+        // A publish backing off after an error is due again at its time;
+        // otherwise a NOTIFY (or the sweep) says there is more.
+        if (next_publish > SteadyClock::now()) wake = std::min(wake, next_publish);
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now());
         if (wait.count() > 0) {
           // "due": a task became scheduled, maybe earlier than the next
