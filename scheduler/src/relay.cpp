@@ -111,7 +111,8 @@ SteadyClock::time_point Relay::Step(const char* name, PartHealth& health, int& f
     throw;
   } catch (const std::exception& e) {
     // Retrying at once cannot help; the other steps must not wait for it.
-    if (health.Failed(e.what())) spdlog::error("relay: {} failed: {}; trying again later", name, e.what());
+    if (health.Failed(e.what()))
+      spdlog::error("relay: {} failed: {}; trying again later", name, e.what());
     return SteadyClock::now() + Backoff(failures++) * 10;
   }
 }
@@ -122,7 +123,8 @@ std::optional<std::string> Relay::Problem() const {
        {std::pair{"relay", &loop_health_}, std::pair{"release", &release_health_},
         std::pair{"cron", &cron_health_}, std::pair{"reap", &reap_health_},
         std::pair{"publish", &publish_health_}}) {
-    if (auto problem = health->Problem()) out += (out.empty() ? "" : "; ") + std::string(name) + ": " + *problem;
+    if (auto problem = health->Problem())
+      out += (out.empty() ? "" : "; ") + std::string(name) + ": " + *problem;
   }
   if (out.empty()) return std::nullopt;
   return out;
@@ -149,8 +151,8 @@ void Relay::Run(const std::atomic<bool>& stop) {
         leader = false;
         metrics_.Leader(false);
         // A follower runs no step: nothing of theirs is failing now.
-        for (auto* health : {&loop_health_, &release_health_, &cron_health_, &reap_health_,
-                             &publish_health_}) {
+        for (auto* health :
+             {&loop_health_, &release_health_, &cron_health_, &reap_health_, &publish_health_}) {
           health->Succeeded();
         }
         SleepUnlessStopped(options_.leader_retry, stop);
@@ -165,7 +167,8 @@ void Relay::Run(const std::atomic<bool>& stop) {
       metrics_.Leader(true);
 
       if (SteadyClock::now() >= next_release) {
-        next_release = Step("release", release_health_, release_failures, [&] { return ReleaseDue(); });
+        next_release =
+            Step("release", release_health_, release_failures, [&] { return ReleaseDue(); });
       }
       if (SteadyClock::now() >= next_cron) {
         next_cron = Step("cron", cron_health_, cron_failures, [&] { return FireSchedules(); });
@@ -184,7 +187,7 @@ void Relay::Run(const std::atomic<bool>& stop) {
         });
       }
       failures = 0;
-      if (loop_health_.Succeeded()) spdlog::info("relay: the database answers again");
+      if (loop_health_.Succeeded()) spdlog::info("relay: working again");
       if (handled < options_.batch) {
         // Caught up: sleep until a NOTIFY, the next due task or cron slot,
         // the next sweep or a stop check.
@@ -209,8 +212,8 @@ void Relay::Run(const std::atomic<bool>& stop) {
       const auto backoff = Backoff(failures++);
       const bool transient = dynamic_cast<const TransientError*>(&e) != nullptr;
       if (loop_health_.Failed(e.what())) {
-        spdlog::log(transient ? spdlog::level::warn : spdlog::level::err, "relay: {}; retrying in {} ms",
-                    e.what(), backoff.count());
+        spdlog::log(transient ? spdlog::level::warn : spdlog::level::err,
+                    "relay: {}; retrying in {} ms", e.what(), backoff.count());
       }
       SleepUnlessStopped(backoff, stop);
     }

@@ -57,7 +57,8 @@ void Sampler::Loop() {
         sampled_ = true;
         if (database_.Succeeded()) spdlog::info("sampler: PostgreSQL answers again");
       } catch (const std::exception& e) {
-        if (database_.Failed(e.what())) spdlog::warn("sampler: cannot sample the queues: {}", e.what());
+        if (database_.Failed(e.what()))
+          spdlog::warn("sampler: cannot sample the queues: {}", e.what());
       }
       // Waiting inside the probe serves its heartbeats and reconnects it.
       const Deadline until = DeadlineIn(options_.interval);

@@ -3,10 +3,10 @@
 // input cut before they are stored, a reaper that skips what the database
 // refuses, and dependency chains settled at any depth.
 #include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 #include <chrono>
 #include <cstdio>
+#include <pqxx/pqxx>
 
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
@@ -101,13 +101,23 @@ TEST(PostgresStoreErrors, ErrorsAndProgressMessagesAreCutBeforeTheyAreStored) {
   const std::string huge(1 << 20, 'x');
   std::vector<ProgressUpdate> progress{{ids[0].id, 1, 50, huge}};
   store.RecordProgress(progress);
-  EXPECT_LE(db.Count("SELECT octet_length(progress_message) FROM tasks WHERE id = '" + ids[0].id + "'"),
-            4096);
-  std::vector<FinishRecord> finishes{
-      {.id = ids[0].id, .attempt = 1, .state = TaskState::kFailed, .outcome = Outcome::kFailed,
-       .error = huge, .error_kind = "permanent", .worker = "w1"},
-      {.id = ids[1].id, .attempt = 1, .state = TaskState::kFailed, .outcome = Outcome::kFailed,
-       .error = "short", .error_kind = huge, .worker = "w1"}};
+  EXPECT_LE(
+      db.Count("SELECT octet_length(progress_message) FROM tasks WHERE id = '" + ids[0].id + "'"),
+      4096);
+  std::vector<FinishRecord> finishes{{.id = ids[0].id,
+                                      .attempt = 1,
+                                      .state = TaskState::kFailed,
+                                      .outcome = Outcome::kFailed,
+                                      .error = huge,
+                                      .error_kind = "permanent",
+                                      .worker = "w1"},
+                                     {.id = ids[1].id,
+                                      .attempt = 1,
+                                      .state = TaskState::kFailed,
+                                      .outcome = Outcome::kFailed,
+                                      .error = "short",
+                                      .error_kind = huge,
+                                      .worker = "w1"}};
   ASSERT_EQ(store.Finish(finishes), (std::vector<bool>{true, true}));
   EXPECT_LE(db.Count("SELECT max(octet_length(last_error)) FROM tasks"), 4096);
   EXPECT_LE(db.Count("SELECT max(octet_length(error)) FROM task_attempts"), 4096);
@@ -128,12 +138,14 @@ TEST(PostgresStoreErrors, TheReaperSkipsATaskTheDatabaseRefusesAndTakesBackTheOt
 CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'refused by test_refuse'; END $$;
 CREATE TRIGGER test_refuse BEFORE UPDATE OF state ON tasks
-  FOR EACH ROW WHEN (OLD.id = ')" + ids[1].id + R"(') EXECUTE FUNCTION test_refuse();)");
+  FOR EACH ROW WHEN (OLD.id = ')" +
+          ids[1].id + R"(') EXECUTE FUNCTION test_refuse();)");
 
   auto reaped = store.ReapLost(10000, 100);
   ASSERT_EQ(reaped.size(), 2u);
   EXPECT_EQ(store.GetTask(ids[1].id)->state, TaskState::kRunning);
-  for (const auto& id : {ids[0].id, ids[2].id}) EXPECT_EQ(store.GetTask(id)->state, TaskState::kDead);
+  for (const auto& id : {ids[0].id, ids[2].id})
+    EXPECT_EQ(store.GetTask(id)->state, TaskState::kDead);
   EXPECT_TRUE(store.ReapLost(10000, 100).empty()) << "the refused one is skipped, without an error";
 }
 
@@ -172,9 +184,13 @@ TEST(PostgresStoreErrors, DeepChainsSettleInOneStatement) {
 
   std::vector<std::string> root{failing[0]};
   ASSERT_EQ(store.Claim(root, "w1", 30000).claimed.size(), 1u);
-  std::vector<FinishRecord> dead{{.id = failing[0], .attempt = 1, .state = TaskState::kDead,
-                                  .outcome = Outcome::kFailed, .error = "boom",
-                                  .error_kind = "transient", .worker = "w1"}};
+  std::vector<FinishRecord> dead{{.id = failing[0],
+                                  .attempt = 1,
+                                  .state = TaskState::kDead,
+                                  .outcome = Outcome::kFailed,
+                                  .error = "boom",
+                                  .error_kind = "transient",
+                                  .worker = "w1"}};
   auto start = std::chrono::steady_clock::now();
   ASSERT_EQ(store.Finish(dead), std::vector<bool>{true});
   std::printf("[ metric ] finish settling a 10,000-link chain: %.2f s\n", SecondsSince(start));
@@ -187,7 +203,8 @@ TEST(PostgresStoreErrors, DeepChainsSettleInOneStatement) {
   EXPECT_EQ(store.GetTask(failing[1])->last_error, "dependency " + failing[0] + " ended dead");
   EXPECT_EQ(store.GetTask(failing.back())->last_error,
             "dependency " + failing[failing.size() - 2] + " ended cancelled");
-  EXPECT_EQ(store.GetTask(cancelled[1])->last_error, "dependency " + cancelled[0] + " ended cancelled");
+  EXPECT_EQ(store.GetTask(cancelled[1])->last_error,
+            "dependency " + cancelled[0] + " ended cancelled");
 }
 
 // A task whose parents are a failed one and a running one is cancelled by
@@ -209,11 +226,16 @@ TEST(PostgresStoreErrors, SettlementReachesEveryPathOnce) {
   c.depends_on = {a.id, b.id};
   std::vector<NewTask> diamond{a, b, c};
   store.Enqueue(diamond);
-  std::vector<FinishRecord> failed{{.id = p[0].id, .attempt = 1, .state = TaskState::kFailed,
-                                    .outcome = Outcome::kFailed, .error = "boom",
-                                    .error_kind = "permanent", .worker = "w1"}};
+  std::vector<FinishRecord> failed{{.id = p[0].id,
+                                    .attempt = 1,
+                                    .state = TaskState::kFailed,
+                                    .outcome = Outcome::kFailed,
+                                    .error = "boom",
+                                    .error_kind = "permanent",
+                                    .worker = "w1"}};
   ASSERT_EQ(store.Finish(failed), std::vector<bool>{true});
-  for (const auto& id : {a.id, b.id, c.id}) EXPECT_EQ(store.GetTask(id)->state, TaskState::kCancelled);
+  for (const auto& id : {a.id, b.id, c.id})
+    EXPECT_EQ(store.GetTask(id)->state, TaskState::kCancelled);
   EXPECT_EQ(store.GetTask(a.id)->last_error, "dependency " + p[0].id + " ended failed");
   EXPECT_EQ(store.GetTask(p[1].id)->state, TaskState::kRunning);
 

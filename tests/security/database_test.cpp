@@ -100,12 +100,14 @@ TEST_F(DatabaseAttack, DeepDependencyChainsSettleWithoutWedgingOrKillingTheDaemo
   std::string failing_root, reaped_root, cancelled_root;
   {
     std::thread a([&] {
-      failing_root = Chain(producer, R"({"type": "flaky", "args": {"fail_times": 5}, "max_attempts": 1)",
-                           producer, "chain-fail", kChainLinks);
+      failing_root =
+          Chain(producer, R"({"type": "flaky", "args": {"fail_times": 5}, "max_attempts": 1)",
+                producer, "chain-fail", kChainLinks);
     });
     std::thread b([&] {
-      reaped_root = Chain(op, R"({"type": "sleep", "args": {"ms": 60000}, "queue": "doomed", "max_attempts": 1)",
-                          producer, "chain-reap", kChainLinks);
+      reaped_root = Chain(
+          op, R"({"type": "sleep", "args": {"ms": 60000}, "queue": "doomed", "max_attempts": 1)",
+          producer, "chain-reap", kChainLinks);
     });
     std::thread c([&] {
       cancelled_root = Chain(producer, R"({"type": "noop", "delay_ms": 3600000)", producer,
@@ -115,18 +117,19 @@ TEST_F(DatabaseAttack, DeepDependencyChainsSettleWithoutWedgingOrKillingTheDaemo
     b.join();
     c.join();
   }
-  std::printf("[ metric ] 3 x %d-link chains enqueued through the API in %.1f s\n", kChainLinks,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count());
+  std::printf(
+      "[ metric ] 3 x %d-link chains enqueued through the API in %.1f s\n", kChainLinks,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count());
   ASSERT_FALSE(failing_root.empty() || reaped_root.empty() || cancelled_root.empty());
   ASSERT_EQ(Count("SELECT count(*) FROM tasks WHERE state = 'blocked'"), 3 * (kChainLinks - 1));
 
   for (int i = 0; i < 60; ++i) {
     Enqueue(producer, R"({"type": "sleep", "args": {"ms": 50}, "trace_id": "unrelated"})");
   }
-  Process& worker = StartWorker({"--queues", "default", "--concurrency", "4",
-                                 "--heartbeat-interval-ms", "300"});
-  Process& doomed = StartWorker({"--queues", "doomed", "--concurrency", "1",
-                                 "--heartbeat-interval-ms", "300"});
+  Process& worker =
+      StartWorker({"--queues", "default", "--concurrency", "4", "--heartbeat-interval-ms", "300"});
+  Process& doomed =
+      StartWorker({"--queues", "doomed", "--concurrency", "1", "--heartbeat-interval-ms", "300"});
   ASSERT_TRUE(WaitFor([&] { return State(reaped_root) == "running"; }, 30s)) << doomed.Stderr();
   doomed.Signal(SIGKILL);  // its task is reaped: the reaper settles that chain
 
@@ -136,19 +139,22 @@ TEST_F(DatabaseAttack, DeepDependencyChainsSettleWithoutWedgingOrKillingTheDaemo
   const auto settle_start = std::chrono::steady_clock::now();
   const bool settled = WaitFor(
       [&] {
-        return Count("SELECT count(*) FROM tasks WHERE trace_id LIKE 'chain-%'"
-                     " AND state = 'cancelled'") == 3 * kChainLinks - 2 &&
-               Count("SELECT count(*) FROM tasks WHERE trace_id = 'unrelated'"
-                     " AND state = 'succeeded'") == 60;
+        return Count(
+                   "SELECT count(*) FROM tasks WHERE trace_id LIKE 'chain-%'"
+                   " AND state = 'cancelled'") == 3 * kChainLinks - 2 &&
+               Count(
+                   "SELECT count(*) FROM tasks WHERE trace_id = 'unrelated'"
+                   " AND state = 'succeeded'") == 60;
       },
       60s);
-  std::printf("[ metric ] chains settled: %s in %.1f s; chain-fail: %s; chain-reap: %s; "
-              "chain-cancel: %s; unrelated: %s; scheduler %s; worker %s\n",
-              settled ? "yes" : "NO",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - settle_start).count(),
-              StatesOf("chain-fail").c_str(), StatesOf("chain-reap").c_str(),
-              StatesOf("chain-cancel").c_str(), StatesOf("unrelated").c_str(),
-              Status(*scheduler_).c_str(), Status(worker).c_str());
+  std::printf(
+      "[ metric ] chains settled: %s in %.1f s; chain-fail: %s; chain-reap: %s; "
+      "chain-cancel: %s; unrelated: %s; scheduler %s; worker %s\n",
+      settled ? "yes" : "NO",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - settle_start).count(),
+      StatesOf("chain-fail").c_str(), StatesOf("chain-reap").c_str(),
+      StatesOf("chain-cancel").c_str(), StatesOf("unrelated").c_str(), Status(*scheduler_).c_str(),
+      Status(worker).c_str());
   EXPECT_TRUE(settled) << "scheduler:\n" << Tail(*scheduler_) << "worker:\n" << Tail(worker);
   EXPECT_EQ(State(failing_root), "dead");
   EXPECT_EQ(State(reaped_root), "dead");
@@ -177,16 +183,18 @@ TEST_F(DatabaseAttack, DeepDependencyChainsSettleWithoutWedgingOrKillingTheDaemo
 TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
   StartScheduler({"--sample-interval-ms", "200"});
   const std::string producer = Token("acme", "producer");
-  Process& worker = StartWorker({"--queues", "default", "--concurrency", "4",
-                                 "--heartbeat-interval-ms", "500"});
+  Process& worker =
+      StartWorker({"--queues", "default", "--concurrency", "4", "--heartbeat-interval-ms", "500"});
   auto batch = [](int n) {
     std::string body = R"({"tasks": [)";
-    for (int i = 0; i < n; ++i) body += std::string(i ? "," : "") + R"({"type": "sleep", "args": {"ms": 5}})";
+    for (int i = 0; i < n; ++i)
+      body += std::string(i ? "," : "") + R"({"type": "sleep", "args": {"ms": 5}})";
     return body + "]}";
   };
-  for (int i = 0; i < 2; ++i) ASSERT_EQ(Call("POST", "/v1/tasks:batch", producer, batch(1000)).status, 201);
-  ASSERT_TRUE(WaitFor([&] { return Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") > 50; },
-                      30s));
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(Call("POST", "/v1/tasks:batch", producer, batch(1000)).status, 201);
+  ASSERT_TRUE(WaitFor(
+      [&] { return Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") > 50; }, 30s));
   const std::vector<std::pair<std::string, std::string>> probes{
       {"scheduler", MetricsAddress(*scheduler_)}, {"worker", MetricsAddress(worker)}};
 
@@ -209,16 +217,18 @@ TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
     }
     std::this_thread::sleep_for(100ms);
   }
-  const auto done_during = Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") - done_before;
+  const auto done_during =
+      Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") - done_before;
   const std::string during = "scheduler " + Status(*scheduler_) + ", worker " + Status(worker);
   Exec("ALTER DATABASE " + database + " RESET statement_timeout; " + end_sessions);
 
   std::string answers;
-  for (const auto& [status, n] : statuses) answers += std::to_string(status) + "x" + std::to_string(n) + " ";
-  std::printf("[ metric ] statement_timeout 2ms for 5 s: API answers %s; %lld tasks finished "
-              "meanwhile; %s\n%s",
-              answers.c_str(), static_cast<long long>(done_during), during.c_str(),
-              why_not_ready.c_str());
+  for (const auto& [status, n] : statuses)
+    answers += std::to_string(status) + "x" + std::to_string(n) + " ";
+  std::printf(
+      "[ metric ] statement_timeout 2ms for 5 s: API answers %s; %lld tasks finished "
+      "meanwhile; %s\n%s",
+      answers.c_str(), static_cast<long long>(done_during), during.c_str(), why_not_ready.c_str());
   // 201 (committed in time) or 503 (retry later); no 500, no silence.
   EXPECT_GT(statuses[503], 0) << "the timeout never bit: " << answers;
   EXPECT_EQ(statuses[201] + statuses[503], Total(statuses)) << answers;
@@ -227,17 +237,21 @@ TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
   ASSERT_TRUE(worker.Running()) << Status(worker) << "\n" << Tail(worker);
 
   const bool done = WaitFor(
-      [&] { return Count("SELECT count(*) FROM tasks WHERE state NOT IN ('succeeded')") == 0; }, 90s);
+      [&] { return Count("SELECT count(*) FROM tasks WHERE state NOT IN ('succeeded')") == 0; },
+      90s);
   const auto total = Count("SELECT count(*) FROM tasks");
   std::printf("[ metric ] after the reset: %s(%lld tasks)\n", StatesOf("").c_str(),
               static_cast<long long>(total));
-  EXPECT_TRUE(done) << "states after the reset: "
-                    << Scalar("SELECT string_agg(state || '=' || n, ' ') FROM (SELECT state, count(*) n"
-                              " FROM tasks GROUP BY state) s");
+  EXPECT_TRUE(done)
+      << "states after the reset: "
+      << Scalar(
+             "SELECT string_agg(state || '=' || n, ' ') FROM (SELECT state, count(*) n"
+             " FROM tasks GROUP BY state) s");
   EXPECT_EQ(Count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"), total)
       << "each task recorded succeeded once";
   for (const auto& [name, address] : probes) {
-    EXPECT_TRUE(WaitFor([&] { return Http("GET", "http://" + address + "/readyz").status == 200; }, 30s))
+    EXPECT_TRUE(
+        WaitFor([&] { return Http("GET", "http://" + address + "/readyz").status == 200; }, 30s))
         << name << " ready again";
   }
   EXPECT_TRUE(scheduler_->Running());
@@ -271,8 +285,8 @@ CREATE TRIGGER test_poison BEFORE UPDATE OF state ON tasks
     others.push_back(Enqueue(producer, R"({"type": "sleep", "args": {"ms": 20}})"));
   }
   // A long flush window: the poisoned finishes share their batch with others.
-  Process& worker = StartWorker({"--queues", "default", "--concurrency", "4",
-                                 "--finish-flush-ms", "100"});
+  Process& worker =
+      StartWorker({"--queues", "default", "--concurrency", "4", "--finish-flush-ms", "100"});
   const bool others_done = WaitTerminal(*db_, others, 30s);
   std::printf("[ metric ] poisoned finishes: %s / %s; others: %lld of 40 succeeded; worker %s\n",
               State(poison).c_str(), State(poison_all).c_str(),
@@ -284,7 +298,8 @@ CREATE TRIGGER test_poison BEFORE UPDATE OF state ON tasks
   EXPECT_EQ(State(poison), "failed");
   EXPECT_EQ(Scalar("SELECT error_kind FROM task_attempts WHERE task_id = '" + poison + "'"),
             "quarantined");
-  EXPECT_NE(Scalar("SELECT last_error FROM tasks WHERE id = '" + poison + "'").find("refused by test_poison"),
+  EXPECT_NE(Scalar("SELECT last_error FROM tasks WHERE id = '" + poison + "'")
+                .find("refused by test_poison"),
             std::string::npos);
   EXPECT_EQ(Scalar("SELECT result IS NULL FROM tasks WHERE id = '" + poison + "'"), "t");
   // Refused even as a failure: let go, still running under the worker.
@@ -293,8 +308,12 @@ CREATE TRIGGER test_poison BEFORE UPDATE OF state ON tasks
   // Its lease (10 s) is no longer extended: the reaper finds it, is refused
   // too, says so and carries on.
   EXPECT_TRUE(WaitFor(
-      [&] { return scheduler_->Stderr().find("refuses to take back lost task " + poison_all) != std::string::npos; },
-      30s)) << Tail(*scheduler_);
+      [&] {
+        return scheduler_->Stderr().find("refuses to take back lost task " + poison_all) !=
+               std::string::npos;
+      },
+      30s))
+      << Tail(*scheduler_);
   const std::string after = Enqueue(producer, R"({"type": "noop"})");
   EXPECT_TRUE(WaitTerminal(*db_, {after}, 20s));
   EXPECT_EQ(State(after), "succeeded");

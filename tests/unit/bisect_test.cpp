@@ -1,13 +1,13 @@
 // ApplyBisecting (worker/src/bisect.h): a batch the database refuses for
 // one item's sake is split until that item is alone; the rest is applied.
+#include "bisect.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 #include <span>
 #include <string>
 #include <vector>
-
-#include "bisect.h"
 
 namespace fila {
 namespace {
@@ -40,8 +40,9 @@ TEST(ApplyBisecting, AHealthyBatchIsOneCall) {
   FakeStore store;
   auto items = Items(100);
   size_t settled = 0;
-  ApplyBisecting(std::span<int>(items), settled, [&](std::span<int> b) { store.Apply(b); },
-                 [](int&, const PermanentError&) { FAIL(); });
+  ApplyBisecting(
+      std::span<int>(items), settled, [&](std::span<int> b) { store.Apply(b); },
+      [](int&, const PermanentError&) { FAIL(); });
   EXPECT_EQ(settled, 100u);
   EXPECT_EQ(store.calls, 1);
   EXPECT_EQ(store.applied, Items(100));
@@ -53,10 +54,11 @@ TEST(ApplyBisecting, RefusedItemsAloneAreSetAsideAndTheRestApplied) {
   auto items = Items(100);
   size_t settled = 0;
   std::vector<std::string> refusals;
-  ApplyBisecting(std::span<int>(items), settled, [&](std::span<int> b) { store.Apply(b); },
-                 [&](int& item, const PermanentError& e) {
-                   refusals.push_back(std::to_string(item) + ": " + e.what());
-                 });
+  ApplyBisecting(
+      std::span<int>(items), settled, [&](std::span<int> b) { store.Apply(b); },
+      [&](int& item, const PermanentError& e) {
+        refusals.push_back(std::to_string(item) + ": " + e.what());
+      });
   EXPECT_EQ(settled, 100u);
   EXPECT_EQ(refusals, (std::vector<std::string>{"17: refused 17", "63: refused 63"}));
   std::vector<int> expected;
@@ -73,9 +75,9 @@ TEST(ApplyBisecting, ATransientErrorStopsWithTheSettledPrefixCounted) {
   store.down_after_calls = 4;  // the first calls split down to item 10, then the database goes
   auto items = Items(64);
   size_t settled = 0;
-  EXPECT_THROW(ApplyBisecting(std::span<int>(items), settled,
-                              [&](std::span<int> b) { store.Apply(b); },
-                              [](int&, const PermanentError&) {}),
+  EXPECT_THROW(ApplyBisecting(
+                   std::span<int>(items), settled, [&](std::span<int> b) { store.Apply(b); },
+                   [](int&, const PermanentError&) {}),
                TransientError);
   ASSERT_LT(settled, items.size());
   // Everything before `settled` was applied or refused; nothing after it.
@@ -88,10 +90,11 @@ TEST(ApplyBisecting, AnErrorOfTheRefusalHandlerPropagates) {
   store.refused = {3};
   auto items = Items(8);
   size_t settled = 0;
-  EXPECT_THROW(ApplyBisecting(std::span<int>(items), settled,
-                              [&](std::span<int> b) { store.Apply(b); },
-                              [](int&, const PermanentError&) { throw TransientError("quarantine write failed"); }),
-               TransientError);
+  EXPECT_THROW(
+      ApplyBisecting(
+          std::span<int>(items), settled, [&](std::span<int> b) { store.Apply(b); },
+          [](int&, const PermanentError&) { throw TransientError("quarantine write failed"); }),
+      TransientError);
   EXPECT_EQ(settled, 3u) << "items 0-2 applied; 3 and after to be retried";
 }
 

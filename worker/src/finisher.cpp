@@ -81,8 +81,8 @@ void Finisher::Loop() {
 bool Finisher::Pass(std::vector<Done>& batch) {
   const auto& options = shared_.options;
   auto now = SteadyClock::now();
-  auto wait_until = std::min({next_heartbeat_, next_progress_, next_cancel_poll_,
-                              now + milliseconds(100)});
+  auto wait_until =
+      std::min({next_heartbeat_, next_progress_, next_cancel_poll_, now + milliseconds(100)});
   for (auto& d : shared_.done.PopAll(wait_until)) batch.push_back(std::move(d));
   bool committed = true;
   if (!batch.empty()) {
@@ -186,9 +186,10 @@ void Finisher::Release(const Done& d) {
 
 void Finisher::Quarantine(Done& d, const PermanentError& refusal) {
   FinishRecord& r = d.record;
-  spdlog::error("the database refuses to record task {} attempt {} ({}, {}): {}; recording the "
-                "attempt as failed instead",
-                r.id, r.attempt, ToString(r.outcome), ToString(r.state), refusal.what());
+  spdlog::error(
+      "the database refuses to record task {} attempt {} ({}, {}): {}; recording the "
+      "attempt as failed instead",
+      r.id, r.attempt, ToString(r.outcome), ToString(r.state), refusal.what());
   const std::string was = std::string(ToString(r.outcome)) + ", " + std::string(ToString(r.state));
   r.state = TaskState::kFailed;
   r.outcome = Outcome::kFailed;
@@ -204,9 +205,10 @@ void Finisher::Quarantine(Done& d, const PermanentError& refusal) {
     // under this worker's name; its lease is no longer extended, so the
     // reaper takes it back once the lease runs out (or logs that the
     // database refuses that too, and leaves it for an operator).
-    spdlog::error("task {} attempt {} cannot be recorded even as failed: {}; let go: the reaper "
-                  "takes it back when its lease runs out",
-                  r.id, r.attempt, again.what());
+    spdlog::error(
+        "task {} attempt {} cannot be recorded even as failed: {}; let go: the reaper "
+        "takes it back when its lease runs out",
+        r.id, r.attempt, again.what());
     Release(d);
   }
 }

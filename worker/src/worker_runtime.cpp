@@ -111,12 +111,14 @@ struct WorkerRuntime::Impl {
                                        static_cast<uint32_t>(options.lease.count())));
           },
           [&](std::pair<Delivery, Envelope>& item, const PermanentError& refusal) {
-            Poison(item.first, "the database refuses to claim task " + item.second.id + ": " +
-                                   refusal.what());
+            Poison(item.first,
+                   "the database refuses to claim task " + item.second.id + ": " + refusal.what());
           });
     } catch (const std::exception& e) {
-      if (shared.claim_health.Failed(e.what())) spdlog::warn("claim failed, will retry: {}", e.what());
-      for (size_t i = settled; i < decoded.size(); ++i) pending.push_back(std::move(decoded[i].first));
+      if (shared.claim_health.Failed(e.what()))
+        spdlog::warn("claim failed, will retry: {}", e.what());
+      for (size_t i = settled; i < decoded.size(); ++i)
+        pending.push_back(std::move(decoded[i].first));
       return false;
     }
     if (shared.claim_health.Succeeded()) spdlog::info("claims work again");
@@ -176,9 +178,9 @@ bool WorkerRuntime::HasStuckThreads() const { return impl_->slots.HasStuckThread
 
 std::optional<std::string> WorkerRuntime::DatabaseProblem() const {
   const Shared& shared = impl_->shared;
-  for (const auto& [part, health] : {std::pair{"claim", &shared.claim_health},
-                                     std::pair{"finish", &shared.finish_health},
-                                     std::pair{"heartbeat", &shared.heartbeat_health}}) {
+  for (const auto& [part, health] :
+       {std::pair{"claim", &shared.claim_health}, std::pair{"finish", &shared.finish_health},
+        std::pair{"heartbeat", &shared.heartbeat_health}}) {
     if (auto problem = health->Problem()) return std::string(part) + ": " + *problem;
   }
   return std::nullopt;
@@ -233,8 +235,9 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         if (shared.inflight == 0 && shared.unrecorded == 0) break;
         if (SteadyClock::now() >= drain_deadline) {
           if (handed_back) {
-            spdlog::error("{} finishes could not be recorded before exit; their tasks will be "
-                          "reaped", shared.unrecorded.load());
+            spdlog::error("{} finishes could not be recorded before exit; their tasks will "
+                          "be reaped",
+                          shared.unrecorded.load());
             break;
           }
           spdlog::warn("drain budget spent: handing back {} running tasks", shared.inflight.load());

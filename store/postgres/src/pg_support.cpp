@@ -120,7 +120,8 @@ void Translate(bool& broken) {
       broken = true;
       throw TransientError("PostgreSQL failure: " + what);
     }
-    if (Within(state, {"08", "57P01", "57P02", "57P03", "57P05", "25P03", "26000", "28", "3D000"})) {
+    if (Within(state,
+               {"08", "57P01", "57P02", "57P03", "57P05", "25P03", "26000", "28", "3D000"})) {
       broken = true;
       throw TransientError("PostgreSQL unavailable (" + state + "): " + what);
     }
