@@ -95,6 +95,10 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
     } catch (const PermanentError& e) {
       item.Fail("invalid_argument", e.what(), e.field());
       continue;
+    } catch (const std::exception& e) {
+      spdlog::error("ingest: decoding a request failed: {}", e.what());
+      item.Fail("internal", "internal error", "");
+      continue;
     }
     try {
       // AMQP producers are trusted by their broker credentials to name a
@@ -124,7 +128,17 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
   for (Item& item : items) {
     if (item.answerable) Answer(item);
   }
-  Commit(items, stop);
+  try {
+    Commit(items, stop);
+  } catch (const std::exception& e) {
+    // Commit handles the database's errors; whatever else escapes it must
+    // not leave this batch unacked (holding prefetch) or end the consumer:
+    // the requests not committed are answered with an error.
+    spdlog::error("ingest: committing a batch failed: {}", e.what());
+    for (Item& item : items) {
+      if (item.task && !item.answerable) item.Fail("internal", "internal error", "");
+    }
+  }
   for (Item& item : items) {
     if (item.answerable && !item.answered) Answer(item);
   }

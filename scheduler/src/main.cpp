@@ -164,6 +164,13 @@ int main(int argc, char** argv) {
     auto* s = sampler_live.load();
     return s != nullptr ? s->BrokerProblem() : "starting";
   });
+  // The leader's steps (release, cron, reap, publish): which one keeps
+  // failing, and why.
+  std::atomic<fila::Relay*> relay_live{nullptr};
+  readiness.Add("relay", [&]() -> std::optional<std::string> {
+    auto* r = relay_live.load();
+    return r != nullptr ? r->Problem() : std::nullopt;
+  });
   std::unique_ptr<fila::MetricsServer> metrics_server;
   if (metrics_listen != "off") {
     try {
@@ -285,8 +292,10 @@ int main(int argc, char** argv) {
 
   spdlog::info("scheduler started (pid {})", ::getpid());
   fila::Relay relay(options, store, *publisher, types, metrics);
+  relay_live = &relay;
   relay.Run(stop);
   const auto stopping = std::chrono::steady_clock::now();
+  relay_live = nullptr;
   sampler_live = nullptr;
   sampler.Stop();
   if (ingest) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "fila/errors.h"
@@ -41,14 +42,8 @@ SteadyClock::time_point Relay::ReleaseDue() {
 }
 
 SteadyClock::time_point Relay::FireSchedules() {
-  FireResult r;
-  try {
-    r = store_.FireDueSchedules(types_, options_.cron_grace.count(), options_.batch);
-  } catch (const PermanentError& e) {
-    // One bad schedule row must not stop the relay: say so, try again later.
-    spdlog::error("cron: {}", e.what());
-    return SteadyClock::now() + options_.sweep_interval;
-  }
+  // A PermanentError (one bad schedule row) is the step's own: see Step().
+  FireResult r = store_.FireDueSchedules(types_, options_.cron_grace.count(), options_.batch);
   for (const auto& f : r.fired) {
     spdlog::info("schedule {}/{} fired slot {}: task {}{}", f.tenant, f.name, f.slot_ms, f.task_id,
                  f.created ? "" : " (existed)");
@@ -96,43 +91,111 @@ void Relay::Reap() {
   reaped_ += reaped.size();
 }
 
+namespace {
+
+std::chrono::milliseconds Backoff(int failures) {
+  return std::chrono::milliseconds(std::min(100 << std::min(failures, 5), 3000));
+}
+
+}  // namespace
+
+template <typename Next>
+SteadyClock::time_point Relay::Step(const char* name, PartHealth& health, int& failures,
+                                    Next&& next) {
+  try {
+    auto when = next();
+    failures = 0;
+    if (health.Succeeded()) spdlog::info("relay: {} works again", name);
+    return when;
+  } catch (const TransientError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Retrying at once cannot help; the other steps must not wait for it.
+    if (health.Failed(e.what()))
+      spdlog::error("relay: {} failed: {}; trying again later", name, e.what());
+    return SteadyClock::now() + Backoff(failures++) * 10;
+  }
+}
+
+std::optional<std::string> Relay::Problem() const {
+  std::string out;
+  for (const auto& [name, health] :
+       {std::pair{"relay", &loop_health_}, std::pair{"release", &release_health_},
+        std::pair{"cron", &cron_health_}, std::pair{"reap", &reap_health_},
+        std::pair{"publish", &publish_health_}}) {
+    if (auto problem = health->Problem())
+      out += (out.empty() ? "" : "; ") + std::string(name) + ": " + *problem;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
 void Relay::Run(const std::atomic<bool>& stop) {
-  store_.Listen("fila_outbox");
   bool leader = false;
+  bool listening = false;
   int failures = 0;
+  int release_failures = 0, cron_failures = 0, reap_failures = 0, publish_failures = 0;
   auto next_release = SteadyClock::now();
   auto next_cron = SteadyClock::now();
   auto next_reap = SteadyClock::now();
+  auto next_publish = SteadyClock::now();
   while (!stop) {
     try {
+      if (!listening) {
+        // Registered even when this throws: the next connection listens.
+        listening = true;
+        store_.Listen("fila_outbox");
+      }
       if (!store_.TryLeadership(kLeaderLockKey)) {
         if (leader) spdlog::warn("lost leadership");
         leader = false;
         metrics_.Leader(false);
+        // A follower runs no step: nothing of theirs is failing now.
+        for (auto* health :
+             {&loop_health_, &release_health_, &cron_health_, &reap_health_, &publish_health_}) {
+          health->Succeeded();
+        }
         SleepUnlessStopped(options_.leader_retry, stop);
         continue;
       }
       if (!leader) {
         spdlog::info("became leader: relaying the outbox");
         // Whatever came due while another scheduler led is looked at now.
-        next_release = next_cron = next_reap = SteadyClock::now();
+        next_release = next_cron = next_reap = next_publish = SteadyClock::now();
       }
       leader = true;
       metrics_.Leader(true);
 
-      if (SteadyClock::now() >= next_release) next_release = ReleaseDue();
-      if (SteadyClock::now() >= next_cron) next_cron = FireSchedules();
-      if (SteadyClock::now() >= next_reap) {
-        Reap();
-        next_reap = SteadyClock::now() + options_.reap_interval;
+      if (SteadyClock::now() >= next_release) {
+        next_release =
+            Step("release", release_health_, release_failures, [&] { return ReleaseDue(); });
       }
-      size_t handled = PublishBatch();
+      if (SteadyClock::now() >= next_cron) {
+        next_cron = Step("cron", cron_health_, cron_failures, [&] { return FireSchedules(); });
+      }
+      if (SteadyClock::now() >= next_reap) {
+        next_reap = Step("reap", reap_health_, reap_failures, [&] {
+          Reap();
+          return SteadyClock::now() + options_.reap_interval;
+        });
+      }
+      size_t handled = 0;
+      if (SteadyClock::now() >= next_publish) {
+        next_publish = Step("publish", publish_health_, publish_failures, [&] {
+          handled = PublishBatch();
+          return SteadyClock::now();
+        });
+      }
       failures = 0;
+      if (loop_health_.Succeeded()) spdlog::info("relay: working again");
       if (handled < options_.batch) {
         // Caught up: sleep until a NOTIFY, the next due task or cron slot,
         // the next sweep or a stop check.
         auto wake = std::min({next_release, next_cron, next_reap,
                               SteadyClock::now() + std::chrono::milliseconds(500)});
+        // A publish backing off after an error is due again at its time;
+        // otherwise a NOTIFY (or the sweep) says there is more.
+        if (next_publish > SteadyClock::now()) wake = std::min(wake, next_publish);
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now());
         if (wait.count() > 0) {
           // "due": a task became scheduled, maybe earlier than the next
@@ -142,10 +205,16 @@ void Relay::Run(const std::atomic<bool>& stop) {
           }
         }
       }
-    } catch (const TransientError& e) {
-      auto backoff = std::chrono::milliseconds(std::min(100 << std::min(failures, 5), 3000));
-      ++failures;
-      spdlog::warn("relay: {}; retrying in {} ms", e.what(), backoff.count());
+    } catch (const std::exception& e) {
+      // TransientError: the database or the broker is away or slow (a
+      // statement timeout); anything else was not expected here. Neither
+      // ends the loop: back off and try again.
+      const auto backoff = Backoff(failures++);
+      const bool transient = dynamic_cast<const TransientError*>(&e) != nullptr;
+      if (loop_health_.Failed(e.what())) {
+        spdlog::log(transient ? spdlog::level::warn : spdlog::level::err,
+                    "relay: {}; retrying in {} ms", e.what(), backoff.count());
+      }
       SleepUnlessStopped(backoff, stop);
     }
   }

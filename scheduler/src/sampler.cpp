@@ -4,6 +4,7 @@
 
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
+#include "fila/process.h"
 
 namespace fila {
 
@@ -25,8 +26,9 @@ void Sampler::Stop() {
 }
 
 std::optional<std::string> Sampler::DatabaseProblem() const {
-  if (database_ok_) return std::nullopt;
-  return "cannot query PostgreSQL";
+  if (auto problem = database_.Problem()) return "cannot query PostgreSQL: " + *problem;
+  if (!sampled_) return "cannot query PostgreSQL yet";
+  return std::nullopt;
 }
 
 std::optional<std::string> Sampler::BrokerProblem() const {
@@ -35,32 +37,37 @@ std::optional<std::string> Sampler::BrokerProblem() const {
 }
 
 void Sampler::Loop() {
-  bool reported = false;
   while (!stop_) {
-    if (!probe_started_) {
-      try {
-        probe_->Start({}, 1);
-      } catch (const TransientError& e) {
-        spdlog::debug("sampler: broker probe: {}", e.what());  // Next() keeps trying
-      }
-      probe_started_ = true;
-    }
+    // Every error is caught: this thread is what /readyz and the gauges
+    // rely on, it must outlive whatever the database or broker does.
     try {
-      auto sample = store_->SampleQueues(static_cast<uint32_t>(options_.worker_timeout.count()));
-      metrics_.Queues(sample.queues);
-      metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
-      metrics_.Workers(sample.workers_alive);
-      database_ok_ = true;
-      reported = false;
-    } catch (const Error& e) {
-      database_ok_ = false;
-      if (!reported) spdlog::warn("sampler: cannot sample the queues: {}", e.what());
-      reported = true;
-    }
-    // Waiting inside the probe serves its heartbeats and reconnects it.
-    const Deadline until = DeadlineIn(options_.interval);
-    while (!stop_ && SteadyClock::now() < until) {
-      (void)probe_->Next(until);
+      if (!probe_started_) {
+        try {
+          probe_->Start({}, 1);
+        } catch (const std::exception& e) {
+          spdlog::debug("sampler: broker probe: {}", e.what());  // Next() keeps trying
+        }
+        probe_started_ = true;
+      }
+      try {
+        auto sample = store_->SampleQueues(static_cast<uint32_t>(options_.worker_timeout.count()));
+        metrics_.Queues(sample.queues);
+        metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
+        metrics_.Workers(sample.workers_alive);
+        sampled_ = true;
+        if (database_.Succeeded()) spdlog::info("sampler: PostgreSQL answers again");
+      } catch (const std::exception& e) {
+        if (database_.Failed(e.what()))
+          spdlog::warn("sampler: cannot sample the queues: {}", e.what());
+      }
+      // Waiting inside the probe serves its heartbeats and reconnects it.
+      const Deadline until = DeadlineIn(options_.interval);
+      while (!stop_ && SteadyClock::now() < until) {
+        (void)probe_->Next(until);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("sampler: {}; carrying on", e.what());
+      SleepUnlessStopped(options_.interval, stop_);
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "bisect.h"
 #include "fila/errors.h"
 #include "slot_pool.h"
 
@@ -37,49 +38,31 @@ void Finisher::Stop() {
   thread_.join();
   try {
     store_->Deregister(shared_.options.worker_id);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     spdlog::warn("could not deregister worker: {}", e.what());
   }
 }
 
 void Finisher::Loop() {
-  const auto& options = shared_.options;
-  auto next_heartbeat = SteadyClock::now() + options.heartbeat_interval;
-  auto next_progress = SteadyClock::now() + kProgressFlush;
-  auto next_cancel_poll = SteadyClock::now() + options.cancel_poll;
+  next_heartbeat_ = SteadyClock::now() + shared_.options.heartbeat_interval;
+  next_progress_ = SteadyClock::now() + kProgressFlush;
+  next_cancel_poll_ = SteadyClock::now() + shared_.options.cancel_poll;
   std::vector<Done> batch;
   int failures = 0;
   while (true) {
-    auto now = SteadyClock::now();
-    auto wait_until = std::min({next_heartbeat, next_progress, next_cancel_poll,
-                                now + milliseconds(100)});
-    for (auto& d : shared_.done.PopAll(wait_until)) batch.push_back(std::move(d));
-    if (!batch.empty()) {
-      // Group commit: give other slots a few ms to finish too. Deliveries
-      // are acked when their slot lets go (Shared::Finished), so the wait
-      // delays only when an outcome becomes visible, not the next task.
-      // Sleeping through the window rather than waiting on the queue: a
-      // waiter would be woken by every single finish.
-      std::this_thread::sleep_for(options.finish_flush);
-      for (auto& d : shared_.done.PopAll(SteadyClock::now())) batch.push_back(std::move(d));
-      if (CommitBatch(batch)) {
-        failures = 0;
-      } else {
-        std::this_thread::sleep_for(Backoff(failures++));
-      }
+    bool committed = true;
+    try {
+      committed = Pass(batch);
+    } catch (const std::exception& e) {
+      // Nothing is expected here (each step catches its own errors); the
+      // loop must outlive it anyway: it is the only one that records finishes.
+      spdlog::error("finisher: {}; carrying on", e.what());
+      committed = false;
     }
-    now = SteadyClock::now();
-    if (now >= next_progress) {
-      FlushProgress();
-      next_progress = now + kProgressFlush;
-    }
-    if (now >= next_cancel_poll) {
-      if (shared_.inflight > 0) PollCancellations();
-      next_cancel_poll = now + options.cancel_poll;
-    }
-    if (now >= next_heartbeat) {
-      Heartbeat();
-      next_heartbeat = now + options.heartbeat_interval;
+    if (committed) {
+      failures = 0;
+    } else {
+      std::this_thread::sleep_for(Backoff(failures++));
     }
     if (stop_) {
       if (batch.empty() && shared_.done.Size() == 0) return;
@@ -95,6 +78,39 @@ void Finisher::Loop() {
   }
 }
 
+bool Finisher::Pass(std::vector<Done>& batch) {
+  const auto& options = shared_.options;
+  auto now = SteadyClock::now();
+  auto wait_until =
+      std::min({next_heartbeat_, next_progress_, next_cancel_poll_, now + milliseconds(100)});
+  for (auto& d : shared_.done.PopAll(wait_until)) batch.push_back(std::move(d));
+  bool committed = true;
+  if (!batch.empty()) {
+    // Group commit: give other slots a few ms to finish too. Deliveries
+    // are acked when their slot lets go (Shared::Finished), so the wait
+    // delays only when an outcome becomes visible, not the next task.
+    // Sleeping through the window rather than waiting on the queue: a
+    // waiter would be woken by every single finish.
+    std::this_thread::sleep_for(options.finish_flush);
+    for (auto& d : shared_.done.PopAll(SteadyClock::now())) batch.push_back(std::move(d));
+    committed = CommitBatch(batch);
+  }
+  now = SteadyClock::now();
+  if (now >= next_progress_) {
+    FlushProgress();
+    next_progress_ = now + kProgressFlush;
+  }
+  if (now >= next_cancel_poll_) {
+    if (shared_.inflight > 0) PollCancellations();
+    next_cancel_poll_ = now + options.cancel_poll;
+  }
+  if (now >= next_heartbeat_) {
+    Heartbeat();
+    next_heartbeat_ = now + options.heartbeat_interval;
+  }
+  return committed;
+}
+
 bool Finisher::CommitBatch(std::vector<Done>& batch) {
   // A task's last progress message, not yet written, goes first: after the
   // finish its fence (state running) refuses it, and the task would show an
@@ -105,55 +121,96 @@ bool Finisher::CommitBatch(std::vector<Done>& batch) {
     for (const auto& d : batch) unwritten_progress |= shared_.progress.count(d.record.id) > 0;
   }
   if (unwritten_progress) FlushProgress();
-  std::vector<FinishRecord> records;
-  records.reserve(batch.size());
-  for (const auto& d : batch) records.push_back(d.record);
-  std::vector<bool> applied;
   const auto started = SteadyClock::now();
+  size_t settled = 0;
   try {
-    applied = store_->Finish(records);
-  } catch (const Error& e) {
-    // Kept and committed again: an ack before the commit could lose the outcome.
-    spdlog::warn("recording {} finishes failed, will retry: {}", batch.size(), e.what());
-    shared_.database_ok = false;
+    ApplyBisecting(
+        std::span<Done>(batch), settled,
+        [&](std::span<Done> part) {
+          std::vector<FinishRecord> records;
+          records.reserve(part.size());
+          for (const auto& d : part) records.push_back(d.record);
+          Recorded(part, store_->Finish(records));
+        },
+        [&](Done& d, const PermanentError& refusal) { Quarantine(d, refusal); });
+  } catch (const std::exception& e) {
+    // Kept and committed again: an ack before the commit could lose the
+    // outcome. What was recorded before the failure leaves the batch.
+    batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(settled));
+    if (shared_.finish_health.Failed(e.what())) {
+      spdlog::warn("recording {} finishes failed, will retry: {}", batch.size(), e.what());
+    }
     return false;
   }
-  shared_.database_ok = true;
+  if (shared_.finish_health.Succeeded()) spdlog::info("recording finishes works again");
   shared_.metrics.FinishCommitted(
       batch.size(), std::chrono::duration<double>(SteadyClock::now() - started).count());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const Done& d = batch[i];
-    if (!applied[i]) {
+  batch.clear();
+  return true;
+}
+
+void Finisher::Recorded(std::span<Done> part, const std::vector<bool>& applied) {
+  for (size_t i = 0; i < part.size(); ++i) {
+    const Done& d = part[i];
+    if (i >= applied.size() || !applied[i]) {
       ++shared_.counters.stale_finishes;
       shared_.metrics.StaleFinish();
       spdlog::info("finish of task {} attempt {} was fenced out (no longer current)", d.record.id,
                    d.record.attempt);
-      continue;
+    } else {
+      ++shared_.counters.finished;
+      ++(d.record.outcome == Outcome::kSucceeded ? shared_.counters.succeeded
+                                                 : shared_.counters.failed);
+      shared_.metrics.TaskFinished(d.queue, d.type, d.record.outcome, d.record.state,
+                                   d.run_seconds);
+      std::lock_guard lock(shared_.stats_mutex);
+      ++shared_.finished_by_queue[d.queue];
     }
-    ++shared_.counters.finished;
-    ++(d.record.outcome == Outcome::kSucceeded ? shared_.counters.succeeded
-                                               : shared_.counters.failed);
-    shared_.metrics.TaskFinished(d.queue, d.type, d.record.outcome, d.record.state,
-                                 d.run_seconds);
-    std::lock_guard lock(shared_.stats_mutex);
-    ++shared_.finished_by_queue[d.queue];
+    Release(d);
   }
+}
+
+void Finisher::Release(const Done& d) {
   {
     std::lock_guard lock(shared_.held_mutex);
-    for (const auto& d : batch) {
-      // Only this attempt: a retry claimed meanwhile stays held.
-      auto it = shared_.held.find(d.record.id);
-      if (it != shared_.held.end() && it->second == d.record.attempt) shared_.held.erase(it);
-    }
+    // Only this attempt: a retry claimed meanwhile stays held.
+    auto it = shared_.held.find(d.record.id);
+    if (it != shared_.held.end() && it->second == d.record.attempt) shared_.held.erase(it);
   }
-  std::vector<AckRef> late;
-  for (const auto& d : batch) {
-    if (!d.acked) late.push_back({d.epoch, d.tag});
+  if (!d.acked) {
+    const AckRef ref{d.epoch, d.tag};
+    shared_.PostAcks({&ref, 1});
   }
-  if (!late.empty()) shared_.PostAcks(late);
-  shared_.unrecorded -= static_cast<int64_t>(batch.size());
-  batch.clear();
-  return true;
+  shared_.unrecorded -= 1;
+}
+
+void Finisher::Quarantine(Done& d, const PermanentError& refusal) {
+  FinishRecord& r = d.record;
+  spdlog::error(
+      "the database refuses to record task {} attempt {} ({}, {}): {}; recording the "
+      "attempt as failed instead",
+      r.id, r.attempt, ToString(r.outcome), ToString(r.state), refusal.what());
+  const std::string was = std::string(ToString(r.outcome)) + ", " + std::string(ToString(r.state));
+  r.state = TaskState::kFailed;
+  r.outcome = Outcome::kFailed;
+  r.error = "the database refused to record this attempt (" + was + "): " + refusal.what();
+  r.error_kind = "quarantined";
+  r.retry_at_ms = 0;
+  r.result.clear();
+  r.children.clear();
+  try {
+    Recorded({&d, 1}, store_->Finish({&r, 1}));
+  } catch (const PermanentError& again) {
+    // Nothing this worker can write about the task. It stays running
+    // under this worker's name; its lease is no longer extended, so the
+    // reaper takes it back once the lease runs out (or logs that the
+    // database refuses that too, and leaves it for an operator).
+    spdlog::error(
+        "task {} attempt {} cannot be recorded even as failed: {}; let go: the reaper "
+        "takes it back when its lease runs out",
+        r.id, r.attempt, again.what());
+    Release(d);
+  }
 }
 
 void Finisher::FlushProgress() {
@@ -164,9 +221,16 @@ void Finisher::FlushProgress() {
     shared_.progress.clear();
   }
   if (updates.empty()) return;
+  size_t settled = 0;
   try {
-    store_->RecordProgress(updates);
-  } catch (const Error& e) {
+    ApplyBisecting(
+        std::span<ProgressUpdate>(updates), settled,
+        [&](std::span<ProgressUpdate> part) { store_->RecordProgress(part); },
+        [&](ProgressUpdate& u, const PermanentError& refusal) {
+          spdlog::warn("progress of task {} attempt {} dropped, the database refuses it: {}", u.id,
+                       u.attempt, refusal.what());
+        });
+  } catch (const std::exception& e) {
     spdlog::debug("progress write dropped: {}", e.what());  // progress is best effort
   }
 }
@@ -175,7 +239,7 @@ void Finisher::PollCancellations() {
   try {
     auto requested = store_->CancelRequested(shared_.options.worker_id);
     if (!requested.empty()) slots_.Cancel(requested);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     spdlog::debug("cancellation poll failed: {}", e.what());
   }
 }
@@ -197,10 +261,9 @@ void Finisher::Heartbeat() {
   }
   try {
     store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
-    shared_.database_ok = true;
-  } catch (const Error& e) {
-    shared_.database_ok = false;
-    spdlog::warn("heartbeat failed: {}", e.what());
+    if (shared_.heartbeat_health.Succeeded()) spdlog::info("heartbeats work again");
+  } catch (const std::exception& e) {
+    if (shared_.heartbeat_health.Failed(e.what())) spdlog::warn("heartbeat failed: {}", e.what());
   }
 }
 

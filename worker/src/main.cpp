@@ -126,8 +126,7 @@ int main(int argc, char** argv) {
   fila::Readiness readiness;
   readiness.Add("database", [&]() -> std::optional<std::string> {
     auto* r = live.load();
-    if (r != nullptr && r->DatabaseOk()) return std::nullopt;
-    return r == nullptr ? "starting" : "last heartbeat or commit failed";
+    return r == nullptr ? std::optional<std::string>("starting") : r->DatabaseProblem();
   });
   readiness.Add("broker", [&]() -> std::optional<std::string> {
     auto* r = live.load();

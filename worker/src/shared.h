@@ -18,6 +18,7 @@
 #include "fila/envelope.h"
 #include "fila/handler.h"
 #include "fila/metrics.h"
+#include "fila/readiness.h"
 #include "fila/state_store.h"
 #include "fila/task_types.h"
 #include "fila/worker_runtime.h"
@@ -69,8 +70,10 @@ struct Shared {
   }
   std::mutex busy_mutex;
   uint32_t busy = 0;
-  // Whether the last store operation of the finisher succeeded.
-  std::atomic<bool> database_ok{true};
+  // How the worker's database work went last, per part, for readiness.
+  PartHealth claim_health;      // the consumer thread's claims
+  PartHealth finish_health;     // the finisher's commits
+  PartHealth heartbeat_health;  // the finisher's heartbeats
   // Committed finishes per queue, reported with each heartbeat (fila top).
   std::mutex stats_mutex;
   std::map<std::string, uint64_t> finished_by_queue;

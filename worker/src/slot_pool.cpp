@@ -6,6 +6,7 @@
 
 #include "fila/errors.h"
 #include "fila/logging.h"
+#include "fila/text_limit.h"
 #include "task_context.h"
 
 namespace fila {
@@ -30,7 +31,9 @@ FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome
   r.attempt = job.claim.attempt;
   r.worker = shared.options.worker_id;
   r.outcome = outcome;
-  r.error = std::move(error);
+  // A handler's error may quote its input or an upstream's answer, at any
+  // length: cut before it is logged (LogOutcome) or stored.
+  r.error = TruncateText(error);
   r.error_kind = std::move(error_kind);
   if (!retryable) {
     r.state = TaskState::kFailed;

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
+#include "bisect.h"
 #include "fila/errors.h"
 #include "finisher.h"
 #include "shared.h"
@@ -70,15 +72,15 @@ struct WorkerRuntime::Impl {
   }
 
   // Decodes and claims a batch of deliveries. Returns false when the store
-  // is unreachable: the deliveries stay pending and are claimed later.
+  // is unreachable or slow: the deliveries not claimed yet stay pending and
+  // are claimed later.
   bool ClaimBatch(StateStore& store, std::vector<Delivery>& pending) {
     std::vector<std::pair<Delivery, Envelope>> decoded;
-    std::vector<std::string> ids;
     for (auto& d : pending) {
       Envelope e;
       try {
         e = DecodeEnvelope(d.body);
-      } catch (const PermanentError& error) {
+      } catch (const std::exception& error) {
         Poison(d, error.what());
         continue;
       }
@@ -86,26 +88,49 @@ struct WorkerRuntime::Impl {
         Poison(d, "unknown task type '" + e.type + "'");
         continue;
       }
-      ids.push_back(e.id);
       decoded.emplace_back(std::move(d), std::move(e));
     }
     pending.clear();
     if (decoded.empty()) return true;
 
-    ClaimResult result;
+    // Claimed a part at a time only when the database refuses the whole
+    // (ApplyBisecting): a delivery whose claim it refuses alone is
+    // dead-lettered with the reason, the others are claimed. (A claim of
+    // limited tasks that failed after the plain claim committed leaves
+    // those claimed but unheld; their leases run out and the reaper
+    // retries them.)
+    size_t settled = 0;
     try {
-      result = store.Claim(ids, options.worker_id, static_cast<uint32_t>(options.lease.count()));
-    } catch (const TransientError& e) {
-      spdlog::warn("claim failed, will retry: {}", e.what());
-      shared.database_ok = false;
-      for (auto& [d, env] : decoded) pending.push_back(std::move(d));
+      ApplyBisecting(
+          std::span<std::pair<Delivery, Envelope>>(decoded), settled,
+          [&](std::span<std::pair<Delivery, Envelope>> part) {
+            std::vector<std::string> ids;
+            ids.reserve(part.size());
+            for (const auto& [d, env] : part) ids.push_back(env.id);
+            Dispatch(part, store.Claim(ids, options.worker_id,
+                                       static_cast<uint32_t>(options.lease.count())));
+          },
+          [&](std::pair<Delivery, Envelope>& item, const PermanentError& refusal) {
+            Poison(item.first,
+                   "the database refuses to claim task " + item.second.id + ": " + refusal.what());
+          });
+    } catch (const std::exception& e) {
+      if (shared.claim_health.Failed(e.what()))
+        spdlog::warn("claim failed, will retry: {}", e.what());
+      for (size_t i = settled; i < decoded.size(); ++i)
+        pending.push_back(std::move(decoded[i].first));
       return false;
     }
+    if (shared.claim_health.Succeeded()) spdlog::info("claims work again");
+    return true;
+  }
 
-    shared.database_ok = true;
+  // Hands the claimed deliveries of `part` to the slots; acks or
+  // dead-letters the others.
+  void Dispatch(std::span<std::pair<Delivery, Envelope>> part, ClaimResult result) {
     std::unordered_map<std::string, ClaimedTask> claimed;
     for (auto& c : result.claimed) claimed.emplace(c.id, std::move(c));
-    for (auto& [d, env] : decoded) {
+    for (auto& [d, env] : part) {
       auto it = claimed.find(env.id);
       if (it != claimed.end()) {
         ++shared.counters.claimed;
@@ -136,7 +161,6 @@ struct WorkerRuntime::Impl {
       spdlog::debug("duplicate delivery of task {}; dropped", env.id);
       consumer->Ack(d.epoch, d.tag);
     }
-    return true;
   }
 };
 
@@ -152,7 +176,15 @@ const WorkerCounters& WorkerRuntime::Counters() const { return impl_->shared.cou
 
 bool WorkerRuntime::HasStuckThreads() const { return impl_->slots.HasStuckThreads(); }
 
-bool WorkerRuntime::DatabaseOk() const { return impl_->shared.database_ok; }
+std::optional<std::string> WorkerRuntime::DatabaseProblem() const {
+  const Shared& shared = impl_->shared;
+  for (const auto& [part, health] :
+       {std::pair{"claim", &shared.claim_health}, std::pair{"finish", &shared.finish_health},
+        std::pair{"heartbeat", &shared.heartbeat_health}}) {
+    if (auto problem = health->Problem()) return std::string(part) + ": " + *problem;
+  }
+  return std::nullopt;
+}
 
 std::optional<bool> WorkerRuntime::BrokerConnected() const {
   std::lock_guard lock(impl_->probe_mutex);
@@ -183,60 +215,70 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
   int claim_failures = 0;
   Deadline drain_deadline{};
   int exit_code = kExitDrained;
+  int loop_failures = 0;
   while (true) {
-    m.FlushAcks();
-    if ((stop || shared.overloaded) && !stopping) {
-      stopping = true;
-      m.stopping = true;
-      if (shared.overloaded) exit_code = kExitAbandoned;
-      drain_deadline = SteadyClock::now() + m.options.drain_timeout;
-      consumer->Stop();
-      // Unclaimed deliveries go back to the broker for another worker.
-      for (const auto& d : pending) consumer->Reject(d.epoch, d.tag, true);
-      pending.clear();
-      spdlog::info("stopping: draining {} in-flight tasks (budget {} ms)", shared.inflight.load(),
-                   m.options.drain_timeout.count());
-    }
-    if (stopping) {
-      if (shared.inflight == 0 && shared.unrecorded == 0) break;
-      if (SteadyClock::now() >= drain_deadline) {
-        if (handed_back) {
-          spdlog::error("{} finishes could not be recorded before exit; their tasks will be "
-                        "reaped", shared.unrecorded.load());
-          break;
-        }
-        spdlog::warn("drain budget spent: handing back {} running tasks", shared.inflight.load());
-        m.slots.HandBackRunning();
-        handed_back = true;
-        drain_deadline = SteadyClock::now() + std::chrono::seconds(10);  // to commit them
+    try {
+      m.FlushAcks();
+      if ((stop || shared.overloaded) && !stopping) {
+        stopping = true;
+        m.stopping = true;
+        if (shared.overloaded) exit_code = kExitAbandoned;
+        drain_deadline = SteadyClock::now() + m.options.drain_timeout;
+        consumer->Stop();
+        // Unclaimed deliveries go back to the broker for another worker.
+        for (const auto& d : pending) consumer->Reject(d.epoch, d.tag, true);
+        pending.clear();
+        spdlog::info("stopping: draining {} in-flight tasks (budget {} ms)", shared.inflight.load(),
+                     m.options.drain_timeout.count());
       }
-    }
-    if (!pending.empty()) {
-      if (m.ClaimBatch(*store, pending)) {
-        claim_failures = 0;
-      } else {
-        // Store down: wait while serving the connection's heartbeats; a
-        // delivery that arrives meanwhile joins the pending claim.
-        if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++))) {
-          m.Received(pending, std::move(*d));
+      if (stopping) {
+        if (shared.inflight == 0 && shared.unrecorded == 0) break;
+        if (SteadyClock::now() >= drain_deadline) {
+          if (handed_back) {
+            spdlog::error("{} finishes could not be recorded before exit; their tasks will "
+                          "be reaped",
+                          shared.unrecorded.load());
+            break;
+          }
+          spdlog::warn("drain budget spent: handing back {} running tasks", shared.inflight.load());
+          m.slots.HandBackRunning();
+          handed_back = true;
+          drain_deadline = SteadyClock::now() + std::chrono::seconds(10);  // to commit them
         }
+      }
+      if (!pending.empty()) {
+        if (m.ClaimBatch(*store, pending)) {
+          claim_failures = 0;
+        } else {
+          // Store down: wait while serving the connection's heartbeats; a
+          // delivery that arrives meanwhile joins the pending claim.
+          if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++))) {
+            m.Received(pending, std::move(*d));
+          }
+          continue;
+        }
+      }
+      auto first = consumer->Next(SteadyClock::now() + milliseconds(stopping ? 20 : 200));
+      if (!first) continue;
+      if (stopping) {
+        consumer->Reject(first->epoch, first->tag, true);
         continue;
       }
+      m.Received(pending, std::move(*first));
+      // Take what else is already buffered, so one statement claims it all.
+      while (pending.size() < m.options.concurrency) {
+        auto more = consumer->Next(SteadyClock::now());
+        if (!more) break;
+        m.Received(pending, std::move(*more));
+      }
+      if (m.ClaimBatch(*store, pending)) claim_failures = 0;
+      loop_failures = 0;
+    } catch (const std::exception& e) {
+      // Nothing is expected here (claims and broker calls handle their own
+      // errors); the consumer loop must outlive it anyway.
+      spdlog::error("consumer loop: {}; carrying on", e.what());
+      std::this_thread::sleep_for(Backoff(loop_failures++));
     }
-    auto first = consumer->Next(SteadyClock::now() + milliseconds(stopping ? 20 : 200));
-    if (!first) continue;
-    if (stopping) {
-      consumer->Reject(first->epoch, first->tag, true);
-      continue;
-    }
-    m.Received(pending, std::move(*first));
-    // Take what else is already buffered, so one statement claims it all.
-    while (pending.size() < m.options.concurrency) {
-      auto more = consumer->Next(SteadyClock::now());
-      if (!more) break;
-      m.Received(pending, std::move(*more));
-    }
-    if (m.ClaimBatch(*store, pending)) claim_failures = 0;
   }
 
   shared.runnable.Close();

@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "fila/broker.h"
 #include "fila/clock.h"
 #include "fila/metrics.h"
+#include "fila/readiness.h"
 #include "fila/task_types.h"
 
 namespace fila {
@@ -43,7 +45,14 @@ class Relay final {
  public:
   Relay(RelayOptions options, PostgresStore& store, Publisher& publisher, const TaskTypes& types,
         SchedulerMetrics& metrics = NoSchedulerMetrics());
+  // Every error is caught, logged and retried with backoff; none ends the
+  // loop. A step that fails for good (the database refuses it) is retried
+  // at its next turn while the other steps carry on.
   void Run(const std::atomic<bool>& stop);
+  // Thread-safe, for readiness: nullopt when the last pass of every step
+  // worked, else the failing steps, since when and why
+  // ("reap: failing for 12 s: ...").
+  std::optional<std::string> Problem() const;
   uint64_t Published() const { return published_; }
   uint64_t Reaped() const { return reaped_; }
   uint64_t Fired() const { return fired_; }
@@ -56,12 +65,23 @@ class Relay final {
   SteadyClock::time_point ReleaseDue();
   // Fires due cron slots; returns when to look again.
   SteadyClock::time_point FireSchedules();
+  // Runs one step (`next` returns when to run it again). A TransientError
+  // propagates (the connection or the database is away: the whole pass
+  // backs off); any other error is the step's own: logged, recorded in
+  // `health`, and the step is tried again after a backoff.
+  template <typename Next>
+  SteadyClock::time_point Step(const char* name, PartHealth& health, int& failures, Next&& next);
 
   RelayOptions options_;
   PostgresStore& store_;
   Publisher& publisher_;
   const TaskTypes& types_;
   SchedulerMetrics& metrics_;
+  PartHealth loop_health_;  // the pass as a whole: leadership, connection
+  PartHealth release_health_;
+  PartHealth cron_health_;
+  PartHealth reap_health_;
+  PartHealth publish_health_;
   uint64_t published_ = 0;
   uint64_t reaped_ = 0;
   uint64_t fired_ = 0;

@@ -9,6 +9,7 @@
 
 #include "fila/broker.h"
 #include "fila/metrics.h"
+#include "fila/readiness.h"
 
 namespace fila {
 
@@ -45,7 +46,8 @@ class Sampler final {
   std::unique_ptr<Consumer> probe_;
   SchedulerMetrics& metrics_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> database_ok_{false};
+  std::atomic<bool> sampled_{false};  // once: "starting" until then
+  PartHealth database_;
   std::atomic<bool> probe_started_{false};
   std::thread thread_;
 };

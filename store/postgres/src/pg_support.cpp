@@ -1,6 +1,7 @@
 #include "pg_support.h"
 
 #include "fila/errors.h"
+#include "fila/text_limit.h"
 
 namespace fila::pg {
 
@@ -51,6 +52,8 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+std::string StoredText(std::string_view text) { return ValidUtf8(TruncateText(text)); }
+
 std::string Bytes(const pqxx::field& field) {
   if (field.is_null()) return {};
   pqxx::binarystring bin(field);
@@ -78,6 +81,26 @@ std::unique_ptr<pqxx::connection> Open(const std::string& url) {
   }
 }
 
+namespace {
+
+bool Within(const std::string& state, std::initializer_list<std::string_view> prefixes) {
+  for (auto prefix : prefixes) {
+    if (state.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+// "stack depth limit exceeded" from "ERROR:  stack depth limit exceeded\nHINT: ...".
+std::string FirstLine(std::string_view what) {
+  what = what.substr(0, what.find('\n'));
+  for (std::string_view prefix : {"ERROR:  ", "FATAL:  ", "PANIC:  "}) {
+    if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
+  }
+  return TruncateText(ValidUtf8(what));
+}
+
+}  // namespace
+
 void Translate(bool& broken) {
   try {
     throw;
@@ -85,30 +108,43 @@ void Translate(bool& broken) {
     throw;
   } catch (const pqxx::broken_connection& e) {
     broken = true;
-    throw TransientError(std::string("PostgreSQL connection lost: ") + e.what());
+    throw TransientError("PostgreSQL connection lost: " + FirstLine(e.what()));
   } catch (const pqxx::in_doubt_error& e) {
     broken = true;
-    throw TransientError(std::string("PostgreSQL commit outcome unknown: ") + e.what());
+    throw TransientError("PostgreSQL commit outcome unknown: " + FirstLine(e.what()));
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
-    // 08: connection exception, 57P: operator intervention (shutdown),
-    // 40: serialization failure / deadlock, 53: insufficient resources.
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
-      broken = true;
-      throw TransientError(std::string("PostgreSQL unavailable: ") + e.what());
-    }
-    if (state.rfind("40", 0) == 0 || state.rfind("53", 0) == 0) {
-      throw TransientError(std::string("PostgreSQL transient failure: ") + e.what());
-    }
+    const std::string what = FirstLine(e.what());
     if (state.empty()) {
       // libpq reports a dead socket without a SQLSTATE.
       broken = true;
-      throw TransientError(std::string("PostgreSQL failure: ") + e.what());
+      throw TransientError("PostgreSQL failure: " + what);
     }
-    throw Error(std::string("PostgreSQL error ") + state + ": " + e.what());
+    if (Within(state,
+               {"08", "57P01", "57P02", "57P03", "57P05", "25P03", "26000", "28", "3D000"})) {
+      broken = true;
+      throw TransientError("PostgreSQL unavailable (" + state + "): " + what);
+    }
+    if (Within(state, {"57014", "55P03", "55006", "40", "53", "58", "72"})) {
+      throw TransientError("PostgreSQL transient failure (" + state + "): " + what);
+    }
+    throw PermanentError("PostgreSQL refused the statement (" + state + "): " + what);
+  } catch (const pqxx::conversion_error& e) {
+    throw PermanentError("unexpected value from PostgreSQL: " + FirstLine(e.what()));
+  } catch (const pqxx::range_error& e) {
+    throw PermanentError("unexpected value from PostgreSQL: " + FirstLine(e.what()));
+  } catch (const pqxx::argument_error& e) {
+    throw PermanentError("bad argument to PostgreSQL: " + FirstLine(e.what()));
   } catch (const pqxx::failure& e) {
     broken = true;
-    throw TransientError(std::string("PostgreSQL failure: ") + e.what());
+    throw TransientError("PostgreSQL failure: " + FirstLine(e.what()));
+  } catch (const pqxx::usage_error& e) {
+    // A connection left in a state libpqxx refuses: a fresh one is the way out.
+    broken = true;
+    throw TransientError("PostgreSQL client error: " + FirstLine(e.what()));
+  } catch (const pqxx::internal_error& e) {
+    broken = true;
+    throw TransientError("PostgreSQL client error: " + FirstLine(e.what()));
   }
 }
 

@@ -27,6 +27,10 @@ std::string Hex(std::string_view bytes);
 // `text` with NUL bytes and invalid UTF-8 replaced by '?': Postgres text
 // rejects both, and one bad error message must not block a whole batch.
 std::string ValidUtf8(std::string_view text);
+// A text that came from input (an error, a progress message) as it is
+// stored: cut with TruncateText, then ValidUtf8. Every such write goes
+// through this.
+std::string StoredText(std::string_view text);
 // The bytes of a bytea field.
 std::string Bytes(const pqxx::field& field);
 int64_t Int64OrZero(const pqxx::field& field);
@@ -35,9 +39,29 @@ std::string TextOrEmpty(const pqxx::field& field);
 // Opens a connection; TransientError when the server cannot be reached.
 std::unique_ptr<pqxx::connection> Open(const std::string& url);
 
-// Rethrows the exception in flight as a fila error: lost connections,
-// shutdowns and serialization failures become TransientError (setting
-// `broken` when the connection must be reopened); anything else is an Error.
+// Rethrows the exception in flight as a fila error that says what the
+// caller should do next, by the statement's SQLSTATE (PostgreSQL manual,
+// appendix A):
+//
+//   TransientError, connection reopened (`broken` set): 08 connection
+//     exception; 57P01-57P03 and 57P05 (shutdown, crash, not accepting
+//     connections yet, idle session timeout); 25P03 (idle-in-transaction
+//     timeout); 26000 (prepared statement gone: a pooler switched sessions);
+//     28 (authentication); 3D000 (database missing, e.g. mid-restore); no
+//     SQLSTATE at all (the socket died); any other libpqxx failure.
+//   TransientError, connection kept: 57014 (statement_timeout or a cancel
+//     request), 55P03 (lock_timeout), 55006 (object in use), 40
+//     (serialization failure, deadlock), 53 (disk full, out of memory, too
+//     many connections), 58 (I/O error), 72 (snapshot too old).
+//   PermanentError: everything else, since the same statement on the same
+//     data fails again: 22 data exception, 23 integrity constraint, 54
+//     program limit (stack depth, string too long), 42 syntax or access
+//     rule (a schema that does not match the build), 0A, P0 (a trigger's
+//     RAISE), XX ...; and libpqxx's conversion and argument errors.
+//
+// The message keeps the server's first line only (no DETAIL or CONTEXT:
+// CONTEXT can quote thousands of nested trigger frames, DETAIL row
+// values), cut with TruncateText; it starts with the SQLSTATE.
 [[noreturn]] void Translate(bool& broken);
 
 }  // namespace fila::pg

@@ -29,6 +29,12 @@ const std::string kTaskColumns =
     ", (extract(epoch FROM t.created_at) * 1000000)::bigint"
     ", coalesce(t.parent_id::text, ''), coalesce(t.limit_key, '')";
 
+// A running task (t) the reaper takes back: its lease expired, or its worker
+// (w) is gone or silent for longer than $1 ms.
+const std::string kLost =
+    "t.state = 'running' AND (t.lease_until < now() OR w.id IS NULL"
+    " OR w.heartbeat_at < now() - $1 * interval '1 millisecond')";
+
 }  // namespace
 
 const std::map<std::string, std::string>& Statements() {
@@ -159,9 +165,8 @@ WITH lost AS (
               WHEN w.id IS NULL THEN 'worker gone (no longer registered)'
               ELSE 'worker stopped heartbeating' END AS reason
   FROM tasks t LEFT JOIN workers w ON w.id = t.worker
-  WHERE t.state = 'running'
-    AND (t.lease_until < now() OR w.id IS NULL
-         OR w.heartbeat_at < now() - $1 * interval '1 millisecond')
+  WHERE )" + kLost + R"(
+    AND (cardinality($3::uuid[]) = 0 OR t.id = ANY($3::uuid[]))
   ORDER BY t.started_at
   LIMIT $2
   FOR UPDATE OF t SKIP LOCKED
@@ -186,6 +191,10 @@ WITH lost AS (
   INSERT INTO outbox (task_id) SELECT id FROM upd WHERE state = 'queued'
 )
 SELECT id, attempt, state, coalesce(worker, ''), reason, queue, type FROM upd)"},
+      // The tasks "reap" would take back, without taking them: looked at one
+      // by one when the database refuses the batch.
+      {"reap_candidates", "SELECT t.id FROM tasks t LEFT JOIN workers w ON w.id = t.worker WHERE " +
+                              kLost + " ORDER BY t.started_at LIMIT $2"},
       {"cancel", R"(
 WITH now_cancelled AS (
   UPDATE tasks SET state = 'cancelled', finished_at = now(), updated_at = now()
@@ -515,19 +524,64 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
   return result;
 }
 
+pqxx::result ExecFinish(pqxx::transaction_base& tx, std::span<const FinishRecord* const> records) {
+  std::vector<std::string> id, state, outcome, error, kind, result, worker;
+  std::vector<int64_t> attempt, retry_at;
+  for (const FinishRecord* p : records) {
+    const FinishRecord& r = *p;
+    id.push_back(r.id);
+    attempt.push_back(r.attempt);
+    state.emplace_back(ToString(r.state));
+    outcome.emplace_back(ToString(r.outcome));
+    error.push_back(pg::StoredText(r.error));
+    kind.push_back(pg::StoredText(r.error_kind));
+    retry_at.push_back(r.retry_at_ms);
+    result.push_back(pg::Hex(r.result));
+    worker.push_back(r.worker);
+  }
+  return tx.exec_prepared("finish", pg::ArrayLiteral(id), pg::IntArrayLiteral<int64_t>(attempt),
+                          pg::ArrayLiteral(state), pg::ArrayLiteral(outcome),
+                          pg::ArrayLiteral(error), pg::ArrayLiteral(kind),
+                          pg::IntArrayLiteral<int64_t>(retry_at), pg::ArrayLiteral(result),
+                          pg::ArrayLiteral(worker));
+}
+
 std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
   std::vector<bool> applied(records.size(), false);
   if (records.empty()) return applied;
-  // Successes with children commit one by one with their children; the
-  // rest share one statement.
-  std::vector<const FinishRecord*> plain;
-  std::vector<FinishRecord> rejected;  // children refused: the task fails
-  for (size_t i = 0; i < records.size(); ++i) {
-    const FinishRecord& r = records[i];
-    if (r.children.empty() || r.state != TaskState::kSucceeded) {
-      plain.push_back(&r);
-      continue;
+  auto commit_plain = [&](std::span<const FinishRecord* const> plain) {
+    if (plain.empty()) return;
+    auto rows = impl_->Run([&](pqxx::connection& c) {
+      // One statement, so autocommit is one atomic commit and one round trip
+      // (a pqxx::work adds BEGIN and COMMIT: three).
+      pqxx::nontransaction tx(c);
+      return ExecFinish(tx, plain);
+    });
+    for (const auto& row : rows) {
+      auto row_id = row[0].as<std::string>();
+      auto row_attempt = row[1].as<uint32_t>();
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (records[i].id == row_id && records[i].attempt == row_attempt) applied[i] = true;
+      }
     }
+  };
+  // The records without children share one statement, first: when it
+  // throws, nothing of this call was committed, so the caller may split the
+  // batch and call again. Successes with children then commit one by one
+  // with their children.
+  std::vector<const FinishRecord*> plain;
+  std::vector<size_t> with_children;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].children.empty() || records[i].state != TaskState::kSucceeded) {
+      plain.push_back(&records[i]);
+    } else {
+      with_children.push_back(i);
+    }
+  }
+  commit_plain(plain);
+  std::vector<FinishRecord> rejected;  // children refused: the task fails
+  for (size_t i : with_children) {
+    const FinishRecord& r = records[i];
     try {
       applied[i] = FinishWithChildren(r);
     } catch (const PermanentError& e) {
@@ -541,40 +595,9 @@ std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
       rejected.push_back(std::move(failed));
     }
   }
-  for (const auto& r : rejected) plain.push_back(&r);
-  if (plain.empty()) return applied;
-  std::vector<std::string> id, state, outcome, error, kind, result, worker;
-  std::vector<int64_t> attempt, retry_at;
-  for (const FinishRecord* p : plain) {
-    const FinishRecord& r = *p;
-    id.push_back(r.id);
-    attempt.push_back(r.attempt);
-    state.emplace_back(ToString(r.state));
-    outcome.emplace_back(ToString(r.outcome));
-    error.push_back(pg::ValidUtf8(r.error));
-    kind.push_back(pg::ValidUtf8(r.error_kind));
-    retry_at.push_back(r.retry_at_ms);
-    result.push_back(pg::Hex(r.result));
-    worker.push_back(r.worker);
-  }
-  auto rows = impl_->Run([&](pqxx::connection& c) {
-    // One statement, so autocommit is one atomic commit and one round trip
-    // (a pqxx::work adds BEGIN and COMMIT: three).
-    pqxx::nontransaction tx(c);
-    auto r = tx.exec_prepared("finish", pg::ArrayLiteral(id), pg::IntArrayLiteral<int64_t>(attempt),
-                              pg::ArrayLiteral(state), pg::ArrayLiteral(outcome),
-                              pg::ArrayLiteral(error), pg::ArrayLiteral(kind),
-                              pg::IntArrayLiteral<int64_t>(retry_at), pg::ArrayLiteral(result),
-                              pg::ArrayLiteral(worker));
-    return r;
-  });
-  for (const auto& row : rows) {
-    auto row_id = row[0].as<std::string>();
-    auto row_attempt = row[1].as<uint32_t>();
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (records[i].id == row_id && records[i].attempt == row_attempt) applied[i] = true;
-    }
-  }
+  std::vector<const FinishRecord*> failed;
+  for (const auto& r : rejected) failed.push_back(&r);
+  commit_plain(failed);
   return applied;
 }
 
@@ -586,7 +609,7 @@ void PostgresStore::RecordProgress(std::span<const ProgressUpdate> updates) {
     id.push_back(u.id);
     attempt.push_back(u.attempt);
     percent.push_back(std::clamp(u.percent, 0, 100));
-    message.push_back(pg::ValidUtf8(u.message));
+    message.push_back(pg::StoredText(u.message));
   }
   impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
@@ -634,18 +657,50 @@ std::vector<AttemptRef> PostgresStore::CancelRequested(const std::string& worker
 }
 
 std::vector<ReapedTask> PostgresStore::ReapLost(uint32_t worker_timeout_ms, uint32_t limit) {
-  return impl_->Run([&](pqxx::connection& c) {
-    pqxx::work tx(c);
+  // `only` empty: every lost task (up to `limit`); else just these.
+  auto reap = [&](const std::vector<std::string>& only) {
+    return impl_->Run([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      std::vector<ReapedTask> reaped;
+      for (const auto& r : tx.exec_prepared("reap", worker_timeout_ms, limit, pg::ArrayLiteral(only))) {
+        reaped.push_back({r[0].as<std::string>(), r[1].as<uint32_t>(), r[3].as<std::string>(),
+                          r[4].as<std::string>(),
+                          ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued),
+                          r[5].as<std::string>(), r[6].as<std::string>()});
+      }
+      tx.commit();
+      return reaped;
+    });
+  };
+  try {
+    return reap({});
+  } catch (const PermanentError&) {
+    // One task the database refuses to take back (a trigger, its
+    // dependents' settlement) must not keep every other lost task running:
+    // they are taken back one at a time, and the refused ones skipped (and
+    // logged once each); they stay running until the refusal goes away.
+    std::vector<std::string> lost = impl_->Run([&](pqxx::connection& c) {
+      pqxx::nontransaction tx(c);
+      std::vector<std::string> ids;
+      for (const auto& r : tx.exec_prepared("reap_candidates", worker_timeout_ms, limit)) {
+        ids.push_back(r[0].as<std::string>());
+      }
+      return ids;
+    });
+    if (lost.empty()) throw;
     std::vector<ReapedTask> reaped;
-    for (const auto& r : tx.exec_prepared("reap", worker_timeout_ms, limit)) {
-      reaped.push_back({r[0].as<std::string>(), r[1].as<uint32_t>(), r[3].as<std::string>(),
-                        r[4].as<std::string>(),
-                        ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued),
-                        r[5].as<std::string>(), r[6].as<std::string>()});
+    for (const auto& id : lost) {
+      try {
+        for (auto& t : reap({id})) reaped.push_back(std::move(t));
+      } catch (const PermanentError& e) {
+        if (impl_->refused_reaps.insert(id).second) {
+          spdlog::error("reaper: the database refuses to take back lost task {}; it stays running "
+                        "until that is fixed: {}", id, e.what());
+        }
+      }
     }
-    tx.commit();
     return reaped;
-  });
+  }
 }
 
 RequestResult PostgresStore::Cancel(const std::string& id) {

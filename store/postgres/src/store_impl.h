@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ ClaimedTask ReadClaimed(const pqxx::row& row);
 // a task of the same tenant.
 std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
                                                     std::span<const NewTask> tasks);
+
+// The guarded finish statement for `records` inside `tx` (postgres_store.cpp):
+// the one place finishes are written, their texts cut (pg::StoredText).
+// Returns the (id, attempt) rows whose fence matched.
+pqxx::result ExecFinish(pqxx::transaction_base& tx, std::span<const FinishRecord* const> records);
 
 class Receiver final : public pqxx::notification_receiver {
  public:
@@ -57,6 +63,8 @@ struct PostgresStore::Impl {
   bool leader = false;
   bool reconnected = false;
   bool connected_once = false;
+  // Lost tasks the database refused to take back, already logged.
+  std::set<std::string> refused_reaps;
 
   pqxx::connection& Conn() {
     if (!conn) {

@@ -91,7 +91,12 @@ class WorkerRuntime final {
   const WorkerCounters& Counters() const;
 
   // For readiness checks; safe from any thread.
-  bool DatabaseOk() const;                 // the last heartbeat or commit succeeded
+  // Nullopt when the last claim, commit and heartbeat all worked; else
+  // which failed, since when and why ("finish: failing for 3 s: ...").
+  // A record the database refused for good is not a problem here: it was
+  // quarantined (logged), the rest carries on.
+  std::optional<std::string> DatabaseProblem() const;
+  bool DatabaseOk() const { return !DatabaseProblem(); }
   std::optional<bool> BrokerConnected() const;  // nullopt: not consuming (yet, or any more)
   bool Stopping() const;                   // draining after a stop
 

@@ -1,0 +1,254 @@
+// The Postgres store when the database says no: how its errors are
+// classified (what the caller does next), what of them is kept, texts from
+// input cut before they are stored, a reaper that skips what the database
+// refuses, and dependency chains settled at any depth.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <pqxx/pqxx>
+
+#include "fila/errors.h"
+#include "fila/postgres_store.h"
+#include "fila/uuid.h"
+#include "support/harness.h"
+
+namespace fila {
+namespace {
+
+using test::TestDatabase;
+
+NewTask Noop() {
+  NewTask t;
+  t.type = "noop";
+  t.queue = "default";
+  t.max_attempts = 1;
+  t.timeout_ms = 1000;
+  return t;
+}
+
+std::string Database(const TestDatabase& db) { return db.Scalar("SELECT current_database()"); }
+
+// What `call` threw: "transient: ...", "permanent: ...", "other: ...", or "".
+template <typename Call>
+std::string Thrown(Call&& call) {
+  try {
+    call();
+  } catch (const TransientError& e) {
+    return std::string("transient: ") + e.what();
+  } catch (const PermanentError& e) {
+    return std::string("permanent: ") + e.what();
+  } catch (const std::exception& e) {
+    return std::string("other: ") + e.what();
+  }
+  return "";
+}
+
+TEST(PostgresStoreErrors, LockAndStatementTimeoutsAreTransient) {
+  TestDatabase db;
+  std::vector<NewTask> one{Noop()};
+  const std::string id = PostgresStore(db.url()).Enqueue(one)[0].id;
+  // Another session holds the task's row: the cancel has to wait for it.
+  pqxx::connection holder(db.url());
+  pqxx::work lock(holder);
+  lock.exec("SELECT 1 FROM tasks WHERE id = '" + id + "' FOR UPDATE");
+
+  db.Exec("ALTER DATABASE " + Database(db) + " SET lock_timeout = '100ms'");
+  PostgresStore locked(db.url());  // a new session takes the setting
+  const std::string lock_timeout = Thrown([&] { locked.Cancel(id); });
+  EXPECT_EQ(lock_timeout.rfind("transient: ", 0), 0u) << lock_timeout;
+  EXPECT_NE(lock_timeout.find("55P03"), std::string::npos) << lock_timeout;
+
+  db.Exec("ALTER DATABASE " + Database(db) + " RESET lock_timeout");
+  db.Exec("ALTER DATABASE " + Database(db) + " SET statement_timeout = '100ms'");
+  PostgresStore slow(db.url());
+  const std::string statement_timeout = Thrown([&] { slow.Cancel(id); });
+  EXPECT_EQ(statement_timeout.rfind("transient: ", 0), 0u) << statement_timeout;
+  EXPECT_NE(statement_timeout.find("57014"), std::string::npos) << statement_timeout;
+
+  // The same stores work again once the row is free: nothing was broken.
+  lock.abort();
+  EXPECT_TRUE(slow.Cancel(id).changed);
+  EXPECT_EQ(locked.GetTask(id)->state, TaskState::kCancelled);
+}
+
+TEST(PostgresStoreErrors, ARefusedStatementIsPermanentAndKeepsOnlyItsFirstLine) {
+  TestDatabase db;
+  // A refusal with a long DETAIL and a CONTEXT (the trigger's frame):
+  // neither may reach the error, which is logged and may be stored.
+  db.Exec(R"(
+CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'refused by test_refuse' USING DETAIL = repeat('secret row values ', 1000);
+END $$;
+CREATE TRIGGER test_refuse BEFORE UPDATE OF state ON tasks
+  FOR EACH ROW EXECUTE FUNCTION test_refuse();)");
+  PostgresStore store(db.url());
+  std::vector<NewTask> one{Noop()};
+  const std::string id = store.Enqueue(one)[0].id;
+  const std::string refused = Thrown([&] { store.Cancel(id); });
+  EXPECT_EQ(refused, "permanent: PostgreSQL refused the statement (P0001): refused by test_refuse");
+  EXPECT_EQ(store.GetTask(id)->state, TaskState::kQueued) << "the connection still works";
+}
+
+TEST(PostgresStoreErrors, ErrorsAndProgressMessagesAreCutBeforeTheyAreStored) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> two{Noop(), Noop()};
+  auto ids = store.Enqueue(two);
+  std::vector<std::string> both{ids[0].id, ids[1].id};
+  ASSERT_EQ(store.Claim(both, "w1", 30000).claimed.size(), 2u);
+  const std::string huge(1 << 20, 'x');
+  std::vector<ProgressUpdate> progress{{ids[0].id, 1, 50, huge}};
+  store.RecordProgress(progress);
+  EXPECT_LE(
+      db.Count("SELECT octet_length(progress_message) FROM tasks WHERE id = '" + ids[0].id + "'"),
+      4096);
+  std::vector<FinishRecord> finishes{{.id = ids[0].id,
+                                      .attempt = 1,
+                                      .state = TaskState::kFailed,
+                                      .outcome = Outcome::kFailed,
+                                      .error = huge,
+                                      .error_kind = "permanent",
+                                      .worker = "w1"},
+                                     {.id = ids[1].id,
+                                      .attempt = 1,
+                                      .state = TaskState::kFailed,
+                                      .outcome = Outcome::kFailed,
+                                      .error = "short",
+                                      .error_kind = huge,
+                                      .worker = "w1"}};
+  ASSERT_EQ(store.Finish(finishes), (std::vector<bool>{true, true}));
+  EXPECT_LE(db.Count("SELECT max(octet_length(last_error)) FROM tasks"), 4096);
+  EXPECT_LE(db.Count("SELECT max(octet_length(error)) FROM task_attempts"), 4096);
+  EXPECT_LE(db.Count("SELECT max(octet_length(error_kind)) FROM task_attempts"), 4096);
+  EXPECT_NE(db.Scalar("SELECT error FROM task_attempts WHERE task_id = '" + ids[0].id + "'")
+                .find("[cut "),
+            std::string::npos);
+}
+
+TEST(PostgresStoreErrors, TheReaperSkipsATaskTheDatabaseRefusesAndTakesBackTheOthers) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> three{Noop(), Noop(), Noop()};
+  auto ids = store.Enqueue(three);
+  std::vector<std::string> all{ids[0].id, ids[1].id, ids[2].id};
+  ASSERT_EQ(store.Claim(all, "gone", 30000).claimed.size(), 3u);  // never heartbeated
+  db.Exec(R"(
+CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'refused by test_refuse'; END $$;
+CREATE TRIGGER test_refuse BEFORE UPDATE OF state ON tasks
+  FOR EACH ROW WHEN (OLD.id = ')" +
+          ids[1].id + R"(') EXECUTE FUNCTION test_refuse();)");
+
+  auto reaped = store.ReapLost(10000, 100);
+  ASSERT_EQ(reaped.size(), 2u);
+  EXPECT_EQ(store.GetTask(ids[1].id)->state, TaskState::kRunning);
+  for (const auto& id : {ids[0].id, ids[2].id})
+    EXPECT_EQ(store.GetTask(id)->state, TaskState::kDead);
+  EXPECT_TRUE(store.ReapLost(10000, 100).empty()) << "the refused one is skipped, without an error";
+}
+
+// Enqueues a chain of `links` (each depending on the one before) in one
+// batch; the root is `root`. Returns the ids, root first.
+std::vector<std::string> Chain(PostgresStore& store, NewTask root, int links) {
+  std::vector<NewTask> tasks;
+  root.id = NewUuid();
+  tasks.push_back(root);
+  for (int i = 1; i < links; ++i) {
+    NewTask t = Noop();
+    t.id = NewUuid();
+    t.depends_on = {tasks.back().id};
+    tasks.push_back(std::move(t));
+  }
+  std::vector<std::string> ids;
+  for (const auto& r : store.Enqueue(tasks)) ids.push_back(r.id);
+  return ids;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A chain far deeper than PostgreSQL's stack allowed the old trigger
+// (about 1,000): its root's end settles all of it at once, whether the
+// root failed on a worker or was cancelled.
+TEST(PostgresStoreErrors, DeepChainsSettleInOneStatement) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  const auto failing = Chain(store, Noop(), 10000);  // one batch: the cycle check walks it too
+  NewTask delayed = Noop();
+  delayed.run_at_ms = 4102444800000;  // 2100: never runs
+  const auto cancelled = Chain(store, delayed, 3000);
+  ASSERT_EQ(db.Count("SELECT count(*) FROM tasks WHERE state = 'blocked'"), 9999 + 2999);
+
+  std::vector<std::string> root{failing[0]};
+  ASSERT_EQ(store.Claim(root, "w1", 30000).claimed.size(), 1u);
+  std::vector<FinishRecord> dead{{.id = failing[0],
+                                  .attempt = 1,
+                                  .state = TaskState::kDead,
+                                  .outcome = Outcome::kFailed,
+                                  .error = "boom",
+                                  .error_kind = "transient",
+                                  .worker = "w1"}};
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(store.Finish(dead), std::vector<bool>{true});
+  std::printf("[ metric ] finish settling a 10,000-link chain: %.2f s\n", SecondsSince(start));
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(store.Cancel(cancelled[0]).changed);
+  std::printf("[ metric ] cancel settling a 3,000-link chain: %.2f s\n", SecondsSince(start));
+
+  EXPECT_EQ(db.Count("SELECT count(*) FROM tasks WHERE state = 'blocked'"), 0);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM tasks WHERE state = 'cancelled'"), 9999 + 3000);
+  EXPECT_EQ(store.GetTask(failing[1])->last_error, "dependency " + failing[0] + " ended dead");
+  EXPECT_EQ(store.GetTask(failing.back())->last_error,
+            "dependency " + failing[failing.size() - 2] + " ended cancelled");
+  EXPECT_EQ(store.GetTask(cancelled[1])->last_error,
+            "dependency " + cancelled[0] + " ended cancelled");
+}
+
+// A task whose parents are a failed one and a running one is cancelled by
+// the first; a task enqueued after its parent failed is cancelled at once,
+// with its own dependents in the same batch.
+TEST(PostgresStoreErrors, SettlementReachesEveryPathOnce) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> parents{Noop(), Noop()};
+  auto p = store.Enqueue(parents);
+  std::vector<std::string> both{p[0].id, p[1].id};
+  ASSERT_EQ(store.Claim(both, "w1", 30000).claimed.size(), 2u);
+  // Diamond: a and b depend on both parents, c on a and b.
+  NewTask a = Noop(), b = Noop(), c = Noop();
+  a.id = NewUuid();
+  b.id = NewUuid();
+  c.id = NewUuid();
+  a.depends_on = b.depends_on = {p[0].id, p[1].id};
+  c.depends_on = {a.id, b.id};
+  std::vector<NewTask> diamond{a, b, c};
+  store.Enqueue(diamond);
+  std::vector<FinishRecord> failed{{.id = p[0].id,
+                                    .attempt = 1,
+                                    .state = TaskState::kFailed,
+                                    .outcome = Outcome::kFailed,
+                                    .error = "boom",
+                                    .error_kind = "permanent",
+                                    .worker = "w1"}};
+  ASSERT_EQ(store.Finish(failed), std::vector<bool>{true});
+  for (const auto& id : {a.id, b.id, c.id})
+    EXPECT_EQ(store.GetTask(id)->state, TaskState::kCancelled);
+  EXPECT_EQ(store.GetTask(a.id)->last_error, "dependency " + p[0].id + " ended failed");
+  EXPECT_EQ(store.GetTask(p[1].id)->state, TaskState::kRunning);
+
+  NewTask late = Noop(), later = Noop();
+  late.id = NewUuid();
+  later.id = NewUuid();
+  late.depends_on = {p[0].id};
+  later.depends_on = {late.id};
+  std::vector<NewTask> after{late, later};
+  auto r = store.Enqueue(after);
+  EXPECT_EQ(r[0].state, TaskState::kCancelled);
+  EXPECT_EQ(store.GetTask(later.id)->state, TaskState::kCancelled);
+}
+
+}  // namespace
+}  // namespace fila
