@@ -1,8 +1,11 @@
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "fila/document/text.h"
+#include "fila/extract/budget.h"
 
 namespace fila::document {
 
@@ -17,6 +20,8 @@ MediaType DetectType(std::string_view bytes, std::string_view declared, std::str
 struct ExtractOptions {
   // Refuse invalid UTF-8 instead of replacing it with U+FFFD.
   bool reject_invalid_utf8 = false;
+  // HTML bytes, elements and depth; PDF bytes and pages; the text's size.
+  extract::Budget budget;
 };
 
 // The text of a document of `type`: plain text as is (any line endings),
@@ -25,8 +30,10 @@ struct ExtractOptions {
 // a blank line, each page's start recorded). The result is always valid
 // UTF-8. Throws PermanentError for a damaged or encrypted PDF, for invalid
 // UTF-8 when it is to be rejected (or when most of it is invalid: binary
-// data), and "no text found" when nothing but whitespace is left (a scanned
-// PDF). Thread-safe.
+// data), "no text found" when nothing but whitespace is left (a scanned
+// PDF), and "document exceeds the extraction budget: ..." (naming the
+// FILA_EXTRACT_* variable) past a limit of options.budget. Nothing recurses
+// on the document's depth. Thread-safe.
 ExtractedText Extract(std::string_view bytes, MediaType type, const ExtractOptions& options = {});
 
 // Markdown headings (ATX "# Title" and setext "Title\n===") outside code
