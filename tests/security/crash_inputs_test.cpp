@@ -21,11 +21,13 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// A worker at rest is about 30 MB resident; the largest document here (1.3 MB
+// A worker at rest is about 25 MB resident; the largest document here (1.3 MB
 // of HTML) is held a few times over (payload, source, repaired text). Parsing
 // happens in the fila-extract helper, whose memory is its own. Before the fix
-// the unclosed <div>s grew the worker to gigabytes.
-constexpr long kMaxWorkerRssKiB = 192 * 1024;
+// the unclosed <div>s grew the worker to 2.9 GB in 90 s.
+// Measured: 24-30 MB. 128 MiB leaves room for a slower machine and is 20
+// times under what the unclosed <div>s reached before the fix.
+constexpr long kMaxWorkerRssKiB = 128 * 1024;
 
 std::string Repeat(std::string_view unit, size_t n) {
   std::string out;
@@ -180,6 +182,29 @@ TEST_F(CrashInputsTest, GazetteOverThePageBudgetFailsOnce) {
       R"({"type":"diario.process","args":{"tribunal":"tjro","url":")" + Url("gazette.pdf") + "\"}}",
       {{"FILA_EXTRACT_MAX_PDF_PAGES", "10"}, {"FILA_DIARIO_MIN_INTERVAL_MS", "0"}});
   EXPECT_NE(error.find("25 PDF pages, the limit is 10 (FILA_EXTRACT_MAX_PDF_PAGES)"), std::string::npos) << error;
+}
+
+// Past the counts (an operator raised them), the parser's own blow-up is
+// what the helper's process limits are for: the worker is not touched.
+TEST_F(CrashInputsTest, ParserTimePastTheCountsHitsTheCpuLimit) {
+  const std::string error = ExpectFailsOnceWorkerUp(
+      "120000 nested divs, counts raised, 2 s of CPU", "document", IngestJson("text", NestedDivs(120000)),
+      {{"FILA_EXTRACT_MAX_HTML_DEPTH", "1000000"}, {"FILA_EXTRACT_CPU_SECONDS", "2"}});
+  EXPECT_NE(error.find("more than 2 s of CPU time, the limit is 2 (FILA_EXTRACT_CPU_SECONDS)"), std::string::npos)
+      << error;
+}
+
+TEST_F(CrashInputsTest, ParserMemoryPastTheCountsHitsTheMemoryLimit) {
+  // 18 KB of markup that gumbo turns into a million elements (378 MB).
+  std::string html = "<p>";
+  for (int i = 0; i < 1000; ++i) html += "<b id=" + std::to_string(i) + ">";
+  html += "</p>" + Repeat("<p>x</p>", 1000);
+  const std::string error = ExpectFailsOnceWorkerUp(
+      "formatting elements cloned a million times, counts raised, 128 MiB", "document", IngestJson("text", html),
+      {{"FILA_EXTRACT_MAX_HTML_ELEMENTS", "10000000"}, {"FILA_EXTRACT_MAX_HTML_DEPTH", "100000"},
+       {"FILA_EXTRACT_MEMORY_MB", "128"}});
+  EXPECT_NE(error.find("more than 128 MiB of memory, the limit is 128 (FILA_EXTRACT_MEMORY_MB)"), std::string::npos)
+      << error;
 }
 
 }  // namespace
