@@ -105,6 +105,14 @@ TEST_F(Sandbox, ACrashIsAPermanentErrorNamingTheSignal) {
             "permanent: the extractor was killed by signal 11 (SIGSEGV) on this document");
 }
 
+TEST_F(Sandbox, AKillFromOutsideIsTransient) {
+  // What the OOM killer does when a pod's extractors overrun its memory.
+  EXPECT_EQ(ErrorOf([&] { Run("selfkill", "x"); }),
+            "transient: the extractor was killed by SIGKILL, not by its own limits: most likely the OOM killer, "
+            "the container's memory being short");
+  EXPECT_EQ(Run("oom-score"), "1000") << "the helper is first in line for the OOM killer";
+}
+
 TEST_F(Sandbox, AMemoryBombHitsTheMemoryBudget) {
   Budget budget;
   budget.memory_mib = 64;
@@ -156,7 +164,8 @@ TEST_F(Sandbox, TheHelperGetsNoDescriptorAndNoSecretOfTheCaller) {
   const std::string seen = Run("inherited");
   ::close(leaked);
   ::unsetenv("FILA_DATABASE_URL");
-  EXPECT_EQ(seen, "fd 0\nfd 1\nfd 2\nenv FILA_EXTRACT_PARENT=" + std::to_string(::getpid()) + "\n");
+  EXPECT_EQ(seen, "fd 0\nfd 1\nfd 2\nenv FILA_EXTRACT_PARENT=" + std::to_string(::getpid()) +
+                      "\nenv FILA_EXTRACT_INPUT_BYTES=0\n");
 }
 
 TEST_F(Sandbox, ManyAtOnce) {

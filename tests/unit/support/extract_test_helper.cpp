@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,18 @@ std::string Crash(const Args&, std::string) {
 }
 
 // Touches every page, so that the memory is really used.
+std::string SelfKill(const Args&, std::string) {
+  std::raise(SIGKILL);
+  return "";
+}
+
+std::string OomScore(const Args&, std::string) {
+  std::ifstream in("/proc/self/oom_score_adj");
+  std::string value;
+  in >> value;
+  return value;
+}
+
 std::string Bomb(const Args&, std::string) {
   std::vector<std::vector<char>> blocks;
   while (true) blocks.emplace_back(1 << 20, 'x');
@@ -71,6 +84,8 @@ int main(int argc, char** argv) {
                                  {{"echo", &Echo},
                                   {"refuse", &Refuse},
                                   {"crash", &Crash},
+                                  {"selfkill", &SelfKill},
+                                  {"oom-score", &OomScore},
                                   {"bomb", &Bomb},
                                   {"spin", &Spin},
                                   {"sleep", &Sleep},

@@ -128,8 +128,8 @@ class SpawnSetup final {
   posix_spawnattr_t attr;
 };
 
-pid_t Spawn(const std::string& program, const std::vector<std::string>& args, const Pipe& in, const Pipe& out,
-            const Pipe& err) {
+pid_t Spawn(const std::string& program, const std::vector<std::string>& args, size_t input_bytes, const Pipe& in,
+            const Pipe& out, const Pipe& err) {
   SpawnSetup setup;
   posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), 0);
   posix_spawn_file_actions_adddup2(&setup.actions, out.write.get(), 1);
@@ -154,7 +154,8 @@ pid_t Spawn(const std::string& program, const std::vector<std::string>& args, co
   argv.push_back(nullptr);
   // No secret of the worker's environment (database URL, API keys).
   std::string parent = std::string(kParentVariable) + "=" + std::to_string(::getpid());
-  char* envp[] = {parent.data(), nullptr};
+  std::string size = std::string(kInputBytesVariable) + "=" + std::to_string(input_bytes);
+  char* envp[] = {parent.data(), size.data(), nullptr};
   pid_t pid = -1;
   const int rc = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp);
   if (rc != 0) throw TransientError("cannot start the extractor " + program + ": " + std::strerror(rc));
@@ -198,6 +199,13 @@ double Seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + stat
     ThrowOverBudget("more than " + std::to_string(budget.cpu_seconds) + " s of CPU time", budget.cpu_seconds,
                     "FILA_EXTRACT_CPU_SECONDS");
   }
+  // Killed by none of its limits: the OOM killer, when the extractors of
+  // a pod overran its memory together (they volunteer, see tool.cpp). The
+  // document may well fit when it runs alone.
+  if (signal == SIGKILL) {
+    throw TransientError("the extractor was killed by SIGKILL, not by its own limits: most likely the OOM "
+                         "killer, the container's memory being short");
+  }
   // poppler's allocator aborts with this line when malloc fails.
   if (signal == SIGABRT && errors.find("Out of memory") != std::string::npos) {
     ThrowOverBudget(memory, budget.memory_mib, "FILA_EXTRACT_MEMORY_MB");
@@ -212,7 +220,7 @@ std::string RunExtractor(const std::string& program, const Run& run, const Budge
   Pipe in = MakePipe();
   Pipe out = MakePipe();
   Pipe err = MakePipe();
-  Child child(Spawn(program, run.args, in, out, err));
+  Child child(Spawn(program, run.args, run.input.size(), in, out, err));
   const rlim_t memory = static_cast<rlim_t>(budget.memory_mib) << 20;
   const rlim_t cpu = static_cast<rlim_t>(budget.cpu_seconds);
   Limit(child, RLIMIT_AS, memory, memory);

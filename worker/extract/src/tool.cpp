@@ -1,5 +1,6 @@
 #include "fila/extract/tool.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ void WriteAll(int fd, std::string_view bytes) {
 
 std::string ReadAll(int fd) {
   std::string out;
+  if (const char* size = std::getenv(kInputBytesVariable)) out.reserve(std::strtoull(size, nullptr, 10));
   char buffer[1 << 16];
   while (true) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -61,6 +63,12 @@ int ToolMain(int argc, char** argv, const std::map<std::string, Command>& comman
   if (const char* parent = std::getenv(kParentVariable);
       parent != nullptr && std::to_string(::getppid()) != parent) {
     return kExitFailed;
+  }
+  // When the extractors of a pod overrun its memory together, the OOM
+  // killer takes one of them, never the worker.
+  if (const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC); fd >= 0) {
+    (void)!::write(fd, "1000", 4);
+    ::close(fd);
   }
   // operator new (and the allocators of C parsers that use it) report an
   // exhausted RLIMIT_AS with a status of their own.

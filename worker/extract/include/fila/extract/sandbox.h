@@ -4,11 +4,13 @@
 // own per document, so that whatever the document does to a parser (a
 // crash, a memory or CPU blow-up) costs that process and never the worker.
 //
-// The helper gets the document on stdin and the command's arguments,
-// runs under the budget's RLIMIT_AS and RLIMIT_CPU (no core files, a few
-// file descriptors, an empty environment, none of the worker's descriptors),
-// in a process group of its own, and dies with the worker (PDEATHSIG). Its
-// stdout is the result; it is bounded, and so is what is kept of stderr.
+// The helper gets the document on stdin and the command's arguments, and
+// runs under the budget's RLIMIT_AS and RLIMIT_CPU, without core files,
+// with a few file descriptors and none of the worker's, with no
+// environment but its parent's pid and the document's size, in a process
+// group of its own, first in line for the OOM killer (oom_score_adj 1000);
+// it dies with the worker (PDEATHSIG). Its stdout is the result; it is
+// bounded, and so is what is kept of stderr.
 
 #include <functional>
 #include <string>
@@ -38,7 +40,8 @@ struct Run {
 // by a signal ("the extractor was killed by signal 11 (SIGSEGV) on this
 // document") or failed otherwise: the same document would do it again.
 // TransientError: cancelled or past the deadline (the helper is killed),
-// or the helper could not be started.
+// killed by SIGKILL from outside (the OOM killer of a container whose
+// extractors overran its memory together), or not started.
 std::string RunExtractor(const std::string& program, const Run& run, const Budget& budget);
 
 // Where fila-extract is: $FILA_EXTRACTOR, else next to this process's
