@@ -163,7 +163,7 @@ pid_t Spawn(const std::string& program, const std::vector<std::string>& args, si
 }
 
 // Limits are set before the helper has its input, so before it parses.
-void Limit(const Child& child, __rlimit_resource resource, rlim_t soft, rlim_t hard) {
+void Limit(const Child& child, decltype(RLIMIT_AS) resource, rlim_t soft, rlim_t hard) {
   const rlimit limit{soft, hard};
   if (::prlimit(child.pid(), resource, &limit, nullptr) != 0 && errno != ESRCH) {
     throw TransientError(Errno("cannot limit the extractor"));
