@@ -11,6 +11,7 @@
 
 #include "fila/config.h"
 #include "fila/errors.h"
+#include "fila/text_limit.h"
 
 namespace fila::logging {
 namespace {
@@ -54,7 +55,10 @@ class Formatter final : public spdlog::formatter {
   Formatter(std::string program, bool json) : program_(std::move(program)), json_(json) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const std::string text = RedactSecrets(std::string_view(msg.payload.data(), msg.payload.size()));
+    // Masked before the cut, so that a cut never leaves half a secret
+    // unrecognised; the redactor is linear, the whole message is cheap.
+    const std::string text =
+        TruncateText(RedactSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
     std::string line = json_ ? Json(msg, text) : Text(msg, text);
     dest.append(line.data(), line.data() + line.size());
     dest.push_back('\n');
@@ -71,8 +75,8 @@ class Formatter final : public spdlog::formatter {
     j["level"] = LevelName(msg.level);
     j["proc"] = program_;
     j["msg"] = text;
-    for (const auto& [k, v] : ProcessFields()) j[k] = RedactSecrets(v);
-    for (const auto& [k, v] : t_fields) j[k] = RedactSecrets(v);
+    for (const auto& [k, v] : ProcessFields()) j[k] = TruncateText(RedactSecrets(v));
+    for (const auto& [k, v] : t_fields) j[k] = TruncateText(RedactSecrets(v));
     // Invalid UTF-8 (from a payload, say) is replaced, never thrown.
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -81,7 +85,7 @@ class Formatter final : public spdlog::formatter {
     std::string line = Timestamp(msg.time) + " " + std::string(LevelName(msg.level)) + " " +
                        program_ + " " + text;
     for (const auto* fields : {&ProcessFields(), &t_fields}) {
-      for (const auto& [k, v] : *fields) line += " " + k + "=" + RedactSecrets(v);
+      for (const auto& [k, v] : *fields) line += " " + k + "=" + TruncateText(RedactSecrets(v));
     }
     return line;
   }

@@ -115,5 +115,36 @@ TEST(DiarioPdf, AnHtmlPageIsNotAPdf) {
   EXPECT_THROW(ExtractPdfText("%PDF-1.4\ngarbage"), PermanentError);
 }
 
+TEST(DiarioPdf, TheHelperGivesTheSamePages) {
+  const std::string pdf = ReadFixture("tjro_dj_20250624_pages48-72.pdf");
+  const std::vector<PageText> here = ExtractPdfText(pdf);
+  const std::vector<PageText> there = ExtractPdfTextIsolated(FILA_EXTRACT_BIN, pdf, {}, Deadline::max(), {});
+  ASSERT_EQ(there.size(), here.size());
+  for (size_t i = 0; i < here.size(); ++i) {
+    EXPECT_EQ(there[i].number, here[i].number);
+    EXPECT_EQ(there[i].text, here[i].text);
+  }
+}
+
+TEST(DiarioPdf, PagesOverTheBudgetAreRefused) {
+  const std::string pdf = ReadFixture("tjro_dj_20250624_pages48-72.pdf");
+  extract::Budget budget;
+  budget.max_pdf_pages = 10;
+  const std::string expected =
+      "document exceeds the extraction budget: 25 PDF pages, the limit is 10 (FILA_EXTRACT_MAX_PDF_PAGES)";
+  for (bool isolated : {false, true}) {
+    try {
+      if (isolated) {
+        ExtractPdfTextIsolated(FILA_EXTRACT_BIN, pdf, budget, Deadline::max(), {});
+      } else {
+        ExtractPdfText(pdf, {}, budget);
+      }
+      ADD_FAILURE() << "no error";
+    } catch (const PermanentError& e) {
+      EXPECT_EQ(e.what(), expected);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fila::diario

@@ -19,7 +19,9 @@ std::string RedactUrl(std::string_view url);
 // `text` with every secret it contains masked as "***": passwords in URLs
 // (scheme://user:pw@), bearer tokens and Authorization values, fila API
 // tokens (fila_...), and the values of password=, secret=, token=, key=
-// style pairs (libpq conninfo, query strings, JSON). For log lines.
+// style pairs (libpq conninfo, query strings, JSON). For log lines: time
+// linear in the text's length, no recursion, whatever the text (a log line
+// may quote input of any size).
 std::string RedactSecrets(std::string_view text);
 
 // Splits "a,b,,c" into {"a","b","c"}.

@@ -39,3 +39,12 @@
 {{- end -}}
 {{- toJson $w -}}
 {{- end }}
+
+{{/* A group's extractBudget as FILA_EXTRACT_* environment entries. */}}
+{{- define "fila.extractBudgetEnv" -}}
+{{- $names := dict "maxHtmlBytes" "MAX_HTML_BYTES" "maxHtmlElements" "MAX_HTML_ELEMENTS" "maxHtmlDepth" "MAX_HTML_DEPTH" "maxPdfBytes" "MAX_PDF_BYTES" "maxPdfPages" "MAX_PDF_PAGES" "maxTextBytes" "MAX_TEXT_BYTES" "memoryMB" "MEMORY_MB" "cpuSeconds" "CPU_SECONDS" -}}
+{{- range $key, $value := (.extractBudget | default dict) }}
+- name: FILA_EXTRACT_{{ get $names $key }}
+  value: {{ int64 $value | quote }}
+{{- end }}
+{{- end }}

@@ -12,7 +12,8 @@ namespace fila::logging {
 // format "json": {"ts","level","proc","msg", then the process's and the
 // thread's fields}; format "text": a human-readable line with the fields.
 // Secrets (passwords in URLs, bearer tokens, fila_ API tokens, key=value
-// secrets) are masked in every message. Throws PermanentError for an
+// secrets) are masked in every message, and every message and field value
+// is then cut to fila::kMaxStoredText bytes (TruncateText). Throws PermanentError for an
 // unknown level or format. Call once, before other threads log.
 void Setup(const std::string& program, const std::string& level, const std::string& format);
 

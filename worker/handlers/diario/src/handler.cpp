@@ -13,6 +13,7 @@
 #include "fila/diario/tribunal.h"
 #include "fila/config.h"
 #include "fila/errors.h"
+#include "fila/extract/sandbox.h"
 #include "fila/v1/diario.pb.h"
 
 namespace fila::diario {
@@ -102,7 +103,10 @@ class DiarioHandler final {
     g.size_bytes = static_cast<int64_t>(pdf.size());
 
     ctx.Progress(30, "extracting text");
-    std::vector<PageText> pages = ExtractPdfText(pdf, cancelled);
+    std::vector<PageText> pages =
+        options_.extractor.empty()
+            ? ExtractPdfText(pdf, cancelled, options_.budget)
+            : ExtractPdfTextIsolated(options_.extractor, pdf, options_.budget, deadline, cancelled);
     g.pages = static_cast<int>(pages.size());
     ctx.Progress(60, "finding decisions in " + std::to_string(pages.size()) + " pages");
     Extraction found = ExtractDecisions(pages, tribunal->Extraction());
@@ -206,6 +210,8 @@ DiarioOptions DiarioOptions::FromEnv() {
   o.host_concurrency = static_cast<uint32_t>(EnvInt("FILA_DIARIO_HOST_CONCURRENCY", 3));
   o.host_min_interval = std::chrono::milliseconds(EnvInt("FILA_DIARIO_MIN_INTERVAL_MS", 1000));
   o.download_timeout = std::chrono::seconds(EnvInt("FILA_DIARIO_DOWNLOAD_TIMEOUT_S", 120));
+  o.budget = extract::BudgetFromEnv();
+  o.extractor = extract::ExtractorPath();
   return o;
 }
 

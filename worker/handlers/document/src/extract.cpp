@@ -91,7 +91,19 @@ std::vector<Heading> MarkdownHeadings(std::string_view text) {
   return out;
 }
 
+void CheckBytes(MediaType type, size_t size, const extract::Budget& budget) {
+  if (type == MediaType::kHtml && size > budget.max_html_bytes) {
+    extract::ThrowOverBudget(std::to_string(size) + " bytes of HTML", budget.max_html_bytes,
+                             "FILA_EXTRACT_MAX_HTML_BYTES");
+  }
+  if (type == MediaType::kPdf && size > budget.max_pdf_bytes) {
+    extract::ThrowOverBudget(std::to_string(size) + " bytes of PDF", budget.max_pdf_bytes,
+                             "FILA_EXTRACT_MAX_PDF_BYTES");
+  }
+}
+
 ExtractedText Extract(std::string_view bytes, MediaType type, const ExtractOptions& options) {
+  CheckBytes(type, bytes.size(), options.budget);
   ExtractedText doc;
   doc.type = type;
   switch (type) {
@@ -103,11 +115,15 @@ ExtractedText Extract(std::string_view bytes, MediaType type, const ExtractOptio
       doc.headings = MarkdownHeadings(doc.text);
       break;
     case MediaType::kHtml:
-      ExtractHtml(ValidText(bytes, options), doc);
+      ExtractHtml(ValidText(bytes, options), options.budget, doc);
       break;
     case MediaType::kPdf:
-      ExtractPdf(bytes, doc);
+      ExtractPdf(bytes, options.budget, doc);
       break;
+  }
+  if (doc.text.size() > options.budget.max_text_bytes) {
+    extract::ThrowOverBudget(std::to_string(doc.text.size()) + " bytes of text", options.budget.max_text_bytes,
+                             "FILA_EXTRACT_MAX_TEXT_BYTES");
   }
   const bool any = std::any_of(doc.text.begin(), doc.text.end(), [](char c) {
     return !(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v');

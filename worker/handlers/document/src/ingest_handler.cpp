@@ -12,6 +12,7 @@
 #include "fila/document/extract.h"
 #include "fila/document/utf8.h"
 #include "fila/errors.h"
+#include "fila/extract/sandbox.h"
 #include "fila/v1/document.pb.h"
 
 namespace fila::document {
@@ -76,7 +77,11 @@ class IngestHandler final {
 
     t = SteadyClock::now();
     const MediaType type = DetectType(fetched.bytes, fetched.declared, fetched.name);
-    ExtractedText doc = Extract(fetched.bytes, type, {.reject_invalid_utf8 = p.reject_invalid_utf8()});
+    const ExtractOptions extract_options{.reject_invalid_utf8 = p.reject_invalid_utf8(), .budget = options_.budget};
+    ExtractedText doc = options_.extractor.empty()
+                            ? Extract(fetched.bytes, type, extract_options)
+                            : ExtractIsolated(options_.extractor, fetched.bytes, type, extract_options,
+                                              ctx.TaskDeadline(), [&ctx] { return ctx.Cancelled(); });
     const size_t chars = CodePoints(doc.text);
     stages["extract"] = Since(t);
     ctx.Progress(10, std::string("extracted ") + std::to_string(chars) + " characters of " + MediaTypeName(type) +
@@ -191,6 +196,8 @@ IngestOptions IngestOptionsFromEnv() {
   }
   o.root = EnvOr("FILA_DOCUMENT_ROOT", "");
   o.openai = OpenAiOptionsFromEnv();
+  o.budget = extract::BudgetFromEnv();
+  o.extractor = extract::ExtractorPath();
   return o;
 }
 

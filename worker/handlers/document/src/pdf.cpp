@@ -20,7 +20,7 @@ void Quiet(const std::string&, void*) {}
 
 }  // namespace
 
-void ExtractPdf(std::string_view bytes, ExtractedText& doc) {
+void ExtractPdf(std::string_view bytes, const extract::Budget& budget, ExtractedText& doc) {
   static const bool kSilenced = [] {
     poppler::set_debug_error_function(&Quiet, nullptr);
     return true;
@@ -32,6 +32,9 @@ void ExtractPdf(std::string_view bytes, ExtractedText& doc) {
   if (!pdf) throw PermanentError("damaged PDF: poppler cannot open it");
   if (pdf->is_locked()) throw PermanentError("encrypted PDF: a password is needed to read it");
   const int pages = pdf->pages();
+  if (pages > 0 && static_cast<uint64_t>(pages) > budget.max_pdf_pages) {
+    extract::ThrowOverBudget(std::to_string(pages) + " PDF pages", budget.max_pdf_pages, "FILA_EXTRACT_MAX_PDF_PAGES");
+  }
   for (int i = 0; i < pages; ++i) {
     if (!doc.text.empty()) doc.text += "\n\n";
     doc.page_starts.push_back(doc.text.size());
@@ -48,6 +51,11 @@ void ExtractPdf(std::string_view bytes, ExtractedText& doc) {
     }
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     doc.text += text;
+    // Checked as it grows: a few pages may hold far more text than the budget.
+    if (doc.text.size() > budget.max_text_bytes) {
+      extract::ThrowOverBudget("more than " + std::to_string(budget.max_text_bytes) + " bytes of text",
+                               budget.max_text_bytes, "FILA_EXTRACT_MAX_TEXT_BYTES");
+    }
   }
 }
 

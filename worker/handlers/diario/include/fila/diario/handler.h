@@ -9,7 +9,8 @@
 // 404/410 for a date is "no_gazette" (success, nothing to retry); a non-PDF
 // answer (the tribunal's anti-bot HTML page), 403, 429 or 5xx is a
 // TransientError, retried with backoff until the attempts run out; a bad
-// payload or a damaged PDF is a PermanentError. A payload's url (at most
+// payload, a damaged PDF, one over the extraction budget or one that
+// crashed the extractor is a PermanentError. A payload's url (at most
 // 8 KB, http or https) is fetched under the worker's egress policy: one
 // the policy blocks is a PermanentError; the URLs built from
 // FILA_DIARIO_TJRO_URL are the operator's and reach its host wherever it is.
@@ -22,6 +23,7 @@
 
 #include "fila/diario/llm.h"
 #include "fila/diario/store.h"
+#include "fila/extract/budget.h"
 #include "fila/handler.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
@@ -37,9 +39,15 @@ struct DiarioOptions {
   std::chrono::milliseconds host_min_interval{1000};
   std::chrono::seconds download_timeout{120};
   size_t max_pdf_bytes = size_t{200} << 20;
+  // fila-extract, which reads each gazette in a process of its own; ""
+  // reads it in this process (tests).
+  std::string extractor;
+  extract::Budget budget;  // what extracting one gazette may cost
   // FILA_DIARIO_TJRO_URL (URL template), FILA_DIARIO_ARCHIVE,
   // FILA_DIARIO_HOST_CONCURRENCY, FILA_DIARIO_MIN_INTERVAL_MS,
-  // FILA_DIARIO_DOWNLOAD_TIMEOUT_S, and LlmConfig::FromEnv().
+  // FILA_DIARIO_DOWNLOAD_TIMEOUT_S, LlmConfig::FromEnv(), the
+  // FILA_EXTRACT_* budget and fila-extract next to this program (or
+  // $FILA_EXTRACTOR); PermanentError for a bad value or a missing helper.
   static DiarioOptions FromEnv();
 };
 

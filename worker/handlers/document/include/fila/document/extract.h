@@ -1,8 +1,13 @@
 #pragma once
 
+#include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "fila/clock.h"
 #include "fila/document/text.h"
+#include "fila/extract/budget.h"
 
 namespace fila::document {
 
@@ -17,6 +22,9 @@ MediaType DetectType(std::string_view bytes, std::string_view declared, std::str
 struct ExtractOptions {
   // Refuse invalid UTF-8 instead of replacing it with U+FFFD.
   bool reject_invalid_utf8 = false;
+  // HTML bytes, elements and depth; PDF bytes and pages; the text's size.
+  // (Its memory and CPU limits apply in ExtractIsolated only.)
+  extract::Budget budget;
 };
 
 // The text of a document of `type`: plain text as is (any line endings),
@@ -25,9 +33,28 @@ struct ExtractOptions {
 // a blank line, each page's start recorded). The result is always valid
 // UTF-8. Throws PermanentError for a damaged or encrypted PDF, for invalid
 // UTF-8 when it is to be rejected (or when most of it is invalid: binary
-// data), and "no text found" when nothing but whitespace is left (a scanned
-// PDF). Thread-safe.
+// data), "no text found" when nothing but whitespace is left (a scanned
+// PDF), and "document exceeds the extraction budget: ..." (naming the
+// FILA_EXTRACT_* variable) past a limit of options.budget. Nothing recurses
+// on the document's depth. Runs the parsers in this process: use
+// ExtractIsolated for untrusted documents. Thread-safe.
 ExtractedText Extract(std::string_view bytes, MediaType type, const ExtractOptions& options = {});
+
+// Extract() with HTML and PDF parsed in the fila-extract helper `program`
+// (see fila/extract/sandbox.h), under the budget's memory and CPU limits;
+// text and Markdown, which only linear scans touch, stay in this process.
+// Besides Extract()'s errors: PermanentError when the helper runs out of
+// its memory or CPU budget or is killed by a signal (a document that
+// crashed a parser would crash it again); TransientError when `cancelled`
+// turns true or `deadline` passes (the helper is killed and reaped first).
+ExtractedText ExtractIsolated(const std::string& program, std::string_view bytes, MediaType type,
+                              const ExtractOptions& options, Deadline deadline,
+                              const std::function<bool()>& cancelled);
+
+// fila-extract's "document" command: `input` is the document, `args` its
+// --type=<media type>, --reject-invalid-utf8 and the budget's arguments;
+// returns the encoded result (fila/extract/wire.h).
+std::string ExtractCommand(const std::vector<std::string>& args, std::string input);
 
 // Markdown headings (ATX "# Title" and setext "Title\n===") outside code
 // fences, in order.

@@ -5,6 +5,7 @@
 
 #include "fila/document/document_store.h"
 #include "fila/document/embedder.h"
+#include "fila/extract/budget.h"
 #include "fila/handler.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
@@ -21,17 +22,24 @@ struct IngestOptions {
   TenantLookup tenants;                 // unset: every tenant's folder is its name
   OpenAiOptions openai;                 // the endpoint of embedder kind OPENAI
   size_t default_dimension = 384;       // offline embedder
+  // fila-extract, which parses each HTML and PDF document in a process of
+  // its own; "" parses them in this process (unit tests of the handler).
+  std::string extractor;
+  extract::Budget budget;  // what extracting one document may cost
 };
 
-// FILA_DOCUMENT_MAX_BYTES, FILA_DOCUMENT_ROOT and the FILA_EMBEDDINGS_*
-// variables (see OpenAiOptionsFromEnv).
+// FILA_DOCUMENT_MAX_BYTES, FILA_DOCUMENT_ROOT, the FILA_EMBEDDINGS_*
+// variables (see OpenAiOptionsFromEnv), the FILA_EXTRACT_* budget, and
+// fila-extract next to this program (or $FILA_EXTRACTOR). PermanentError
+// for a bad value or a missing fila-extract.
 IngestOptions IngestOptionsFromEnv();
 
 // The document.ingest handler: fetch, detect, extract, chunk, embed, store,
 // reporting progress at each stage (per batch while embedding) and
 // returning a JSON result (counts and per-stage seconds). PermanentError:
 // bad payload, too large, unsupported type, no text, invalid UTF-8 when
-// refused, 4xx from the source; TransientError: 5xx/429/timeouts of the
+// refused, 4xx from the source, a document over the extraction budget
+// or one that crashed the extractor; TransientError: 5xx/429/timeouts of the
 // source or the embeddings endpoint, database down. Safe on many slot
 // threads at once; `store`, `limiter` and `http` must outlive it.
 Handler MakeIngestHandler(DocumentStore& store, KeyLimiter& limiter, HttpClient& http,
