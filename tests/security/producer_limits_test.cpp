@@ -131,6 +131,7 @@ TEST_F(ProducerLimits, TenantQuotasAnswer429) {
   auto over = Call("POST", "/v1/tasks", evil_, R"({"type":"noop","delay_ms":600000})");
   EXPECT_EQ(over.status, 429) << over.body;
   EXPECT_EQ(JsonField(over.body, "code"), "resource_exhausted") << over.body;
+  EXPECT_NE(over.headers.find("Retry-After: 5"), std::string::npos) << over.headers;
   auto batch = Call("POST", "/v1/tasks:batch", evil_, R"({"tasks":[{"type":"noop"},{"type":"noop"}]})");
   EXPECT_EQ(batch.status, 429) << batch.body;
   EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE tenant = 'evil'"), 3);

@@ -108,6 +108,7 @@ struct HttpResult {
   long status = 0;  // 0: no HTTP answer (connection refused, timeout)
   std::string content_type;
   std::string body;
+  std::string headers;  // the answer's header lines, as received
 };
 
 // One HTTP request over loopback (libcurl), with a 10 s timeout.
