@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  fila::InstallCrashReport("fila-scheduler");
   try {
     fila::logging::Setup("fila-scheduler", log_level, log_format);
   } catch (const fila::PermanentError& e) {

@@ -38,8 +38,10 @@ TEST_F(Limits, KeyWithMaxThreeHoldsAcrossTwoWorkersWhileOtherKeysRunAtFullSpeed)
   ASSERT_TRUE(finished);
   EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'"), 36);
   EXPECT_LE(peak.load(), 3);
-  EXPECT_EQ(peak.load(), 3) << "the limit was never reached: the test proved nothing";
-  // Never more than 3 attempts of the key overlapped, by the recorded times.
+  // Never more than 3 attempts of the key overlapped, by the recorded times,
+  // and 3 did (else the test proved nothing). The sampled peak above is
+  // only an upper bound: a sample every 10 ms or more (each opens a
+  // connection) can miss the moments when 3 run.
   EXPECT_EQ(db_->Count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM task_attempts a "
                        "JOIN tasks t ON t.id = a.task_id AND t.limit_key = 'tenant:default:acct-a' "
                        "JOIN task_attempts b ON b.started_at <= a.started_at AND b.finished_at > a.started_at "

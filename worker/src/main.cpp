@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  fila::InstallCrashReport("fila-worker");
   try {
     fila::logging::Setup("fila-worker", log_level, log_format);
   } catch (const fila::PermanentError& e) {

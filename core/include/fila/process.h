@@ -14,6 +14,12 @@ namespace fila {
 // process; later calls return the same flag).
 const std::atomic<bool>& InstallStopSignals();
 
+// Makes a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP)
+// print "fatal signal N" and a backtrace on stderr before the process dies
+// of it as before (core dump and exit status unchanged), so that a crash
+// in production says where it happened. Async-signal-safe.
+void InstallCrashReport(const char* program);
+
 // Sleeps up to `duration`, returning early (false) once `stop` is set.
 bool SleepUnlessStopped(std::chrono::milliseconds duration, const std::atomic<bool>& stop);
 
