@@ -19,6 +19,7 @@ std::string EncodeEnvelope(const Envelope& e) {
   m.set_payload(e.payload);
   m.set_trace_id(e.trace_id);
   m.set_enqueued_at_unix_ms(e.enqueued_at_unix_ms);
+  m.set_type_version(e.type_version);
   return m.SerializeAsString();
 }
 
@@ -43,6 +44,7 @@ Envelope DecodeEnvelope(std::string_view bytes) {
   e.payload = m.payload();
   e.trace_id = m.trace_id();
   e.enqueued_at_unix_ms = m.enqueued_at_unix_ms();
+  e.type_version = m.type_version();
   return e;
 }
 

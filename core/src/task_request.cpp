@@ -1,5 +1,6 @@
 #include "fila/task_request.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "fila/errors.h"
@@ -43,8 +44,7 @@ bool IsUuidText(const std::string& text) {
 
 // The task's limit: each field from the request when given, else the
 // type's. The key is needed only when some limit applies.
-void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, const TaskTypes& types,
-                  NewTask& task) {
+void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, NewTask& task) {
   constexpr int64_t kMaxCount = 1000000;
   constexpr int64_t kMaxPeriodMs = 7LL * 24 * 3600 * 1000;
   LimitSpec& limit = task.limit;
@@ -72,7 +72,7 @@ void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, const TaskType
     // (nfe.download:<account>, omie:<account>, diario-host:<host>).
     task.limit_key = "tenant:" + r.tenant + ":" + *r.limit_key;  // see ProducerLimitKey
   } else if (!spec.limit_key_field.empty()) {
-    const std::string value = types.PayloadField(r.type, task.payload, spec.limit_key_field);
+    const std::string value = PayloadField(spec, task.payload, spec.limit_key_field);
     if (value.empty()) {
       throw PermanentError("payload." + spec.limit_key_field + " is needed as the limit key",
                            "payload." + spec.limit_key_field);
@@ -88,12 +88,19 @@ void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, const TaskType
 
 NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimits& limits,
                     int64_t now_ms) {
-  const TaskTypeSpec& spec = types.Get(r.type);
+  // One version from here on: a new one registered meanwhile does not mix in.
+  const std::shared_ptr<const TaskTypeSpec> held = types.Get(r.type);
+  const TaskTypeSpec& spec = *held;
+  if (!spec.tenants.empty() && std::find(spec.tenants.begin(), spec.tenants.end(), r.tenant) == spec.tenants.end()) {
+    // Another tenant's type does not exist, as far as this one can tell.
+    throw PermanentError("unknown task type '" + r.type.substr(0, 128) + "'", "type");
+  }
   NewTask task;
   task.type = r.type;
+  task.type_version = spec.version;
   task.queue = r.queue.empty() ? spec.default_queue : r.queue;
   ValidateQueueName(task.queue);
-  task.priority = InRange(r.priority, 0, 0, 9, "priority", "priority");
+  task.priority = InRange(r.priority, spec.default_priority, 0, 9, "priority", "priority");
   task.max_attempts = InRange(r.max_attempts, spec.retry.max_attempts, 1, limits.max_attempts,
                               "max_attempts", "max attempts");
   task.timeout_ms = InRange(r.timeout_ms, spec.default_timeout.count(), 1, limits.max_timeout_ms,
@@ -145,18 +152,18 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
   }
   switch (r.payload_form) {
     case TaskRequest::PayloadForm::kNone:
-      task.payload = types.PayloadFromJson(r.type, "");
+      task.payload = PayloadFromJson(spec, "");
       break;
     case TaskRequest::PayloadForm::kJson:
-      task.payload = types.PayloadFromJson(r.type, r.payload);
+      task.payload = PayloadFromJson(spec, r.payload);
       break;
     case TaskRequest::PayloadForm::kBytes:
-      types.ValidatePayload(r.type, r.payload);
+      ValidatePayload(spec, r.payload);
       task.payload = r.payload;
       break;
   }
   if (spec.check) spec.check(task.payload, limits);
-  ResolveLimit(r, spec, types, task);
+  ResolveLimit(r, spec, task);
   return task;
 }
 

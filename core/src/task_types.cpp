@@ -1,41 +1,20 @@
 #include "fila/task_types.h"
 
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
-#include <memory>
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
 
 #include "fila/errors.h"
-#include "fila/v1/diario.pb.h"
-#include "fila/v1/document.pb.h"
-#include "fila/v1/nfe.pb.h"
-#include "fila/v1/payloads.pb.h"
+#include "payload_schema.h"
 
 namespace fila {
 namespace {
 
 namespace pb = google::protobuf;
-
-const pb::Descriptor* FindMessage(const std::string& name) {
-  // Linking payloads.pb.cc registers its descriptors in the generated pool;
-  // touching one type keeps the linker from dropping the file.
-  static const bool kLinked = (v1::NoopPayload::descriptor() != nullptr &&
-                               v1::DocumentIngestPayload::descriptor() != nullptr &&
-                               v1::NfeDownloadPayload::descriptor() != nullptr &&
-                               v1::DiarioProcessPayload::descriptor() != nullptr);
-  (void)kLinked;
-  return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
-}
-
-std::unique_ptr<pb::Message> NewMessage(const std::string& name) {
-  const pb::Descriptor* descriptor = FindMessage(name);
-  if (descriptor == nullptr) {
-    throw PermanentError("payload message " + name + " is not compiled in", "type");
-  }
-  return std::unique_ptr<pb::Message>(
-      pb::MessageFactory::generated_factory()->GetPrototype(descriptor)->New());
-}
 
 // protobuf 3.21's JSON parser names the field as "(ms): invalid value ..."
 // or "seconds: Cannot find field."; pull it out so the error can point at it.
@@ -51,142 +30,270 @@ std::string FieldOf(const std::string& message) {
   return "payload";
 }
 
-// How many tasks a fanout payload creates below its own task: each level
-// enqueues `width` children and one join task; saturates at `cap` + 1.
-uint64_t FanoutDescendants(uint64_t width, uint64_t depth, uint64_t cap) {
-  uint64_t below = 0;
-  for (uint64_t level = 0; level < depth; ++level) {
-    if (width != 0 && below + 1 > cap / width) return cap + 1;  // no overflow
-    below = width * (below + 1) + 1;
-    if (below > cap) return cap + 1;
-  }
-  return below;
+const PayloadSchema& SchemaOf(const TaskTypeSpec& spec) {
+  if (!spec.schema) throw PermanentError("task type '" + spec.name + "' has no payload schema", "type");
+  return *spec.schema;
 }
 
-void CheckFanout(const std::string& payload, const TaskLimits& limits) {
-  v1::FanoutPayload p;
-  if (!p.ParseFromString(payload)) throw PermanentError("payload does not parse as fila.v1.FanoutPayload", "payload");
-  const uint64_t children = uint64_t{p.width()} + 1;  // the join task too
-  if (p.depth() > 0 && children > limits.max_children) {
-    throw PermanentError("fanout width " + std::to_string(p.width()) + " makes " +
-                             std::to_string(children) + " children per task, over the limit of " +
-                             std::to_string(limits.max_children),
-                         "payload.width");
+// The stored text of an any-JSON payload as a Struct; PermanentError when
+// it is not a JSON object.
+pb::Struct ParseObject(const TaskTypeSpec& spec, std::string_view json) {
+  pb::Struct object;
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return object;
+  auto status = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), &object);
+  if (!status.ok()) {
+    throw PermanentError("invalid payload for task type '" + spec.name + "': not a JSON object (" +
+                             std::string(status.message()).substr(0, 200) + ")",
+                         "payload");
   }
-  const uint64_t below = FanoutDescendants(p.width(), p.depth(), limits.max_tree_tasks);
-  if (below + 1 > limits.max_tree_tasks) {
-    throw PermanentError("fanout of width " + std::to_string(p.width()) + " and depth " +
-                             std::to_string(p.depth()) + " makes more than " +
-                             std::to_string(limits.max_tree_tasks) + " tasks in one tree",
-                         "payload.depth");
-  }
+  return object;
 }
 
-void RegisterTestTypes(TaskTypes& types) {
-  types.Register({.name = "sleep",
-                  .payload_message = "fila.v1.SleepPayload",
-                  .default_timeout = std::chrono::seconds(60)});
-  types.Register({.name = "fanout", .payload_message = "fila.v1.FanoutPayload", .check = CheckFanout});
-  types.Register({.name = "flaky",
-                  .payload_message = "fila.v1.FlakyPayload",
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::milliseconds(200),
-                            .cap = std::chrono::seconds(5)}});
+std::string Print(const pb::Message& message, bool all_fields) {
+  std::string json;
+  pb::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = all_fields;
+  options.preserve_proto_field_names = true;
+  (void)pb::util::MessageToJsonString(message, &json, options);
+  return json;
 }
 
 }  // namespace
 
-TaskTypes TaskTypes::Builtin(TestTypes test_types) {
-  TaskTypes types;
-  types.Register({.name = "noop", .payload_message = "fila.v1.NoopPayload"});
-  if (test_types == TestTypes::kEnabled) RegisterTestTypes(types);
-  types.Register({.name = "document.ingest",
-                  .payload_message = "fila.v1.DocumentIngestPayload",
-                  .default_queue = "document",
-                  .default_timeout = std::chrono::minutes(10),
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::seconds(2),
-                            .cap = std::chrono::minutes(2)}});
-  // Exports of one account share its request budget (KeyLimiter): more
-  // than two at once only queue behind each other inside the workers, so
-  // the third waits in PostgreSQL instead, without a worker slot. The
-  // account and an upload URL must be bound to the tenant by an operator.
-  types.Register({.name = "nfe.download",
-                  .payload_message = "fila.v1.NfeDownloadPayload",
-                  .default_queue = "nfe",
-                  .default_timeout = std::chrono::minutes(30),
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::seconds(10),
-                            .cap = std::chrono::minutes(5)},
-                  .limit = {.max_concurrent = 2},
-                  .limit_key_field = "account",
-                  .bound_fields = {{.field = "account", .binding = "omie_account"},
-                                   {.field = "upload", .binding = "upload_target", .urls_only = true}}});
-  // A blocked download (anti-bot page) is retried with backoff for a while.
-  types.Register({.name = "diario.process",
-                  .payload_message = "fila.v1.DiarioProcessPayload",
-                  .default_queue = "diario",
-                  .default_timeout = std::chrono::minutes(10),
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::seconds(30),
-                            .cap = std::chrono::minutes(10)}});
-  return types;
-}
-
-void TaskTypes::Register(TaskTypeSpec spec) {
-  std::string name = spec.name;
-  specs_.insert_or_assign(std::move(name), std::move(spec));
-}
-
-const TaskTypeSpec& TaskTypes::Get(std::string_view type) const {
-  auto it = specs_.find(type);
-  if (it == specs_.end()) {
-    throw PermanentError("unknown task type '" + std::string(type) + "'", "type");
-  }
-  return it->second;
-}
-
-bool TaskTypes::Contains(std::string_view type) const { return specs_.find(type) != specs_.end(); }
-
-std::vector<std::string> TaskTypes::Names() const {
-  std::vector<std::string> names;
-  for (const auto& [name, spec] : specs_) names.push_back(name);
-  return names;
-}
-
-std::string TaskTypes::PayloadFromJson(std::string_view type, std::string_view json) const {
-  auto message = NewMessage(Get(type).payload_message);
+std::string PayloadFromJson(const TaskTypeSpec& spec, std::string_view json) {
+  const PayloadSchema& schema = SchemaOf(spec);
+  if (schema.kind() == PayloadSchema::Kind::kAnyJson) return Print(ParseObject(spec, json), false);
+  auto message = schema.New();
   if (json.empty()) return {};
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()),
-                                              message.get(), options);
+  auto status = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), message.get(), options);
   if (!status.ok()) {
     std::string text(status.message());
-    throw PermanentError("invalid payload for task type '" + std::string(type) + "': " + text,
-                         FieldOf(text));
+    throw PermanentError("invalid payload for task type '" + spec.name + "': " + text, FieldOf(text));
   }
   return message->SerializeAsString();
 }
 
-void TaskTypes::ValidatePayload(std::string_view type, std::string_view payload) const {
-  auto message = NewMessage(Get(type).payload_message);
+void ValidatePayload(const TaskTypeSpec& spec, std::string_view payload) {
+  const PayloadSchema& schema = SchemaOf(spec);
+  if (schema.kind() == PayloadSchema::Kind::kAnyJson) {
+    ParseObject(spec, payload);
+    return;
+  }
+  auto message = schema.New();
   if (!message->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    throw PermanentError("payload does not parse as " + Get(type).payload_message, "payload");
+    throw PermanentError("payload does not parse as " + schema.Name(), "payload");
   }
 }
 
-std::string TaskTypes::PayloadToJson(std::string_view type, std::string_view payload) const {
-  auto message = NewMessage(Get(type).payload_message);
+std::string PayloadField(const TaskTypeSpec& spec, std::string_view payload, const std::string& field) {
+  const PayloadSchema& schema = SchemaOf(spec);
+  if (schema.kind() == PayloadSchema::Kind::kAnyJson) {
+    const pb::Struct object = ParseObject(spec, payload);
+    auto it = object.fields().find(field);
+    if (it == object.fields().end()) return {};
+    const pb::Value& v = it->second;
+    switch (v.kind_case()) {
+      case pb::Value::kStringValue: return v.string_value();
+      case pb::Value::kBoolValue: return v.bool_value() ? "true" : "false";
+      case pb::Value::kNumberValue: {
+        std::string text = Print(v, false);
+        return text;
+      }
+      case pb::Value::kNullValue: return {};
+      default: throw PermanentError("payload." + field + " is not a scalar", "payload." + field);
+    }
+  }
+  auto message = schema.New();
+  const pb::FieldDescriptor* fd = message->GetDescriptor()->FindFieldByName(field);
+  if (fd == nullptr || fd->is_repeated() || fd->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    throw PermanentError("payload of '" + spec.name + "' has no scalar field " + field, "payload." + field);
+  }
   if (!message->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    throw PermanentError("payload does not parse as " + schema.Name(), "payload");
+  }
+  const pb::Reflection* r = message->GetReflection();
+  switch (fd->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING: return r->GetString(*message, fd);
+    case pb::FieldDescriptor::CPPTYPE_INT32: return std::to_string(r->GetInt32(*message, fd));
+    case pb::FieldDescriptor::CPPTYPE_INT64: return std::to_string(r->GetInt64(*message, fd));
+    case pb::FieldDescriptor::CPPTYPE_UINT32: return std::to_string(r->GetUInt32(*message, fd));
+    case pb::FieldDescriptor::CPPTYPE_UINT64: return std::to_string(r->GetUInt64(*message, fd));
+    case pb::FieldDescriptor::CPPTYPE_BOOL: return r->GetBool(*message, fd) ? "true" : "false";
+    case pb::FieldDescriptor::CPPTYPE_ENUM: return r->GetEnum(*message, fd)->name();
+    default: return std::to_string(r->GetDouble(*message, fd));
+  }
+}
+
+std::string PayloadToJson(const TaskTypeSpec& spec, std::string_view payload) {
+  if (!spec.schema) return "null";
+  if (spec.schema->kind() == PayloadSchema::Kind::kAnyJson) {
+    try {
+      return Print(ParseObject(spec, payload), false);
+    } catch (const PermanentError&) {
+      return "null";
+    }
+  }
+  auto message = spec.schema->New();
+  if (!message->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return "null";
+  return Print(*message, true);
+}
+
+struct TaskTypes::State {
+  mutable std::shared_mutex mutex;
+  std::map<std::string, std::shared_ptr<const TaskTypeSpec>, std::less<>> compiled;
+  // name -> version -> spec, every version of every registered type.
+  std::map<std::string, std::map<uint32_t, std::shared_ptr<const TaskTypeSpec>>, std::less<>> registered;
+  std::function<std::vector<TaskTypeSpec>()> load;
+  std::chrono::milliseconds min_interval{0};
+  std::chrono::milliseconds max_age{0};
+  std::mutex load_mutex;  // one load at a time
+  std::chrono::steady_clock::time_point loaded_at{};
+};
+
+TaskTypes::TaskTypes() : state_(std::make_unique<State>()) {}
+TaskTypes::~TaskTypes() = default;
+TaskTypes::TaskTypes(TaskTypes&&) noexcept = default;
+TaskTypes& TaskTypes::operator=(TaskTypes&&) noexcept = default;
+
+void TaskTypes::Register(TaskTypeSpec spec) {
+  spec.version = 0;
+  if (!spec.schema && !spec.payload_message.empty()) spec.schema = PayloadSchema::Compiled(spec.payload_message);
+  std::string name = spec.name;
+  std::unique_lock lock(state_->mutex);
+  state_->compiled.insert_or_assign(std::move(name), std::make_shared<const TaskTypeSpec>(std::move(spec)));
+}
+
+void TaskTypes::SetRegistered(std::vector<TaskTypeSpec> specs) {
+  std::map<std::string, std::map<uint32_t, std::shared_ptr<const TaskTypeSpec>>, std::less<>> registered;
+  for (auto& spec : specs) {
+    std::string name = spec.name;
+    const uint32_t version = spec.version;
+    registered[name][version] = std::make_shared<const TaskTypeSpec>(std::move(spec));
+  }
+  std::unique_lock lock(state_->mutex);
+  for (const auto& [name, spec] : state_->compiled) registered.erase(name);
+  state_->registered = std::move(registered);
+}
+
+void TaskTypes::SetLoader(std::function<std::vector<TaskTypeSpec>()> load, std::chrono::milliseconds min_interval,
+                          std::chrono::milliseconds max_age) {
+  std::lock_guard lock(state_->load_mutex);
+  state_->load = std::move(load);
+  state_->min_interval = min_interval;
+  state_->max_age = max_age;
+  state_->loaded_at = {};
+}
+
+void TaskTypes::MaybeLoad(bool missing) const {
+  State& s = *state_;
+  std::unique_lock lock(s.load_mutex, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    if (!missing) return;  // another thread refreshes; the current types serve meanwhile
+    lock.lock();           // a missing type waits for the load in progress
+  }
+  if (!s.load) return;
+  const auto now = std::chrono::steady_clock::now();
+  const auto age = now - s.loaded_at;
+  if (missing ? age < s.min_interval : age < s.max_age) return;
+  auto specs = s.load();
+  s.loaded_at = now;
+  const_cast<TaskTypes*>(this)->SetRegistered(std::move(specs));
+}
+
+std::shared_ptr<const TaskTypeSpec> TaskTypes::Get(std::string_view type) const {
+  MaybeLoad(false);
+  for (int pass = 0; pass < 2; ++pass) {
+    {
+      std::shared_lock lock(state_->mutex);
+      if (auto it = state_->compiled.find(type); it != state_->compiled.end()) return it->second;
+      if (auto it = state_->registered.find(type); it != state_->registered.end() && !it->second.empty()) {
+        const auto& latest = it->second.rbegin()->second;
+        if (!latest->deleted) return latest;
+        break;  // deleted: no new tasks
+      }
+    }
+    if (pass == 0) MaybeLoad(true);
+  }
+  throw PermanentError("unknown task type '" + std::string(type).substr(0, 128) + "'", "type");
+}
+
+std::shared_ptr<const TaskTypeSpec> TaskTypes::Get(std::string_view type, uint32_t version) const {
+  if (version == 0) {
+    std::shared_lock lock(state_->mutex);
+    if (auto it = state_->compiled.find(type); it != state_->compiled.end()) return it->second;
+  } else {
+    for (int pass = 0; pass < 2; ++pass) {
+      {
+        std::shared_lock lock(state_->mutex);
+        if (auto it = state_->registered.find(type); it != state_->registered.end()) {
+          if (auto v = it->second.find(version); v != it->second.end()) return v->second;
+        }
+      }
+      if (pass == 0) MaybeLoad(true);
+    }
+  }
+  throw PermanentError("unknown task type '" + std::string(type).substr(0, 128) + "' version " +
+                           std::to_string(version),
+                       "type");
+}
+
+bool TaskTypes::Contains(std::string_view type) const {
+  try {
+    Get(type);
+    return true;
+  } catch (const PermanentError&) {
+    return false;
+  }
+}
+
+bool TaskTypes::Contains(std::string_view type, uint32_t version) const {
+  try {
+    Get(type, version);
+    return true;
+  } catch (const PermanentError&) {
+    return false;
+  }
+}
+
+std::vector<std::shared_ptr<const TaskTypeSpec>> TaskTypes::All() const {
+  MaybeLoad(false);
+  std::shared_lock lock(state_->mutex);
+  std::vector<std::shared_ptr<const TaskTypeSpec>> out;
+  for (const auto& [name, spec] : state_->compiled) out.push_back(spec);
+  for (const auto& [name, versions] : state_->registered) {
+    if (!versions.empty() && !versions.rbegin()->second->deleted) out.push_back(versions.rbegin()->second);
+  }
+  return out;
+}
+
+std::vector<std::string> TaskTypes::Names() const {
+  std::vector<std::string> names;
+  for (const auto& spec : All()) names.push_back(spec->name);
+  return names;
+}
+
+std::string TaskTypes::PayloadFromJson(std::string_view type, std::string_view json) const {
+  return fila::PayloadFromJson(*Get(type), json);
+}
+
+void TaskTypes::ValidatePayload(std::string_view type, std::string_view payload) const {
+  fila::ValidatePayload(*Get(type), payload);
+}
+
+std::string TaskTypes::PayloadField(std::string_view type, std::string_view payload,
+                                    const std::string& field) const {
+  return fila::PayloadField(*Get(type), payload, field);
+}
+
+std::string TaskTypes::PayloadToJson(std::string_view type, std::string_view payload, uint32_t version) const {
+  try {
+    const auto spec = version == 0 && !Contains(type, 0) ? Get(type) : Get(type, version);
+    return fila::PayloadToJson(*spec, payload);
+  } catch (const PermanentError&) {
     return "null";
   }
-  std::string json;
-  pb::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  (void)pb::util::MessageToJsonString(*message, &json, options);
-  return json;
 }
 
 void ValidateQueueName(std::string_view queue) {

@@ -18,7 +18,8 @@ bool IsUrl(const std::string& value) {
 
 void CheckTenantUse(const NewTask& task, const TaskTypes& types, const TenantSettings& tenant,
                     QueueRule rule) {
-  const TaskTypeSpec& spec = types.Get(task.type);
+  const auto held = types.Get(task.type, task.type_version);
+  const TaskTypeSpec& spec = *held;
   if (rule == QueueRule::kProducer && task.queue != spec.default_queue &&
       !tenant.Holds("queue", task.queue)) {
     throw PermissionDenied("queue '" + task.queue + "' is not bound to tenant '" + tenant.name +
@@ -27,7 +28,7 @@ void CheckTenantUse(const NewTask& task, const TaskTypes& types, const TenantSet
                            "queue");
   }
   for (const BoundField& bound : spec.bound_fields) {
-    const std::string value = types.PayloadField(task.type, task.payload, bound.field);
+    const std::string value = PayloadField(spec, task.payload, bound.field);
     if (value.empty() || (bound.urls_only && !IsUrl(value))) continue;
     const bool held = bound.binding == "upload_target"
                           ? UrlUnderTargets(value, tenant.Bound(bound.binding))

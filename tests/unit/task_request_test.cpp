@@ -113,7 +113,7 @@ TEST(PrepareTask, DependenciesMustBeTaskIds) {
 
 TEST(PrepareTask, LimitComesFromTheTypeAndTheTaskOverridesIt) {
   TaskTypes types = TaskTypes::Builtin(TestTypes::kEnabled);
-  TaskTypeSpec spec = types.Get("sleep");
+  TaskTypeSpec spec = *types.Get("sleep");
   spec.limit = {.max_concurrent = 2};
   spec.limit_key_field = "ms";  // any scalar field; in real types an account or host
   types.Register(spec);

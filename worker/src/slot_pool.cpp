@@ -38,9 +38,9 @@ FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome
   if (!retryable) {
     r.state = TaskState::kFailed;
   } else if (job.claim.attempt < job.claim.max_attempts) {
-    RetryPolicy policy = shared.types.Contains(job.envelope.type)
-                             ? shared.types.Get(job.envelope.type).retry
-                             : RetryPolicy{};
+    const Envelope& e = job.envelope;
+    RetryPolicy policy =
+        shared.types.Contains(e.type, e.type_version) ? shared.types.Get(e.type, e.type_version)->retry : RetryPolicy{};
     if (job.claim.retry_base_ms > 0) policy.base = milliseconds(job.claim.retry_base_ms);
     if (job.claim.retry_cap_ms > 0) policy.cap = milliseconds(job.claim.retry_cap_ms);
     r.state = TaskState::kScheduled;
@@ -140,24 +140,43 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
     return Done{FailedAttempt(shared_, job, outcome, std::move(error), std::move(kind), retryable, rng),
                 job.epoch, job.tag};
   };
-  const Handler* handler = shared_.handlers.Find(e.type);
-  if (handler == nullptr) {
+  // The handler of the version the task was enqueued under (compiled in,
+  // or an HTTP or exec handler of a registered type).
+  std::shared_ptr<const Handler> handler;
+  size_t max_result = 0;
+  try {
+    const auto spec = shared_.types.Get(e.type, e.type_version);
+    handler = shared_.handlers.For(*spec);
+    max_result = spec->max_result_bytes;
+  } catch (const PermanentError& ex) {
+    return failed(Outcome::kFailed, ex.what(), "permanent", false);
+  }
+  if (!handler) {
     return failed(Outcome::kFailed, "no handler for task type '" + e.type + "' on the worker that took it",
                   "permanent", false);
   }
   std::string error;
   std::string kind;
   bool retryable = true;
+  std::chrono::milliseconds retry_after{-1};
   try {
     Done done{FinishRecord{}, job.epoch, job.tag};
     done.record.id = e.id;
     done.record.attempt = job.claim.attempt;
     done.record.worker = shared_.options.worker_id;
     done.record.result = (*handler)(ctx);
+    if (max_result > 0 && done.record.result.size() > max_result) {
+      throw PermanentError("the result of " + std::to_string(done.record.result.size()) +
+                           " bytes is over the type's max_result_bytes of " + std::to_string(max_result));
+    }
     done.record.children = ctx.TakeChildren();
     done.record.max_tree_tasks = TaskLimits{}.max_tree_tasks;
     // Work that completed, even late, is kept rather than done again.
     return done;
+  } catch (const RetryLater& ex) {
+    error = ex.what();
+    kind = "transient";
+    retry_after = ex.after();
   } catch (const PermanentError& ex) {
     error = ex.what();
     kind = "permanent";
@@ -182,7 +201,12 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
                   "timed out after " + std::to_string(TimeoutOf(job).count()) + " ms: " + error,
                   "timeout", true);
   }
-  return failed(Outcome::kFailed, error, kind, retryable);
+  Done done = failed(Outcome::kFailed, error, kind, retryable);
+  // The handler named when to try again (Retry-After): not sooner.
+  if (retry_after.count() >= 0 && done.record.state == TaskState::kScheduled) {
+    done.record.retry_at_ms = std::max(done.record.retry_at_ms, NowUnixMs() + retry_after.count());
+  }
+  return done;
 }
 
 void SlotPool::Cancel(const std::vector<AttemptRef>& attempts) {

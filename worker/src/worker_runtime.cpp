@@ -84,7 +84,7 @@ struct WorkerRuntime::Impl {
         Poison(d, error.what());
         continue;
       }
-      if (!shared.types.Contains(e.type)) {
+      if (!shared.types.Contains(e.type, e.type_version)) {
         Poison(d, "unknown task type '" + e.type + "'");
         continue;
       }

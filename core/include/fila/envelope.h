@@ -20,6 +20,7 @@ struct Envelope {
   std::string payload;
   std::string trace_id;
   int64_t enqueued_at_unix_ms = 0;
+  uint32_t type_version = 0;  // 0: a compiled-in type
 
   bool operator==(const Envelope&) const = default;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,17 @@ class Error : public std::runtime_error {
 class TransientError : public Error {
  public:
   using Error::Error;
+};
+
+// Worth retrying, but not before `after` (an upstream's Retry-After).
+class RetryLater final : public TransientError {
+ public:
+  RetryLater(const std::string& message, std::chrono::milliseconds after)
+      : TransientError(message), after_(after) {}
+  std::chrono::milliseconds after() const noexcept { return after_; }
+
+ private:
+  std::chrono::milliseconds after_;
 };
 
 // Retrying cannot help: bad input, unknown task type, schema too old.

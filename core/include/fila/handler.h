@@ -4,12 +4,16 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <string>
 #include <string_view>
 
 #include "fila/clock.h"
 #include "fila/errors.h"
 #include "fila/task_request.h"
+#include "fila/task_types.h"
 
 namespace fila {
 
@@ -59,18 +63,48 @@ class TaskContext {
 // for failures worth retrying.
 using Handler = std::function<std::string(TaskContext&)>;
 
+// Makes the handler of a type registered as data from its spec: an HTTP
+// handler (HandlerSpec::kHttp) or a command (kExec). Thread-safe.
+class HandlerFactory {
+ public:
+  virtual ~HandlerFactory() = default;
+  // PermanentError when the spec's kind is not one this factory runs.
+  virtual Handler Make(const TaskTypeSpec& spec) = 0;
+};
+
+// The handlers of a worker: compiled-in ones by type name, and those of
+// registered types made by a factory, once per (type, version).
+// Register and SetFactory before the worker runs; For is thread-safe.
 class HandlerRegistry final {
  public:
   void Register(std::string type, Handler handler) {
     handlers_.insert_or_assign(std::move(type), std::move(handler));
   }
+  void SetFactory(std::shared_ptr<HandlerFactory> factory) { factory_ = std::move(factory); }
   const Handler* Find(std::string_view type) const {
     auto it = handlers_.find(type);
     return it == handlers_.end() ? nullptr : &it->second;
   }
+  // The handler of `spec`: compiled in (kBuiltin) or made by the factory.
+  // Null when there is none. PermanentError from the factory propagates.
+  std::shared_ptr<const Handler> For(const TaskTypeSpec& spec) const {
+    if (spec.handler.kind == HandlerSpec::Kind::kBuiltin) {
+      const Handler* h = Find(spec.name);
+      return h == nullptr ? nullptr : std::shared_ptr<const Handler>(std::shared_ptr<void>(), h);
+    }
+    if (!factory_) return nullptr;
+    const auto key = std::make_pair(spec.name, spec.version);
+    std::lock_guard lock(made_mutex_);
+    auto it = made_.find(key);
+    if (it == made_.end()) it = made_.emplace(key, std::make_shared<const Handler>(factory_->Make(spec))).first;
+    return it->second;
+  }
 
  private:
   std::map<std::string, Handler, std::less<>> handlers_;
+  std::shared_ptr<HandlerFactory> factory_;
+  mutable std::mutex made_mutex_;
+  mutable std::map<std::pair<std::string, uint32_t>, std::shared_ptr<const Handler>> made_;
 };
 
 }  // namespace fila

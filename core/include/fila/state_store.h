@@ -19,6 +19,7 @@ namespace fila {
 
 struct NewTask {
   std::string type;
+  uint32_t type_version = 0;    // the version of `type` it was checked against; 0: compiled in
   std::string queue = "default";
   uint32_t priority = 0;
   uint32_t max_attempts = 1;

@@ -44,16 +44,17 @@ WITH input AS MATERIALIZED (
   SELECT coalesce(NULLIF(i.given_id, '')::uuid, gen_random_uuid()) AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[], $7::text[],
               $8::text[], $9::text[], $10::bigint[], $11::int[], $12::int[], $13::text[],
-              $14::text[], $15::bool[], $16::text[], $17::int[], $18::int[], $19::int[])
+              $14::text[], $15::bool[], $16::text[], $17::int[], $18::int[], $19::int[],
+              $20::int[])
        WITH ORDINALITY AS i(type, queue, priority, max_attempts, timeout_ms, tenant, idem,
                             payload_hex, trace_id, run_at_ms, retry_base_ms, retry_cap_ms,
                             given_id, parent_id, blocked, limit_key, limit_concurrency,
-                            limit_rate, limit_period_ms, ord)
+                            limit_rate, limit_period_ms, type_version, ord)
 ), ins AS (
   INSERT INTO tasks (id, type, queue, priority, state, max_attempts, attempt_budget, timeout_ms,
                      tenant, idempotency_key, payload, trace_id, run_at, retry_base_ms,
                      retry_cap_ms, parent_id, root_id, limit_key, limit_concurrency, limit_rate,
-                     limit_period_ms)
+                     limit_period_ms, type_version)
   SELECT id, type, queue, priority,
          CASE WHEN blocked THEN 'blocked'
               WHEN run_at_ms > 0 AND to_timestamp(run_at_ms / 1000.0) > now()
@@ -65,7 +66,7 @@ WITH input AS MATERIALIZED (
          (SELECT coalesce(p.root_id, p.id) FROM tasks p
           WHERE p.id = NULLIF(input.parent_id, '')::uuid),
          NULLIF(limit_key, ''),
-         limit_concurrency, limit_rate, limit_period_ms
+         limit_concurrency, limit_rate, limit_period_ms, type_version
   FROM input ORDER BY ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, state, tenant, idempotency_key
@@ -85,7 +86,7 @@ ORDER BY i.ord)"},
        "SELECT o.id, t.id, t.type, t.queue, t.priority, t.attempt, t.max_attempts, t.timeout_ms, "
        "t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, " +
            EpochMs("t.created_at") +
-           ", t.state FROM outbox o JOIN tasks t ON t.id = o.task_id ORDER BY o.id LIMIT $1"},
+           ", t.state, t.type_version FROM outbox o JOIN tasks t ON t.id = o.task_id ORDER BY o.id LIMIT $1"},
       {"delete_outbox", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"},
       {"release_due", R"(
 WITH due AS (
@@ -447,6 +448,7 @@ std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit) {
       e.payload = pg::Bytes(r[10]);
       e.trace_id = r[11].as<std::string>();
       e.enqueued_at_unix_ms = pg::Int64OrZero(r[12]);
+      e.type_version = r[14].as<uint32_t>();
       // A task cancelled before its publish needs no message: its outbox
       // row is deleted unpublished. Marked by an empty queue.
       if (r[13].as<std::string>() != "queued") e.queue.clear();

@@ -189,7 +189,7 @@ void SettleDependencies(pqxx::transaction_base& tx, std::span<const NewTask> tas
 std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
                                                     std::span<const NewTask> tasks) {
   std::vector<std::string> type, queue, tenant, idem, payload, trace, id, parent_id, limit_key;
-  std::vector<int> priority, max_attempts, timeout, limit_concurrency, limit_rate, limit_period;
+  std::vector<int> priority, max_attempts, timeout, limit_concurrency, limit_rate, limit_period, type_version;
   std::vector<int64_t> run_at, retry_base, retry_cap;
   std::string blocked = "{";
   for (const auto& t : tasks) {
@@ -213,6 +213,7 @@ std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
     limit_concurrency.push_back(static_cast<int>(t.limit.max_concurrent));
     limit_rate.push_back(static_cast<int>(t.limit.rate));
     limit_period.push_back(static_cast<int>(t.limit.period.count()));
+    type_version.push_back(static_cast<int>(t.type_version));
   }
   blocked += "}";
   auto rows = tx.exec_prepared(
@@ -223,7 +224,7 @@ std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
       pg::IntArrayLiteral<int64_t>(retry_base), pg::IntArrayLiteral<int64_t>(retry_cap),
       pg::ArrayLiteral(id), pg::ArrayLiteral(parent_id), blocked, pg::ArrayLiteral(limit_key),
       pg::IntArrayLiteral<int>(limit_concurrency), pg::IntArrayLiteral<int>(limit_rate),
-      pg::IntArrayLiteral<int>(limit_period));
+      pg::IntArrayLiteral<int>(limit_period), pg::IntArrayLiteral<int>(type_version));
   std::vector<EnqueueResult> results;
   results.reserve(rows.size());
   for (const auto& row : rows) {

@@ -1,0 +1,94 @@
+// The compiled-in task types: noop, the test types and the job kinds.
+#include <cstdint>
+
+#include "fila/errors.h"
+#include "fila/task_types.h"
+#include "fila/v1/payloads.pb.h"
+
+namespace fila {
+namespace {
+
+// How many tasks a fanout payload creates below its own task: each level
+// enqueues `width` children and one join task; saturates at `cap` + 1.
+uint64_t FanoutDescendants(uint64_t width, uint64_t depth, uint64_t cap) {
+  uint64_t below = 0;
+  for (uint64_t level = 0; level < depth; ++level) {
+    if (width != 0 && below + 1 > cap / width) return cap + 1;  // no overflow
+    below = width * (below + 1) + 1;
+    if (below > cap) return cap + 1;
+  }
+  return below;
+}
+
+void CheckFanout(const std::string& payload, const TaskLimits& limits) {
+  v1::FanoutPayload p;
+  if (!p.ParseFromString(payload)) throw PermanentError("payload does not parse as fila.v1.FanoutPayload", "payload");
+  const uint64_t children = uint64_t{p.width()} + 1;  // the join task too
+  if (p.depth() > 0 && children > limits.max_children) {
+    throw PermanentError("fanout width " + std::to_string(p.width()) + " makes " +
+                             std::to_string(children) + " children per task, over the limit of " +
+                             std::to_string(limits.max_children),
+                         "payload.width");
+  }
+  const uint64_t below = FanoutDescendants(p.width(), p.depth(), limits.max_tree_tasks);
+  if (below + 1 > limits.max_tree_tasks) {
+    throw PermanentError("fanout of width " + std::to_string(p.width()) + " and depth " +
+                             std::to_string(p.depth()) + " makes more than " +
+                             std::to_string(limits.max_tree_tasks) + " tasks in one tree",
+                         "payload.depth");
+  }
+}
+
+void RegisterTestTypes(TaskTypes& types) {
+  types.Register({.name = "sleep",
+                  .payload_message = "fila.v1.SleepPayload",
+                  .default_timeout = std::chrono::seconds(60)});
+  types.Register({.name = "fanout", .payload_message = "fila.v1.FanoutPayload", .check = CheckFanout});
+  types.Register({.name = "flaky",
+                  .payload_message = "fila.v1.FlakyPayload",
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::milliseconds(200),
+                            .cap = std::chrono::seconds(5)}});
+}
+
+}  // namespace
+
+TaskTypes TaskTypes::Builtin(TestTypes test_types) {
+  TaskTypes types;
+  types.Register({.name = "noop", .payload_message = "fila.v1.NoopPayload"});
+  if (test_types == TestTypes::kEnabled) RegisterTestTypes(types);
+  types.Register({.name = "document.ingest",
+                  .payload_message = "fila.v1.DocumentIngestPayload",
+                  .default_queue = "document",
+                  .default_timeout = std::chrono::minutes(10),
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::seconds(2),
+                            .cap = std::chrono::minutes(2)}});
+  // Exports of one account share its request budget (KeyLimiter): more
+  // than two at once only queue behind each other inside the workers, so
+  // the third waits in PostgreSQL instead, without a worker slot. The
+  // account and an upload URL must be bound to the tenant by an operator.
+  types.Register({.name = "nfe.download",
+                  .payload_message = "fila.v1.NfeDownloadPayload",
+                  .default_queue = "nfe",
+                  .default_timeout = std::chrono::minutes(30),
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::seconds(10),
+                            .cap = std::chrono::minutes(5)},
+                  .limit = {.max_concurrent = 2},
+                  .limit_key_field = "account",
+                  .bound_fields = {{.field = "account", .binding = "omie_account"},
+                                   {.field = "upload", .binding = "upload_target", .urls_only = true}}});
+  // A blocked download (anti-bot page) is retried with backoff for a while.
+  types.Register({.name = "diario.process",
+                  .payload_message = "fila.v1.DiarioProcessPayload",
+                  .default_queue = "diario",
+                  .default_timeout = std::chrono::minutes(10),
+                  .retry = {.max_attempts = 5,
+                            .base = std::chrono::seconds(30),
+                            .cap = std::chrono::minutes(10)}});
+  return types;
+}
+
+
+}  // namespace fila
