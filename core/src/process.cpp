@@ -53,7 +53,9 @@ void InstallCrashReport(const char* program) {
   struct sigaction action {};
   action.sa_handler = OnFatalSignal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;
+  // SA_NODEFER: the signal raised again in the handler takes effect at
+  // once, before another thread can run on.
+  action.sa_flags = SA_RESETHAND | SA_NODEFER;
   for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP}) sigaction(signal, &action, nullptr);
 }
 
