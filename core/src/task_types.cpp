@@ -197,7 +197,17 @@ void TaskTypes::MaybeLoad(bool missing) const {
   const auto now = std::chrono::steady_clock::now();
   const auto age = now - s.loaded_at;
   if (missing ? age < s.min_interval : age < s.max_age) return;
-  auto specs = s.load();
+  std::vector<TaskTypeSpec> specs;
+  try {
+    specs = s.load();
+  } catch (const Error&) {
+    // A refresh that fails keeps the types known (compiled-in ones need no
+    // database) and is tried again after min_interval; a missing type
+    // reports the failure (TransientError: retry).
+    s.loaded_at = now - s.max_age + s.min_interval;
+    if (missing) throw;
+    return;
+  }
   s.loaded_at = now;
   const_cast<TaskTypes*>(this)->SetRegistered(std::move(specs));
 }

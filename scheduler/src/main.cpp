@@ -18,6 +18,8 @@
 #include "fila/relay.h"
 #include "fila/sampler.h"
 #include "fila/tenant_store_pg.h"
+#include "fila/type_store.h"
+#include "fila/type_store_pg.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"fila-scheduler: publishes queued tasks to RabbitMQ"};
@@ -228,6 +230,11 @@ int main(int argc, char** argv) {
   api_options.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   fila::TaskTypes types =
       fila::TaskTypes::Builtin(test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled);
+  // Types registered as data (fila types apply): read at once when a name
+  // or version is new, and again every 5 s so that a new version bites.
+  std::shared_ptr<fila::TypeStore> type_store = fila::MakePostgresTypeStore(database_url, 1);
+  types.SetLoader([type_store] { return fila::LoadRegisteredTypes(*type_store); },
+                  std::chrono::seconds(1), std::chrono::seconds(5));
   // Every producer path checks tenants' bindings and quotas through one
   // gate; a change of a tenant's settings bites within --tenant-cache-ms.
   fila::TenantDirectory tenant_directory(fila::MakePostgresTenantStore(database_url, 4),

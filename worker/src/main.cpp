@@ -26,6 +26,8 @@
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
 #include "fila/tenant_store_pg.h"
+#include "fila/type_store.h"
+#include "fila/type_store_pg.h"
 #include "fila/worker_runtime.h"
 
 int main(int argc, char** argv) {
@@ -153,6 +155,11 @@ int main(int argc, char** argv) {
   }
   const auto test_types_setting = test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled;
   fila::TaskTypes types = fila::TaskTypes::Builtin(test_types_setting);
+  // Types registered as data (fila types apply): a task's version is read
+  // when it is first seen, and every type again every 5 s.
+  std::shared_ptr<fila::TypeStore> type_store = fila::MakePostgresTypeStore(database_url, 1);
+  types.SetLoader([type_store] { return fila::LoadRegisteredTypes(*type_store); },
+                  std::chrono::seconds(1), std::chrono::seconds(5));
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers, test_types_setting);
   // What operators bound to each tenant (accounts, upload targets, folders),
