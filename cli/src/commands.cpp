@@ -12,6 +12,8 @@
 #include "fila/config.h"
 #include "fila/errors.h"
 #include "fila/tenant.h"
+#include "fila/type_store.h"
+#include "fila/type_store_pg.h"
 #include "fila/migrator.h"
 #include "fila/postgres_store.h"
 #include "fila/task_request.h"
@@ -98,11 +100,30 @@ int Migrate(const std::string& database_url, const std::string& direction) {
   });
 }
 
-TaskTypes EnqueueTypes() {
-  return TaskTypes::Builtin(EnvFlag("FILA_ENABLE_TEST_TYPES") ? TestTypes::kEnabled : TestTypes::kDisabled);
+namespace {
+
+std::string g_types_database;
+
+// Registered types come from the database the CLI talks to, when it does.
+TaskTypes WithRegistered(TaskTypes types) {
+  if (!g_types_database.empty()) {
+    std::shared_ptr<TypeStore> store = MakePostgresTypeStore(g_types_database, 1);
+    types.SetLoader([store] { return LoadRegisteredTypes(*store); }, std::chrono::seconds(0),
+                    std::chrono::hours(1));
+  }
+  return types;
 }
 
-TaskTypes DisplayTypes() { return TaskTypes::Builtin(TestTypes::kEnabled); }
+}  // namespace
+
+void UseTypesOf(const std::string& database_url) { g_types_database = database_url; }
+
+TaskTypes EnqueueTypes() {
+  return WithRegistered(
+      TaskTypes::Builtin(EnvFlag("FILA_ENABLE_TEST_TYPES") ? TestTypes::kEnabled : TestTypes::kDisabled));
+}
+
+TaskTypes DisplayTypes() { return WithRegistered(TaskTypes::Builtin(TestTypes::kEnabled)); }
 
 int Enqueue(Backend& backend, const EnqueueArgs& args) {
   return Guard(backend.Describe(), [&] {

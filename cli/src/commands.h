@@ -65,6 +65,9 @@ struct TopArgs {
   uint32_t width = 0;  // 0: the terminal's, else $COLUMNS, else 80
 };
 
+// Registered task types are read from this database (the one the CLI
+// uses), when the CLI talks to a database.
+void UseTypesOf(const std::string& database_url);
 // The task types the CLI enqueues: the test types only with
 // FILA_ENABLE_TEST_TYPES=1, as on the daemons.
 TaskTypes EnqueueTypes();
@@ -78,6 +81,15 @@ struct TenantArgs {
   std::optional<int64_t> max_waiting;
   std::optional<int64_t> max_schedules;
   std::optional<int64_t> min_cron_interval_s;
+  bool json = false;
+};
+
+struct TypeArgs {
+  std::string file;        // apply -f
+  std::string name;
+  uint32_t version = 0;    // get: one version (0: the latest)
+  bool all_versions = false;
+  bool dry_run = false;
   bool json = false;
 };
 
@@ -111,5 +123,8 @@ int TokensRevoke(const std::string& database_url, const std::string& id);
 // tenants.cpp: what operators allow each tenant (action: list, get, set,
 // bind, unbind, delete), in the database.
 int Tenants(const std::string& database_url, const std::string& action, const TenantArgs& args);
+// types.cpp: task types as data (action: apply, list, get, delete), in the
+// database.
+int Types(const std::string& database_url, const std::string& action, const TypeArgs& args);
 
 }  // namespace fila::cli

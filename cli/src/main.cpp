@@ -165,6 +165,23 @@ int main(int argc, char** argv) {
   auto* tenants_delete = tenants->add_subcommand("delete", "Delete a tenant's settings (its tasks stay)");
   tenants_delete->add_option("name", tenant_args.name, "Tenant")->required();
 
+  TypeArgs type_args;
+  auto* types = app.add_subcommand("types", "Task types as data: register, list, show and delete them");
+  types->require_subcommand(1);
+  auto* types_apply = types->add_subcommand("apply", "Register the types of a YAML file (a change: a new version)");
+  types_apply->add_option("-f,--file", type_args.file, "YAML file (docs/handlers.md)")->required();
+  types_apply->add_flag("--dry-run", type_args.dry_run, "Check the file only");
+  auto* types_list = types->add_subcommand("list", "Every type, built-in ones too");
+  types_list->add_flag("--all-versions", type_args.all_versions, "Every version of the registered types");
+  types_list->add_flag("--json", type_args.json, "Print JSON");
+  auto* types_get = types->add_subcommand("get", "One type");
+  types_get->add_option("name", type_args.name, "Type name")->required();
+  types_get->add_option("--version", type_args.version, "One version (default: the latest)");
+  types_get->add_flag("--all-versions", type_args.all_versions, "Every version");
+  types_get->add_flag("--json", type_args.json, "Print JSON");
+  auto* types_delete = types->add_subcommand("delete", "No new task of the type; queued ones still run");
+  types_delete->add_option("name", type_args.name, "Type name")->required();
+
   ScheduleArgs schedule_args;
   auto* schedules = app.add_subcommand("schedules", "Cron schedules (fired by the leader scheduler)");
   schedules->require_subcommand(1);
@@ -229,7 +246,7 @@ int main(int argc, char** argv) {
   }
 
   // migrate and tokens administer the database itself.
-  const bool database_only = *migrate || *tokens || *tenants || *search;
+  const bool database_only = *migrate || *tokens || *tenants || *types || *search;
   if (database_only || api_url.empty()) {
     if (database_url.empty()) {
       spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",
@@ -240,11 +257,15 @@ int main(int argc, char** argv) {
     spdlog::error("error: --api needs --token (or FILA_API_TOKEN)");
     return kUsage;
   }
+  if (api_url.empty() && !database_url.empty()) UseTypesOf(database_url);
   if (*migrate) return Migrate(database_url, direction);
   if (*tokens_create) return TokensCreate(database_url, token_tenant, token_role);
   if (*tokens_list) return TokensList(database_url, json);
   if (*tokens_revoke) return TokensRevoke(database_url, id);
   if (*search) return Search(database_url, search_args);
+  if (*types) {
+    for (const auto* sub : types->get_subcommands()) return Types(database_url, sub->get_name(), type_args);
+  }
   if (*tenants) {
     for (const auto* sub : tenants->get_subcommands()) {
       if (*sub) return Tenants(database_url, sub->get_name(), tenant_args);
