@@ -56,6 +56,7 @@ TaskView FromProto(const v1::Task& t) {
   TaskView v;
   v.id = t.id();
   v.type = t.type();
+  v.type_version = t.type_version();
   v.queue = t.queue();
   v.priority = t.priority();
   v.state = ParseTaskState(t.state()).value_or(TaskState::kQueued);

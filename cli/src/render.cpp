@@ -14,8 +14,9 @@ constexpr TaskState kColumns[] = {TaskState::kQueued,    TaskState::kScheduled, 
                                   TaskState::kCancelled, TaskState::kBlocked};
 
 nlohmann::json PayloadJson(const TaskView& task, const TaskTypes& types) {
-  if (!types.Contains(task.type)) return nullptr;
-  auto parsed = nlohmann::json::parse(types.PayloadToJson(task.type, task.payload), nullptr, false);
+  if (!types.Contains(task.type, task.type_version)) return nullptr;
+  auto parsed =
+      nlohmann::json::parse(types.PayloadToJson(task.type, task.payload, task.type_version), nullptr, false);
   return parsed.is_discarded() ? nlohmann::json(nullptr) : parsed;
 }
 

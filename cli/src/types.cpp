@@ -61,14 +61,11 @@ int Apply(TypeStore& store, const TypeArgs& args) {
   const auto definitions = ReadTypeFile(args.file);
   const TaskTypes builtin = DisplayTypes();
   for (size_t i = 0; i < definitions.size(); ++i) {
-    TaskTypeSpec spec;
     try {
-      spec = SpecFromDefinition(definitions[i]);
+      CheckRegistration(definitions[i], builtin);
     } catch (const PermanentError& e) {
-      throw PermanentError("types[" + std::to_string(i) + "]: " + e.what(), "types[" + std::to_string(i) + "]." + e.field());
-    }
-    if (builtin.Contains(spec.name, 0)) {
-      throw PermanentError("types[" + std::to_string(i) + "]: '" + spec.name + "' is a built-in type", "name");
+      const std::string at = "types[" + std::to_string(i) + "]";
+      throw PermanentError(at + ": " + e.what(), at + "." + e.field());
     }
   }
   for (const auto& definition : definitions) {
@@ -95,21 +92,12 @@ int Types(const std::string& database_url, const std::string& action, const Type
       return kOk;
     }
     // list and get: the built-in types first, shown the same way.
+    TypeQuery query;
+    if (action == "get") query.name = args.name;
+    query.version = args.version;
+    query.all_versions = args.all_versions;
     std::vector<v1::TaskTypeDefinition> shown;
-    for (const auto& spec : DisplayTypes().All()) {
-      if (spec->version != 0) continue;  // registered ones: from the store below, every version
-      if (action == "list" || spec->name == args.name) shown.push_back(Decode(DefinitionOf(*spec)));
-    }
-    std::vector<v1::TaskTypeDefinition> registered;
-    for (const auto& definition : action == "list" ? store->All() : store->Versions(args.name)) {
-      registered.push_back(Decode(definition));
-    }
-    for (size_t i = 0; i < registered.size(); ++i) {
-      const auto& d = registered[i];
-      const bool latest = i + 1 == registered.size() || registered[i + 1].name() != d.name();
-      const bool wanted = args.all_versions || (args.version > 0 ? d.version() == args.version : latest);
-      if (wanted) shown.push_back(d);
-    }
+    for (const auto& definition : ListDefinitions(DisplayTypes(), *store, query)) shown.push_back(Decode(definition));
     if (action == "get" && shown.empty()) throw PermanentError("no task type '" + args.name + "'", "name");
     if (args.json) {
       nlohmann::json out = nlohmann::json::array();

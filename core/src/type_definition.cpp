@@ -181,4 +181,31 @@ std::vector<TaskTypeSpec> LoadRegisteredTypes(TypeStore& store, std::vector<std:
   return specs;
 }
 
+std::vector<std::string> ListDefinitions(const TaskTypes& builtin, TypeStore& store, const TypeQuery& query) {
+  std::vector<std::string> out;
+  for (const auto& spec : builtin.All()) {
+    if (spec->version != 0) continue;  // registered ones: from the store, every version
+    if (query.version == 0 && (query.name.empty() || spec->name == query.name)) out.push_back(DefinitionOf(*spec));
+  }
+  std::vector<v1::TaskTypeDefinition> registered;
+  for (const auto& definition : query.name.empty() ? store.All() : store.Versions(query.name)) {
+    registered.push_back(Parse(definition));
+  }
+  for (size_t i = 0; i < registered.size(); ++i) {
+    const auto& d = registered[i];
+    const bool latest = i + 1 == registered.size() || registered[i + 1].name() != d.name();
+    const bool wanted = query.all_versions || (query.version > 0 ? d.version() == query.version : latest);
+    if (wanted) out.push_back(d.SerializeAsString());
+  }
+  return out;
+}
+
+TaskTypeSpec CheckRegistration(std::string_view definition, const TaskTypes& builtin) {
+  TaskTypeSpec spec = SpecFromDefinition(definition);
+  if (builtin.Contains(spec.name, 0)) {
+    throw PermanentError("'" + spec.name + "' is a built-in type; register your own name", "name");
+  }
+  return spec;
+}
+
 }  // namespace fila

@@ -132,6 +132,7 @@ struct TaskView {
   int64_t created_at_us = 0;  // exact, for keyset cursors
   std::string parent_id;      // the task whose handler enqueued this one
   std::string limit_key;
+  uint32_t type_version = 0;  // the version of `type` it was enqueued under; 0: compiled in
   std::vector<AttemptView> attempts;  // filled by GetTask only
   std::vector<std::string> depends_on;  // filled by GetTask only
 };

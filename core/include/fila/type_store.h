@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,5 +33,21 @@ class TypeStore {
 // (it was stored by a newer fila, say) is left out and reported through
 // `skipped` (its name, version and why).
 std::vector<TaskTypeSpec> LoadRegisteredTypes(TypeStore& store, std::vector<std::string>* skipped = nullptr);
+
+// Which definitions a listing shows.
+struct TypeQuery {
+  std::string name;       // empty: every type
+  uint32_t version = 0;   // one version of `name`; 0: the latest
+  bool all_versions = false;
+};
+
+// The definitions `query` selects, serialized: the compiled-in types of
+// `builtin` first (version 0, read only), then the registered ones of
+// `store`, by name and version.
+std::vector<std::string> ListDefinitions(const TaskTypes& builtin, TypeStore& store, const TypeQuery& query);
+
+// Checks a definition an operator registers: SpecFromDefinition, and its
+// name is not compiled in. Throws PermanentError naming the field.
+TaskTypeSpec CheckRegistration(std::string_view definition, const TaskTypes& builtin);
 
 }  // namespace fila

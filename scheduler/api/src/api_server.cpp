@@ -42,6 +42,7 @@ void OnUnobservedTaskException() noexcept;
 #include "event_hub.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
+#include "fila/type_store_pg.h"
 #include "router.h"
 #include "router_support.h"
 #include "store_pool.h"
@@ -127,6 +128,7 @@ struct ApiServer::Impl {
   TenantGate& tenants;
   SchedulerMetrics& metrics;
   std::unique_ptr<api::StorePool> stores;
+  std::shared_ptr<TypeStore> type_store;
   std::unique_ptr<api::Router> router;
   std::unique_ptr<api::EventHub> events;
   std::unique_ptr<api::Admission> admission;
@@ -421,7 +423,8 @@ void ApiServer::Start() {
   const std::string url = m.database_url;
   m.stores = std::make_unique<api::StorePool>(
       [url] { return std::make_unique<PostgresStore>(url); }, m.options.database_connections);
-  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, m.tenants, m.metrics);
+  m.type_store = MakePostgresTypeStore(url, 2);
+  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, *m.type_store, m.tenants, m.metrics);
   m.admission = std::make_unique<api::Admission>(m.options.admission);
   m.timer = std::make_unique<api::DeadlineTimer>();
   m.events = std::make_unique<api::EventHub>(m.database_url, m.types);

@@ -102,7 +102,10 @@ v1::Task ToProto(const TaskView& v, const TaskTypes& types) {
   t.set_tenant(v.tenant);
   t.set_idempotency_key(v.idempotency_key);
   t.set_payload(v.payload);
-  if (types.Contains(v.type)) t.set_payload_json(types.PayloadToJson(v.type, v.payload));
+  t.set_type_version(v.type_version);
+  if (types.Contains(v.type, v.type_version)) {
+    t.set_payload_json(types.PayloadToJson(v.type, v.payload, v.type_version));
+  }
   t.set_trace_id(v.trace_id);
   t.set_worker(v.worker);
   t.set_last_error(v.last_error);

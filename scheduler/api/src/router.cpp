@@ -125,11 +125,12 @@ TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string&
 
 }  // namespace
 
-Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types,
+Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types, TypeStore& type_store,
                TenantGate& tenants, SchedulerMetrics& metrics)
     : options_(options),
       stores_(stores),
       types_(types),
+      type_store_(type_store),
       tenants_(tenants),
       metrics_(metrics),
       // Unknown tokens may hold at most half the API's connections.
@@ -155,8 +156,11 @@ Response Router::AuthorizeWatch(const Request& request, const Caller& caller, co
 
 std::string RouteOf(const std::string& path) {
   if (path == "/v1/tasks" || path == "/v1/tasks:batch" || path == "/v1/queues" ||
-      path == "/v1/workers" || path == "/v1/schedules" || path == "/v1/tenants") {
+      path == "/v1/workers" || path == "/v1/schedules" || path == "/v1/tenants" || path == "/v1/types") {
     return path;
+  }
+  if (path.rfind("/v1/types/", 0) == 0) {
+    return path.find_first_of("/:", 10) == std::string::npos ? "/v1/types/{name}" : "other";
   }
   if (path.rfind("/v1/tenants/", 0) == 0) {
     if (path.find('/', 12) != std::string::npos) return "other";
@@ -211,6 +215,8 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
   }
   if (path == "/v1/tenants") return r.method == "GET" ? Tenants(r, caller) : method_not_allowed();
   if (path.rfind("/v1/tenants/", 0) == 0 && path.size() > 12) return TenantRoute(r, caller, path.substr(12));
+  if (path == "/v1/types") return r.method == "GET" ? Types(r, caller) : method_not_allowed();
+  if (path.rfind("/v1/types/", 0) == 0 && path.size() > 10) return TypeRoute(r, caller, path.substr(10));
   const std::string kSchedules = "/v1/schedules/";
   if (path.rfind(kSchedules, 0) == 0 && path.size() > kSchedules.size()) {
     std::string name = path.substr(kSchedules.size());

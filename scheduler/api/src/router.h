@@ -12,6 +12,7 @@
 #include "fila/state_store.h"
 #include "authenticator.h"
 #include "fila/tenant_gate.h"
+#include "fila/type_store.h"
 #include "store_pool.h"
 
 namespace fila::api {
@@ -43,8 +44,8 @@ std::string MethodLabel(const std::string& method);
 
 class Router final {
  public:
-  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types, TenantGate& tenants,
-         SchedulerMetrics& metrics);
+  Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types, TypeStore& type_store,
+         TenantGate& tenants, SchedulerMetrics& metrics);
   // Answers an authenticated request (the HTTP layer checks the token from
   // the headers before it reads a body: Authenticate). Never throws: every
   // failure is an error response.
@@ -79,10 +80,14 @@ class Router final {
   // tenant_routes.cpp: /v1/tenants (operators write; producers read their own).
   Response Tenants(const Request& request, const Caller& caller);
   Response TenantRoute(const Request& request, const Caller& caller, const std::string& rest);
+  // type_routes.cpp: /v1/types (operators write; producers read their tenant's).
+  Response Types(const Request& request, const Caller& caller);
+  Response TypeRoute(const Request& request, const Caller& caller, const std::string& name);
 
   const ApiOptions& options_;
   StorePool& stores_;
   const TaskTypes& types_;
+  TypeStore& type_store_;
   TenantGate& tenants_;
   SchedulerMetrics& metrics_;
   Authenticator authenticator_;

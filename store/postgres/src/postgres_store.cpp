@@ -27,7 +27,7 @@ const std::string kTaskColumns =
     EpochMs("t.created_at") + ", " + EpochMs("t.run_at") + ", " + EpochMs("t.started_at") + ", " +
     EpochMs("t.finished_at") + ", t.cancel_requested" +
     ", (extract(epoch FROM t.created_at) * 1000000)::bigint"
-    ", coalesce(t.parent_id::text, ''), coalesce(t.limit_key, '')";
+    ", coalesce(t.parent_id::text, ''), coalesce(t.limit_key, ''), t.type_version";
 
 // A running task (t) the reaper takes back: its lease expired, or its worker
 // (w) is gone or silent for longer than $1 ms.
@@ -300,6 +300,7 @@ TaskView ReadTask(const pqxx::row& r) {
   v.created_at_us = r[22].as<int64_t>();
   v.parent_id = r[23].as<std::string>();
   v.limit_key = r[24].as<std::string>();
+  v.type_version = r[25].as<uint32_t>();
   return v;
 }
 
