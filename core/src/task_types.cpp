@@ -214,6 +214,7 @@ void TaskTypes::MaybeLoad(bool missing) const {
 
 std::shared_ptr<const TaskTypeSpec> TaskTypes::Get(std::string_view type) const {
   MaybeLoad(false);
+  bool deleted = false;
   for (int pass = 0; pass < 2; ++pass) {
     {
       std::shared_lock lock(state_->mutex);
@@ -221,11 +222,12 @@ std::shared_ptr<const TaskTypeSpec> TaskTypes::Get(std::string_view type) const 
       if (auto it = state_->registered.find(type); it != state_->registered.end() && !it->second.empty()) {
         const auto& latest = it->second.rbegin()->second;
         if (!latest->deleted) return latest;
-        break;  // deleted: no new tasks
+        deleted = true;  // unless registered again since the last load
       }
     }
     if (pass == 0) MaybeLoad(true);
   }
+  if (deleted) throw PermanentError("task type '" + std::string(type) + "' was deleted; it takes no new tasks", "type");
   throw PermanentError("unknown task type '" + std::string(type).substr(0, 128) + "'", "type");
 }
 

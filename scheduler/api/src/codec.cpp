@@ -187,7 +187,7 @@ TaskRequest ToTaskRequest(const v1::EnqueueRequest& m, std::string tenant) {
   TaskRequest r;
   r.type = m.type();
   r.queue = m.queue();
-  r.priority = m.priority();
+  if (m.has_priority()) r.priority = m.priority();
   r.max_attempts = Positive(m.max_attempts());
   r.timeout_ms = Positive(m.timeout_ms());
   r.retry_base_ms = Positive(m.retry_base_ms());
