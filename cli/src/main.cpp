@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   auto* types = app.add_subcommand("types", "Task types as data: register, list, show and delete them");
   types->require_subcommand(1);
   auto* types_apply = types->add_subcommand("apply", "Register the types of a YAML file (a change: a new version)");
-  types_apply->add_option("-f,--file", type_args.file, "YAML file (docs/handlers.md)")->required();
+  types_apply->add_option("-f,--file", type_args.file, "YAML file (docs/types.md)")->required();
   types_apply->add_flag("--dry-run", type_args.dry_run, "Check the file only");
   auto* types_list = types->add_subcommand("list", "Every type, built-in ones too");
   types_list->add_flag("--all-versions", type_args.all_versions, "Every version of the registered types");

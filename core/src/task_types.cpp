@@ -9,6 +9,7 @@
 #include <shared_mutex>
 
 #include "fila/errors.h"
+#include "fila/json_depth.h"
 #include "payload_schema.h"
 
 namespace fila {
@@ -35,11 +36,16 @@ const PayloadSchema& SchemaOf(const TaskTypeSpec& spec) {
   return *spec.schema;
 }
 
+void CheckPayloadDepth(const TaskTypeSpec& spec, std::string_view json) {
+  CheckJsonDepth(json, kMaxPayloadDepth, "invalid payload for task type '" + spec.name + "'", "payload");
+}
+
 // The stored text of an any-JSON payload as a Struct; PermanentError when
 // it is not a JSON object.
 pb::Struct ParseObject(const TaskTypeSpec& spec, std::string_view json) {
   pb::Struct object;
   if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return object;
+  CheckPayloadDepth(spec, json);
   auto status = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), &object);
   if (!status.ok()) {
     throw PermanentError("invalid payload for task type '" + spec.name + "': not a JSON object (" +
@@ -65,6 +71,7 @@ std::string PayloadFromJson(const TaskTypeSpec& spec, std::string_view json) {
   if (schema.kind() == PayloadSchema::Kind::kAnyJson) return Print(ParseObject(spec, json), false);
   auto message = schema.New();
   if (json.empty()) return {};
+  CheckPayloadDepth(spec, json);
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), message.get(), options);

@@ -172,6 +172,20 @@ TEST_F(Types, ProducersReadTheirTenantsTypesWithoutHandlerAndCannotWrite) {
   EXPECT_EQ(Enqueue(acme_, "acme.only", R"({"anything":[1,{"goes":true}]})").status, 201);
 }
 
+// Before the depth check, 10,000 nested arrays in an any-JSON payload took
+// protobuf's parser 3 s (quadratic): 30,000 would hold an API thread ~30 s.
+TEST_F(Types, DeeplyNestedAnyJsonPayloadsAreRefusedAtOnce) {
+  ASSERT_EQ(Call("PUT", "/v1/types/acme.any", operator_,
+                 R"({"schema":{"any_json":true},"handler":{"http":{"url":"http://127.0.0.1:9/"}}})").status, 201);
+  const std::string deep = std::string(30000, '[') + std::string(30000, ']');
+  auto r = Enqueue(acme_, "acme.any", R"({"a":)" + deep + "}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("nested deeper than"), std::string::npos) << r.body;
+  auto direct = Call("POST", "/v1/tasks", acme_, std::string(30000, '[') + std::string(30000, ']'));
+  EXPECT_EQ(direct.status, 400) << "any request body: " << direct.body;
+  EXPECT_EQ(Enqueue(acme_, "acme.any", R"({"a":[[[{"b":[1]}]]]})").status, 201) << "ordinary nesting is fine";
+}
+
 TEST_F(Types, DeletingATypeRefusesNewTasksAndKeepsTheQueuedOnes) {
   ASSERT_EQ(ApplyReply(5).ExitCode(), 0);
   std::vector<std::string> ids;

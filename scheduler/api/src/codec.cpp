@@ -5,6 +5,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "fila/errors.h"
+#include "fila/json_depth.h"
 
 namespace fila::api {
 namespace {
@@ -54,6 +55,7 @@ void Decode(Format format, std::string_view body, pb::Message& message) {
     }
     return;
   }
+  CheckJsonDepth(body, kMaxBodyDepth, "invalid JSON for " + message.GetDescriptor()->full_name(), "");
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = pb::util::JsonStringToMessage(pb::StringPiece(body.data(), body.size()), &message,
