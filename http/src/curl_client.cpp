@@ -305,9 +305,11 @@ class CurlHttpClient final : public HttpClient {
   Transfer Perform(CurlHandle& handle, const HttpRequest& request, const std::string& url, const std::string& method,
                    const std::string& body, bool at_home, Hop& hop, const std::string& shown,
                    bool redirected) const {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(request.deadline - SteadyClock::now());
-    if (left.count() <= 0) throw TransientError("deadline passed before " + method + " " + shown);
+    // Rounded up: a request cut at its deadline is cut after it, so a
+    // caller that asks "did the deadline pass?" when it fails hears yes.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(request.deadline - SteadyClock::now()) +
+                      std::chrono::milliseconds(1);
+    if (left.count() <= 1) throw TransientError("deadline passed before " + method + " " + shown);
     if (request.cancelled && request.cancelled()) throw TransientError(method + " " + shown + ": cancelled");
     CURL* h = handle.easy.get();
     // Options only: the connections the handle's multi holds stay open.

@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "concurrency_gate.h"
@@ -48,6 +49,10 @@ std::string Deliver(const Endpoint& e, TaskContext& ctx) {
     }
     throw PermanentError(std::string("the HTTP handler could not be called: ") + ex.what());
   } catch (const TransientError& ex) {
+    // Cut at the deadline: let it pass (a few ms at most) so the worker
+    // records the attempt as timed out, not as failed.
+    const Deadline deadline = ctx.TaskDeadline();
+    if (deadline - SteadyClock::now() < std::chrono::milliseconds(20)) std::this_thread::sleep_until(deadline);
     throw TransientError(std::string("the HTTP handler did not answer: ") + ex.what());
   }
   callbacks.reset();
