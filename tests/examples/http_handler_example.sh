@@ -108,7 +108,8 @@ state() { sql "SELECT state FROM tasks WHERE id = '$1'"; }
 grep -q '^progress 50%: 200$' "$work/handler.log" || die "no progress accepted"
 [ "$(state "$busy")" = succeeded ] || die "busy.png: $(state "$busy")"
 [ "$(sql "SELECT count(*) FROM task_attempts WHERE task_id = '$busy'")" = 2 ] || die "busy.png was not retried once"
-gap=$(sql "SELECT extract(epoch FROM b.started_at - a.finished_at) >= 0.95 FROM task_attempts a JOIN task_attempts b
+# From the first attempt's start (before its 503 was answered) to the second's.
+gap=$(sql "SELECT extract(epoch FROM b.started_at - a.started_at) >= 1.0 FROM task_attempts a JOIN task_attempts b
            ON a.task_id = b.task_id AND b.attempt = 2 WHERE a.task_id = '$busy' AND a.attempt = 1")
 [ "$gap" = t ] || die "busy.png was retried sooner than its Retry-After: 1"
 [ "$(state "$bad")" = failed ] || die "dog.png: $(state "$bad")"

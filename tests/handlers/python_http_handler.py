@@ -91,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
               header_type=self.headers.get("Fila-Type"), deadline=task.get("deadline"),
               header_deadline=self.headers.get("Fila-Deadline"), type=task.get("type"),
               type_version=task.get("type_version"), tenant=task.get("tenant"),
-              has_callback=bool(task.get("callback")))
+              has_callback=bool(task.get("callback")), callback=task.get("callback"))
         if mode == "ok":
             self.answer(200, {"echo": payload.get("n", 0), "attempt": task["attempt"]})
         elif mode == "retry_once":

@@ -150,7 +150,7 @@ TEST_F(HttpHandlerTest, ProgressReportedOnTheCallbackShowsOnTheEventStream) {
     stream = Http("GET", base + "/v1/tasks/" + id + "/events", {"Authorization: Bearer " + secret});
   });
   std::this_thread::sleep_for(300ms);
-  StartWorker("w1", 2);
+  Process& worker = StartWorker("w1", 2, {"--log-level", "debug"});
   watcher.join();  // the stream ends once the task is terminal
   ASSERT_EQ(stream.status, 200) << stream.body;
   ASSERT_TRUE(WaitTerminal(id, 10s));
@@ -162,6 +162,16 @@ TEST_F(HttpHandlerTest, ProgressReportedOnTheCallbackShowsOnTheEventStream) {
   const auto events = Events(id);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1]["status"], 200);
+  // The callback URL's token is a secret: never logged, never stored.
+  const std::string callback = events[0]["callback"];
+  const std::string attempt_token = callback.substr(callback.rfind('/') + 1);
+  ASSERT_EQ(attempt_token.size(), 32u) << callback;
+  EXPECT_NE(worker.Stderr().find("callbacks on http://"), std::string::npos);
+  EXPECT_EQ(worker.Stderr().find(attempt_token), std::string::npos);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE strpos(coalesce(last_error, '') || "
+                       "coalesce(progress_message, '') || coalesce(convert_from(result, 'UTF8'), ''), '" +
+                       attempt_token + "') > 0"),
+            0);
 }
 
 TEST_F(HttpHandlerTest, ChildrenEnqueuedOnTheCallbackRunAsTheTasksChildren) {
