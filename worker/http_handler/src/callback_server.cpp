@@ -8,8 +8,15 @@
 #include <civetweb.h>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <charconv>
 #include <mutex>
+#include <thread>
 
 #include "attempts.h"
 #include "callback_routes.h"
@@ -112,6 +119,17 @@ std::pair<std::string, std::string> ParseListen(const std::string& listen) {
   return {host + ":" + std::to_string(port), url_host};
 }
 
+// Opens and closes a connection to `address` (an IPv4 sockaddr), ignoring
+// failures.
+void WakeUp(const sockaddr_storage& address) {
+  if (address.ss_family == AF_UNSPEC) return;
+  const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return;
+  (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address),
+                  address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  ::close(fd);
+}
+
 class OpenAttempt final : public CallbackServer::Attempt {
  public:
   OpenAttempt(callbacks::AttemptTable& table, TaskContext& ctx, const std::string& base)
@@ -132,6 +150,7 @@ struct CallbackServer::Impl {
   std::string address;
   std::string base_url;  // http://HOST:PORT
   mg_context* context = nullptr;
+  sockaddr_storage wake{};  // where a connection wakes civetweb (the listening address)
 
   Impl(CallbackServerOptions o, const TaskTypes& t) : served{std::move(o), t, {}} {}
 };
@@ -165,11 +184,37 @@ CallbackServer::CallbackServer(CallbackServerOptions options, const TaskTypes& t
     throw TransientError("cannot serve callbacks on " + impl_->served.options.listen + ": no port");
   }
   impl_->address = url_host + ":" + std::to_string(port.port);
+  const std::string host = url_host.starts_with('[') ? url_host.substr(1, url_host.size() - 2) : url_host;
+  if (port.protocol == 2) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&impl_->wake);
+    if (::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1) {
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(static_cast<uint16_t>(port.port));
+    }
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&impl_->wake);
+    if (::inet_pton(AF_INET, host.c_str(), &in4->sin_addr) == 1) {
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons(static_cast<uint16_t>(port.port));
+    }
+  }
   impl_->base_url = "http://" + impl_->address;
 }
 
 CallbackServer::~CallbackServer() {
-  if (impl_->context != nullptr) mg_stop(impl_->context);
+  if (impl_->context == nullptr) return;
+  // civetweb's master thread notices the stop flag only when its poll of
+  // the listening socket returns, after up to 2 s: a connection wakes it.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    mg_stop(impl_->context);
+    stopped = true;
+  });
+  for (int i = 0; i < 100 && !stopped; ++i) {
+    WakeUp(impl_->wake);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stopper.join();
 }
 
 const std::string& CallbackServer::Address() const { return impl_->address; }
