@@ -7,7 +7,7 @@ attempts, read the times and see a closed connection. It prints
 "listening on http://127.0.0.1:PORT" once it serves.
 
 Modes: ok, retry_once (503 + Retry-After: 2 on each task's first attempt),
-fail (422), sleep (until the worker closes the request), progress (reports
+fail (422), hold (payload.hold_s, counting requests at once), sleep (until the worker closes the request), progress (reports
 40 % and waits a little), children (enqueues payload.children child tasks),
 late (attempt 1 waits for payload.wait_s then reports on its callback),
 garbage (2xx not JSON), huge (2xx of 100 MB), endless (a 2xx that never
@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 SEEN = {}  # task id -> requests seen
 CALLBACKS = {}  # task id -> the callback URL of its first attempt
+HOLDING = [0]  # requests of mode "hold" in flight now
 
 
 def event(**fields):
@@ -137,6 +138,15 @@ class Handler(BaseHTTPRequestHandler):
                     pass
             else:
                 self.answer(200, {"attempt": task["attempt"]})
+        elif mode == "hold":
+            with LOCK:
+                HOLDING[0] += 1
+                now = HOLDING[0]
+            event(event="holding", id=task_id, at_once=now)
+            time.sleep(payload.get("hold_s", 0.3))
+            with LOCK:
+                HOLDING[0] -= 1
+            self.answer(200, {})
         elif mode == "garbage":
             self.answer(200, b"<html>this is not json")
         elif mode == "huge":

@@ -219,6 +219,23 @@ TEST_F(HttpHandlerTest, AKilledWorkersTaskRunsElsewhereAndItsLateAnswerIsRefused
   EXPECT_EQ(AttemptOutcomes(*db_, id).substr(0, 7), "1:lost ") << AttemptOutcomes(*db_, id);
 }
 
+TEST_F(HttpHandlerTest, AtMostTheTypesConcurrencyOfRequestsAtOnce) {
+  const TaskTypeSpec spec = Register("acme.narrow", {.concurrency = 2});
+  std::vector<json> payloads(8, json{{"mode", "hold"}, {"hold_s", 0.3}});
+  const std::vector<std::string> ids = Enqueue(spec, payloads);
+  StartScheduler();
+  StartWorker("w1", 8);
+  for (const auto& id : ids) {
+    ASSERT_TRUE(WaitTerminal(id, 30s)) << Diagnostics(id);
+    EXPECT_EQ(State(id), "succeeded");
+  }
+  int most = 0;
+  for (const auto& e : Events()) {
+    if (e["event"] == "holding") most = std::max(most, e["at_once"].get<int>());
+  }
+  EXPECT_EQ(most, 2);  // 8 slots, 8 tasks: the type's limit held them back
+}
+
 TEST_F(HttpHandlerTest, BadHandlersAreClearAttemptErrorsAndTheWorkerLeaksNothing) {
   const TaskTypeSpec ok = Register("acme.ok", {.max_attempts = 1});
   const TaskTypeSpec bad = Register("acme.bad", {.timeout_ms = 3000, .max_attempts = 1});
