@@ -75,7 +75,10 @@ NewTask NoopTask(const std::string& queue) {
 }
 
 double EnqueueNoops(PostgresStore& store, const std::string& queue, int64_t count) {
-  const NewTask task = NoopTask(queue);
+  return EnqueueCopies(store, NoopTask(queue), count);
+}
+
+double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count) {
   const auto t0 = Clock::now();
   auto last_report = t0;
   std::vector<NewTask> batch;

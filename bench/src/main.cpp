@@ -46,6 +46,10 @@ std::vector<Scenario> Plan(const Options& o, const std::string& log_dir) {
                       }});
     }
   }
+  if (o.Wants("http")) {
+    plan.push_back({"fila HTTP no-op handler", Result::Kind::kFilaHttp,
+                    [&o, log_dir] { return RunHttpHandler(o, log_dir); }});
+  }
   if (o.Wants("steady")) {
     for (int rate : o.rates) {
       plan.push_back({"fila steady " + std::to_string(rate) + "/s", Result::Kind::kFilaSteady,
@@ -108,11 +112,14 @@ int main(int argc, char** argv) {
   app.add_option("--backlog", o.backlog,
                  "Also burn down this many tasks and compare with a burn-down of 10,000")
       ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
+  app.add_option("--http-tasks", o.http_tasks,
+                 "Tasks of each burn-down of the http scenario (default: --tasks; --smoke: 500)")
+      ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
   app.add_option("--publish-batch", o.publish_batch, "Raw broker: publishes per confirm wait")
       ->check(CLI::Range(1, 100000));
-  app.add_option("--only", only, "Scenarios to run: burn-down,steady,raw,celery,celery-pg,backlog")
+  app.add_option("--only", only, "Scenarios to run: burn-down,http,steady,raw,celery,celery-pg,backlog")
       ->delimiter(',')
-      ->check(CLI::IsMember({"burn-down", "steady", "raw", "celery", "celery-pg", "backlog"}));
+      ->check(CLI::IsMember({"burn-down", "http", "steady", "raw", "celery", "celery-pg", "backlog"}));
   app.add_flag("--skip-celery", o.skip_celery, "Leave out both Celery baselines");
   app.add_flag("--skip-raw", o.skip_raw, "Leave out the raw broker baseline");
   app.add_flag("--smoke", o.smoke,
@@ -132,7 +139,9 @@ int main(int argc, char** argv) {
     if (app.count("--tasks") == 0) o.tasks = 3000;
     if (app.count("--celery-tasks") == 0) o.celery_tasks = 1000;
     if (app.count("--steady-seconds") == 0) o.steady_seconds = 3;
+    if (app.count("--http-tasks") == 0) o.http_tasks = 500;
   }
+  if (o.http_tasks == 0) o.http_tasks = o.tasks;
   if (o.database_url.empty() || o.amqp_url.empty()) {
     std::cerr << "fila-bench: --database-url and --amqp-url (or FILA_DATABASE_URL and "
                  "FILA_AMQP_URL) are required; scripts/bench sets them\n";

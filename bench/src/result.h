@@ -9,7 +9,7 @@ namespace fila::bench {
 
 // One row of the table. Absent optionals print as "—".
 struct Result {
-  enum class Kind { kFilaBurnDown, kFilaBacklog, kFilaSteady, kRawBroker, kCelery, kCeleryPg };
+  enum class Kind { kFilaBurnDown, kFilaBacklog, kFilaSteady, kRawBroker, kCelery, kCeleryPg, kFilaHttp };
 
   Kind kind = Kind::kFilaBurnDown;
   std::string label;
@@ -25,6 +25,7 @@ struct Result {
   std::optional<int64_t> idle_rss_kb;  // steady: a worker's VmRSS before its first task
   std::optional<int64_t> end_rss_kb;   // steady: a worker's VmRSS at the end of the run
   int64_t tasks = 0;
+  std::optional<double> builtin_tasks_per_s;  // http: the built-in noop's burn-down in the same run
 };
 
 }  // namespace fila::bench

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <functional>
 #include <string>
+
+#include "fila/state_store.h"
 
 #include "options.h"
 #include "result.h"
@@ -12,7 +15,15 @@ namespace fila::bench {
 
 // Enqueue `tasks` noops, publish them all, then start the workers and time
 // them: tasks/s from the first to the last finished_at.
-Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir);
+// `task` (default: a noop) makes the task of the scenario's database and
+// queue, registering its type there first if it needs one.
+using TaskMaker = std::function<NewTask(const std::string& database_url, const std::string& queue)>;
+Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir, const TaskMaker& task = {});
+
+// A no-op HTTP handler on loopback (a registered type whose handler is
+// HTTP, served in this process) next to the built-in noop, both burned
+// down in the same run: the cost of a task going out over HTTP.
+Result RunHttpHandler(const Options& options, const std::string& log_dir);
 
 // Producers at `rate` tasks/s for Options::steady_seconds while the workers
 // run; enqueue -> start latency from the database timestamps.

@@ -68,6 +68,12 @@ void PrintTargets(const std::vector<Result>& results, std::ostream& out) {
     }
   }
   for (const auto& r : results) {
+    if (r.failed || r.kind != Result::Kind::kFilaHttp || !r.builtin_tasks_per_s) continue;
+    const double x = r.tasks_per_s / *r.builtin_tasks_per_s;
+    lines.push_back("HTTP no-op handler ≥ 50% of the built-in noop (same run): " + Format("%.0f%%", x * 100) +
+                    " — " + Verdict(x >= 0.5));
+  }
+  for (const auto& r : results) {
     if (r.failed || r.kind != Result::Kind::kFilaSteady) continue;
     if (r.offered_rate == 500 && r.p99_ms) {
       lines.push_back("p99 enqueue→start ≤ 25 ms at 500 tasks/s: " + Format("%.1f ms", *r.p99_ms) +

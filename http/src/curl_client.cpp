@@ -7,6 +7,7 @@
 #include <ctime>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "fila/errors.h"
 #include "fila/http_client.h"
@@ -152,6 +153,47 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
   return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
+// An easy handle driven by a multi handle of its own: the multi's loop
+// lets a request be abandoned between polls (HttpRequest::cancelled), and
+// the multi keeps the connections the handle opened for the next request.
+struct CurlHandle {
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi{curl_multi_init(), curl_multi_cleanup};
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy{curl_easy_init(), curl_easy_cleanup};
+};
+
+// How often a request with a cancel predicate looks at it; without one,
+// libcurl's own timers wake the loop.
+constexpr int kCancelPollMs = 50;
+constexpr int kIdlePollMs = 1000;
+
+// Runs the transfer set up on `h.easy`. True when `cancelled` stopped it
+// (removing a handle mid-transfer makes libcurl close its connection).
+bool Drive(CurlHandle& h, const std::function<bool()>& cancelled, CURLcode& result) {
+  CURLM* multi = h.multi.get();
+  CURL* easy = h.easy.get();
+  if (curl_multi_add_handle(multi, easy) != CURLM_OK) throw TransientError("curl_multi_add_handle failed");
+  struct Detach {
+    CURLM* multi;
+    CURL* easy;
+    ~Detach() { curl_multi_remove_handle(multi, easy); }
+  } detach{multi, easy};
+  result = CURLE_OK;
+  for (;;) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(multi, &running);
+    if (mc != CURLM_OK) throw TransientError(std::string("curl_multi_perform: ") + curl_multi_strerror(mc));
+    if (running == 0) break;
+    if (cancelled && cancelled()) return true;
+    mc = curl_multi_poll(multi, nullptr, 0, cancelled ? kCancelPollMs : kIdlePollMs, nullptr);
+    if (mc != CURLM_OK) throw TransientError(std::string("curl_multi_poll: ") + curl_multi_strerror(mc));
+  }
+  int left = 0;
+  while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+    if (m->msg == CURLMSG_DONE && m->easy_handle == easy) result = m->data.result;
+  }
+  return false;
+}
+
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(EgressPolicy policy) : policy_(std::move(policy)) {
@@ -169,8 +211,10 @@ class CurlHttpClient final : public HttpClient {
     const std::optional<UrlParts> home = ParseUrl(request.url);
     if (!home) throw PermanentError("unsupported URL (only http and https): " + shown, "url");
 
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-    if (!curl) throw TransientError("curl_easy_init failed");
+    // Connections are shared only between requests that trust them alike.
+    const std::string pool_key =
+        (request.source == UrlSource::kOperator ? "operator " : "payload ") + home->Origin();
+    Lease lease(*this, pool_key);
     std::string url = request.url;
     std::string method = request.method;
     std::string body = request.body;
@@ -178,9 +222,9 @@ class CurlHttpClient final : public HttpClient {
     for (int redirects = 0;; ++redirects) {
       const bool at_home = at.Origin() == home->Origin();
       Hop hop{&policy_, at.host, request.source == UrlSource::kOperator && at_home};
-      Transfer t = Perform(curl.get(), request, url, method, body, at_home, hop, shown, redirects > 0);
+      Transfer t = Perform(lease.handle(), request, url, method, body, at_home, hop, shown, redirects > 0);
       char* location = nullptr;
-      curl_easy_getinfo(curl.get(), CURLINFO_REDIRECT_URL, &location);
+      curl_easy_getinfo(lease.handle().easy.get(), CURLINFO_REDIRECT_URL, &location);
       if (!IsRedirect(t.response.status) || location == nullptr) return std::move(t.response);
       if (redirects == kMaxRedirects) {
         throw PermanentError(method + " " + shown + ": more than " + std::to_string(kMaxRedirects) + " redirects",
@@ -215,13 +259,60 @@ class CurlHttpClient final : public HttpClient {
   }
 
  private:
+  // A handle taken from the idle pool (or a new one) for one Send; given
+  // back afterwards, with the connections it holds, whatever happened.
+  class Lease {
+   public:
+    Lease(CurlHttpClient& client, std::string key) : client_(client), key_(std::move(key)) {
+      handle_ = client_.Take(key_);
+      if (!handle_) handle_ = std::make_unique<CurlHandle>();
+      if (!handle_->multi || !handle_->easy) throw TransientError("curl_easy_init failed");
+    }
+    ~Lease() { client_.Give(std::move(key_), std::move(handle_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    CurlHandle& handle() { return *handle_; }
+
+   private:
+    CurlHttpClient& client_;
+    std::string key_;
+    std::unique_ptr<CurlHandle> handle_;
+  };
+
+  std::unique_ptr<CurlHandle> Take(const std::string& key) {
+    std::lock_guard lock(pool_mutex_);
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+      if (it->first == key) {
+        auto handle = std::move(it->second);
+        idle_.erase(std::next(it).base());
+        return handle;
+      }
+    }
+    return nullptr;
+  }
+
+  void Give(std::string key, std::unique_ptr<CurlHandle> handle) {
+    std::unique_ptr<CurlHandle> evicted;  // closed outside the lock
+    std::lock_guard lock(pool_mutex_);
+    if (idle_.size() >= kMaxIdleHandles) {
+      evicted = std::move(idle_.front().second);
+      idle_.erase(idle_.begin());
+    }
+    idle_.emplace_back(std::move(key), std::move(handle));
+  }
+
   // One request to `url`, no redirect followed.
-  Transfer Perform(CURL* h, const HttpRequest& request, const std::string& url, const std::string& method,
+  Transfer Perform(CurlHandle& handle, const HttpRequest& request, const std::string& url, const std::string& method,
                    const std::string& body, bool at_home, Hop& hop, const std::string& shown,
                    bool redirected) const {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(request.deadline - SteadyClock::now());
-    if (left.count() <= 0) throw TransientError("deadline passed before " + method + " " + shown);
+    // Rounded up: a request cut at its deadline is cut after it, so a
+    // caller that asks "did the deadline pass?" when it fails hears yes.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(request.deadline - SteadyClock::now()) +
+                      std::chrono::milliseconds(1);
+    if (left.count() <= 1) throw TransientError("deadline passed before " + method + " " + shown);
+    if (request.cancelled && request.cancelled()) throw TransientError(method + " " + shown + ": cancelled");
+    CURL* h = handle.easy.get();
+    // Options only: the connections the handle's multi holds stay open.
     curl_easy_reset(h);
     Transfer t;
     t.limit = request.max_response_bytes;
@@ -257,7 +348,8 @@ class CurlHttpClient final : public HttpClient {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     }
-    const CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = CURLE_OK;
+    if (Drive(handle, request.cancelled, rc)) throw TransientError(method + " " + shown + ": cancelled");
     if (t.too_large) {
       throw PermanentError("response of " + shown + " is larger than " + std::to_string(request.max_response_bytes) +
                                " bytes",
@@ -281,6 +373,8 @@ class CurlHttpClient final : public HttpClient {
   }
 
   EgressPolicy policy_;
+  std::mutex pool_mutex_;
+  std::vector<std::pair<std::string, std::unique_ptr<CurlHandle>>> idle_;  // oldest first
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "fila/document/ingest_handler.h"
 #include "fila/document_store_pg.h"
 #include "fila/http_client.h"
+#include "fila/http_handler.h"
 #include "fila/key_limiter.h"
 #include "fila/logging.h"
 #include "fila/metrics_server.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
   std::string log_format = fila::EnvOr("FILA_LOG_FORMAT", "json");
   std::string metrics_listen = fila::EnvOr("FILA_METRICS_LISTEN", "127.0.0.1:0");
+  std::string callback_listen = fila::EnvOr("FILA_CALLBACK_LISTEN", "127.0.0.1:0");
   int drain_s = 30;
   int startup_s = 30;
   int heartbeat_ms = 2000;
@@ -80,6 +82,9 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", metrics_listen,
                  "HOST:PORT for /metrics, /healthz and /readyz; port 0 picks one; off disables "
                  "(env FILA_METRICS_LISTEN)");
+  app.add_option("--callback-listen", callback_listen,
+                 "HOST:PORT where HTTP handlers report progress and enqueue children (one secret URL per "
+                 "attempt); port 0 picks one; off disables (env FILA_CALLBACK_LISTEN)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -162,6 +167,18 @@ int main(int argc, char** argv) {
                   std::chrono::seconds(1), std::chrono::seconds(5));
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers, test_types_setting);
+  // Registered types whose handler is an HTTP endpoint (docs/handlers.md).
+  std::unique_ptr<fila::CallbackServer> callbacks;
+  try {
+    if (callback_listen != "off") {
+      callbacks = std::make_unique<fila::CallbackServer>(fila::CallbackServerOptions{.listen = callback_listen}, types);
+    }
+    handlers.SetFactory(fila::MakeHttpHandlerFactory({.callbacks = callbacks.get()}));
+  } catch (const fila::Error& e) {
+    spdlog::error("{}", e.what());
+    return fila::kExitUsage;
+  }
+  if (callbacks) spdlog::info("callbacks on http://{}", callbacks->Address());
   // What operators bound to each tenant (accounts, upload targets, folders),
   // read by the handlers of every task; a change bites within --tenant-cache-ms.
   auto tenant_directory = std::make_shared<fila::TenantDirectory>(

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ enum class UrlSource {
 inline constexpr size_t kMaxUrlBytes = 8192;
 // Redirects followed per request, each hop checked.
 inline constexpr int kMaxRedirects = 5;
+// Idle connection sets (one per request in flight at once, at most) a
+// client keeps for reuse; the oldest beyond it are closed.
+inline constexpr size_t kMaxIdleHandles = 64;
 
 // Checks a URL taken from a payload before anything is fetched: at most
 // kMaxUrlBytes, http:// or https://, well-formed. Throws PermanentError
@@ -42,6 +46,10 @@ struct HttpRequest {
   Deadline deadline = DeadlineIn(std::chrono::seconds(30));
   // A larger body is cut off: the request fails with PermanentError.
   size_t max_response_bytes = size_t{64} << 20;
+  // Polled while the request runs (about every 50 ms, from the calling
+  // thread): once it returns true the request is abandoned, its connection
+  // closed, and Send throws TransientError ("... cancelled"). Empty: never.
+  std::function<bool()> cancelled;
 };
 
 struct HttpResponse {
@@ -56,7 +64,12 @@ struct HttpResponse {
 };
 
 // A blocking HTTP client for handlers that call external services.
-// Thread-safe: each call uses its own connection state. Any status is a
+// Thread-safe. Connections are kept open after a request (HTTP keep-alive)
+// and reused by later requests of the same client that have the same
+// UrlSource and URL origin: a connection opened under an operator's trust
+// never carries a payload's request, and each passed the egress policy
+// under the rules of the requests that reuse it. At most kMaxIdleHandles
+// sets of idle connections are kept per client. Any status is a
 // response (the caller classifies 429/5xx); throws TransientError when no
 // response arrived (connection refused or reset, DNS, TLS, deadline
 // passed) and PermanentError for a bad URL, an unsupported scheme, a
