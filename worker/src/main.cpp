@@ -15,6 +15,7 @@
 #include "fila/diario_store_pg.h"
 #include "fila/document/ingest_handler.h"
 #include "fila/document_store_pg.h"
+#include "fila/exec_handler.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
 #include "fila/logging.h"
@@ -178,6 +179,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<fila::HttpClient> document_http;
   try {
     document_http = fila::MakeHttpClient();
+    // Registered types whose handler is a command, run per task (docs/handlers.md).
+    handlers.SetFactory(fila::MakeExecHandlerFactory(fila::ExecOptionsFromEnv(options.abandon_grace)));
     fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url),
                                   tenants);
     fila::diario::RegisterDiarioHandler(handlers, *key_limiter, fila::MakePostgresDiarioStore(database_url));
