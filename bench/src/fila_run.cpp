@@ -74,8 +74,7 @@ NewTask NoopTask(const std::string& queue) {
   return PrepareTask(request, TaskTypes::Builtin(), TaskLimits{});
 }
 
-double EnqueueNoops(PostgresStore& store, const std::string& queue, int64_t count) {
-  const NewTask task = NoopTask(queue);
+double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count) {
   const auto t0 = Clock::now();
   auto last_report = t0;
   std::vector<NewTask> batch;

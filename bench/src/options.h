@@ -19,6 +19,7 @@ struct Options {
   double steady_warmup_seconds = 1;  // tasks created earlier are left out of the percentiles
   int producers = 4;                 // steady-state producer threads (one connection each)
   int64_t celery_tasks = 0;          // 0: same as tasks
+  int64_t exec_tasks = 2000;         // exec burn-down (and its noop reference)
   int64_t backlog = 0;               // > 0: burn-down of this many vs of kBacklogReference
   int publish_batch = 500;           // raw broker confirm batch (fila's relay default)
   std::set<std::string> only;        // empty: every scenario
