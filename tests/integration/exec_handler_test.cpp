@@ -175,7 +175,19 @@ TEST_F(ExecHandlerSystem, APythonScriptRunsTasksWithProgressRetriesAndFailures) 
   const auto progress = Enqueue("acme.script", {{"mode", "progress"}});
   const auto retried = Enqueue("acme.script", {{"mode", "tempfail"}, {"succeed_on_attempt", 2}});
   const auto failed = Enqueue("acme.script", {{"mode", "fail"}, {"why", "no such customer"}});
-  Done({echo, progress, retried, failed});
+  const auto env = Enqueue("acme.script", {{"mode", "env"}});
+  Done({echo, progress, retried, failed, env});
+
+  // The task, and none of the worker's settings (its database and broker URLs).
+  const auto vars = nlohmann::json::parse(Column(env, "convert_from(result, 'UTF8')"));
+  EXPECT_EQ(vars["FILA_TASK_ID"], env);
+  EXPECT_EQ(vars["FILA_TASK_TYPE"], "acme.script");
+  EXPECT_EQ(vars["FILA_TYPE_VERSION"], std::to_string(specs_["acme.script"].version));
+  EXPECT_EQ(vars["FILA_TENANT"], "default");
+  EXPECT_EQ(vars["FILA_QUEUE"], queue_);
+  for (const char* hidden : {"FILA_DATABASE_URL", "FILA_AMQP_URL", "FILA_LOG_LEVEL", "FILA_ENABLE_TEST_TYPES"}) {
+    EXPECT_FALSE(vars.contains(hidden)) << hidden;
+  }
 
   EXPECT_EQ(Column(echo, "state"), "succeeded");
   const auto result = nlohmann::json::parse(Column(echo, "convert_from(result, 'UTF8')"));
@@ -229,6 +241,18 @@ TEST_F(ExecHandlerSystem, TheDeadlineAndACancelStopTheCommandAndItsProcesses) {
   EXPECT_EQ(Started(), 6u);
   EXPECT_TRUE(Alive().empty());
   EXPECT_TRUE(worker_->Running());
+}
+
+TEST_F(ExecHandlerSystem, AKilledWorkerLeavesNoCommandRunning) {
+  Register("acme.script", {}, [](v1::TaskTypeDefinition& d) { d.mutable_handler()->mutable_exec()->set_grace_ms(500); });
+  Start();
+  const auto id = Enqueue("acme.script", {{"mode", "sleep"}});
+  ASSERT_TRUE(test::WaitFor([&] { return Column(id, "progress_message") == "sleeping"; }, 30s));
+  ASSERT_EQ(Alive().size(), 2u) << "the script and its child";
+  worker_->Signal(SIGKILL);
+  worker_->Wait(10s);
+  // Each shim dies with the worker (PR_SET_PDEATHSIG) and stops its command first.
+  EXPECT_TRUE(test::WaitFor([&] { return Alive().empty(); }, 5s));
 }
 
 TEST_F(ExecHandlerSystem, BadScriptsFailClearlyAndTheWorkerKeepsGoingWithoutLeaks) {

@@ -371,6 +371,9 @@ TEST(ExecHandlerFactory, RefusesOtherKindsAndBadSettings) {
   TaskTypeSpec http = ExecSpec();
   http.handler.kind = HandlerSpec::Kind::kHttp;
   EXPECT_THROW(Factory()->Make(http), PermanentError);
+  ::setenv("FILA_EXEC_SHIM", "/nonexistent/fila-exec-shim", 1);
+  EXPECT_THROW(ExecOptionsFromEnv(5000ms), PermanentError);
+  ::setenv("FILA_EXEC_SHIM", FILA_EXEC_SHIM, 1);
   ::setenv("FILA_EXEC_PASS_ENV", "GOOD_NAME,FILA_DATABASE_URL", 1);
   EXPECT_THROW(ExecOptionsFromEnv(5000ms), PermanentError);
   ::setenv("FILA_EXEC_PASS_ENV", "GOOD_NAME,bad-name", 1);
@@ -381,7 +384,9 @@ TEST(ExecHandlerFactory, RefusesOtherKindsAndBadSettings) {
   const auto options = ExecOptionsFromEnv(5000ms);
   EXPECT_EQ(options.pass_env, (std::vector<std::string>{"GOOD_NAME", "OTHER"}));
   EXPECT_EQ(options.max_grace, 4500ms);
+  EXPECT_EQ(options.shim, FILA_EXEC_SHIM);
   ::unsetenv("FILA_EXEC_PASS_ENV");
+  ::unsetenv("FILA_EXEC_SHIM");
 }
 
 }  // namespace

@@ -180,7 +180,8 @@ bool ValidName(const std::string& name) {
 
 ExecHandlerOptions ExecOptionsFromEnv(std::chrono::milliseconds abandon_grace) {
   ExecHandlerOptions options;
-  options.shim = EnvOr("FILA_EXEC_SHIM", "");
+  // Checked now: a worker without its shim would fail every exec task.
+  options.shim = ExecShimPath();
   for (auto& name : SplitList(EnvOr("FILA_EXEC_PASS_ENV", ""))) {
     if (!ValidName(name)) {
       throw PermanentError("FILA_EXEC_PASS_ENV: '" + name + "' is not a variable name", "FILA_EXEC_PASS_ENV");

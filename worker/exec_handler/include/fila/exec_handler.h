@@ -60,10 +60,11 @@ struct ExecHandlerOptions {
   std::chrono::milliseconds max_grace{std::chrono::hours(1)};
 };
 
-// Options from the worker's environment: FILA_EXEC_SHIM (the shim's path),
-// FILA_EXEC_PASS_ENV (comma-separated names), and a grace that ends 500 ms
-// before the worker's `abandon_grace`. Throws PermanentError naming the
-// variable on a bad value.
+// Options from the worker's environment: the shim (ExecShimPath(), checked
+// now, so that a worker without it does not start), FILA_EXEC_PASS_ENV
+// (comma-separated names), and a grace that ends 500 ms before the
+// worker's `abandon_grace`. Throws PermanentError naming the variable on a
+// bad value, or the missing shim.
 ExecHandlerOptions ExecOptionsFromEnv(std::chrono::milliseconds abandon_grace);
 
 // Makes the handler of an exec type from its spec, once per (type,
