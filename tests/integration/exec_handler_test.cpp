@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -170,7 +171,7 @@ class ExecHandlerSystem : public ::testing::Test {
 
 TEST_F(ExecHandlerSystem, APythonScriptRunsTasksWithProgressRetriesAndFailures) {
   Register("acme.script");
-  Start();
+  Start(4, {{"FILA_LOG_LEVEL", "debug"}});
   const auto echo = Enqueue("acme.script", {{"mode", "echo"}, {"n", 7}});
   const auto progress = Enqueue("acme.script", {{"mode", "progress"}});
   const auto retried = Enqueue("acme.script", {{"mode", "tempfail"}, {"succeed_on_attempt", 2}});
@@ -209,6 +210,16 @@ TEST_F(ExecHandlerSystem, APythonScriptRunsTasksWithProgressRetriesAndFailures) 
   EXPECT_EQ(Attempts(failed),
             std::vector<std::string>{"failed: the command exited with status 3: bad input: no such customer"});
   EXPECT_EQ(Column(failed, "last_error"), "the command exited with status 3: bad input: no such customer");
+  // At debug level the worker logs the command's stderr, line by line, with the task's fields.
+  bool logged = false;
+  std::istringstream log(worker_->Stderr());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("\"msg\":\"stderr: bad input: no such customer\"") == std::string::npos) continue;
+    logged = true;
+    EXPECT_NE(line.find("\"task_id\":\"" + failed + "\""), std::string::npos) << line;
+    EXPECT_NE(line.find("\"type\":\"acme.script\""), std::string::npos) << line;
+  }
+  EXPECT_TRUE(logged) << "no debug line with the command's stderr";
   EXPECT_TRUE(Alive().empty());
 }
 
