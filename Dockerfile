@@ -2,7 +2,8 @@
 #   docker build -t fila:0.1.0 .
 # The Helm chart (helm/fila) runs each daemon from it with its own command.
 # tests/helm/check-runtime-image checks, without a Docker engine, that the
-# runtime stage copies the binaries (fila-extract next to fila-worker) and
+# runtime stage copies the binaries (fila-extract and fila-exec-shim next to
+# fila-worker) and
 # installs the package of every shared library they load, and that the
 # build stage installs the -dev packages of scripts/install-deps.
 
@@ -19,12 +20,14 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
- && cmake --build /build --target fila-scheduler fila-worker fila-extract fila \
- && strip --strip-debug /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila
+ && cmake --build /build --target fila-scheduler fila-worker fila-extract fila-exec-shim fila \
+ && strip --strip-debug /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract \
+      /build/bin/fila-exec-shim /build/bin/fila
 
 # Runtime stage: only the shared libraries (and what they depend on), the
 # binaries and a non-root user. fila-worker runs fila-extract (one process
-# per HTML or PDF document) from its own folder.
+# per HTML or PDF document) and fila-exec-shim (static; one per exec task)
+# from its own folder.
 FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -37,7 +40,8 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 fila \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin fila
-COPY --from=build /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila \
+COPY --from=build /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila-exec-shim \
+     /build/bin/fila \
      /usr/local/bin/
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001

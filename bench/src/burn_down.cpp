@@ -9,9 +9,16 @@
 
 namespace fila::bench {
 
-Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir, const TaskMaker& task) {
+Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir) {
+  return RunBurnDownOf(options, tasks, log_dir, "noop", [](const std::string&, const std::string& queue) {
+    return NoopTask(queue);
+  });
+}
+
+Result RunBurnDownOf(const Options& options, int64_t tasks, const std::string& log_dir, const std::string& kind,
+                     const TaskMaker& make_task) {
   if (tasks < 2) throw BenchError("a burn-down needs at least 2 tasks");
-  const std::string what = "burn-down of " + Thousands(static_cast<double>(tasks));
+  const std::string what = kind + " burn-down of " + Thousands(static_cast<double>(tasks));
   FilaSetup setup(options, log_dir);
   PostgresStore store(setup.db.url());
   store.Connect();
@@ -19,8 +26,7 @@ Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log
   BrokerQueueCleanup cleanup{options.amqp_url, setup.queue};
 
   Say(what + ": enqueueing into queue " + setup.queue + " (database " + setup.db.name() + ")");
-  const double enqueue_s = task ? EnqueueCopies(store, task(setup.db.url(), setup.queue), tasks)
-                                : EnqueueNoops(store, setup.queue, tasks);
+  const double enqueue_s = EnqueueCopies(store, make_task(setup.db.url(), setup.queue), tasks);
 
   Fleet fleet(options, setup.db.url(), setup.queue, log_dir);
   const auto publish_t0 = std::chrono::steady_clock::now();

@@ -74,10 +74,6 @@ NewTask NoopTask(const std::string& queue) {
   return PrepareTask(request, TaskTypes::Builtin(), TaskLimits{});
 }
 
-double EnqueueNoops(PostgresStore& store, const std::string& queue, int64_t count) {
-  return EnqueueCopies(store, NoopTask(queue), count);
-}
-
 double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count) {
   const auto t0 = Clock::now();
   auto last_report = t0;

@@ -32,10 +32,8 @@ struct BrokerQueueCleanup {
 // A noop task on `queue` with the type's defaults, as `fila enqueue` makes it.
 NewTask NoopTask(const std::string& queue);
 
-// Enqueues `count` noop tasks in transactions of 1,000 (as `fila enqueue
-// --count` and POST /v1/tasks:batch do). Returns the seconds it took.
-double EnqueueNoops(PostgresStore& store, const std::string& queue, int64_t count);
-// The same with copies of `task`.
+// Enqueues `count` copies of `task` in transactions of 1,000 (as `fila
+// enqueue --count` and POST /v1/tasks:batch do). Returns the seconds it took.
 double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count);
 
 // Polls until the relay has published every outbox row.

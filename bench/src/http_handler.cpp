@@ -84,7 +84,7 @@ Result RunHttpHandler(const Options& options, const std::string& log_dir) {
   const int64_t tasks = options.http_tasks;
   const Result builtin = RunBurnDown(options, tasks, log_dir);
   NoopEndpoint endpoint(options.workers * options.concurrency * 2);
-  Result r = RunBurnDown(options, tasks, log_dir, [&](const std::string& database_url, const std::string& queue) {
+  Result r = RunBurnDownOf(options, tasks, log_dir, "http", [&](const std::string& database_url, const std::string& queue) {
     return HttpNoopTask(database_url, queue, endpoint.Url());
   });
   r.kind = Result::Kind::kFilaHttp;

@@ -56,6 +56,10 @@ std::vector<Scenario> Plan(const Options& o, const std::string& log_dir) {
                       [&o, log_dir, rate] { return RunSteady(o, rate, log_dir); }});
     }
   }
+  if (o.Wants("exec")) {
+    plan.push_back({"fila exec burn-down", Result::Kind::kFilaExec,
+                    [&o, log_dir] { return RunExecBurnDown(o, log_dir); }});
+  }
   if (!o.skip_raw && o.Wants("raw")) {
     plan.push_back({"raw broker", Result::Kind::kRawBroker,
                     [&o, log_dir] { return RunRawBroker(o, log_dir); }});
@@ -109,6 +113,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--celery-tasks", o.celery_tasks, "Celery tasks (default: --tasks)")
       ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
+  app.add_option("--exec-tasks", o.exec_tasks,
+                 "Exec burn-down tasks (command `true`), and as many noop tasks as its reference")
+      ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
   app.add_option("--backlog", o.backlog,
                  "Also burn down this many tasks and compare with a burn-down of 10,000")
       ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
@@ -117,13 +124,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
   app.add_option("--publish-batch", o.publish_batch, "Raw broker: publishes per confirm wait")
       ->check(CLI::Range(1, 100000));
-  app.add_option("--only", only, "Scenarios to run: burn-down,http,steady,raw,celery,celery-pg,backlog")
+  app.add_option("--only", only, "Scenarios to run: burn-down,http,exec,steady,raw,celery,celery-pg,backlog")
       ->delimiter(',')
-      ->check(CLI::IsMember({"burn-down", "http", "steady", "raw", "celery", "celery-pg", "backlog"}));
+      ->check(CLI::IsMember({"burn-down", "http", "exec", "steady", "raw", "celery", "celery-pg", "backlog"}));
   app.add_flag("--skip-celery", o.skip_celery, "Leave out both Celery baselines");
   app.add_flag("--skip-raw", o.skip_raw, "Leave out the raw broker baseline");
   app.add_flag("--smoke", o.smoke,
-               "A short run for CI: 3,000 tasks, 1,000 Celery tasks, 3 s per rate "
+               "A short run for CI: 3,000 tasks, 1,000 Celery tasks, 200 exec tasks, 3 s per rate "
                "(explicit options win)");
   app.add_option("--database-url", o.database_url, "PostgreSQL base URL (env FILA_DATABASE_URL)");
   app.add_option("--amqp-url", o.amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
@@ -138,6 +145,7 @@ int main(int argc, char** argv) {
   if (o.smoke) {
     if (app.count("--tasks") == 0) o.tasks = 3000;
     if (app.count("--celery-tasks") == 0) o.celery_tasks = 1000;
+    if (app.count("--exec-tasks") == 0) o.exec_tasks = 200;
     if (app.count("--steady-seconds") == 0) o.steady_seconds = 3;
     if (app.count("--http-tasks") == 0) o.http_tasks = 500;
   }

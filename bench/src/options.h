@@ -20,6 +20,7 @@ struct Options {
   int producers = 4;                 // steady-state producer threads (one connection each)
   int64_t celery_tasks = 0;          // 0: same as tasks
   int64_t http_tasks = 0;            // HTTP handler vs built-in noop burn-downs; 0: tasks
+  int64_t exec_tasks = 2000;         // exec burn-down (and its noop reference)
   int64_t backlog = 0;               // > 0: burn-down of this many vs of kBacklogReference
   int publish_batch = 500;           // raw broker confirm batch (fila's relay default)
   std::set<std::string> only;        // empty: every scenario

@@ -132,17 +132,17 @@ ProcStats ReadProcStats(pid_t pid) {
   if (!std::getline(stat_file, stat))
     throw BenchError("process " + std::to_string(pid) + " is gone");
   // The command name may hold spaces and parentheses: fields start after
-  // the last ')'. utime and stime are fields 14 and 15 (1-based).
+  // the last ')'. utime, stime, cutime and cstime are fields 14 to 17
+  // (1-based): the last two are the reaped children's (exec handlers'
+  // commands run in children of the worker: their CPU is the worker's work).
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));
   std::string field;
-  uint64_t utime = 0;
-  uint64_t stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
+  uint64_t ticks = 0;
+  for (int i = 3; i <= 17 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stoull(field);
   }
   ProcStats stats;
-  stats.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  stats.cpu_s = static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
   std::ifstream status(base + "/status");
   for (std::string line; std::getline(status, line);) {
     if (line.starts_with("VmHWM:")) stats.hwm_kb = std::stoll(line.substr(6));

@@ -33,7 +33,7 @@ void ThrowIfInterrupted();
 std::string BinDir();
 
 struct ProcStats {
-  double cpu_s = 0;    // utime + stime
+  double cpu_s = 0;    // utime + stime, its own and its reaped children's
   int64_t hwm_kb = 0;  // VmHWM: peak resident set
   int64_t rss_kb = 0;  // VmRSS: resident set now
 };

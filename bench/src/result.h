@@ -9,7 +9,7 @@ namespace fila::bench {
 
 // One row of the table. Absent optionals print as "—".
 struct Result {
-  enum class Kind { kFilaBurnDown, kFilaBacklog, kFilaSteady, kRawBroker, kCelery, kCeleryPg, kFilaHttp };
+  enum class Kind { kFilaBurnDown, kFilaBacklog, kFilaSteady, kFilaExec, kFilaHttp, kRawBroker, kCelery, kCeleryPg };
 
   Kind kind = Kind::kFilaBurnDown;
   std::string label;

@@ -15,15 +15,24 @@ namespace fila::bench {
 
 // Enqueue `tasks` noops, publish them all, then start the workers and time
 // them: tasks/s from the first to the last finished_at.
-// `task` (default: a noop) makes the task of the scenario's database and
-// queue, registering its type there first if it needs one.
-using TaskMaker = std::function<NewTask(const std::string& database_url, const std::string& queue)>;
-Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir, const TaskMaker& task = {});
+Result RunBurnDown(const Options& options, int64_t tasks, const std::string& log_dir);
 
 // A no-op HTTP handler on loopback (a registered type whose handler is
 // HTTP, served in this process) next to the built-in noop, both burned
 // down in the same run: the cost of a task going out over HTTP.
 Result RunHttpHandler(const Options& options, const std::string& log_dir);
+
+// The same with tasks made by `make_task` (given the scenario's database
+// URL and queue, before the daemons start: it may register a type); `kind`
+// names them in progress lines and the label.
+using TaskMaker = std::function<NewTask(const std::string& database_url, const std::string& queue)>;
+Result RunBurnDownOf(const Options& options, int64_t tasks, const std::string& log_dir, const std::string& kind,
+                     const TaskMaker& make_task);
+
+// Exec handlers: a burn-down of Options::exec_tasks tasks of a registered
+// type whose command is `true` (a process per task, under fila-exec-shim),
+// next to a noop burn-down of as many tasks in the same run.
+Result RunExecBurnDown(const Options& options, const std::string& log_dir);
 
 // Producers at `rate` tasks/s for Options::steady_seconds while the workers
 // run; enqueue -> start latency from the database timestamps.

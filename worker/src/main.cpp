@@ -15,6 +15,7 @@
 #include "fila/diario_store_pg.h"
 #include "fila/document/ingest_handler.h"
 #include "fila/document_store_pg.h"
+#include "fila/exec_handler.h"
 #include "fila/http_client.h"
 #include "fila/http_handler.h"
 #include "fila/key_limiter.h"
@@ -173,7 +174,7 @@ int main(int argc, char** argv) {
     if (callback_listen != "off") {
       callbacks = std::make_unique<fila::CallbackServer>(fila::CallbackServerOptions{.listen = callback_listen}, types);
     }
-    handlers.SetFactory(fila::MakeHttpHandlerFactory({.callbacks = callbacks.get()}));
+    handlers.SetFactory(fila::HandlerSpec::Kind::kHttp, fila::MakeHttpHandlerFactory({.callbacks = callbacks.get()}));
   } catch (const fila::Error& e) {
     spdlog::error("{}", e.what());
     return fila::kExitUsage;
@@ -195,6 +196,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<fila::HttpClient> document_http;
   try {
     document_http = fila::MakeHttpClient();
+    // Registered types whose handler is a command, run per task (docs/handlers.md).
+    handlers.SetFactory(fila::HandlerSpec::Kind::kExec, fila::MakeExecHandlerFactory(fila::ExecOptionsFromEnv(options.abandon_grace)));
     fila::nfe::RegisterNfeHandler(handlers, *key_limiter, fila::MakePostgresNfeDocumentStore(database_url),
                                   tenants);
     fila::diario::RegisterDiarioHandler(handlers, *key_limiter, fila::MakePostgresDiarioStore(database_url));

@@ -80,7 +80,11 @@ class HandlerRegistry final {
   void Register(std::string type, Handler handler) {
     handlers_.insert_or_assign(std::move(type), std::move(handler));
   }
-  void SetFactory(std::shared_ptr<HandlerFactory> factory) { factory_ = std::move(factory); }
+  // The factory of the registered types whose handler is of `kind`
+  // (kHttp, kExec); one per kind, the last one set wins.
+  void SetFactory(HandlerSpec::Kind kind, std::shared_ptr<HandlerFactory> factory) {
+    factories_[kind] = std::move(factory);
+  }
   const Handler* Find(std::string_view type) const {
     auto it = handlers_.find(type);
     return it == handlers_.end() ? nullptr : &it->second;
@@ -92,17 +96,18 @@ class HandlerRegistry final {
       const Handler* h = Find(spec.name);
       return h == nullptr ? nullptr : std::shared_ptr<const Handler>(std::shared_ptr<void>(), h);
     }
-    if (!factory_) return nullptr;
+    auto factory = factories_.find(spec.handler.kind);
+    if (factory == factories_.end() || !factory->second) return nullptr;
     const auto key = std::make_pair(spec.name, spec.version);
     std::lock_guard lock(made_mutex_);
     auto it = made_.find(key);
-    if (it == made_.end()) it = made_.emplace(key, std::make_shared<const Handler>(factory_->Make(spec))).first;
+    if (it == made_.end()) it = made_.emplace(key, std::make_shared<const Handler>(factory->second->Make(spec))).first;
     return it->second;
   }
 
  private:
   std::map<std::string, Handler, std::less<>> handlers_;
-  std::shared_ptr<HandlerFactory> factory_;
+  std::map<HandlerSpec::Kind, std::shared_ptr<HandlerFactory>> factories_;
   mutable std::mutex made_mutex_;
   mutable std::map<std::pair<std::string, uint32_t>, std::shared_ptr<const Handler>> made_;
 };
