@@ -22,7 +22,7 @@ case $lang in
         command -v node >/dev/null || die "node missing" ;;
   *) die "unknown example $lang" ;;
 esac
-for b in fila fila-scheduler fila-worker fila-test-register-type; do [ -x "$bin/$b" ] || die "$bin/$b not built"; done
+for b in fila fila-scheduler fila-worker; do [ -x "$bin/$b" ] || die "$bin/$b not built"; done
 command -v psql >/dev/null || die "psql missing: run scripts/install-deps"
 
 if [ -z "${FILA_DATABASE_URL:-}" ] || [ -z "${FILA_AMQP_URL:-}" ]; then
@@ -61,12 +61,15 @@ export FILA_DATABASE_URL=${admin_url%/*}/$db
 "$bin/fila" migrate up >/dev/null || die "fila migrate up failed"
 token=$("$bin/fila" tokens create --tenant example --role producer | head -n 1)
 [ -n "$token" ] || die "fila tokens create printed no token"
-"$bin/fila" tenants bind example queue thumbnails >/dev/null || die "fila tenants bind failed"
+# A queue of this run's own: examples may run at once on one broker.
+queue=thumbnails-${db#fila_example_}
+"$bin/fila" tenants bind example queue "$queue" >/dev/null || die "fila tenants bind failed"
 
 # The example's type, its URL on a free port.
 handler_port=$(free_port)
-sed "s#http://127.0.0.1:[0-9]*/#http://127.0.0.1:$handler_port/#" "$dir/type.json" >"$work/type.json"
-"$bin/fila-test-register-type" "$work/type.json" >/dev/null || die "cannot register $dir/type.json"
+sed -e "s#http://127.0.0.1:[0-9]*/#http://127.0.0.1:$handler_port/#" -e "s#queue: thumbnails#queue: $queue#" \
+  "$dir/types.yaml" >"$work/types.yaml"
+"$bin/fila" types apply -f "$work/types.yaml" >/dev/null || die "fila types apply -f $dir/types.yaml failed"
 
 PORT=$handler_port "${run[@]}" >"$work/handler.log" 2>&1 &
 pids+=($!)
@@ -74,7 +77,7 @@ port=$(free_port)
 api=http://127.0.0.1:$port
 "$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &
 pids+=($!)
-"$bin/fila-worker" --queues thumbnails --concurrency 4 >"$work/worker.log" 2>&1 &
+"$bin/fila-worker" --queues "$queue" --concurrency 4 >"$work/worker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -s -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" && break

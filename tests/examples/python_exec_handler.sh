@@ -54,29 +54,7 @@ export FILA_DATABASE_URL=${admin_url%/*}/$db
 token=$("$bin/fila" tokens create --tenant example --role producer | head -n 1)
 [ -n "$token" ] || die "fila tokens create printed no token"
 
-if "$bin/fila" --help | grep -q "^  types "; then
-  "$bin/fila" types apply -f "$example/types.yaml" >&2 || die "fila types apply failed"
-else
-  # A fila without `fila types` (the CLI is newer than this example): the
-  # same definition as types.yaml, stored as `fila types apply` would.
-  command -v protoc >/dev/null || die "protoc missing: run scripts/install-deps"
-  "$repo/examples/python/gen.sh" "$work/gen" >/dev/null
-  definition=$(PYTHONPATH=$work/gen "$py" - <<'PY'
-from fila.v1 import types_pb2
-d = types_pb2.TaskTypeDefinition(name="example.report", version=1, queue="reports", timeout_ms=30000,
-                                 max_result_bytes=65536)
-d.schema.any_json = True
-d.retry.max_attempts, d.retry.base_ms, d.retry.cap_ms = 3, 200, 1000
-d.handler.exec.command.extend(["python3", "report.py"])
-d.handler.exec.concurrency, d.handler.exec.grace_ms = 2, 2000
-print(d.SerializeToString().hex())
-PY
-  ) || die "cannot build the type's definition"
-  psql -X -q "$FILA_DATABASE_URL" -v ON_ERROR_STOP=1 -v "definition=$definition" >/dev/null <<'SQL' ||
-INSERT INTO task_types (name, version, definition) VALUES ('example.report', 1, decode(:'definition', 'hex'));
-SQL
-    die "cannot register example.report"
-fi
+"$bin/fila" types apply -f "$example/types.yaml" >&2 || die "fila types apply failed"
 
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api=http://127.0.0.1:$port
