@@ -91,4 +91,7 @@ struct WorkerSetup {
 // nothing after it in main runs and no destructor does.
 int RunWorker(int argc, char** argv, const WorkerSetup& setup);
 
+// The version of the installed SDK (libfila_worker), e.g. "0.1.0".
+const char* SdkVersion();
+
 }  // namespace fila
