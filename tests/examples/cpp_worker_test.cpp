@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 
 #include "fila/postgres_store.h"
@@ -28,6 +29,27 @@ int CountEntries(const std::string& dir) {
   while (readdir(d) != nullptr) ++n;
   closedir(d);
   return n - 2;
+}
+
+// Processes whose parent is `pid` (a handler must leave none behind).
+int CountChildren(int pid) {
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    FILE* f = std::fopen(("/proc/" + name + "/stat").c_str(), "r");
+    if (f == nullptr) continue;
+    int self = 0;
+    int parent = 0;
+    char state = 0;
+    // "pid (comm) state ppid": comm has no spaces for the processes we care about.
+    if (std::fscanf(f, "%d %*s %c %d", &self, &state, &parent) == 3 && parent == pid) ++n;
+    std::fclose(f);
+  }
+  closedir(d);
+  return n;
 }
 
 class CppWorkerExample : public ::testing::Test {
@@ -94,9 +116,23 @@ TEST_F(CppWorkerExample, RunsTasksOfARegisteredTypeThroughTheSdk) {
             std::string::npos);
   EXPECT_NE(worker.Stderr().find("acme-worker"), std::string::npos) << "logs carry the program's name";
 
-  // Drains on SIGTERM like fila-worker, leaving no child behind.
-  const int threads = CountEntries("/proc/" + std::to_string(worker.pid()) + "/task");
-  EXPECT_GT(threads, 0);
+  // Another batch leaves threads, descriptors and child processes where
+  // the first left them.
+  const std::string proc = "/proc/" + std::to_string(worker.pid());
+  const int threads = CountEntries(proc + "/task");
+  const int fds = CountEntries(proc + "/fd");
+  ASSERT_GT(threads, 0);
+  ASSERT_GT(fds, 0);
+  std::vector<std::string> more;
+  for (int i = 0; i < 20; ++i) more.push_back(Enqueue(R"({"text": "x"})"));
+  more.push_back(Enqueue(R"({"nothing": true})"));
+  ASSERT_TRUE(test::WaitTerminal(*db_, more, 60s)) << worker.Stderr();
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'"), 40);
+  EXPECT_EQ(CountEntries(proc + "/task"), threads);
+  EXPECT_LE(CountEntries(proc + "/fd"), fds + 1);  // a database connection may come or go
+  EXPECT_EQ(CountChildren(worker.pid()), 0);
+
+  // Drains on SIGTERM like fila-worker.
   worker.Signal(SIGTERM);
   const int status = worker.Wait(30s);
   ASSERT_TRUE(WIFEXITED(status)) << status;
