@@ -8,8 +8,11 @@
 #include <algorithm>
 
 #include "fila/extensions.h"
+#include "fila/handler.h"
 #include "fila/task_request.h"
 #include "fila/tenant_gate.h"
+#include "fila/type_definition.h"
+#include "fila/v1/types.pb.h"
 
 namespace fila {
 namespace {
@@ -130,6 +133,29 @@ TEST(ExtensionsCore, ClashesAreRefused) {
   EXPECT_NO_THROW(InstallExtensions({with_type("a", "x.y")}));
   EXPECT_TRUE(TaskTypes::Builtin().Contains("x.y"));
   InstallExtensions({});
+}
+
+// A type registered as data may run a handler compiled into the workers of
+// its queue (a program on the C++ SDK), under its own name only.
+TEST(ExtensionsCore, ARegisteredTypeMayNameItsOwnBuiltinHandler) {
+  v1::TaskTypeDefinition d;
+  d.set_name("acme.resize");
+  d.mutable_schema()->set_any_json(true);
+  d.mutable_handler()->set_builtin("acme.resize");
+  const TaskTypeSpec spec = SpecFromDefinition(d.SerializeAsString());
+  EXPECT_EQ(spec.handler.kind, HandlerSpec::Kind::kBuiltin);
+  HandlerRegistry handlers;
+  EXPECT_EQ(handlers.For(spec), nullptr) << "a worker without the handler has none";
+  handlers.Register("acme.resize", [](TaskContext&) { return std::string("ok"); });
+  EXPECT_NE(handlers.For(spec), nullptr);
+
+  d.mutable_handler()->set_builtin("noop");
+  try {
+    SpecFromDefinition(d.SerializeAsString());
+    ADD_FAILURE() << "another type's handler was accepted";
+  } catch (const PermanentError& e) {
+    EXPECT_EQ(e.field(), "handler.builtin");
+  }
 }
 
 }  // namespace
