@@ -4,13 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "diario_commands.h"
-#include "search.h"
+#include "extension_commands.h"
 #include "fila/config.h"
+#include "fila/extensions.h"
 #include "fila/tenant.h"
 
 int main(int argc, char** argv) {
   using namespace fila::cli;
+  // The job kinds: their types, binding kinds and commands.
+  fila::InstallExtensions(fila::BuiltinExtensions());
   spdlog::set_default_logger(spdlog::stderr_color_mt("fila"));  // stdout is for results
   CLI::App app{"fila: a durable, prioritized task queue"};
   app.require_subcommand(1);
@@ -82,22 +84,14 @@ int main(int argc, char** argv) {
 
   auto* stats = app.add_subcommand("stats", "Task counts by queue and state");
   stats->add_flag("--json", json, "Print JSON");
+  // The job kinds' own commands come from their extensions.
+  const ExtensionCommands extension_commands(app);
   std::string stats_type;
-  stats->add_option("--type", stats_type, "A job kind's own figures (diario.process)")
-      ->check(CLI::IsMember({"diario.process"}));
-
-  DiarioBackfillArgs backfill_args;
-  auto* diario = app.add_subcommand("diario", "diario.process: court gazettes");
-  diario->require_subcommand(1);
-  auto* diario_backfill =
-      diario->add_subcommand("backfill", "Enqueue one diario.process task per day (idempotent)");
-  diario_backfill->add_option("--tribunal", backfill_args.tribunal, "Tribunal, e.g. tjro")->required();
-  diario_backfill->add_option("--from", backfill_args.from, "First day, YYYY-MM-DD")->required();
-  diario_backfill->add_option("--to", backfill_args.to, "Last day, YYYY-MM-DD (inclusive)")->required();
-  diario_backfill->add_option("--queue", backfill_args.queue, "Queue (default: diario)");
-  diario_backfill->add_option("--priority", backfill_args.priority, "0 (lowest) to 9 (highest)");
-  diario_backfill->add_option("--tenant", backfill_args.tenant, "Tenant owning the tasks");
-  diario_backfill->add_flag("--use-llm", backfill_args.use_llm, "Also run the LLM step");
+  const auto stats_types = extension_commands.StatsTypes();
+  std::string stats_type_list;
+  for (const auto& t : stats_types) stats_type_list += (stats_type_list.empty() ? "" : ", ") + t;
+  stats->add_option("--type", stats_type, "A job kind's own figures (" + stats_type_list + ")")
+      ->check(CLI::IsMember(stats_types));
 
   auto* cancel = app.add_subcommand("cancel", "Cancel a task: at once if not running, else by its worker");
   cancel->add_option("id", id, "Task id")->required();
@@ -139,7 +133,11 @@ int main(int argc, char** argv) {
       "tenants", "What operators allow each tenant: bound queues, accounts, upload targets, folders, quotas");
   tenants->require_subcommand(1);
   std::string binding_kinds;
-  for (const auto& k : fila::BindingKinds()) binding_kinds += "\n  " + k.name + ": " + k.description;
+  std::string binding_names;
+  for (const auto& k : fila::BindingKinds()) {
+    binding_kinds += "\n  " + k.name + ": " + k.description;
+    binding_names += (binding_names.empty() ? "" : " | ") + k.name;
+  }
   tenants->footer("Binding kinds:" + binding_kinds);
   auto* tenants_list = tenants->add_subcommand("list", "Every tenant with settings");
   tenants_list->add_flag("--json", tenant_args.json, "Print JSON");
@@ -156,10 +154,9 @@ int main(int argc, char** argv) {
   for (const char* action : {"bind", "unbind"}) {
     auto* sub = tenants->add_subcommand(
         action, std::string(action == std::string("bind") ? "Allow" : "Stop allowing") +
-                    " a tenant a queue, an account, an upload target or a document folder");
+                    " a tenant a queue, or what a job kind's binding names (an account, a URL, a folder)");
     sub->add_option("name", tenant_args.name, "Tenant")->required();
-    sub->add_option("kind", tenant_args.kind, "queue | omie_account | upload_target | document_root")
-        ->required();
+    sub->add_option("kind", tenant_args.kind, binding_names)->required();
     sub->add_option("value", tenant_args.value, "The queue, account, URL prefix or folder")->required();
   }
   auto* tenants_delete = tenants->add_subcommand("delete", "Delete a tenant's settings (its tasks stay)");
@@ -229,24 +226,17 @@ int main(int argc, char** argv) {
       "RATE (finished tasks/s, from the workers' heartbeats) needs two refreshes: - in\n"
       "--once. Errors show on the status line and are retried; a rejected token exits 2.");
 
-  SearchArgs search_args;
-  auto* search = app.add_subcommand("search", "Best chunks of ingested documents for a query (document.ingest)");
-  search->add_option("query", search_args.query, "Text to look for")->required();
-  search->add_option("--top", search_args.top, "How many chunks (default 5)")->check(CLI::Range(1u, 1000u));
-  search->add_option("--tenant", search_args.tenant, "Only documents of this tenant");
-  search->add_option("--owner", search_args.owner, "Only documents of this owner");
-  search->add_option("--document", search_args.document_id, "Only this document id");
-  search->add_flag("--json", search_args.json, "Print JSON");
-
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help exits 0; every usage error exits 2, like every other bad input.
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (auto code = extension_commands.Run(database_url, api_url, api_token)) return *code;
+  if (*stats && !stats_type.empty()) return extension_commands.RunStats(stats_type, database_url, json);
 
   // migrate and tokens administer the database itself.
-  const bool database_only = *migrate || *tokens || *tenants || *types || *search;
+  const bool database_only = *migrate || *tokens || *tenants || *types;
   if (database_only || api_url.empty()) {
     if (database_url.empty()) {
       spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",
@@ -262,7 +252,6 @@ int main(int argc, char** argv) {
   if (*tokens_create) return TokensCreate(database_url, token_tenant, token_role);
   if (*tokens_list) return TokensList(database_url, json);
   if (*tokens_revoke) return TokensRevoke(database_url, id);
-  if (*search) return Search(database_url, search_args);
   if (*types) {
     for (const auto* sub : types->get_subcommands()) return Types(database_url, sub->get_name(), type_args);
   }
@@ -281,9 +270,7 @@ int main(int argc, char** argv) {
     }
   }
   if (*list) return List(*backend, list_args);
-  if (*stats && !stats_type.empty()) return DiarioStatsCommand(database_url, json);
   if (*stats) return Stats(*backend, json);
-  if (*diario_backfill) return DiarioBackfill(*backend, backfill_args);
   if (*wait) return Wait(*backend, timeout_s);
   if (*cancel) return Cancel(*backend, id);
   if (*retry) {

@@ -1,7 +1,9 @@
-// The compiled-in task types: noop, the test types and the job kinds.
+// The compiled-in task types: noop, the test types and those of the
+// installed extensions (the job kinds).
 #include <cstdint>
 
 #include "fila/errors.h"
+#include "fila/extension.h"
 #include "fila/task_types.h"
 #include "fila/v1/payloads.pb.h"
 
@@ -57,38 +59,10 @@ TaskTypes TaskTypes::Builtin(TestTypes test_types) {
   TaskTypes types;
   types.Register({.name = "noop", .payload_message = "fila.v1.NoopPayload"});
   if (test_types == TestTypes::kEnabled) RegisterTestTypes(types);
-  types.Register({.name = "document.ingest",
-                  .payload_message = "fila.v1.DocumentIngestPayload",
-                  .default_queue = "document",
-                  .default_timeout = std::chrono::minutes(10),
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::seconds(2),
-                            .cap = std::chrono::minutes(2)}});
-  // Exports of one account share its request budget (KeyLimiter): more
-  // than two at once only queue behind each other inside the workers, so
-  // the third waits in PostgreSQL instead, without a worker slot. The
-  // account and an upload URL must be bound to the tenant by an operator.
-  types.Register({.name = "nfe.download",
-                  .payload_message = "fila.v1.NfeDownloadPayload",
-                  .default_queue = "nfe",
-                  .default_timeout = std::chrono::minutes(30),
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::seconds(10),
-                            .cap = std::chrono::minutes(5)},
-                  .limit = {.max_concurrent = 2},
-                  .limit_key_field = "account",
-                  .bound_fields = {{.field = "account", .binding = "omie_account"},
-                                   {.field = "upload", .binding = "upload_target", .urls_only = true}}});
-  // A blocked download (anti-bot page) is retried with backoff for a while.
-  types.Register({.name = "diario.process",
-                  .payload_message = "fila.v1.DiarioProcessPayload",
-                  .default_queue = "diario",
-                  .default_timeout = std::chrono::minutes(10),
-                  .retry = {.max_attempts = 5,
-                            .base = std::chrono::seconds(30),
-                            .cap = std::chrono::minutes(10)}});
+  for (const auto& extension : InstalledExtensions()) {
+    for (const auto& spec : extension.types) types.Register(spec);
+  }
   return types;
 }
-
 
 }  // namespace fila

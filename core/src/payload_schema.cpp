@@ -4,9 +4,6 @@
 #include <google/protobuf/struct.pb.h>
 
 #include "fila/errors.h"
-#include "fila/v1/diario.pb.h"
-#include "fila/v1/document.pb.h"
-#include "fila/v1/nfe.pb.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {
@@ -15,11 +12,9 @@ namespace pb = google::protobuf;
 
 std::shared_ptr<const PayloadSchema> PayloadSchema::Compiled(const std::string& message) {
   // Linking the generated files registers their descriptors; touching one
-  // type of each keeps the linker from dropping them.
-  static const bool kLinked = (v1::NoopPayload::descriptor() != nullptr &&
-                               v1::DocumentIngestPayload::descriptor() != nullptr &&
-                               v1::NfeDownloadPayload::descriptor() != nullptr &&
-                               v1::DiarioProcessPayload::descriptor() != nullptr);
+  // type keeps the linker from dropping core's. Extensions name their
+  // messages through their descriptors (extension.h), which links theirs.
+  static const bool kLinked = v1::NoopPayload::descriptor() != nullptr;
   (void)kLinked;
   auto schema = std::make_shared<PayloadSchema>();
   schema->kind_ = Kind::kCompiled;

@@ -69,7 +69,7 @@ void ResolveLimit(const TaskRequest& r, const TaskTypeSpec& spec, NewTask& task)
     CheckText(*r.limit_key, kMaxKeyBytes - 80, "limit_key");
     // A producer's key lives in its tenant's namespace: it can neither
     // delay another tenant's tasks nor the keys of the types and handlers
-    // (nfe.download:<account>, omie:<account>, diario-host:<host>).
+    // ("<type>:<field value>", and what handlers use with a KeyLimiter).
     task.limit_key = "tenant:" + r.tenant + ":" + *r.limit_key;  // see ProducerLimitKey
   } else if (!spec.limit_key_field.empty()) {
     const std::string value = PayloadField(spec, task.payload, spec.limit_key_field);

@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "fila/errors.h"
-#include "fila/task_types.h"
 
 namespace fila {
 namespace {
@@ -17,31 +16,6 @@ std::string Lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-void ValidateAccount(std::string_view v) {
-  if (v.empty() || v.size() > 64 || !std::all_of(v.begin(), v.end(), Word)) {
-    throw PermanentError("an account is 1 to 64 of A-Z, a-z, 0-9 and '_'", "value");
-  }
-}
-
-// A relative folder of plain segments: no '..', no absolute path.
-void ValidateRelativeFolder(std::string_view v) {
-  if (v.empty() || v.size() > 255 || v.front() == '/') {
-    throw PermanentError("a folder is a relative path of 1 to 255 characters", "value");
-  }
-  size_t start = 0;
-  while (start <= v.size()) {
-    size_t end = v.find('/', start);
-    if (end == std::string_view::npos) end = v.size();
-    std::string_view segment = v.substr(start, end - start);
-    const bool plain = std::all_of(segment.begin(), segment.end(),
-                                   [](char c) { return Word(c) || c == '-' || c == '.'; });
-    if (segment.empty() || segment == "." || segment == ".." || !plain) {
-      throw PermanentError("folder segments are [A-Za-z0-9_.-] and never '.' or '..'", "value");
-    }
-    start = end + 1;
-  }
 }
 
 struct ParsedUrl {
@@ -92,14 +66,6 @@ std::optional<ParsedUrl> ParseTargetUrl(std::string_view url) {
   return out;
 }
 
-void ValidateUploadTarget(std::string_view v) {
-  if (v.size() > 2048 || !ParseTargetUrl(v)) {
-    throw PermanentError(
-        "an upload target is an http(s) URL without user info, query, fragment or dot segments",
-        "value");
-  }
-}
-
 }  // namespace
 
 const std::vector<std::string>& TenantSettings::Bound(std::string_view kind) const {
@@ -111,28 +77,6 @@ const std::vector<std::string>& TenantSettings::Bound(std::string_view kind) con
 bool TenantSettings::Holds(std::string_view kind, std::string_view value) const {
   const auto& values = Bound(kind);
   return std::find(values.begin(), values.end(), value) != values.end();
-}
-
-const std::vector<BindingKind>& BindingKinds() {
-  static const std::vector<BindingKind> kKinds{
-      {"queue", "a queue the tenant's producers may enqueue to besides each type's default", false,
-       [](std::string_view v) {
-         try {
-           ValidateQueueName(v);
-         } catch (const PermanentError& e) {
-           throw PermanentError(e.what(), "value");
-         }
-       }},
-      {"omie_account", "an Omie account whose invoices the tenant may export (nfe.download)", true,
-       ValidateAccount},
-      {"upload_target",
-       "an http(s) URL prefix the tenant's exports may be uploaded under, with the worker's upload token",
-       false, ValidateUploadTarget},
-      {"document_root",
-       "the tenant's folder under FILA_DOCUMENT_ROOT for document.ingest paths (default: the tenant's name)",
-       false, ValidateRelativeFolder},
-  };
-  return kKinds;
 }
 
 const BindingKind& FindBindingKind(std::string_view kind) {
@@ -156,10 +100,7 @@ void ValidateTenantName(std::string_view tenant) {
   }
 }
 
-std::string TenantDocumentFolder(const TenantSettings& tenant) {
-  const auto& roots = tenant.Bound("document_root");
-  return roots.empty() ? tenant.name : roots.front();
-}
+bool ValidTargetUrl(std::string_view url) { return url.size() <= 2048 && ParseTargetUrl(url).has_value(); }
 
 bool UrlUnderTargets(std::string_view url, const std::vector<std::string>& targets) {
   const auto u = ParseTargetUrl(url);

@@ -55,8 +55,15 @@ void CheckHandler(const v1::HandlerSettings& h, TaskTypeSpec& spec) {
       return;
     }
     case v1::HandlerSettings::kBuiltin:
-      throw PermanentError("a registered type runs an http or exec handler; builtin handlers are compiled in",
-                           "handler");
+      // A handler compiled into the workers that consume the type's queue:
+      // a program built on the C++ SDK registers it under the type's name
+      // (fila/sdk.h). Naming another type's would run that type's code.
+      if (h.builtin() != spec.name) {
+        throw PermanentError("handler.builtin must be the type's own name (a handler compiled into the worker)",
+                             "handler.builtin");
+      }
+      spec.handler.kind = HandlerSpec::Kind::kBuiltin;
+      return;
     default:
       throw PermanentError("handler is required: http {url} or exec {command}", "handler");
   }

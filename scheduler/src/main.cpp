@@ -9,6 +9,7 @@
 
 #include "fila/api_server.h"
 #include "fila/config.h"
+#include "fila/extensions.h"
 #include "fila/ingest.h"
 #include "fila/logging.h"
 #include "fila/metrics_server.h"
@@ -22,6 +23,8 @@
 #include "fila/type_store_pg.h"
 
 int main(int argc, char** argv) {
+  // The job kinds: their types (validated at enqueue) and binding kinds.
+  fila::InstallExtensions(fila::BuiltinExtensions());
   CLI::App app{"fila-scheduler: publishes queued tasks to RabbitMQ"};
   fila::RelayOptions options;
   std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fila/extensions.h"
 #include "fila/postgres_store.h"
 #include "fila/task_types.h"
 #include "fila/tenant_store_pg.h"
@@ -58,6 +59,7 @@ class FakeOmie final {
 class NfeDownload : public ::testing::Test {
  protected:
   void SetUp() override {
+    InstallExtensions(BuiltinExtensions());  // nfe.download's payload, to enqueue
     db_ = std::make_unique<test::TestDatabase>();
     queue_ = test::RandomName("nfe");
     root_ = ::testing::TempDir() + "/" + test::RandomName("nferoot");

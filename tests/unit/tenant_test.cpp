@@ -31,52 +31,7 @@ TEST(Tenant, NamesAndBindingValuesAreChecked) {
   }
   EXPECT_NO_THROW(FindBindingKind("queue").validate("reports"));
   EXPECT_THROW(FindBindingKind("queue").validate("ingest"), PermanentError);
-  EXPECT_NO_THROW(FindBindingKind("omie_account").validate("ACME_1"));
-  EXPECT_THROW(FindBindingKind("omie_account").validate("../x"), PermanentError);
-  EXPECT_NO_THROW(FindBindingKind("document_root").validate("shared/policies"));
-  for (const char* bad : {"/etc", "a/../b", "..", "a//b", "a b"}) {
-    EXPECT_THROW(FindBindingKind("document_root").validate(bad), PermanentError) << bad;
-  }
-  EXPECT_THROW(FindBindingKind("upload_target").validate("https://u:p@dav/x"), PermanentError);
   EXPECT_THROW(FindBindingKind("nope"), PermanentError);
-  EXPECT_TRUE(FindBindingKind("omie_account").exclusive);
-}
-
-NewTask Nfe(const std::string& tenant, const std::string& account, const std::string& upload,
-            const std::string& queue = "") {
-  TaskRequest r;
-  r.type = "nfe.download";
-  r.tenant = tenant;
-  r.queue = queue;
-  r.payload_form = TaskRequest::PayloadForm::kJson;
-  r.payload = R"({"account":")" + account + R"(","period":"2026-10","destination":"d","upload":")" + upload + "\"}";
-  return PrepareTask(r, TaskTypes::Builtin(), {});
-}
-
-TEST(Tenant, TasksMayNameOnlyWhatTheirTenantHolds) {
-  const TaskTypes types = TaskTypes::Builtin();
-  TenantSettings acme;
-  acme.name = "acme";
-  acme.bindings["omie_account"] = {"ACME"};
-  acme.bindings["upload_target"] = {"https://dav.acme.example/nfe"};
-  acme.bindings["queue"] = {"nfe-bulk"};
-  EXPECT_NO_THROW(CheckTenantUse(Nfe("acme", "ACME", "https://dav.acme.example/nfe"), types, acme,
-                                 QueueRule::kProducer));
-  EXPECT_NO_THROW(CheckTenantUse(Nfe("acme", "ACME", "lotes"), types, acme, QueueRule::kProducer));
-  auto field_of = [&](const NewTask& t, QueueRule rule) {
-    try {
-      CheckTenantUse(t, types, acme, rule);
-    } catch (const PermissionDenied& e) {
-      return e.field();
-    }
-    return std::string("(allowed)");
-  };
-  EXPECT_EQ(field_of(Nfe("acme", "GLOBEX", ""), QueueRule::kProducer), "payload.account");
-  EXPECT_EQ(field_of(Nfe("acme", "ACME", "http://127.0.0.1:9/capture"), QueueRule::kAnyQueue),
-            "payload.upload");
-  EXPECT_EQ(field_of(Nfe("acme", "ACME", "", "nfe-bulk"), QueueRule::kProducer), "(allowed)");
-  EXPECT_EQ(field_of(Nfe("acme", "ACME", "", "anything"), QueueRule::kProducer), "queue");
-  EXPECT_EQ(field_of(Nfe("acme", "ACME", "", "anything"), QueueRule::kAnyQueue), "(allowed)");
 }
 
 TEST(Tenant, CronGapsAreMeasured) {

@@ -12,8 +12,8 @@
 
 namespace fila {
 
-// A limit on everything that shares one key (an ERP account, a tribunal
-// host): at most `max_concurrent` at once and at most `rate` starts per
+// A limit on everything that shares one key (an external account, a
+// remote host): at most `max_concurrent` at once and at most `rate` starts per
 // `period`. A zero field is no limit of that kind.
 struct LimitSpec {
   uint32_t max_concurrent = 0;

@@ -112,8 +112,8 @@ std::string PayloadToJson(const TaskTypeSpec& spec, std::string_view payload);
 // Thread-safe; specs are immutable once published.
 class TaskTypes final {
  public:
-  // The built-in types: noop and the job kinds, plus the test types when
-  // enabled.
+  // The built-in types: noop, the test types when enabled, and the types
+  // of the installed extensions (InstallExtensions, extension.h).
   static TaskTypes Builtin(TestTypes test_types = TestTypes::kDisabled);
 
   TaskTypes();

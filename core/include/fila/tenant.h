@@ -15,9 +15,9 @@ namespace fila {
 
 // What operators allow one tenant; producers never set any of it.
 // Bindings are (kind, value) pairs: the queues beyond its types' defaults
-// ("queue"), the external accounts and targets its tasks may name
-// ("omie_account", "upload_target"), the folder its files are read from
-// ("document_root"). Quotas left unset take the scheduler's defaults.
+// ("queue"), and what the installed extensions define (the external
+// accounts, targets and folders their tasks may name). Quotas left unset
+// take the scheduler's defaults.
 struct TenantSettings {
   std::string name;
   bool exists = false;  // false: no row; no bindings, default quotas
@@ -48,8 +48,9 @@ struct BindingKind {
   std::function<void(std::string_view value)> validate;
 };
 
-// The binding kinds operators may set. Throws PermanentError (field
-// "kind") for an unknown kind.
+// The binding kinds operators may set: core's "queue", then those of the
+// installed extensions (InstallExtensions, extension.h). FindBindingKind
+// throws PermanentError (field "kind") for an unknown kind.
 const std::vector<BindingKind>& BindingKinds();
 const BindingKind& FindBindingKind(std::string_view kind);
 
@@ -58,14 +59,14 @@ const BindingKind& FindBindingKind(std::string_view kind);
 // digit. Throws PermanentError (field "tenant").
 void ValidateTenantName(std::string_view tenant);
 
-// The tenant's folder under a shared root, relative: its "document_root"
-// binding for documents, else its name.
-std::string TenantDocumentFolder(const TenantSettings& tenant);
-
 // Whether `url` lies under one of `targets` (http(s) URL prefixes): same
 // scheme, host and port, and a path equal to the target's or below it at a
 // '/' boundary. No user info is ever accepted in `url`.
 bool UrlUnderTargets(std::string_view url, const std::vector<std::string>& targets);
+// Whether `url` may be a target of UrlUnderTargets: an http(s) URL of at
+// most 2 KB without user info, query, fragment, dot segments or encoded
+// separators.
+bool ValidTargetUrl(std::string_view url);
 
 // How handlers read the settings of a task's tenant (a TenantDirectory in
 // the worker, a fixed table in tests). Throws TransientError when they

@@ -13,7 +13,8 @@ struct Migration {
   std::string_view down_sql;
 };
 
-// Every migration under migrations/, in version order, compiled in.
+// Every migration under migrations/ and extensions/*/migrations/, in
+// version order, compiled in.
 const std::vector<Migration>& Migrations();
 
 }  // namespace fila

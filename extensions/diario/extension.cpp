@@ -1,0 +1,43 @@
+// diario.process as an extension: what core, the worker and the CLI learn
+// of it.
+#include "fila/diario/extension.h"
+
+#include <memory>
+
+#include "commands.h"
+#include "fila/diario/handler.h"
+#include "fila/diario_store_pg.h"
+#include "fila/sdk.h"
+#include "fila/v1/diario.pb.h"
+
+namespace fila::diario {
+namespace {
+
+void RegisterHandlers(HandlerRegistry& handlers, const WorkerServices& services) {
+  DiarioOptions options = DiarioOptions::FromEnv();
+  const ExtractionSettings extraction = services.extraction();
+  options.extractor = extraction.helper;
+  options.budget = extraction.budget;
+  // The store serves every slot for the worker's life.
+  std::shared_ptr<DiarioStore> store = MakePostgresDiarioStore(services.database_url);
+  Handler handler = MakeDiarioHandler(std::move(options), *store, services.key_limiter, services.http_client());
+  handlers.Register("diario.process", [store, handler](TaskContext& ctx) { return handler(ctx); });
+}
+
+}  // namespace
+
+fila::Extension Extension() {
+  fila::Extension e;
+  e.name = "diario";
+  // A blocked download (anti-bot page) is retried with backoff for a while.
+  e.types.push_back({.name = "diario.process",
+                     .payload_message = v1::DiarioProcessPayload::descriptor()->full_name(),
+                     .default_queue = "diario",
+                     .default_timeout = std::chrono::minutes(10),
+                     .retry = {.max_attempts = 5, .base = std::chrono::seconds(30), .cap = std::chrono::minutes(10)}});
+  e.register_handlers = RegisterHandlers;
+  e.commands = Commands();
+  return e;
+}
+
+}  // namespace fila::diario

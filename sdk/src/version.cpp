@@ -1,0 +1,7 @@
+#include "fila/sdk.h"
+
+namespace fila {
+
+const char* SdkVersion() { return FILA_VERSION; }
+
+}  // namespace fila
