@@ -206,7 +206,7 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
     // fila-worker needs its shim; a program of the SDK runs exec tasks only
     // when it has one (next to it, or FILA_EXEC_SHIM).
     bool exec_shim = true;
-    if (!setup.program.empty()) {
+    if (program != "fila-worker") {
       try {
         fila::ExecShimPath();
       } catch (const fila::PermanentError& e) {
