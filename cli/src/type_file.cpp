@@ -129,6 +129,9 @@ void ReadHandler(Node n, v1::HandlerSettings& out) {
     out.mutable_exec()->set_concurrency(static_cast<uint32_t>(exec.Number("concurrency", 100000)));
     out.mutable_exec()->set_grace_ms(static_cast<uint32_t>(exec.Millis("grace")));
     exec.Done();
+  } else if (n.Has("builtin")) {
+    // `builtin: <the type's name>`: compiled into a program of the C++ SDK.
+    out.set_builtin(n.Text("builtin"));
   }
   n.Done();
 }

@@ -39,15 +39,17 @@ TEST_F(Limits, KeyWithMaxThreeHoldsAcrossTwoWorkersWhileOtherKeysRunAtFullSpeed)
   EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE state = 'succeeded'"), 36);
   EXPECT_LE(peak.load(), 3);
   // Never more than 3 attempts of the key overlapped, by the recorded times,
-  // and 3 did (else the test proved nothing). The sampled peak above is
-  // only an upper bound: a sample every 10 ms or more (each opens a
-  // connection) can miss the moments when 3 run.
-  EXPECT_EQ(db_->Count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM task_attempts a "
+  // and more than one did (else the test proved nothing; on a loaded
+  // machine the third start may come after the first finish). The sampled
+  // peak above is only an upper bound: a sample every 10 ms or more (each
+  // opens a connection) can miss the moments when 3 run.
+  const int64_t overlap = db_->Count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM task_attempts a "
                        "JOIN tasks t ON t.id = a.task_id AND t.limit_key = 'tenant:default:acct-a' "
                        "JOIN task_attempts b ON b.started_at <= a.started_at AND b.finished_at > a.started_at "
                        "JOIN tasks u ON u.id = b.task_id AND u.limit_key = 'tenant:default:acct-a' "
-                       "GROUP BY a.task_id, a.attempt) x"),
-            3);
+                       "GROUP BY a.task_id, a.attempt) x");
+  EXPECT_LE(overlap, 3);
+  EXPECT_GE(overlap, 2);
   // The other tasks did not wait behind the key: they all finished while
   // the limited ones (18 x 300 ms, 3 at a time: >= 1.8 s) were still running.
   const double limited_span = std::stod(db_->Scalar(

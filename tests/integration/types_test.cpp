@@ -1,7 +1,8 @@
 // Task types as data against a real scheduler and PostgreSQL: `fila types
 // apply -f` with a .proto schema, versions, enqueue validated against the
 // registered version (the field named), bad schemas, /v1/types for
-// operators and producers, and deleting a type with tasks queued.
+// operators and producers, and deleting a type with tasks queued (a real
+// worker still runs them, through an exec handler).
 #include <filesystem>
 #include <fstream>
 
@@ -44,7 +45,7 @@ class Types : public ApiTest {
                         "    priority: " + std::to_string(priority) + "\n"
                         "    timeout: 30s\n"
                         "    retry: {max_attempts: 4, base: 1s, cap: 10s}\n"
-                        "    handler: {http: {url: 'http://127.0.0.1:9/reply', concurrency: 8}}\n");
+                        "    handler: {exec: {command: [cat], concurrency: 2}}\n");
     return Fila({"types", "apply", "-f", (dir_ / "types.yaml").string()});
   }
 
@@ -211,6 +212,16 @@ TEST_F(Types, DeletingATypeRefusesNewTasksAndKeepsTheQueuedOnes) {
   auto shown = Call("GET", "/v1/tasks/" + ids[0], acme_);
   ASSERT_EQ(shown.status, 200) << shown.body;
   EXPECT_NE(shown.body.find("phone"), std::string::npos) << "a deleted version still renders: " << shown.body;
+  // A worker runs them: the deleted version still has its handler (`cat`:
+  // the payload comes back as the result).
+  Process worker("fila-worker", {"--queues", "default", "--concurrency", "2"},
+                 {{"FILA_DATABASE_URL", db_->url()}, {"FILA_AMQP_URL", Stack().amqp_url}});
+  ASSERT_TRUE(WaitFor([&] {
+    return db_->Count("SELECT count(*) FROM tasks WHERE type = 'acme.reply' AND state <> 'succeeded'") == 0;
+  }, std::chrono::seconds(30))) << worker.Stderr();
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM task_attempts WHERE outcome <> 'succeeded'"), 0);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE convert_from(result, 'UTF8') LIKE '%\"phone\"%'"),
+            3 + accepted_meanwhile);
   // Applying it again starts a new version; the old tasks keep theirs.
   ASSERT_EQ(ApplyReply(5).ExitCode(), 0);
   EXPECT_EQ(db_->Count("SELECT max(version) FROM task_types WHERE name = 'acme.reply'"), 2);

@@ -139,7 +139,10 @@ TEST(TypeDefinition, BadDefinitionsNameTheField) {
             "schema.proto");
   EXPECT_EQ(with([](auto& d) { d.mutable_handler()->mutable_http()->set_url("ftp://127.0.0.1/"); }), "handler.http.url");
   EXPECT_EQ(with([](auto& d) { d.mutable_handler()->mutable_exec(); }), "handler.exec.command");
-  EXPECT_EQ(with([](auto& d) { d.mutable_handler()->set_builtin("noop"); }), "handler");
+  EXPECT_EQ(with([](auto& d) { d.mutable_handler()->set_builtin("noop"); }), "handler.builtin")
+      << "another type's compiled-in code";
+  EXPECT_EQ(with([](auto& d) { d.mutable_handler()->set_builtin("acme.reply"); }), "no error")
+      << "its own, compiled into an SDK program";
   EXPECT_EQ(with([](auto& d) { d.clear_handler(); }), "handler");
   EXPECT_EQ(with([](auto& d) { d.set_priority(10); }), "priority");
   EXPECT_EQ(with([](auto& d) { d.mutable_retry()->set_max_attempts(1000); }), "retry.max_attempts");
