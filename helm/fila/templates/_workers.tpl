@@ -19,7 +19,7 @@
 {{- fail (printf "workers[%s]: autoscaling.keda.enabled and autoscaling.hpa.enabled are both true; choose one (KEDA creates its own HPA, two autoscalers would fight over the replicas)" $g.name) -}}
 {{- end -}}
 {{- $h := $g.handler | default dict -}}
-{{- if and $h.sidecar $h.exec -}}
+{{- if and $h.sidecar (hasKey $h "exec") -}}
 {{- fail (printf "workers[%s]: handler.sidecar and handler.exec are both set; choose one per group (a sidecar group's types are HTTP handlers on the sidecar, an exec group's are commands in the worker's image)" $g.name) -}}
 {{- end -}}
 {{- end -}}
@@ -138,7 +138,7 @@ http://127.0.0.1:{{ int (.port | default 8081) }}
 {{- fail (printf "%s: grace is for exec groups" $at) -}}
 {{- end -}}
 {{- $_ := set $d "handler" (dict "http" $http) -}}
-{{- else if $h.exec -}}
+{{- else if hasKey $h "exec" -}}
 {{- if hasKey $t "path" -}}
 {{- fail (printf "%s: path is for sidecar groups; an exec group's type names its command" $at) -}}
 {{- end -}}
