@@ -10,23 +10,30 @@
 //    objects of the release;
 //  - the real binaries accept the rendered command lines and settings: each
 //    container's command runs with its args and non-secret environment and
-//    must get past option parsing (it then stops for want of a database URL).
+//    must get past option parsing (it then stops for want of a database URL);
+//  - worker groups' handlers (workers[].handler): the real `fila types apply
+//    --dry-run` accepts the rendered types.yaml; the migration Job applies
+//    it after `fila migrate up`, from the hook ConfigMap created before it;
+//    each HTTP type's URL is the loopback port of the sidecar in every
+//    Deployment consuming its queue (and that sidecar's PORT and the
+//    workers' FILA_HANDLER_URL agree).
 //
-// Usage: node check-rollout.mjs NODE_MODULES_DIR WORKER_BIN SCHEDULER_BIN FILE.yaml...
-import { accessSync, constants, readFileSync } from "node:fs";
+// Usage: node check-rollout.mjs NODE_MODULES_DIR WORKER_BIN SCHEDULER_BIN FILA_BIN FILE.yaml...
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { spawnSync } from "node:child_process";
 
 const kMarginSeconds = 10;
-const [modulesArg, workerBin, schedulerBin, ...files] = process.argv.slice(2);
-if (!modulesArg || !workerBin || !schedulerBin || files.length === 0) {
-  console.error("usage: node check-rollout.mjs NODE_MODULES_DIR WORKER_BIN SCHEDULER_BIN FILE.yaml...");
+const [modulesArg, workerBin, schedulerBin, filaBin, ...files] = process.argv.slice(2);
+if (!modulesArg || !workerBin || !schedulerBin || !filaBin || files.length === 0) {
+  console.error("usage: node check-rollout.mjs NODE_MODULES_DIR WORKER_BIN SCHEDULER_BIN FILA_BIN FILE.yaml...");
   process.exit(2);
 }
 const YAML = createRequire(join(resolve(modulesArg), "noop.js"))("yaml");
 const binaries = { "fila-worker": workerBin, "fila-scheduler": schedulerBin };
-for (const [target, bin] of Object.entries(binaries)) {
+for (const [target, bin] of Object.entries({ ...binaries, fila: filaBin })) {
   try {
     accessSync(bin, constants.X_OK);
   } catch {
@@ -237,9 +244,98 @@ for (const file of files) {
   checkReferences((kind) => mine.filter((d) => d.doc.kind === kind), mine.filter((d) => d.doc.kind === "Deployment"));
 }
 
+// The groups' handlers and their types (workers[].handler).
+let typesChecked = 0;
+function checkHandlers(file, mine) {
+  const kind = (k) => mine.filter((d) => d.doc.kind === k).map((d) => d.doc);
+  const hookOf = (doc) => ({
+    events: doc.metadata.annotations?.["helm.sh/hook"],
+    weight: Number(doc.metadata.annotations?.["helm.sh/hook-weight"] ?? 0),
+  });
+  const workersOf = kind("Deployment").map((d) => {
+    const spec = d.spec.template.spec;
+    const worker = spec.containers.find((c) => c.command?.[0] === "fila-worker");
+    const sidecars = (spec.initContainers ?? []).filter((c) => c.restartPolicy === "Always");
+    return { name: d.metadata.name, worker, sidecars, env: worker ? containerEnv(worker, d.metadata.name) : {} };
+  }).filter((w) => w.worker);
+
+  // Every sidecar: PORT, its container port and the workers' FILA_HANDLER_URL agree.
+  for (const w of workersOf) {
+    const at = `${file}: Deployment/${w.name}`;
+    for (const s of w.sidecars) {
+      const env = containerEnv(s, at);
+      const port = resolvePort(s, "handler");
+      if (String(port) !== env.PORT) problems.push(`${at} sidecar ${s.name}: PORT ${env.PORT} is not its container port ${port}`);
+      if (!s.startupProbe) problems.push(`${at} sidecar ${s.name}: no startupProbe (the worker would start before it listens)`);
+      for (const [who, e] of [["sidecar", env], ["worker", w.env]]) {
+        if (e.FILA_HANDLER_URL !== `http://127.0.0.1:${port}`) {
+          problems.push(`${at}: the ${who}'s FILA_HANDLER_URL ${e.FILA_HANDLER_URL} is not the sidecar's http://127.0.0.1:${port}`);
+        }
+      }
+    }
+  }
+
+  const cm = kind("ConfigMap").find((c) => c.metadata.name.endsWith("-types") && c.data?.["types.yaml"]);
+  if (!cm) return;
+  const job = kind("Job").find((j) => j.metadata.name.endsWith("-migrate"));
+  const at = `${file}: ConfigMap/${cm.metadata.name}`;
+  if (!job) {
+    problems.push(`${at}: no migration Job applies it`);
+  } else {
+    const spec = job.spec.template.spec;
+    const volume = spec.volumes?.find((v) => v.configMap?.name === cm.metadata.name);
+    const apply = spec.containers.find((c) => c.command?.slice(0, 3).join(" ") === "fila types apply");
+    const mount = apply?.volumeMounts?.find((m) => m.name === volume?.name);
+    if (!volume || !apply || !mount || apply.command.at(-1) !== `${mount.mountPath}/types.yaml`) {
+      problems.push(`${file}: Job/${job.metadata.name} does not run fila types apply -f on the mounted ${cm.metadata.name}/types.yaml`);
+    }
+    if (!(spec.initContainers ?? []).some((c) => c.command?.join(" ") === "fila migrate up")) {
+      problems.push(`${file}: Job/${job.metadata.name} does not run fila migrate up before applying the types`);
+    }
+    const [h, j] = [hookOf(cm), hookOf(job)];
+    if (h.events !== j.events || !(h.weight < j.weight)) {
+      problems.push(`${at}: hook ${h.events} weight ${h.weight} is not created before Job/${job.metadata.name} (${j.events} weight ${j.weight})`);
+    }
+  }
+
+  // The real CLI accepts it (--dry-run reaches no database).
+  const dir = mkdtempSync(join(tmpdir(), "fila-types-"));
+  try {
+    writeFileSync(join(dir, "types.yaml"), cm.data["types.yaml"]);
+    const run = spawnSync(filaBin, ["types", "apply", "--dry-run", "-f", join(dir, "types.yaml")], {
+      encoding: "utf8",
+      timeout: 10000,
+      env: { PATH: process.env.PATH, FILA_DATABASE_URL: "postgresql://fila@127.0.0.1:1/unused" },
+    });
+    if (run.status !== 0) problems.push(`${at}: fila types apply --dry-run refused it (exit ${run.status}): ${`${run.stdout}${run.stderr}`.trim().slice(0, 400)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // Each type runs where its handler is: the groups consuming its queue.
+  for (const t of YAML.parse(cm.data["types.yaml"]).types) {
+    typesChecked++;
+    const tat = `${at}: type ${t.name}`;
+    const groups = workersOf.filter((w) => (w.env.FILA_QUEUES ?? "").split(",").includes(t.queue));
+    if (groups.length === 0) problems.push(`${tat}: no worker group consumes its queue ${t.queue}`);
+    for (const w of groups) {
+      if (t.handler?.http) {
+        const url = new URL(t.handler.http.url);
+        const ports = w.sidecars.map((s) => resolvePort(s, "handler"));
+        if (url.hostname !== "127.0.0.1" || !ports.includes(Number(url.port))) {
+          problems.push(`${tat}: its URL ${t.handler.http.url} is not a sidecar of Deployment/${w.name} (ports ${ports.join(",") || "none"})`);
+        }
+      } else if (!t.handler?.exec) {
+        problems.push(`${tat}: no http or exec handler`);
+      }
+    }
+  }
+}
+for (const file of files) checkHandlers(file, docs.filter((d) => d.file === file));
+
 if (workers === 0) problems.push("no fila-worker container rendered");
 for (const n of notes) console.log(n);
-console.log(`checked ${deployments.length} Deployments (${workers} worker containers) in ${files.length} file(s)`);
+console.log(`checked ${deployments.length} Deployments (${workers} worker containers) and ${typesChecked} handler types in ${files.length} file(s)`);
 if (problems.length > 0) {
   for (const p of problems) console.error(`FAIL ${p}`);
   console.error(`${problems.length} problem(s)`);

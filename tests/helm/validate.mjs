@@ -71,7 +71,8 @@ function checkPodSpec(spec, meta, where) {
   const sc = spec.securityContext ?? {};
   if (sc.runAsNonRoot !== true) problems.push(`${where}: pod securityContext.runAsNonRoot is not true`);
   if (!(sc.runAsUser > 0)) problems.push(`${where}: pod securityContext.runAsUser is not a non-root uid`);
-  for (const c of spec.containers ?? []) {
+  // Init containers too: a handler sidecar is one (restartPolicy: Always).
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
     const at = `${where} container ${c.name}`;
     const csc = c.securityContext ?? {};
     if (csc.readOnlyRootFilesystem !== true) problems.push(`${at}: readOnlyRootFilesystem is not true`);

@@ -173,3 +173,35 @@ topologySpreadConstraints:
         {{- include "fila.componentSelectorLabels" .selector | nindent 8 }}
 {{- end }}
 {{- end }}
+
+{{/* Environment of the migration hook's containers: no ConfigMap (a hook
+     runs before the release's objects exist), the database URL from its Secret. */}}
+{{- define "fila.migrateEnv" -}}
+- name: FILA_LOG_LEVEL
+  value: {{ .Values.config.logLevel | quote }}
+- name: FILA_LOG_FORMAT
+  value: {{ .Values.config.logFormat | quote }}
+- name: FILA_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "database.existingSecret: name an existing Secret holding the PostgreSQL URL (see NOTES)" .Values.database.existingSecret }}
+      key: {{ .Values.database.secretKey }}
+{{- end }}
+
+{{/* The migration hook's `fila migrate up` container (its only container,
+     or the init container before `fila types apply`). */}}
+{{- define "fila.migrateContainer" -}}
+- name: migrate
+  image: {{ include "fila.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: [fila, migrate, up]
+  env:
+    {{- include "fila.migrateEnv" . | nindent 4 }}
+  securityContext:
+    {{- include "fila.containerSecurityContext" . | nindent 4 }}
+  resources:
+    {{- toYaml .Values.migrations.resources | nindent 4 }}
+  volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
