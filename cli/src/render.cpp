@@ -73,7 +73,7 @@ nlohmann::json TaskJson(const TaskView& t, const TaskTypes& types) {
 std::string TaskText(const TaskView& t, const TaskTypes& types) {
   std::ostringstream out;
   out << "id:        " << t.id << "\n"
-      << "type:      " << t.type << "\n"
+      << "type:      " << t.type << (t.type_version > 0 ? "  v" + std::to_string(t.type_version) : "") << "\n"
       << "queue:     " << t.queue << "  priority " << t.priority << "\n"
       << "state:     " << ToString(t.state) << "\n"
       << "attempt:   " << t.attempt << " of " << t.max_attempts << "  (timeout " << t.timeout_ms
