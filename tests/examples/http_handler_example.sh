@@ -11,56 +11,17 @@ set -euo pipefail
 repo=$(cd "$1" && pwd)
 bin=$2
 lang=$3
-py=/usr/bin/python3
 
-say() { echo "http_handler_example.sh ($lang): $*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
+example_name="http_handler_example.sh ($lang)"
+# shellcheck source=tests/examples/example_lib.sh
+. "$(dirname "$0")/example_lib.sh"
 case $lang in
   python) dir=$repo/examples/python-http-handler; run=("$py" "$dir/handler.py") ;;
   node) dir=$repo/examples/node-http-handler; run=(node "$dir/handler.js")
         command -v node >/dev/null || die "node missing" ;;
   *) die "unknown example $lang" ;;
 esac
-for b in fila fila-scheduler fila-worker; do [ -x "$bin/$b" ] || die "$bin/$b not built"; done
-command -v psql >/dev/null || die "psql missing: run scripts/install-deps"
-
-if [ -z "${FILA_DATABASE_URL:-}" ] || [ -z "${FILA_AMQP_URL:-}" ]; then
-  "$repo/scripts/stack" up >&2
-  eval "$("$repo/scripts/stack" env)"
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/fila-example.XXXXXX")
-db=fila_example_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
-admin_url=$FILA_DATABASE_URL
-pids=()
-# shellcheck disable=SC2317 # called from the EXIT trap
-cleanup() {
-  local rc=$? pid
-  trap - EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" != 0 ]; then
-    for f in scheduler worker handler; do
-      [ -f "$work/$f.log" ] && { echo "--- $f log (last lines) ---" >&2; tail -n 30 "$work/$f.log" >&2; }
-    done
-  fi
-  psql -X -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-sql() { psql -X -q -t -A "$FILA_DATABASE_URL" -c "$1"; }
-
-psql -X -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null || die "cannot create database $db"
-export FILA_DATABASE_URL=${admin_url%/*}/$db
-"$bin/fila" migrate up >/dev/null || die "fila migrate up failed"
-token=$("$bin/fila" tokens create --tenant example --role producer | head -n 1)
-[ -n "$token" ] || die "fila tokens create printed no token"
+example_setup
 # A queue of this run's own: examples may run at once on one broker.
 queue=thumbnails-${db#fila_example_}
 "$bin/fila" tenants bind example queue "$queue" >/dev/null || die "fila tenants bind failed"

@@ -11,52 +11,15 @@ set -euo pipefail
 repo=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 bin=${2:-$repo/build/bin}
 example=$repo/examples/python-exec-handler
-py=/usr/bin/python3
 
-say() { echo "python_exec_handler.sh: $*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-for b in fila fila-scheduler fila-worker fila-exec-shim; do [ -x "$bin/$b" ] || die "$bin/$b not built"; done
-[ -x "$py" ] || die "$py not found"
-command -v psql >/dev/null || die "psql missing: run scripts/install-deps"
-
-if [ -z "${FILA_DATABASE_URL:-}" ] || [ -z "${FILA_AMQP_URL:-}" ]; then
-  "$repo/scripts/stack" up >&2
-  eval "$("$repo/scripts/stack" env)"
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/fila-example.XXXXXX")
-db=fila_example_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
-admin_url=$FILA_DATABASE_URL
-pids=()
-# shellcheck disable=SC2317 # called from the EXIT trap
-cleanup() {
-  local rc=$? pid
-  trap - EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" != 0 ]; then
-    for f in scheduler worker; do
-      [ -f "$work/$f.log" ] && { echo "--- $f log (last lines) ---" >&2; tail -n 30 "$work/$f.log" >&2; }
-    done
-  fi
-  psql -X -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-psql -X -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null || die "cannot create database $db"
-export FILA_DATABASE_URL=${admin_url%/*}/$db
-"$bin/fila" migrate up >/dev/null || die "fila migrate up failed"
-token=$("$bin/fila" tokens create --tenant example --role producer | head -n 1)
-[ -n "$token" ] || die "fila tokens create printed no token"
+example_name=python_exec_handler.sh
+# shellcheck source=tests/examples/example_lib.sh
+. "$(dirname "$0")/example_lib.sh"
+example_setup fila-exec-shim
 
 "$bin/fila" types apply -f "$example/types.yaml" >&2 || die "fila types apply failed"
 
-port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 api=http://127.0.0.1:$port
 "$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &
 pids+=($!)
