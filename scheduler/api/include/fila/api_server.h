@@ -56,10 +56,10 @@ class ApiServer final {
   // Starts listening. PermanentError for a malformed address,
   // TransientError when the address cannot be bound.
   void Start();
-  // Ends every event stream and closes every connection; returns within
-  // `budget` whatever the clients do. When connections outlast it, the
-  // server's state is left allocated (for the threads still using it):
-  // the process is expected to exit.
+  // Ends every event stream, answers new requests 503 and waits for the
+  // ones being handled; returns within `budget` whatever the clients do.
+  // The listener stays open and the server's state allocated (cpprestsdk's
+  // continuations may still use it): the process is expected to exit.
   void Stop(std::chrono::milliseconds budget = std::chrono::seconds(10));
   // The port actually bound (useful with port 0).
   uint16_t Port() const;
