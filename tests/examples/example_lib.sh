@@ -52,3 +52,20 @@ example_setup() {
   token=$("$bin/fila" tokens create --tenant example --role producer | head -n 1)
   [ -n "$token" ] || die "fila tokens create printed no token"
 }
+
+# Starts fila-scheduler with the HTTP API on a free port (sets api) and
+# waits until the API answers the example's token.
+start_scheduler() {
+  local port pid _
+  port=$(free_port)
+  api=http://127.0.0.1:$port
+  "$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" && break
+    kill -0 "$pid" 2>/dev/null || die "fila-scheduler exited"
+    sleep 0.2
+  done
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" || die "the API on $api does not answer"
+}

@@ -34,18 +34,9 @@ sed -e "s#http://127.0.0.1:[0-9]*/#http://127.0.0.1:$handler_port/#" -e "s#queue
 
 PORT=$handler_port "${run[@]}" >"$work/handler.log" 2>&1 &
 pids+=($!)
-port=$(free_port)
-api=http://127.0.0.1:$port
-"$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &
-pids+=($!)
+start_scheduler
 "$bin/fila-worker" --queues "$queue" --concurrency 4 >"$work/worker.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" && break
-  kill -0 "${pids[1]}" 2>/dev/null || die "fila-scheduler exited"
-  sleep 0.2
-done
-curl -sf -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" || die "the API on $api does not answer"
 
 enqueue() {
   local out

@@ -19,19 +19,10 @@ example_setup fila-exec-shim
 
 "$bin/fila" types apply -f "$example/types.yaml" >&2 || die "fila types apply failed"
 
-port=$(free_port)
-api=http://127.0.0.1:$port
-"$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &
-pids+=($!)
+start_scheduler
 # The type's command is `python3 report.py`: the worker runs in the example's folder.
 (cd "$example" && exec "$bin/fila-worker" --queues reports --concurrency 4) >"$work/worker.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" && break
-  kill -0 "${pids[0]}" 2>/dev/null || die "fila-scheduler exited"
-  sleep 0.2
-done
-curl -sf -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" || die "the API on $api does not answer"
 
 "$py" "$example/enqueue.py" --api "$api" --token "$token" | tee "$work/out" || die "enqueue.py failed"
 

@@ -18,18 +18,9 @@ example_setup
 
 # The example enqueues `sleep`, one of fila's test types: on for this stack only.
 export FILA_ENABLE_TEST_TYPES=1
-port=$(free_port)
-api=http://127.0.0.1:$port
-"$bin/fila-scheduler" --api-listen "127.0.0.1:$port" >"$work/scheduler.log" 2>&1 &
-pids+=($!)
+start_scheduler
 "$bin/fila-worker" --queues default --concurrency 4 >"$work/worker.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" && break
-  kill -0 "${pids[0]}" 2>/dev/null || die "fila-scheduler exited"
-  sleep 0.2
-done
-curl -sf -o /dev/null -H "Authorization: Bearer $token" "$api/v1/queues" || die "the API on $api does not answer"
 
 "$repo/examples/python/gen.sh" "$work/gen" >/dev/null
 PYTHONPATH=$work/gen "$py" "$repo/examples/python/producer.py" \

@@ -5,8 +5,6 @@
 // reuse and of requests abandoned mid-way. It counts the connections it
 // accepted and those its clients closed. Not product code.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include "support/loopback_listener.h"
+
 namespace fila::test {
 
 class KeepAliveServer final {
@@ -30,16 +30,9 @@ class KeepAliveServer final {
   using Reply = std::function<std::optional<std::string>(const std::string& request)>;
 
   explicit KeepAliveServer(Reply reply) : reply_(std::move(reply)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 64) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("cannot listen on loopback");
-    }
-    port_ = ntohs(addr.sin_port);
+    uint16_t port = 0;
+    fd_ = ListenOnLoopback(64, port);
+    port_ = port;
     acceptor_ = std::thread([this] { Accept(); });
   }
   ~KeepAliveServer() {

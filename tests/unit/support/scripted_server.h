@@ -5,8 +5,6 @@
 // and body) is kept. For tests of the HTTP client and of handlers that use
 // a real one. Not product code.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,22 +18,17 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback_listener.h"
+
 namespace fila::test {
 
 class ScriptedServer final {
  public:
   using Reply = std::function<std::string(const std::string& request)>;
   explicit ScriptedServer(Reply reply) : reply_(std::move(reply)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("cannot listen on loopback");
-    }
-    port_ = ntohs(addr.sin_port);
+    uint16_t port = 0;
+    fd_ = ListenOnLoopback(16, port);
+    port_ = port;
     thread_ = std::thread([this] { Loop(); });
   }
   ~ScriptedServer() {
