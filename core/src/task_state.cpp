@@ -49,15 +49,21 @@ bool CanTransition(TaskState from, TaskState to) noexcept {
   using S = TaskState;
   switch (from) {
     case S::kBlocked:
-      return to == S::kQueued || to == S::kCancelled;
+      // Released when its parents succeeded: queued, or scheduled when its
+      // run_at is still ahead; cancelled when one of them did not.
+      return to == S::kQueued || to == S::kScheduled || to == S::kCancelled;
     case S::kQueued:
-      return to == S::kRunning || to == S::kCancelled;
+      // Scheduled: a key limit makes it wait for a concurrency unit or its
+      // rate slot.
+      return to == S::kRunning || to == S::kScheduled || to == S::kCancelled;
     case S::kScheduled:
       return to == S::kQueued || to == S::kCancelled;
     case S::kRunning:
-      // Lost worker or expired lease: running -> scheduled/dead by the reaper.
+      // A finished attempt (DecideEndedAttempt): succeeded, scheduled,
+      // failed, dead or cancelled. A lost one (DecideLostAttempt): queued
+      // at once, dead or cancelled.
       return to == S::kSucceeded || to == S::kFailed || to == S::kDead ||
-             to == S::kScheduled || to == S::kCancelled;
+             to == S::kScheduled || to == S::kQueued || to == S::kCancelled;
     case S::kFailed:
     case S::kDead:
     case S::kCancelled:
