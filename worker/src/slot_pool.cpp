@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/logging.h"
 #include "fila/text_limit.h"
@@ -35,19 +36,18 @@ FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome
   // length: cut before it is logged (LogOutcome) or stored.
   r.error = TruncateText(error);
   r.error_kind = std::move(error_kind);
-  if (!retryable) {
-    r.state = TaskState::kFailed;
-  } else if (job.claim.attempt < job.claim.max_attempts) {
-    const Envelope& e = job.envelope;
-    RetryPolicy policy =
-        shared.types.Contains(e.type, e.type_version) ? shared.types.Get(e.type, e.type_version)->retry : RetryPolicy{};
-    if (job.claim.retry_base_ms > 0) policy.base = milliseconds(job.claim.retry_base_ms);
-    if (job.claim.retry_cap_ms > 0) policy.cap = milliseconds(job.claim.retry_cap_ms);
-    r.state = TaskState::kScheduled;
-    r.retry_at_ms = NowUnixMs() + policy.Delay(job.claim.attempt, rng).count();
-  } else {
-    r.state = TaskState::kDead;
-  }
+  const Envelope& e = job.envelope;
+  RetryPolicy policy =
+      shared.types.Contains(e.type, e.type_version) ? shared.types.Get(e.type, e.type_version)->retry : RetryPolicy{};
+  if (job.claim.retry_base_ms > 0) policy.base = milliseconds(job.claim.retry_base_ms);
+  if (job.claim.retry_cap_ms > 0) policy.cap = milliseconds(job.claim.retry_cap_ms);
+  // The worker reports kCancelled exactly when the task's cancellation was
+  // requested (by request, or the watchdog abandoning an ignored cancel).
+  const AttemptDecision next = DecideEndedAttempt(
+      {outcome, job.claim.attempt, job.claim.max_attempts, retryable, outcome == Outcome::kCancelled},
+      policy, NowUnixMs(), rng);
+  r.state = next.state;
+  r.retry_at_ms = next.retry_at_ms;
   return r;
 }
 
@@ -192,9 +192,7 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
     kind = "error";
   }
   if (ctx.CancelRequested()) {
-    Done done = failed(Outcome::kCancelled, "cancelled by request: " + error, "cancelled", false);
-    done.record.state = TaskState::kCancelled;
-    return done;
+    return failed(Outcome::kCancelled, "cancelled by request: " + error, "cancelled", false);
   }
   if (ctx.DeadlinePassed()) {
     return failed(Outcome::kTimedOut,
@@ -254,7 +252,6 @@ void SlotPool::WatchdogLoop() {
           record = FailedAttempt(shared_, job, Outcome::kCancelled,
                                  "cancelled; the handler ignored it and was abandoned",
                                  "cancelled", false, watchdog_rng_);
-          record.state = TaskState::kCancelled;
         } else {
           record = FailedAttempt(
               shared_, job, Outcome::kTimedOut,
