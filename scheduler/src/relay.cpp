@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
@@ -84,9 +85,8 @@ void Relay::Reap() {
                                 options_.batch);
   for (const auto& t : reaped) {
     spdlog::warn("reaped task {} attempt {} from worker {} ({}): now {}", t.id, t.attempt,
-                 t.worker, t.reason, ToString(t.state));
-    metrics_.LeaseExpired(t.reason == "lease expired" ? "lease_expired" : "worker_lost", t.queue,
-                          t.type, t.state);
+                 t.worker, ToString(t.reason), ToString(t.state));
+    metrics_.LeaseExpired(std::string(MetricLabel(t.reason)), t.queue, t.type, t.state);
   }
   reaped_ += reaped.size();
 }

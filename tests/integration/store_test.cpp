@@ -267,7 +267,7 @@ TEST(PostgresStore, HeartbeatExtendsOnlyTheLeasesOfHeldTasks) {
   auto reaped = store.ReapLost(10000, 100);
   ASSERT_EQ(reaped.size(), 1u);
   EXPECT_EQ(reaped[0].id, ids[1].id);
-  EXPECT_EQ(reaped[0].reason, "lease expired");
+  EXPECT_EQ(reaped[0].reason, ReapReason::kLeaseExpired);
   EXPECT_EQ(store.GetTask(ids[0].id)->state, TaskState::kRunning);
   EXPECT_EQ(store.GetTask(ids[1].id)->state, TaskState::kQueued);
 }

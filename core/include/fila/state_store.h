@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fila/core/lifecycle.h"
 #include "fila/envelope.h"
 #include "fila/key_limiter.h"
 #include "fila/monitor.h"
@@ -226,7 +227,9 @@ struct ReapedTask {
   std::string id;
   uint32_t attempt = 0;
   std::string worker;
-  std::string reason;
+  // Why it was taken back (DecideLostAttempt); ToString gives the text
+  // stored as its error, MetricLabel the metric's label.
+  ReapReason reason = ReapReason::kLeaseExpired;
   TaskState state = TaskState::kQueued;  // queued (retry), dead or cancelled
   std::string queue;
   std::string type;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/migrator.h"
 #include "pg_support.h"
@@ -159,31 +160,32 @@ WHERE id = ANY($11::uuid[]) AND worker = $1 AND state = 'running')"},
       {"deregister", "DELETE FROM workers WHERE id = $1"},
       {"cancel_requested",
        "SELECT id, attempt FROM tasks WHERE worker = $1 AND state = 'running' AND cancel_requested"},
-      {"reap", R"(
-WITH lost AS (
-  SELECT t.id, t.attempt, t.worker,
-         CASE WHEN t.lease_until < now() THEN 'lease expired'
-              WHEN w.id IS NULL THEN 'worker gone (no longer registered)'
-              ELSE 'worker stopped heartbeating' END AS reason
-  FROM tasks t LEFT JOIN workers w ON w.id = t.worker
-  WHERE )" + kLost + R"(
-    AND (cardinality($3::uuid[]) = 0 OR t.id = ANY($3::uuid[]))
-  ORDER BY t.started_at
-  LIMIT $2
-  FOR UPDATE OF t SKIP LOCKED
+      // The lost tasks, locked; what becomes of each is DecideLostAttempt's
+      // (core/lifecycle.h), applied by "reap_apply" in the same transaction.
+      {"reap_lock", R"(
+SELECT t.id, t.attempt, t.max_attempts, t.cancel_requested,
+       coalesce(t.lease_until < now(), false), w.id IS NOT NULL
+FROM tasks t LEFT JOIN workers w ON w.id = t.worker
+WHERE )" + kLost + R"(
+  AND (cardinality($3::uuid[]) = 0 OR t.id = ANY($3::uuid[]))
+ORDER BY t.started_at
+LIMIT $2
+FOR UPDATE OF t SKIP LOCKED)"},
+      {"reap_apply", R"(
+WITH d AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS d(id, attempt, state, reason)
 ), upd AS (
   UPDATE tasks t SET
-    state = CASE WHEN t.cancel_requested THEN 'cancelled'
-                 WHEN t.attempt < t.max_attempts THEN 'queued' ELSE 'dead' END,
-    finished_at = CASE WHEN t.cancel_requested OR t.attempt >= t.max_attempts THEN now() END,
+    state = d.state,
+    finished_at = CASE WHEN d.state <> 'queued' THEN now() END,
     -- The attempt row names the worker; the task's error (which producers
     -- read) does not name hosts.
-    last_error = lost.reason,
+    last_error = d.reason,
     lease_until = NULL,
     updated_at = now()
-  FROM lost
-  WHERE t.id = lost.id AND t.attempt = lost.attempt AND t.state = 'running'
-  RETURNING t.id, t.attempt, t.state, lost.worker, lost.reason, t.started_at, t.queue, t.type
+  FROM d
+  WHERE t.id = d.id AND t.attempt = d.attempt AND t.state = 'running'
+  RETURNING t.id, t.attempt, t.worker, d.reason, t.started_at, t.state, t.queue, t.type
 ), attempts AS (
   INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at)
   SELECT id, attempt, coalesce(worker, ''), 'lost', reason, 'lost', started_at FROM upd
@@ -191,8 +193,8 @@ WITH lost AS (
 ), ob AS (
   INSERT INTO outbox (task_id) SELECT id FROM upd WHERE state = 'queued'
 )
-SELECT id, attempt, state, coalesce(worker, ''), reason, queue, type FROM upd)"},
-      // The tasks "reap" would take back, without taking them: looked at one
+SELECT id, attempt, coalesce(worker, ''), queue, type FROM upd)"},
+      // The tasks "reap_lock" would take, without taking them: looked at one
       // by one when the database refuses the batch.
       {"reap_candidates", "SELECT t.id FROM tasks t LEFT JOIN workers w ON w.id = t.worker WHERE " +
                               kLost + " ORDER BY t.started_at LIMIT $2"},
@@ -664,12 +666,26 @@ std::vector<ReapedTask> PostgresStore::ReapLost(uint32_t worker_timeout_ms, uint
   auto reap = [&](const std::vector<std::string>& only) {
     return impl_->Run([&](pqxx::connection& c) {
       pqxx::work tx(c);
+      std::map<std::string, ReapDecision> decided;
+      std::vector<std::string> ids, states, reasons;
+      std::vector<int64_t> attempts;
+      for (const auto& r : tx.exec_prepared("reap_lock", worker_timeout_ms, limit, pg::ArrayLiteral(only))) {
+        const auto d = DecideLostAttempt({r[1].as<uint32_t>(), r[2].as<uint32_t>(), r[3].as<bool>(),
+                                          r[4].as<bool>(), r[5].as<bool>()});
+        ids.push_back(r[0].as<std::string>());
+        attempts.push_back(r[1].as<int64_t>());
+        states.emplace_back(ToString(d.state));
+        reasons.emplace_back(ToString(d.reason));
+        decided.emplace(ids.back(), d);
+      }
       std::vector<ReapedTask> reaped;
-      for (const auto& r : tx.exec_prepared("reap", worker_timeout_ms, limit, pg::ArrayLiteral(only))) {
-        reaped.push_back({r[0].as<std::string>(), r[1].as<uint32_t>(), r[3].as<std::string>(),
-                          r[4].as<std::string>(),
-                          ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued),
-                          r[5].as<std::string>(), r[6].as<std::string>()});
+      if (ids.empty()) return reaped;
+      for (const auto& r : tx.exec_prepared("reap_apply", pg::ArrayLiteral(ids),
+                                            pg::IntArrayLiteral<int64_t>(attempts),
+                                            pg::ArrayLiteral(states), pg::ArrayLiteral(reasons))) {
+        const ReapDecision& d = decided.at(r[0].as<std::string>());
+        reaped.push_back({r[0].as<std::string>(), r[1].as<uint32_t>(), r[2].as<std::string>(),
+                          d.reason, d.state, r[3].as<std::string>(), r[4].as<std::string>()});
       }
       tx.commit();
       return reaped;
