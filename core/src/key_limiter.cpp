@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 
 namespace fila {
@@ -20,14 +21,12 @@ class LocalKeyLimiter final : public KeyLimiter {
       if (cancelled && cancelled()) throw TransientError("cancelled while waiting for limit " + std::string(key));
       const auto now = SteadyClock::now();
       const bool concurrency_ok = limit.max_concurrent == 0 || s.running < limit.max_concurrent;
-      // Rate as a spacing between starts (GCRA): a start at `next_start`
-      // or later keeps `rate` starts per `period`, with a burst of `rate`.
-      const auto spacing = limit.rate == 0 ? SteadyClock::duration::zero()
-                                           : std::chrono::duration_cast<SteadyClock::duration>(limit.period) / limit.rate;
-      const auto burst = spacing * (limit.rate == 0 ? 0 : limit.rate - 1);
-      const bool rate_ok = spacing.count() == 0 || s.next_start <= now + burst;
-      if (concurrency_ok && rate_ok) {
-        if (spacing.count() > 0) s.next_start = std::max(s.next_start, now) + spacing;
+      // Rate: GCRA in steady-clock ticks (core/lifecycle.h).
+      const GcraDecision rate = DecideGcra(
+          s.next_start.time_since_epoch().count(), now.time_since_epoch().count(), limit.rate,
+          std::chrono::duration_cast<SteadyClock::duration>(limit.period).count());
+      if (concurrency_ok && rate.admitted) {
+        s.next_start = SteadyClock::time_point(SteadyClock::duration(rate.next_tat));
         ++s.running;
         return Permit([this, k = std::string(key)] {
           std::lock_guard guard(mutex_);
@@ -37,7 +36,7 @@ class LocalKeyLimiter final : public KeyLimiter {
       }
       if (now >= deadline) throw TransientError("timed out waiting for limit " + std::string(key));
       auto wake = deadline;
-      if (!rate_ok) wake = std::min(wake, s.next_start - burst);
+      if (!rate.admitted) wake = std::min(wake, SteadyClock::time_point(SteadyClock::duration(rate.conforms_at)));
       // Cancellation is polled: wake at least every 100 ms.
       wake = std::min(wake, now + std::chrono::milliseconds(100));
       changed_.wait_until(lock, wake);

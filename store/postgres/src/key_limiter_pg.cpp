@@ -1,9 +1,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
 #include <thread>
 
+#include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/postgres_key_limiter.h"
 #include "fila/uuid.h"
@@ -64,14 +64,9 @@ class PostgresKeyLimiter final : public KeyLimiter {
           return 50;  // a holder lets go some time; poll
         }
       }
-      int64_t new_next = next_start;
-      if (limit.rate > 0 && limit.period.count() > 0) {
-        const double spacing = static_cast<double>(limit.period.count()) / limit.rate;
-        const auto burst = static_cast<int64_t>(spacing * (limit.rate - 1));
-        if (next_start - now > burst) return next_start - burst - now;
-        new_next = std::max(next_start, now) + static_cast<int64_t>(std::ceil(spacing));
-        tx.exec_prepared("kl_next", key, new_next);
-      }
+      const GcraDecision rate = DecideGcra(next_start, now, limit.rate, limit.period.count());
+      if (!rate.admitted) return rate.conforms_at - now;
+      if (rate.next_tat != next_start) tx.exec_prepared("kl_next", key, rate.next_tat);
       if (limit.max_concurrent > 0) tx.exec_prepared("kl_take", key, holder, lease_.count());
       tx.commit();
       return -1;

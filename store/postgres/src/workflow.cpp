@@ -4,10 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <set>
 
+#include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "pg_support.h"
@@ -272,20 +272,16 @@ void PostgresStore::AdmitLimited(const std::vector<std::string>& ids, const std:
           wait.push_back(cand.id);
           continue;
         }
-        if (cand.rate > 0 && cand.period_ms > 0 && !cand.reserved_due) {
-          // GCRA: starts spaced period/rate apart, with a burst of `rate`.
-          const double spacing = static_cast<double>(cand.period_ms) / cand.rate;
-          const auto burst = static_cast<int64_t>(spacing * (cand.rate - 1));
-          const int64_t base = std::max(next_start, now);
-          if (next_start - now > burst) {
-            // Reserve the next free start and wait for it.
-            const int64_t slot = next_start - burst;
-            next_start = base + static_cast<int64_t>(std::ceil(spacing));
-            tx.exec_prepared("limit_reserve", cand.id, slot);
+        if (!cand.reserved_due) {
+          // GCRA (core/lifecycle.h); a start that does not conform reserves
+          // the next free slot and waits for it.
+          const GcraDecision rate = DecideGcra(next_start, now, cand.rate, cand.period_ms);
+          next_start = rate.next_tat;
+          if (!rate.admitted) {
+            tx.exec_prepared("limit_reserve", cand.id, rate.conforms_at);
             out.deferred.push_back(cand.id);
             continue;
           }
-          next_start = base + static_cast<int64_t>(std::ceil(spacing));
         }
         admit.push_back(cand.id);
         ++running;
