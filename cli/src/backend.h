@@ -7,6 +7,7 @@
 
 #include "fila/monitor.h"
 #include "fila/state_store.h"
+#include "fila/task_request.h"
 
 namespace fila::cli {
 
@@ -18,6 +19,11 @@ class Backend {
   virtual ~Backend() = default;
   // Where it points, passwords masked, for error messages.
   virtual std::string Describe() const = 0;
+  // `count` tasks of `request` as the user gave it: the database backend
+  // prepares it (PrepareTask) here, the API backend sends it to the server,
+  // which prepares it there, once.
+  virtual std::vector<EnqueueResult> Submit(const TaskRequest& request, uint32_t count) = 0;
+  // Tasks already prepared (an extension's command).
   virtual std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) = 0;
   virtual std::optional<TaskView> Get(const std::string& id) = 0;
   virtual std::vector<TaskView> List(const ListFilter& filter) = 0;

@@ -39,7 +39,8 @@ std::string ReadPayload(const EnqueueArgs& args) {
   return content.str();
 }
 
-NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
+// The request as the user gave it; the backend prepares it (once).
+TaskRequest BuildRequest(const EnqueueArgs& args) {
   if (!args.idempotency_key.empty() && args.count > 1) {
     throw PermanentError("--idempotency-key names one task; it cannot be used with --count",
                          "idempotency-key");
@@ -72,7 +73,7 @@ NewTask BuildTask(const EnqueueArgs& args, const TaskTypes& types) {
     r.limit_rate = std::stoll(count);
     r.limit_period_ms = ParseDuration(args.limit_rate.substr(slash + 1), "limit-rate");
   }
-  return PrepareTask(r, types, TaskLimits{});
+  return r;
 }
 
 }  // namespace
@@ -127,13 +128,10 @@ TaskTypes DisplayTypes() { return WithRegistered(TaskTypes::Builtin(TestTypes::k
 
 int Enqueue(Backend& backend, const EnqueueArgs& args) {
   return Guard(backend.Describe(), [&] {
-    TaskTypes types = EnqueueTypes();
-    NewTask task = BuildTask(args, types);
-    std::vector<NewTask> chunk;
+    const TaskRequest request = BuildRequest(args);
     for (uint32_t done = 0; done < args.count; done += kEnqueueChunk) {
-      chunk.assign(std::min(kEnqueueChunk, args.count - done), task);
       std::string out;
-      for (const auto& r : backend.Enqueue(chunk)) {
+      for (const auto& r : backend.Submit(request, std::min(kEnqueueChunk, args.count - done))) {
         out += r.id;
         if (!r.created) out += " (existing, " + std::string(ToString(r.state)) + ")";
         out += '\n';

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "fila/config.h"
 #include "fila/postgres_store.h"
+#include "fila/task_request.h"
 #include "fila/tenant_gate.h"
 #include "fila/tenant_store_pg.h"
 
@@ -16,6 +17,9 @@ class Database final : public Backend {
  public:
   explicit Database(const std::string& url) : url_(url), store_(url) {}
   std::string Describe() const override { return "database " + RedactUrl(url_); }
+  std::vector<EnqueueResult> Submit(const TaskRequest& request, uint32_t count) override {
+    return Enqueue(std::vector<NewTask>(count, PrepareTask(request, enqueue_types_, TaskLimits{})));
+  }
   std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) override {
     CheckSchema();
     // An operator may use any queue, but a task still may name only what
@@ -73,6 +77,7 @@ class Database final : public Backend {
   PostgresStore store_;
   std::unique_ptr<fila::TenantStore> tenants_;
   const TaskTypes types_ = DisplayTypes();
+  const TaskTypes enqueue_types_ = EnqueueTypes();  // test types only with FILA_ENABLE_TEST_TYPES
   bool schema_checked_ = false;
 };
 

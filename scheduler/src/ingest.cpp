@@ -6,13 +6,15 @@
 #include <span>
 #include <utility>
 
-#include "fila/api_codec.h"
+#include "fila/codec/enqueue.h"
+#include "fila/codec/tasks.h"
+#include "fila/codec/wire.h"
 #include "fila/errors.h"
 #include "fila/v1/task.pb.h"
 
 namespace fila {
 
-using api::Format;
+using codec::Format;
 
 struct IngestConsumer::Item {
   Delivery delivery;
@@ -80,7 +82,7 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
     Item& item = items[i];
     item.delivery = std::move(batch[i]);
     // No content type means protobuf: the native format of AMQP producers.
-    auto format = api::FormatOf(item.delivery.content_type, Format::kProtobuf);
+    auto format = codec::FormatOf(item.delivery.content_type, Format::kProtobuf);
     if (!format) {
       item.Fail("unsupported_media_type",
                 "content type must be application/x-protobuf (or empty) or application/json, got '" +
@@ -91,7 +93,7 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
     item.format = *format;
     v1::EnqueueRequest request;
     try {
-      api::Decode(item.format, item.delivery.body, request);
+      codec::Decode(item.format, item.delivery.body, request);
     } catch (const PermanentError& e) {
       item.Fail("invalid_argument", e.what(), e.field());
       continue;
@@ -111,7 +113,7 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
         throw PermissionDenied("tenant '" + tenant.substr(0, 64) + "' may not be named on the ingest queue",
                                "tenant");
       }
-      item.task = PrepareTask(api::ToTaskRequest(request, std::move(tenant)), types_, options_.limits);
+      item.task = PrepareTask(codec::ToTaskRequest(request, std::move(tenant)), types_, options_.limits);
     } catch (const PermissionDenied& e) {
       item.Fail("permission_denied", e.what(), e.field());
     } catch (const PayloadTooLarge& e) {
@@ -184,9 +186,7 @@ void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& s
           for (size_t i = 0; i < part.size(); ++i) {
             Item& item = *part[i];
             item.task.reset();
-            item.response.set_id(results[i].id);
-            item.response.set_state(api::ToProto(results[i].state));
-            item.response.set_created(results[i].created);
+            item.response = codec::ToProto(results[i]);
             if (results[i].created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
             item.answerable = true;
           }
@@ -249,7 +249,7 @@ void IngestConsumer::HoldWhileWaiting(std::chrono::milliseconds wait,
 
 void IngestConsumer::Answer(Item& item) {
   item.answered = true;
-  const std::string body = api::Encode(item.format, item.response, /*all_fields=*/true);
+  const std::string body = codec::Encode(item.format, item.response, /*all_fields=*/true);
   metrics_.Ingested(item.response.error_code().empty());
   if (item.response.error_code().empty()) {
     enqueued_.fetch_add(1);
@@ -261,7 +261,7 @@ void IngestConsumer::Answer(Item& item) {
                   item.response.error_field());
   }
   // Before the ack: a crash in between answers twice, never zero times.
-  consumer_.Reply(item.delivery, body, std::string(api::ContentType(item.format)));
+  consumer_.Reply(item.delivery, body, std::string(codec::ContentType(item.format)));
   consumer_.Ack(item.delivery.epoch, item.delivery.tag);
 }
 

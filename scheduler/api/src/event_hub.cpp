@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <google/protobuf/util/time_util.h>
-
 #include <set>
 
-#include "fila/api_codec.h"
+#include "fila/clock.h"
+#include "fila/codec/tasks.h"
+#include "fila/codec/wire.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
@@ -20,13 +20,8 @@ constexpr milliseconds kPoll{200};
 constexpr std::chrono::seconds kKeepAlive{15};
 
 std::string EventText(const TaskView& task) {
-  v1::TaskEvent event;
-  event.set_id(task.id);
-  event.set_state(std::string(ToString(task.state)));
-  event.mutable_progress()->set_percent(task.progress);
-  event.mutable_progress()->set_message(task.progress_message);
-  *event.mutable_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
-  return "event: task\ndata: " + Encode(Format::kJson, event, /*all_fields=*/true) + "\n\n";
+  const v1::TaskEvent event = codec::ToEvent(task, NowUnixMs());
+  return "event: task\ndata: " + codec::Encode(codec::Format::kJson, event, /*all_fields=*/true) + "\n\n";
 }
 
 // Whether two event texts differ in more than their timestamp.

@@ -1,9 +1,10 @@
 #include "router.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
-#include "fila/api_codec.h"
+#include "fila/codec/enqueue.h"
+#include "fila/codec/monitor.h"
+#include "fila/codec/tasks.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
 #include "fila/task_request.h"
@@ -83,7 +84,7 @@ constexpr uint32_t kMaxPageSize = 1000;
 
 // Producers enqueue for their own tenant only; operators may name one.
 TaskRequest RequestFor(const v1::EnqueueRequest& m, const Caller& caller) {
-  return ToTaskRequest(m, caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant);
+  return codec::ToTaskRequest(m, caller.operator_role && !m.tenant().empty() ? m.tenant() : caller.tenant);
 }
 
 // Which worker ran a task is the operators' business: worker ids name
@@ -263,16 +264,7 @@ Response Router::Enqueue(const Request& r, const Caller& caller) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   EnqueueResult result = store->Enqueue(one).at(0);
   if (result.created) metrics_.Enqueued(task.queue, task.type, 1);
-  v1::Task out;
-  out.set_id(result.id);
-  out.set_state(std::string(ToString(result.state)));
-  out.set_created(result.created);
-  out.set_type(task.type);
-  out.set_queue(task.queue);
-  out.set_priority(task.priority);
-  out.set_tenant(task.tenant);
-  out.set_idempotency_key(task.idempotency_key);
-  return Reply(r, result.created ? 201 : 200, out);
+  return Reply(r, result.created ? 201 : 200, codec::EnqueuedTask(result, task));
 }
 
 Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
@@ -310,10 +302,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& res = results[i];
     if (res.created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
-    auto* t = out.add_tasks();
-    t->set_id(res.id);
-    t->set_state(ToProto(res.state));
-    t->set_created(res.created);
+    *out.add_tasks() = codec::ToProto(res);
     any_created |= res.created;
   }
   return Reply(r, any_created ? 201 : 200, out);
@@ -321,7 +310,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
 
 Response Router::GetTask(const Request& r, const Caller& caller, const std::string& id) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  return Reply(r, 200, ForCaller(ToProto(VisibleTask(*store, caller, id), types_), caller));
+  return Reply(r, 200, ForCaller(codec::ToProto(VisibleTask(*store, caller, id), types_), caller));
 }
 
 Response Router::ListTasks(const Request& r, const Caller& caller) {
@@ -354,7 +343,7 @@ Response Router::ListTasks(const Request& r, const Caller& caller) {
   auto tasks = store->ListTasks(filter);
   v1::ListTasksResponse out;
   for (uint32_t i = 0; i < tasks.size() && i < page; ++i) {
-    *out.add_tasks() = ForCaller(ToProto(tasks[i], types_), caller);
+    *out.add_tasks() = ForCaller(codec::ToProto(tasks[i], types_), caller);
   }
   if (tasks.size() > page) out.set_next_cursor(CursorOf(tasks[page - 1]));
   return Reply(r, 200, out);
@@ -369,7 +358,7 @@ Response Router::Cancel(const Request& r, const Caller& caller, const std::strin
                    "task " + id + " is already " + std::string(ToString(result.state)), ""};
   }
   auto after = store->GetTask(id);
-  return Reply(r, 200, ForCaller(ToProto(after.value_or(task), types_), caller));
+  return Reply(r, 200, ForCaller(codec::ToProto(after.value_or(task), types_), caller));
 }
 
 Response Router::Retry(const Request& r, const Caller& caller, const std::string& id) {
@@ -383,7 +372,7 @@ Response Router::Retry(const Request& r, const Caller& caller, const std::string
                        "; only failed, dead or cancelled tasks can be retried",
                    ""};
   }
-  return Reply(r, 200, ToProto(*store->GetTask(id), types_));
+  return Reply(r, 200, codec::ToProto(*store->GetTask(id), types_));
 }
 
 Response Router::Delete(const Request& /*request*/, const Caller& caller, const std::string& id) {
@@ -404,11 +393,7 @@ Response Router::Queues(const Request& r, const Caller& caller) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   v1::ListQueuesResponse out;
   for (const auto& q : store->QueueStatuses(caller.operator_role ? "" : caller.tenant)) {
-    auto* p = out.add_queues();
-    p->set_queue(q.queue);
-    for (const auto& [state, count] : q.counts) (*p->mutable_counts())[std::string(ToString(state))] = count;
-    p->set_oldest_queued_age_seconds(q.oldest_queued_age_seconds);
-    p->set_mean_run_seconds(q.mean_run_seconds);
+    *out.add_queues() = codec::ToProto(q);
   }
   return Reply(r, 200, out);
 }
@@ -416,7 +401,7 @@ Response Router::Queues(const Request& r, const Caller& caller) {
 Response Router::Workers(const Request& r, const Caller& caller) {
   RequireOperator(caller);  // every tenant's workers and tasks
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  return Reply(r, 200, ToProto(store->Monitor(kWorkerStaleAfterMs)));
+  return Reply(r, 200, codec::ToProto(store->Monitor(kWorkerStaleAfterMs)));
 }
 
 Response Router::TaskTree(const Request& r, const Caller& caller, const std::string& id) {
@@ -424,16 +409,7 @@ Response Router::TaskTree(const Request& r, const Caller& caller, const std::str
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   VisibleTask(*store, caller, id);  // descendants share the root's tenant
   v1::TaskTreeResponse out;
-  for (const auto& n : store->TaskTree(id, kMaxNodes)) {
-    auto* node = out.add_nodes();
-    node->set_id(n.id);
-    node->set_type(n.type);
-    node->set_state(std::string(ToString(n.state)));
-    node->set_parent_id(n.parent_id);
-    node->set_depth(n.depth);
-    for (const auto& d : n.depends_on) node->add_depends_on(d);
-    node->set_last_error(n.last_error);
-  }
+  for (const auto& n : store->TaskTree(id, kMaxNodes)) *out.add_nodes() = codec::ToProto(n);
   return Reply(r, 200, out);
 }
 

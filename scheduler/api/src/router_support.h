@@ -8,10 +8,17 @@
 #include <chrono>
 #include <string>
 
-#include "fila/api_codec.h"
+#include "fila/codec/wire.h"
 #include "router.h"
 
 namespace fila::api {
+
+// The wire forms are the codec's (fila_codec); the routes name them unqualified.
+using codec::ContentType;
+using codec::Decode;
+using codec::Encode;
+using codec::Format;
+using codec::FormatOf;
 
 // How long a request waits for a database connection of the pool.
 inline constexpr auto kPoolWait = std::chrono::seconds(2);

@@ -1,28 +1,11 @@
 // The tenant routes of the API (/v1/tenants): what operators allow each
 // tenant. Operators read and change every tenant; a producer reads its own.
-#include "fila/api_codec.h"
+#include "fila/codec/tenants.h"
 #include "router.h"
 #include "router_support.h"
 
 namespace fila::api {
 namespace {
-
-v1::Tenant TenantToProto(const TenantSettings& t) {
-  v1::Tenant out;
-  out.set_name(t.name);
-  out.set_exists(t.exists);
-  for (const auto& [kind, values] : t.bindings) {
-    for (const auto& value : values) {
-      auto* b = out.add_bindings();
-      b->set_kind(kind);
-      b->set_value(value);
-    }
-  }
-  if (t.max_waiting) out.set_max_waiting(*t.max_waiting);
-  if (t.max_schedules) out.set_max_schedules(*t.max_schedules);
-  if (t.min_cron_interval_s) out.set_min_cron_interval_seconds(*t.min_cron_interval_s);
-  return out;
-}
 
 // A producer asking for another tenant learns nothing of it.
 void RequireSelfOrOperator(const Caller& caller, const std::string& name) {
@@ -42,9 +25,9 @@ std::optional<int64_t> Quota(bool has, int64_t value, const char* field) {
 Response Router::Tenants(const Request& r, const Caller& caller) {
   v1::ListTenantsResponse out;
   if (caller.operator_role) {
-    for (const auto& t : tenants_.Directory().Store().List()) *out.add_tenants() = TenantToProto(t);
+    for (const auto& t : tenants_.Directory().Store().List()) *out.add_tenants() = codec::ToProto(t);
   } else {
-    *out.add_tenants() = TenantToProto(tenants_.Directory().Store().Get(caller.tenant));
+    *out.add_tenants() = codec::ToProto(tenants_.Directory().Store().Get(caller.tenant));
   }
   return Reply(r, 200, out);
 }
@@ -58,7 +41,7 @@ Response Router::TenantRoute(const Request& r, const Caller& caller, const std::
   ValidateTenantName(name);
   if (verb.empty() && r.method == "GET") {
     RequireSelfOrOperator(caller, name);
-    return Reply(r, 200, TenantToProto(store.Get(name)));
+    return Reply(r, 200, codec::ToProto(store.Get(name)));
   }
   RequireOperator(caller);
   if (verb == "bind" || verb == "unbind") {
@@ -71,7 +54,7 @@ Response Router::TenantRoute(const Request& r, const Caller& caller, const std::
     } else if (!store.Unbind(name, b.kind(), b.value())) {
       throw ApiError{404, "not_found", "tenant " + name + " holds no " + b.kind() + " '" + b.value() + "'", "value"};
     }
-    return Reply(r, 200, TenantToProto(store.Get(name)));
+    return Reply(r, 200, codec::ToProto(store.Get(name)));
   }
   if (!verb.empty()) throw ApiError{404, "not_found", "unknown action ':" + verb + "'", ""};
   if (r.method == "PUT") {
@@ -83,7 +66,7 @@ Response Router::TenantRoute(const Request& r, const Caller& caller, const std::
     s.max_schedules = Quota(m.has_max_schedules(), m.max_schedules(), "max_schedules");
     s.min_cron_interval_s =
         Quota(m.has_min_cron_interval_seconds(), m.min_cron_interval_seconds(), "min_cron_interval_seconds");
-    return Reply(r, 200, TenantToProto(store.PutQuotas(s)));
+    return Reply(r, 200, codec::ToProto(store.PutQuotas(s)));
   }
   if (r.method == "DELETE") {
     if (!store.Delete(name)) throw ApiError{404, "not_found", "no tenant " + name, "name"};

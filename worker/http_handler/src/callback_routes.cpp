@@ -4,7 +4,8 @@
 
 #include <vector>
 
-#include "fila/api_codec.h"
+#include "fila/codec/enqueue.h"
+#include "fila/codec/wire.h"
 #include "fila/errors.h"
 #include "fila/task_request.h"
 #include "fila/text_limit.h"
@@ -29,7 +30,7 @@ Json ErrorJson(std::string_view code, std::string_view message, std::string_view
 
 Reply Progress(TaskContext& ctx, std::string_view body) {
   v1::Progress m;
-  api::Decode(api::Format::kJson, body, m);
+  codec::Decode(codec::Format::kJson, body, m);
   if (m.percent() < 0 || m.percent() > 100) {
     return ErrorReply(400, "invalid_argument", "percent must be 0..100", "percent");
   }
@@ -39,7 +40,7 @@ Reply Progress(TaskContext& ctx, std::string_view body) {
 
 Reply Children(TaskContext& ctx, const TaskTypes& types, std::string_view body) {
   v1::EnqueueBatchRequest m;
-  api::Decode(api::Format::kJson, body, m);
+  codec::Decode(codec::Format::kJson, body, m);
   const TaskLimits limits;
   if (m.tasks().empty()) return ErrorReply(400, "invalid_argument", "tasks is empty", "tasks");
   if (static_cast<size_t>(m.tasks_size()) > limits.max_children) {
@@ -51,7 +52,7 @@ Reply Children(TaskContext& ctx, const TaskTypes& types, std::string_view body) 
   for (int i = 0; i < m.tasks_size(); ++i) {
     const std::string at = "tasks[" + std::to_string(i) + "]";
     try {
-      TaskRequest r = api::ToTaskRequest(m.tasks(i), ctx.Tenant());
+      TaskRequest r = codec::ToTaskRequest(m.tasks(i), ctx.Tenant());
       (void)PrepareTask(r, types, limits);
       requests.push_back(std::move(r));
     } catch (const PermanentError& e) {
