@@ -16,7 +16,8 @@
 
 namespace fila::test {
 
-class FakeTaskContext final : public TaskContext {
+// Not final: a test may subclass it to set its own defaults.
+class FakeTaskContext : public TaskContext {
  public:
   explicit FakeTaskContext(std::string payload = "{}",
                            std::chrono::milliseconds budget = std::chrono::seconds(30));
