@@ -2,6 +2,8 @@
 // context: stages, progress per batch, result, URL sources and errors.
 #include <gtest/gtest.h>
 
+#include "fila/test_support/fake_task_context.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -41,29 +43,12 @@ class MemoryStore final : public DocumentStore {
   std::mutex mutex_;
 };
 
-class ScriptedContext final : public TaskContext {
- public:
-  explicit ScriptedContext(const v1::DocumentIngestPayload& p) : payload_(p.SerializeAsString()) {}
-  const std::string& TaskId() const override { return id_; }
-  const std::string& Type() const override { return type_; }
-  uint32_t Attempt() const override { return 1; }
-  const std::string& Payload() const override { return payload_; }
-  Deadline TaskDeadline() const override { return deadline_; }
-  bool Cancelled() const override { return SteadyClock::now() > deadline_; }
-  bool SleepFor(std::chrono::milliseconds d) override {
-    std::this_thread::sleep_for(d);
-    return true;
+// The shared fake (tests/support), as document.ingest sees it.
+struct ScriptedContext : test::FakeTaskContext {
+  explicit ScriptedContext(const v1::DocumentIngestPayload& p) : test::FakeTaskContext(p.SerializeAsString()) {
+    task_id = "task-1";
+    type = "document.ingest";
   }
-  void Progress(int percent, std::string_view message) override {
-    progress_.emplace_back(percent, std::string(message));
-  }
-  std::vector<std::pair<int, std::string>> progress_;
-
- private:
-  std::string id_ = "task-1";
-  std::string type_ = "document.ingest";
-  std::string payload_;
-  Deadline deadline_ = DeadlineIn(30s);
 };
 
 class IngestHandlerTest : public ::testing::Test {
@@ -130,7 +115,7 @@ TEST_F(IngestHandlerTest, ReportsEveryStageAndEachBatch) {
   ASSERT_GT(chunks, 32);
   const int batches = (chunks + 15) / 16;
   std::vector<std::string> messages;
-  for (const auto& [pct, m] : ctx.progress_) messages.push_back(m);
+  for (const auto& [pct, m] : ctx.progress()) messages.push_back(m);
   EXPECT_EQ(messages.front(), "fetching");
   EXPECT_TRUE(messages[1].starts_with("extracted ")) << messages[1];
   EXPECT_EQ(messages[2], std::to_string(chunks) + " chunks");
@@ -140,7 +125,7 @@ TEST_F(IngestHandlerTest, ReportsEveryStageAndEachBatch) {
         << prefix;
   }
   EXPECT_EQ(messages.back(), "storing " + std::to_string(chunks) + " chunks");
-  for (size_t i = 1; i < ctx.progress_.size(); ++i) EXPECT_GE(ctx.progress_[i].first, ctx.progress_[i - 1].first);
+  for (size_t i = 1; i < ctx.progress().size(); ++i) EXPECT_GE(ctx.progress()[i].first, ctx.progress()[i - 1].first);
   EXPECT_EQ(r["embeddings"], chunks);
   EXPECT_EQ(r["embedder"]["kind"], "openai");
   EXPECT_EQ(r["dimension"], 4);

@@ -1,6 +1,8 @@
 // The nfe.download handler in-process: payload checks, the whole flow
 // against a scripted Omie, cancellation.
 #include <gtest/gtest.h>
+
+#include "fila/test_support/fake_task_context.h"
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -28,28 +30,11 @@ std::string Fixture(const std::string& name) {
   return s.str();
 }
 
-class FakeContext final : public TaskContext {
- public:
-  explicit FakeContext(std::string payload) : payload_(std::move(payload)) {}
-  const std::string& TaskId() const override { return id_; }
-  const std::string& Type() const override { return type_; }
-  uint32_t Attempt() const override { return 1; }
-  const std::string& Payload() const override { return payload_; }
-  Deadline TaskDeadline() const override { return deadline_; }
-  bool Cancelled() const override { return cancelled.load(); }
-  bool SleepFor(std::chrono::milliseconds d) override {
-    std::this_thread::sleep_for(d);
-    return !cancelled.load();
+// The shared fake (tests/support), as nfe.download sees it.
+struct FakeContext : test::FakeTaskContext {
+  explicit FakeContext(std::string payload) : test::FakeTaskContext(std::move(payload), 60s) {
+    type = "nfe.download";
   }
-  void Progress(int percent, std::string_view) override { last_progress = percent; }
-  std::atomic<bool> cancelled{false};
-  std::atomic<int> last_progress{0};
-
- private:
-  std::string payload_;
-  std::string id_ = "00000000-0000-0000-0000-000000000001";
-  std::string type_ = "nfe.download";
-  Deadline deadline_ = DeadlineIn(60s);
 };
 
 // Answers by request content (the downloads run concurrently).
@@ -202,7 +187,7 @@ TEST_F(NfeHandlerTest, ListsDownloadsVerifiesStoresZipsAndReports) {
   EXPECT_EQ(report["valid"], 2);
   EXPECT_EQ(report["invalid_count"], 0);
   EXPECT_EQ(report["requests"]["total"], 3);
-  EXPECT_EQ(ctx.last_progress.load(), 100);
+  EXPECT_EQ(ctx.last_progress(), 100);
   ASSERT_EQ(store_->rows.size(), 2u);
   // Under the tenant's own folder.
   EXPECT_TRUE(fs::exists(root_ + "/default/out/06929383000163/2018-09/43180906929383000163550010000000261000010301.xml"));
@@ -232,7 +217,7 @@ TEST_F(NfeHandlerTest, UploadUrlsOutsideTheTenantsTargetsAreRefusedBeforeAnyRequ
 TEST_F(NfeHandlerTest, CancelledTaskStopsWithATransientError) {
   auto handler = Make(root_);
   FakeContext ctx(Payload("unit", "2018-09", "out"));
-  ctx.cancelled = true;
+  ctx.cancel = true;
   EXPECT_THROW(handler->Run(ctx), TransientError);
   EXPECT_EQ(http_->calls.load(), 0);
 }

@@ -33,6 +33,10 @@ class SlotContext final : public TaskContext {
   const std::string& Tenant() const override { return tenant_; }
   const std::string& Queue() const override { return queue_; }
   std::string Enqueue(const TaskRequest& request) override;
+  // The pieces run on the worker-wide pool (FILA_WORKER_PARALLELISM
+  // threads, default 16); a ForEach from inside a piece runs inline.
+  size_t ForEach(size_t count, size_t max_parallel, const std::function<void(size_t)>& piece,
+                 const std::function<void(size_t)>& done = {}) override;
 
   // The children enqueued so far (the finish commits them).
   std::vector<NewTask> TakeChildren();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,6 +56,25 @@ class TaskContext {
   // (unknown type, bad payload, ...), as an enqueue would.
   virtual std::string Enqueue(const TaskRequest& /*request*/) {
     throw PermanentError("this task context cannot enqueue child tasks");
+  }
+  // Runs piece(0) .. piece(count - 1), at most `max_parallel` at once, and
+  // returns how many ran to completion once every started piece returned.
+  // Bounded parallelism without a thread of the handler's own: the
+  // worker's context runs the pieces on a worker-wide pool
+  // (FILA_WORKER_PARALLELISM threads), this default runs them one by one
+  // on the calling thread. No piece starts once Cancelled() is true or one
+  // piece threw; the first exception is rethrown here. Pieces may run on
+  // other threads: they may call Cancelled() but not Progress, Enqueue or
+  // ForEach; `done(n)` (optional) runs on the calling thread as pieces
+  // finish, n of them so far, for Progress.
+  virtual size_t ForEach(size_t count, size_t /*max_parallel*/, const std::function<void(size_t)>& piece,
+                         const std::function<void(size_t)>& done = {}) {
+    size_t n = 0;
+    for (; n < count && !Cancelled(); ++n) {
+      piece(n);
+      if (done) done(n + 1);
+    }
+    return n;
   }
 };
 

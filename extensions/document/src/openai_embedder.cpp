@@ -1,12 +1,12 @@
 #include <algorithm>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "fila/config.h"
 #include "fila/document/embedder.h"
 #include "fila/errors.h"
+#include "fila/http/retrying_call.h"
 #include "fila/http_client.h"
 
 namespace fila::document {
@@ -68,17 +68,6 @@ class OpenAiEmbedder final : public Embedder {
     return RedactSecrets(text);
   }
 
-  void Wait(milliseconds wait, const EmbedContext& context, const std::string& why) const {
-    if (SteadyClock::now() + wait >= context.deadline) {
-      throw TransientError("embeddings: " + why + "; the next try would pass the task's deadline");
-    }
-    if (!context.sleep) {
-      std::this_thread::sleep_for(wait);
-    } else if (!context.sleep(wait)) {
-      throw TransientError("embeddings: cancelled while waiting to retry (" + why + ")");
-    }
-  }
-
   std::vector<std::vector<float>> Parse(const HttpResponse& r, size_t expected) const {
     Json j;
     try {
@@ -121,47 +110,37 @@ class OpenAiEmbedder final : public Embedder {
     request.headers = {{"Content-Type", "application/json"}};
     if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
     request.body = Json{{"model", options_.model}, {"input", texts}, {"encoding_format", "float"}}.dump();
-    std::string last;
-    const uint32_t attempts = std::max<uint32_t>(1, options_.max_attempts);
-    for (uint32_t attempt = 1; attempt <= attempts; ++attempt) {
-      if (context.cancelled()) throw TransientError("embeddings: cancelled");
-      milliseconds backoff = options_.backoff_base * (1 << std::min<uint32_t>(attempt - 1, 6));
-      HttpResponse response;
-      {
-        Permit permit = limiter_.Acquire("embeddings:" + HostOf(endpoint_), options_.limit, context.deadline,
-                                         context.cancelled);
-        request.deadline = std::min(context.deadline, DeadlineIn(options_.request_timeout));
-        try {
-          response = http_.Send(request);
-        } catch (const TransientError& e) {
-          last = Clean(e.what());
-          if (attempt < attempts) Wait(backoff, context, last);
-          continue;
-        }
-      }
-      const long s = response.status;
-      if (s >= 200 && s < 300) return Parse(response, texts.size());
-      last = "HTTP " + std::to_string(s);
-      if (s == 401 || s == 403) {
-        throw PermanentError("embeddings endpoint refused the API key (" + last +
-                             "); set FILA_EMBEDDINGS_API_KEY");
-      }
-      if (s == 429 || s == 503) {
-        const double after = RetryAfterSeconds(response);
-        if (after >= 0) {
-          const milliseconds wait(static_cast<int64_t>(after * 1000));
-          if (wait > kMaxInlineWait) {
-            throw TransientError("embeddings: " + last + " (Retry-After " + std::to_string(wait.count() / 1000) +
-                                 " s: retrying the task later)");
-          }
-          backoff = std::max(wait, milliseconds(1));
-        }
-      } else if (s != 408 && s < 500) {
-        throw PermanentError("embeddings endpoint rejected the request (" + last + ")");
-      }
-      if (attempt < attempts) Wait(backoff, context, last);
+    RetryingCall call;
+    call.what = "embeddings";
+    call.classify = [this](const TryOutcome& outcome) { return Classify(outcome); };
+    call.policy = {.max_attempts = std::max<uint32_t>(1, options_.max_attempts),
+                   .base = options_.backoff_base,
+                   .cap = options_.backoff_base * 64};
+    call.max_named_wait = kMaxInlineWait;
+    call.try_timeout = options_.request_timeout;
+    call.deadline = context.deadline;
+    call.cancelled = context.cancelled;
+    call.sleep = context.sleep;
+    call.limiter = &limiter_;
+    call.limit_key = "embeddings:" + HostOf(endpoint_);
+    call.limit = options_.limit;
+    return Parse(SendWithRetries(http_, std::move(request), call), texts.size());
+  }
+
+  // The default rule, but a refused key says which setting to fix, and a
+  // transport error's text is cleaned of the key.
+  RetryVerdict Classify(const TryOutcome& outcome) const {
+    if (outcome.response == nullptr) return RetryVerdict::Retry(Clean(outcome.error->what()));
+    const long s = outcome.response->status;
+    if (s == 401 || s == 403) {
+      return RetryVerdict::Permanent("embeddings endpoint refused the API key (HTTP " + std::to_string(s) +
+                                     "); set FILA_EMBEDDINGS_API_KEY");
     }
-    throw TransientError("embeddings: " + std::to_string(attempts) + " tries failed; last: " + last);
+    RetryVerdict v = DefaultClassify(outcome);
+    if (v.kind == RetryVerdict::Kind::kPermanent) {
+      v = RetryVerdict::Permanent("embeddings endpoint rejected the request (" + v.reason + ")");
+    }
+    return v;
   }
 
   OpenAiOptions options_;

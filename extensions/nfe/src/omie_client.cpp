@@ -6,10 +6,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 namespace fila::nfe {
 namespace {
@@ -190,24 +188,55 @@ OmieClient::OmieClient(HttpClient& http, KeyLimiter& limiter, std::string accoun
       limit_key_("omie:" + account_),
       credentials_(std::move(credentials)),
       options_(std::move(options)),
+      policy_{.max_attempts = static_cast<uint32_t>(std::max(options_.max_attempts, 1)),
+              .base = options_.backoff_base,
+              .cap = options_.backoff_cap},
       deadline_(deadline),
       cancelled_(std::move(cancelled)) {}
 
 bool OmieClient::WaitUntil(Deadline until) {
   if (until > deadline_) return false;
-  while (SteadyClock::now() < until) {
-    if (cancelled_ && cancelled_()) return false;
-    std::this_thread::sleep_for(std::min<SteadyClock::duration>(milliseconds(50), until - SteadyClock::now()));
-  }
-  return true;
+  return SteadyClock::now() >= until ||
+         PollingSleep(cancelled_)(std::chrono::duration_cast<milliseconds>(until - SteadyClock::now()));
 }
 
-milliseconds OmieClient::Backoff(int attempt) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const int64_t ceiling = std::min<int64_t>(options_.backoff_cap.count(),
-                                            options_.backoff_base.count() << std::min(attempt, 20));
-  std::uniform_int_distribution<int64_t> pick(ceiling / 2, std::max<int64_t>(ceiling, 1));
-  return milliseconds(pick(rng));
+RetryVerdict OmieClient::Classify(const std::string& method, const TryOutcome& outcome, Classified& c) {
+  if (outcome.response == nullptr) return RetryVerdict::Retry(outcome.error->what());
+  const HttpResponse& response = *outcome.response;
+  c = ClassifyResponse(response, std::chrono::system_clock::now());
+  // Classified on the ERP's words, reported by its code: an error never
+  // quotes the answer. (Without a fault, `text` is ours: "response is not
+  // a JSON object".)
+  const std::string status = "HTTP " + std::to_string(response.status);
+  const std::string reason =
+      method + ": " +
+      (c.code.rfind("http ", 0) == 0 ? status + (c.text.empty() || c.text == status ? "" : ", " + c.text)
+                                     : ShownCode(c.code) + " (" + status + ")");
+  switch (c.kind) {
+    case FaultKind::kNone:
+    case FaultKind::kEndOfData:
+      return RetryVerdict::Done();
+    case FaultKind::kCredentials:
+      return RetryVerdict::Permanent("Omie rejected the app key/secret of account '" + account_ + "' (" +
+                                     ShownCode(c.code) + ")");
+    case FaultKind::kRequest:
+      throw OmieRequestError(reason, c.text);
+    case FaultKind::kWaitThenRetry: {
+      // Not a failure of ours: the server named the wait.
+      RetryVerdict v = RetryVerdict::Retry(reason, c.wait);
+      v.counts = false;
+      return v;
+    }
+    case FaultKind::kBackOff: {
+      // The whole account waits, every task of this process with it.
+      const milliseconds pause = c.wait.count() > 0 ? c.wait : policy_.Ceiling(static_cast<uint32_t>(outcome.attempt));
+      AccountPauses::Instance().PauseUntil(account_, DeadlineIn(pause));
+      return RetryVerdict::Retry(reason, c.wait.count() > 0 ? c.wait : milliseconds(-1));
+    }
+    case FaultKind::kTransient:
+      break;
+  }
+  return RetryVerdict::Retry(reason);
 }
 
 std::optional<nlohmann::json> OmieClient::Call(const std::string& path, const std::string& method,
@@ -225,81 +254,39 @@ std::optional<nlohmann::json> OmieClient::Call(const std::string& path, const st
   request.source = UrlSource::kOperator;
   request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   request.body = envelope.dump();
-  std::string last;  // what went wrong last, for the final error (no secrets)
-  int attempt = 0;
-  int waits = 0;
-  while (true) {
-    if (cancelled_ && cancelled_()) throw TransientError("cancelled during Omie " + method);
+
+  RetryingCall call;
+  call.what = "Omie " + method;
+  Classified answer;  // the last try's, parsed once
+  call.classify = [this, &method, &answer](const TryOutcome& outcome) { return Classify(method, outcome, answer); };
+  call.policy = policy_;
+  call.max_named_wait = options_.max_wait;
+  // A margin of a second keeps us from arriving a hair early.
+  call.named_wait_margin = std::chrono::seconds(1);
+  call.try_timeout = options_.request_timeout;
+  call.deadline = deadline_;
+  call.cancelled = cancelled_;
+  call.limiter = &limiter_;
+  call.limit_key = limit_key_;
+  call.limit = options_.account_limit;
+  call.before_try = [this] {
     if (!WaitUntil(AccountPauses::Instance().Until(account_))) {
       throw TransientError("Omie account " + account_ + " is blocked past this attempt's deadline");
     }
-    HttpResponse response;
-    bool answered = false;
-    {
-      Permit permit = limiter_.Acquire(limit_key_, options_.account_limit, deadline_, cancelled_);
-      request.deadline = std::min(deadline_, DeadlineIn(options_.request_timeout));
-      counters_.requests.fetch_add(1);
-      try {
-        response = http_.Send(request);
-        answered = true;
-      } catch (const TransientError& e) {
-        last = e.what();
-      }
+  };
+  CallStats stats;
+  struct Count {  // the counters hold what was done, whatever the outcome
+    OmieCounters& counters;
+    CallStats& stats;
+    ~Count() {
+      counters.requests.fetch_add(stats.tries);
+      counters.retries.fetch_add(stats.retries);
+      counters.waits.fetch_add(stats.named_waits);
     }
-    Classified c;
-    if (answered) {
-      c = ClassifyResponse(response, std::chrono::system_clock::now());
-      if (c.kind == FaultKind::kNone) return std::move(c.body);
-      // Classified on the ERP's words, reported by its code: an error
-      // never quotes the answer.
-      // (Without a fault, `text` is ours: "response is not a JSON object".)
-      const std::string status = "HTTP " + std::to_string(response.status);
-      last = method + ": " +
-             (c.code.rfind("http ", 0) == 0 ? status + (c.text.empty() || c.text == status ? "" : ", " + c.text)
-                                            : ShownCode(c.code) + " (" + status + ")");
-    } else {
-      c.kind = FaultKind::kTransient;
-    }
-    switch (c.kind) {
-      case FaultKind::kEndOfData:
-        return std::nullopt;
-      case FaultKind::kCredentials:
-        throw PermanentError("Omie rejected the app key/secret of account '" + account_ + "' (" +
-                             ShownCode(c.code) + ")");
-      case FaultKind::kRequest:
-        throw OmieRequestError(last, c.text);
-      case FaultKind::kWaitThenRetry: {
-        // Not a failure of ours: the server named the wait. A margin of a
-        // second keeps us from arriving a hair early.
-        if (++waits > 50 || c.wait > options_.max_wait) {
-          throw TransientError("Omie asks to wait " + std::to_string(c.wait.count() / 1000) + " s: " + last);
-        }
-        counters_.waits.fetch_add(1);
-        if (!WaitUntil(DeadlineIn(c.wait + milliseconds(1000)))) {
-          throw TransientError("deadline before Omie's named wait ends: " + last);
-        }
-        continue;
-      }
-      case FaultKind::kBackOff: {
-        milliseconds wait = c.wait.count() > 0 ? c.wait : Backoff(attempt);
-        if (wait > options_.max_wait) {
-          AccountPauses::Instance().PauseUntil(account_, DeadlineIn(wait));
-          throw TransientError("Omie blocks account " + account_ + " for " +
-                               std::to_string(wait.count() / 1000) + " s: " + last);
-        }
-        AccountPauses::Instance().PauseUntil(account_, DeadlineIn(wait));
-        [[fallthrough]];
-      }
-      case FaultKind::kTransient:
-      case FaultKind::kNone:
-        if (++attempt >= options_.max_attempts) {
-          throw TransientError("Omie " + method + " failed " + std::to_string(attempt) + " times: " + last);
-        }
-        counters_.retries.fetch_add(1);
-        if (!WaitUntil(DeadlineIn(Backoff(attempt)))) throw TransientError("deadline during retries: " + last);
-        continue;
-    }
-  }
+  } count{counters_, stats};
+  SendWithRetries(http_, std::move(request), call, &stats);
+  if (answer.kind == FaultKind::kEndOfData) return std::nullopt;
+  return std::move(answer.body);
 }
 
 }  // namespace fila::nfe

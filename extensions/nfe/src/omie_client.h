@@ -15,6 +15,7 @@
 
 #include "fila/clock.h"
 #include "fila/errors.h"
+#include "fila/http/retrying_call.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
 
@@ -36,7 +37,8 @@ struct OmieOptions {
   LimitSpec account_limit{.max_concurrent = 4, .rate = 240, .period = std::chrono::seconds(60)};
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   int max_attempts = 8;  // per request, for 429/5xx/timeouts
-  std::chrono::milliseconds backoff_base{500};
+  // The first retry waits 0.5-1 s, doubling up to the cap (RetryBackoff).
+  std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_cap{std::chrono::seconds(30)};
   // A wait the server names beyond this (or beyond the task's deadline)
   // ends the attempt with TransientError: fila retries the task later.
@@ -106,7 +108,10 @@ class OmieClient final {
  private:
   // Sleeps until `until` in slices, false when cancelled or past the deadline.
   bool WaitUntil(Deadline until);
-  std::chrono::milliseconds Backoff(int attempt);
+  // What one try's outcome means for the retrying call (ClassifyResponse
+  // plus the account-wide pause of a block); `answer` keeps the parsed
+  // response.
+  RetryVerdict Classify(const std::string& method, const TryOutcome& outcome, Classified& answer);
 
   HttpClient& http_;
   KeyLimiter& limiter_;
@@ -114,6 +119,7 @@ class OmieClient final {
   std::string limit_key_;
   OmieCredentials credentials_;
   OmieOptions options_;
+  RetryPolicy policy_;
   Deadline deadline_;
   std::function<bool()> cancelled_;
   OmieCounters counters_;

@@ -1,11 +1,10 @@
 #include "uploader.h"
 
 #include <algorithm>
-#include <random>
-#include <thread>
 
 #include "fila/config.h"
 #include "fila/errors.h"
+#include "fila/http/retrying_call.h"
 #include "file_store.h"
 
 namespace fila::nfe {
@@ -53,37 +52,28 @@ UploadResult UploadZip(HttpClient& http, const std::string& zip_path, const std:
   request.body = bytes;
   request.max_response_bytes = 1 << 20;
   result.target = RedactUrl(request.url);
-  std::mt19937_64 rng{std::random_device{}()};
-  std::string last;
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
-    result.attempts = attempt;
-    request.deadline = std::min(deadline, DeadlineIn(std::chrono::seconds(120)));
-    double wait_s = -1;
-    try {
-      HttpResponse r = http.Send(request);
-      result.http_status = r.status;
-      if (r.status >= 200 && r.status < 300) return result;
-      last = "HTTP " + std::to_string(r.status);
-      if (r.status != 408 && r.status != 429 && r.status < 500) {
-        throw PermanentError("upload to " + result.target + " refused: " + last, "payload.upload");
-      }
-      wait_s = RetryAfterSeconds(r);
-    } catch (const TransientError& e) {
-      last = e.what();
+  RetryingCall call;
+  call.what = "upload to " + result.target;
+  // The default rule (408/425/429/5xx retried); another status is refused.
+  call.classify = [&result](const TryOutcome& outcome) {
+    RetryVerdict v = DefaultClassify(outcome);
+    if (v.kind == RetryVerdict::Kind::kPermanent) {
+      v = RetryVerdict::Permanent("upload to " + result.target + " refused: " + v.reason, "payload.upload");
     }
-    if (attempt == max_attempts) break;
-    const int64_t ceiling = std::min<int64_t>(20000, int64_t{250} << attempt);
-    auto wait = wait_s >= 0 ? std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000))
-                            : std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(ceiling / 2, ceiling)(rng));
-    const auto until = DeadlineIn(wait);
-    if (until > deadline) break;
-    while (SteadyClock::now() < until) {
-      if (cancelled && cancelled()) throw TransientError("cancelled during upload");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  throw TransientError("upload to " + result.target + " failed after " + std::to_string(result.attempts) +
-                       " attempts: " + last);
+    return v;
+  };
+  call.policy = {.max_attempts = static_cast<uint32_t>(std::max(max_attempts, 1)),
+                 .base = std::chrono::milliseconds(500),
+                 .cap = std::chrono::seconds(20)};
+  call.max_named_wait = std::chrono::seconds(120);
+  call.try_timeout = std::chrono::seconds(120);
+  call.deadline = deadline;
+  call.cancelled = cancelled;
+  CallStats stats;
+  SendWithRetries(http, std::move(request), call, &stats);
+  result.attempts = stats.tries;
+  result.http_status = stats.last_status;
+  return result;
 }
 
 }  // namespace fila::nfe

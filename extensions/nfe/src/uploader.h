@@ -22,9 +22,9 @@ void ValidateUploadTarget(const std::string& target);
 
 // Uploads the file at `zip_path` under the name `zip_name`:
 // - `target` http(s)://...: HTTP PUT to target + "/" + zip_name, with a
-//   bearer token when `bearer` is not empty; 408/429/5xx and transport
-//   errors retried with backoff up to `max_attempts`; another status is a
-//   PermanentError. The caller has checked that the target lies under an
+//   bearer token when `bearer` is not empty; 408/425/429/5xx and transport
+//   errors retried with backoff up to `max_attempts` (a Retry-After up to
+//   120 s is waited out); another status is a PermanentError. The caller has checked that the target lies under an
 //   upload target an operator bound to the task's tenant: its origin is
 //   reachable like the operator's Omie URL, a redirect to another origin
 //   passes the egress policy, and neither the token nor the zip follows it

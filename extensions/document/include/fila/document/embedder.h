@@ -57,10 +57,10 @@ struct OpenAiOptions {
   LimitSpec limit{.max_concurrent = 4};  // per endpoint host, through the KeyLimiter
 };
 
-// An OpenAI-compatible POST /v1/embeddings client. Retries 429 (waiting
-// what Retry-After says, when it fits the deadline), 5xx, 408 and
-// timeouts up to max_attempts, then throws TransientError; 401/403 and
-// other 4xx throw PermanentError. `http` and `limiter` must outlive it.
+// An OpenAI-compatible POST /v1/embeddings client. Retries 408, 425, 429,
+// 5xx (waiting what Retry-After says, up to 30 s and within the deadline)
+// and timeouts up to max_attempts (SendWithRetries's DefaultClassify),
+// then throws TransientError; 401/403 and other 4xx throw PermanentError. `http` and `limiter` must outlive it.
 std::unique_ptr<Embedder> MakeOpenAiEmbedder(OpenAiOptions options, HttpClient& http,
                                              KeyLimiter& limiter);
 
