@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "bisect.h"
+#include "fila/core/backoff.h"
 #include "fila/errors.h"
 #include "slot_pool.h"
 
@@ -16,9 +17,8 @@ constexpr milliseconds kProgressFlush{250};
 // After Stop(), how long unrecorded finishes are still retried.
 constexpr milliseconds kStopBudget{5000};
 
-milliseconds Backoff(int failures) {
-  return milliseconds(std::min<int64_t>(100LL << std::min(failures, 5), 2000));
-}
+// Between commits that failed (the store is away).
+constexpr milliseconds kBackoffCap{2000};
 
 }  // namespace
 
@@ -62,7 +62,7 @@ void Finisher::Loop() {
     if (committed) {
       failures = 0;
     } else {
-      std::this_thread::sleep_for(Backoff(failures++));
+      std::this_thread::sleep_for(Backoff(failures++, kBackoffCap));
     }
     if (stop_) {
       if (batch.empty() && shared_.done.Size() == 0) return;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "bisect.h"
+#include "fila/core/backoff.h"
 #include "fila/errors.h"
 #include "finisher.h"
 #include "shared.h"
@@ -18,9 +19,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-milliseconds Backoff(int failures) {
-  return milliseconds(std::min<int64_t>(100LL << std::min(failures, 5), 2000));
-}
+// The consumer loop's retries (claims while the store is away).
+constexpr milliseconds kBackoffCap{2000};
 
 }  // namespace
 
@@ -252,7 +252,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         } else {
           // Store down: wait while serving the connection's heartbeats; a
           // delivery that arrives meanwhile joins the pending claim.
-          if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++))) {
+          if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++, kBackoffCap))) {
             m.Received(pending, std::move(*d));
           }
           continue;
@@ -277,7 +277,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
       // Nothing is expected here (claims and broker calls handle their own
       // errors); the consumer loop must outlive it anyway.
       spdlog::error("consumer loop: {}; carrying on", e.what());
-      std::this_thread::sleep_for(Backoff(loop_failures++));
+      std::this_thread::sleep_for(Backoff(loop_failures++, kBackoffCap));
     }
   }
 
