@@ -69,7 +69,7 @@ inline constexpr int kExitAbandoned = 3;
 // message holds a prefetch slot exactly as long as its task holds a worker
 // slot. The broker never holds back more messages than there are free
 // slots. Beyond a few times `concurrency` finishes waiting for a commit,
-// acks wait for the commit (see Shared::Finished).
+// acks wait for the commit (see FinishQueue::Finished in worker/src).
 class WorkerRuntime final {
  public:
   using StoreFactory = std::function<std::unique_ptr<StateStore>()>;
