@@ -22,7 +22,7 @@ milliseconds Backoff(int failures) {
 
 }  // namespace
 
-Finisher::Finisher(Shared& shared, std::unique_ptr<StateStore> store, SlotPool& slots)
+Finisher::Finisher(Shared& shared, std::unique_ptr<WorkerStore> store, SlotPool& slots)
     : shared_(shared), store_(std::move(store)), slots_(slots) {}
 
 Finisher::~Finisher() { Stop(); }

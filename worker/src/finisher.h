@@ -19,7 +19,7 @@ class SlotPool;
 // coalesced progress, heartbeats, and polls for operator cancellations.
 class Finisher final {
  public:
-  Finisher(Shared& shared, std::unique_ptr<StateStore> store, SlotPool& slots);
+  Finisher(Shared& shared, std::unique_ptr<WorkerStore> store, SlotPool& slots);
   ~Finisher();
   void Start();
   // Commits what is left (retrying for at most a few seconds), deregisters
@@ -48,7 +48,7 @@ class Finisher final {
   void Heartbeat();
 
   Shared& shared_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<WorkerStore> store_;
   SlotPool& slots_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
