@@ -7,7 +7,6 @@
 
 #include "fila/core/backoff.h"
 #include "fila/errors.h"
-#include "fila/postgres_store.h"
 #include "fila/process.h"
 
 namespace fila {
@@ -23,7 +22,7 @@ void MaybeCrash(const std::string& failpoint, const char* here) {
 
 }  // namespace
 
-Relay::Relay(RelayOptions options, PostgresStore& store, Publisher& publisher,
+Relay::Relay(RelayOptions options, LeaderStore& store, Publisher& publisher,
              const TaskTypes& types, SchedulerMetrics& metrics)
     : options_(std::move(options)),
       store_(store),

@@ -12,7 +12,7 @@
 #include "ack_queue.h"
 #include "fila/blocking_queue.h"
 #include "fila/clock.h"
-#include "fila/state_store.h"
+#include "fila/core/store_types.h"
 
 namespace fila {
 

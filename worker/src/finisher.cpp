@@ -22,7 +22,7 @@ constexpr milliseconds kBackoffCap{2000};
 
 }  // namespace
 
-Finisher::Finisher(FinisherParts parts, std::unique_ptr<StateStore> store)
+Finisher::Finisher(FinisherParts parts, std::unique_ptr<WorkerStore> store)
     : parts_(parts), store_(std::move(store)) {}
 
 Finisher::~Finisher() { Stop(); }

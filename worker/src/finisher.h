@@ -11,7 +11,7 @@
 #include "fila/errors.h"
 #include "fila/metrics.h"
 #include "fila/readiness.h"
-#include "fila/state_store.h"
+#include "fila/core/worker_store.h"
 #include "fila/worker_runtime.h"
 #include "finish_queue.h"
 #include "held_attempts.h"
@@ -41,7 +41,7 @@ struct FinisherParts {
 // coalesced progress, heartbeats, and polls for operator cancellations.
 class Finisher final {
  public:
-  Finisher(FinisherParts parts, std::unique_ptr<StateStore> store);
+  Finisher(FinisherParts parts, std::unique_ptr<WorkerStore> store);
   ~Finisher();
   void Start();
   // Commits what is left (retrying for at most a few seconds), deregisters
@@ -70,7 +70,7 @@ class Finisher final {
   void Heartbeat();
 
   FinisherParts parts_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<WorkerStore> store_;
   // Committed finishes per queue, reported with each heartbeat (fila top);
   // this thread's alone.
   std::map<std::string, uint64_t> finished_by_queue_;

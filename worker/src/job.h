@@ -9,7 +9,7 @@
 
 #include "fila/blocking_queue.h"
 #include "fila/envelope.h"
-#include "fila/state_store.h"
+#include "fila/core/store_types.h"
 #include "fila/task_types.h"
 
 namespace fila {

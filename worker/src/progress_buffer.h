@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/state_store.h"
+#include "fila/core/store_types.h"
 
 namespace fila {
 

@@ -91,7 +91,7 @@ struct WorkerRuntime::Impl {
   // Decodes and claims a batch of deliveries. Returns false when the store
   // is unreachable or slow: the deliveries not claimed yet stay pending and
   // are claimed later.
-  bool ClaimBatch(StateStore& store, std::vector<Delivery>& pending) {
+  bool ClaimBatch(WorkerStore& store, std::vector<Delivery>& pending) {
     std::vector<std::pair<Delivery, Envelope>> decoded;
     for (auto& d : pending) {
       Envelope e;
