@@ -11,7 +11,6 @@
 #include "fila/daemon/bootstrap.h"
 #include "fila/extensions.h"
 #include "fila/ingest.h"
-#include "fila/logging.h"
 #include "fila/metrics_server.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
