@@ -5,6 +5,7 @@
 
 #include "fila/errors.h"
 #include "fila/tenant.h"
+#include "fila/uuid.h"
 
 namespace fila {
 namespace {
@@ -29,17 +30,6 @@ void CheckText(const std::string& value, size_t max, const std::string& field) {
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) throw PermanentError(field + " holds control characters", field);
   }
-}
-
-bool IsUuidText(const std::string& text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash != (c == '-')) return false;
-    if (!dash && !std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
 }
 
 // The task's limit: each field from the request when given, else the
@@ -138,7 +128,7 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
                          "depends_on");
   }
   for (const auto& parent : r.depends_on) {
-    if (!IsUuidText(parent)) {
+    if (!IsUuid(parent)) {
       throw PermanentError("depends_on holds '" + parent.substr(0, 64) + "', not a task id",
                            "depends_on");
     }

@@ -20,4 +20,16 @@ std::string NewUuid() {
   return out;
 }
 
+bool IsUuid(std::string_view text) noexcept {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (c == '-')) return false;
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!dash && !hex) return false;
+  }
+  return true;
+}
+
 }  // namespace fila

@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <thread>
 
 #include "fila/api_server.h"
 #include "fila/config.h"
+#include "fila/daemon/bootstrap.h"
 #include "fila/extensions.h"
 #include "fila/ingest.h"
-#include "fila/logging.h"
 #include "fila/metrics_server.h"
 #include "fila/postgres_store.h"
 #include "fila/process.h"
@@ -19,19 +18,15 @@
 #include "fila/relay.h"
 #include "fila/sampler.h"
 #include "fila/tenant_store_pg.h"
-#include "fila/type_store.h"
-#include "fila/type_store_pg.h"
 
 int main(int argc, char** argv) {
   // The job kinds: their types (validated at enqueue) and binding kinds.
   fila::InstallExtensions(fila::BuiltinExtensions());
   CLI::App app{"fila-scheduler: publishes queued tasks to RabbitMQ"};
   fila::RelayOptions options;
-  std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
-  std::string amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
-  std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
-  std::string log_format = fila::EnvOr("FILA_LOG_FORMAT", "json");
-  std::string metrics_listen = fila::EnvOr("FILA_METRICS_LISTEN", "127.0.0.1:0");
+  fila::daemon::CommonFlags common;
+  const std::string& database_url = common.database_url;
+  const std::string& amqp_url = common.amqp_url;
   int sample_ms = 5000;
   options.failpoint = fila::EnvOr("FILA_FAILPOINT", "");
   fila::ApiOptions api_options;
@@ -41,9 +36,7 @@ int main(int argc, char** argv) {
   int worker_timeout_ms = 10000;
   int reap_interval_ms = 1000;
   int cron_grace_s = 60;
-  int startup_s = 30;
-  app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
-  app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  fila::daemon::AddServerFlags(app, common);
   app.add_option("--batch", options.batch, "Outbox rows published per confirm batch")
       ->check(CLI::Range(1, 10000));
   app.add_option("--sweep-interval-ms", sweep_ms, "Outbox sweep and due-task release period")
@@ -88,8 +81,7 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_s,
                  "Seconds the scheduler may take to stop after SIGTERM; past them it exits anyway")
       ->check(CLI::Range(1, 3600));
-  app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
-      ->check(CLI::Range(0, 3600));
+  fila::daemon::AddStartupTimeoutFlag(app, common);
   // On by default: every replica serves fila.ingest, so replicas add ingest
   // throughput.
   const std::string ingest_env = fila::EnvOr("FILA_INGEST", "on");
@@ -127,28 +119,13 @@ int main(int argc, char** argv) {
                  "Shortest gap in seconds between two slots of a tenant's cron schedule unless its "
                  "settings say otherwise")
       ->check(CLI::Range(int64_t{0}, int64_t{86400} * 366));
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
-  app.add_option("--log-format", log_format, "json|text, on stderr (env FILA_LOG_FORMAT)");
-  app.add_option("--metrics-listen", metrics_listen,
-                 "HOST:PORT for /metrics, /healthz and /readyz; port 0 picks one; off disables "
-                 "(env FILA_METRICS_LISTEN)");
+  fila::daemon::AddObservabilityFlags(app, common);
   app.add_option("--sample-interval-ms", sample_ms,
                  "How often the queue gauges are sampled from PostgreSQL")
       ->check(CLI::Range(100, 3600000));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help exits 0; every usage error exits 2, like every other bad input.
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-
-  fila::InstallCrashReport("fila-scheduler");
-  try {
-    fila::logging::Setup("fila-scheduler", log_level, log_format);
-  } catch (const fila::PermanentError& e) {
-    std::fprintf(stderr, "fila-scheduler: %s\n", e.what());
-    return fila::kExitUsage;
-  }
+  if (auto exit_now = fila::daemon::ParseFlags(app, argc, argv)) return *exit_now;
+  static const std::string program = "fila-scheduler";
+  if (int code = fila::daemon::StartLogging(program, common)) return code;
   options.sweep_interval = std::chrono::milliseconds(sweep_ms);
   options.worker_timeout = std::chrono::milliseconds(worker_timeout_ms);
   options.reap_interval = std::chrono::milliseconds(reap_interval_ms);
@@ -178,14 +155,8 @@ int main(int argc, char** argv) {
     return r != nullptr ? r->Problem() : std::nullopt;
   });
   std::unique_ptr<fila::MetricsServer> metrics_server;
-  if (metrics_listen != "off") {
-    try {
-      metrics_server = std::make_unique<fila::MetricsServer>(metrics_listen, "scheduler", readiness);
-    } catch (const fila::Error& e) {
-      spdlog::error("{}", e.what());
-      return fila::kExitUsage;
-    }
-    spdlog::info("metrics on http://{}/metrics", metrics_server->Address());
+  if (int code = fila::daemon::StartMetricsServer(common, "scheduler", readiness, metrics_server)) {
+    return code;
   }
   fila::SchedulerMetrics& metrics =
       metrics_server ? metrics_server->Scheduler() : fila::NoSchedulerMetrics();
@@ -201,30 +172,23 @@ int main(int argc, char** argv) {
     spdlog::default_logger()->flush();
     std::_Exit(fila::kExitFailure);
   }).detach();
-  const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
-  auto log_error = [](const std::string& message) { spdlog::error("{}", message); };
+  const fila::daemon::Startup startup(common);
   fila::PostgresStore store(database_url);
-  int code = fila::StartupStep(
-      startup_deadline, "PostgreSQL at " + fila::RedactUrl(database_url),
-      [&] {
-        store.Connect();
-        store.RequireSchema();
-      },
-      log_error);
+  int code = startup.Postgres(database_url, [&] {
+    store.Connect();
+    store.RequireSchema();
+  });
   if (code != 0) return code;
 
   std::unique_ptr<fila::Broker> broker;
   std::unique_ptr<fila::Publisher> publisher;
-  code = fila::StartupStep(
-      startup_deadline, "RabbitMQ at " + fila::RedactUrl(amqp_url),
-      [&] {
-        if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
-        if (!publisher) publisher = broker->NewPublisher();
-        // An empty confirmed publish opens the connection: fail fast when
-        // the broker is unreachable rather than on the first task.
-        publisher->PublishConfirmed({}, fila::DeadlineIn(std::chrono::seconds(5)));
-      },
-      log_error);
+  code = startup.RabbitMq(amqp_url, [&] {
+    if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+    if (!publisher) publisher = broker->NewPublisher();
+    // An empty confirmed publish opens the connection: fail fast when
+    // the broker is unreachable rather than on the first task.
+    publisher->PublishConfirmed({}, fila::DeadlineIn(std::chrono::seconds(5)));
+  });
   if (code != 0) return code;
 
   api_options.limits.max_payload_bytes = max_payload;
@@ -233,11 +197,8 @@ int main(int argc, char** argv) {
   api_options.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   fila::TaskTypes types =
       fila::TaskTypes::Builtin(test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled);
-  // Types registered as data (fila types apply): read at once when a name
-  // or version is new, and again every 5 s so that a new version bites.
-  std::shared_ptr<fila::TypeStore> type_store = fila::MakePostgresTypeStore(database_url, 1);
-  types.SetLoader([type_store] { return fila::LoadRegisteredTypes(*type_store); },
-                  std::chrono::seconds(1), std::chrono::seconds(5));
+  // Types registered as data (fila types apply).
+  fila::daemon::WatchRegisteredTypes(types, database_url);
   // Every producer path checks tenants' bindings and quotas through one
   // gate; a change of a tenant's settings bites within --tenant-cache-ms.
   fila::TenantDirectory tenant_directory(fila::MakePostgresTenantStore(database_url, 4),
@@ -323,9 +284,5 @@ int main(int argc, char** argv) {
   }
   spdlog::info("scheduler stopped: published {} messages, reaped {} tasks, fired {} cron slots",
                relay.Published(), relay.Reaped(), relay.Fired());
-  spdlog::default_logger()->flush();
-  std::fflush(nullptr);
-  // Stopping the metrics server takes about 2 s for nothing, and its
-  // threads may be answering a probe: leave without unwinding.
-  std::_Exit(0);
+  fila::daemon::Exit(0);
 }

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <csignal>
 
+#include "fila/core/backoff.h"
 #include "fila/core/lifecycle.h"
 #include "fila/errors.h"
-#include "fila/postgres_store.h"
 #include "fila/process.h"
 
 namespace fila {
@@ -23,7 +23,7 @@ void MaybeCrash(const std::string& failpoint, const char* here) {
 
 }  // namespace
 
-Relay::Relay(RelayOptions options, PostgresStore& store, Publisher& publisher,
+Relay::Relay(RelayOptions options, LeaderStore& store, Publisher& publisher,
              const TaskTypes& types, SchedulerMetrics& metrics)
     : options_(std::move(options)),
       store_(store),
@@ -93,9 +93,8 @@ void Relay::Reap() {
 
 namespace {
 
-std::chrono::milliseconds Backoff(int failures) {
-  return std::chrono::milliseconds(std::min(100 << std::min(failures, 5), 3000));
-}
+// The relay's retries: of its whole loop, and (times ten) of one failing step.
+constexpr std::chrono::milliseconds kBackoffCap{3000};
 
 }  // namespace
 
@@ -113,7 +112,7 @@ SteadyClock::time_point Relay::Step(const char* name, PartHealth& health, int& f
     // Retrying at once cannot help; the other steps must not wait for it.
     if (health.Failed(e.what()))
       spdlog::error("relay: {} failed: {}; trying again later", name, e.what());
-    return SteadyClock::now() + Backoff(failures++) * 10;
+    return SteadyClock::now() + Backoff(failures++, kBackoffCap) * 10;
   }
 }
 
@@ -209,7 +208,7 @@ void Relay::Run(const std::atomic<bool>& stop) {
       // TransientError: the database or the broker is away or slow (a
       // statement timeout); anything else was not expected here. Neither
       // ends the loop: back off and try again.
-      const auto backoff = Backoff(failures++);
+      const auto backoff = Backoff(failures++, kBackoffCap);
       const bool transient = dynamic_cast<const TransientError*>(&e) != nullptr;
       if (loop_health_.Failed(e.what())) {
         spdlog::log(transient ? spdlog::level::warn : spdlog::level::err,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "bisect.h"
+#include "fila/core/backoff.h"
 #include "fila/errors.h"
 #include "slot_pool.h"
 
@@ -16,14 +17,13 @@ constexpr milliseconds kProgressFlush{250};
 // After Stop(), how long unrecorded finishes are still retried.
 constexpr milliseconds kStopBudget{5000};
 
-milliseconds Backoff(int failures) {
-  return milliseconds(std::min<int64_t>(100LL << std::min(failures, 5), 2000));
-}
+// Between commits that failed (the store is away).
+constexpr milliseconds kBackoffCap{2000};
 
 }  // namespace
 
-Finisher::Finisher(Shared& shared, std::unique_ptr<StateStore> store, SlotPool& slots)
-    : shared_(shared), store_(std::move(store)), slots_(slots) {}
+Finisher::Finisher(FinisherParts parts, std::unique_ptr<WorkerStore> store)
+    : parts_(parts), store_(std::move(store)) {}
 
 Finisher::~Finisher() { Stop(); }
 
@@ -37,16 +37,16 @@ void Finisher::Stop() {
   stop_ = true;
   thread_.join();
   try {
-    store_->Deregister(shared_.options.worker_id);
+    store_->Deregister(parts_.options.worker_id);
   } catch (const std::exception& e) {
     spdlog::warn("could not deregister worker: {}", e.what());
   }
 }
 
 void Finisher::Loop() {
-  next_heartbeat_ = SteadyClock::now() + shared_.options.heartbeat_interval;
+  next_heartbeat_ = SteadyClock::now() + parts_.options.heartbeat_interval;
   next_progress_ = SteadyClock::now() + kProgressFlush;
-  next_cancel_poll_ = SteadyClock::now() + shared_.options.cancel_poll;
+  next_cancel_poll_ = SteadyClock::now() + parts_.options.cancel_poll;
   std::vector<Done> batch;
   int failures = 0;
   while (true) {
@@ -62,16 +62,16 @@ void Finisher::Loop() {
     if (committed) {
       failures = 0;
     } else {
-      std::this_thread::sleep_for(Backoff(failures++));
+      std::this_thread::sleep_for(Backoff(failures++, kBackoffCap));
     }
     if (stop_) {
-      if (batch.empty() && shared_.done.Size() == 0) return;
+      if (batch.empty() && parts_.finishes.Size() == 0) return;
       // The runtime gave the commits its drain budget already; a database
       // that stays away must not keep the process from exiting. The reaper
       // retries these tasks (still running, under this worker's name).
       if (SteadyClock::now() >= give_up_at_) {
         spdlog::error("{} finishes not recorded at exit; their tasks will be reaped",
-                      batch.size() + shared_.done.Size());
+                      batch.size() + parts_.finishes.Size());
         return;
       }
     }
@@ -79,20 +79,20 @@ void Finisher::Loop() {
 }
 
 bool Finisher::Pass(std::vector<Done>& batch) {
-  const auto& options = shared_.options;
+  const auto& options = parts_.options;
   auto now = SteadyClock::now();
   auto wait_until =
       std::min({next_heartbeat_, next_progress_, next_cancel_poll_, now + milliseconds(100)});
-  for (auto& d : shared_.done.PopAll(wait_until)) batch.push_back(std::move(d));
+  for (auto& d : parts_.finishes.PopAll(wait_until)) batch.push_back(std::move(d));
   bool committed = true;
   if (!batch.empty()) {
     // Group commit: give other slots a few ms to finish too. Deliveries
-    // are acked when their slot lets go (Shared::Finished), so the wait
+    // are acked when their slot lets go (FinishQueue::Finished), so the wait
     // delays only when an outcome becomes visible, not the next task.
     // Sleeping through the window rather than waiting on the queue: a
     // waiter would be woken by every single finish.
     std::this_thread::sleep_for(options.finish_flush);
-    for (auto& d : shared_.done.PopAll(SteadyClock::now())) batch.push_back(std::move(d));
+    for (auto& d : parts_.finishes.PopAll(SteadyClock::now())) batch.push_back(std::move(d));
     committed = CommitBatch(batch);
   }
   now = SteadyClock::now();
@@ -101,7 +101,7 @@ bool Finisher::Pass(std::vector<Done>& batch) {
     next_progress_ = now + kProgressFlush;
   }
   if (now >= next_cancel_poll_) {
-    if (shared_.inflight > 0) PollCancellations();
+    if (parts_.acks.Unacked() > 0) PollCancellations();
     next_cancel_poll_ = now + options.cancel_poll;
   }
   if (now >= next_heartbeat_) {
@@ -115,12 +115,10 @@ bool Finisher::CommitBatch(std::vector<Done>& batch) {
   // A task's last progress message, not yet written, goes first: after the
   // finish its fence (state running) refuses it, and the task would show an
   // older message forever.
-  bool unwritten_progress = false;
-  {
-    std::lock_guard lock(shared_.progress_mutex);
-    for (const auto& d : batch) unwritten_progress |= shared_.progress.count(d.record.id) > 0;
-  }
-  if (unwritten_progress) FlushProgress();
+  std::vector<std::string> ids;
+  ids.reserve(batch.size());
+  for (const auto& d : batch) ids.push_back(d.record.id);
+  if (parts_.progress.HasAnyOf(ids)) FlushProgress();
   const auto started = SteadyClock::now();
   size_t settled = 0;
   try {
@@ -137,13 +135,13 @@ bool Finisher::CommitBatch(std::vector<Done>& batch) {
     // Kept and committed again: an ack before the commit could lose the
     // outcome. What was recorded before the failure leaves the batch.
     batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(settled));
-    if (shared_.finish_health.Failed(e.what())) {
+    if (parts_.finish_health.Failed(e.what())) {
       spdlog::warn("recording {} finishes failed, will retry: {}", batch.size(), e.what());
     }
     return false;
   }
-  if (shared_.finish_health.Succeeded()) spdlog::info("recording finishes works again");
-  shared_.metrics.FinishCommitted(
+  if (parts_.finish_health.Succeeded()) spdlog::info("recording finishes works again");
+  parts_.metrics.FinishCommitted(
       batch.size(), std::chrono::duration<double>(SteadyClock::now() - started).count());
   batch.clear();
   return true;
@@ -153,35 +151,26 @@ void Finisher::Recorded(std::span<Done> part, const std::vector<bool>& applied) 
   for (size_t i = 0; i < part.size(); ++i) {
     const Done& d = part[i];
     if (i >= applied.size() || !applied[i]) {
-      ++shared_.counters.stale_finishes;
-      shared_.metrics.StaleFinish();
+      ++parts_.counters.stale_finishes;
+      parts_.metrics.StaleFinish();
       spdlog::info("finish of task {} attempt {} was fenced out (no longer current)", d.record.id,
                    d.record.attempt);
     } else {
-      ++shared_.counters.finished;
-      ++(d.record.outcome == Outcome::kSucceeded ? shared_.counters.succeeded
-                                                 : shared_.counters.failed);
-      shared_.metrics.TaskFinished(d.queue, d.type, d.record.outcome, d.record.state,
+      ++parts_.counters.finished;
+      ++(d.record.outcome == Outcome::kSucceeded ? parts_.counters.succeeded
+                                                 : parts_.counters.failed);
+      parts_.metrics.TaskFinished(d.queue, d.type, d.record.outcome, d.record.state,
                                    d.run_seconds);
-      std::lock_guard lock(shared_.stats_mutex);
-      ++shared_.finished_by_queue[d.queue];
+      ++finished_by_queue_[d.queue];
     }
     Release(d);
   }
 }
 
 void Finisher::Release(const Done& d) {
-  {
-    std::lock_guard lock(shared_.held_mutex);
-    // Only this attempt: a retry claimed meanwhile stays held.
-    auto it = shared_.held.find(d.record.id);
-    if (it != shared_.held.end() && it->second == d.record.attempt) shared_.held.erase(it);
-  }
-  if (!d.acked) {
-    const AckRef ref{d.epoch, d.tag};
-    shared_.PostAcks({&ref, 1});
-  }
-  shared_.unrecorded -= 1;
+  // Only this attempt: a retry claimed meanwhile stays held.
+  parts_.held.Release(d.record.id, d.record.attempt);
+  parts_.finishes.Settled(d);
 }
 
 void Finisher::Quarantine(Done& d, const PermanentError& refusal) {
@@ -214,12 +203,7 @@ void Finisher::Quarantine(Done& d, const PermanentError& refusal) {
 }
 
 void Finisher::FlushProgress() {
-  std::vector<ProgressUpdate> updates;
-  {
-    std::lock_guard lock(shared_.progress_mutex);
-    for (auto& [id, u] : shared_.progress) updates.push_back(std::move(u));
-    shared_.progress.clear();
-  }
+  std::vector<ProgressUpdate> updates = parts_.progress.TakeAll();
   if (updates.empty()) return;
   size_t settled = 0;
   try {
@@ -237,33 +221,26 @@ void Finisher::FlushProgress() {
 
 void Finisher::PollCancellations() {
   try {
-    auto requested = store_->CancelRequested(shared_.options.worker_id);
-    if (!requested.empty()) slots_.Cancel(requested);
+    auto requested = store_->CancelRequested(parts_.options.worker_id);
+    if (!requested.empty()) parts_.slots.Cancel(requested);
   } catch (const std::exception& e) {
     spdlog::debug("cancellation poll failed: {}", e.what());
   }
 }
 
 void Finisher::Heartbeat() {
-  const auto& o = shared_.options;
+  const auto& o = parts_.options;
   WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues,
                   o.concurrency};
-  info.succeeded = shared_.counters.succeeded;
-  info.failed = shared_.counters.failed;
-  {
-    std::lock_guard lock(shared_.stats_mutex);
-    info.finished_by_queue = shared_.finished_by_queue;
-  }
-  {
-    std::lock_guard lock(shared_.held_mutex);
-    info.held.reserve(shared_.held.size());
-    for (const auto& [id, attempt] : shared_.held) info.held.push_back(id);
-  }
+  info.succeeded = parts_.counters.succeeded;
+  info.failed = parts_.counters.failed;
+  info.finished_by_queue = finished_by_queue_;
+  info.held = parts_.held.Ids();
   try {
     store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
-    if (shared_.heartbeat_health.Succeeded()) spdlog::info("heartbeats work again");
+    if (parts_.heartbeat_health.Succeeded()) spdlog::info("heartbeats work again");
   } catch (const std::exception& e) {
-    if (shared_.heartbeat_health.Failed(e.what())) spdlog::warn("heartbeat failed: {}", e.what());
+    if (parts_.heartbeat_health.Failed(e.what())) spdlog::warn("heartbeat failed: {}", e.what());
   }
 }
 

@@ -2,24 +2,46 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <thread>
 
+#include "ack_queue.h"
 #include "fila/errors.h"
-#include "shared.h"
+#include "fila/metrics.h"
+#include "fila/readiness.h"
+#include "fila/core/worker_store.h"
+#include "fila/worker_runtime.h"
+#include "finish_queue.h"
+#include "held_attempts.h"
+#include "progress_buffer.h"
 
 namespace fila {
 
 class SlotPool;
 
+// What the finisher works with; every part must outlive it.
+struct FinisherParts {
+  const WorkerOptions& options;
+  FinishQueue& finishes;     // taken, committed, settled
+  HeldAttempts& held;        // released once recorded; named in heartbeats
+  ProgressBuffer& progress;  // taken and written
+  const AckQueue& acks;      // its unacked count: cancellations are polled only while > 0
+  SlotPool& slots;           // told of operator cancellations
+  WorkerCounters& counters;  // finished, stale, succeeded, failed
+  WorkerMetrics& metrics;
+  PartHealth& finish_health;
+  PartHealth& heartbeat_health;
+};
+
 // The thread that owns the worker's second store connection: group-commits
 // finished attempts (and hands the consumer thread the acks of those whose
-// delivery was not acked yet, see Shared::Finished), writes
+// delivery was not acked yet, see FinishQueue::Finished), writes
 // coalesced progress, heartbeats, and polls for operator cancellations.
 class Finisher final {
  public:
-  Finisher(Shared& shared, std::unique_ptr<StateStore> store, SlotPool& slots);
+  Finisher(FinisherParts parts, std::unique_ptr<WorkerStore> store);
   ~Finisher();
   void Start();
   // Commits what is left (retrying for at most a few seconds), deregisters
@@ -47,9 +69,11 @@ class Finisher final {
   void PollCancellations();
   void Heartbeat();
 
-  Shared& shared_;
-  std::unique_ptr<StateStore> store_;
-  SlotPool& slots_;
+  FinisherParts parts_;
+  std::unique_ptr<WorkerStore> store_;
+  // Committed finishes per queue, reported with each heartbeat (fila top);
+  // this thread's alone.
+  std::map<std::string, uint64_t> finished_by_queue_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   Deadline give_up_at_{};  // written before stop_ is set

@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 
 #include "fila/builtin_handlers.h"
 #include "fila/config.h"
+#include "fila/daemon/bootstrap.h"
 #include "fila/exec_handler.h"
 #include "fila/extract/sandbox.h"
 #include "fila/http_client.h"
@@ -26,8 +26,6 @@
 #include "fila/process.h"
 #include "fila/rabbitmq_broker.h"
 #include "fila/tenant_store_pg.h"
-#include "fila/type_store.h"
-#include "fila/type_store_pg.h"
 #include "fila/worker_runtime.h"
 
 namespace fila {
@@ -38,14 +36,11 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   app.name(program);
   fila::WorkerOptions options;
   std::string queues = fila::EnvOr("FILA_QUEUES", "default");
-  std::string database_url = fila::EnvOr("FILA_DATABASE_URL", "");
-  std::string amqp_url = fila::EnvOr("FILA_AMQP_URL", "");
-  std::string log_level = fila::EnvOr("FILA_LOG_LEVEL", "info");
-  std::string log_format = fila::EnvOr("FILA_LOG_FORMAT", "json");
-  std::string metrics_listen = fila::EnvOr("FILA_METRICS_LISTEN", "127.0.0.1:0");
+  fila::daemon::CommonFlags common;
+  const std::string& database_url = common.database_url;
+  const std::string& amqp_url = common.amqp_url;
   std::string callback_listen = fila::EnvOr("FILA_CALLBACK_LISTEN", "127.0.0.1:0");
   int drain_s = 30;
-  int startup_s = 30;
   int heartbeat_ms = 2000;
   int finish_flush_ms = static_cast<int>(options.finish_flush.count());
   int abandon_grace_ms = 5000;
@@ -54,13 +49,11 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   app.add_option("--concurrency", options.concurrency, "Tasks run at once (slots)")
       ->check(CLI::Range(1, 1024));
   app.add_option("--worker-id", options.worker_id, "Identity in the workers table (default host-pid)");
-  app.add_option("--database-url", database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
-  app.add_option("--amqp-url", amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  fila::daemon::AddServerFlags(app, common);
   app.add_option("--drain-timeout", drain_s, "Seconds in-flight tasks may take after SIGTERM")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
-  app.add_option("--startup-timeout", startup_s, "Seconds to wait for PostgreSQL and RabbitMQ at start")
-      ->check(CLI::Range(0, 3600));
+  fila::daemon::AddStartupTimeoutFlag(app, common);
   app.add_option("--heartbeat-interval-ms", heartbeat_ms, "How often the worker reports itself alive")
       ->check(CLI::Range(50, 600000));
   app.add_option("--finish-flush-ms", finish_flush_ms,
@@ -80,28 +73,12 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   app.add_flag("--enable-test-types", test_types,
                "Also run the types that test fila itself (sleep, flaky, fanout); never in production: a "
                "producer could tie up or flood the workers with them (env FILA_ENABLE_TEST_TYPES=1)");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env FILA_LOG_LEVEL)");
-  app.add_option("--log-format", log_format, "json|text, on stderr (env FILA_LOG_FORMAT)");
-  app.add_option("--metrics-listen", metrics_listen,
-                 "HOST:PORT for /metrics, /healthz and /readyz; port 0 picks one; off disables "
-                 "(env FILA_METRICS_LISTEN)");
+  fila::daemon::AddObservabilityFlags(app, common);
   app.add_option("--callback-listen", callback_listen,
                  "HOST:PORT where HTTP handlers report progress and enqueue children (one secret URL per "
                  "attempt); port 0 picks one; off disables (env FILA_CALLBACK_LISTEN)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help exits 0; every usage error exits 2, like every other bad input.
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-
-  fila::InstallCrashReport(program.c_str());
-  try {
-    fila::logging::Setup(program, log_level, log_format);
-  } catch (const fila::PermanentError& e) {
-    std::fprintf(stderr, "fila-worker: %s\n", e.what());
-    return fila::kExitUsage;
-  }
+  if (auto exit_now = fila::daemon::ParseFlags(app, argc, argv)) return *exit_now;
+  if (int code = fila::daemon::StartLogging(program, common)) return code;
   options.queues = fila::SplitList(queues);
   options.drain_timeout = std::chrono::seconds(drain_s);
   options.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
@@ -154,22 +131,12 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
     return std::nullopt;
   });
   std::unique_ptr<fila::MetricsServer> metrics;
-  if (metrics_listen != "off") {
-    try {
-      metrics = std::make_unique<fila::MetricsServer>(metrics_listen, "worker", readiness);
-    } catch (const fila::Error& e) {
-      spdlog::error("{}", e.what());
-      return fila::kExitUsage;
-    }
-    spdlog::info("metrics on http://{}/metrics", metrics->Address());
-  }
+  if (int code = fila::daemon::StartMetricsServer(common, "worker", readiness, metrics)) return code;
   const auto test_types_setting = test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled;
   fila::TaskTypes types = fila::TaskTypes::Builtin(test_types_setting);
   // Types registered as data (fila types apply): a task's version is read
   // when it is first seen, and every type again every 5 s.
-  std::shared_ptr<fila::TypeStore> type_store = fila::MakePostgresTypeStore(database_url, 1);
-  types.SetLoader([type_store] { return fila::LoadRegisteredTypes(*type_store); },
-                  std::chrono::seconds(1), std::chrono::seconds(5));
+  fila::daemon::WatchRegisteredTypes(types, database_url);
   // What operators bound to each tenant (the binding kinds of the
   // extensions), read by the handlers of every task; a change bites within --tenant-cache-ms.
   auto tenant_directory = std::make_shared<fila::TenantDirectory>(
@@ -239,33 +206,25 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   live = runtime.get();
 
   const auto& stop = fila::InstallStopSignals();
-  const auto startup_deadline = fila::DeadlineIn(std::chrono::seconds(startup_s));
-
-  auto log_error = [](const std::string& message) { spdlog::error("{}", message); };
-  int code = fila::StartupStep(
-      startup_deadline, "PostgreSQL at " + fila::RedactUrl(database_url),
-      [&] {
-        fila::PostgresStore store(database_url);
-        store.RequireSchema();
-        // Registered before the first claim, so the reaper never mistakes
-        // this worker's tasks for a dead worker's.
-        store.Heartbeat({options.worker_id, options.hostname, static_cast<int64_t>(::getpid()),
-                         options.queues, options.concurrency},
-                        static_cast<uint32_t>(options.lease.count()));
-      },
-      log_error);
+  const fila::daemon::Startup startup(common);
+  int code = startup.Postgres(database_url, [&] {
+    fila::PostgresStore store(database_url);
+    store.RequireSchema();
+    // Registered before the first claim, so the reaper never mistakes
+    // this worker's tasks for a dead worker's.
+    store.Heartbeat({options.worker_id, options.hostname, static_cast<int64_t>(::getpid()),
+                     options.queues, options.concurrency},
+                    static_cast<uint32_t>(options.lease.count()));
+  });
   if (code != 0) return code;
 
   std::unique_ptr<fila::Broker> broker;
   std::unique_ptr<fila::Consumer> consumer;
-  code = fila::StartupStep(
-      startup_deadline, "RabbitMQ at " + fila::RedactUrl(amqp_url),
-      [&] {
-        if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
-        if (!consumer) consumer = broker->NewConsumer();
-        consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
-      },
-      log_error);
+  code = startup.RabbitMq(amqp_url, [&] {
+    if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+    if (!consumer) consumer = broker->NewConsumer();
+    consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
+  });
   if (code != 0) return code;
 
   spdlog::info("worker {} consuming [{}] with {} slots", options.worker_id, queues,
@@ -277,12 +236,8 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
       "handed_back={}",
       options.worker_id, c.claimed.load(), c.finished.load(), c.stale_finishes.load(),
       c.duplicates.load(), c.poison.load(), c.abandoned.load(), c.handed_back.load());
-  spdlog::default_logger()->flush();
-  std::fflush(nullptr);
-  // Leave without unwinding: abandoned handler threads may still be running,
-  // and the metrics server's threads may be answering a probe (stopping it
-  // takes about 2 s for nothing, the OS closes its socket).
-  std::_Exit(code);
+  // Abandoned handler threads may still be running: no unwinding.
+  fila::daemon::Exit(code);
 }
 
 }  // namespace fila

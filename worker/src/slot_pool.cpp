@@ -24,13 +24,13 @@ milliseconds TimeoutOf(const Job& job) {
 
 }  // namespace
 
-FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome,
-                           std::string error, std::string error_kind, bool retryable,
-                           std::mt19937_64& rng) {
+FinishRecord FailedAttempt(const TaskTypes& types, const std::string& worker_id, const Job& job,
+                           Outcome outcome, std::string error, std::string error_kind,
+                           bool retryable, std::mt19937_64& rng) {
   FinishRecord r;
   r.id = job.envelope.id;
   r.attempt = job.claim.attempt;
-  r.worker = shared.options.worker_id;
+  r.worker = worker_id;
   r.outcome = outcome;
   // A handler's error may quote its input or an upstream's answer, at any
   // length: cut before it is logged (LogOutcome) or stored.
@@ -38,7 +38,7 @@ FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome
   r.error_kind = std::move(error_kind);
   const Envelope& e = job.envelope;
   RetryPolicy policy =
-      shared.types.Contains(e.type, e.type_version) ? shared.types.Get(e.type, e.type_version)->retry : RetryPolicy{};
+      types.Contains(e.type, e.type_version) ? types.Get(e.type, e.type_version)->retry : RetryPolicy{};
   if (job.claim.retry_base_ms > 0) policy.base = milliseconds(job.claim.retry_base_ms);
   if (job.claim.retry_cap_ms > 0) policy.cap = milliseconds(job.claim.retry_cap_ms);
   // The worker reports kCancelled exactly when the task's cancellation was
@@ -51,12 +51,24 @@ FinishRecord FailedAttempt(const Shared& shared, const Job& job, Outcome outcome
   return r;
 }
 
-SlotPool::SlotPool(Shared& shared) : shared_(shared), watchdog_rng_(seeds_()) {}
+SlotPool::SlotPool(const WorkerOptions& options, const HandlerRegistry& handlers,
+                   const TaskTypes& types, JobQueue& runnable, FinishQueue& finishes,
+                   ProgressBuffer& progress, WorkerCounters& counters, WorkerMetrics& metrics)
+    : options_(options),
+      handlers_(handlers),
+      types_(types),
+      runnable_(runnable),
+      finishes_(finishes),
+      progress_(progress),
+      counters_(counters),
+      metrics_(metrics),
+      busy_(metrics, options.concurrency),
+      watchdog_rng_(seeds_()) {}
 
 SlotPool::~SlotPool() { Stop(); }
 
 void SlotPool::Start() {
-  for (uint32_t i = 0; i < shared_.options.concurrency; ++i) AddSlot();
+  for (uint32_t i = 0; i < options_.concurrency; ++i) AddSlot();
   watchdog_ = std::thread([this] { WatchdogLoop(); });
 }
 
@@ -71,9 +83,9 @@ void SlotPool::AddSlot() {
 void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
   std::mt19937_64 rng(seed);
   while (true) {
-    auto job = shared_.runnable.Pop(SteadyClock::now() + std::chrono::seconds(1));
+    auto job = runnable_.Pop(SteadyClock::now() + std::chrono::seconds(1));
     if (!job) {
-      if (shared_.runnable.Closed()) return;
+      if (runnable_.Closed()) return;
       continue;
     }
     const Envelope& e = (*job)->envelope;
@@ -83,16 +95,14 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
                               {"queue", e.queue},
                               {"attempt", std::to_string(claim.attempt)}};
     const int64_t due_ms = std::max(claim.created_at_ms, claim.due_at_ms);
-    shared_.metrics.TaskStarted(e.queue, e.type,
+    metrics_.TaskStarted(e.queue, e.type,
                                 due_ms > 0 ? static_cast<double>(NowUnixMs() - due_ms) / 1000 : 0);
-    shared_.ChangeBusy(+1);
+    busy_.Change(+1);
     const auto started = SteadyClock::now();
     spdlog::debug("attempt started");
     SlotContext ctx(e.id, e.type, (*job)->claim.attempt, e.payload, e.queue, e.tenant,
-                    SteadyClock::now() + TimeoutOf(**job), shared_.types, [this](ProgressUpdate u) {
-                      std::lock_guard lock(shared_.progress_mutex);
-                      shared_.progress[u.id] = std::move(u);
-                    });
+                    SteadyClock::now() + TimeoutOf(**job), types_,
+                    [this](ProgressUpdate u) { progress_.Put(std::move(u)); });
     {
       std::lock_guard lock(slot.mutex);
       slot.job = *job;
@@ -110,12 +120,12 @@ void SlotPool::SlotLoop(Slot& slot, unsigned seed) {
       // slot to a new thread; this late result is dropped.
       if (slot.abandoned) return;
     }
-    shared_.ChangeBusy(-1);
+    busy_.Change(-1);
     done.queue = e.queue;
     done.type = e.type;
     done.run_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     LogOutcome(done);
-    shared_.Finished(std::move(done));
+    finishes_.Finished(std::move(done));
   }
 }
 
@@ -137,7 +147,7 @@ void SlotPool::LogOutcome(const Done& done) {
 Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
   const Envelope& e = job.envelope;
   auto failed = [&](Outcome outcome, std::string error, std::string kind, bool retryable) {
-    return Done{FailedAttempt(shared_, job, outcome, std::move(error), std::move(kind), retryable, rng),
+    return Done{FailedAttempt(types_, options_.worker_id, job, outcome, std::move(error), std::move(kind), retryable, rng),
                 job.epoch, job.tag};
   };
   // The handler of the version the task was enqueued under (compiled in,
@@ -145,8 +155,8 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
   std::shared_ptr<const Handler> handler;
   size_t max_result = 0;
   try {
-    const auto spec = shared_.types.Get(e.type, e.type_version);
-    handler = shared_.handlers.For(*spec);
+    const auto spec = types_.Get(e.type, e.type_version);
+    handler = handlers_.For(*spec);
     max_result = spec->max_result_bytes;
   } catch (const PermanentError& ex) {
     return failed(Outcome::kFailed, ex.what(), "permanent", false);
@@ -163,7 +173,7 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
     Done done{FinishRecord{}, job.epoch, job.tag};
     done.record.id = e.id;
     done.record.attempt = job.claim.attempt;
-    done.record.worker = shared_.options.worker_id;
+    done.record.worker = options_.worker_id;
     done.record.result = (*handler)(ctx);
     if (max_result > 0 && done.record.result.size() > max_result) {
       throw PermanentError("the result of " + std::to_string(done.record.result.size()) +
@@ -225,15 +235,15 @@ void SlotPool::Cancel(const std::vector<AttemptRef>& attempts) {
 void SlotPool::Abandon(Slot& slot, FinishRecord record) {
   slot.abandoned = true;
   stuck_ = true;
-  shared_.ChangeBusy(-1);
+  busy_.Change(-1);
   const Envelope& e = slot.job->envelope;
-  shared_.Finished(
+  finishes_.Finished(
       Done{std::move(record), slot.job->epoch, slot.job->tag, false, e.queue, e.type,
            std::chrono::duration<double>(SteadyClock::now() - slot.started).count()});
 }
 
 void SlotPool::WatchdogLoop() {
-  const auto grace = shared_.options.abandon_grace;
+  const auto grace = options_.abandon_grace;
   while (!stopping_) {
     std::this_thread::sleep_for(kWatchdogPeriod);
     size_t replacements = 0;
@@ -249,12 +259,12 @@ void SlotPool::WatchdogLoop() {
         if (!cancel_ignored && now <= slot->deadline + grace) continue;
         FinishRecord record;
         if (cancel_ignored) {
-          record = FailedAttempt(shared_, job, Outcome::kCancelled,
+          record = FailedAttempt(types_, options_.worker_id, job, Outcome::kCancelled,
                                  "cancelled; the handler ignored it and was abandoned",
                                  "cancelled", false, watchdog_rng_);
         } else {
           record = FailedAttempt(
-              shared_, job, Outcome::kTimedOut,
+              types_, options_.worker_id, job, Outcome::kTimedOut,
               "timed out after " + std::to_string(TimeoutOf(job).count()) +
                   " ms; the handler ignored cancellation for " + std::to_string(grace.count()) +
                   " ms and was abandoned",
@@ -263,10 +273,10 @@ void SlotPool::WatchdogLoop() {
         spdlog::error("abandoning the slot running task {} ({}) attempt {}: {}", job.envelope.id,
                       job.envelope.type, job.claim.attempt, record.error);
         Abandon(*slot, std::move(record));
-        uint64_t abandoned = ++shared_.counters.abandoned;
-        shared_.metrics.Abandoned();
-        if (abandoned >= shared_.options.max_abandoned) {
-          if (!shared_.overloaded.exchange(true)) {
+        uint64_t abandoned = ++counters_.abandoned;
+        metrics_.Abandoned();
+        if (abandoned >= options_.max_abandoned) {
+          if (!overloaded_.exchange(true)) {
             spdlog::error("{} slots abandoned: stopping this worker", abandoned);
           }
         } else {
@@ -286,14 +296,14 @@ void SlotPool::HandBackRunning() {
     FinishRecord r;
     r.id = slot->job->envelope.id;
     r.attempt = slot->job->claim.attempt;
-    r.worker = shared_.options.worker_id;
+    r.worker = options_.worker_id;
     r.state = TaskState::kScheduled;  // released to run again at once
     r.retry_at_ms = NowUnixMs();
     r.outcome = Outcome::kLost;
     r.error = "its worker stopped before the task finished (handed back to run again)";
     r.error_kind = "lost";
-    ++shared_.counters.handed_back;
-    shared_.metrics.HandedBack();
+    ++counters_.handed_back;
+    metrics_.HandedBack();
     spdlog::warn("handing back task {} attempt {}", r.id, r.attempt);
     Abandon(*slot, std::move(r));
   }

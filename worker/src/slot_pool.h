@@ -6,7 +6,14 @@
 #include <thread>
 #include <vector>
 
-#include "shared.h"
+#include "busy_slots.h"
+#include "finish_queue.h"
+#include "fila/handler.h"
+#include "fila/metrics.h"
+#include "fila/task_types.h"
+#include "fila/worker_runtime.h"
+#include "job.h"
+#include "progress_buffer.h"
 
 namespace fila {
 
@@ -16,9 +23,17 @@ class SlotContext;
 // plus a watchdog that abandons handlers which ignore their deadline or a
 // cancellation for longer than the grace period: the attempt is recorded
 // at once and a fresh thread takes the slot. Thread-safe.
+//
+// Slots pop jobs from `runnable`, put their handlers' progress in
+// `progress` and hand every outcome (abandoned and handed-back ones too) to
+// `finishes`. They count abandoned and handed-back attempts in `counters`,
+// and keep the busy-slot gauge of `metrics`. Everything passed in must
+// outlive the pool.
 class SlotPool final {
  public:
-  explicit SlotPool(Shared& shared);
+  SlotPool(const WorkerOptions& options, const HandlerRegistry& handlers, const TaskTypes& types,
+           JobQueue& runnable, FinishQueue& finishes, ProgressBuffer& progress,
+           WorkerCounters& counters, WorkerMetrics& metrics);
   ~SlotPool();
 
   void Start();
@@ -31,6 +46,9 @@ class SlotPool final {
   // detached (they may still be inside a handler).
   void Stop();
   bool HasStuckThreads() const;
+  // Too many slots were abandoned (WorkerOptions::max_abandoned): the
+  // worker must stop consuming and drain. Set by the watchdog.
+  bool Overloaded() const { return overloaded_.load(); }
 
  private:
   struct Slot {
@@ -54,7 +72,16 @@ class SlotPool final {
   // Abandons the job of `slot` (locked by the caller) with `record`.
   void Abandon(Slot& slot, FinishRecord record);
 
-  Shared& shared_;
+  const WorkerOptions& options_;
+  const HandlerRegistry& handlers_;
+  const TaskTypes& types_;
+  JobQueue& runnable_;
+  FinishQueue& finishes_;
+  ProgressBuffer& progress_;
+  WorkerCounters& counters_;
+  WorkerMetrics& metrics_;
+  BusySlots busy_;
+  std::atomic<bool> overloaded_{false};
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::random_device seeds_;

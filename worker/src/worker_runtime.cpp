@@ -7,10 +7,16 @@
 #include <thread>
 #include <unordered_map>
 
+#include "ack_queue.h"
 #include "bisect.h"
+#include "database_health.h"
+#include "fila/core/backoff.h"
 #include "fila/errors.h"
+#include "finish_queue.h"
 #include "finisher.h"
-#include "shared.h"
+#include "held_attempts.h"
+#include "job.h"
+#include "progress_buffer.h"
 #include "slot_pool.h"
 
 namespace fila {
@@ -18,20 +24,35 @@ namespace {
 
 using std::chrono::milliseconds;
 
-milliseconds Backoff(int failures) {
-  return milliseconds(std::min<int64_t>(100LL << std::min(failures, 5), 2000));
-}
+// The consumer loop's retries (claims while the store is away).
+constexpr milliseconds kBackoffCap{2000};
 
 }  // namespace
 
 struct WorkerRuntime::Impl {
   Impl(WorkerOptions o, StoreFactory s, const HandlerRegistry& h, const TaskTypes& t,
        WorkerMetrics& m)
-      : options(std::move(o)), stores(std::move(s)), shared(options, h, t, m), slots(shared) {}
+      : options(std::move(o)),
+        stores(std::move(s)),
+        types(t),
+        metrics(m),
+        finishes(acks, FinishQueue::MaxUnrecordedFor(options.concurrency)),
+        slots(options, h, t, runnable, finishes, progress, counters, m) {}
 
   WorkerOptions options;
   StoreFactory stores;
-  Shared shared;
+  const TaskTypes& types;
+  WorkerMetrics& metrics;
+  WorkerCounters counters;
+  DatabaseHealth health;
+  // Who touches what: the consumer thread claims (runnable, held) and sends
+  // the acks; the slots run jobs into `finishes` and `progress`; the
+  // finisher commits those and settles them (acks, held).
+  AckQueue acks;
+  JobQueue runnable;
+  FinishQueue finishes;
+  HeldAttempts held;
+  ProgressBuffer progress;
   SlotPool slots;
   Consumer* consumer = nullptr;  // owned by Run's thread
   // Guards `probe`, the consumer as seen by readiness checks on other threads.
@@ -40,16 +61,12 @@ struct WorkerRuntime::Impl {
   std::atomic<bool> stopping{false};
 
   void Received(std::vector<Delivery>& pending, Delivery d) {
-    shared.metrics.Delivered(d.queue, d.redelivered);
+    metrics.Delivered(d.queue, d.redelivered);
     pending.push_back(std::move(d));
   }
 
   void FlushAcks() {
-    std::vector<AckRef> ready;
-    {
-      std::lock_guard lock(shared.ack_mutex);
-      ready.swap(shared.acks);
-    }
+    const std::vector<AckRef> ready = acks.TakeAll();
     // One call per epoch (nearly always one), so the adapter can coalesce
     // the batch into a `multiple` ack.
     std::vector<uint64_t> tags;
@@ -60,12 +77,12 @@ struct WorkerRuntime::Impl {
       for (; i < ready.size() && ready[i].epoch == epoch; ++i) tags.push_back(ready[i].tag);
       consumer->AckMany(epoch, tags);
     }
-    shared.inflight -= static_cast<int64_t>(ready.size());
+    acks.Acked(ready.size());
   }
 
   void Poison(const Delivery& d, const std::string& reason) {
-    ++shared.counters.poison;
-    shared.metrics.Poison(d.queue);
+    ++counters.poison;
+    metrics.Poison(d.queue);
     spdlog::warn("poison message on queue {} ({} bytes): {}; moved to fila.dead", d.queue,
                  d.body.size(), reason);
     consumer->DeadLetter(d, reason);
@@ -74,7 +91,7 @@ struct WorkerRuntime::Impl {
   // Decodes and claims a batch of deliveries. Returns false when the store
   // is unreachable or slow: the deliveries not claimed yet stay pending and
   // are claimed later.
-  bool ClaimBatch(StateStore& store, std::vector<Delivery>& pending) {
+  bool ClaimBatch(WorkerStore& store, std::vector<Delivery>& pending) {
     std::vector<std::pair<Delivery, Envelope>> decoded;
     for (auto& d : pending) {
       Envelope e;
@@ -84,7 +101,7 @@ struct WorkerRuntime::Impl {
         Poison(d, error.what());
         continue;
       }
-      if (!shared.types.Contains(e.type, e.type_version)) {
+      if (!types.Contains(e.type, e.type_version)) {
         Poison(d, "unknown task type '" + e.type + "'");
         continue;
       }
@@ -115,13 +132,13 @@ struct WorkerRuntime::Impl {
                    "the database refuses to claim task " + item.second.id + ": " + refusal.what());
           });
     } catch (const std::exception& e) {
-      if (shared.claim_health.Failed(e.what()))
+      if (health.claims.Failed(e.what()))
         spdlog::warn("claim failed, will retry: {}", e.what());
       for (size_t i = settled; i < decoded.size(); ++i)
         pending.push_back(std::move(decoded[i].first));
       return false;
     }
-    if (shared.claim_health.Succeeded()) spdlog::info("claims work again");
+    if (health.claims.Succeeded()) spdlog::info("claims work again");
     return true;
   }
 
@@ -133,13 +150,10 @@ struct WorkerRuntime::Impl {
     for (auto& [d, env] : part) {
       auto it = claimed.find(env.id);
       if (it != claimed.end()) {
-        ++shared.counters.claimed;
-        ++shared.inflight;
-        {
-          std::lock_guard lock(shared.held_mutex);
-          shared.held[env.id] = it->second.attempt;
-        }
-        shared.runnable.Push(std::make_shared<const Job>(
+        ++counters.claimed;
+        acks.Claimed();
+        held.Hold(env.id, it->second.attempt);
+        runnable.Push(std::make_shared<const Job>(
             Job{std::move(env), std::move(it->second), d.epoch, d.tag}));
         claimed.erase(it);  // a second copy in the same batch is a duplicate
         continue;
@@ -151,13 +165,13 @@ struct WorkerRuntime::Impl {
       if (std::find(result.deferred.begin(), result.deferred.end(), env.id) !=
           result.deferred.end()) {
         // Over its key's limit: it waits in PostgreSQL, not in this slot.
-        shared.metrics.Deferred(d.queue);
+        metrics.Deferred(d.queue);
         spdlog::debug("task {} waits for its limit key; delivery dropped", env.id);
         consumer->Ack(d.epoch, d.tag);
         continue;
       }
-      ++shared.counters.duplicates;
-      shared.metrics.Duplicate(d.queue);
+      ++counters.duplicates;
+      metrics.Duplicate(d.queue);
       spdlog::debug("duplicate delivery of task {}; dropped", env.id);
       consumer->Ack(d.epoch, d.tag);
     }
@@ -172,18 +186,12 @@ WorkerRuntime::WorkerRuntime(WorkerOptions options, StoreFactory stores,
 
 WorkerRuntime::~WorkerRuntime() = default;
 
-const WorkerCounters& WorkerRuntime::Counters() const { return impl_->shared.counters; }
+const WorkerCounters& WorkerRuntime::Counters() const { return impl_->counters; }
 
 bool WorkerRuntime::HasStuckThreads() const { return impl_->slots.HasStuckThreads(); }
 
 std::optional<std::string> WorkerRuntime::DatabaseProblem() const {
-  const Shared& shared = impl_->shared;
-  for (const auto& [part, health] :
-       {std::pair{"claim", &shared.claim_health}, std::pair{"finish", &shared.finish_health},
-        std::pair{"heartbeat", &shared.heartbeat_health}}) {
-    if (auto problem = health->Problem()) return std::string(part) + ": " + *problem;
-  }
-  return std::nullopt;
+  return impl_->health.Problem();
 }
 
 std::optional<bool> WorkerRuntime::BrokerConnected() const {
@@ -196,16 +204,25 @@ bool WorkerRuntime::Stopping() const { return impl_->stopping; }
 
 int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<bool>& stop) {
   Impl& m = *impl_;
-  Shared& shared = m.shared;
   m.consumer = consumer.get();
-  shared.consumer = consumer.get();
+  m.acks.SetConsumer(consumer.get());
   {
     std::lock_guard lock(m.probe_mutex);
     m.probe = consumer.get();
   }
-  shared.metrics.Slots(0, m.options.concurrency);
+  m.metrics.Slots(0, m.options.concurrency);
   auto store = m.stores();
-  Finisher finisher(shared, m.stores(), m.slots);
+  Finisher finisher({.options = m.options,
+                     .finishes = m.finishes,
+                     .held = m.held,
+                     .progress = m.progress,
+                     .acks = m.acks,
+                     .slots = m.slots,
+                     .counters = m.counters,
+                     .metrics = m.metrics,
+                     .finish_health = m.health.finishes,
+                     .heartbeat_health = m.health.heartbeats},
+                    m.stores());
   finisher.Start();
   m.slots.Start();
 
@@ -219,28 +236,30 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
   while (true) {
     try {
       m.FlushAcks();
-      if ((stop || shared.overloaded) && !stopping) {
+      if ((stop || m.slots.Overloaded()) && !stopping) {
         stopping = true;
         m.stopping = true;
-        if (shared.overloaded) exit_code = kExitAbandoned;
+        if (m.slots.Overloaded()) exit_code = kExitAbandoned;
         drain_deadline = SteadyClock::now() + m.options.drain_timeout;
         consumer->Stop();
         // Unclaimed deliveries go back to the broker for another worker.
         for (const auto& d : pending) consumer->Reject(d.epoch, d.tag, true);
         pending.clear();
-        spdlog::info("stopping: draining {} in-flight tasks (budget {} ms)", shared.inflight.load(),
+        spdlog::info("stopping: draining {} in-flight tasks (budget {} ms)", m.acks.Unacked(),
                      m.options.drain_timeout.count());
       }
       if (stopping) {
-        if (shared.inflight == 0 && shared.unrecorded == 0) break;
+        // Drained: every claimed delivery acked and every finish recorded
+        // (or let go).
+        if (m.acks.Unacked() == 0 && m.finishes.Unrecorded() == 0) break;
         if (SteadyClock::now() >= drain_deadline) {
           if (handed_back) {
             spdlog::error("{} finishes could not be recorded before exit; their tasks will "
                           "be reaped",
-                          shared.unrecorded.load());
+                          m.finishes.Unrecorded());
             break;
           }
-          spdlog::warn("drain budget spent: handing back {} running tasks", shared.inflight.load());
+          spdlog::warn("drain budget spent: handing back {} running tasks", m.acks.Unacked());
           m.slots.HandBackRunning();
           handed_back = true;
           drain_deadline = SteadyClock::now() + std::chrono::seconds(10);  // to commit them
@@ -252,7 +271,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         } else {
           // Store down: wait while serving the connection's heartbeats; a
           // delivery that arrives meanwhile joins the pending claim.
-          if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++))) {
+          if (auto d = consumer->Next(SteadyClock::now() + Backoff(claim_failures++, kBackoffCap))) {
             m.Received(pending, std::move(*d));
           }
           continue;
@@ -277,15 +296,15 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
       // Nothing is expected here (claims and broker calls handle their own
       // errors); the consumer loop must outlive it anyway.
       spdlog::error("consumer loop: {}; carrying on", e.what());
-      std::this_thread::sleep_for(Backoff(loop_failures++));
+      std::this_thread::sleep_for(Backoff(loop_failures++, kBackoffCap));
     }
   }
 
-  shared.runnable.Close();
+  m.runnable.Close();
   m.slots.Stop();
   finisher.Stop();
   m.FlushAcks();
-  shared.consumer = nullptr;
+  m.acks.SetConsumer(nullptr);
   m.consumer = nullptr;
   {
     std::lock_guard lock(m.probe_mutex);

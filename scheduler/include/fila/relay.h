@@ -8,13 +8,12 @@
 
 #include "fila/broker.h"
 #include "fila/clock.h"
+#include "fila/core/leader_store.h"
 #include "fila/metrics.h"
 #include "fila/readiness.h"
 #include "fila/task_types.h"
 
 namespace fila {
-
-class PostgresStore;
 
 struct RelayOptions {
   uint32_t batch = 500;
@@ -38,12 +37,12 @@ struct RelayOptions {
 // The leader-only loop of fila-scheduler: publishes outbox rows with
 // confirms and deletes them once confirmed, moves due scheduled tasks back
 // to queued, and reaps the running tasks of lost workers and expired leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
-// net. Also fires due cron slots. Leadership is a Postgres session advisory lock on the store's
-// connection, so any number of schedulers may run: one relays.
+// net. Also fires due cron slots. Leadership is the store's (on PostgreSQL a session advisory lock on
+// its connection), so any number of schedulers may run: one relays.
 // Runs on the calling thread, which owns `store` and `publisher`.
 class Relay final {
  public:
-  Relay(RelayOptions options, PostgresStore& store, Publisher& publisher, const TaskTypes& types,
+  Relay(RelayOptions options, LeaderStore& store, Publisher& publisher, const TaskTypes& types,
         SchedulerMetrics& metrics = NoSchedulerMetrics());
   // Every error is caught, logged and retried with backoff; none ends the
   // loop. A step that fails for good (the database refuses it) is retried
@@ -73,7 +72,7 @@ class Relay final {
   SteadyClock::time_point Step(const char* name, PartHealth& health, int& failures, Next&& next);
 
   RelayOptions options_;
-  PostgresStore& store_;
+  LeaderStore& store_;
   Publisher& publisher_;
   const TaskTypes& types_;
   SchedulerMetrics& metrics_;

@@ -8,6 +8,7 @@
 #include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/migrator.h"
+#include "fila/uuid.h"
 #include "pg_support.h"
 #include "store_impl.h"
 
@@ -319,19 +320,6 @@ ClaimedTask ReadClaimed(const pqxx::row& r) {
   t.created_at_ms = pg::Int64OrZero(r[6]);
   t.due_at_ms = pg::Int64OrZero(r[7]);
   return t;
-}
-
-bool IsUuid(std::string_view text) noexcept {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 

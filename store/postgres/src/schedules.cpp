@@ -2,10 +2,10 @@
 // due slots.
 #include <spdlog/spdlog.h>
 
+#include "fila/core/schedule_firing.h"
 #include "fila/cron.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
-#include "fila/task_request.h"
 #include "pg_support.h"
 #include "store_impl.h"
 
@@ -17,10 +17,6 @@ constexpr const char* kScheduleColumns =
     "catch_up, paused, coalesce((extract(epoch FROM next_fire_at) * 1000)::bigint, 0), "
     "coalesce((extract(epoch FROM last_slot_at) * 1000)::bigint, 0), "
     "coalesce(last_task_id::text, ''), fired, missed";
-
-// Slots of one pass are bounded: a schedule every second that was down for
-// a week is not walked slot by slot.
-constexpr int kMaxSlotsWalked = 10000;
 
 ScheduleView ReadSchedule(const pqxx::row& r) {
   ScheduleView v;
@@ -42,17 +38,6 @@ ScheduleView ReadSchedule(const pqxx::row& r) {
   v.fired = r[15].as<int64_t>();
   v.missed = r[16].as<int64_t>();
   return v;
-}
-
-void ValidateName(const std::string& name) {
-  if (name.empty() || name.size() > 128) {
-    throw PermanentError("schedule name must be 1 to 128 characters", "name");
-  }
-  for (char c : name) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                    c == '-' || c == ':';
-    if (!ok) throw PermanentError("schedule name may hold only A-Z a-z 0-9 . _ - :", "name");
-  }
 }
 
 }  // namespace
@@ -97,13 +82,8 @@ WHERE tenant = $1 AND name = $2)"},
 }
 
 ScheduleView PostgresStore::AddSchedule(const ScheduleSpec& spec) {
-  ValidateName(spec.name);
-  if (spec.catch_up != "skip" && spec.catch_up != "latest") {
-    throw PermanentError("catch-up must be skip or latest", "catch_up");
-  }
+  const int64_t next = FirstSlotOfNewSchedule(spec, NowUnixMs());
   const CronSchedule cron = CronSchedule::Parse(spec.cron, spec.timezone);
-  const int64_t next = cron.NextAfter(NowUnixMs());
-  if (next < 0) throw PermanentError("cron expression never fires", "cron");
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_prepared("schedule_add", spec.tenant, spec.name, spec.cron,
@@ -169,10 +149,6 @@ FireResult PostgresStore::FireDueSchedules(const TaskTypes& types, int64_t grace
     for (const auto& row : tx.exec_prepared("schedule_due", limit)) {
       const ScheduleView s = ReadSchedule(row);
       const int64_t now = row[17].as<int64_t>();
-      int64_t next = s.next_fire_at_ms;
-      std::vector<int64_t> late;
-      int64_t latest_missed = 0;
-      int64_t missed = 0;
       std::optional<CronSchedule> cron;
       try {
         cron = CronSchedule::Parse(s.spec.cron, s.spec.timezone);
@@ -181,42 +157,14 @@ FireResult PostgresStore::FireDueSchedules(const TaskTypes& types, int64_t grace
         tx.exec_prepared("schedule_pause", s.spec.tenant, s.spec.name);
         continue;
       }
-      for (int walked = 0; next > 0 && next <= now; ++walked) {
-        if (walked == kMaxSlotsWalked) {
-          ++missed;  // at least; the rest are not counted one by one
-          next = cron->NextAfter(now);
-          break;
-        }
-        if (now - next <= grace_ms) {
-          late.push_back(next);
-        } else {
-          if (latest_missed > 0) ++missed;
-          latest_missed = next;
-        }
-        next = cron->NextAfter(next);
-      }
-      std::vector<int64_t> fire = late;
-      if (latest_missed > 0) {
-        if (fire.empty() && s.spec.catch_up == "latest") {
-          fire.push_back(latest_missed);
-        } else {
-          ++missed;
-        }
-      }
+      const SlotPlan plan = PlanSlots(s.spec, *cron, s.next_fire_at_ms, now, grace_ms);
+      const std::vector<int64_t>& fire = plan.fire;
+      const int64_t next = plan.next;
+      int64_t missed = plan.missed;
       std::vector<NewTask> tasks;
       for (int64_t slot : fire) {
-        TaskRequest request;
-        request.type = s.spec.type;
-        request.queue = s.spec.queue;
-        request.priority = s.spec.priority;
-        request.max_attempts = s.spec.max_attempts;
-        request.timeout_ms = s.spec.timeout_ms;
-        request.tenant = s.spec.tenant;
-        request.idempotency_key = "schedule:" + s.spec.name + ":" + std::to_string(slot);
-        request.payload_form = TaskRequest::PayloadForm::kBytes;
-        request.payload = s.spec.payload;
         try {
-          tasks.push_back(PrepareTask(request, types, TaskLimits{}, now));
+          tasks.push_back(SlotTask(s.spec, slot, types, now));
         } catch (const PermanentError& e) {
           spdlog::error("schedule {}/{}: slot {} not fired: {}", s.spec.tenant, s.spec.name, slot,
                         e.what());

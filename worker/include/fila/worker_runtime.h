@@ -12,7 +12,7 @@
 #include "fila/broker.h"
 #include "fila/handler.h"
 #include "fila/metrics.h"
-#include "fila/state_store.h"
+#include "fila/core/worker_store.h"
 #include "fila/task_types.h"
 
 namespace fila {
@@ -69,10 +69,10 @@ inline constexpr int kExitAbandoned = 3;
 // message holds a prefetch slot exactly as long as its task holds a worker
 // slot. The broker never holds back more messages than there are free
 // slots. Beyond a few times `concurrency` finishes waiting for a commit,
-// acks wait for the commit (see Shared::Finished).
+// acks wait for the commit (see FinishQueue::Finished in worker/src).
 class WorkerRuntime final {
  public:
-  using StoreFactory = std::function<std::unique_ptr<StateStore>()>;
+  using StoreFactory = std::function<std::unique_ptr<WorkerStore>()>;
 
   // `metrics` (default: none recorded) must outlive the runtime.
   WorkerRuntime(WorkerOptions options, StoreFactory stores, const HandlerRegistry& handlers,

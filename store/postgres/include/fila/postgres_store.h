@@ -8,10 +8,11 @@
 #include "fila/metrics.h"
 #include "fila/monitor.h"
 #include "fila/state_store.h"
+#include "fila/uuid.h"  // IsUuid, for the store's users that had it from here
 
 namespace fila {
 
-// StateStore on PostgreSQL. Owns one connection, opened on first use and
+// StateStore (every store role) on PostgreSQL. Owns one connection, opened on first use and
 // reopened after a loss (the failing call throws TransientError; the next
 // one reconnects). Statements are prepared once per connection.
 // Not thread-safe: one instance per owning thread.
@@ -30,15 +31,15 @@ class PostgresStore final : public StateStore {
 
   // Session-level advisory lock `key` for leader election. True while held;
   // a lost connection releases it (the next call tries again).
-  bool TryLeadership(int64_t key);
+  bool TryLeadership(int64_t key) override;
   // LISTENs on `channel`; re-established after every reconnect.
-  void Listen(const std::string& channel);
+  void Listen(const std::string& channel) override;
   // Waits up to `timeout` for a notification on a listened channel.
   bool AwaitNotification(std::chrono::milliseconds timeout);
   // Waits up to `timeout` for notifications; returns their payloads (each
   // at most once, in arrival order; Postgres folds duplicates within one
   // transaction).
-  std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout);
+  std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) override;
   // Whether the connection was reopened since the last call (notifications
   // sent meanwhile were missed).
   bool Reconnected();
@@ -103,8 +104,5 @@ class PostgresStore final : public StateStore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Whether `text` is a canonical UUID (8-4-4-4-12 hex digits).
-bool IsUuid(std::string_view text) noexcept;
 
 }  // namespace fila

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fila/core/store_types.h"
+
+namespace fila {
+
+// What the leader scheduler's relay needs: leadership, change
+// notifications, the outbox, due tasks, the reaper and cron. Errors as in
+// WorkerStore.
+class LeaderStore {
+ public:
+  virtual ~LeaderStore() = default;
+
+  // Tries to take (or keeps) the leadership named `key`. True while held;
+  // losing the store's connection loses it (the next call tries again).
+  virtual bool TryLeadership(int64_t key) = 0;
+  // Subscribes to change notifications on `channel` ("fila_outbox": an
+  // outbox row was written, or with payload "due" a task became scheduled).
+  // Stays subscribed across reconnects.
+  virtual void Listen(const std::string& channel) = 0;
+  // Waits up to `timeout` for notifications on the listened channels;
+  // returns the payloads that carry one (each at most once, in arrival
+  // order; repeats within one change may be folded).
+  virtual std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) = 0;
+
+  // Oldest outbox rows with their envelopes, for the relay. A row whose
+  // task is no longer queued has an empty envelope queue: delete it
+  // unpublished.
+  virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit) = 0;
+  virtual void DeleteOutbox(std::span<const int64_t> outbox_ids) = 0;
+  // Moves scheduled tasks whose run_at has passed to queued, with outbox
+  // rows; returns how many. `next_due_in_ms`, when given, receives the time
+  // until the next scheduled task is due (-1: none; <= 0: due now).
+  virtual int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) = 0;
+  // Running tasks whose worker's heartbeat is older than
+  // `worker_timeout_ms` (or whose worker is gone) or whose lease expired go
+  // back to queued (or dead when out of attempts, cancelled when
+  // cancellation was requested), with an attempt recorded as lost.
+  virtual std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) = 0;
+  // Enqueues the due slot of every due schedule (each slot's task keyed
+  // schedule:<name>:<slot ms>) and moves it to its next slot, in one
+  // transaction per schedule. Slots older than `grace_ms` were missed:
+  // catch-up `skip` drops them, `latest` runs the newest missed one once.
+  virtual FireResult FireDueSchedules(const TaskTypes& types, int64_t grace_ms,
+                                      uint32_t limit) = 0;
+};
+
+}  // namespace fila

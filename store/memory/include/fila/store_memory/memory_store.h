@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fila/clock.h"
+#include "fila/state_store.h"
+
+namespace fila {
+
+// Every store role (StateStore) in process memory, with the semantics of
+// PostgresStore: fenced claims and finishes, idempotency keys per tenant,
+// the outbox, due-task release, the reaper, cancel and replay,
+// dependencies, children committed with their parent's finish, per-key
+// limits, cron schedules, tokens and the monitor view.
+//
+// FOR UNIT TESTS AND `fila` DEVELOPMENT ONLY, not production: nothing is
+// durable, nothing is shared with another process, and every call holds one
+// lock over the whole state.
+//
+// Thread-safe: one instance may be shared by every thread of a test (the
+// relay, a worker's claim and finish threads, the API). Never throws
+// TransientError (there is no connection to lose); bad input throws
+// PermanentError as PostgresStore does.
+//
+// Time comes from `now_ms` (Unix ms), so a test can move time by hand;
+// only AwaitPayloads waits in real time.
+class MemoryStore final : public StateStore {
+ public:
+  using NowMs = std::function<int64_t()>;
+  explicit MemoryStore(NowMs now_ms = NowUnixMs);
+  ~MemoryStore() override;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  // Test hook: whether TryLeadership succeeds (true at first). Leadership
+  // is one flag of this store, not per caller: two relays on one
+  // MemoryStore would both lead.
+  void SetLeadershipAvailable(bool available);
+  // Test hook: wakes AwaitPayloads with `payload` ("" wakes without one).
+  void Notify(const std::string& payload);
+
+  // LeaderStore
+  bool TryLeadership(int64_t key) override;
+  void Listen(const std::string& channel) override;
+  std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) override;
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
+  int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) override;
+  std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) override;
+  FireResult FireDueSchedules(const TaskTypes& types, int64_t grace_ms, uint32_t limit) override;
+
+  // WorkerStore
+  ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
+                    uint32_t lease_ms) override;
+  std::vector<bool> Finish(std::span<const FinishRecord> records) override;
+  void RecordProgress(std::span<const ProgressUpdate> updates) override;
+  void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override;
+  void Deregister(const std::string& worker_id) override;
+  std::vector<AttemptRef> CancelRequested(const std::string& worker_id) override;
+
+  // TaskAdminStore
+  std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
+  RequestResult Cancel(const std::string& id) override;
+  RequestResult Replay(const std::string& id) override;
+  int64_t ReplayDead(const std::string& type) override;
+  std::optional<TaskView> GetTask(const std::string& id) override;
+  std::vector<TaskTreeNode> TaskTree(const std::string& id, uint32_t limit) override;
+  std::vector<TaskView> ListTasks(const ListFilter& filter) override;
+  bool DeleteTerminal(const std::string& id) override;
+  ScheduleView AddSchedule(const ScheduleSpec& spec) override;
+  std::vector<ScheduleView> ListSchedules(const std::string& tenant) override;
+  std::optional<ScheduleView> GetSchedule(const std::string& tenant,
+                                          const std::string& name) override;
+  bool SetSchedulePaused(const std::string& tenant, const std::string& name,
+                         bool paused) override;
+  bool DeleteSchedule(const std::string& tenant, const std::string& name) override;
+  std::vector<QueueStateCount> CountByQueueAndState() override;
+  std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) override;
+  int64_t CountActive() override;
+
+  // TokenStore
+  std::pair<TokenInfo, std::string> CreateToken(const std::string& tenant,
+                                                const std::string& role) override;
+  std::optional<TokenInfo> Authenticate(const std::string& token) override;
+  bool RevokeToken(const std::string& id) override;
+  std::vector<TokenInfo> ListTokens() override;
+
+  // MonitorStore
+  MonitorSnapshot Monitor(uint32_t stale_after_ms) override;
+
+  struct State;  // memory_state.h
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace fila

@@ -1,0 +1,397 @@
+// MemoryStore: producers' and operators' calls (tasks, schedules, counts),
+// tokens and the monitor view.
+#include <algorithm>
+#include <functional>
+#include <tuple>
+
+#include "fila/core/schedule_firing.h"
+#include "fila/errors.h"
+#include "fila/uuid.h"
+#include "memory_state.h"
+
+namespace fila {
+namespace {
+
+// A worker silent this long and running nothing is only counted (as on
+// PostgreSQL).
+constexpr int64_t kForgetWorkerAfterMs = 3600 * 1000;
+
+bool Replayable(TaskState s) {
+  return s == TaskState::kFailed || s == TaskState::kDead || s == TaskState::kCancelled;
+}
+
+}  // namespace
+
+std::vector<EnqueueResult> MemoryStore::Enqueue(std::span<const NewTask> tasks) {
+  std::lock_guard lock(state_->mu);
+  return state_->EnqueueLocked(tasks);
+}
+
+RequestResult MemoryStore::Cancel(const std::string& id) {
+  std::lock_guard lock(state_->mu);
+  MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;
+  if (!t) return {};
+  const TaskState s = t->v.state;
+  if (s == TaskState::kQueued || s == TaskState::kScheduled || s == TaskState::kBlocked) {
+    t->v.finished_at_ms = state_->Now();
+    state_->SetState(*t, TaskState::kCancelled);
+    return {true, true, TaskState::kCancelled};
+  }
+  if (s == TaskState::kRunning && !t->v.cancel_requested) {
+    t->v.cancel_requested = true;
+    return {true, true, s};
+  }
+  return {true, false, s};
+}
+
+void MemoryStore::State::ReplayLocked(MemTask& t) {
+  t.v.max_attempts = t.v.attempt + t.attempt_budget;
+  t.v.cancel_requested = false;
+  t.v.finished_at_ms = 0;
+  t.v.run_at_ms = Now();
+  SetState(t, TaskState::kQueued);
+  AddOutbox(t.v.id);
+}
+
+RequestResult MemoryStore::Replay(const std::string& id) {
+  std::lock_guard lock(state_->mu);
+  MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;
+  if (!t) return {};
+  const bool replay = Replayable(t->v.state);
+  if (replay) state_->ReplayLocked(*t);
+  return {true, replay, t->v.state};
+}
+
+int64_t MemoryStore::ReplayDead(const std::string& type) {
+  std::lock_guard lock(state_->mu);
+  int64_t n = 0;
+  for (auto& [id, t] : state_->tasks) {
+    if (t.v.state == TaskState::kDead && (type.empty() || t.v.type == type)) {
+      state_->ReplayLocked(t);
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::optional<TaskView> MemoryStore::GetTask(const std::string& id) {
+  std::lock_guard lock(state_->mu);
+  const MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;
+  if (!t) return std::nullopt;
+  TaskView v = t->v;
+  std::sort(v.attempts.begin(), v.attempts.end(),
+            [](const AttemptView& a, const AttemptView& b) { return a.attempt < b.attempt; });
+  return v;
+}
+
+std::vector<TaskTreeNode> MemoryStore::TaskTree(const std::string& id, uint32_t limit) {
+  std::lock_guard lock(state_->mu);
+  const MemTask* root = IsUuid(id) ? state_->Find(id) : nullptr;
+  if (!root) return {};
+  std::map<std::string, std::vector<const MemTask*>> children;
+  for (const auto& [tid, t] : state_->tasks) {
+    if (!t.v.parent_id.empty()) children[t.v.parent_id].push_back(&t);
+  }
+  std::vector<TaskTreeNode> nodes;
+  std::vector<const MemTask*> level{root};
+  for (uint32_t depth = 0; !level.empty() && depth <= 50; ++depth) {
+    std::sort(level.begin(), level.end(), [](const MemTask* a, const MemTask* b) {
+      return std::tie(a->v.created_at_us, a->v.id) < std::tie(b->v.created_at_us, b->v.id);
+    });
+    std::vector<const MemTask*> next;
+    for (const MemTask* t : level) {
+      if (nodes.size() >= limit) return nodes;
+      nodes.push_back({t->v.id, t->v.type, t->v.state, t->v.parent_id, depth, t->v.depends_on,
+                       t->v.last_error});
+      auto it = children.find(t->v.id);
+      if (it != children.end()) next.insert(next.end(), it->second.begin(), it->second.end());
+    }
+    level = std::move(next);
+  }
+  return nodes;
+}
+
+std::vector<TaskView> MemoryStore::ListTasks(const ListFilter& f) {
+  std::lock_guard lock(state_->mu);
+  const bool cursor = f.before_created_at_us > 0 && IsUuid(f.before_id);
+  std::vector<const MemTask*> hits;
+  for (const auto& [id, t] : state_->tasks) {
+    if (f.state && t.v.state != *f.state) continue;
+    if (!f.type.empty() && t.v.type != f.type) continue;
+    if (!f.queue.empty() && t.v.queue != f.queue) continue;
+    if (!f.tenant.empty() && t.v.tenant != f.tenant) continue;
+    if (cursor && std::tie(t.v.created_at_us, t.v.id) >= std::tie(f.before_created_at_us, f.before_id))
+      continue;
+    hits.push_back(&t);
+  }
+  std::sort(hits.begin(), hits.end(), [](const MemTask* a, const MemTask* b) {
+    return std::tie(a->v.created_at_us, a->v.id) > std::tie(b->v.created_at_us, b->v.id);
+  });
+  std::vector<TaskView> out;
+  for (const MemTask* t : hits) {
+    if (out.size() >= f.limit) break;
+    out.push_back(t->v);
+    out.back().attempts.clear();  // filled by GetTask only
+    out.back().depends_on.clear();
+  }
+  return out;
+}
+
+bool MemoryStore::DeleteTerminal(const std::string& id) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  MemTask* t = IsUuid(id) ? s.Find(id) : nullptr;
+  if (!t || !IsTerminal(t->v.state) || t->v.state == TaskState::kScheduled) return false;
+  const TaskState st = t->v.state;
+  if (st != TaskState::kSucceeded && st != TaskState::kFailed && st != TaskState::kDead &&
+      st != TaskState::kCancelled)
+    return false;
+  if (!t->v.idempotency_key.empty()) s.idempotency.erase({t->v.tenant, t->v.idempotency_key});
+  std::erase_if(s.outbox, [&](const auto& row) { return row.second.first == id; });
+  for (const auto& p : t->v.depends_on) {
+    if (MemTask* pt = s.Find(p)) std::erase(pt->dependents, id);
+  }
+  s.tasks.erase(id);
+  return true;
+}
+
+ScheduleView MemoryStore::AddSchedule(const ScheduleSpec& spec) {
+  std::lock_guard lock(state_->mu);
+  const int64_t next = FirstSlotOfNewSchedule(spec, state_->Now());
+  auto key = std::make_pair(spec.tenant, spec.name);
+  if (state_->schedules.count(key) != 0) {
+    throw PermanentError("a schedule named '" + spec.name + "' exists", "name");
+  }
+  MemSchedule s;
+  s.view.spec = spec;
+  s.view.spec.timezone = CronSchedule::Parse(spec.cron, spec.timezone).Timezone();
+  s.view.next_fire_at_ms = next;
+  state_->schedules[key] = s;
+  return s.view;
+}
+
+std::vector<ScheduleView> MemoryStore::ListSchedules(const std::string& tenant) {
+  std::lock_guard lock(state_->mu);
+  std::vector<ScheduleView> out;
+  for (const auto& [key, s] : state_->schedules) {  // by (tenant, name)
+    if (key.first == tenant) out.push_back(s.view);
+  }
+  return out;
+}
+
+std::optional<ScheduleView> MemoryStore::GetSchedule(const std::string& tenant,
+                                                     const std::string& name) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->schedules.find({tenant, name});
+  if (it == state_->schedules.end()) return std::nullopt;
+  return it->second.view;
+}
+
+bool MemoryStore::SetSchedulePaused(const std::string& tenant, const std::string& name,
+                                    bool paused) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->schedules.find({tenant, name});
+  if (it == state_->schedules.end()) return false;
+  ScheduleView& v = it->second.view;
+  v.paused = paused;
+  if (!paused) {
+    const int64_t next = CronSchedule::Parse(v.spec.cron, v.spec.timezone).NextAfter(state_->Now());
+    v.next_fire_at_ms = next > 0 ? next : 0;
+  }
+  return true;
+}
+
+bool MemoryStore::DeleteSchedule(const std::string& tenant, const std::string& name) {
+  std::lock_guard lock(state_->mu);
+  return state_->schedules.erase({tenant, name}) != 0;
+}
+
+std::vector<QueueStateCount> MemoryStore::CountByQueueAndState() {
+  std::lock_guard lock(state_->mu);
+  std::map<std::pair<std::string, std::string>, QueueStateCount> counts;  // ordered as SQL text
+  for (const auto& [id, t] : state_->tasks) {
+    auto& c = counts[{t.v.queue, std::string(ToString(t.v.state))}];
+    c.queue = t.v.queue;
+    c.state = t.v.state;
+    ++c.count;
+  }
+  std::vector<QueueStateCount> out;
+  for (auto& [key, c] : counts) out.push_back(c);
+  return out;
+}
+
+std::vector<QueueStatusView> MemoryStore::QueueStatuses(const std::string& tenant) {
+  std::lock_guard lock(state_->mu);
+  const int64_t now = state_->Now();
+  struct Acc {
+    std::map<std::string, std::pair<TaskState, int64_t>> counts;  // by state text
+    std::optional<int64_t> oldest_queued_run_at;
+    double run_seconds = 0;
+    int64_t runs = 0;
+  };
+  std::map<std::string, Acc> queues;
+  for (const auto& [id, t] : state_->tasks) {
+    if (!tenant.empty() && t.v.tenant != tenant) continue;
+    Acc& a = queues[t.v.queue];
+    auto& c = a.counts[std::string(ToString(t.v.state))];
+    c.first = t.v.state;
+    ++c.second;
+    if (t.v.state == TaskState::kQueued) {
+      a.oldest_queued_run_at = std::min(a.oldest_queued_run_at.value_or(t.v.run_at_ms), t.v.run_at_ms);
+    }
+    if (t.v.state == TaskState::kSucceeded && t.v.finished_at_ms > now - 3600 * 1000) {
+      a.run_seconds += (t.v.finished_at_ms - t.v.started_at_ms) / 1000.0;
+      ++a.runs;
+    }
+  }
+  std::vector<QueueStatusView> out;
+  for (const auto& [queue, a] : queues) {
+    QueueStatusView q{queue, {}, 0, 0};
+    for (const auto& [text, c] : a.counts) q.counts.push_back(c);
+    if (a.oldest_queued_run_at) {
+      q.oldest_queued_age_seconds = std::max(0.0, (now - *a.oldest_queued_run_at) / 1000.0);
+    }
+    if (a.runs > 0) q.mean_run_seconds = a.run_seconds / a.runs;
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+int64_t MemoryStore::CountActive() {
+  std::lock_guard lock(state_->mu);
+  int64_t n = 0;
+  for (const auto& [id, t] : state_->tasks) {
+    const TaskState s = t.v.state;
+    n += s == TaskState::kQueued || s == TaskState::kScheduled || s == TaskState::kRunning;
+  }
+  return n;
+}
+
+std::pair<TokenInfo, std::string> MemoryStore::CreateToken(const std::string& tenant,
+                                                           const std::string& role) {
+  if (role != "producer" && role != "operator") {
+    throw PermanentError("role must be producer or operator", "role");
+  }
+  std::lock_guard lock(state_->mu);
+  std::string secret = "fila_" + NewUuid() + NewUuid();
+  std::erase(secret, '-');
+  MemToken token{{NewUuid(), tenant, role, state_->Now(), 0}, std::hash<std::string>{}(secret)};
+  state_->tokens.push_back(token);
+  return {token.info, secret};
+}
+
+std::optional<TokenInfo> MemoryStore::Authenticate(const std::string& token) {
+  std::lock_guard lock(state_->mu);
+  const size_t hash = std::hash<std::string>{}(token);
+  for (const auto& t : state_->tokens) {
+    // A test store: a 64-bit hash stands in for SHA-256.
+    if (t.hash == hash && t.info.revoked_at_ms == 0) return t.info;
+  }
+  return std::nullopt;
+}
+
+bool MemoryStore::RevokeToken(const std::string& id) {
+  std::lock_guard lock(state_->mu);
+  for (auto& t : state_->tokens) {
+    if (t.info.id == id && t.info.revoked_at_ms == 0) {
+      t.info.revoked_at_ms = state_->Now();
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<TokenInfo> MemoryStore::ListTokens() {
+  std::lock_guard lock(state_->mu);
+  std::vector<TokenInfo> out;
+  for (const auto& t : state_->tokens) out.push_back(t.info);  // in creation order
+  return out;
+}
+
+MonitorSnapshot MemoryStore::Monitor(uint32_t stale_after_ms) {
+  std::lock_guard lock(state_->mu);
+  const State& s = *state_;
+  const int64_t now = s.Now();
+  MonitorSnapshot snap;
+  snap.taken_at_ms = now;
+  snap.stale_after_seconds = stale_after_ms / 1000.0;
+  std::map<std::string, WorkerView> workers;
+  std::set<std::string> running_workers;
+  for (const auto& [id, t] : s.tasks) {
+    if (t.v.state == TaskState::kRunning) running_workers.insert(t.v.worker);
+  }
+  for (const auto& [id, w] : s.workers) {
+    const int64_t age_ms = std::max<int64_t>(0, now - w.heartbeat_at_ms);
+    if (age_ms >= kForgetWorkerAfterMs && running_workers.count(id) == 0) {
+      ++snap.workers_hidden;
+      continue;
+    }
+    WorkerView v;
+    v.id = id;
+    v.hostname = w.info.hostname;
+    v.pid = w.info.pid;
+    v.queues = w.info.queues;
+    v.concurrency = w.info.concurrency;
+    v.started_at_ms = w.started_at_ms;
+    v.heartbeat_age_seconds = age_ms / 1000.0;
+    v.stale = age_ms > stale_after_ms;
+    v.succeeded = w.info.succeeded;
+    v.failed = w.info.failed;
+    v.finished_by_queue = w.info.finished_by_queue;
+    workers.emplace(id, std::move(v));
+  }
+  std::vector<const MemTask*> running;
+  std::map<std::string, QueueSample> queues;
+  for (const auto& [id, t] : s.tasks) {
+    const TaskState st = t.v.state;
+    if (st == TaskState::kRunning) running.push_back(&t);
+    if (st != TaskState::kQueued && st != TaskState::kScheduled && st != TaskState::kRunning &&
+        st != TaskState::kBlocked)
+      continue;
+    QueueSample& q = queues[t.v.queue];
+    q.queued += st == TaskState::kQueued;
+    q.scheduled += st == TaskState::kScheduled;
+    q.running += st == TaskState::kRunning;
+    q.blocked += st == TaskState::kBlocked;
+    if (st == TaskState::kQueued) {
+      q.oldest_queued_age_seconds =
+          std::max(q.oldest_queued_age_seconds, std::max<int64_t>(0, now - t.v.run_at_ms) / 1000.0);
+    }
+  }
+  std::sort(running.begin(), running.end(), [](const MemTask* a, const MemTask* b) {
+    return std::tie(a->v.started_at_ms, a->v.id) < std::tie(b->v.started_at_ms, b->v.id);
+  });
+  for (const MemTask* t : running) {
+    auto [it, added] = workers.try_emplace(t->v.worker);
+    if (added) {
+      it->second.id = t->v.worker;
+      it->second.deregistered = true;
+      it->second.stale = true;
+    }
+    it->second.running.push_back({t->v.id, t->v.type, t->v.queue, t->v.attempt,
+                                  std::max<int64_t>(0, now - t->v.started_at_ms) / 1000.0,
+                                  t->v.progress, t->v.progress_message});
+  }
+  for (auto& [id, w] : workers) snap.workers.push_back(std::move(w));
+  std::stable_sort(snap.workers.begin(), snap.workers.end(),
+                   [](const WorkerView& a, const WorkerView& b) {
+                     return std::tie(a.deregistered, a.stale) < std::tie(b.deregistered, b.stale);
+                   });
+  for (const auto& [id, w] : s.workers) {
+    if (now - w.heartbeat_at_ms >= static_cast<int64_t>(stale_after_ms)) continue;
+    for (const auto& q : w.info.queues) ++queues[q].consumers;
+  }
+  for (auto& [name, q] : queues) {
+    q.queue = name;
+    snap.queues.push_back(q);
+  }
+  snap.outbox_rows = static_cast<int64_t>(s.outbox.size());
+  if (!s.outbox.empty()) {
+    int64_t oldest = now;
+    for (const auto& [oid, row] : s.outbox) oldest = std::min(oldest, row.second);
+    snap.outbox_lag_seconds = std::max<int64_t>(0, now - oldest) / 1000.0;
+  }
+  return snap;
+}
+
+}  // namespace fila

@@ -1,0 +1,201 @@
+// MemoryStore: what the leader's relay does (leadership, notifications, the
+// outbox, due tasks, the reaper, cron).
+#include <algorithm>
+#include <optional>
+
+#include "fila/core/lifecycle.h"
+#include "fila/core/schedule_firing.h"
+#include "fila/errors.h"
+#include "memory_state.h"
+
+namespace fila {
+
+void MemoryStore::SetLeadershipAvailable(bool available) {
+  std::lock_guard lock(state_->mu);
+  state_->leadership_available = available;
+}
+
+void MemoryStore::Notify(const std::string& payload) {
+  std::lock_guard lock(state_->mu);
+  state_->Signal(payload);
+}
+
+bool MemoryStore::TryLeadership(int64_t /*key*/) {
+  std::lock_guard lock(state_->mu);
+  return state_->leadership_available;
+}
+
+void MemoryStore::Listen(const std::string& /*channel*/) {}  // every change notifies
+
+std::vector<std::string> MemoryStore::AwaitPayloads(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->mu);
+  state_->wake.wait_for(lock, timeout, [&] { return state_->notified; });
+  state_->notified = false;
+  std::vector<std::string> out;
+  out.swap(state_->payloads);
+  return out;
+}
+
+std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit) {
+  std::lock_guard lock(state_->mu);
+  std::vector<OutboxItem> items;
+  for (const auto& [outbox_id, row] : state_->outbox) {
+    if (items.size() >= limit) break;
+    const MemTask& t = state_->tasks.at(row.first);
+    OutboxItem item;
+    item.outbox_id = outbox_id;
+    Envelope& e = item.envelope;
+    e.id = t.v.id;
+    e.type = t.v.type;
+    // A task no longer queued needs no message: marked by an empty queue.
+    e.queue = t.v.state == TaskState::kQueued ? t.v.queue : std::string();
+    e.priority = t.v.priority;
+    e.attempt = t.v.attempt;
+    e.max_attempts = t.v.max_attempts;
+    e.timeout_ms = t.v.timeout_ms;
+    e.tenant = t.v.tenant;
+    e.idempotency_key = t.v.idempotency_key;
+    e.payload = t.v.payload;
+    e.trace_id = t.v.trace_id;
+    e.enqueued_at_unix_ms = t.v.created_at_ms;
+    e.type_version = t.v.type_version;
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+void MemoryStore::DeleteOutbox(std::span<const int64_t> outbox_ids) {
+  std::lock_guard lock(state_->mu);
+  for (int64_t id : outbox_ids) state_->outbox.erase(id);
+}
+
+int64_t MemoryStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  const int64_t now = s.Now();
+  std::vector<MemTask*> due;
+  for (auto& [id, t] : s.tasks) {
+    if (t.v.state == TaskState::kScheduled && t.v.run_at_ms <= now) due.push_back(&t);
+  }
+  std::stable_sort(due.begin(), due.end(),
+                   [](const MemTask* a, const MemTask* b) { return a->v.run_at_ms < b->v.run_at_ms; });
+  if (due.size() > limit) due.resize(limit);
+  for (MemTask* t : due) {
+    s.SetState(*t, TaskState::kQueued);
+    s.AddOutbox(t->v.id);
+  }
+  if (next_due_in_ms != nullptr) {
+    std::optional<int64_t> next;
+    for (const auto& [id, t] : s.tasks) {
+      if (t.v.state == TaskState::kScheduled) next = std::min(next.value_or(t.v.run_at_ms), t.v.run_at_ms);
+    }
+    *next_due_in_ms = next ? *next - now : -1;
+  }
+  return static_cast<int64_t>(due.size());
+}
+
+std::vector<ReapedTask> MemoryStore::ReapLost(uint32_t worker_timeout_ms, uint32_t limit) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  const int64_t now = s.Now();
+  struct Lost {
+    MemTask* task;
+    ReapDecision decision;
+  };
+  std::vector<Lost> lost;
+  for (auto& [id, t] : s.tasks) {
+    if (t.v.state != TaskState::kRunning) continue;
+    auto w = s.workers.find(t.v.worker);
+    const bool lease_expired = t.lease_until_ms != 0 && t.lease_until_ms < now;
+    const bool registered = w != s.workers.end();
+    if (!lease_expired && registered &&
+        w->second.heartbeat_at_ms >= now - static_cast<int64_t>(worker_timeout_ms)) {
+      continue;
+    }
+    lost.push_back({&t, DecideLostAttempt({t.v.attempt, t.v.max_attempts, t.v.cancel_requested,
+                                           lease_expired, registered})});
+  }
+  std::stable_sort(lost.begin(), lost.end(), [](const Lost& a, const Lost& b) {
+    return a.task->v.started_at_ms < b.task->v.started_at_ms;
+  });
+  if (lost.size() > limit) lost.resize(limit);
+  std::vector<ReapedTask> reaped;
+  for (auto& [t, decision] : lost) {
+    const TaskState to = decision.state;
+    const std::string reason(ToString(decision.reason));
+    t->v.finished_at_ms = to == TaskState::kQueued ? 0 : now;
+    // The attempt names the worker; the task's error (which producers
+    // read) does not name hosts.
+    t->v.last_error = reason;
+    t->lease_until_ms = 0;
+    const bool recorded = std::any_of(t->v.attempts.begin(), t->v.attempts.end(),
+                                      [&](const AttemptView& a) { return a.attempt == t->v.attempt; });
+    if (!recorded) {
+      t->v.attempts.push_back({t->v.attempt, t->v.worker, "lost", reason, "lost", t->v.started_at_ms,
+                               now, 0});
+    }
+    s.SetState(*t, to);
+    if (to == TaskState::kQueued) s.AddOutbox(t->v.id);
+    reaped.push_back({t->v.id, t->v.attempt, t->v.worker, decision.reason, to, t->v.queue, t->v.type});
+  }
+  return reaped;
+}
+
+FireResult MemoryStore::FireDueSchedules(const TaskTypes& types, int64_t grace_ms, uint32_t limit) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  const int64_t now = s.Now();
+  FireResult result;
+  std::vector<MemSchedule*> due;
+  for (auto& [key, sched] : s.schedules) {
+    const ScheduleView& v = sched.view;
+    if (!v.paused && v.next_fire_at_ms > 0 && v.next_fire_at_ms <= now) due.push_back(&sched);
+  }
+  std::stable_sort(due.begin(), due.end(), [](const MemSchedule* a, const MemSchedule* b) {
+    return a->view.next_fire_at_ms < b->view.next_fire_at_ms;
+  });
+  if (due.size() > limit) due.resize(limit);
+  for (MemSchedule* sched : due) {
+    ScheduleView& v = sched->view;
+    std::optional<CronSchedule> cron;
+    try {
+      cron = CronSchedule::Parse(v.spec.cron, v.spec.timezone);
+    } catch (const PermanentError&) {
+      v.paused = true;  // as PostgresStore: a schedule that no longer parses is paused
+      continue;
+    }
+    const SlotPlan plan = PlanSlots(v.spec, *cron, v.next_fire_at_ms, now, grace_ms);
+    int64_t missed = plan.missed;
+    std::vector<NewTask> tasks;
+    for (int64_t slot : plan.fire) {
+      try {
+        tasks.push_back(SlotTask(v.spec, slot, types, now));
+      } catch (const PermanentError&) {
+        ++missed;
+      }
+    }
+    if (!tasks.empty()) {
+      auto enqueued = s.EnqueueLocked(tasks);
+      for (size_t i = 0; i < enqueued.size(); ++i) {
+        result.fired.push_back({v.spec.tenant, v.spec.name, plan.fire[i], enqueued[i].id,
+                                enqueued[i].created});
+        v.last_task_id = enqueued[i].id;
+      }
+    }
+    result.missed += missed;
+    v.next_fire_at_ms = plan.next > 0 ? plan.next : 0;
+    if (!plan.fire.empty()) v.last_slot_at_ms = plan.fire.back();
+    v.fired += static_cast<int64_t>(tasks.size());
+    v.missed += missed;
+  }
+  std::optional<int64_t> next;
+  for (const auto& [key, sched] : s.schedules) {
+    if (!sched.view.paused && sched.view.next_fire_at_ms > 0) {
+      next = std::min(next.value_or(sched.view.next_fire_at_ms), sched.view.next_fire_at_ms);
+    }
+  }
+  result.next_due_in_ms = next ? *next - now : -1;
+  return result;
+}
+
+}  // namespace fila

@@ -1,0 +1,91 @@
+#pragma once
+
+// The state of a MemoryStore and the steps its calls share. Every member
+// function expects `mu` held by the caller.
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fila/store_memory/memory_store.h"
+
+namespace fila {
+
+struct MemTask {
+  TaskView v;  // attempts and depends_on (sorted) kept up to date
+  uint32_t attempt_budget = 0;
+  uint32_t retry_base_ms = 0;
+  uint32_t retry_cap_ms = 0;
+  LimitSpec limit;
+  std::string root_id;  // empty: a root
+  int64_t lease_until_ms = 0;  // 0: none
+  bool limit_waiting = false;
+  int64_t limit_reserved_at_ms = 0;
+  std::vector<std::string> dependents;  // tasks whose depends_on names this one
+};
+
+struct MemWorker {
+  WorkerInfo info;
+  int64_t started_at_ms = 0;
+  int64_t heartbeat_at_ms = 0;
+};
+
+struct MemToken {
+  TokenInfo info;
+  size_t hash = 0;  // of the secret; the secret itself is not kept
+};
+
+struct MemSchedule {
+  ScheduleView view;
+};
+
+struct MemoryStore::State {
+  explicit State(NowMs clock) : now_ms(std::move(clock)) {}
+
+  std::mutex mu;
+  std::condition_variable wake;
+  NowMs now_ms;
+  bool leadership_available = true;
+  bool notified = false;
+  std::vector<std::string> payloads;
+
+  std::map<std::string, MemTask> tasks;
+  std::map<std::pair<std::string, std::string>, std::string> idempotency;  // (tenant, key) -> id
+  std::map<int64_t, std::pair<std::string, int64_t>> outbox;  // id -> (task, created ms)
+  int64_t next_outbox_id = 1;
+  int64_t last_created_us = 0;
+  std::map<std::string, MemWorker> workers;
+  std::map<std::string, int64_t> limit_next_start;  // key -> ms
+  std::map<std::pair<std::string, std::string>, MemSchedule> schedules;  // (tenant, name)
+  std::vector<MemToken> tokens;
+
+  int64_t Now() const { return now_ms(); }
+  MemTask* Find(const std::string& id);
+  void Signal(const std::string& payload);
+  void AddOutbox(const std::string& id);
+
+  // Every state change goes through here, with what PostgreSQL's triggers
+  // do on it: a scheduled task notifies "due", a running task of a
+  // concurrency-limited key that stops wakes that key's longest waiter, and
+  // a task that ends settles its blocked dependents.
+  void SetState(MemTask& t, TaskState to);
+  void SettleDependents(MemTask& parent);
+
+  // Checks and inserts a batch as one transaction: nothing is written when
+  // it throws. PermanentError for a bad id, a missing (or another
+  // tenant's) dependency, a cycle.
+  std::vector<EnqueueResult> EnqueueLocked(std::span<const NewTask> tasks);
+  // Applies one finish if its fence matches.
+  bool ApplyFinish(const FinishRecord& r);
+  void AdmitLimited(const std::vector<std::string>& ids, const std::string& worker,
+                    uint32_t lease_ms, ClaimResult& result);
+  ClaimedTask Start(MemTask& t, const std::string& worker, uint32_t lease_ms);
+  void ReplayLocked(MemTask& t);
+};
+
+}  // namespace fila

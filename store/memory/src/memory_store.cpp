@@ -1,0 +1,473 @@
+// MemoryStore: the task life cycle (enqueue, dependencies, claim, per-key
+// limits, finish, progress, heartbeats), as PostgresStore's statements and
+// triggers do it.
+#include <algorithm>
+#include <cmath>
+
+#include "fila/errors.h"
+#include "fila/text_limit.h"
+#include "fila/uuid.h"
+#include "memory_state.h"
+
+namespace fila {
+namespace {
+
+bool Ended(TaskState s) {
+  return s == TaskState::kSucceeded || s == TaskState::kFailed || s == TaskState::kDead ||
+         s == TaskState::kCancelled;
+}
+
+// A dependency cycle among tasks given ids in one batch would block them
+// forever. Depth-first with an explicit stack (a chain may be long).
+void RejectCycles(std::span<const NewTask> tasks) {
+  std::map<std::string, const NewTask*> by_id;
+  for (const auto& t : tasks) {
+    if (!t.id.empty()) by_id[t.id] = &t;
+  }
+  std::map<std::string, int> mark;  // 1: on the path, 2: done
+  for (const auto& [start, task] : by_id) {
+    if (mark[start] != 0) continue;
+    std::vector<std::pair<const NewTask*, size_t>> path{{task, 0}};
+    mark[start] = 1;
+    while (!path.empty()) {
+      auto& [node, next] = path.back();
+      if (next == node->depends_on.size()) {
+        mark[node->id] = 2;
+        path.pop_back();
+        continue;
+      }
+      const std::string& parent = node->depends_on[next++];
+      auto it = by_id.find(parent);
+      if (it == by_id.end()) continue;
+      if (mark[parent] == 1) {
+        throw PermanentError("dependency cycle through task " + parent, "depends_on");
+      }
+      if (mark[parent] == 0) {
+        mark[parent] = 1;
+        path.emplace_back(it->second, 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+MemoryStore::MemoryStore(NowMs now_ms) : state_(std::make_unique<State>(std::move(now_ms))) {}
+MemoryStore::~MemoryStore() = default;
+
+MemTask* MemoryStore::State::Find(const std::string& id) {
+  auto it = tasks.find(id);
+  return it == tasks.end() ? nullptr : &it->second;
+}
+
+void MemoryStore::State::Signal(const std::string& payload) {
+  notified = true;
+  if (!payload.empty()) payloads.push_back(payload);
+  wake.notify_all();
+}
+
+void MemoryStore::State::AddOutbox(const std::string& id) {
+  outbox[next_outbox_id++] = {id, Now()};
+  Signal("");
+}
+
+void MemoryStore::State::SetState(MemTask& t, TaskState to) {
+  const TaskState from = t.v.state;
+  t.v.state = to;
+  if (to == TaskState::kScheduled) Signal("due");
+  if (from == TaskState::kRunning && to != TaskState::kRunning && !t.v.limit_key.empty() &&
+      t.limit.max_concurrent > 0) {
+    MemTask* waiter = nullptr;
+    for (auto& [id, w] : tasks) {
+      if (w.v.state != TaskState::kScheduled || !w.limit_waiting || w.v.limit_key != t.v.limit_key)
+        continue;
+      if (!waiter || w.v.priority > waiter->v.priority ||
+          (w.v.priority == waiter->v.priority && w.v.run_at_ms < waiter->v.run_at_ms)) {
+        waiter = &w;
+      }
+    }
+    if (waiter) {
+      waiter->v.run_at_ms = Now();
+      Signal("due");
+    }
+  }
+  if (from != to && Ended(to) && !t.dependents.empty()) SettleDependents(t);
+}
+
+void MemoryStore::State::SettleDependents(MemTask& parent) {
+  const int64_t now = Now();
+  if (parent.v.state == TaskState::kSucceeded) {
+    for (const auto& id : parent.dependents) {
+      MemTask* d = Find(id);
+      if (!d || d->v.state != TaskState::kBlocked) continue;
+      const bool ready = std::all_of(d->v.depends_on.begin(), d->v.depends_on.end(), [&](auto& p) {
+        const MemTask* pt = Find(p);
+        return pt && pt->v.state == TaskState::kSucceeded;
+      });
+      if (!ready) continue;
+      SetState(*d, d->v.run_at_ms > now ? TaskState::kScheduled : TaskState::kQueued);
+      if (d->v.state == TaskState::kQueued) AddOutbox(d->v.id);
+    }
+    return;
+  }
+  // Every blocked task below the parent is cancelled, each once, naming the
+  // direct parent when it is one, else a parent cancelled here.
+  std::set<std::string> doomed;
+  std::vector<std::string> frontier{parent.v.id};
+  while (!frontier.empty()) {
+    std::vector<std::string> next;
+    for (const auto& id : frontier) {
+      MemTask* t = Find(id);
+      if (!t) continue;
+      for (const auto& d : t->dependents) {
+        MemTask* dt = Find(d);
+        if (dt && dt->v.state == TaskState::kBlocked && doomed.insert(d).second) next.push_back(d);
+      }
+    }
+    frontier = std::move(next);
+  }
+  for (const auto& id : doomed) {
+    MemTask& t = tasks.at(id);
+    std::string why;
+    for (const auto& p : t.v.depends_on) {  // sorted: the lowest doomed parent
+      if (p == parent.v.id) {
+        why = p + " ended " + std::string(ToString(parent.v.state));
+        break;
+      }
+      if (why.empty() && doomed.count(p) != 0) why = p + " ended cancelled";
+    }
+    t.v.state = TaskState::kCancelled;  // settled here with the whole subtree
+    t.v.finished_at_ms = now;
+    t.v.last_error = "dependency " + why;
+  }
+}
+
+std::vector<EnqueueResult> MemoryStore::State::EnqueueLocked(std::span<const NewTask> batch) {
+  const int64_t now = Now();
+  std::vector<EnqueueResult> results;
+  std::vector<MemTask> fresh;
+  std::map<std::pair<std::string, std::string>, size_t> batch_keys;  // -> index in results
+  std::map<std::string, size_t> batch_ids;                           // -> index in fresh
+  for (const auto& n : batch) {
+    if (!n.id.empty() && !IsUuid(n.id)) throw PermanentError("task id is not a UUID", "id");
+    if (!n.idempotency_key.empty()) {
+      const auto key = std::make_pair(n.tenant, n.idempotency_key);
+      if (auto it = idempotency.find(key); it != idempotency.end()) {
+        results.push_back({it->second, tasks.at(it->second).v.state, false});
+        continue;
+      }
+      if (auto it = batch_keys.find(key); it != batch_keys.end()) {
+        results.push_back({results[it->second].id, results[it->second].state, false});
+        continue;
+      }
+      batch_keys[key] = results.size();
+    }
+    MemTask t;
+    t.v.id = n.id.empty() ? NewUuid() : n.id;
+    if (tasks.count(t.v.id) != 0 || batch_ids.count(t.v.id) != 0) {
+      throw PermanentError("a task with id " + t.v.id + " exists", "id");
+    }
+    t.v.type = n.type;
+    t.v.type_version = n.type_version;
+    t.v.queue = n.queue;
+    t.v.priority = n.priority;
+    t.v.max_attempts = n.max_attempts;
+    t.attempt_budget = n.max_attempts;
+    t.v.timeout_ms = n.timeout_ms;
+    t.v.tenant = n.tenant;
+    t.v.idempotency_key = n.idempotency_key;
+    t.v.payload = n.payload;
+    t.v.trace_id = n.trace_id;
+    t.v.run_at_ms = n.run_at_ms > 0 ? n.run_at_ms : now;
+    t.v.state = !n.depends_on.empty()                    ? TaskState::kBlocked
+                : (n.run_at_ms > 0 && n.run_at_ms > now) ? TaskState::kScheduled
+                                                         : TaskState::kQueued;
+    t.v.created_at_ms = now;
+    last_created_us = std::max(last_created_us + 1, now * 1000);
+    t.v.created_at_us = last_created_us;
+    t.v.parent_id = n.parent_id;
+    t.v.limit_key = n.limit_key;
+    t.limit = n.limit;
+    t.retry_base_ms = n.retry_base_ms;
+    t.retry_cap_ms = n.retry_cap_ms;
+    if (const MemTask* p = n.parent_id.empty() ? nullptr : Find(n.parent_id)) {
+      t.root_id = p->root_id.empty() ? p->v.id : p->root_id;
+    }
+    t.v.depends_on = n.depends_on;
+    std::sort(t.v.depends_on.begin(), t.v.depends_on.end());
+    t.v.depends_on.erase(std::unique(t.v.depends_on.begin(), t.v.depends_on.end()),
+                         t.v.depends_on.end());
+    results.push_back({t.v.id, t.v.state, true});
+    batch_ids[t.v.id] = fresh.size();
+    fresh.push_back(std::move(t));
+  }
+  // Dependencies: every parent exists (in the store or this batch) and is
+  // the same tenant's; another tenant's task is reported like a missing one.
+  bool any_deps = false;
+  for (const auto& t : fresh) {
+    for (const auto& p : t.v.depends_on) {
+      any_deps = true;
+      if (p == t.v.id) throw PermanentError("a task cannot depend on itself", "depends_on");
+    }
+  }
+  if (any_deps) {
+    RejectCycles(batch);
+    for (const auto& t : fresh) {
+      for (const auto& p : t.v.depends_on) {
+        const MemTask* pt = Find(p);
+        if (auto it = batch_ids.find(p); !pt && it != batch_ids.end()) pt = &fresh[it->second];
+        if (!pt || pt->v.tenant != t.v.tenant) {
+          throw PermanentError("depends_on: no task " + p, "depends_on");
+        }
+      }
+    }
+  }
+  // Checked: now written.
+  std::vector<std::string> with_deps;
+  for (auto& t : fresh) {
+    const std::string id = t.v.id;
+    if (!t.v.idempotency_key.empty()) idempotency[{t.v.tenant, t.v.idempotency_key}] = id;
+    const TaskState state = t.v.state;
+    tasks.emplace(id, std::move(t));
+    if (state == TaskState::kQueued) AddOutbox(id);
+    if (state == TaskState::kScheduled) Signal("due");
+    if (state == TaskState::kBlocked) with_deps.push_back(id);
+  }
+  for (const auto& id : with_deps) {
+    for (const auto& p : tasks.at(id).v.depends_on) tasks.at(p).dependents.push_back(id);
+  }
+  // New blocked tasks whose parents already ended are settled at once.
+  for (const auto& id : with_deps) {
+    MemTask& t = tasks.at(id);
+    std::string bad;
+    bool ok = true;
+    for (const auto& p : t.v.depends_on) {
+      const TaskState ps = tasks.at(p).v.state;
+      if (ps != TaskState::kSucceeded) ok = false;
+      if (bad.empty() && Ended(ps) && ps != TaskState::kSucceeded) {
+        bad = p + " ended " + std::string(ToString(ps));
+      }
+    }
+    if (!bad.empty()) {
+      t.v.finished_at_ms = now;
+      t.v.last_error = "dependency " + bad;
+      SetState(t, TaskState::kCancelled);
+    } else if (ok) {
+      SetState(t, t.v.run_at_ms > now ? TaskState::kScheduled : TaskState::kQueued);
+      if (t.v.state == TaskState::kQueued) AddOutbox(id);
+    }
+  }
+  for (auto& r : results) r.state = tasks.at(r.id).v.state;
+  return results;
+}
+
+ClaimedTask MemoryStore::State::Start(MemTask& t, const std::string& worker, uint32_t lease_ms) {
+  const int64_t now = Now();
+  t.v.attempt += 1;
+  t.v.worker = worker;
+  t.lease_until_ms = now + lease_ms;
+  t.v.started_at_ms = now;
+  t.limit_waiting = false;
+  t.limit_reserved_at_ms = 0;
+  SetState(t, TaskState::kRunning);
+  return {t.v.id,          t.v.attempt,     t.v.max_attempts, t.v.timeout_ms,
+          t.v.created_at_ms, t.v.run_at_ms, t.retry_base_ms,  t.retry_cap_ms};
+}
+
+ClaimResult MemoryStore::Claim(std::span<const std::string> ids, const std::string& worker,
+                               uint32_t lease_ms) {
+  std::lock_guard lock(state_->mu);
+  ClaimResult result;
+  std::vector<std::string> limited;
+  for (const auto& id : ids) {
+    MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;
+    if (!t) {
+      result.unknown.push_back(id);
+    } else if (t->v.state == TaskState::kQueued && t->v.limit_key.empty()) {
+      result.claimed.push_back(state_->Start(*t, worker, lease_ms));
+    } else if (t->v.state == TaskState::kQueued) {
+      limited.push_back(id);
+    } else {
+      result.not_claimable.push_back(id);
+    }
+  }
+  if (!limited.empty()) state_->AdmitLimited(limited, worker, lease_ms, result);
+  return result;
+}
+
+void MemoryStore::State::AdmitLimited(const std::vector<std::string>& ids,
+                                      const std::string& worker, uint32_t lease_ms,
+                                      ClaimResult& result) {
+  // How long a task waiting for a concurrency unit sleeps if no holder's
+  // finish wakes it first (as on PostgreSQL).
+  constexpr int64_t kWaitSafetyNetMs = 2000;
+  const int64_t now = Now();
+  std::vector<MemTask*> candidates;
+  for (const auto& id : ids) candidates.push_back(&tasks.at(id));
+  std::stable_sort(candidates.begin(), candidates.end(), [](const MemTask* a, const MemTask* b) {
+    if (a->v.limit_key != b->v.limit_key) return a->v.limit_key < b->v.limit_key;
+    if (a->v.priority != b->v.priority) return a->v.priority > b->v.priority;
+    return a->v.run_at_ms < b->v.run_at_ms;
+  });
+  for (size_t i = 0; i < candidates.size();) {
+    const std::string key = candidates[i]->v.limit_key;
+    int64_t& next_start = limit_next_start[key];
+    int64_t running = 0;
+    for (const auto& [id, t] : tasks) {
+      if (t.v.limit_key == key && t.v.state == TaskState::kRunning) ++running;
+    }
+    for (; i < candidates.size() && candidates[i]->v.limit_key == key; ++i) {
+      MemTask& c = *candidates[i];
+      const bool room = c.limit.max_concurrent == 0 || running < c.limit.max_concurrent;
+      if (!room) {
+        c.limit_waiting = true;
+        c.v.run_at_ms = now + kWaitSafetyNetMs;
+        SetState(c, TaskState::kScheduled);
+        result.deferred.push_back(c.v.id);
+        continue;
+      }
+      const int64_t period_ms = c.limit.period.count();
+      const bool reserved_due = c.limit_reserved_at_ms != 0 && c.limit_reserved_at_ms <= now;
+      if (c.limit.rate > 0 && period_ms > 0 && !reserved_due) {
+        // GCRA: starts spaced period/rate apart, with a burst of `rate`.
+        const double spacing = static_cast<double>(period_ms) / c.limit.rate;
+        const auto burst = static_cast<int64_t>(spacing * (c.limit.rate - 1));
+        const int64_t base = std::max(next_start, now);
+        if (next_start - now > burst) {
+          const int64_t slot = next_start - burst;
+          next_start = base + static_cast<int64_t>(std::ceil(spacing));
+          c.limit_waiting = false;
+          c.v.run_at_ms = slot;
+          c.limit_reserved_at_ms = slot;
+          SetState(c, TaskState::kScheduled);
+          result.deferred.push_back(c.v.id);
+          continue;
+        }
+        next_start = base + static_cast<int64_t>(std::ceil(spacing));
+      }
+      result.claimed.push_back(Start(c, worker, lease_ms));
+      ++running;
+    }
+  }
+}
+
+bool MemoryStore::State::ApplyFinish(const FinishRecord& r) {
+  MemTask* t = Find(r.id);
+  if (!t || t->v.attempt != r.attempt || t->v.state != TaskState::kRunning) return false;
+  const int64_t now = Now();
+  const bool scheduled = r.state == TaskState::kScheduled;
+  t->v.finished_at_ms = Ended(r.state) ? now : 0;
+  if (scheduled) t->v.run_at_ms = r.retry_at_ms;
+  const std::string error = TruncateText(r.error);
+  if (!error.empty()) t->v.last_error = error;
+  if (!r.result.empty()) t->v.result = r.result;
+  if (r.state == TaskState::kSucceeded) t->v.progress = 100;
+  t->lease_until_ms = 0;
+  const bool recorded = std::any_of(t->v.attempts.begin(), t->v.attempts.end(),
+                                    [&](const AttemptView& a) { return a.attempt == r.attempt; });
+  if (!recorded) {
+    t->v.attempts.push_back({r.attempt, r.worker, std::string(ToString(r.outcome)), error,
+                             TruncateText(r.error_kind), t->v.started_at_ms, now,
+                             scheduled ? r.retry_at_ms : 0});
+  }
+  SetState(*t, r.state);
+  return true;
+}
+
+std::vector<bool> MemoryStore::Finish(std::span<const FinishRecord> records) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  std::vector<bool> applied(records.size(), false);
+  std::vector<size_t> with_children;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].children.empty() || records[i].state != TaskState::kSucceeded) {
+      applied[i] = s.ApplyFinish(records[i]);
+    } else {
+      with_children.push_back(i);
+    }
+  }
+  for (size_t i : with_children) {
+    const FinishRecord& r = records[i];
+    try {
+      if (r.max_tree_tasks > 0) {
+        size_t size = 1;
+        if (const MemTask* t = s.Find(r.id)) {
+          const std::string root = t->root_id.empty() ? t->v.id : t->root_id;
+          for (const auto& [id, other] : s.tasks) size += other.root_id == root ? 1 : 0;
+        }
+        if (size + r.children.size() > r.max_tree_tasks) {
+          throw PermanentError("its workflow tree would hold " +
+                               std::to_string(size + r.children.size()) +
+                               " tasks, over the limit of " + std::to_string(r.max_tree_tasks));
+        }
+      }
+      const MemTask* t = s.Find(r.id);
+      if (!t || t->v.attempt != r.attempt || t->v.state != TaskState::kRunning) continue;
+      // Children are checked before anything is written: a refused child
+      // leaves the task running, to be failed below.
+      {
+        State dry(s.now_ms);
+        dry.tasks = s.tasks;
+        dry.idempotency = s.idempotency;
+        dry.tasks.at(r.id).v.state = TaskState::kSucceeded;
+        (void)dry.EnqueueLocked(r.children);
+      }
+      applied[i] = s.ApplyFinish(r);
+      (void)s.EnqueueLocked(r.children);
+    } catch (const PermanentError& e) {
+      FinishRecord failed = r;
+      failed.children.clear();
+      failed.state = TaskState::kFailed;
+      failed.outcome = Outcome::kFailed;
+      failed.error = std::string("its child tasks were refused: ") + e.what();
+      failed.error_kind = "permanent";
+      failed.result.clear();
+      (void)s.ApplyFinish(failed);
+    }
+  }
+  return applied;
+}
+
+void MemoryStore::RecordProgress(std::span<const ProgressUpdate> updates) {
+  std::lock_guard lock(state_->mu);
+  for (const auto& u : updates) {
+    MemTask* t = state_->Find(u.id);
+    if (!t || t->v.attempt != u.attempt || t->v.state != TaskState::kRunning) continue;
+    t->v.progress = std::clamp(u.percent, 0, 100);
+    t->v.progress_message = TruncateText(u.message);
+  }
+}
+
+void MemoryStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
+  std::lock_guard lock(state_->mu);
+  const int64_t now = state_->Now();
+  auto [it, added] = state_->workers.try_emplace(worker.id);
+  if (added) it->second.started_at_ms = now;
+  it->second.info = worker;
+  it->second.info.held.clear();
+  it->second.heartbeat_at_ms = now;
+  for (const auto& id : worker.held) {
+    MemTask* t = state_->Find(id);
+    if (t && t->v.worker == worker.id && t->v.state == TaskState::kRunning) {
+      t->lease_until_ms = now + lease_ms;
+    }
+  }
+}
+
+void MemoryStore::Deregister(const std::string& worker_id) {
+  std::lock_guard lock(state_->mu);
+  state_->workers.erase(worker_id);
+}
+
+std::vector<AttemptRef> MemoryStore::CancelRequested(const std::string& worker_id) {
+  std::lock_guard lock(state_->mu);
+  std::vector<AttemptRef> refs;
+  for (const auto& [id, t] : state_->tasks) {
+    if (t.v.worker == worker_id && t.v.state == TaskState::kRunning && t.v.cancel_requested) {
+      refs.push_back({id, t.v.attempt});
+    }
+  }
+  return refs;
+}
+
+}  // namespace fila
