@@ -141,7 +141,7 @@ bool MemoryStore::DeleteTerminal(const std::string& id) {
   std::lock_guard lock(state_->mu);
   State& s = *state_;
   MemTask* t = IsUuid(id) ? s.Find(id) : nullptr;
-  if (!t || !IsTerminal(t->v.state) || t->v.state == TaskState::kScheduled) return false;
+  if (!t) return false;
   const TaskState st = t->v.state;
   if (st != TaskState::kSucceeded && st != TaskState::kFailed && st != TaskState::kDead &&
       st != TaskState::kCancelled)
