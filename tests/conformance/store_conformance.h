@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "fila/state_store.h"
@@ -32,6 +33,9 @@ struct StoreKind {
   std::string name;  // the parameter's name in test names: memory, postgres
   std::function<std::unique_ptr<StoreHarness>()> make;
 };
+
+// gtest prints the parameter by this (not as raw bytes).
+inline void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
 
 class StoreConformance : public ::testing::TestWithParam<StoreKind> {
  protected:
