@@ -34,7 +34,7 @@ struct IngestConsumer::Item {
   }
 };
 
-IngestConsumer::IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
+IngestConsumer::IngestConsumer(IngestOptions options, Consumer& consumer, TaskAdminStore& store,
                                const TaskTypes& types, TenantGate& gate, SchedulerMetrics& metrics)
     : options_(std::move(options)), consumer_(consumer), store_(store), types_(types), gate_(gate),
       metrics_(metrics) {}

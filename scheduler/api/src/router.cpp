@@ -6,9 +6,9 @@
 #include "fila/codec/monitor.h"
 #include "fila/codec/tasks.h"
 #include "fila/errors.h"
-#include "fila/postgres_store.h"
 #include "fila/task_request.h"
 #include "fila/text_limit.h"
+#include "fila/uuid.h"
 #include "router_support.h"
 
 namespace fila::api {
@@ -116,7 +116,7 @@ void ParseCursor(const std::string& cursor, ListFilter& filter) {
 
 // The task `id` as `caller` may see it: another tenant's task does not
 // exist, as far as a producer can tell (404, not 403).
-TaskView VisibleTask(StateStore& store, const Caller& caller, const std::string& id) {
+TaskView VisibleTask(TaskAdminStore& store, const Caller& caller, const std::string& id) {
   auto task = store.GetTask(id);
   if (!task || (!caller.operator_role && task->tenant != caller.tenant)) {
     throw ApiError{404, "not_found", "no task " + id, "id"};

@@ -10,7 +10,7 @@
 
 #include "fila/broker.h"
 #include "fila/metrics.h"
-#include "fila/state_store.h"
+#include "fila/core/task_admin_store.h"
 #include "fila/task_request.h"
 #include "fila/task_types.h"
 #include "fila/tenant_gate.h"
@@ -67,7 +67,7 @@ inline constexpr char kIngestQueue[] = "ingest";
 // Runs on the calling thread, which owns `consumer` and `store`.
 class IngestConsumer final {
  public:
-  IngestConsumer(IngestOptions options, Consumer& consumer, StateStore& store,
+  IngestConsumer(IngestOptions options, Consumer& consumer, TaskAdminStore& store,
                  const TaskTypes& types, TenantGate& gate,
                  SchedulerMetrics& metrics = NoSchedulerMetrics());
   // Subscribes and serves until `stop` is set (or Wakeup() after it was):
@@ -99,7 +99,7 @@ class IngestConsumer final {
 
   IngestOptions options_;
   Consumer& consumer_;
-  StateStore& store_;
+  TaskAdminStore& store_;
   const TaskTypes& types_;
   TenantGate& gate_;
   SchedulerMetrics& metrics_;

@@ -10,6 +10,7 @@
 #include "fila/core/lifecycle.h"
 #include "fila/errors.h"
 #include "fila/postgres_store.h"
+#include "fila/uuid.h"
 #include "pg_support.h"
 #include "store_impl.h"
 

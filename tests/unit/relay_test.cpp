@@ -1,0 +1,163 @@
+// The scheduler's relay on the in-memory store and broker: no servers.
+#include "fila/relay.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "fila/envelope.h"
+#include "fila/memory_broker.h"
+#include "fila/store_memory/memory_store.h"
+
+namespace fila {
+namespace {
+
+using std::chrono::milliseconds;
+
+NewTask Noop() {
+  NewTask t;
+  t.type = "noop";
+  t.queue = "default";
+  t.max_attempts = 3;
+  t.timeout_ms = 1000;
+  return t;
+}
+
+template <typename Pred>
+bool WaitFor(Pred pred, milliseconds budget = milliseconds(5000)) {
+  const auto until = SteadyClock::now() + budget;
+  while (SteadyClock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return pred();
+}
+
+class RelayTest : public ::testing::Test {
+ protected:
+  RelayTest() : publisher_(broker_.NewPublisher()) {
+    options_.sweep_interval = milliseconds(50);
+    options_.leader_retry = milliseconds(20);
+    options_.reap_interval = milliseconds(20);
+    options_.worker_timeout = milliseconds(10000);
+  }
+  ~RelayTest() override { Stop(); }
+
+  void Start() {
+    relay_ = std::make_unique<Relay>(options_, store_, *publisher_, types_);
+    thread_ = std::thread([this] { relay_->Run(stop_); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Deletes the outbox rows written so far (as if published before).
+  void DrainOutbox() {
+    std::vector<int64_t> ids;
+    for (const auto& item : store_.FetchOutbox(1000)) ids.push_back(item.outbox_id);
+    store_.DeleteOutbox(ids);
+  }
+  std::string Enqueue() {
+    std::vector<NewTask> one{Noop()};
+    return store_.Enqueue(one).at(0).id;
+  }
+
+  MemoryStore store_;
+  MemoryBroker broker_;
+  std::unique_ptr<Publisher> publisher_;
+  TaskTypes types_ = TaskTypes::Builtin();
+  RelayOptions options_;
+  std::unique_ptr<Relay> relay_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(RelayTest, PublishesOutboxRowsAndDeletesThem) {
+  Start();
+  std::vector<std::string> ids{Enqueue(), Enqueue(), Enqueue()};
+  ASSERT_TRUE(WaitFor([&] { return relay_->Published() == 3; }));
+  EXPECT_TRUE(WaitFor([&] { return store_.FetchOutbox(10).empty(); }));
+  EXPECT_EQ(broker_.Depth("default"), 3u);
+  auto consumer = broker_.NewConsumer();
+  consumer->Start({"default"}, 10);
+  for (const auto& id : ids) {
+    auto d = consumer->Next(DeadlineIn(milliseconds(1000)));
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(DecodeEnvelope(d->body).id, id);
+  }
+  EXPECT_FALSE(relay_->Problem().has_value());
+}
+
+TEST_F(RelayTest, DropsRowsOfCancelledTasksUnpublished) {
+  const std::string id = Enqueue();
+  ASSERT_TRUE(store_.Cancel(id).changed);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return store_.FetchOutbox(10).empty(); }));
+  EXPECT_EQ(relay_->Published(), 0u);
+  EXPECT_EQ(broker_.Depth("default"), 0u);
+}
+
+TEST_F(RelayTest, AFailedPublishKeepsTheRowsAndRetries) {
+  broker_.SetReachable(false);
+  Start();
+  Enqueue();
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(relay_->Published(), 0u);
+  EXPECT_EQ(store_.FetchOutbox(10).size(), 1u);
+  EXPECT_TRUE(relay_->Problem().has_value());
+  broker_.SetReachable(true);
+  ASSERT_TRUE(WaitFor([&] { return relay_->Published() == 1; }));
+  EXPECT_TRUE(store_.FetchOutbox(10).empty());
+}
+
+TEST_F(RelayTest, ReapsLostTasksAndPublishesTheirRetry) {
+  const std::string id = Enqueue();
+  std::vector<std::string> ids{id};
+  ASSERT_EQ(store_.Claim(ids, "gone", 30000).claimed.size(), 1u);  // never heartbeats
+  DrainOutbox();
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return relay_->Reaped() == 1; }));
+  EXPECT_EQ(store_.GetTask(id)->state, TaskState::kQueued);
+  EXPECT_TRUE(WaitFor([&] { return relay_->Published() == 1; }));  // the retry
+}
+
+TEST_F(RelayTest, ReleasesDueRetries) {
+  const std::string id = Enqueue();
+  std::vector<std::string> ids{id};
+  ASSERT_EQ(store_.Claim(ids, "w1", 30000).claimed.size(), 1u);
+  store_.Heartbeat({.id = "w1"}, 30000);
+  std::vector<FinishRecord> retry{{.id = id, .attempt = 1, .state = TaskState::kScheduled,
+                                   .outcome = Outcome::kFailed,
+                                   .retry_at_ms = NowUnixMs() + 100}};
+  ASSERT_EQ(store_.Finish(retry), std::vector<bool>{true});
+  DrainOutbox();
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return store_.GetTask(id)->state == TaskState::kQueued; }));
+  EXPECT_TRUE(WaitFor([&] { return relay_->Published() == 1; }));
+}
+
+TEST_F(RelayTest, DoesNothingWithoutLeadershipAndStopsWhenItIsLost) {
+  store_.SetLeadershipAvailable(false);
+  Start();
+  Enqueue();
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(relay_->Published(), 0u);
+  store_.SetLeadershipAvailable(true);
+  ASSERT_TRUE(WaitFor([&] { return relay_->Published() == 1; }));
+  store_.SetLeadershipAvailable(false);
+  std::this_thread::sleep_for(milliseconds(700));  // past any wait of the leader's pass
+  Enqueue();
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(relay_->Published(), 1u);
+  EXPECT_EQ(store_.FetchOutbox(10).size(), 1u);
+}
+
+TEST_F(RelayTest, StopsPromptly) {
+  Start();
+  const auto started = SteadyClock::now();
+  Stop();
+  EXPECT_LT(SteadyClock::now() - started, milliseconds(2000));
+}
+
+}  // namespace
+}  // namespace fila
