@@ -12,9 +12,9 @@
 #include "fila/errors.h"
 #include "fila/http_handler.h"
 #include "fila/test_support/fake_task_context.h"
+#include "fila/test_support/keepalive_server.h"
 #include "fila/test_support/scripted_http_client.h"
 #include "http_contract.h"
-#include "support/keepalive_server.h"
 
 namespace fila {
 namespace {
