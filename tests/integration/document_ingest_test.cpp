@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "support/fake_embeddings.h"
+#include "fila/test_support/fake_embeddings.h"
 #include "support/harness.h"
 
 namespace fila {

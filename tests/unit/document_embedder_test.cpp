@@ -15,7 +15,7 @@
 #include "fila/errors.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
-#include "support/fake_embeddings.h"
+#include "fila/test_support/fake_embeddings.h"
 
 namespace fila::document {
 namespace {
@@ -64,7 +64,7 @@ TEST(OfflineEmbedder, SimilarTextsScoreHigher) {
   EXPECT_NEAR(Dot(w[0], w[1]), 1.0, 1e-5);
 }
 
-// The fake server of support/fake_embeddings_server.py, on a port of its choosing.
+// The fake server of tests/support/fake_embeddings_server.py, on a port of its choosing.
 class FakeEmbeddings : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,9 +1,6 @@
 // The document.ingest handler with an in-memory store and a scripted task
 // context: stages, progress per batch, result, URL sources and errors.
 #include <gtest/gtest.h>
-
-#include "fila/test_support/fake_task_context.h"
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,8 +12,9 @@
 #include "fila/errors.h"
 #include "fila/http_client.h"
 #include "fila/key_limiter.h"
+#include "fila/test_support/fake_embeddings.h"
+#include "fila/test_support/fake_task_context.h"
 #include "fila/v1/document.pb.h"
-#include "support/fake_embeddings.h"
 
 namespace fila::document {
 namespace {

@@ -12,11 +12,11 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "fila/exec_handler.h"
+#include "fila/test_support/fake_task_context.h"
 #include "fila/text_limit.h"
 #include "fila/type_definition.h"
 #include "fila/v1/types.pb.h"
@@ -32,52 +32,17 @@ const std::string kScript = std::string(FILA_SOURCE_DIR) + "/tests/exec/task.py"
 // developer's PATH may take a second (the PATH lookup is tested once).
 const std::string kPython = "/usr/bin/python3";
 
-class FakeContext final : public TaskContext {
+// The task of these tests: tenant acme's test.exec from queue "scripts".
+// ExpireIn moves the deadline: timing starts once the script runs, however
+// long the interpreter took to start.
+class FakeContext final : public test::FakeTaskContext {
  public:
-  FakeContext(std::string payload, milliseconds timeout)
-      : payload_(std::move(payload)), deadline_(SteadyClock::now() + timeout) {}
-  const std::string& TaskId() const override { return id_; }
-  const std::string& Type() const override { return type_; }
-  uint32_t Attempt() const override { return attempt; }
-  const std::string& Payload() const override { return payload_; }
-  Deadline TaskDeadline() const override {
-    std::lock_guard lock(mutex_);
-    return deadline_;
+  FakeContext(std::string payload, milliseconds timeout) : FakeTaskContext(std::move(payload), timeout) {
+    task_id = "0b9d7a52-7d7e-4c1e-9f0a-5a6b1c2d3e4f";
+    type = "test.exec";
+    tenant = "acme";
+    queue = "scripts";
   }
-  bool Cancelled() const override { return cancel.load() || SteadyClock::now() >= TaskDeadline(); }
-  bool SleepFor(milliseconds duration) override {
-    std::this_thread::sleep_for(duration);
-    return !Cancelled();
-  }
-  void Progress(int percent, std::string_view message) override {
-    {
-      std::lock_guard lock(mutex_);
-      progress.emplace_back(percent, std::string(message));
-    }
-    if (on_progress) on_progress();
-  }
-  // Moves the deadline: timing starts once the script runs, however long
-  // the interpreter took to start.
-  void ExpireIn(milliseconds left) {
-    std::lock_guard lock(mutex_);
-    deadline_ = SteadyClock::now() + left;
-  }
-  const std::string& Tenant() const override { return tenant_; }
-  const std::string& Queue() const override { return queue_; }
-
-  std::atomic<bool> cancel{false};
-  uint32_t attempt = 1;
-  std::vector<std::pair<int, std::string>> progress;
-  std::function<void()> on_progress;
-
- private:
-  std::string id_ = "0b9d7a52-7d7e-4c1e-9f0a-5a6b1c2d3e4f";
-  std::string type_ = "test.exec";
-  std::string tenant_ = "acme";
-  std::string queue_ = "scripts";
-  std::string payload_;
-  Deadline deadline_;
-  mutable std::mutex mutex_;
 };
 
 struct TypeOptions {
@@ -179,8 +144,8 @@ TEST_F(ExecHandler, PassesThePayloadOnStdinAndTheResultOnStdout) {
   const auto result = nlohmann::json::parse(Run(spec, ctx));
   EXPECT_EQ(result["payload"]["n"], 7);
   EXPECT_EQ(result["attempt"], 2);
-  ASSERT_EQ(ctx.progress.size(), 1u);
-  EXPECT_EQ(ctx.progress[0], std::make_pair(50, std::string("halfway")));
+  ASSERT_EQ(ctx.progress().size(), 1u);
+  EXPECT_EQ(ctx.progress()[0], std::make_pair(50, std::string("halfway")));
 }
 
 TEST_F(ExecHandler, ProgressLinesReachTheContextAndBadOnesAreIgnored) {
@@ -188,9 +153,9 @@ TEST_F(ExecHandler, ProgressLinesReachTheContextAndBadOnesAreIgnored) {
   FakeContext ctx(PayloadFromJson(spec, Payload({{"mode", "progress"}})), 30s);
   EXPECT_EQ(Run(spec, ctx), "done\n");
   std::vector<int> percents;
-  for (const auto& [percent, message] : ctx.progress) percents.push_back(percent);
+  for (const auto& [percent, message] : ctx.progress()) percents.push_back(percent);
   EXPECT_EQ(percents, (std::vector<int>{10, 60, 100}));
-  EXPECT_EQ(ctx.progress.back().second, "step 250");
+  EXPECT_EQ(ctx.progress().back().second, "step 250");
 }
 
 TEST_F(ExecHandler, TheEnvironmentHoldsTheTaskAndNoneOfTheWorkersSecrets) {

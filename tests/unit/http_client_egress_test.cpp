@@ -8,7 +8,7 @@
 
 #include "fila/errors.h"
 #include "fila/http_client.h"
-#include "support/scripted_server.h"
+#include "fila/test_support/scripted_server.h"
 
 namespace fila {
 namespace {

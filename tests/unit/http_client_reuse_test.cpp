@@ -10,7 +10,7 @@
 
 #include "fila/errors.h"
 #include "fila/http_client.h"
-#include "support/keepalive_server.h"
+#include "fila/test_support/keepalive_server.h"
 
 namespace fila {
 namespace {

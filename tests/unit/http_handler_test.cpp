@@ -5,15 +5,16 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "fila/callback_server.h"
 #include "fila/errors.h"
 #include "fila/http_handler.h"
+#include "fila/test_support/fake_task_context.h"
+#include "fila/test_support/keepalive_server.h"
+#include "fila/test_support/scripted_http_client.h"
 #include "http_contract.h"
-#include "support/keepalive_server.h"
 
 namespace fila {
 namespace {
@@ -25,48 +26,19 @@ using http_handler::ResultOf;
 using Json = nlohmann::json;
 using test::KeepAliveAnswer;
 using test::KeepAliveServer;
+using test::MakeResponse;
 
-class FakeContext final : public TaskContext {
+// The task of these tests: tenant acme's third attempt of acme.resize.
+class FakeContext final : public test::FakeTaskContext {
  public:
   explicit FakeContext(std::string payload = "{}", std::chrono::milliseconds budget = 10s)
-      : payload_(std::move(payload)), deadline_(DeadlineIn(budget)) {}
-  const std::string& TaskId() const override { return id_; }
-  const std::string& Type() const override { return type_; }
-  uint32_t Attempt() const override { return 3; }
-  const std::string& Payload() const override { return payload_; }
-  Deadline TaskDeadline() const override { return deadline_; }
-  bool Cancelled() const override { return cancelled_ || SteadyClock::now() >= deadline_; }
-  bool SleepFor(std::chrono::milliseconds) override { return !Cancelled(); }
-  void Progress(int percent, std::string_view message) override {
-    std::lock_guard lock(mutex_);
-    progress_.emplace_back(percent, std::string(message));
+      : FakeTaskContext(std::move(payload), budget) {
+    task_id = "0b3e6c2a-6a7e-4a39-9d36-2f1d1bbd2f7a";
+    type = "acme.resize";
+    tenant = "acme";
+    attempt = 3;
+    fake_sleep = true;
   }
-  const std::string& Tenant() const override { return tenant_; }
-  std::string Enqueue(const TaskRequest& request) override {
-    std::lock_guard lock(mutex_);
-    children_.push_back(request);
-    return "child-" + std::to_string(children_.size());
-  }
-
-  std::vector<std::pair<int, std::string>> progress() {
-    std::lock_guard lock(mutex_);
-    return progress_;
-  }
-  std::vector<TaskRequest> children() {
-    std::lock_guard lock(mutex_);
-    return children_;
-  }
-  std::atomic<bool> cancelled_{false};
-
- private:
-  std::string id_ = "0b3e6c2a-6a7e-4a39-9d36-2f1d1bbd2f7a";
-  std::string type_ = "acme.resize";
-  std::string tenant_ = "acme";
-  std::string payload_;
-  Deadline deadline_;
-  std::mutex mutex_;
-  std::vector<std::pair<int, std::string>> progress_;
-  std::vector<TaskRequest> children_;
 };
 
 // A registered type whose payload is any JSON object, handled at `url`.
@@ -79,14 +51,6 @@ TaskTypeSpec HttpType(const std::string& url, uint32_t concurrency = 0) {
   spec.handler.concurrency = concurrency;
   spec.max_result_bytes = 1000;
   return spec;
-}
-
-HttpResponse Response(long status, std::string body, std::map<std::string, std::string> headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  return r;
 }
 
 std::string PermanentMessage(const HttpResponse& r, size_t max = 1000) {
@@ -127,39 +91,40 @@ TEST(HttpContract, TheRequestCarriesTheTaskItsDeadlineAndItsCallback) {
 }
 
 TEST(HttpContract, A2xxIsTheResult) {
-  EXPECT_EQ(ResultOf(Response(200, R"({"width": 640})"), 1000), R"({"width": 640})");
-  EXPECT_EQ(ResultOf(Response(201, "  [1, 2]\n"), 1000), "[1, 2]");
-  EXPECT_EQ(ResultOf(Response(204, ""), 1000), "");
-  EXPECT_EQ(ResultOf(Response(200, "\r\n"), 1000), "");
+  EXPECT_EQ(ResultOf(MakeResponse(200, R"({"width": 640})"), 1000), R"({"width": 640})");
+  EXPECT_EQ(ResultOf(MakeResponse(201, "  [1, 2]\n"), 1000), "[1, 2]");
+  EXPECT_EQ(ResultOf(MakeResponse(204, ""), 1000), "");
+  EXPECT_EQ(ResultOf(MakeResponse(200, "\r\n"), 1000), "");
 }
 
 TEST(HttpContract, A2xxThatIsNotJsonOrTooLargeFailsForGood) {
-  EXPECT_NE(PermanentMessage(Response(200, "<html>oops</html>")).find("answered 200 with a body that is not JSON"),
+  EXPECT_NE(PermanentMessage(MakeResponse(200, "<html>oops</html>")).find("answered 200 with a body that is not JSON"),
             std::string::npos);
-  EXPECT_NE(PermanentMessage(Response(200, R"({"a": "x"})"), 5).find("over the type's max_result_bytes of 5"),
+  EXPECT_NE(PermanentMessage(MakeResponse(200, R"({"a": "x"})"), 5).find("over the type's max_result_bytes of 5"),
             std::string::npos);
   // Deep nesting is judged without recursion.
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_EQ(ResultOf(Response(200, deep), 1 << 20).size(), deep.size());
-  EXPECT_NE(PermanentMessage(Response(200, std::string(100000, '[')), 1 << 20).find("not JSON"), std::string::npos);
+  EXPECT_EQ(ResultOf(MakeResponse(200, deep), 1 << 20).size(), deep.size());
+  EXPECT_NE(PermanentMessage(MakeResponse(200, std::string(100000, '[')), 1 << 20).find("not JSON"), std::string::npos);
 }
 
 TEST(HttpContract, A4xxFailsForGoodWithTheHandlersMessage) {
-  EXPECT_EQ(PermanentMessage(Response(422, R"({"error": "invoice number missing"})")),
+  EXPECT_EQ(PermanentMessage(MakeResponse(422, R"({"error": "invoice number missing"})")),
             "the HTTP handler answered 422: invoice number missing");
-  EXPECT_EQ(PermanentMessage(Response(400, R"({"message": "bad size"})")), "the HTTP handler answered 400: bad size");
-  EXPECT_EQ(PermanentMessage(Response(404, R"({"error": {"code": 5, "message": "no such image"}})")),
+  EXPECT_EQ(PermanentMessage(MakeResponse(400, R"({"message": "bad size"})")),
+            "the HTTP handler answered 400: bad size");
+  EXPECT_EQ(PermanentMessage(MakeResponse(404, R"({"error": {"code": 5, "message": "no such image"}})")),
             "the HTTP handler answered 404: no such image");
-  EXPECT_EQ(PermanentMessage(Response(403, "forbidden\n")), "the HTTP handler answered 403: forbidden");
-  EXPECT_EQ(PermanentMessage(Response(410, "")), "the HTTP handler answered 410");
-  EXPECT_LE(PermanentMessage(Response(422, std::string(100000, 'x'))).size(), 1100u);
-  EXPECT_NE(PermanentMessage(Response(302, "")).find("not an answer"), std::string::npos);
+  EXPECT_EQ(PermanentMessage(MakeResponse(403, "forbidden\n")), "the HTTP handler answered 403: forbidden");
+  EXPECT_EQ(PermanentMessage(MakeResponse(410, "")), "the HTTP handler answered 410");
+  EXPECT_LE(PermanentMessage(MakeResponse(422, std::string(100000, 'x'))).size(), 1100u);
+  EXPECT_NE(PermanentMessage(MakeResponse(302, "")).find("not an answer"), std::string::npos);
 }
 
 TEST(HttpContract, RetryableStatusesRetryAndRetryAfterIsHonoured) {
   for (long status : {408L, 409L, 429L, 500L, 502L, 503L}) {
     try {
-      ResultOf(Response(status, R"({"error": "busy"})"), 1000);
+      ResultOf(MakeResponse(status, R"({"error": "busy"})"), 1000);
       FAIL() << status;
     } catch (const RetryLater& e) {
       FAIL() << status << " without Retry-After is a plain transient error";
@@ -168,13 +133,13 @@ TEST(HttpContract, RetryableStatusesRetryAndRetryAfterIsHonoured) {
     }
   }
   try {
-    ResultOf(Response(503, "", {{"retry-after", "2"}}), 1000);
+    ResultOf(MakeResponse(503, "", {{"retry-after", "2"}}), 1000);
     FAIL();
   } catch (const RetryLater& e) {
     EXPECT_EQ(e.after(), 2000ms);
   }
   try {
-    ResultOf(Response(429, "", {{"retry-after", "99999999999"}}), 1000);
+    ResultOf(MakeResponse(429, "", {{"retry-after", "99999999999"}}), 1000);
     FAIL();
   } catch (const RetryLater& e) {
     EXPECT_EQ(e.after(), std::chrono::hours(24));
@@ -378,7 +343,7 @@ TEST(HttpHandlerFactory, ACancelledTaskClosesItsRequest) {
   FakeContext ctx;
   std::thread canceller([&] {
     std::this_thread::sleep_for(200ms);
-    ctx.cancelled_ = true;
+    ctx.cancel = true;
   });
   const auto t0 = SteadyClock::now();
   EXPECT_THROW(handler(ctx), TransientError);

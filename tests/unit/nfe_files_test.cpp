@@ -12,7 +12,7 @@
 #include "uploader.h"
 #include "zip_batch.h"
 
-#include "support/scripted_server.h"
+#include "fila/test_support/scripted_server.h"
 
 namespace fila::nfe {
 namespace {

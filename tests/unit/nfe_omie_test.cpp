@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <deque>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fila/test_support/scripted_http_client.h"
 #include "omie_client.h"
 #include "stages.h"
 
@@ -17,19 +16,16 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+using test::Answer;
+using test::HttpAnswer;
+using test::MakeResponse;
+using test::NoAnswer;
+using test::ScriptedHttpClient;
 
 json FaultBodies() {
   std::ifstream in(std::string(FILA_NFE_FIXTURES) + "/omie_fault_bodies_observed.json");
   EXPECT_TRUE(in);
   return json::parse(in);
-}
-
-HttpResponse Response(long status, std::string body, std::map<std::string, std::string> headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  return r;
 }
 
 std::string Fault(const std::string& code, const std::string& text) {
@@ -55,7 +51,7 @@ TEST(NfeOmieClassify, EveryObservedFaultBody) {
     const long status = b["http_status"].is_number() ? b["http_status"].get<long>() : 500;
     auto it = expected.find(kind);
     ASSERT_NE(it, expected.end()) << kind;
-    const Classified c = ClassifyResponse(Response(status, b["body"]), std::chrono::system_clock::now());
+    const Classified c = ClassifyResponse(MakeResponse(status, b["body"]), std::chrono::system_clock::now());
     EXPECT_EQ(c.kind, it->second) << kind;
     ++checked;
   }
@@ -66,18 +62,18 @@ TEST(NfeOmieClassify, RedundantWaitsTheSecondsItNames) {
   const json bodies = FaultBodies()["bodies"];
   for (const json& b : bodies) {
     if (b["kind"] == "redundant consumption (same call repeated too soon)") {
-      EXPECT_EQ(ClassifyResponse(Response(500, b["body"]), {}).wait, 60s);
+      EXPECT_EQ(ClassifyResponse(MakeResponse(500, b["body"]), {}).wait, 60s);
     }
     if (b["kind"] == "redundant consumption (message variants quoted in tests)") {
       const std::vector<std::chrono::milliseconds> waits = {15s, 5s};
       for (size_t i = 0; i < b["body_variants"].size(); ++i) {
-        Classified c = ClassifyResponse(Response(500, Fault("SOAP-ENV:Client-6", b["body_variants"][i])), {});
+        Classified c = ClassifyResponse(MakeResponse(500, Fault("SOAP-ENV:Client-6", b["body_variants"][i])), {});
         EXPECT_EQ(c.kind, FaultKind::kWaitThenRetry);
         EXPECT_EQ(c.wait, waits[i]);
       }
     }
     if (b["kind"] == "API blocked for misuse") {
-      Classified c = ClassifyResponse(Response(500, Fault("MISUSE_API_PROCESS", b["body_variants"][0])), {});
+      Classified c = ClassifyResponse(MakeResponse(500, Fault("MISUSE_API_PROCESS", b["body_variants"][0])), {});
       EXPECT_EQ(c.kind, FaultKind::kBackOff);
       EXPECT_EQ(c.wait, 1678s);
     }
@@ -90,7 +86,7 @@ TEST(NfeOmieClassify, InFlightDuplicateWaitsUntilTheBrasiliaTime) {
   const json bodies = FaultBodies()["bodies"];
   for (const json& b : bodies) {
     if (b["kind"] == "request already being processed (duplicate/in-flight)") {
-      Classified c = ClassifyResponse(Response(500, b["body"]), now);
+      Classified c = ClassifyResponse(MakeResponse(500, b["body"]), now);
       EXPECT_EQ(c.kind, FaultKind::kWaitThenRetry);
       EXPECT_EQ(c.wait, 8s);
     }
@@ -98,46 +94,23 @@ TEST(NfeOmieClassify, InFlightDuplicateWaitsUntilTheBrasiliaTime) {
 }
 
 TEST(NfeOmieClassify, StatusesWithoutFaultBodies) {
-  EXPECT_EQ(ClassifyResponse(Response(502, "<html>Bad Gateway</html>"), {}).kind, FaultKind::kTransient);
-  EXPECT_EQ(ClassifyResponse(Response(200, "<html>proxy</html>"), {}).kind, FaultKind::kTransient);
-  Classified limited = ClassifyResponse(Response(429, "Too many requests", {{"retry-after", "7"}}), {});
+  EXPECT_EQ(ClassifyResponse(MakeResponse(502, "<html>Bad Gateway</html>"), {}).kind, FaultKind::kTransient);
+  EXPECT_EQ(ClassifyResponse(MakeResponse(200, "<html>proxy</html>"), {}).kind, FaultKind::kTransient);
+  Classified limited = ClassifyResponse(MakeResponse(429, "Too many requests", {{"retry-after", "7"}}), {});
   EXPECT_EQ(limited.kind, FaultKind::kBackOff);
   EXPECT_EQ(limited.wait, 7s);
-  EXPECT_EQ(ClassifyResponse(Response(425, ""), {}).kind, FaultKind::kBackOff);
-  EXPECT_EQ(ClassifyResponse(Response(403, "Forbidden"), {}).kind, FaultKind::kCredentials);
-  EXPECT_EQ(ClassifyResponse(Response(404, "nope"), {}).kind, FaultKind::kRequest);
+  EXPECT_EQ(ClassifyResponse(MakeResponse(425, ""), {}).kind, FaultKind::kBackOff);
+  EXPECT_EQ(ClassifyResponse(MakeResponse(403, "Forbidden"), {}).kind, FaultKind::kCredentials);
+  EXPECT_EQ(ClassifyResponse(MakeResponse(404, "nope"), {}).kind, FaultKind::kRequest);
   // A fault inside a 200 is still a fault.
-  EXPECT_EQ(ClassifyResponse(Response(200, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros")), {}).kind,
-            FaultKind::kEndOfData);
-  EXPECT_EQ(ClassifyResponse(Response(500, Fault("SOAP-ENV:Server", "ERROR: erro interno")), {}).kind,
+  EXPECT_EQ(
+      ClassifyResponse(MakeResponse(200, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros")), {}).kind,
+      FaultKind::kEndOfData);
+  EXPECT_EQ(ClassifyResponse(MakeResponse(500, Fault("SOAP-ENV:Server", "ERROR: erro interno")), {}).kind,
             FaultKind::kTransient);
-  Classified ok = ClassifyResponse(Response(200, R"({"pagina":1})"), {});
+  Classified ok = ClassifyResponse(MakeResponse(200, R"({"pagina":1})"), {});
   EXPECT_EQ(ok.kind, FaultKind::kNone);
   EXPECT_EQ(ok.body["pagina"], 1);
-}
-
-// A scripted Omie: answers in order, records each request.
-class ScriptedHttp final : public HttpClient {
- public:
-  std::deque<std::function<HttpResponse(const HttpRequest&)>> script;
-  std::vector<json> requests;
-  std::vector<std::string> urls;
-  HttpResponse Send(const HttpRequest& request) override {
-    std::lock_guard lock(mutex_);
-    requests.push_back(json::parse(request.body));
-    urls.push_back(request.url);
-    if (script.empty()) throw TransientError("script ran out");
-    auto next = std::move(script.front());
-    script.pop_front();
-    return next(request);
-  }
-
- private:
-  std::mutex mutex_;
-};
-
-std::function<HttpResponse(const HttpRequest&)> Answer(long status, std::string body) {
-  return [status, body](const HttpRequest&) { return Response(status, body); };
 }
 
 OmieOptions FastOptions() {
@@ -156,57 +129,62 @@ std::string NextAccount() {
   return "acme" + std::to_string(n.fetch_add(1));
 }
 
+// A scripted Omie (answers in order) and a client of a fresh account.
 struct ClientFixture {
-  ScriptedHttp http;
+  ScriptedHttpClient http;
   std::unique_ptr<KeyLimiter> limiter = MakeLocalKeyLimiter();
   OmieClient client{http, *limiter, NextAccount(), {"k3y", "s3cret"}, FastOptions(), DeadlineIn(30s), nullptr};
+
+  // The JSON body and the URL of the i-th request sent.
+  json Body(size_t i) const { return json::parse(http.requests().at(i).body); }
+  std::string Url(size_t i) const { return http.requests().at(i).url; }
 };
 
 TEST(NfeOmieClient, EnvelopeCarriesCallKeyAndOneParam) {
   ClientFixture f;
-  f.http.script.push_back(Answer(200, R"({"ok":1})"));
+  f.http.Push(Answer(200, R"({"ok":1})"));
   auto r = f.client.Call("produtos/dfedocs", "ObterNfe", {{"nIdNfe", 7}});
   ASSERT_TRUE(r);
-  EXPECT_EQ(f.http.urls[0], "http://omie.test/api/v1/produtos/dfedocs/");
-  EXPECT_EQ(f.http.requests[0]["call"], "ObterNfe");
-  EXPECT_EQ(f.http.requests[0]["app_key"], "k3y");
-  EXPECT_EQ(f.http.requests[0]["app_secret"], "s3cret");
-  ASSERT_EQ(f.http.requests[0]["param"].size(), 1u);
-  EXPECT_EQ(f.http.requests[0]["param"][0]["nIdNfe"], 7);
+  EXPECT_EQ(f.Url(0), "http://omie.test/api/v1/produtos/dfedocs/");
+  EXPECT_EQ(f.Body(0)["call"], "ObterNfe");
+  EXPECT_EQ(f.Body(0)["app_key"], "k3y");
+  EXPECT_EQ(f.Body(0)["app_secret"], "s3cret");
+  ASSERT_EQ(f.Body(0)["param"].size(), 1u);
+  EXPECT_EQ(f.Body(0)["param"][0]["nIdNfe"], 7);
 }
 
 TEST(NfeOmieClient, RetriesTransientFailuresThenSucceeds) {
   ClientFixture f;
-  f.http.script.push_back([](const HttpRequest&) -> HttpResponse { throw TransientError("timed out"); });
-  f.http.script.push_back(Answer(503, "<html>down</html>"));
-  f.http.script.push_back(Answer(429, "Too many requests"));
-  f.http.script.push_back(Answer(200, R"({"ok":1})"));
+  f.http.Push(NoAnswer("timed out"));
+  f.http.Push(Answer(503, "<html>down</html>"));
+  f.http.Push(Answer(429, "Too many requests"));
+  f.http.Push(Answer(200, R"({"ok":1})"));
   EXPECT_TRUE(f.client.Call("x", "M", json::object()));
   EXPECT_EQ(f.client.Counters().retries.load(), 3);
 }
 
 TEST(NfeOmieClient, GivesUpAfterMaxAttemptsWithTransientError) {
   ClientFixture f;
-  for (int i = 0; i < 4; ++i) f.http.script.push_back(Answer(500, "<html>oops</html>"));
+  for (int i = 0; i < 4; ++i) f.http.Push(Answer(500, "<html>oops</html>"));
   EXPECT_THROW(f.client.Call("x", "M", json::object()), TransientError);
-  EXPECT_EQ(f.http.requests.size(), 4u);
+  EXPECT_EQ(f.http.sent(), 4u);
 }
 
 TEST(NfeOmieClient, WaitsTheNamedSecondsBeforeRepeating) {
   ClientFixture f;
-  f.http.script.push_back(Answer(500, Fault("SOAP-ENV:Client-6", "ERROR: Consumo redundante detectado. Aguarde 1 segundos")));
-  f.http.script.push_back(Answer(200, R"({"ok":1})"));
+  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-6", "ERROR: Consumo redundante detectado. Aguarde 1 segundos")));
+  f.http.Push(Answer(200, R"({"ok":1})"));
   const auto start = SteadyClock::now();
   EXPECT_TRUE(f.client.Call("x", "M", json::object()));
   // 1 s named + 1 s margin.
   EXPECT_GE(SteadyClock::now() - start, 1900ms);
   EXPECT_EQ(f.client.Counters().waits.load(), 1);
-  EXPECT_EQ(f.http.requests[0], f.http.requests[1]);
+  EXPECT_EQ(f.Body(0), f.Body(1));
 }
 
 TEST(NfeOmieClient, BadKeyIsPermanentAndNamesNoSecret) {
   ClientFixture f;
-  f.http.script.push_back(Answer(403, Fault("SOAP-ENV:Server", "A chave de acesso não está preenchida ou não é válida.")));
+  f.http.Push(Answer(403, Fault("SOAP-ENV:Server", "A chave de acesso não está preenchida ou não é válida.")));
   try {
     f.client.Call("x", "M", json::object());
     FAIL() << "no throw";
@@ -222,7 +200,7 @@ TEST(NfeOmieClient, BadKeyIsPermanentAndNamesNoSecret) {
 
 TEST(NfeOmieClient, ValidationFaultIsARequestError) {
   ClientFixture f;
-  f.http.script.push_back(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: Cliente não cadastrado")));
+  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: Cliente não cadastrado")));
   try {
     f.client.Call("x", "M", json::object());
     ADD_FAILURE() << "no throw";
@@ -231,21 +209,21 @@ TEST(NfeOmieClient, ValidationFaultIsARequestError) {
     EXPECT_EQ(std::string(e.what()), "M: SOAP-ENV:Client-105 (HTTP 500)");
     EXPECT_EQ(e.FaultText(), "ERROR: Cliente não cadastrado");
   }
-  EXPECT_EQ(f.http.requests.size(), 1u);
+  EXPECT_EQ(f.http.sent(), 1u);
 }
 
 TEST(NfeOmieClient, ErrorsNeverQuoteTheAnswer) {
   const std::string marker = "internal-service-bytes";
   // A bad key, an unknown fault (retried until the attempts run out) and a
   // request fault whose code is not a code.
-  const std::vector<std::function<HttpResponse(const HttpRequest&)>> answers{
+  const std::vector<HttpAnswer> answers{
       Answer(403, Fault("SOAP-ENV:Server", "chave de acesso " + marker)),
       Answer(500, Fault("SOAP-ENV:Server", "ERROR: " + marker)),
       Answer(500, Fault("SOAP-ENV:Client-9 <b>" + marker + "</b>", "ERROR: " + marker)),
   };
   for (const auto& answer : answers) {
     ClientFixture f;
-    for (int i = 0; i < FastOptions().max_attempts; ++i) f.http.script.push_back(answer);
+    for (int i = 0; i < FastOptions().max_attempts; ++i) f.http.Push(answer);
     try {
       f.client.Call("x", "M", json::object());
       ADD_FAILURE() << "no throw";
@@ -257,14 +235,14 @@ TEST(NfeOmieClient, ErrorsNeverQuoteTheAnswer) {
 
 TEST(NfeOmieClient, LongBlockEndsTheAttemptAndPausesTheAccount) {
   ClientFixture f;
-  f.http.script.push_back(Answer(500, Fault("MISUSE_API_PROCESS",
+  f.http.Push(Answer(500, Fault("MISUSE_API_PROCESS",
                                             "ERROR: API bloqueada por consumo indevido. Tente novamente em 1678 segundos.")));
   EXPECT_THROW(f.client.Call("x", "M", json::object()), TransientError);
   // Another client of the same account does not even send its request.
   OmieClient other{f.http, *f.limiter, f.client.Account(), {"k", "s"}, FastOptions(), DeadlineIn(30s), nullptr};
-  f.http.script.push_back(Answer(200, R"({"ok":1})"));
+  f.http.Push(Answer(200, R"({"ok":1})"));
   EXPECT_THROW(other.Call("x", "M", json::object()), TransientError);
-  EXPECT_EQ(f.http.requests.size(), 1u);
+  EXPECT_EQ(f.http.sent(), 1u);
 }
 
 TEST(NfeListing, SnakeCasePagesUpToTheLastPage) {
@@ -276,18 +254,18 @@ TEST(NfeListing, SnakeCasePagesUpToTheLastPage) {
   };
   // The server caps the page at 2 although 100 were asked; the total moves,
   // and a record seen twice is kept once.
-  f.http.script.push_back(Answer(200, page(1, 2, {1, 2})));
-  f.http.script.push_back(Answer(200, page(2, 3, {2, 3})));
-  f.http.script.push_back(Answer(200, page(3, 3, {4})));
+  f.http.Push(Answer(200, page(1, 2, {1, 2})));
+  f.http.Push(Answer(200, page(2, 3, {2, 3})));
+  f.http.Push(Answer(200, page(3, 3, {4})));
   ListingRequest request{"ListarNF", ParsePeriod("2026-02"), 100};
   auto refs = ListInvoices(f.client, request, nullptr);
   ASSERT_EQ(refs.size(), 4u);
   EXPECT_EQ(refs[0].omie_id, "1");
   EXPECT_EQ(refs[3].key, "k4");
-  EXPECT_EQ(f.http.requests[0]["call"], "ListarNF");
-  EXPECT_EQ(f.http.requests[0]["param"][0]["dEmiInicial"], "01/02/2026");
-  EXPECT_EQ(f.http.requests[0]["param"][0]["dEmiFinal"], "28/02/2026");
-  EXPECT_EQ(f.http.requests[2]["param"][0]["pagina"], 3);
+  EXPECT_EQ(f.Body(0)["call"], "ListarNF");
+  EXPECT_EQ(f.Body(0)["param"][0]["dEmiInicial"], "01/02/2026");
+  EXPECT_EQ(f.Body(0)["param"][0]["dEmiFinal"], "28/02/2026");
+  EXPECT_EQ(f.Body(2)["param"][0]["pagina"], 3);
 }
 
 TEST(NfeListing, HungarianPagesEndAtTheEndOfDataFault) {
@@ -298,31 +276,31 @@ TEST(NfeListing, HungarianPagesEndAtTheEndOfDataFault) {
     // No nTotPaginas: the pages are counted from nTotRegistros.
     return json{{"nPagina", n}, {"nRegistros", ids.size()}, {"nTotRegistros", 9}, {"documentosEncontrados", items}}.dump();
   };
-  f.http.script.push_back(Answer(200, page(1, {1, 2, 3})));
-  f.http.script.push_back(Answer(200, page(2, {4, 5, 6})));
-  f.http.script.push_back(Answer(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [3]!")));
+  f.http.Push(Answer(200, page(1, {1, 2, 3})));
+  f.http.Push(Answer(200, page(2, {4, 5, 6})));
+  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [3]!")));
   ListingRequest request{"ListarDocumentos", ParsePeriod("2024-02"), 3};
   auto refs = ListInvoices(f.client, request, nullptr);
   ASSERT_EQ(refs.size(), 6u);
   EXPECT_EQ(refs[2].status, "cancelled");
   ASSERT_TRUE(refs[0].xml);
-  EXPECT_EQ(f.http.urls[0], "http://omie.test/api/v1/contador/xml/");
-  EXPECT_EQ(f.http.requests[0]["param"][0]["nRegPorPagina"], 3);
-  EXPECT_EQ(f.http.requests[0]["param"][0]["dEmiFinal"], "29/02/2024");
-  EXPECT_EQ(f.http.requests.size(), 3u);
+  EXPECT_EQ(f.Url(0), "http://omie.test/api/v1/contador/xml/");
+  EXPECT_EQ(f.Body(0)["param"][0]["nRegPorPagina"], 3);
+  EXPECT_EQ(f.Body(0)["param"][0]["dEmiFinal"], "29/02/2024");
+  EXPECT_EQ(f.http.sent(), 3u);
 }
 
 TEST(NfeListing, EmptyPeriodIsNoInvoices) {
   ClientFixture f;
-  f.http.script.push_back(Answer(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [1]!")));
+  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [1]!")));
   EXPECT_TRUE(ListInvoices(f.client, {"ListarNF", ParsePeriod("2026-01"), 50}, nullptr).empty());
 }
 
 TEST(NfeListing, FetchTreatsStatusErrorsAsMissing) {
   ClientFixture f;
-  f.http.script.push_back(Answer(200, R"({"cCodStatus":"3","cDesStatus":"NF-e nao encontrada"})"));
-  f.http.script.push_back(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: não cadastrado")));
-  f.http.script.push_back(Answer(200, R"({"cCodStatus":"0","cXmlNfe":"\ufeff<NFe/>"})"));
+  f.http.Push(Answer(200, R"({"cCodStatus":"3","cDesStatus":"NF-e nao encontrada"})"));
+  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: não cadastrado")));
+  f.http.Push(Answer(200, R"({"cCodStatus":"0","cXmlNfe":"\ufeff<NFe/>"})"));
   Fetched a = FetchXml(f.client, {"11", "", "", std::nullopt});
   EXPECT_FALSE(a.bytes);
   EXPECT_NE(a.missing_reason.find("nao encontrada"), std::string::npos);
@@ -346,7 +324,7 @@ TEST(NfeListing, FetchDecodesBase64ButKeepsXmlAsReceived) {
   EXPECT_EQ(*FetchXml(f.client, {"2", "", "", "\xEF\xBB\xBF" + xml}).bytes, xml);
   // Neither XML nor base64: left as is, for the verifier to judge.
   EXPECT_EQ(*FetchXml(f.client, {"3", "", "", std::string("not xml!")}).bytes, "not xml!");
-  EXPECT_TRUE(f.http.requests.empty());
+  EXPECT_EQ(f.http.sent(), 0u);
 }
 
 TEST(NfeCredentials, FromEnvironmentOrSecretFiles) {

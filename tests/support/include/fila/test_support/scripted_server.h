@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/loopback_listener.h"
+#include "fila/test_support/loopback_listener.h"
 
 namespace fila::test {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include "support/loopback_listener.h"
+#include "fila/test_support/loopback_listener.h"
 
 namespace fila::test {
 
