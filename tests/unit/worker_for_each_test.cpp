@@ -3,12 +3,9 @@
 // size at once; a cancel or a failed piece stops new pieces; a ForEach
 // from inside a piece runs inline on that pool thread.
 //
-// Two defects of today's ForEach are pinned by the DISABLED_ tests at the
-// end (enable them with the fix): a runner that ends while the caller is
-// still submitting the others makes ForEach wait forever, and a ForEach
-// without `done` spins holding its lock once a piece finished. Until then
-// the other tests pass a `done` and give their pieces time (a few ms each)
-// so that no runner ends during the submission.
+// The last two tests hold two hangs found here: a runner that ended while
+// the caller was still submitting the others (quick pieces), and a ForEach
+// without `done` spinning on its lock.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -249,22 +246,17 @@ bool ReturnsWithin(std::shared_ptr<Attempt> attempt, std::chrono::seconds limit,
   return finished->get_future().wait_for(limit) == std::future_status::ready;
 }
 
-// Disabled, fails today: SlotContext::ForEach submits runners while
-// `r < batch->runners`, a count the runners already decrement as they end;
-// when one ends during the loop, fewer are submitted than counted and the
-// caller waits for them forever (most runs of quick pieces). Fix: count
-// them in a local before submitting.
-TEST_F(WorkerForEach, DISABLED_QuickPiecesReturn) {
+// Quick pieces: runners end while the caller is still submitting the
+// others; the caller must still count every runner it started.
+TEST_F(WorkerForEach, QuickPiecesReturn) {
   for (int round = 0; round < 50; ++round) {
     ASSERT_TRUE(ReturnsWithin(attempt_, 10s, 16, 8, [](size_t) {}, NoReport)) << "round " << round;
   }
 }
 
-// Disabled, fails today: with no `done`, ForEach's wait loop never moves
-// `reported`, so once a piece finished the wait's predicate is true at
-// once and the caller spins holding the batch's lock; the runners can
-// neither claim nor end. Fix: move `reported` whether or not `done` is set.
-TEST_F(WorkerForEach, DISABLED_WithoutDoneItReturns) {
+// With no `done`, the caller still follows the finished pieces: else the
+// wait's predicate stays true and it spins holding the batch's lock.
+TEST_F(WorkerForEach, WithoutDoneItReturns) {
   EXPECT_TRUE(ReturnsWithin(attempt_, 10s, 8, 2, [](size_t) { std::this_thread::sleep_for(5ms); }, {}));
 }
 

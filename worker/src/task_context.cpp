@@ -113,19 +113,26 @@ size_t SlotContext::ForEach(size_t count, size_t max_parallel, const std::functi
   batch->piece = &piece;
   batch->ctx = this;
   batch->count = count;
-  batch->runners = std::clamp<size_t>(max_parallel, 1, count);
-  for (size_t r = 0; r < batch->runners; ++r) PiecePool::Instance().Submit([batch] { batch->Run(); });
+  // The runners start ending as soon as they are submitted: count them
+  // before, not from batch->runners.
+  const size_t runners = std::clamp<size_t>(max_parallel, 1, count);
+  batch->runners = runners;
+  for (size_t r = 0; r < runners; ++r) PiecePool::Instance().Submit([batch] { batch->Run(); });
   std::unique_lock lock(batch->mutex);
   size_t reported = 0;
   while (batch->runners > 0) {
     // Wakes on each finished piece, and at least every 250 ms to see a cancel.
     batch->changed.wait_for(lock, std::chrono::milliseconds(250),
                             [&] { return batch->runners == 0 || batch->done != reported; });
-    if (done && batch->done != reported) {
+    // `reported` moves with or without `done`: else the wait's predicate
+    // stays true and this loop would spin holding the lock.
+    if (batch->done != reported) {
       reported = batch->done;
-      lock.unlock();
-      done(reported);
-      lock.lock();
+      if (done) {
+        lock.unlock();
+        done(reported);
+        lock.lock();
+      }
     }
   }
   if (batch->error) std::rethrow_exception(batch->error);
