@@ -1,6 +1,6 @@
 // The one list of fila's own job kinds: a kind is a folder under
 // extensions/ (docs/extensions.md) and one line here.
-#include "fila/extensions.h"
+#include "fila/extensions/extensions.h"
 
 #include "fila/diario/extension.h"
 #include "fila/document/extension.h"

@@ -5,8 +5,8 @@
 // against a baseline of the same run.
 #include <cstdio>
 
-#include "fila/type_definition.h"
-#include "fila/type_store_pg.h"
+#include "fila/core/type_definition.h"
+#include "fila/store_postgres/type_store_pg.h"
 #include "fila/v1/types.pb.h"
 #include "fila_run.h"
 #include "scenarios.h"

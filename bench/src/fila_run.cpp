@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/task_request.h"
-#include "fila/task_types.h"
+#include "fila/core/task_request.h"
+#include "fila/core/task_types.h"
 
 namespace fila::bench {
 namespace {

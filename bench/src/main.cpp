@@ -11,7 +11,7 @@
 #include <iostream>
 
 #include "db.h"
-#include "fila/config.h"
+#include "fila/core/config.h"
 #include "options.h"
 #include "procs.h"
 #include "scenarios.h"

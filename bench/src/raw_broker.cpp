@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "fila/envelope.h"
+#include "fila/core/envelope.h"
 #include "fila_run.h"
 #include "scenarios.h"
 

@@ -3,7 +3,7 @@
 #include <functional>
 #include <string>
 
-#include "fila/state_store.h"
+#include "fila/core/state_store.h"
 
 #include "options.h"
 #include "result.h"

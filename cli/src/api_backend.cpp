@@ -7,7 +7,7 @@
 #include "fila/codec/monitor.h"
 #include "fila/codec/schedules.h"
 #include "fila/codec/tasks.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/http/url.h"
 #include "fila/v1/api.pb.h"
 #include "fila/v1/task.pb.h"

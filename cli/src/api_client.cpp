@@ -1,7 +1,7 @@
 #include "api_client.h"
 
 #include "fila/codec/wire.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/v1/api.pb.h"
 
 namespace fila::cli {

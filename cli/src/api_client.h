@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "fila/http_client.h"
+#include "fila/http/http_client.h"
 
 namespace fila::cli {
 

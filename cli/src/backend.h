@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "fila/monitor.h"
-#include "fila/state_store.h"
-#include "fila/task_request.h"
+#include "fila/core/monitor.h"
+#include "fila/core/state_store.h"
+#include "fila/core/task_request.h"
 
 namespace fila::cli {
 

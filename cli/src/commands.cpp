@@ -8,17 +8,17 @@
 #include <sstream>
 #include <thread>
 
-#include "fila/clock.h"
-#include "fila/config.h"
-#include "fila/errors.h"
-#include "fila/tenant.h"
-#include "fila/type_store.h"
-#include "fila/type_store_pg.h"
-#include "fila/migrator.h"
-#include "fila/postgres_store.h"
-#include "fila/task_request.h"
-#include "fila/task_types.h"
-#include "fila/time_text.h"
+#include "fila/core/clock.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
+#include "fila/core/tenant.h"
+#include "fila/core/type_store.h"
+#include "fila/store_postgres/type_store_pg.h"
+#include "fila/store_postgres/migrator.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/task_request.h"
+#include "fila/core/task_types.h"
+#include "fila/core/time_text.h"
 #include "guard.h"
 #include "render.h"
 

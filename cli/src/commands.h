@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "backend.h"
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 
 namespace fila::cli {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/extension.h"
+#include "fila/core/extension.h"
 
 namespace CLI {
 class App;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "commands.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::cli {
 

@@ -5,9 +5,9 @@
 
 #include "commands.h"
 #include "extension_commands.h"
-#include "fila/config.h"
-#include "fila/extensions.h"
-#include "fila/tenant.h"
+#include "fila/core/config.h"
+#include "fila/extensions/extensions.h"
+#include "fila/core/tenant.h"
 
 int main(int argc, char** argv) {
   using namespace fila::cli;

@@ -7,7 +7,7 @@
 
 #include <set>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::cli {
 namespace {

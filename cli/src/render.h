@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "fila/state_store.h"
-#include "fila/task_types.h"
+#include "fila/core/state_store.h"
+#include "fila/core/task_types.h"
 
 namespace fila::cli {
 

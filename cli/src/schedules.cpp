@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "fila/task_request.h"
-#include "fila/task_types.h"
+#include "fila/core/task_request.h"
+#include "fila/core/task_types.h"
 #include "guard.h"
 #include "render.h"
 

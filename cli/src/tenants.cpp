@@ -3,9 +3,9 @@
 #include <iostream>
 
 #include "commands.h"
-#include "fila/config.h"
-#include "fila/tenant.h"
-#include "fila/tenant_store_pg.h"
+#include "fila/core/config.h"
+#include "fila/core/tenant.h"
+#include "fila/store_postgres/tenant_store_pg.h"
 #include "guard.h"
 
 namespace fila::cli {

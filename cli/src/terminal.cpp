@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::cli {
 namespace {

@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "commands.h"
-#include "fila/clock.h"
-#include "fila/errors.h"
+#include "fila/core/clock.h"
+#include "fila/core/errors.h"
 #include "terminal.h"
 #include "top_view.h"
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fila/monitor.h"
+#include "fila/core/monitor.h"
 
 namespace fila::cli {
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "fila/errors.h"
-#include "fila/time_text.h"
+#include "fila/core/errors.h"
+#include "fila/core/time_text.h"
 #include "fila/v1/types.pb.h"
 #include "proto_schema.h"
 

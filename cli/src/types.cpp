@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "commands.h"
-#include "fila/config.h"
-#include "fila/type_definition.h"
-#include "fila/type_store_pg.h"
+#include "fila/core/config.h"
+#include "fila/core/type_definition.h"
+#include "fila/store_postgres/type_store_pg.h"
 #include "fila/v1/types.pb.h"
 #include "guard.h"
 #include "type_file.h"

@@ -4,8 +4,8 @@
 
 #include <limits>
 
-#include "fila/errors.h"
-#include "fila/time_text.h"
+#include "fila/core/errors.h"
+#include "fila/core/time_text.h"
 
 namespace fila::codec {
 namespace {

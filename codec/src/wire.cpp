@@ -2,8 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "fila/errors.h"
-#include "fila/json_depth.h"
+#include "fila/core/errors.h"
+#include "fila/core/json_depth.h"
 
 namespace fila::codec {
 namespace {

@@ -2,9 +2,9 @@
 // installed extensions (the job kinds).
 #include <cstdint>
 
-#include "fila/errors.h"
-#include "fila/extension.h"
-#include "fila/task_types.h"
+#include "fila/core/errors.h"
+#include "fila/core/extension.h"
+#include "fila/core/task_types.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {

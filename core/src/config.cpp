@@ -1,4 +1,4 @@
-#include "fila/config.h"
+#include "fila/core/config.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "fila/cron.h"
+#include "fila/core/cron.h"
 
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -1,6 +1,6 @@
-#include "fila/envelope.h"
+#include "fila/core/envelope.h"
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/v1/task.pb.h"
 
 namespace fila {

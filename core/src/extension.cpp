@@ -1,10 +1,10 @@
-#include "fila/extension.h"
+#include "fila/core/extension.h"
 
 #include <algorithm>
 #include <charconv>
 #include <set>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

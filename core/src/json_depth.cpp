@@ -1,6 +1,6 @@
-#include "fila/json_depth.h"
+#include "fila/core/json_depth.h"
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 

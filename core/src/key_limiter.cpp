@@ -1,4 +1,4 @@
-#include "fila/key_limiter.h"
+#include "fila/core/key_limiter.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "fila/core/lifecycle.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -1,4 +1,4 @@
-#include "fila/metrics.h"
+#include "fila/core/metrics.h"
 
 namespace fila {
 

@@ -3,7 +3,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/struct.pb.h>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {

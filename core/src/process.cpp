@@ -1,4 +1,4 @@
-#include "fila/process.h"
+#include "fila/core/process.h"
 
 #include <execinfo.h>
 #include <unistd.h>

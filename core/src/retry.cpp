@@ -1,4 +1,4 @@
-#include "fila/retry.h"
+#include "fila/core/retry.h"
 
 #include <algorithm>
 

@@ -2,8 +2,8 @@
 
 #include <cctype>
 
-#include "fila/errors.h"
-#include "fila/task_request.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_request.h"
 
 namespace fila {
 namespace {

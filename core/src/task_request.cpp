@@ -1,11 +1,11 @@
-#include "fila/task_request.h"
+#include "fila/core/task_request.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "fila/errors.h"
-#include "fila/tenant.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/tenant.h"
+#include "fila/core/uuid.h"
 
 namespace fila {
 namespace {

@@ -1,4 +1,4 @@
-#include "fila/task_state.h"
+#include "fila/core/task_state.h"
 
 #include <array>
 #include <utility>

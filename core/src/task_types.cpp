@@ -1,4 +1,4 @@
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -8,8 +8,8 @@
 #include <mutex>
 #include <shared_mutex>
 
-#include "fila/errors.h"
-#include "fila/json_depth.h"
+#include "fila/core/errors.h"
+#include "fila/core/json_depth.h"
 #include "payload_schema.h"
 
 namespace fila {

@@ -1,10 +1,10 @@
-#include "fila/tenant.h"
+#include "fila/core/tenant.h"
 
 #include <algorithm>
 #include <cctype>
 #include <optional>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -1,9 +1,9 @@
-#include "fila/tenant_gate.h"
+#include "fila/core/tenant_gate.h"
 
 #include <algorithm>
 
-#include "fila/cron.h"
-#include "fila/clock.h"
+#include "fila/core/cron.h"
+#include "fila/core/clock.h"
 
 namespace fila {
 namespace {

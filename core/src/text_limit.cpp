@@ -1,4 +1,4 @@
-#include "fila/text_limit.h"
+#include "fila/core/text_limit.h"
 
 #include <algorithm>
 

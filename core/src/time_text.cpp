@@ -1,4 +1,4 @@
-#include "fila/time_text.h"
+#include "fila/core/time_text.h"
 
 #include <cctz/time_zone.h>
 
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <limits>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 

@@ -1,12 +1,12 @@
-#include "fila/type_definition.h"
+#include "fila/core/type_definition.h"
 
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
 
-#include "fila/errors.h"
-#include "fila/tenant.h"
-#include "fila/type_store.h"
+#include "fila/core/errors.h"
+#include "fila/core/tenant.h"
+#include "fila/core/type_store.h"
 #include "fila/v1/types.pb.h"
 #include "payload_schema.h"
 

@@ -1,4 +1,4 @@
-#include "fila/uuid.h"
+#include "fila/core/uuid.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "fila/logging.h"
-#include "fila/type_store.h"
-#include "fila/type_store_pg.h"
+#include "fila/logging/logging.h"
+#include "fila/core/type_store.h"
+#include "fila/store_postgres/type_store_pg.h"
 
 namespace fila::daemon {
 

@@ -12,7 +12,7 @@
 #include <cctype>
 #include <string>
 
-#include "fila/sdk.h"
+#include "fila/worker/sdk.h"
 
 namespace {
 

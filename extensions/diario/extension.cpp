@@ -6,8 +6,8 @@
 
 #include "commands.h"
 #include "fila/diario/handler.h"
-#include "fila/diario_store_pg.h"
-#include "fila/sdk.h"
+#include "fila/diario/diario_store_pg.h"
+#include "fila/worker/sdk.h"
 #include "fila/v1/diario.pb.h"
 
 namespace fila::diario {

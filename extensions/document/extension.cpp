@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "fila/document/ingest_handler.h"
-#include "fila/document_store_pg.h"
-#include "fila/errors.h"
-#include "fila/sdk.h"
+#include "fila/document/document_store_pg.h"
+#include "fila/core/errors.h"
+#include "fila/worker/sdk.h"
 #include "fila/v1/document.pb.h"
 #include "search.h"
 

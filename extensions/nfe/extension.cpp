@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <memory>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/nfe/nfe_handler.h"
-#include "fila/nfe_document_store_pg.h"
-#include "fila/sdk.h"
+#include "fila/nfe/nfe_document_store_pg.h"
+#include "fila/worker/sdk.h"
 #include "fila/v1/nfe.pb.h"
 
 namespace fila::nfe {

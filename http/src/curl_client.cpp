@@ -9,9 +9,9 @@
 #include <optional>
 #include <vector>
 
-#include "fila/errors.h"
-#include "fila/http_client.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/http/http_client.h"
+#include "fila/core/text_limit.h"
 
 namespace fila {
 namespace {

@@ -1,4 +1,4 @@
-#include "fila/egress_policy.h"
+#include "fila/http/egress_policy.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -8,8 +8,8 @@
 #include <cctype>
 #include <charconv>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

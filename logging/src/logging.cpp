@@ -1,4 +1,4 @@
-#include "fila/logging.h"
+#include "fila/logging/logging.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
@@ -9,9 +9,9 @@
 #include <ctime>
 #include <vector>
 
-#include "fila/config.h"
-#include "fila/errors.h"
-#include "fila/text_limit.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
+#include "fila/core/text_limit.h"
 
 namespace fila::logging {
 namespace {

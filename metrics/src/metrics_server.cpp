@@ -1,4 +1,4 @@
-#include "fila/metrics_server.h"
+#include "fila/metrics/metrics_server.h"
 
 #include <CivetServer.h>
 #include <civetweb.h>
@@ -10,7 +10,7 @@
 #include <map>
 #include <mutex>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "prometheus_families.h"
 
 namespace fila {

@@ -1,6 +1,6 @@
 #include "prometheus_families.h"
 
-#include "fila/metrics_server.h"
+#include "fila/metrics/metrics_server.h"
 
 namespace fila {
 

@@ -17,8 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fila/metrics.h"
-#include "fila/metrics_server.h"
+#include "fila/core/metrics.h"
+#include "fila/metrics/metrics_server.h"
 
 namespace fila::prom {
 

@@ -1,4 +1,4 @@
-#include "fila/ingest.h"
+#include "fila/scheduler/ingest.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +9,7 @@
 #include "fila/codec/enqueue.h"
 #include "fila/codec/tasks.h"
 #include "fila/codec/wire.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/v1/task.pb.h"
 
 namespace fila {

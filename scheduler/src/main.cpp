@@ -6,18 +6,18 @@
 #include <atomic>
 #include <thread>
 
-#include "fila/api_server.h"
-#include "fila/config.h"
+#include "fila/api/api_server.h"
+#include "fila/core/config.h"
 #include "fila/daemon/bootstrap.h"
-#include "fila/extensions.h"
-#include "fila/ingest.h"
-#include "fila/metrics_server.h"
-#include "fila/postgres_store.h"
-#include "fila/process.h"
-#include "fila/rabbitmq_broker.h"
-#include "fila/relay.h"
-#include "fila/sampler.h"
-#include "fila/tenant_store_pg.h"
+#include "fila/extensions/extensions.h"
+#include "fila/scheduler/ingest.h"
+#include "fila/metrics/metrics_server.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/process.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
+#include "fila/scheduler/relay.h"
+#include "fila/scheduler/sampler.h"
+#include "fila/store_postgres/tenant_store_pg.h"
 
 int main(int argc, char** argv) {
   // The job kinds: their types (validated at enqueue) and binding kinds.

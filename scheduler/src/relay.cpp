@@ -1,4 +1,4 @@
-#include "fila/relay.h"
+#include "fila/scheduler/relay.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,8 +7,8 @@
 
 #include "fila/core/backoff.h"
 #include "fila/core/lifecycle.h"
-#include "fila/errors.h"
-#include "fila/process.h"
+#include "fila/core/errors.h"
+#include "fila/core/process.h"
 
 namespace fila {
 namespace {

@@ -1,10 +1,10 @@
-#include "fila/sampler.h"
+#include "fila/scheduler/sampler.h"
 
 #include <spdlog/spdlog.h>
 
-#include "fila/errors.h"
-#include "fila/postgres_store.h"
-#include "fila/process.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/process.h"
 
 namespace fila {
 

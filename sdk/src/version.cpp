@@ -1,4 +1,4 @@
-#include "fila/sdk.h"
+#include "fila/worker/sdk.h"
 
 namespace fila {
 

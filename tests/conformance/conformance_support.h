@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/state_store.h"
+#include "fila/core/state_store.h"
 
 namespace fila::test {
 

@@ -1,7 +1,7 @@
 // The store contract on the in-memory store, with a fake clock: no servers.
 #include <atomic>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/store_memory/memory_store.h"
 #include "store_conformance.h"
 

@@ -2,7 +2,7 @@
 // (scripts/stack), the database's own clock.
 #include <thread>
 
-#include "fila/postgres_store.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "store_conformance.h"
 #include "support/harness.h"
 

@@ -12,7 +12,7 @@
 #include <ostream>
 #include <string>
 
-#include "fila/state_store.h"
+#include "fila/core/state_store.h"
 
 namespace fila::test {
 

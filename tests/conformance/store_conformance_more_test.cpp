@@ -2,8 +2,8 @@
 // tokens, schedules, lists and cursors, counts, tenancy of reads, the
 // monitor view.
 #include "conformance_support.h"
-#include "fila/errors.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/uuid.h"
 #include "store_conformance.h"
 
 namespace fila::test {

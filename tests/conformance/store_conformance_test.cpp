@@ -2,8 +2,8 @@
 // and finish fencing, retries, the reaper, heartbeats, cancel and replay,
 // progress and notifications.
 #include "conformance_support.h"
-#include "fila/errors.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/uuid.h"
 #include "store_conformance.h"
 
 namespace fila::test {

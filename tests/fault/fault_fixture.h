@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/state_store.h"
+#include "fila/core/state_store.h"
 #include "support/harness.h"
 
 namespace fila::fault {

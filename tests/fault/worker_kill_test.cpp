@@ -27,7 +27,7 @@
 #include <thread>
 
 #include "fault_fixture.h"
-#include "fila/postgres_store.h"
+#include "fila/store_postgres/postgres_store.h"
 
 namespace fila::fault {
 namespace {

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "fila/postgres_store.h"
-#include "fila/task_request.h"
-#include "fila/type_definition.h"
-#include "fila/type_store_pg.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/task_request.h"
+#include "fila/core/type_definition.h"
+#include "fila/store_postgres/type_store_pg.h"
 #include "fila/v1/types.pb.h"
 
 namespace fila::test {

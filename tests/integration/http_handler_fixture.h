@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 #include "support/harness.h"
 
 namespace fila::test {

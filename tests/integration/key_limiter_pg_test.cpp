@@ -5,8 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
-#include "fila/postgres_key_limiter.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_key_limiter.h"
 #include "support/harness.h"
 
 namespace fila::test {

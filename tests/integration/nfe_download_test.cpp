@@ -10,10 +10,10 @@
 #include <sstream>
 #include <thread>
 
-#include "fila/extensions.h"
-#include "fila/postgres_store.h"
-#include "fila/task_types.h"
-#include "fila/tenant_store_pg.h"
+#include "fila/extensions/extensions.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/task_types.h"
+#include "fila/store_postgres/tenant_store_pg.h"
 #include "file_store.h"
 #include "support/harness.h"
 #include "zip_batch.h"

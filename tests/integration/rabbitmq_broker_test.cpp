@@ -4,7 +4,7 @@
 // Optional: FILA_TEST_RMQ_RESTART_CMD, a shell command that restarts that
 // broker, enables the reconnect test.
 
-#include "fila/rabbitmq_broker.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 
 #include <amqp.h>
 #include <amqp_framing.h>
@@ -29,8 +29,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

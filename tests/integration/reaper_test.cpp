@@ -6,7 +6,7 @@
 #include <map>
 
 #include "fila/core/lifecycle.h"
-#include "fila/postgres_store.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "support/harness.h"
 
 namespace fila {

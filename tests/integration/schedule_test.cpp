@@ -6,8 +6,8 @@
 #include <csignal>
 #include <thread>
 
-#include "fila/clock.h"
-#include "fila/time_text.h"
+#include "fila/core/clock.h"
+#include "fila/core/time_text.h"
 #include "workflow_fixture.h"
 
 namespace fila::test {

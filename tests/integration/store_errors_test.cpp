@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <pqxx/pqxx>
 
-#include "fila/errors.h"
-#include "fila/postgres_store.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/uuid.h"
 #include "support/harness.h"
 
 namespace fila {

@@ -5,9 +5,9 @@
 
 #include <thread>
 
-#include "fila/errors.h"
-#include "fila/migrator.h"
-#include "fila/postgres_store.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/migrator.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "support/harness.h"
 
 namespace fila {

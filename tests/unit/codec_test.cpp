@@ -10,8 +10,8 @@
 #include "fila/codec/tasks.h"
 #include "fila/codec/tenants.h"
 #include "fila/codec/wire.h"
-#include "fila/errors.h"
-#include "fila/task_request.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_request.h"
 
 namespace fila::codec {
 namespace {

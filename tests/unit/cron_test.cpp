@@ -1,9 +1,9 @@
-#include "fila/cron.h"
+#include "fila/core/cron.h"
 
 #include <gtest/gtest.h>
 
-#include "fila/errors.h"
-#include "fila/time_text.h"
+#include "fila/core/errors.h"
+#include "fila/core/time_text.h"
 
 namespace fila {
 namespace {

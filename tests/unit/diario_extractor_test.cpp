@@ -7,7 +7,7 @@
 
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "fila/diario/archive.h"
 #include "fila/diario/handler.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

@@ -7,7 +7,7 @@
 #include "fila/diario/oab.h"
 #include "fila/diario/outcome.h"
 #include "fila/diario/tribunal.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "extract_formats.h"
 #include "fila/document/extract.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

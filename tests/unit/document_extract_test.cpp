@@ -6,7 +6,7 @@
 
 #include "fila/document/extract.h"
 #include "fila/document/utf8.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "fila/document/ingest_handler.h"
-#include "fila/errors.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/core/errors.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 #include "fila/test_support/fake_embeddings.h"
 #include "fila/test_support/fake_task_context.h"
 #include "fila/v1/document.pb.h"

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "fila/document/extract.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -1,8 +1,8 @@
-#include "fila/envelope.h"
+#include "fila/core/envelope.h"
 
 #include <gtest/gtest.h>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -1,17 +1,17 @@
 // The extension mechanism (fila/extension.h) and fila's own kinds through
 // it: core alone knows no kind; installing the list brings their types,
 // binding kinds and commands; a clash is refused.
-#include "fila/extension.h"
+#include "fila/core/extension.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "fila/extensions.h"
-#include "fila/handler.h"
-#include "fila/task_request.h"
-#include "fila/tenant_gate.h"
-#include "fila/type_definition.h"
+#include "fila/extensions/extensions.h"
+#include "fila/core/handler.h"
+#include "fila/core/task_request.h"
+#include "fila/core/tenant_gate.h"
+#include "fila/core/type_definition.h"
 #include "fila/v1/types.pb.h"
 
 namespace fila {

@@ -15,7 +15,7 @@
 #include <sstream>
 #include <thread>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/extract/budget.h"
 #include "fila/extract/sandbox.h"
 

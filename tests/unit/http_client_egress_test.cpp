@@ -6,8 +6,8 @@
 
 #include <cstdlib>
 
-#include "fila/errors.h"
-#include "fila/http_client.h"
+#include "fila/core/errors.h"
+#include "fila/http/http_client.h"
 #include "fila/test_support/scripted_server.h"
 
 namespace fila {

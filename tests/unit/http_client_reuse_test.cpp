@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
-#include "fila/http_client.h"
+#include "fila/core/errors.h"
+#include "fila/http/http_client.h"
 #include "fila/test_support/keepalive_server.h"
 
 namespace fila {

@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "fila/callback_server.h"
-#include "fila/errors.h"
-#include "fila/http_handler.h"
+#include "fila/http_handler/callback_server.h"
+#include "fila/core/errors.h"
+#include "fila/http_handler/http_handler.h"
 #include "fila/test_support/fake_task_context.h"
 #include "fila/test_support/keepalive_server.h"
 #include "fila/test_support/scripted_http_client.h"

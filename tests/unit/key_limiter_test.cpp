@@ -1,4 +1,4 @@
-#include "fila/key_limiter.h"
+#include "fila/core/key_limiter.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -1,4 +1,4 @@
-#include "fila/memory_broker.h"
+#include "fila/broker_memory/memory_broker.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

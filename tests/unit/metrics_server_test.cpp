@@ -1,12 +1,12 @@
 // The metrics server alone, on loopback: /healthz, /readyz following the
 // readiness checks, /metrics in the Prometheus text format.
-#include "fila/metrics_server.h"
+#include "fila/metrics/metrics_server.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "support/harness.h"
 
 namespace fila {

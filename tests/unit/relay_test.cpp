@@ -1,12 +1,12 @@
 // The scheduler's relay on the in-memory store and broker: no servers.
-#include "fila/relay.h"
+#include "fila/scheduler/relay.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "fila/envelope.h"
-#include "fila/memory_broker.h"
+#include "fila/core/envelope.h"
+#include "fila/broker_memory/memory_broker.h"
 #include "fila/store_memory/memory_store.h"
 
 namespace fila {

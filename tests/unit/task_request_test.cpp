@@ -1,4 +1,4 @@
-#include "fila/task_request.h"
+#include "fila/core/task_request.h"
 
 #include <gtest/gtest.h>
 

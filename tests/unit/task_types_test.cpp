@@ -1,8 +1,8 @@
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 
 #include <gtest/gtest.h>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -1,9 +1,9 @@
-#include "fila/tenant.h"
+#include "fila/core/tenant.h"
 
 #include <gtest/gtest.h>
 
-#include "fila/task_request.h"
-#include "fila/tenant_gate.h"
+#include "fila/core/task_request.h"
+#include "fila/core/tenant_gate.h"
 
 namespace fila {
 namespace {

@@ -7,10 +7,10 @@
 
 #include <map>
 
-#include "fila/errors.h"
-#include "fila/task_types.h"
-#include "fila/type_definition.h"
-#include "fila/type_store.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_types.h"
+#include "fila/core/type_definition.h"
+#include "fila/core/type_store.h"
 #include "fila/v1/types.pb.h"
 
 namespace fila {

@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 #include "task_context.h"
 
 namespace fila {

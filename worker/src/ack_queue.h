@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "fila/broker.h"
+#include "fila/core/broker.h"
 
 namespace fila {
 

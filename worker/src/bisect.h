@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <span>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 

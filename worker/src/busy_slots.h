@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "fila/metrics.h"
+#include "fila/core/metrics.h"
 
 namespace fila {
 

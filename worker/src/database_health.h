@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "fila/readiness.h"
+#include "fila/core/readiness.h"
 
 namespace fila {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "ack_queue.h"
-#include "fila/blocking_queue.h"
-#include "fila/clock.h"
+#include "fila/core/blocking_queue.h"
+#include "fila/core/clock.h"
 #include "fila/core/store_types.h"
 
 namespace fila {

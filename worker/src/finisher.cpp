@@ -5,7 +5,7 @@
 
 #include "bisect.h"
 #include "fila/core/backoff.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "slot_pool.h"
 
 namespace fila {

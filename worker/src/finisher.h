@@ -8,11 +8,11 @@
 #include <thread>
 
 #include "ack_queue.h"
-#include "fila/errors.h"
-#include "fila/metrics.h"
-#include "fila/readiness.h"
+#include "fila/core/errors.h"
+#include "fila/core/metrics.h"
+#include "fila/core/readiness.h"
 #include "fila/core/worker_store.h"
-#include "fila/worker_runtime.h"
+#include "fila/worker/worker_runtime.h"
 #include "finish_queue.h"
 #include "held_attempts.h"
 #include "progress_buffer.h"

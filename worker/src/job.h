@@ -7,10 +7,10 @@
 #include <random>
 #include <string>
 
-#include "fila/blocking_queue.h"
-#include "fila/envelope.h"
+#include "fila/core/blocking_queue.h"
+#include "fila/core/envelope.h"
 #include "fila/core/store_types.h"
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 
 namespace fila {
 

@@ -1,6 +1,6 @@
 // RunWorker (fila/sdk.h): the worker's flags, logging, metrics, startup,
 // signals and runtime, for fila-worker and for programs built on the SDK.
-#include "fila/sdk.h"
+#include "fila/worker/sdk.h"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -11,22 +11,22 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "fila/builtin_handlers.h"
-#include "fila/config.h"
+#include "fila/handlers/builtin_handlers.h"
+#include "fila/core/config.h"
 #include "fila/daemon/bootstrap.h"
-#include "fila/exec_handler.h"
+#include "fila/exec_handler/exec_handler.h"
 #include "fila/extract/sandbox.h"
-#include "fila/http_client.h"
-#include "fila/http_handler.h"
-#include "fila/key_limiter.h"
-#include "fila/logging.h"
-#include "fila/metrics_server.h"
-#include "fila/postgres_key_limiter.h"
-#include "fila/postgres_store.h"
-#include "fila/process.h"
-#include "fila/rabbitmq_broker.h"
-#include "fila/tenant_store_pg.h"
-#include "fila/worker_runtime.h"
+#include "fila/http/http_client.h"
+#include "fila/http_handler/http_handler.h"
+#include "fila/core/key_limiter.h"
+#include "fila/logging/logging.h"
+#include "fila/metrics/metrics_server.h"
+#include "fila/store_postgres/postgres_key_limiter.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/process.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
+#include "fila/store_postgres/tenant_store_pg.h"
+#include "fila/worker/worker_runtime.h"
 
 namespace fila {
 

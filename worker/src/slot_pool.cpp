@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "fila/core/lifecycle.h"
-#include "fila/errors.h"
-#include "fila/logging.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/logging/logging.h"
+#include "fila/core/text_limit.h"
 #include "task_context.h"
 
 namespace fila {

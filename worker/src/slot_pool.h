@@ -8,10 +8,10 @@
 
 #include "busy_slots.h"
 #include "finish_queue.h"
-#include "fila/handler.h"
-#include "fila/metrics.h"
-#include "fila/task_types.h"
-#include "fila/worker_runtime.h"
+#include "fila/core/handler.h"
+#include "fila/core/metrics.h"
+#include "fila/core/task_types.h"
+#include "fila/worker/worker_runtime.h"
 #include "job.h"
 #include "progress_buffer.h"
 

@@ -8,8 +8,8 @@
 #include <thread>
 #include <utility>
 
-#include "fila/config.h"
-#include "fila/uuid.h"
+#include "fila/core/config.h"
+#include "fila/core/uuid.h"
 
 namespace fila {
 namespace {

@@ -5,9 +5,9 @@
 #include <mutex>
 #include <vector>
 
-#include "fila/handler.h"
-#include "fila/state_store.h"
-#include "fila/task_types.h"
+#include "fila/core/handler.h"
+#include "fila/core/state_store.h"
+#include "fila/core/task_types.h"
 
 namespace fila {
 

@@ -1,4 +1,4 @@
-#include "fila/worker_runtime.h"
+#include "fila/worker/worker_runtime.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,7 @@
 #include "bisect.h"
 #include "database_health.h"
 #include "fila/core/backoff.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "finish_queue.h"
 #include "finisher.h"
 #include "held_attempts.h"

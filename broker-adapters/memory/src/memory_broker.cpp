@@ -1,4 +1,4 @@
-#include "fila/memory_broker.h"
+#include "fila/broker_memory/memory_broker.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 

@@ -3,8 +3,8 @@
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 
 namespace fila::rabbitmq {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "fila/clock.h"
-#include "fila/rabbitmq_broker.h"
+#include "fila/core/clock.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 
 namespace fila::rabbitmq {
 

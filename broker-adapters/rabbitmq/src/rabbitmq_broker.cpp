@@ -1,4 +1,4 @@
-#include "fila/rabbitmq_broker.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 
 #include "amqp_connection.h"
 #include "rabbitmq_consumer.h"

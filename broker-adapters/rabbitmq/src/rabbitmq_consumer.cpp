@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::rabbitmq {
 

@@ -11,7 +11,7 @@
 
 #include "ack_window.h"
 #include "amqp_connection.h"
-#include "fila/broker.h"
+#include "fila/core/broker.h"
 
 namespace fila::rabbitmq {
 

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::rabbitmq {
 

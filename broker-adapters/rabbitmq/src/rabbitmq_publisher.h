@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "amqp_connection.h"
-#include "fila/broker.h"
+#include "fila/core/broker.h"
 
 namespace fila::rabbitmq {
 

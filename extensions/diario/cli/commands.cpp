@@ -6,10 +6,10 @@
 #include <iostream>
 
 #include "fila/diario/tribunal.h"
-#include "fila/diario_store_pg.h"
-#include "fila/errors.h"
-#include "fila/task_request.h"
-#include "fila/task_types.h"
+#include "fila/diario/diario_store_pg.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_request.h"
+#include "fila/core/task_types.h"
 
 namespace fila::diario {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "fila/extension.h"
+#include "fila/core/extension.h"
 
 namespace fila::diario {
 

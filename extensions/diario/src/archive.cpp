@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

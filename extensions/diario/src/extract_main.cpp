@@ -15,7 +15,7 @@
 #include "fila/diario/cnj.h"
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;

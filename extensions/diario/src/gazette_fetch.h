@@ -6,11 +6,11 @@
 #include <functional>
 #include <string>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/diario/handler.h"
 #include "fila/http/retrying_call.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila::diario {
 

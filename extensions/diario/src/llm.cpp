@@ -6,8 +6,8 @@
 
 #include "fila/diario/cnj.h"
 #include "fila/diario/llm_json.h"
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

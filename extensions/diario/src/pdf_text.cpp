@@ -7,7 +7,7 @@
 #include <memory>
 #include <mutex>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

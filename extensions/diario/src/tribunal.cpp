@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "fila/diario/text.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

@@ -1,9 +1,9 @@
-#include "fila/diario_store_pg.h"
+#include "fila/diario/diario_store_pg.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "pg_pool.h"
 #include "pg_support.h"
 

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "fila/document/embedder.h"
-#include "fila/document_store_pg.h"
-#include "fila/errors.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/document/document_store_pg.h"
+#include "fila/core/errors.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila::document {
 namespace {

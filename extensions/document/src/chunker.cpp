@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "fila/document/utf8.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "fila/document/extract.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

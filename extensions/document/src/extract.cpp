@@ -5,7 +5,7 @@
 
 #include "extract_formats.h"
 #include "fila/document/utf8.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "extract_formats.h"
 #include "fila/document/extract.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/extract/sandbox.h"
 #include "fila/extract/wire.h"
 

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <string>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/document/ingest_handler.h"
 #include "fila/v1/document.pb.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "extract_formats.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

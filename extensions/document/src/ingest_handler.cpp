@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 #include "ingest_stages.h"
 
 namespace fila::document {

@@ -14,7 +14,7 @@
 #include "fila/document/embedder.h"
 #include "fila/document/ingest_handler.h"
 #include "fila/document/text.h"
-#include "fila/handler.h"
+#include "fila/core/handler.h"
 #include "fila/v1/document.pb.h"
 
 namespace fila::document {

@@ -9,7 +9,7 @@
 
 #include "fila/document/embedder.h"
 #include "fila/document/utf8.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -3,11 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fila/config.h"
+#include "fila/core/config.h"
 #include "fila/document/embedder.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/http/retrying_call.h"
-#include "fila/http_client.h"
+#include "fila/http/http_client.h"
 
 namespace fila::document {
 namespace {

@@ -1,4 +1,4 @@
-#include "fila/document_store_pg.h"
+#include "fila/document/document_store_pg.h"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "pg_pool.h"
 #include "pg_support.h"
 

@@ -11,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::nfe {
 namespace {

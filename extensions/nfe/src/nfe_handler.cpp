@@ -6,8 +6,8 @@
 #include <atomic>
 #include <vector>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 #include "fila/v1/nfe.pb.h"
 #include "batch.h"
 #include "file_store.h"

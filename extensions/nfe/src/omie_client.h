@@ -13,11 +13,11 @@
 #include <optional>
 #include <string>
 
-#include "fila/clock.h"
-#include "fila/errors.h"
+#include "fila/core/clock.h"
+#include "fila/core/errors.h"
 #include "fila/http/retrying_call.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila::nfe {
 

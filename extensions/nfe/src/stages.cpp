@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <set>
 
-#include "fila/errors.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/core/text_limit.h"
 #include "file_store.h"
 
 namespace fila::nfe {

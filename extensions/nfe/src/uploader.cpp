@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 #include "fila/http/retrying_call.h"
 #include "file_store.h"
 

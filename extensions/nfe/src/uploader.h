@@ -4,8 +4,8 @@
 #include <functional>
 #include <string>
 
-#include "fila/clock.h"
-#include "fila/http_client.h"
+#include "fila/core/clock.h"
+#include "fila/http/http_client.h"
 
 namespace fila::nfe {
 

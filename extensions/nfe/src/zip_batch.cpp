@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::nfe {
 namespace {

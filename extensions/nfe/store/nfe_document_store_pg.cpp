@@ -1,8 +1,8 @@
-#include "fila/nfe_document_store_pg.h"
+#include "fila/nfe/nfe_document_store_pg.h"
 
 #include <algorithm>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "pg_pool.h"
 #include "pg_support.h"
 

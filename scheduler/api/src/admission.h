@@ -5,7 +5,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "fila/api_server.h"
+#include "fila/api/api_server.h"
 
 namespace fila::api {
 

@@ -27,7 +27,7 @@ void OnUnobservedTaskException() noexcept;
 }  // namespace fila::api
 #define _REPORT_PPLTASK_UNOBSERVED_EXCEPTION() ::fila::api::OnUnobservedTaskException()
 
-#include "fila/api_server.h"
+#include "fila/api/api_server.h"
 
 #include <cpprest/http_listener.h>
 #include <cpprest/producerconsumerstream.h>
@@ -40,9 +40,9 @@ void OnUnobservedTaskException() noexcept;
 #include "admission.h"
 #include "deadline_timer.h"
 #include "event_hub.h"
-#include "fila/errors.h"
-#include "fila/postgres_store.h"
-#include "fila/type_store_pg.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/store_postgres/type_store_pg.h"
 #include "router.h"
 #include "router_support.h"
 #include "store_pool.h"

@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "router_support.h"
 
 namespace fila::api {

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 
 namespace fila::api {
 

@@ -4,12 +4,12 @@
 
 #include <set>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/codec/tasks.h"
 #include "fila/codec/wire.h"
-#include "fila/errors.h"
-#include "fila/postgres_store.h"
-#include "fila/process.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/process.h"
 
 namespace fila::api {
 namespace {

@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/clock.h"
-#include "fila/task_types.h"
+#include "fila/core/clock.h"
+#include "fila/core/task_types.h"
 
 namespace fila {
 class PostgresStore;

@@ -5,10 +5,10 @@
 #include "fila/codec/enqueue.h"
 #include "fila/codec/monitor.h"
 #include "fila/codec/tasks.h"
-#include "fila/errors.h"
-#include "fila/task_request.h"
-#include "fila/text_limit.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_request.h"
+#include "fila/core/text_limit.h"
+#include "fila/core/uuid.h"
 #include "router_support.h"
 
 namespace fila::api {

@@ -7,12 +7,12 @@
 #include <optional>
 #include <string>
 
-#include "fila/api_server.h"
-#include "fila/metrics.h"
-#include "fila/state_store.h"
+#include "fila/api/api_server.h"
+#include "fila/core/metrics.h"
+#include "fila/core/state_store.h"
 #include "authenticator.h"
-#include "fila/tenant_gate.h"
-#include "fila/type_store.h"
+#include "fila/core/tenant_gate.h"
+#include "fila/core/type_store.h"
 #include "store_pool.h"
 
 namespace fila::api {

@@ -1,6 +1,6 @@
 // The cron schedule routes of the API (/v1/schedules): a tenant's own only.
 #include "fila/codec/schedules.h"
-#include "fila/task_request.h"
+#include "fila/core/task_request.h"
 #include "router.h"
 #include "router_support.h"
 

@@ -1,6 +1,6 @@
 #include "store_pool.h"
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::api {
 

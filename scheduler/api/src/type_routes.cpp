@@ -3,8 +3,8 @@
 // without their handler (an internal address) or the other tenants named.
 #include <algorithm>
 
-#include "fila/type_definition.h"
-#include "fila/type_store.h"
+#include "fila/core/type_definition.h"
+#include "fila/core/type_store.h"
 #include "fila/v1/types.pb.h"
 #include "router.h"
 #include "router_support.h"

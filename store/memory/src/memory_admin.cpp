@@ -4,8 +4,8 @@
 #include <tuple>
 
 #include "fila/core/schedule_firing.h"
-#include "fila/errors.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/uuid.h"
 #include "memory_state.h"
 
 namespace fila {

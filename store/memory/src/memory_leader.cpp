@@ -5,7 +5,7 @@
 
 #include "fila/core/lifecycle.h"
 #include "fila/core/schedule_firing.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "memory_state.h"
 
 namespace fila {

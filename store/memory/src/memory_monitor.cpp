@@ -3,8 +3,8 @@
 #include <functional>
 #include <tuple>
 
-#include "fila/errors.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/uuid.h"
 #include "memory_state.h"
 
 namespace fila {

@@ -2,9 +2,9 @@
 // PostgreSQL's triggers do on them.
 #include <algorithm>
 
-#include "fila/errors.h"
-#include "fila/text_limit.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/core/text_limit.h"
+#include "fila/core/uuid.h"
 #include "memory_state.h"
 
 namespace fila {

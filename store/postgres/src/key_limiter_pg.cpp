@@ -4,9 +4,9 @@
 #include <thread>
 
 #include "fila/core/lifecycle.h"
-#include "fila/errors.h"
-#include "fila/postgres_key_limiter.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_key_limiter.h"
+#include "fila/core/uuid.h"
 #include "pg_pool.h"
 
 namespace fila {

@@ -1,11 +1,11 @@
-#include "fila/migrator.h"
+#include "fila/store_postgres/migrator.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "fila/errors.h"
-#include "fila/migrations.h"
+#include "fila/core/errors.h"
+#include "fila/migrations/migrations.h"
 #include "pg_support.h"
 
 namespace fila {

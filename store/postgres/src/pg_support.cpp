@@ -1,7 +1,7 @@
 #include "pg_support.h"
 
-#include "fila/errors.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/core/text_limit.h"
 
 namespace fila::pg {
 

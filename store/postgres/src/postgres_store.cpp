@@ -1,4 +1,4 @@
-#include "fila/postgres_store.h"
+#include "fila/store_postgres/postgres_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,9 +6,9 @@
 #include <map>
 
 #include "fila/core/lifecycle.h"
-#include "fila/errors.h"
-#include "fila/migrator.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/migrator.h"
+#include "fila/core/uuid.h"
 #include "pg_support.h"
 #include "store_impl.h"
 

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "fila/core/schedule_firing.h"
-#include "fila/cron.h"
-#include "fila/errors.h"
-#include "fila/postgres_store.h"
+#include "fila/core/cron.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "pg_support.h"
 #include "store_impl.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/postgres_store.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "pg_support.h"
 
 namespace fila {

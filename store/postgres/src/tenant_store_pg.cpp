@@ -1,6 +1,6 @@
-#include "fila/tenant_store_pg.h"
+#include "fila/store_postgres/tenant_store_pg.h"
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "pg_pool.h"
 
 namespace fila {

@@ -1,7 +1,7 @@
-#include "fila/type_store_pg.h"
+#include "fila/store_postgres/type_store_pg.h"
 
-#include "fila/errors.h"
-#include "fila/type_definition.h"
+#include "fila/core/errors.h"
+#include "fila/core/type_definition.h"
 #include "fila/v1/types.pb.h"
 #include "pg_pool.h"
 

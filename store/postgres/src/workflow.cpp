@@ -8,9 +8,9 @@
 #include <set>
 
 #include "fila/core/lifecycle.h"
-#include "fila/errors.h"
-#include "fila/postgres_store.h"
-#include "fila/uuid.h"
+#include "fila/core/errors.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/uuid.h"
 #include "pg_support.h"
 #include "store_impl.h"
 

@@ -1,6 +1,6 @@
 #include "fila/test_support/scripted_http_client.h"
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::test {
 

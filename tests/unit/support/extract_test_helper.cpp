@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "fila/extract/tool.h"
 
 extern char** environ;

@@ -7,7 +7,7 @@
 #include <atomic>
 
 #include "ack_queue.h"
-#include "fila/broker.h"
+#include "fila/core/broker.h"
 #include "fila/core/backoff.h"
 #include "finish_queue.h"
 #include "held_attempts.h"

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "fila/core/worker_store.h"
-#include "fila/envelope.h"
-#include "fila/errors.h"
-#include "fila/memory_broker.h"
+#include "fila/core/envelope.h"
+#include "fila/core/errors.h"
+#include "fila/broker_memory/memory_broker.h"
 #include "fila/store_memory/memory_store.h"
-#include "fila/worker_runtime.h"
+#include "fila/worker/worker_runtime.h"
 
 namespace fila::testing {
 

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "fila/errors.h"
-#include "fila/subprocess.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/subprocess/subprocess.h"
+#include "fila/core/text_limit.h"
 #include "output.h"
 #include "shim_protocol.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/handler.h"
+#include "fila/core/handler.h"
 
 namespace fila::exec {
 

@@ -1,4 +1,4 @@
-#include "fila/exec_handler.h"
+#include "fila/exec_handler/exec_handler.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -11,9 +11,9 @@
 #include <mutex>
 
 #include "command_run.h"
-#include "fila/config.h"
-#include "fila/errors.h"
-#include "fila/time_text.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
+#include "fila/core/time_text.h"
 #include "shim_protocol.h"
 
 namespace fila {

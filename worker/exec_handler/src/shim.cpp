@@ -1,4 +1,4 @@
-#include "fila/exec_shim.h"
+#include "fila/exec_handler/exec_shim.h"
 
 #include <dirent.h>
 #include <fcntl.h>

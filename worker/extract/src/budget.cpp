@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "fila/config.h"
-#include "fila/errors.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 
 namespace fila::extract {
 namespace {

@@ -10,10 +10,10 @@
 #include <filesystem>
 
 #include "exit_codes.h"
-#include "fila/config.h"
-#include "fila/errors.h"
-#include "fila/subprocess.h"
-#include "fila/text_limit.h"
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
+#include "fila/subprocess/subprocess.h"
+#include "fila/core/text_limit.h"
 
 namespace fila::extract {
 namespace {

@@ -12,8 +12,8 @@
 #include <new>
 
 #include "exit_codes.h"
-#include "fila/errors.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/core/text_limit.h"
 
 namespace fila::extract {
 namespace {

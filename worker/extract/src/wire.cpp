@@ -1,6 +1,6 @@
 #include "fila/extract/wire.h"
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "src/extracted.pb.h"
 
 namespace fila::extract {

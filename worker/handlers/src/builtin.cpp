@@ -1,4 +1,4 @@
-#include "fila/builtin_handlers.h"
+#include "fila/handlers/builtin_handlers.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/errors.h"
-#include "fila/task_request.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_request.h"
 #include "fila/v1/payloads.pb.h"
 
 namespace fila {

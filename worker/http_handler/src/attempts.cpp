@@ -5,7 +5,7 @@
 #include <array>
 #include <cerrno>
 
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 
 namespace fila::callbacks {
 namespace {

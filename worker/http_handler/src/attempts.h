@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "fila/handler.h"
+#include "fila/core/handler.h"
 
 namespace fila::callbacks {
 

@@ -6,9 +6,9 @@
 
 #include "fila/codec/enqueue.h"
 #include "fila/codec/wire.h"
-#include "fila/errors.h"
-#include "fila/task_request.h"
-#include "fila/text_limit.h"
+#include "fila/core/errors.h"
+#include "fila/core/task_request.h"
+#include "fila/core/text_limit.h"
 #include "fila/v1/api.pb.h"
 #include "fila/v1/task.pb.h"
 

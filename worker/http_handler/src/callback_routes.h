@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "attempts.h"
-#include "fila/task_types.h"
+#include "fila/core/task_types.h"
 
 namespace fila::callbacks {
 

@@ -20,8 +20,8 @@
 
 #include "attempts.h"
 #include "callback_routes.h"
-#include "fila/callback_server.h"
-#include "fila/errors.h"
+#include "fila/http_handler/callback_server.h"
+#include "fila/core/errors.h"
 
 namespace fila {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <mutex>
 
-#include "fila/errors.h"
-#include "fila/handler.h"
+#include "fila/core/errors.h"
+#include "fila/core/handler.h"
 
 namespace fila::http_handler {
 

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cmath>
 
-#include "fila/errors.h"
-#include "fila/text_limit.h"
-#include "fila/time_text.h"
+#include "fila/core/errors.h"
+#include "fila/core/text_limit.h"
+#include "fila/core/time_text.h"
 
 namespace fila::http_handler {
 namespace {

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "fila/handler.h"
-#include "fila/http_client.h"
-#include "fila/task_types.h"
+#include "fila/core/handler.h"
+#include "fila/http/http_client.h"
+#include "fila/core/task_types.h"
 
 namespace fila::http_handler {
 

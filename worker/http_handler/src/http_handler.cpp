@@ -1,4 +1,4 @@
-#include "fila/http_handler.h"
+#include "fila/http_handler/http_handler.h"
 
 #include <map>
 #include <mutex>
@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "concurrency_gate.h"
-#include "fila/errors.h"
+#include "fila/core/errors.h"
 #include "http_contract.h"
 
 namespace fila {

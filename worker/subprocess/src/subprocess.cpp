@@ -1,4 +1,4 @@
-#include "fila/subprocess.h"
+#include "fila/subprocess/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,8 +12,8 @@
 #include <cstring>
 #include <thread>
 
-#include "fila/clock.h"
-#include "fila/errors.h"
+#include "fila/core/clock.h"
+#include "fila/core/errors.h"
 
 namespace fila::subprocess {
 namespace {

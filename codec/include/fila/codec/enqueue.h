@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "fila/state_store.h"
-#include "fila/task_request.h"
+#include "fila/core/state_store.h"
+#include "fila/core/task_request.h"
 #include "fila/v1/task.pb.h"
 
 namespace fila::codec {

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "fila/monitor.h"
-#include "fila/state_store.h"
+#include "fila/core/monitor.h"
+#include "fila/core/state_store.h"
 #include "fila/v1/api.pb.h"
 
 namespace fila::codec {

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "fila/state_store.h"
-#include "fila/task_request.h"
-#include "fila/task_types.h"
+#include "fila/core/state_store.h"
+#include "fila/core/task_request.h"
+#include "fila/core/task_types.h"
 #include "fila/v1/api.pb.h"
 
 namespace fila::codec {

@@ -7,9 +7,9 @@
 
 #include <cstdint>
 
-#include "fila/state_store.h"
-#include "fila/task_state.h"
-#include "fila/task_types.h"
+#include "fila/core/state_store.h"
+#include "fila/core/task_state.h"
+#include "fila/core/task_types.h"
 #include "fila/v1/api.pb.h"
 #include "fila/v1/task.pb.h"
 

@@ -2,7 +2,7 @@
 
 // What operators allow a tenant (fila.v1.Tenant), both ways. Stateless.
 
-#include "fila/tenant.h"
+#include "fila/core/tenant.h"
 #include "fila/v1/api.pb.h"
 
 namespace fila::codec {

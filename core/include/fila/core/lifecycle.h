@@ -4,8 +4,8 @@
 #include <random>
 #include <string_view>
 
-#include "fila/retry.h"
-#include "fila/task_state.h"
+#include "fila/core/retry.h"
+#include "fila/core/task_state.h"
 
 // The life-cycle rules of a task, in one place: what follows an attempt that
 // ended, what the reaper does with an attempt whose worker went away, and the

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "fila/core/store_types.h"
-#include "fila/cron.h"
-#include "fila/task_types.h"
+#include "fila/core/cron.h"
+#include "fila/core/task_types.h"
 
 namespace fila {
 

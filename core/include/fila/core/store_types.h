@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "fila/core/lifecycle.h"
-#include "fila/envelope.h"
-#include "fila/key_limiter.h"
-#include "fila/monitor.h"
-#include "fila/task_state.h"
-#include "fila/task_types.h"
+#include "fila/core/envelope.h"
+#include "fila/core/key_limiter.h"
+#include "fila/core/monitor.h"
+#include "fila/core/task_state.h"
+#include "fila/core/task_types.h"
 
 namespace fila {
 

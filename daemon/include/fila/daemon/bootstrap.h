@@ -12,12 +12,12 @@
 #include <string>
 #include <utility>
 
-#include "fila/clock.h"
-#include "fila/config.h"
-#include "fila/metrics_server.h"
-#include "fila/process.h"
-#include "fila/readiness.h"
-#include "fila/task_types.h"
+#include "fila/core/clock.h"
+#include "fila/core/config.h"
+#include "fila/metrics/metrics_server.h"
+#include "fila/core/process.h"
+#include "fila/core/readiness.h"
+#include "fila/core/task_types.h"
 
 namespace CLI {
 class App;  // CLI11: only daemon/src includes it

@@ -11,11 +11,11 @@
 #include <functional>
 #include <string>
 
-#include "fila/clock.h"
-#include "fila/errors.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
-#include "fila/retry.h"
+#include "fila/core/clock.h"
+#include "fila/core/errors.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
+#include "fila/core/retry.h"
 
 namespace fila {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "fila/clock.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/core/clock.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila::diario {
 

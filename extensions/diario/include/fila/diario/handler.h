@@ -24,9 +24,9 @@
 #include "fila/diario/llm.h"
 #include "fila/diario/store.h"
 #include "fila/extract/budget.h"
-#include "fila/handler.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/core/handler.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila::diario {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/diario/extractor.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila::diario {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/diario/extractor.h"
 #include "fila/extract/budget.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "fila/clock.h"
-#include "fila/key_limiter.h"
+#include "fila/core/clock.h"
+#include "fila/core/key_limiter.h"
 
 namespace fila {
 class HttpClient;

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/document/text.h"
 #include "fila/extract/budget.h"
 

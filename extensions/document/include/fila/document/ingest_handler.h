@@ -6,10 +6,10 @@
 #include "fila/document/document_store.h"
 #include "fila/document/embedder.h"
 #include "fila/extract/budget.h"
-#include "fila/handler.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
-#include "fila/tenant.h"
+#include "fila/core/handler.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
+#include "fila/core/tenant.h"
 
 namespace fila::document {
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "fila/extension.h"
+#include "fila/core/extension.h"
 
 namespace fila::nfe {
 

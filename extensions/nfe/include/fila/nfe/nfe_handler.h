@@ -5,11 +5,11 @@
 #include <memory>
 #include <string>
 
-#include "fila/handler.h"
-#include "fila/http_client.h"
-#include "fila/key_limiter.h"
+#include "fila/core/handler.h"
+#include "fila/http/http_client.h"
+#include "fila/core/key_limiter.h"
 #include "fila/nfe/document_store.h"
-#include "fila/tenant.h"
+#include "fila/core/tenant.h"
 
 namespace fila::nfe {
 

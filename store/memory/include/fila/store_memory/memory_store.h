@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "fila/clock.h"
-#include "fila/state_store.h"
+#include "fila/core/clock.h"
+#include "fila/core/state_store.h"
 
 namespace fila {
 

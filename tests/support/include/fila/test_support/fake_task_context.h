@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "fila/handler.h"
+#include "fila/core/handler.h"
 
 namespace fila::test {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fila/http_client.h"
+#include "fila/http/http_client.h"
 
 namespace fila::test {
 

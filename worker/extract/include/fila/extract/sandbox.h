@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fila/clock.h"
+#include "fila/core/clock.h"
 #include "fila/extract/budget.h"
 
 namespace fila::extract {

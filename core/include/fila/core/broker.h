@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fila/core/clock.h"
+
+namespace fila {
+
+// A message to publish onto the work queue of a logical queue name. The
+// adapter maps logical names to its own (RabbitMQ: queue "fila.<queue>").
+struct OutgoingMessage {
+  std::string queue;
+  std::string body;
+  uint8_t priority = 0;  // 0..9; higher is delivered first
+  std::string message_id;
+};
+
+struct Delivery {
+  std::string queue;  // logical queue name it came from
+  std::string body;
+  uint64_t tag = 0;    // meaningful only together with `epoch`
+  uint64_t epoch = 0;  // connection generation; a reconnect starts a new one
+  bool redelivered = false;
+  // Request/reply properties (AMQP basic properties), set by producers that
+  // expect an answer, e.g. on the ingest queue; empty when absent.
+  std::string reply_to;        // where Consumer::Reply sends the answer
+  std::string correlation_id;  // copied onto the answer
+  std::string content_type;    // of `body`, as the producer declared it
+};
+
+// Publishes persistent messages with broker confirms.
+// Not thread-safe: one instance per owning thread (one connection each).
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  // Sends every message and returns once the broker confirmed all of them.
+  // Throws TransientError on connection loss, a nack or a passed deadline;
+  // the caller then publishes the whole batch again (downstream claims make
+  // duplicates harmless). The next call reconnects.
+  virtual void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) = 0;
+};
+
+// Consumes a set of queues with manual acks. At-least-once: a message not
+// acked before the connection is lost is delivered again.
+// Not thread-safe, except Wakeup() and Connected(): one owning thread.
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  // Declares and subscribes to `queues`; at most `prefetch` unacked
+  // deliveries are outstanding across all of them. Throws TransientError
+  // when the broker cannot be reached. With no queues it only keeps a
+  // connection open (Next() serves its heartbeats and reconnects), so that
+  // Connected() tells whether the broker is reachable.
+  virtual void Start(const std::vector<std::string>& queues, uint16_t prefetch) = 0;
+  // Returns the next delivery, or nullopt when `deadline` passes or Wakeup()
+  // is called. On connection loss it reconnects with backoff, re-subscribes
+  // and starts a new epoch; it never throws for a lost connection.
+  virtual std::optional<Delivery> Next(Deadline deadline) = 0;
+  // Acks a delivery. A tag of an older epoch is ignored: the broker already
+  // requeued that message when the old connection died.
+  virtual void Ack(uint64_t epoch, uint64_t tag) = 0;
+  // Acks several deliveries of one epoch at once; the adapter may send
+  // fewer broker operations (AMQP: one `multiple` ack for a contiguous
+  // range). A tag not outstanding is ignored, as is an older epoch.
+  virtual void AckMany(uint64_t epoch, std::span<const uint64_t> tags) {
+    for (uint64_t tag : tags) Ack(epoch, tag);
+  }
+  // Rejects a delivery, requeueing it or not.
+  virtual void Reject(uint64_t epoch, uint64_t tag, bool requeue) = 0;
+  // Moves a delivery that can never be processed (poison) to the durable
+  // dead-letter queue: publishes its body, with a confirm, to the fanout
+  // exchange "fila.dead" (bound queue "fila.dead", logical name "dead"),
+  // headers x-fila-reason = `reason` and x-fila-queue = the source queue,
+  // then acks it. A crash in between dead-letters it twice, never zero
+  // times. A tag of an older epoch is ignored (the broker redelivers it).
+  // Connection loss is handled like Ack's: the delivery comes back later.
+  virtual void DeadLetter(const Delivery& delivery, const std::string& reason) = 0;
+  // Answers a request delivery: sends `body` (of `content_type`) straight to
+  // the queue named by request.reply_to, carrying request.correlation_id.
+  // An empty reply_to means the producer wants no answer: nothing is sent.
+  // Fire-and-forget: not confirmed and not persistent, since reply queues
+  // live only as long as their requester's connection; a vanished reply
+  // queue drops the answer silently. A request of an older epoch is not
+  // answered: the broker requeued it, and it is answered when it comes
+  // back. Connection loss is handled like Ack's. Call it before Ack(), so a
+  // crash in between answers twice rather than never.
+  virtual void Reply(const Delivery& request, const std::string& body,
+                     const std::string& content_type) = 0;
+  // Cancels the subscriptions: no new deliveries; unacked ones stay ackable.
+  virtual void Stop() = 0;
+  // Thread-safe: makes a blocked Next() return early.
+  virtual void Wakeup() = 0;
+  // Thread-safe: whether the consumer channel is open and subscribed.
+  virtual bool Connected() const = 0;
+};
+
+// A factory of connections to one broker. Thread-safe.
+class Broker {
+ public:
+  virtual ~Broker() = default;
+  virtual std::unique_ptr<Publisher> NewPublisher() = 0;
+  virtual std::unique_ptr<Consumer> NewConsumer() = 0;
+};
+
+}  // namespace fila

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fila/core/broker.h"
+#include "fila/core/clock.h"
+#include "fila/core/leader_store.h"
+#include "fila/core/metrics.h"
+#include "fila/core/readiness.h"
+#include "fila/core/task_types.h"
+
+namespace fila {
+
+struct RelayOptions {
+  uint32_t batch = 500;
+  // Safety net: the outbox is swept this often even without a notification.
+  std::chrono::milliseconds sweep_interval{1000};
+  // How often a follower asks for the leader lock.
+  std::chrono::milliseconds leader_retry{2000};
+  std::chrono::milliseconds publish_timeout{10000};
+  // A worker whose heartbeat is older than this is dead: its running tasks
+  // are retried. Several heartbeat intervals, so a slow beat is not a death.
+  std::chrono::milliseconds worker_timeout{10000};
+  std::chrono::milliseconds reap_interval{1000};
+  // A cron slot later than this is missed: its schedule's catch-up policy
+  // decides whether it runs.
+  std::chrono::milliseconds cron_grace{60000};
+  // Test hook: "relay.before_publish" / "relay.after_publish" make the
+  // process kill itself (SIGKILL) at that point of the first batch.
+  std::string failpoint;
+};
+
+// The leader-only loop of fila-scheduler: publishes outbox rows with
+// confirms and deletes them once confirmed, moves due scheduled tasks back
+// to queued, and reaps the running tasks of lost workers and expired leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
+// net. Also fires due cron slots. Leadership is the store's (on PostgreSQL a session advisory lock on
+// its connection), so any number of schedulers may run: one relays.
+// Runs on the calling thread, which owns `store` and `publisher`.
+class Relay final {
+ public:
+  Relay(RelayOptions options, LeaderStore& store, Publisher& publisher, const TaskTypes& types,
+        SchedulerMetrics& metrics = NoSchedulerMetrics());
+  // Every error is caught, logged and retried with backoff; none ends the
+  // loop. A step that fails for good (the database refuses it) is retried
+  // at its next turn while the other steps carry on.
+  void Run(const std::atomic<bool>& stop);
+  // Thread-safe, for readiness: nullopt when the last pass of every step
+  // worked, else the failing steps, since when and why
+  // ("reap: failing for 12 s: ...").
+  std::optional<std::string> Problem() const;
+  uint64_t Published() const { return published_; }
+  uint64_t Reaped() const { return reaped_; }
+  uint64_t Fired() const { return fired_; }
+
+ private:
+  // One pass; returns the number of outbox rows handled.
+  size_t PublishBatch();
+  void Reap();
+  // Moves due tasks to queued; returns when to look again.
+  SteadyClock::time_point ReleaseDue();
+  // Fires due cron slots; returns when to look again.
+  SteadyClock::time_point FireSchedules();
+  // Runs one step (`next` returns when to run it again). A TransientError
+  // propagates (the connection or the database is away: the whole pass
+  // backs off); any other error is the step's own: logged, recorded in
+  // `health`, and the step is tried again after a backoff.
+  template <typename Next>
+  SteadyClock::time_point Step(const char* name, PartHealth& health, int& failures, Next&& next);
+
+  RelayOptions options_;
+  LeaderStore& store_;
+  Publisher& publisher_;
+  const TaskTypes& types_;
+  SchedulerMetrics& metrics_;
+  PartHealth loop_health_;  // the pass as a whole: leadership, connection
+  PartHealth release_health_;
+  PartHealth cron_health_;
+  PartHealth reap_health_;
+  PartHealth publish_health_;
+  uint64_t published_ = 0;
+  uint64_t reaped_ = 0;
+  uint64_t fired_ = 0;
+};
+
+// The advisory lock key all schedulers contend for.
+inline constexpr int64_t kLeaderLockKey = 0x66696c616c6472;  // "filaldr"
+
+}  // namespace fila

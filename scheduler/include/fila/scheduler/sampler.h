@@ -1,0 +1,55 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "fila/core/broker.h"
+#include "fila/core/metrics.h"
+#include "fila/core/readiness.h"
+
+namespace fila {
+
+class PostgresStore;
+
+struct SamplerOptions {
+  std::chrono::milliseconds interval{5000};
+  // Workers whose heartbeat is older than this are not counted as alive.
+  std::chrono::milliseconds worker_timeout{10000};
+};
+
+// A scheduler thread that samples the queue gauges from Postgres every
+// interval and watches the database and the broker for /readyz. It owns a
+// database connection and a broker connection that consumes nothing
+// (`probe`, started with no queues): Connected() on it says whether
+// RabbitMQ is reachable, whatever the relay and ingest are doing.
+class Sampler final {
+ public:
+  Sampler(SamplerOptions options, std::unique_ptr<PostgresStore> store,
+          std::unique_ptr<Consumer> probe, SchedulerMetrics& metrics);
+  ~Sampler();
+  void Start();
+  void Stop();
+
+  // Thread-safe: nullopt when fine, else what is wrong.
+  std::optional<std::string> DatabaseProblem() const;
+  std::optional<std::string> BrokerProblem() const;
+
+ private:
+  void Loop();
+
+  SamplerOptions options_;
+  std::unique_ptr<PostgresStore> store_;
+  std::unique_ptr<Consumer> probe_;
+  SchedulerMetrics& metrics_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> sampled_{false};  // once: "starting" until then
+  PartHealth database_;
+  std::atomic<bool> probe_started_{false};
+  std::thread thread_;
+};
+
+}  // namespace fila
