@@ -4,8 +4,8 @@
 #include <string>
 
 #include "db.h"
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/state_store.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fleet.h"
 #include "options.h"
 #include "scenarios.h"

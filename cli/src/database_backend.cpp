@@ -3,9 +3,9 @@
 #include "backend.h"
 #include "commands.h"
 #include "fila/core/config.h"
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/task_request.h"
 #include "fila/core/tenant_gate.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fila/store_postgres/tenant_store_pg.h"
 
 namespace fila::cli {

@@ -6,8 +6,8 @@
 #include "commands.h"
 #include "extension_commands.h"
 #include "fila/core/config.h"
-#include "fila/extensions/extensions.h"
 #include "fila/core/tenant.h"
+#include "fila/extensions/extensions.h"
 
 int main(int argc, char** argv) {
   using namespace fila::cli;

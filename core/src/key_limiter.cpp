@@ -5,8 +5,8 @@
 #include <map>
 #include <mutex>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
+#include "fila/core/lifecycle.h"
 
 namespace fila {
 namespace {

@@ -33,7 +33,7 @@ AttemptDecision DecideEndedAttempt(const EndedAttempt& ended, RetryPolicy policy
     d.state = TaskState::kFailed;
   } else if (policy.ShouldRetry(ended.attempt)) {
     d.state = TaskState::kScheduled;
-    d.retry_at_ms = now_ms + policy.Delay(ended.attempt, rng).count();
+    d.retry_at_ms = now_ms + std::max<int64_t>(policy.Delay(ended.attempt, rng).count(), ended.retry_after_ms);
   } else {
     d.state = TaskState::kDead;
   }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "fila/core/cron.h"
 #include "fila/core/clock.h"
+#include "fila/core/cron.h"
 
 namespace fila {
 namespace {
@@ -18,8 +18,8 @@ bool IsUrl(const std::string& value) {
 
 void CheckTenantUse(const NewTask& task, const TaskTypes& types, const TenantSettings& tenant,
                     QueueRule rule) {
-  const auto held = types.Get(task.type, task.type_version);
-  const TaskTypeSpec& spec = *held;
+  const auto type_spec = types.Get(task.type, task.type_version);
+  const TaskTypeSpec& spec = *type_spec;
   if (rule == QueueRule::kProducer && task.queue != spec.default_queue &&
       !tenant.Holds("queue", task.queue)) {
     throw PermissionDenied("queue '" + task.queue + "' is not bound to tenant '" + tenant.name +

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "fila/logging/logging.h"
 #include "fila/core/type_store.h"
+#include "fila/logging/logging.h"
 #include "fila/store_postgres/type_store_pg.h"
 
 namespace fila::daemon {

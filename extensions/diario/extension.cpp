@@ -5,10 +5,10 @@
 #include <memory>
 
 #include "commands.h"
-#include "fila/diario/handler.h"
 #include "fila/diario/diario_store_pg.h"
-#include "fila/worker/sdk.h"
+#include "fila/diario/handler.h"
 #include "fila/v1/diario.pb.h"
+#include "fila/worker/sdk.h"
 
 namespace fila::diario {
 namespace {

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <memory>
 
-#include "fila/document/ingest_handler.h"
-#include "fila/document/document_store_pg.h"
 #include "fila/core/errors.h"
-#include "fila/worker/sdk.h"
+#include "fila/document/document_store_pg.h"
+#include "fila/document/ingest_handler.h"
 #include "fila/v1/document.pb.h"
+#include "fila/worker/sdk.h"
 #include "search.h"
 
 namespace fila::document {

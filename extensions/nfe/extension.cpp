@@ -6,10 +6,10 @@
 #include <memory>
 
 #include "fila/core/errors.h"
-#include "fila/nfe/nfe_handler.h"
 #include "fila/nfe/nfe_document_store_pg.h"
-#include "fila/worker/sdk.h"
+#include "fila/nfe/nfe_handler.h"
 #include "fila/v1/nfe.pb.h"
+#include "fila/worker/sdk.h"
 
 namespace fila::nfe {
 namespace {

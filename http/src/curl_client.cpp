@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "fila/core/errors.h"
-#include "fila/http/http_client.h"
 #include "fila/core/text_limit.h"
+#include "fila/http/http_client.h"
 
 namespace fila {
 namespace {

@@ -7,16 +7,16 @@
 #include <thread>
 
 #include "fila/api/api_server.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 #include "fila/core/config.h"
+#include "fila/core/process.h"
 #include "fila/daemon/bootstrap.h"
 #include "fila/extensions/extensions.h"
-#include "fila/scheduler/ingest.h"
 #include "fila/metrics/metrics_server.h"
-#include "fila/store_postgres/postgres_store.h"
-#include "fila/core/process.h"
-#include "fila/broker_rabbitmq/rabbitmq_broker.h"
+#include "fila/scheduler/ingest.h"
 #include "fila/scheduler/relay.h"
 #include "fila/scheduler/sampler.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fila/store_postgres/tenant_store_pg.h"
 
 int main(int argc, char** argv) {

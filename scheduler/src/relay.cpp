@@ -6,8 +6,8 @@
 #include <csignal>
 
 #include "fila/core/backoff.h"
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/process.h"
 
 namespace fila {

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "fila/core/errors.h"
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/process.h"
+#include "fila/store_postgres/postgres_store.h"
 
 namespace fila {
 

@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/task_request.h"
 #include "fila/core/type_store.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fila/store_postgres/type_store_pg.h"
 #include "fila/v1/types.pb.h"
 #include "support/harness.h"

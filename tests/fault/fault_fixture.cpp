@@ -4,8 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/task_types.h"
+#include "fila/store_postgres/postgres_store.h"
 
 namespace fila::fault {
 namespace {

@@ -20,10 +20,10 @@
 #include <set>
 
 #include "fault_fixture.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 #include "fila/core/clock.h"
 #include "fila/core/envelope.h"
 #include "fila/store_postgres/postgres_store.h"
-#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 
 namespace fila::fault {
 namespace {

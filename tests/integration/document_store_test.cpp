@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "fila/document/document_store_pg.h"
 #include "fila/core/errors.h"
+#include "fila/document/document_store_pg.h"
 #include "support/harness.h"
 
 namespace fila {

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "fila/store_postgres/postgres_store.h"
-#include "fila/core/task_types.h"
 #include "fila/broker_rabbitmq/rabbitmq_broker.h"
+#include "fila/core/task_types.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "support/harness.h"
 
 namespace fila {

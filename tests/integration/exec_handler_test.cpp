@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/task_types.h"
 #include "fila/core/type_definition.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fila/store_postgres/type_store_pg.h"
 #include "fila/v1/types.pb.h"
 #include "support/harness.h"

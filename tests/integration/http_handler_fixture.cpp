@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/task_request.h"
 #include "fila/core/type_definition.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fila/store_postgres/type_store_pg.h"
 #include "fila/v1/types.pb.h"
 

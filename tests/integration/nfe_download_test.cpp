@@ -10,9 +10,9 @@
 #include <sstream>
 #include <thread>
 
+#include "fila/core/task_types.h"
 #include "fila/extensions/extensions.h"
 #include "fila/store_postgres/postgres_store.h"
-#include "fila/core/task_types.h"
 #include "fila/store_postgres/tenant_store_pg.h"
 #include "file_store.h"
 #include "support/harness.h"

@@ -16,8 +16,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "fila/core/clock.h"
 #include "fila/broker_rabbitmq/rabbitmq_broker.h"
+#include "fila/core/clock.h"
 
 extern char** environ;
 

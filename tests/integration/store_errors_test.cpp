@@ -9,8 +9,8 @@
 #include <pqxx/pqxx>
 
 #include "fila/core/errors.h"
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/uuid.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "support/harness.h"
 
 namespace fila {

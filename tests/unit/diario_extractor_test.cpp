@@ -5,9 +5,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "fila/core/errors.h"
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
-#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "fila/core/errors.h"
 #include "fila/diario/archive.h"
 #include "fila/diario/handler.h"
-#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

@@ -2,12 +2,12 @@
 // the pure parts of diario.process.
 #include <gtest/gtest.h>
 
+#include "fila/core/errors.h"
 #include "fila/diario/cnj.h"
 #include "fila/diario/llm_json.h"
 #include "fila/diario/oab.h"
 #include "fila/diario/outcome.h"
 #include "fila/diario/tribunal.h"
-#include "fila/core/errors.h"
 
 namespace fila::diario {
 namespace {

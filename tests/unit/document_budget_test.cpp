@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "extract_formats.h"
-#include "fila/document/extract.h"
 #include "fila/core/errors.h"
+#include "fila/document/extract.h"
 
 namespace fila::document {
 namespace {

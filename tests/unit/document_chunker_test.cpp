@@ -7,10 +7,10 @@
 #include <random>
 #include <sstream>
 
+#include "fila/core/errors.h"
 #include "fila/document/chunker.h"
 #include "fila/document/extract.h"
 #include "fila/document/utf8.h"
-#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

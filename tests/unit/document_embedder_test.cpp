@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "fila/core/errors.h"
+#include "fila/core/key_limiter.h"
 #include "fila/document/chunker.h"
 #include "fila/document/embedder.h"
 #include "fila/document/extract.h"
-#include "fila/core/errors.h"
 #include "fila/http/http_client.h"
-#include "fila/core/key_limiter.h"
 #include "fila/test_support/fake_embeddings.h"
 
 namespace fila::document {

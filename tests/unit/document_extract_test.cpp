@@ -4,9 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "fila/core/errors.h"
 #include "fila/document/extract.h"
 #include "fila/document/utf8.h"
-#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "fila/document/ingest_handler.h"
 #include "fila/core/errors.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
+#include "fila/document/ingest_handler.h"
+#include "fila/http/http_client.h"
 #include "fila/test_support/fake_embeddings.h"
 #include "fila/test_support/fake_task_context.h"
 #include "fila/v1/document.pb.h"

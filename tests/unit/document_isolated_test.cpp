@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fila/document/extract.h"
 #include "fila/core/errors.h"
+#include "fila/document/extract.h"
 
 namespace fila::document {
 namespace {

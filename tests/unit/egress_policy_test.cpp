@@ -3,8 +3,8 @@
 // matching, the host's own addresses.
 #include <gtest/gtest.h>
 
-#include "fila/http/egress_policy.h"
 #include "fila/core/errors.h"
+#include "fila/http/egress_policy.h"
 
 namespace fila {
 namespace {

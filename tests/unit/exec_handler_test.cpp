@@ -15,10 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "fila/exec_handler/exec_handler.h"
-#include "fila/test_support/fake_task_context.h"
 #include "fila/core/text_limit.h"
 #include "fila/core/type_definition.h"
+#include "fila/exec_handler/exec_handler.h"
+#include "fila/test_support/fake_task_context.h"
 #include "fila/v1/types.pb.h"
 
 namespace fila {

@@ -7,11 +7,11 @@
 
 #include <algorithm>
 
-#include "fila/extensions/extensions.h"
 #include "fila/core/handler.h"
 #include "fila/core/task_request.h"
 #include "fila/core/tenant_gate.h"
 #include "fila/core/type_definition.h"
+#include "fila/extensions/extensions.h"
 #include "fila/v1/types.pb.h"
 
 namespace fila {

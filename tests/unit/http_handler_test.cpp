@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "fila/http_handler/callback_server.h"
 #include "fila/core/errors.h"
+#include "fila/http_handler/callback_server.h"
 #include "fila/http_handler/http_handler.h"
 #include "fila/test_support/fake_task_context.h"
 #include "fila/test_support/keepalive_server.h"

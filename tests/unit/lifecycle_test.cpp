@@ -91,6 +91,27 @@ TEST(LifecycleEndedAttempt, SameSeedSameRetryTime) {
             DecideEndedAttempt(ended, policy, kNow, b).retry_at_ms);
 }
 
+TEST(LifecycleEndedAttempt, NeverSoonerThanTheHandlerAsked) {
+  const RetryPolicy policy{.base = milliseconds(100), .cap = milliseconds(400)};
+  std::mt19937_64 rng(3);
+  // The handler's time wins over a shorter backoff...
+  const auto later = DecideEndedAttempt({Outcome::kFailed, 1, 5, true, false, 30000}, policy, kNow, rng);
+  EXPECT_EQ(later.state, TaskState::kScheduled);
+  EXPECT_EQ(later.retry_at_ms, kNow + 30000);
+  // ...a longer backoff wins over a shorter ask...
+  const RetryPolicy slow{.base = milliseconds(60000), .cap = milliseconds(60000)};
+  for (int i = 0; i < 50; ++i) {
+    const auto d = DecideEndedAttempt({Outcome::kFailed, 1, 5, true, false, 0}, slow, kNow, rng);
+    EXPECT_GE(d.retry_at_ms, kNow);
+    EXPECT_LE(d.retry_at_ms, kNow + 60000);
+  }
+  // ...and it never brings back a task that is out of attempts or failed.
+  EXPECT_EQ(DecideEndedAttempt({Outcome::kFailed, 5, 5, true, false, 1000}, policy, kNow, rng).state,
+            TaskState::kDead);
+  EXPECT_EQ(DecideEndedAttempt({Outcome::kFailed, 1, 5, false, false, 1000}, policy, kNow, rng).state,
+            TaskState::kFailed);
+}
+
 TEST(LifecycleLostAttempt, StateAndReasonTable) {
   struct Row {
     uint32_t attempt, max_attempts;

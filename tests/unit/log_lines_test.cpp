@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fila/logging/logging.h"
 #include "fila/core/text_limit.h"
+#include "fila/logging/logging.h"
 
 namespace fila {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "fila/core/envelope.h"
 #include "fila/broker_memory/memory_broker.h"
+#include "fila/core/envelope.h"
 #include "fila/store_memory/memory_store.h"
 
 namespace fila {

@@ -2,6 +2,7 @@
 
 // A claimed task on its way to a slot.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -29,9 +30,11 @@ using JobQueue = BlockingQueue<std::shared_ptr<const Job>>;
 // The finish record of an attempt that did not succeed, as core's life cycle
 // decides it (DecideEndedAttempt): cancelled when cancellation was requested
 // (outcome kCancelled), retried with backoff (scheduled) while attempts
-// remain and the error is retryable, else failed or dead.
+// remain and the error is retryable (not sooner than `retry_after`, when the
+// handler named it), else failed or dead.
 FinishRecord FailedAttempt(const TaskTypes& types, const std::string& worker_id, const Job& job,
                            Outcome outcome, std::string error, std::string error_kind,
-                           bool retryable, std::mt19937_64& rng);
+                           bool retryable, std::mt19937_64& rng,
+                           std::chrono::milliseconds retry_after = std::chrono::milliseconds(-1));
 
 }  // namespace fila

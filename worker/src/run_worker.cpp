@@ -11,20 +11,20 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "fila/handlers/builtin_handlers.h"
+#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 #include "fila/core/config.h"
+#include "fila/core/key_limiter.h"
+#include "fila/core/process.h"
 #include "fila/daemon/bootstrap.h"
 #include "fila/exec_handler/exec_handler.h"
 #include "fila/extract/sandbox.h"
+#include "fila/handlers/builtin_handlers.h"
 #include "fila/http/http_client.h"
 #include "fila/http_handler/http_handler.h"
-#include "fila/core/key_limiter.h"
 #include "fila/logging/logging.h"
 #include "fila/metrics/metrics_server.h"
 #include "fila/store_postgres/postgres_key_limiter.h"
 #include "fila/store_postgres/postgres_store.h"
-#include "fila/core/process.h"
-#include "fila/broker_rabbitmq/rabbitmq_broker.h"
 #include "fila/store_postgres/tenant_store_pg.h"
 #include "fila/worker/worker_runtime.h"
 

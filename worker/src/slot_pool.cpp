@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
-#include "fila/logging/logging.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/text_limit.h"
+#include "fila/logging/logging.h"
 #include "task_context.h"
 
 namespace fila {
@@ -26,7 +26,7 @@ milliseconds TimeoutOf(const Job& job) {
 
 FinishRecord FailedAttempt(const TaskTypes& types, const std::string& worker_id, const Job& job,
                            Outcome outcome, std::string error, std::string error_kind,
-                           bool retryable, std::mt19937_64& rng) {
+                           bool retryable, std::mt19937_64& rng, milliseconds retry_after) {
   FinishRecord r;
   r.id = job.envelope.id;
   r.attempt = job.claim.attempt;
@@ -44,7 +44,8 @@ FinishRecord FailedAttempt(const TaskTypes& types, const std::string& worker_id,
   // The worker reports kCancelled exactly when the task's cancellation was
   // requested (by request, or the watchdog abandoning an ignored cancel).
   const AttemptDecision next = DecideEndedAttempt(
-      {outcome, job.claim.attempt, job.claim.max_attempts, retryable, outcome == Outcome::kCancelled},
+      {outcome, job.claim.attempt, job.claim.max_attempts, retryable, outcome == Outcome::kCancelled,
+       retry_after.count()},
       policy, NowUnixMs(), rng);
   r.state = next.state;
   r.retry_at_ms = next.retry_at_ms;
@@ -146,8 +147,10 @@ void SlotPool::LogOutcome(const Done& done) {
 
 Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
   const Envelope& e = job.envelope;
-  auto failed = [&](Outcome outcome, std::string error, std::string kind, bool retryable) {
-    return Done{FailedAttempt(types_, options_.worker_id, job, outcome, std::move(error), std::move(kind), retryable, rng),
+  auto failed = [&](Outcome outcome, std::string error, std::string kind, bool retryable,
+                    milliseconds retry_after = milliseconds(-1)) {
+    return Done{FailedAttempt(types_, options_.worker_id, job, outcome, std::move(error), std::move(kind),
+                              retryable, rng, retry_after),
                 job.epoch, job.tag};
   };
   // The handler of the version the task was enqueued under (compiled in,
@@ -209,12 +212,7 @@ Done SlotPool::Execute(const Job& job, SlotContext& ctx, std::mt19937_64& rng) {
                   "timed out after " + std::to_string(TimeoutOf(job).count()) + " ms: " + error,
                   "timeout", true);
   }
-  Done done = failed(Outcome::kFailed, error, kind, retryable);
-  // The handler named when to try again (Retry-After): not sooner.
-  if (retry_after.count() >= 0 && done.record.state == TaskState::kScheduled) {
-    done.record.retry_at_ms = std::max(done.record.retry_at_ms, NowUnixMs() + retry_after.count());
-  }
-  return done;
+  return failed(Outcome::kFailed, error, kind, retryable, retry_after);
 }
 
 void SlotPool::Cancel(const std::vector<AttemptRef>& attempts) {

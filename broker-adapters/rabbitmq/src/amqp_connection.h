@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "fila/core/clock.h"
 #include "fila/broker_rabbitmq/rabbitmq_broker.h"
+#include "fila/core/clock.h"
 
 namespace fila::rabbitmq {
 

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <iostream>
 
-#include "fila/diario/tribunal.h"
-#include "fila/diario/diario_store_pg.h"
 #include "fila/core/errors.h"
 #include "fila/core/task_request.h"
 #include "fila/core/task_types.h"
+#include "fila/diario/diario_store_pg.h"
+#include "fila/diario/tribunal.h"
 
 namespace fila::diario {
 namespace {

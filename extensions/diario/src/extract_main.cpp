@@ -12,10 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fila/core/errors.h"
 #include "fila/diario/cnj.h"
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
-#include "fila/core/errors.h"
 
 int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "fila/core/clock.h"
-#include "fila/diario/handler.h"
-#include "fila/http/retrying_call.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
+#include "fila/diario/handler.h"
+#include "fila/http/http_client.h"
+#include "fila/http/retrying_call.h"
 
 namespace fila::diario {
 

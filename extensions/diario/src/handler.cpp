@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "fila/core/config.h"
+#include "fila/core/errors.h"
 #include "fila/diario/archive.h"
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
-#include "fila/core/config.h"
-#include "fila/core/errors.h"
 #include "fila/v1/diario.pb.h"
 #include "gazette_fetch.h"
 

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "fila/diario/cnj.h"
-#include "fila/diario/llm_json.h"
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
+#include "fila/diario/cnj.h"
+#include "fila/diario/llm_json.h"
 
 namespace fila::diario {
 namespace {

@@ -1,7 +1,7 @@
 // Gazette text in the fila-extract helper: both sides of the "diario-pdf"
 // command. Pages travel as one text with the offsets where each starts.
-#include "fila/diario/pdf_text.h"
 #include "fila/core/errors.h"
+#include "fila/diario/pdf_text.h"
 #include "fila/extract/sandbox.h"
 #include "fila/extract/wire.h"
 

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "fila/diario/text.h"
 #include "fila/core/errors.h"
+#include "fila/diario/text.h"
 
 namespace fila::diario {
 namespace {

@@ -7,11 +7,11 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
-#include "fila/document/embedder.h"
-#include "fila/document/document_store_pg.h"
 #include "fila/core/errors.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
+#include "fila/document/document_store_pg.h"
+#include "fila/document/embedder.h"
+#include "fila/http/http_client.h"
 
 namespace fila::document {
 namespace {

@@ -6,8 +6,8 @@
 #include <utility>
 #include <string_view>
 
-#include "fila/document/utf8.h"
 #include "fila/core/errors.h"
+#include "fila/document/utf8.h"
 
 namespace fila::document {
 namespace {

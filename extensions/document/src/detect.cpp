@@ -2,8 +2,8 @@
 #include <cctype>
 #include <string>
 
-#include "fila/document/extract.h"
 #include "fila/core/errors.h"
+#include "fila/document/extract.h"
 
 namespace fila::document {
 namespace {

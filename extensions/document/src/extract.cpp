@@ -4,8 +4,8 @@
 #include <string>
 
 #include "extract_formats.h"
-#include "fila/document/utf8.h"
 #include "fila/core/errors.h"
+#include "fila/document/utf8.h"
 
 namespace fila::document {
 namespace {

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "extract_formats.h"
-#include "fila/document/extract.h"
 #include "fila/core/errors.h"
+#include "fila/document/extract.h"
 #include "fila/extract/sandbox.h"
 #include "fila/extract/wire.h"
 

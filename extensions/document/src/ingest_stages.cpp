@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include "fila/core/errors.h"
 #include "fila/document/extract.h"
 #include "fila/document/utf8.h"
-#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "fetch.h"
+#include "fila/core/handler.h"
 #include "fila/document/chunker.h"
 #include "fila/document/document_store.h"
 #include "fila/document/embedder.h"
 #include "fila/document/ingest_handler.h"
 #include "fila/document/text.h"
-#include "fila/core/handler.h"
 #include "fila/v1/document.pb.h"
 
 namespace fila::document {

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fila/core/errors.h"
 #include "fila/document/embedder.h"
 #include "fila/document/utf8.h"
-#include "fila/core/errors.h"
 
 namespace fila::document {
 namespace {

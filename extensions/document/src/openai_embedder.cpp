@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "fila/core/config.h"
-#include "fila/document/embedder.h"
 #include "fila/core/errors.h"
-#include "fila/http/retrying_call.h"
+#include "fila/document/embedder.h"
 #include "fila/http/http_client.h"
+#include "fila/http/retrying_call.h"
 
 namespace fila::document {
 namespace {

@@ -15,9 +15,9 @@
 
 #include "fila/core/clock.h"
 #include "fila/core/errors.h"
-#include "fila/http/retrying_call.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
+#include "fila/http/http_client.h"
+#include "fila/http/retrying_call.h"
 
 namespace fila::nfe {
 

@@ -4,12 +4,13 @@
 
 #include <set>
 
-#include "fila/core/clock.h"
 #include "fila/codec/tasks.h"
 #include "fila/codec/wire.h"
+#include "fila/core/backoff.h"
+#include "fila/core/clock.h"
 #include "fila/core/errors.h"
-#include "fila/store_postgres/postgres_store.h"
 #include "fila/core/process.h"
+#include "fila/store_postgres/postgres_store.h"
 
 namespace fila::api {
 namespace {
@@ -96,7 +97,7 @@ void EventHub::Loop() {
       // Every error class: the hub must outlive any of them.
       spdlog::warn("task events: {}; retrying", e.what());
       if (dynamic_cast<const TransientError*>(&e) == nullptr) store.reset();
-      SleepUnlessStopped(milliseconds(std::min(100 << std::min(failures++, 5), 3000)), stop_);
+      SleepUnlessStopped(Backoff(failures++, milliseconds(3000)), stop_);
     }
   }
 }

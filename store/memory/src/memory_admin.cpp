@@ -3,8 +3,8 @@
 #include <functional>
 #include <tuple>
 
-#include "fila/core/schedule_firing.h"
 #include "fila/core/errors.h"
+#include "fila/core/schedule_firing.h"
 #include "fila/core/uuid.h"
 #include "memory_state.h"
 

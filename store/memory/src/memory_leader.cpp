@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "fila/core/errors.h"
 #include "fila/core/lifecycle.h"
 #include "fila/core/schedule_firing.h"
-#include "fila/core/errors.h"
 #include "memory_state.h"
 
 namespace fila {

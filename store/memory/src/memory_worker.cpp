@@ -2,8 +2,8 @@
 // children, progress, heartbeats), as PostgresStore's statements do it.
 #include <algorithm>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/text_limit.h"
 #include "fila/core/uuid.h"
 #include "memory_state.h"

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <thread>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
-#include "fila/store_postgres/postgres_key_limiter.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/uuid.h"
+#include "fila/store_postgres/postgres_key_limiter.h"
 #include "pg_pool.h"
 
 namespace fila {

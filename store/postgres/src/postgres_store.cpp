@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <map>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
-#include "fila/store_postgres/migrator.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/uuid.h"
+#include "fila/store_postgres/migrator.h"
 #include "pg_support.h"
 #include "store_impl.h"
 

@@ -2,9 +2,9 @@
 // due slots.
 #include <spdlog/spdlog.h>
 
-#include "fila/core/schedule_firing.h"
 #include "fila/core/cron.h"
 #include "fila/core/errors.h"
+#include "fila/core/schedule_firing.h"
 #include "fila/store_postgres/postgres_store.h"
 #include "pg_support.h"
 #include "store_impl.h"

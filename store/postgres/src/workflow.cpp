@@ -7,10 +7,10 @@
 #include <map>
 #include <set>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/errors.h"
-#include "fila/store_postgres/postgres_store.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/uuid.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "pg_support.h"
 #include "store_impl.h"
 

@@ -7,8 +7,8 @@
 #include <atomic>
 
 #include "ack_queue.h"
-#include "fila/core/broker.h"
 #include "fila/core/backoff.h"
+#include "fila/core/broker.h"
 #include "finish_queue.h"
 #include "held_attempts.h"
 #include "progress_buffer.h"

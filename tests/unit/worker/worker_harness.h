@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "fila/core/worker_store.h"
+#include "fila/broker_memory/memory_broker.h"
 #include "fila/core/envelope.h"
 #include "fila/core/errors.h"
-#include "fila/broker_memory/memory_broker.h"
+#include "fila/core/worker_store.h"
 #include "fila/store_memory/memory_store.h"
 #include "fila/worker/worker_runtime.h"
 

@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "fila/core/errors.h"
-#include "fila/subprocess/subprocess.h"
 #include "fila/core/text_limit.h"
+#include "fila/subprocess/subprocess.h"
 #include "output.h"
 #include "shim_protocol.h"
 

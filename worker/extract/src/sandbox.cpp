@@ -12,8 +12,8 @@
 #include "exit_codes.h"
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
-#include "fila/subprocess/subprocess.h"
 #include "fila/core/text_limit.h"
+#include "fila/subprocess/subprocess.h"
 
 namespace fila::extract {
 namespace {

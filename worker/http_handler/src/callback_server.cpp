@@ -20,8 +20,8 @@
 
 #include "attempts.h"
 #include "callback_routes.h"
-#include "fila/http_handler/callback_server.h"
 #include "fila/core/errors.h"
+#include "fila/http_handler/callback_server.h"
 
 namespace fila {
 namespace {

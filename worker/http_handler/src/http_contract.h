@@ -10,8 +10,8 @@
 #include <string_view>
 
 #include "fila/core/handler.h"
-#include "fila/http/http_client.h"
 #include "fila/core/task_types.h"
+#include "fila/http/http_client.h"
 
 namespace fila::http_handler {
 

@@ -26,6 +26,9 @@ struct EndedAttempt {
   uint32_t max_attempts = 0;  // the task's budget (a replay raises it)
   bool retryable = true;      // false for bad input (PermanentError): retrying cannot help
   bool cancel_requested = false;
+  // When the handler named the time to try again (RetryLater, an upstream's
+  // Retry-After), in ms from now; -1: it did not.
+  int64_t retry_after_ms = -1;
 };
 
 struct AttemptDecision {
@@ -40,7 +43,8 @@ struct AttemptDecision {
 //   3. not retryable -> failed.
 //   4. attempts left (policy.ShouldRetry, with the task's budget) ->
 //      scheduled at now_ms + policy.Delay(attempt): exponential backoff with
-//      full jitter, base and cap from `policy`.
+//      full jitter, base and cap from `policy`; never sooner than the
+//      handler's retry_after_ms.
 //   5. otherwise dead (kept, inspectable, replayable).
 // `policy.max_attempts` is ignored: the task's own budget counts. Every state
 // returned is one CanTransition(kRunning, state) allows.

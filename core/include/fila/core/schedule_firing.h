@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "fila/core/store_types.h"
 #include "fila/core/cron.h"
+#include "fila/core/store_types.h"
 #include "fila/core/task_types.h"
 
 namespace fila {

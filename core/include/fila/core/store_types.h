@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "fila/core/lifecycle.h"
 #include "fila/core/envelope.h"
 #include "fila/core/key_limiter.h"
+#include "fila/core/lifecycle.h"
 #include "fila/core/monitor.h"
 #include "fila/core/task_state.h"
 #include "fila/core/task_types.h"

@@ -14,10 +14,10 @@
 
 #include "fila/core/clock.h"
 #include "fila/core/config.h"
-#include "fila/metrics/metrics_server.h"
 #include "fila/core/process.h"
 #include "fila/core/readiness.h"
 #include "fila/core/task_types.h"
+#include "fila/metrics/metrics_server.h"
 
 namespace CLI {
 class App;  // CLI11: only daemon/src includes it

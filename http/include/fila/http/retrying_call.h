@@ -13,9 +13,9 @@
 
 #include "fila/core/clock.h"
 #include "fila/core/errors.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
 #include "fila/core/retry.h"
+#include "fila/http/http_client.h"
 
 namespace fila {
 

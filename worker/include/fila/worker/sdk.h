@@ -30,11 +30,11 @@
 
 #include "fila/core/errors.h"
 #include "fila/core/extension.h"
-#include "fila/extract/budget.h"
 #include "fila/core/handler.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
 #include "fila/core/tenant.h"
+#include "fila/extract/budget.h"
+#include "fila/http/http_client.h"
 
 namespace fila {
 

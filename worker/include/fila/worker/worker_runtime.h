@@ -12,8 +12,8 @@
 #include "fila/core/broker.h"
 #include "fila/core/handler.h"
 #include "fila/core/metrics.h"
-#include "fila/core/worker_store.h"
 #include "fila/core/task_types.h"
+#include "fila/core/worker_store.h"
 
 namespace fila {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "fila/core/clock.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
+#include "fila/http/http_client.h"
 
 namespace fila::diario {
 

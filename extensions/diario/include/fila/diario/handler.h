@@ -21,12 +21,12 @@
 #include <memory>
 #include <string>
 
+#include "fila/core/handler.h"
+#include "fila/core/key_limiter.h"
 #include "fila/diario/llm.h"
 #include "fila/diario/store.h"
 #include "fila/extract/budget.h"
-#include "fila/core/handler.h"
 #include "fila/http/http_client.h"
-#include "fila/core/key_limiter.h"
 
 namespace fila::diario {
 

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "fila/core/clock.h"
+#include "fila/core/key_limiter.h"
 #include "fila/diario/extractor.h"
 #include "fila/http/http_client.h"
-#include "fila/core/key_limiter.h"
 
 namespace fila::diario {
 

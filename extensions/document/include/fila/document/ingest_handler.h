@@ -3,13 +3,13 @@
 #include <cstddef>
 #include <string>
 
+#include "fila/core/handler.h"
+#include "fila/core/key_limiter.h"
+#include "fila/core/tenant.h"
 #include "fila/document/document_store.h"
 #include "fila/document/embedder.h"
 #include "fila/extract/budget.h"
-#include "fila/core/handler.h"
 #include "fila/http/http_client.h"
-#include "fila/core/key_limiter.h"
-#include "fila/core/tenant.h"
 
 namespace fila::document {
 

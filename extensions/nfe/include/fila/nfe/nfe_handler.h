@@ -6,10 +6,10 @@
 #include <string>
 
 #include "fila/core/handler.h"
-#include "fila/http/http_client.h"
 #include "fila/core/key_limiter.h"
-#include "fila/nfe/document_store.h"
 #include "fila/core/tenant.h"
+#include "fila/http/http_client.h"
+#include "fila/nfe/document_store.h"
 
 namespace fila::nfe {
 

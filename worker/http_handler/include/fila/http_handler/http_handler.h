@@ -8,9 +8,9 @@
 
 #include <memory>
 
-#include "fila/http_handler/callback_server.h"
 #include "fila/core/handler.h"
 #include "fila/http/http_client.h"
+#include "fila/http_handler/callback_server.h"
 
 namespace fila {
 
