@@ -6,6 +6,7 @@
 #include "fila/core/lifecycle.h"
 #include "fila/core/text_limit.h"
 #include "fila/core/uuid.h"
+#include "fila/core/workflow.h"
 #include "memory_state.h"
 
 namespace fila {
@@ -159,13 +160,7 @@ std::vector<bool> MemoryStore::Finish(std::span<const FinishRecord> records) {
       applied[i] = s.ApplyFinish(r);
       (void)s.EnqueueLocked(r.children);
     } catch (const PermanentError& e) {
-      FinishRecord failed = r;
-      failed.children.clear();
-      failed.state = TaskState::kFailed;
-      failed.outcome = Outcome::kFailed;
-      failed.error = std::string("its child tasks were refused: ") + e.what();
-      failed.error_kind = "permanent";
-      failed.result.clear();
+      const FinishRecord failed = ChildrenRefused(r, e.what());
       (void)s.ApplyFinish(failed);
     }
   }

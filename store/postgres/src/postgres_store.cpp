@@ -8,6 +8,7 @@
 #include "fila/core/errors.h"
 #include "fila/core/lifecycle.h"
 #include "fila/core/uuid.h"
+#include "fila/core/workflow.h"
 #include "fila/store_postgres/migrator.h"
 #include "pg_support.h"
 #include "store_impl.h"
@@ -578,13 +579,7 @@ std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
     try {
       applied[i] = FinishWithChildren(r);
     } catch (const PermanentError& e) {
-      FinishRecord failed = r;
-      failed.children.clear();
-      failed.state = TaskState::kFailed;
-      failed.outcome = Outcome::kFailed;
-      failed.error = std::string("its child tasks were refused: ") + e.what();
-      failed.error_kind = "permanent";
-      failed.result.clear();
+      FinishRecord failed = ChildrenRefused(r, e.what());
       rejected.push_back(std::move(failed));
     }
   }

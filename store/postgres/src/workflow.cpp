@@ -10,6 +10,7 @@
 #include "fila/core/errors.h"
 #include "fila/core/lifecycle.h"
 #include "fila/core/uuid.h"
+#include "fila/core/workflow.h"
 #include "fila/store_postgres/postgres_store.h"
 #include "pg_support.h"
 #include "store_impl.h"
@@ -107,41 +108,6 @@ WHERE root_id = (SELECT coalesce(root_id, id) FROM tasks WHERE id = $1::uuid))"}
 }
 
 namespace {
-
-// A dependency cycle among tasks given ids in one batch would block them
-// forever. Depth-first with an explicit stack: a handler's chain of 10,000
-// children must not recurse 10,000 frames deep.
-void RejectCycles(std::span<const NewTask> tasks) {
-  std::map<std::string, const NewTask*> by_id;
-  for (const auto& t : tasks) {
-    if (!t.id.empty()) by_id[t.id] = &t;
-  }
-  std::map<std::string, int> mark;  // 1: on the path, 2: done
-  for (const auto& [start, task] : by_id) {
-    if (mark[start] != 0) continue;
-    // (task, index of the next of its parents to look at)
-    std::vector<std::pair<const NewTask*, size_t>> path{{task, 0}};
-    mark[start] = 1;
-    while (!path.empty()) {
-      auto& [node, next] = path.back();
-      if (next == node->depends_on.size()) {
-        mark[node->id] = 2;
-        path.pop_back();
-        continue;
-      }
-      const std::string& parent = node->depends_on[next++];
-      auto it = by_id.find(parent);
-      if (it == by_id.end()) continue;
-      if (mark[parent] == 1) {
-        throw PermanentError("dependency cycle through task " + parent, "depends_on");
-      }
-      if (mark[parent] == 0) {
-        mark[parent] = 1;
-        path.emplace_back(it->second, 0);
-      }
-    }
-  }
-}
 
 void SettleDependencies(pqxx::transaction_base& tx, std::span<const NewTask> tasks,
                         std::vector<EnqueueResult>& results) {
