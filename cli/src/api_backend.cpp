@@ -46,12 +46,10 @@ class Api final : public Backend {
     }
   }
 
-  // Tasks prepared by an extension's command: sent as the requests they
-  // came from, which the server prepares again to the same tasks.
-  std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) override {
+  std::vector<EnqueueResult> SubmitAll(const std::vector<TaskRequest>& requests) override {
     std::vector<v1::EnqueueRequest> all;
-    all.reserve(tasks.size());
-    for (const NewTask& t : tasks) all.push_back(codec::ToProto(codec::RequestOf(t)));
+    all.reserve(requests.size());
+    for (const TaskRequest& r : requests) all.push_back(codec::ToProto(r));
     return EnqueueBatches(all);
   }
 

@@ -23,8 +23,8 @@ class Backend {
   // prepares it (PrepareTask) here, the API backend sends it to the server,
   // which prepares it there, once.
   virtual std::vector<EnqueueResult> Submit(const TaskRequest& request, uint32_t count) = 0;
-  // Tasks already prepared (an extension's command).
-  virtual std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) = 0;
+  // Several requests (an extension's command), prepared once, the same way.
+  virtual std::vector<EnqueueResult> SubmitAll(const std::vector<TaskRequest>& requests) = 0;
   virtual std::optional<TaskView> Get(const std::string& id) = 0;
   virtual std::vector<TaskView> List(const ListFilter& filter) = 0;
   virtual std::vector<QueueStateCount> Counts() = 0;

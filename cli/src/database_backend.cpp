@@ -20,18 +20,13 @@ class Database final : public Backend {
   std::vector<EnqueueResult> Submit(const TaskRequest& request, uint32_t count) override {
     return Enqueue(std::vector<NewTask>(count, PrepareTask(request, enqueue_types_, TaskLimits{})));
   }
-  std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) override {
-    CheckSchema();
-    // An operator may use any queue, but a task still may name only what
-    // its tenant holds (the worker would refuse it anyway).
-    std::map<std::string, TenantSettings> tenants;
-    for (const auto& t : tasks) {
-      auto it = tenants.find(t.tenant);
-      if (it == tenants.end()) it = tenants.emplace(t.tenant, TenantStore().Get(t.tenant)).first;
-      CheckTenantUse(t, types_, it->second, QueueRule::kAnyQueue);
-    }
-    return store_.Enqueue(tasks);
+  std::vector<EnqueueResult> SubmitAll(const std::vector<TaskRequest>& requests) override {
+    std::vector<NewTask> tasks;
+    tasks.reserve(requests.size());
+    for (const auto& r : requests) tasks.push_back(PrepareTask(r, enqueue_types_, TaskLimits{}));
+    return Enqueue(tasks);
   }
+
   std::optional<TaskView> Get(const std::string& id) override { return store_.GetTask(id); }
   std::vector<TaskView> List(const ListFilter& filter) override { return store_.ListTasks(filter); }
   std::vector<QueueStateCount> Counts() override { return store_.CountByQueueAndState(); }
@@ -61,6 +56,19 @@ class Database final : public Backend {
   }
 
  private:
+  // Prepared tasks, after the tenant check an operator's enqueue still gets.
+  std::vector<EnqueueResult> Enqueue(const std::vector<NewTask>& tasks) {
+    CheckSchema();
+    // An operator may use any queue, but a task still may name only what
+    // its tenant holds (the worker would refuse it anyway).
+    std::map<std::string, TenantSettings> tenants;
+    for (const auto& t : tasks) {
+      auto it = tenants.find(t.tenant);
+      if (it == tenants.end()) it = tenants.emplace(t.tenant, TenantStore().Get(t.tenant)).first;
+      CheckTenantUse(t, types_, it->second, QueueRule::kAnyQueue);
+    }
+    return store_.Enqueue(tasks);
+  }
   void CheckSchema() {
     if (!schema_checked_) {
       store_.RequireSchema();

@@ -104,7 +104,9 @@ int ExtensionCommands::Execute(const CliCommand& command, CliInvocation invocati
       if (!command.database_only) {
         backend = database ? DatabaseBackend(invocation.database_url) : ApiBackend(api_url, api_token);
         invocation.target = backend->Describe();
-        invocation.enqueue = [&backend](const std::vector<NewTask>& tasks) { return backend->Enqueue(tasks); };
+        invocation.enqueue = [&backend](const std::vector<TaskRequest>& requests) {
+          return backend->SubmitAll(requests);
+        };
       }
       command.run(invocation);
       return kOk;

@@ -22,8 +22,7 @@ void Backfill(const CliInvocation& args) {
   const auto from = Date::Parse(args.Text("--from"), "from");
   const auto to = Date::Parse(args.Text("--to"), "to");
   if (to < from) throw PermanentError("--to is before --from", "to");
-  const TaskTypes types = TaskTypes::Builtin();
-  std::vector<NewTask> tasks;
+  std::vector<TaskRequest> tasks;
   for (auto day = from; day <= to; day = day.Next()) {
     if (tasks.size() >= static_cast<size_t>(kMaxDays)) {
       throw PermanentError("a backfill covers at most 20 years; split the range", "to");
@@ -37,12 +36,12 @@ void Backfill(const CliInvocation& args) {
     r.payload_form = TaskRequest::PayloadForm::kJson;
     r.payload = nlohmann::json{{"tribunal", tribunal->Code()}, {"date", day.Iso()}, {"use_llm", args.Flag("--use-llm")}}
                     .dump();
-    tasks.push_back(PrepareTask(r, types, TaskLimits{}));
+    tasks.push_back(std::move(r));
   }
   int64_t created = 0;
   int64_t existing = 0;
   for (size_t first = 0; first < tasks.size(); first += kChunk) {
-    std::vector<NewTask> chunk(tasks.begin() + static_cast<std::ptrdiff_t>(first),
+    std::vector<TaskRequest> chunk(tasks.begin() + static_cast<std::ptrdiff_t>(first),
                                tasks.begin() + static_cast<std::ptrdiff_t>(std::min(tasks.size(), first + kChunk)));
     for (const auto& result : args.enqueue(chunk)) (result.created ? created : existing)++;
   }

@@ -39,11 +39,11 @@ struct CliOption {
 struct CliInvocation {
   std::map<std::string, std::string> values;  // option name -> text; flags "true"; absent: not given
   std::string database_url;                   // "" when neither given nor in FILA_DATABASE_URL
-  // Enqueues prepared tasks (PrepareTask, TaskTypes::Builtin()) through the
-  // CLI's backend: the database, or the HTTP API with --api. Throws
+  // Enqueues tasks through the CLI's backend, which prepares each request
+  // once: in the CLI for the database, on the server with --api. Throws
   // PermanentError for bad input, TransientError when unreachable. Unset
   // for database-only commands.
-  std::function<std::vector<EnqueueResult>(const std::vector<NewTask>&)> enqueue;
+  std::function<std::vector<EnqueueResult>(const std::vector<TaskRequest>&)> enqueue;
   std::string target;  // where enqueue goes, passwords masked (for messages)
 
   // The option's text, or `fallback` when it was not given.
