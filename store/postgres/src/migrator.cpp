@@ -34,7 +34,9 @@ struct Migrator::Impl {
   auto Locked(Fn&& fn) {
     bool broken = false;
     try {
-      auto conn = pg::Open(url);
+      // No default statement_timeout: a migration may rewrite a large
+      // table, and the lock waits for a concurrent migrator.
+      auto conn = pg::Open(url, pg::StatementTimeout::kNone);
       {
         pqxx::nontransaction tx(*conn);
         // Lock first: concurrent CREATE TABLE IF NOT EXISTS can still collide.

@@ -1,9 +1,30 @@
 #include "pg_support.h"
 
+#include "fila/core/config.h"
 #include "fila/core/errors.h"
 #include "fila/core/text_limit.h"
+#include "fila/store_postgres/connection_string.h"
 
 namespace fila::pg {
+namespace {
+
+bool Within(const std::string& state, std::initializer_list<std::string_view> prefixes) {
+  for (auto prefix : prefixes) {
+    if (state.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+// "stack depth limit exceeded" from "ERROR:  stack depth limit exceeded\nHINT: ...".
+std::string FirstLine(std::string_view what) {
+  what = what.substr(0, what.find('\n'));
+  for (std::string_view prefix : {"ERROR:  ", "FATAL:  ", "PANIC:  "}) {
+    if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
+  }
+  return TruncateText(ValidUtf8(what));
+}
+
+}  // namespace
 
 std::string ArrayLiteral(std::span<const std::string> items) {
   std::string out = "{";
@@ -68,38 +89,37 @@ std::string TextOrEmpty(const pqxx::field& field) {
   return field.is_null() ? std::string() : field.as<std::string>();
 }
 
-std::unique_ptr<pqxx::connection> Open(const std::string& url) {
+std::unique_ptr<pqxx::connection> Open(const std::string& url, StatementTimeout statement_timeout) {
+  const ConnectionDefaults defaults = ConnectionDefaults::FromEnvironment();
+  std::unique_ptr<pqxx::connection> conn;
   try {
-    return std::make_unique<pqxx::connection>(url);
+    conn = std::make_unique<pqxx::connection>(ConnectionString(url, defaults));
   } catch (const pqxx::broken_connection& e) {
     std::string why = e.what();
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    throw TransientError("cannot connect to PostgreSQL: " + why);
+    throw TransientError("cannot connect to PostgreSQL: " + RedactSecrets(why));
   } catch (const std::exception& e) {
-    // Malformed connection strings land here.
-    throw PermanentError(std::string("invalid database URL: ") + e.what(), "database-url");
+    // Malformed connection strings land here; libpq may quote them.
+    throw PermanentError("invalid database URL: " + RedactSecrets(e.what()), "database-url");
   }
+  if (statement_timeout == StatementTimeout::kDefault && !defaults.statement_timeout.empty() &&
+      !SetsStatementTimeout(url)) {
+    // A session setting, not `options` in the connection string: startup
+    // options would override what the server sets per database or role,
+    // and this keeps an operator's ALTER ROLE ... SET statement_timeout.
+    pqxx::nontransaction tx(*conn);
+    try {
+      tx.exec_params(
+          "SELECT set_config('statement_timeout', $1, false) "
+          "WHERE current_setting('statement_timeout') = '0'",
+          defaults.statement_timeout);
+    } catch (const pqxx::data_exception& e) {
+      throw PermanentError("FILA_DATABASE_STATEMENT_TIMEOUT: " + FirstLine(e.what()));
+    }
+  }
+  return conn;
 }
 
-namespace {
-
-bool Within(const std::string& state, std::initializer_list<std::string_view> prefixes) {
-  for (auto prefix : prefixes) {
-    if (state.compare(0, prefix.size(), prefix) == 0) return true;
-  }
-  return false;
-}
-
-// "stack depth limit exceeded" from "ERROR:  stack depth limit exceeded\nHINT: ...".
-std::string FirstLine(std::string_view what) {
-  what = what.substr(0, what.find('\n'));
-  for (std::string_view prefix : {"ERROR:  ", "FATAL:  ", "PANIC:  "}) {
-    if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
-  }
-  return TruncateText(ValidUtf8(what));
-}
-
-}  // namespace
 
 void Translate(bool& broken) {
   try {
@@ -120,8 +140,8 @@ void Translate(bool& broken) {
       broken = true;
       throw TransientError("PostgreSQL failure: " + what);
     }
-    if (Within(state,
-               {"08", "57P01", "57P02", "57P03", "57P05", "25P03", "26000", "28", "3D000"})) {
+    if (Within(state, {"08", "57P01", "57P02", "57P03", "57P05", "25006", "25P03", "26000", "28",
+                       "3D000"})) {
       broken = true;
       throw TransientError("PostgreSQL unavailable (" + state + "): " + what);
     }

@@ -36,8 +36,18 @@ std::string Bytes(const pqxx::field& field);
 int64_t Int64OrZero(const pqxx::field& field);
 std::string TextOrEmpty(const pqxx::field& field);
 
-// Opens a connection; TransientError when the server cannot be reached.
-std::unique_ptr<pqxx::connection> Open(const std::string& url);
+// Whether a new session gets fila's default statement_timeout
+// (ConnectionDefaults::statement_timeout) when nothing else set one. The
+// migrator opts out: a migration may rewrite a large table.
+enum class StatementTimeout { kDefault, kNone };
+
+// Opens a connection with ConnectionString(url) (connection_string.h): the
+// client timeouts, and target_session_attrs=read-write for several hosts.
+// TransientError when no server can be reached (or none is a primary);
+// PermanentError for a URL libpq refuses, its message passed through
+// RedactSecrets.
+std::unique_ptr<pqxx::connection> Open(const std::string& url,
+                                       StatementTimeout statement_timeout = StatementTimeout::kDefault);
 
 // Rethrows the exception in flight as a fila error that says what the
 // caller should do next, by the statement's SQLSTATE (PostgreSQL manual,
@@ -45,7 +55,9 @@ std::unique_ptr<pqxx::connection> Open(const std::string& url);
 //
 //   TransientError, connection reopened (`broken` set): 08 connection
 //     exception; 57P01-57P03 and 57P05 (shutdown, crash, not accepting
-//     connections yet, idle session timeout); 25P03 (idle-in-transaction
+//     connections yet, idle session timeout); 25006 (read-only transaction:
+//     the server is, or became, a standby after a failover; a new
+//     connection finds the primary); 25P03 (idle-in-transaction
 //     timeout); 26000 (prepared statement gone: a pooler switched sessions);
 //     28 (authentication); 3D000 (database missing, e.g. mid-restore); no
 //     SQLSTATE at all (the socket died); any other libpqxx failure.
