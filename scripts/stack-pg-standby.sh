@@ -100,31 +100,25 @@ pg_standby_status() {
   fi
 }
 
-# Starts node 2 ($PG_BASE/data2), creating it first as a standby of node 1.
-pg2_up() {
-  if pg_node_running 2; then
-    fila_say "postgresql node 2: already running on 127.0.0.1:$PG2_PORT"
-    return 0
-  fi
-  claim_port PG2_PORT "PostgreSQL node 2"
-  save_ports
-  if ! pg2_exists; then pg_node_rebuild 2 1; fi
-  pg_node_start 2
-}
-
 pg_node_start() { # $1 node
   if [ "$1" = 1 ]; then
     pg_up
     return 0
   fi
+  if pg_node_running 2; then
+    fila_say "postgresql node 2: already running on 127.0.0.1:$PG2_PORT"
+    return 0
+  fi
   local data log t0
-  data=$(pg_node_data "$1")
-  log=$PG_BASE/server$1.log
+  data=$(pg_node_data 2)
+  log=$PG_BASE/server2.log
   t0=$(fila_now_ms)
+  claim_port PG2_PORT "PostgreSQL node 2"
+  save_ports
   pg_write_conf "$data" "$PG2_PORT"
   pg_run "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 60 start >>"$stack_dir/pg_ctl.log" 2>&1 9>&- ||
-    { show_log_since "$log" 0 30; fila_die "PostgreSQL node $1 failed to start (log: $log)"; }
-  fila_say "postgresql node $1: started on 127.0.0.1:$PG2_PORT in $(fila_elapsed "$t0")"
+    { show_log_since "$log" 0 30; fila_die "PostgreSQL node 2 failed to start (log: $log)"; }
+  fila_say "postgresql node 2: started on 127.0.0.1:$PG2_PORT in $(fila_elapsed "$t0")"
 }
 
 pg_node_stop() { # $1 node, $2 fast | immediate
@@ -148,17 +142,37 @@ pg_node_rebuild() {
 
 # --- commands (scripts/stack dispatches to these) ---------------------------
 
-# `up` and `up-pg`: node 2 when FILA_STACK_PG_STANDBY=1 or when it exists.
-pg_standby_up() {
+# `up` and `up-pg`: PostgreSQL, with node 2 when FILA_STACK_PG_STANDBY=1 or
+# when it exists; the primary first. A node that was the primary before a
+# failover and was not rejoined is rebuilt as a standby before it starts:
+# started as it is, it would take writes beside the new primary.
+pg_pair_up() {
   pg2_setup
-  if [ "${FILA_STACK_PG_STANDBY:-0}" = 1 ] || pg2_exists; then pg2_up; fi
+  if ! pg2_exists; then
+    pg_up
+    if [ "${FILA_STACK_PG_STANDBY:-0}" = 1 ]; then
+      claim_port PG2_PORT "PostgreSQL node 2"
+      save_ports
+      pg_node_rebuild 2 1
+      pg_node_start 2
+    fi
+    return 0
+  fi
+  local primary standby
+  primary=$(pg_primary_node)
+  standby=$(pg_other_node "$primary")
+  pg_node_start "$primary"
+  if ! pg_node_running "$standby" && [ ! -f "$(pg_node_data "$standby")/standby.signal" ]; then
+    fila_warn "node $standby was the primary before the failover: rebuilding it as a standby"
+    pg_node_rebuild "$standby" "$primary"
+  fi
+  pg_node_start "$standby"
 }
 
 cmd_up_pg() {
   take_lock
   load_ports
-  pg_up
-  pg_standby_up
+  pg_pair_up
 }
 
 pg_standby_down() { # $1: 1 to purge

@@ -23,7 +23,7 @@ std::string HostPort(const std::string& url) {
 }  // namespace
 
 void FaultTest::SetUp() {
-  db_ = std::make_unique<test::TestDatabase>();
+  db_ = std::make_unique<test::TestDatabase>(true, base_database_url_);
   queue_ = test::RandomName("fault");
   env_ = {{"FILA_DATABASE_URL", db_->url()},
           {"FILA_AMQP_URL", test::Stack().amqp_url},

@@ -81,6 +81,9 @@ class FaultTest : public ::testing::Test {
   std::string Logs(size_t lines = 30) const;
 
   std::unique_ptr<test::TestDatabase> db_;
+  // The server SetUp creates db_ on (see TestDatabase); empty: the stack's.
+  // A test with servers of its own sets it before FaultTest::SetUp.
+  std::string base_database_url_;
   std::string queue_;
   std::map<std::string, std::string> env_;
 

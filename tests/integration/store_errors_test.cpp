@@ -72,6 +72,61 @@ TEST(PostgresStoreErrors, LockAndStatementTimeoutsAreTransient) {
   EXPECT_EQ(locked.GetTask(id)->state, TaskState::kCancelled);
 }
 
+// A read-only session (SQLSTATE 25006: what a standby, or a primary demoted
+// under a stale connection, answers) is transient and its connection is
+// dropped: the next call reconnects, and writes again once the server does.
+TEST(PostgresStoreErrors, AReadOnlyServerIsTransientAndItsConnectionReplaced) {
+  TestDatabase db;
+  const std::string name = Database(db);
+  db.Exec("ALTER DATABASE " + name + " SET default_transaction_read_only = on");
+  PostgresStore store(db.url());
+  std::vector<NewTask> one{Noop()};
+  const std::string read_only = Thrown([&] { store.Enqueue(one); });
+  EXPECT_EQ(read_only.rfind("transient: ", 0), 0u) << read_only;
+  EXPECT_NE(read_only.find("25006"), std::string::npos) << read_only;
+  // A kept connection would stay read-only whatever the server does now.
+  pqxx::connection admin(test::Stack().database_url);  // the test database's sessions are read-only
+  pqxx::nontransaction(admin).exec("ALTER DATABASE " + name + " RESET default_transaction_read_only");
+  EXPECT_EQ(store.Enqueue(one).size(), 1u);
+  EXPECT_TRUE(store.Reconnected());
+}
+
+// Every session gets FILA_DATABASE_STATEMENT_TIMEOUT unless the server or
+// the URL give one: a statement stuck behind a lock ends, as transient.
+TEST(PostgresStoreErrors, EverySessionGetsAStatementTimeoutUnlessOneIsSet) {
+  TestDatabase db;
+  std::vector<NewTask> one{Noop()};
+  const std::string id = PostgresStore(db.url()).Enqueue(one)[0].id;
+  pqxx::connection holder(db.url());
+  pqxx::work lock(holder);
+  lock.exec("SELECT 1 FROM tasks WHERE id = '" + id + "' FOR UPDATE");
+  ::setenv("FILA_DATABASE_STATEMENT_TIMEOUT", "200ms", 1);
+  // How long a cancel waits for the row with `url`, and what it threw.
+  auto blocked = [&](const std::string& url) {
+    PostgresStore store(url);
+    store.Connect();
+    const auto start = std::chrono::steady_clock::now();
+    const std::string thrown = Thrown([&] { store.Cancel(id); });
+    EXPECT_EQ(thrown.rfind("transient: ", 0), 0u) << thrown;
+    EXPECT_NE(thrown.find("57014"), std::string::npos) << thrown;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double by_default = blocked(db.url());
+  db.Exec("ALTER DATABASE " + Database(db) + " SET statement_timeout = '1500ms'");
+  const double by_database = blocked(db.url());
+  const std::string with_options =
+      db.url() + (db.url().find('?') == std::string::npos ? "?" : "&") + "options=-c%20statement_timeout%3D700ms";
+  const double by_url = blocked(with_options);
+  ::unsetenv("FILA_DATABASE_STATEMENT_TIMEOUT");
+  std::printf("[ metric ] statement timeouts: default %.2f s (200ms set), database %.2f s (1500ms), URL %.2f s (700ms)\n",
+              by_default, by_database, by_url);
+  EXPECT_LT(by_default, 1.0);
+  EXPECT_GT(by_database, 1.4) << "the database's own statement_timeout was overridden";
+  EXPECT_GT(by_url, 0.65);
+  EXPECT_LT(by_url, 1.4) << "the URL's statement_timeout was not used";
+  lock.abort();
+}
+
 TEST(PostgresStoreErrors, ARefusedStatementIsPermanentAndKeepsOnlyItsFirstLine) {
   TestDatabase db;
   // A refusal with a long DETAIL and a CONTEXT (the trigger's frame):

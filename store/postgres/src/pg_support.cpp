@@ -107,14 +107,18 @@ std::unique_ptr<pqxx::connection> Open(const std::string& url, StatementTimeout 
     // A session setting, not `options` in the connection string: startup
     // options would override what the server sets per database or role,
     // and this keeps an operator's ALTER ROLE ... SET statement_timeout.
-    pqxx::nontransaction tx(*conn);
     try {
+      pqxx::nontransaction tx(*conn);
       tx.exec_params(
           "SELECT set_config('statement_timeout', $1, false) "
           "WHERE current_setting('statement_timeout') = '0'",
           defaults.statement_timeout);
-    } catch (const pqxx::data_exception& e) {
-      throw PermanentError("FILA_DATABASE_STATEMENT_TIMEOUT: " + FirstLine(e.what()));
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate().rfind("22", 0) == 0) {
+        throw PermanentError("FILA_DATABASE_STATEMENT_TIMEOUT: " + FirstLine(e.what()));
+      }
+      // 57014: the server's own statement_timeout cut it, so one applies.
+      if (e.sqlstate() != "57014") throw;
     }
   }
   return conn;

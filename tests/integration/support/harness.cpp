@@ -78,9 +78,24 @@ std::string TempDir() {
 std::string BinDir() { return FILA_BIN_DIR; }
 std::string SourceDir() { return FILA_SOURCE_DIR; }
 
-void StackCommand(const std::string& sub) { Shell(SourceDir() + "/scripts/stack " + sub + " >&2"); }
+namespace {
 
-std::string StackOutput(const std::string& sub) { return Shell(SourceDir() + "/scripts/stack " + sub); }
+std::string StackScript(const std::string& stack_dir) {
+  const std::string script = SourceDir() + "/scripts/stack";
+  if (stack_dir.empty()) return script;
+  return "env -u FILA_STACK_PG_PORT -u FILA_STACK_PG2_PORT -u FILA_STACK_AMQP_PORT -u FILA_STACK_DIST_PORT "
+         "-u FILA_STACK_EPMD_PORT -u FILA_STACK_MGMT_PORT FILA_STACK_DIR='" + stack_dir + "' " + script;
+}
+
+}  // namespace
+
+void StackCommand(const std::string& sub, const std::string& stack_dir) {
+  Shell(StackScript(stack_dir) + " " + sub + " >&2");
+}
+
+std::string StackOutput(const std::string& sub, const std::string& stack_dir) {
+  return Shell(StackScript(stack_dir) + " " + sub);
+}
 
 const StackUrls& Stack() {
   static const StackUrls urls = [] {
@@ -113,13 +128,14 @@ std::string RandomName(const std::string& prefix) {
   return name;
 }
 
-TestDatabase::TestDatabase(bool migrate) : name_(RandomName("fila_it_")) {
+TestDatabase::TestDatabase(bool migrate, std::string base_url)
+    : name_(RandomName("fila_it_")), base_url_(base_url.empty() ? Stack().database_url : std::move(base_url)) {
   {
-    pqxx::connection admin(Stack().database_url);
+    pqxx::connection admin(base_url_);
     pqxx::nontransaction tx(admin);
     tx.exec("CREATE DATABASE " + tx.quote_name(name_));
   }
-  url_ = WithDatabase(Stack().database_url, name_);
+  url_ = WithDatabase(base_url_, name_);
   if (migrate) {
     auto result = RunFila("fila", {"migrate", "up"}, {{"FILA_DATABASE_URL", url_}});
     if (result.ExitCode() != 0) throw std::runtime_error("fila migrate up failed: " + result.err);
@@ -128,7 +144,7 @@ TestDatabase::TestDatabase(bool migrate) : name_(RandomName("fila_it_")) {
 
 TestDatabase::~TestDatabase() {
   try {
-    pqxx::connection admin(Stack().database_url);
+    pqxx::connection admin(base_url_);
     pqxx::nontransaction tx(admin);
     tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
   } catch (const std::exception&) {

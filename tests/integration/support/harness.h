@@ -25,10 +25,11 @@ const StackUrls& Stack();
 // A random lowercase suffix for database and queue names.
 std::string RandomName(const std::string& prefix);
 
-// A new, migrated database dropped when the object dies.
+// A new, migrated database dropped when the object dies; on the server of
+// `base_url` (default: Stack().database_url), whose database it replaces.
 class TestDatabase final {
  public:
-  explicit TestDatabase(bool migrate = true);
+  explicit TestDatabase(bool migrate = true, std::string base_url = {});
   ~TestDatabase();
   const std::string& url() const { return url_; }
   // The first column of the first row of `sql`, as text ("" for NULL).
@@ -40,6 +41,7 @@ class TestDatabase final {
 
  private:
   std::string name_;
+  std::string base_url_;
   std::string url_;
 };
 
@@ -94,11 +96,13 @@ std::string BinDir();
 std::string SourceDir();
 
 // Runs `<SourceDir()>/scripts/stack <sub>` (e.g. "stop-rmq", "start-pg") on
-// the stack of FILA_STACK_DIR (default <repo>/.stack); its output goes to
-// stderr. Throws std::runtime_error when the command fails.
-void StackCommand(const std::string& sub);
+// the stack of FILA_STACK_DIR (default <repo>/.stack), or on the stack of
+// folder `stack_dir` when given (without the FILA_STACK_*_PORT variables
+// of the tests' own stack); its output goes to stderr. Throws
+// std::runtime_error when the command fails.
+void StackCommand(const std::string& sub, const std::string& stack_dir = {});
 // Same, returning what the command printed on stdout (e.g. "env").
-std::string StackOutput(const std::string& sub);
+std::string StackOutput(const std::string& sub, const std::string& stack_dir = {});
 
 }  // namespace fila::test
 
