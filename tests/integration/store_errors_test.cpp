@@ -44,14 +44,22 @@ std::string Thrown(Call&& call) {
   return "";
 }
 
+// A task whose row another session holds until `lock` ends: a cancel has to
+// wait for it.
+struct LockedTask {
+  explicit LockedTask(const TestDatabase& db)
+      : id(PostgresStore(db.url()).Enqueue(std::vector<NewTask>{Noop()})[0].id), holder(db.url()), lock(holder) {
+    lock.exec("SELECT 1 FROM tasks WHERE id = '" + id + "' FOR UPDATE");
+  }
+  const std::string id;
+  pqxx::connection holder;
+  pqxx::work lock;
+};
+
 TEST(PostgresStoreErrors, LockAndStatementTimeoutsAreTransient) {
   TestDatabase db;
-  std::vector<NewTask> one{Noop()};
-  const std::string id = PostgresStore(db.url()).Enqueue(one)[0].id;
-  // Another session holds the task's row: the cancel has to wait for it.
-  pqxx::connection holder(db.url());
-  pqxx::work lock(holder);
-  lock.exec("SELECT 1 FROM tasks WHERE id = '" + id + "' FOR UPDATE");
+  LockedTask row(db);
+  const std::string& id = row.id;
 
   db.Exec("ALTER DATABASE " + Database(db) + " SET lock_timeout = '100ms'");
   PostgresStore locked(db.url());  // a new session takes the setting
@@ -67,7 +75,7 @@ TEST(PostgresStoreErrors, LockAndStatementTimeoutsAreTransient) {
   EXPECT_NE(statement_timeout.find("57014"), std::string::npos) << statement_timeout;
 
   // The same stores work again once the row is free: nothing was broken.
-  lock.abort();
+  row.lock.abort();
   EXPECT_TRUE(slow.Cancel(id).changed);
   EXPECT_EQ(locked.GetTask(id)->state, TaskState::kCancelled);
 }
@@ -95,18 +103,14 @@ TEST(PostgresStoreErrors, AReadOnlyServerIsTransientAndItsConnectionReplaced) {
 // the URL give one: a statement stuck behind a lock ends, as transient.
 TEST(PostgresStoreErrors, EverySessionGetsAStatementTimeoutUnlessOneIsSet) {
   TestDatabase db;
-  std::vector<NewTask> one{Noop()};
-  const std::string id = PostgresStore(db.url()).Enqueue(one)[0].id;
-  pqxx::connection holder(db.url());
-  pqxx::work lock(holder);
-  lock.exec("SELECT 1 FROM tasks WHERE id = '" + id + "' FOR UPDATE");
+  LockedTask row(db);
   ::setenv("FILA_DATABASE_STATEMENT_TIMEOUT", "200ms", 1);
   // How long a cancel waits for the row with `url`, and what it threw.
   auto blocked = [&](const std::string& url) {
     PostgresStore store(url);
     store.Connect();
     const auto start = std::chrono::steady_clock::now();
-    const std::string thrown = Thrown([&] { store.Cancel(id); });
+    const std::string thrown = Thrown([&] { store.Cancel(row.id); });
     EXPECT_EQ(thrown.rfind("transient: ", 0), 0u) << thrown;
     EXPECT_NE(thrown.find("57014"), std::string::npos) << thrown;
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,7 +128,6 @@ TEST(PostgresStoreErrors, EverySessionGetsAStatementTimeoutUnlessOneIsSet) {
   EXPECT_GT(by_database, 1.4) << "the database's own statement_timeout was overridden";
   EXPECT_GT(by_url, 0.65);
   EXPECT_LT(by_url, 1.4) << "the URL's statement_timeout was not used";
-  lock.abort();
 }
 
 TEST(PostgresStoreErrors, ARefusedStatementIsPermanentAndKeepsOnlyItsFirstLine) {
