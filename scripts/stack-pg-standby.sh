@@ -21,9 +21,8 @@
 #   start-pg-primary   starts the primary again (after stop-pg-primary
 #                      without promote)
 #
-# Replication is asynchronous unless FILA_STACK_PG_SYNC=1 at start
-# (synchronous_standby_names='*': commits wait for the standby, and stop
-# while it is down).
+# Replication is asynchronous: stop the primary cleanly (stop-pg-primary)
+# before promoting, and nothing committed is lost.
 
 PG2_PORT=
 PG_PRIMARY_FILE=
@@ -69,7 +68,6 @@ pg_standby_save_ports() {
 pg_standby_conf() {
   echo "# streaming standby (scripts/stack-pg-standby.sh)"
   echo "wal_keep_size = 1GB"
-  if [ "${FILA_STACK_PG_SYNC:-0}" = 1 ]; then echo "synchronous_standby_names = '*'"; fi
 }
 
 # The URL every client uses: both nodes when node 2 exists, so that libpq
@@ -128,14 +126,16 @@ pg_node_stop() { # $1 node, $2 fast | immediate
   fila_say "postgresql node $1: stopped ($2)"
 }
 
-# Replaces node $1's data by a base backup of node $2, set up to stream from it.
+# Replaces node $1's data by a base backup of node $2, set up to stream from
+# it. --no-sync, like the stack's initdb: the node's first start is a
+# recovery, which syncs the whole data folder before it serves anything.
 pg_node_rebuild() {
   local data t0
   data=$(pg_node_data "$1")
   t0=$(fila_now_ms)
   pg_run rm -rf "$data"
   pg_run "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_node_port "$2")" -U postgres -D "$data" \
-    -R -X stream -c fast >>"$stack_dir/pg_ctl.log" 2>&1 ||
+    -R -X stream -c fast --no-sync >>"$stack_dir/pg_ctl.log" 2>&1 ||
     fila_die "pg_basebackup of node $2 into node $1 failed (log: $stack_dir/pg_ctl.log)"
   fila_say "postgresql node $1: base backup of node $2 in $(fila_elapsed "$t0")"
 }

@@ -242,6 +242,7 @@ TEST_F(PgFailover, StandbyPromotedMidRunLosesNothing) {
   Enqueue("sleep", R"({"ms": 10})", kLate, options);
 
   FinishAndCheck(kTasks, reconnect_at);
+  if (HasFatalFailure()) return;
   std::printf("  %lld of %d tasks succeeded at the promotion; rejoin %.1f s\n",
               static_cast<long long>(succeeded_at_promotion), kTasks, rejoined_at - promoted_at);
   std::printf("[ metric ] pg failover: time to recovery %.2f s (primary stop to first finish on the new primary; "
@@ -277,6 +278,7 @@ TEST_F(PgFailover, AVanishedPrimaryCostsSecondsNotMinutes) {
   Enqueue("sleep", R"({"ms": 10})", kLate, options);
 
   FinishAndCheck(kTasks, stopped_at);
+  if (HasFatalFailure()) return;
   const double recovery = TimeToRecovery(stop_at, stopped_at);
   std::printf("[ metric ] pg vanished: time to recovery %.2f s (primary cut off to first finish on the new "
               "primary; promote %.2f s)\n",
