@@ -124,7 +124,6 @@ std::unique_ptr<pqxx::connection> Open(const std::string& url, StatementTimeout 
   return conn;
 }
 
-
 void Translate(bool& broken) {
   try {
     throw;
