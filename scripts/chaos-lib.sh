@@ -16,7 +16,7 @@ sql() { "$PSQL" "$FILA_DATABASE_URL" -XqtAc "$1" 2>/dev/null || true; }
 pick_task() {
   local r=$((RANDOM % 100))
   T_ARGS='' T_MAX=10 T_RETRY=0 T_DELAY_MS=0 T_DEPENDS=''
-  if [ $r -lt 40 ]; then T_TYPE=sleep T_ARGS="{\"ms\": $((50 + RANDOM % 1500))}"
+  if [ $r -lt 40 ]; then T_TYPE=sleep T_ARGS="{\"ms\": $((200 + RANDOM % 2800))}"
   elif [ $r -lt 55 ]; then T_TYPE=noop
   elif [ $r -lt 70 ]; then T_TYPE=flaky T_ARGS="{\"fail_times\": $((1 + RANDOM % 3))}" T_MAX=8 T_RETRY=1
   elif [ $r -lt 75 ]; then T_TYPE=flaky T_ARGS='{"fail_times": 50}' T_MAX=2 T_RETRY=1  # ends dead
@@ -85,7 +85,7 @@ producer() {
     seq=$((seq + 1))
     pick_task
     "enqueue_$via" "$name-$seq" || true
-    sleep 0.1
+    sleep 0.05
   done
 }
 
