@@ -16,7 +16,7 @@ sql() { "$PSQL" "$FILA_DATABASE_URL" -XqtAc "$1" 2>/dev/null || true; }
 pick_task() {
   local r=$((RANDOM % 100))
   T_ARGS='' T_MAX=10 T_RETRY=0 T_DELAY_MS=0 T_DEPENDS=''
-  if [ $r -lt 40 ]; then T_TYPE=sleep T_ARGS="{\"ms\": $((200 + RANDOM % 2800))}"
+  if [ $r -lt 40 ]; then T_TYPE=sleep T_ARGS="{\"ms\": $((500 + RANDOM % 4500))}"
   elif [ $r -lt 55 ]; then T_TYPE=noop
   elif [ $r -lt 70 ]; then T_TYPE=flaky T_ARGS="{\"fail_times\": $((1 + RANDOM % 3))}" T_MAX=8 T_RETRY=1
   elif [ $r -lt 75 ]; then T_TYPE=flaky T_ARGS='{"fail_times": 50}' T_MAX=2 T_RETRY=1  # ends dead
@@ -136,7 +136,15 @@ wait_probe() {
 # Each prints what it did (FAULT_DETAIL), sets RECOVERY, and fails when the
 # fault could not be injected or the system did not recover in time.
 
-random_worker() { local ids=("${!WPID[@]}"); printf '%s\n' "${ids[$((RANDOM % ${#ids[@]}))]}"; }
+# The worker running the most tasks (a fault on an idle one measures
+# nothing), or any when none runs a task.
+busiest_worker() {
+  local w ids=("${!WPID[@]}")
+  for w in $(sql "SELECT worker FROM tasks WHERE state = 'running' GROUP BY worker ORDER BY count(*) DESC"); do
+    [ -z "${WPID[$w]:-}" ] || { printf '%s\n' "$w"; return 0; }
+  done
+  printf '%s\n' "${ids[$((RANDOM % ${#ids[@]}))]}"
+}
 
 # A worker that cannot come back until $2 (a command) undoes $1 (a command);
 # $3 the worker. Away for ISOLATION s (beyond the 10 s lease).
@@ -156,7 +164,7 @@ count_list() { if [ -z "$1" ]; then echo 0; else local a=${1//[^,]/}; echo $((${
 
 fault_kill9() {
   local w ids t0
-  w=$(random_worker)
+  w=$(busiest_worker)
   ids=$(running_on "$w")
   kill -KILL "${WPID[$w]}" 2>/dev/null || return 1
   t0=$(fila_now_ms)
@@ -169,7 +177,7 @@ fault_kill9() {
 
 fault_sigstop() {
   local w
-  w=$(random_worker)
+  w=$(busiest_worker)
   isolate_worker "kill -STOP ${WPID[$w]}" "kill -CONT ${WPID[$w]}" "$w"
 }
 

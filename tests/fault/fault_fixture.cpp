@@ -74,33 +74,29 @@ test::Process& FaultTest::StartScheduler(std::vector<std::string> args) {
   return *processes_.back().process;
 }
 
-std::vector<std::string> FaultTest::WorkerArgs(const std::string& queue, const std::string& id,
-                                               int concurrency, const std::vector<std::string>& extra) {
-  std::vector<std::string> args{"--queues", queue, "--concurrency", std::to_string(concurrency),
-                                "--worker-id", id};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
 test::Process& FaultTest::StartWorker(const std::string& id, int concurrency,
                                       std::vector<std::string> extra_args) {
-  processes_.push_back({"fila-worker " + id, std::make_unique<test::Process>(
-                                                 "fila-worker", WorkerArgs(queue_, id, concurrency, extra_args), env_)});
+  std::vector<std::string> args{"--queues", queue_, "--concurrency", std::to_string(concurrency),
+                                "--worker-id", id};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  processes_.push_back({"fila-worker " + id, std::make_unique<test::Process>("fila-worker", std::move(args), env_)});
   return *processes_.back().process;
 }
 
 test::Process& FaultTest::StartWorkerIn(const test::NetNs& ns, const std::string& id, int concurrency,
                                         std::vector<std::string> extra_args) {
-  std::vector<std::string> argv = ns.Exec();
-  argv.push_back(test::BinDir() + "/fila-worker");
-  extra_args.insert(extra_args.end(), {"--metrics-listen", ns.inner_address() + ":0"});
-  for (auto& a : WorkerArgs(queue_, id, concurrency, extra_args)) argv.push_back(std::move(a));
+  // ip netns exec NAME fila-worker ...: `ip` execs the worker (same pid).
+  std::vector<std::string> args = ns.Exec();
+  const std::string ip = args.front();
+  args.erase(args.begin());
+  args.insert(args.end(), {test::BinDir() + "/fila-worker", "--queues", queue_, "--concurrency",
+                           std::to_string(concurrency), "--worker-id", id, "--metrics-listen",
+                           ns.inner_address() + ":0"});
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   auto env = env_;
   for (const char* url : {"FILA_DATABASE_URL", "FILA_AMQP_URL"}) env[url] = ns.Rewrite(env[url]);
-  const std::string ip = argv.front();
-  argv.erase(argv.begin());
   processes_.push_back({"fila-worker " + id + " (in " + ns.name() + ")",
-                        std::make_unique<test::Process>(ip, std::move(argv), std::move(env))});
+                        std::make_unique<test::Process>(ip, std::move(args), std::move(env))});
   return *processes_.back().process;
 }
 

@@ -96,8 +96,6 @@ class FaultTest : public ::testing::Test {
     std::unique_ptr<test::Process> process;
   };
   std::vector<Named> processes_;
-  static std::vector<std::string> WorkerArgs(const std::string& queue, const std::string& id,
-                                             int concurrency, const std::vector<std::string>& extra);
 };
 
 // Stops one service of scripts/stack ("pg" or "rmq") for a test and makes

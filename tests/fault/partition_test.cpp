@@ -42,7 +42,7 @@ double MetricValue(const std::string& page, const std::string& name) {
 class Isolation : public FaultTest {
  protected:
   void TearDown() override {
-    FaultTest::TearDown();  // the processes first: a namespace outlives none
+    FaultTest::TearDown();  // the processes first, then the namespace they ran in
     ns_.reset();
   }
 
