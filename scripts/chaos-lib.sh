@@ -15,7 +15,7 @@ sql() { "$PSQL" "$FILA_DATABASE_URL" -XqtAc "$1" 2>/dev/null || true; }
 # T_RETRY (1: short retry backoff), T_DELAY_MS, T_DEPENDS (a task id).
 pick_task() {
   local r=$((RANDOM % 100))
-  T_ARGS='' T_MAX=10 T_RETRY=0 T_DELAY_MS=0 T_DEPENDS=''
+  T_ARGS='' T_MAX=10 T_RETRY=0 T_DELAY_MS=0 T_DEPENDS='' T_PRIORITY=0
   if [ $r -lt 40 ]; then T_TYPE=sleep T_ARGS="{\"ms\": $((500 + RANDOM % 4500))}"
   elif [ $r -lt 55 ]; then T_TYPE=noop
   elif [ $r -lt 70 ]; then T_TYPE=flaky T_ARGS="{\"fail_times\": $((1 + RANDOM % 3))}" T_MAX=8 T_RETRY=1
@@ -36,7 +36,7 @@ acknowledged() {
 
 enqueue_http() { # key
   local key=$1 body resp code i=0 until=$((SECONDS + 60))
-  body="{\"type\": \"$T_TYPE\", \"queue\": \"chaos\", \"idempotency_key\": \"$key\", \"max_attempts\": $T_MAX"
+  body="{\"type\": \"$T_TYPE\", \"queue\": \"chaos\", \"idempotency_key\": \"$key\", \"max_attempts\": $T_MAX, \"priority\": $T_PRIORITY"
   [ -z "$T_ARGS" ] || body+=", \"args\": $T_ARGS"
   [ "$T_RETRY" = 0 ] || body+=', "retry_base_ms": 200, "retry_cap_ms": 2000'
   [ "$T_DELAY_MS" = 0 ] || body+=", \"delay_ms\": $T_DELAY_MS"
@@ -62,7 +62,7 @@ enqueue_http() { # key
 
 enqueue_cli() { # key
   local key=$1 id until=$((SECONDS + 60))
-  local args=(enqueue "$T_TYPE" --queue chaos --idempotency-key "$key" --max-attempts "$T_MAX")
+  local args=(enqueue "$T_TYPE" --queue chaos --idempotency-key "$key" --max-attempts "$T_MAX" --priority "$T_PRIORITY")
   [ -z "$T_ARGS" ] || args+=(--payload-json "$T_ARGS")
   [ "$T_RETRY" = 0 ] || args+=(--retry-base-ms 200 --retry-cap-ms 2000)
   [ "$T_DELAY_MS" = 0 ] || args+=(--delay "$((T_DELAY_MS / 1000))s")
@@ -113,13 +113,14 @@ wait_moved() {
   return 1
 }
 
-# Enqueues a no-op probe (CLI, retried) and waits up to $2 s for it to
-# succeed. RECOVERY: seconds since $1.
+# Enqueues a no-op probe (CLI, retried; priority 9, so that it measures
+# whether tasks flow again, not the backlog the fault left) and waits up to
+# $2 s for it to succeed. RECOVERY: seconds since $1.
 probe_seq=0
 wait_probe() {
   local t0=$1 until=$((SECONDS + $2)) out=$run/enqueued-probe.log
   probe_seq=$((probe_seq + 1))
-  T_TYPE=noop T_ARGS='' T_MAX=10 T_RETRY=0 T_DELAY_MS=0 T_DEPENDS=''
+  T_TYPE=noop T_ARGS='' T_MAX=10 T_RETRY=0 T_DELAY_MS=0 T_DEPENDS='' T_PRIORITY=9
   RECOVERY=-
   enqueue_cli "probe-$probe_seq" || return 1
   while [ $SECONDS -lt $until ]; do
