@@ -83,6 +83,23 @@ test::Process& FaultTest::StartWorker(const std::string& id, int concurrency,
   return *processes_.back().process;
 }
 
+test::Process& FaultTest::StartWorkerIn(const test::NetNs& ns, const std::string& id, int concurrency,
+                                        std::vector<std::string> extra_args) {
+  // ip netns exec NAME fila-worker ...: `ip` execs the worker (same pid).
+  std::vector<std::string> args = ns.Exec();
+  const std::string ip = args.front();
+  args.erase(args.begin());
+  args.insert(args.end(), {test::BinDir() + "/fila-worker", "--queues", queue_, "--concurrency",
+                           std::to_string(concurrency), "--worker-id", id, "--metrics-listen",
+                           ns.inner_address() + ":0"});
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto env = env_;
+  for (const char* url : {"FILA_DATABASE_URL", "FILA_AMQP_URL"}) env[url] = ns.Rewrite(env[url]);
+  processes_.push_back({"fila-worker " + id + " (in " + ns.name() + ")",
+                        std::make_unique<test::Process>(ip, std::move(args), std::move(env))});
+  return *processes_.back().process;
+}
+
 int64_t FaultTest::CountOrMinusOne(const std::string& sql) const {
   try {
     return db_->Count(sql);

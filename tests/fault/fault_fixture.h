@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "fila/core/state_store.h"
+#include "fila/test_support/netns.h"
 #include "support/harness.h"
 
 namespace fila::fault {
@@ -54,6 +55,11 @@ class FaultTest : public ::testing::Test {
   test::Process& StartScheduler(std::vector<std::string> args = {});
   test::Process& StartWorker(const std::string& id, int concurrency,
                              std::vector<std::string> extra_args = {});
+  // Like StartWorker, inside `ns` (ip netns exec): the database and broker
+  // URLs lead to its forwarders, and /metrics listens on its address
+  // (reachable from here while the link is up).
+  test::Process& StartWorkerIn(const test::NetNs& ns, const std::string& id, int concurrency,
+                               std::vector<std::string> extra_args = {});
 
   // SQL on the test database.
   int64_t Count(const std::string& sql) const { return db_->Count(sql); }
