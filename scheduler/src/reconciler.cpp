@@ -33,7 +33,7 @@ SteadyClock::time_point Reconciler::Pass() {
     QueueCounts counts;
     try {
       counts = publisher_.CountQueue(queue, DeadlineIn(options_.broker_timeout));
-    } catch (const TransientError& e) {
+    } catch (const Error& e) {  // unreachable, or a queue it refuses: the others go on
       broker_errors += (broker_errors.empty() ? "" : "; ") + queue + ": " + e.what();
       continue;
     }

@@ -52,8 +52,9 @@ class Reconciler final {
   // One pass; returns when the next is due: at once while a loss larger
   // than one batch is being made good, else after half of
   // `republish_after` (never when reconciliation is off). A TransientError
-  // of the store propagates; a broker error about one queue does not stop
-  // the others and is thrown at the end of the pass as a std::runtime_error.
+  // of the store propagates; the broker's error (fila::Error) about one
+  // queue does not stop the others and is thrown at the end of the pass as
+  // a std::runtime_error.
   SteadyClock::time_point Pass();
   uint64_t Republished() const { return republished_; }
 
