@@ -155,7 +155,7 @@ TEST_F(RelayTest, DoesNothingWithoutLeadershipAndStopsWhenItIsLost) {
 TEST_F(RelayTest, PublishesAgainWhatTheBrokerLost) {
   options_.republish_after = milliseconds(100);
   Start();
-  std::vector<std::string> ids{Enqueue(), Enqueue(), Enqueue()};
+  for (int i = 0; i < 3; ++i) Enqueue();
   ASSERT_TRUE(WaitFor([&] { return relay_->Published() == 3; }));
   ASSERT_EQ(broker_.Purge("default"), 3u);
   ASSERT_TRUE(WaitFor([&] { return broker_.Depth("default") == 3; }));

@@ -1,5 +1,5 @@
 // MemoryStore: what the leader's relay does (leadership, notifications, the
-// outbox, due tasks, the reaper, cron).
+// outbox, due tasks, the reaper, cron, reconciliation).
 #include <algorithm>
 #include <optional>
 #include <set>
