@@ -52,10 +52,9 @@ uint32_t Reconciler::Repair(const std::string& queue, const QueueCounts& counts,
   if (counts.ready > 0 && counts.consumers > 0 && !repairing_.contains(queue)) return 0;
   const int64_t published = store_.CountPublished(queue);
   const int64_t missing = published - static_cast<int64_t>(counts.ready);
+  const auto limit = static_cast<uint32_t>(std::clamp<int64_t>(missing, 0, budget));
   const int64_t republished =
-      missing <= 0 ? 0
-                   : store_.RepublishStale(queue, options_.republish_after.count(),
-                                           static_cast<uint32_t>(std::min<int64_t>(missing, budget)));
+      limit == 0 ? 0 : store_.RepublishStale(queue, options_.republish_after.count(), limit);
   if (republished <= 0) {
     repairing_.erase(queue);  // slow, not lost: the broker holds them
     return 0;

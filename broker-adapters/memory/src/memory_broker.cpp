@@ -212,8 +212,9 @@ class MemoryPublisher final : public Publisher {
     if (!state_->reachable) throw TransientError("memory broker: unreachable");
     QueueCounts counts{state_->queues[queue].size(), 0};
     for (const auto& [id, consumer] : state_->consumers) {
+      const auto& queues = consumer.queues;
       if (state_->Subscribed(consumer) && consumer.connected &&
-          std::find(consumer.queues.begin(), consumer.queues.end(), queue) != consumer.queues.end()) {
+          std::find(queues.begin(), queues.end(), queue) != queues.end()) {
         ++counts.consumers;
       }
     }

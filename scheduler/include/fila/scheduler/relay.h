@@ -40,10 +40,12 @@ struct RelayOptions {
 
 // The leader-only loop of fila-scheduler: publishes outbox rows with
 // confirms and deletes them once confirmed, moves due scheduled tasks back
-// to queued, and reaps the running tasks of lost workers and expired leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
-// net. Also fires due cron slots, and republishes what the broker lost
-// (Reconciler) whenever the outbox is caught up. Leadership is the store's (on PostgreSQL a session advisory lock on
-// its connection), so any number of schedulers may run: one relays.
+// to queued, and reaps the running tasks of lost workers and expired
+// leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety net. Also
+// fires due cron slots, and republishes what the broker lost (Reconciler)
+// whenever the outbox is caught up. Leadership is the store's (on
+// PostgreSQL a session advisory lock on its connection), so any number of
+// schedulers may run: one relays.
 // Runs on the calling thread, which owns `store` and `publisher`.
 class Relay final {
  public:
