@@ -21,6 +21,10 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         released_(prom::Counter(r, "fila_tasks_released_total",
                                 "Delayed or retrying tasks moved to queued when due")
                       .Add({})),
+        republished_(prom::Counter(r, "fila_tasks_republished_total",
+                                   "Queued tasks published again by the leader's reconciler "
+                                   "because the broker no longer held their messages"),
+                     {"queue"}),
         schedule_slots_(prom::Counter(r, "fila_schedule_slots_total",
                                       "Cron slots of the leader: fired (a task enqueued) or "
                                       "missed (dropped by the schedule's catch-up policy)"),
@@ -71,6 +75,9 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   }
   void Published(uint64_t messages) override { published_.Increment(static_cast<double>(messages)); }
   void Released(uint64_t tasks) override { released_.Increment(static_cast<double>(tasks)); }
+  void Republished(const std::string& queue, uint64_t tasks) override {
+    republished_.Get({queue}).Increment(static_cast<double>(tasks));
+  }
   void ScheduleSlots(uint64_t fired, uint64_t missed) override {
     schedule_slots_.Get({"fired"}).Increment(static_cast<double>(fired));
     schedule_slots_.Get({"missed"}).Increment(static_cast<double>(missed));
@@ -102,6 +109,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
       depth_.Get({q.queue, "running"}).Set(static_cast<double>(q.running));
       oldest_.Get({q.queue}).Set(q.oldest_queued_age_seconds);
       consumers_.Get({q.queue}).Set(static_cast<double>(q.consumers));
+      republished_.Get({q.queue});  // at zero, so the first republish is an increase
     }
     // A queue that emptied keeps its series, at zero: a vanished series
     // would read as "no data" rather than "nothing waiting".
@@ -123,6 +131,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Series<Counter> enqueued_;
   Counter& published_;
   Counter& released_;
+  Series<Counter> republished_;
   Series<Counter> schedule_slots_;
   Series<Counter> lease_expiries_;
   Series<Counter> finished_;

@@ -46,6 +46,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 3600000));
   app.add_option("--reap-interval-ms", reap_interval_ms, "How often lost tasks are looked for")
       ->check(CLI::Range(10, 600000));
+  int republish_after_s = 60;
+  app.add_option("--republish-after", republish_after_s,
+                 "Seconds a queued task may stay unclaimed after its publish before the leader "
+                 "publishes it again, if its broker queue lacks it (a purge, a deleted queue); "
+                 "0: never (env FILA_REPUBLISH_AFTER)")
+      ->envname("FILA_REPUBLISH_AFTER")
+      ->check(CLI::Range(0, 86400));
   app.add_option("--cron-grace", cron_grace_s,
                  "Seconds a cron slot may be late and still run; older slots were missed "
                  "(the schedule's catch-up policy decides)")
@@ -130,6 +137,7 @@ int main(int argc, char** argv) {
   options.worker_timeout = std::chrono::milliseconds(worker_timeout_ms);
   options.reap_interval = std::chrono::milliseconds(reap_interval_ms);
   options.cron_grace = std::chrono::seconds(cron_grace_s);
+  options.republish_after = std::chrono::seconds(republish_after_s);
   if (database_url.empty() || amqp_url.empty()) {
     spdlog::error("set --database-url/FILA_DATABASE_URL and --amqp-url/FILA_AMQP_URL");
     return fila::kExitUsage;
@@ -282,7 +290,8 @@ int main(int argc, char** argv) {
         drain - std::chrono::seconds(1) - (std::chrono::steady_clock::now() - stopping));
     api->Stop(std::max(left, std::chrono::milliseconds(100)));
   }
-  spdlog::info("scheduler stopped: published {} messages, reaped {} tasks, fired {} cron slots",
-               relay.Published(), relay.Reaped(), relay.Fired());
+  spdlog::info("scheduler stopped: published {} messages, reaped {} tasks, fired {} cron slots, "
+               "republished {} tasks",
+               relay.Published(), relay.Reaped(), relay.Fired(), relay.Republished());
   fila::daemon::Exit(0);
 }

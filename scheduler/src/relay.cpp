@@ -29,7 +29,11 @@ Relay::Relay(RelayOptions options, LeaderStore& store, Publisher& publisher,
       store_(store),
       publisher_(publisher),
       types_(types),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      // Ten publish batches a pass: each pass counts the queue's queued
+      // tasks, so a huge loss should not take a pass per batch.
+      reconciler_({options_.republish_after, options_.batch * 10, options_.publish_timeout},
+                  store, publisher, metrics) {}
 
 SteadyClock::time_point Relay::ReleaseDue() {
   int64_t next_due_ms = -1;
@@ -121,7 +125,7 @@ std::optional<std::string> Relay::Problem() const {
   for (const auto& [name, health] :
        {std::pair{"relay", &loop_health_}, std::pair{"release", &release_health_},
         std::pair{"cron", &cron_health_}, std::pair{"reap", &reap_health_},
-        std::pair{"publish", &publish_health_}}) {
+        std::pair{"publish", &publish_health_}, std::pair{"reconcile", &reconcile_health_}}) {
     if (auto problem = health->Problem())
       out += (out.empty() ? "" : "; ") + std::string(name) + ": " + *problem;
   }
@@ -134,10 +138,12 @@ void Relay::Run(const std::atomic<bool>& stop) {
   bool listening = false;
   int failures = 0;
   int release_failures = 0, cron_failures = 0, reap_failures = 0, publish_failures = 0;
+  int reconcile_failures = 0;
   auto next_release = SteadyClock::now();
   auto next_cron = SteadyClock::now();
   auto next_reap = SteadyClock::now();
   auto next_publish = SteadyClock::now();
+  auto next_reconcile = SteadyClock::now();
   while (!stop) {
     try {
       if (!listening) {
@@ -150,8 +156,8 @@ void Relay::Run(const std::atomic<bool>& stop) {
         leader = false;
         metrics_.Leader(false);
         // A follower runs no step: nothing of theirs is failing now.
-        for (auto* health :
-             {&loop_health_, &release_health_, &cron_health_, &reap_health_, &publish_health_}) {
+        for (auto* health : {&loop_health_, &release_health_, &cron_health_, &reap_health_,
+                             &publish_health_, &reconcile_health_}) {
           health->Succeeded();
         }
         SleepUnlessStopped(options_.leader_retry, stop);
@@ -160,7 +166,7 @@ void Relay::Run(const std::atomic<bool>& stop) {
       if (!leader) {
         spdlog::info("became leader: relaying the outbox");
         // Whatever came due while another scheduler led is looked at now.
-        next_release = next_cron = next_reap = next_publish = SteadyClock::now();
+        next_release = next_cron = next_reap = next_publish = next_reconcile = SteadyClock::now();
       }
       leader = true;
       metrics_.Leader(true);
@@ -179,11 +185,19 @@ void Relay::Run(const std::atomic<bool>& stop) {
         });
       }
       size_t handled = 0;
+      bool caught_up = false;  // the outbox was drained by this pass
       if (SteadyClock::now() >= next_publish) {
         next_publish = Step("publish", publish_health_, publish_failures, [&] {
           handled = PublishBatch();
+          caught_up = handled < options_.batch;
           return SteadyClock::now();
         });
+      }
+      // Only behind a drained outbox: a task waiting there is not lost, and
+      // what a pass republishes is published before the next pass looks.
+      if (caught_up && SteadyClock::now() >= next_reconcile) {
+        next_reconcile = Step("reconcile", reconcile_health_, reconcile_failures,
+                              [&] { return reconciler_.Pass(); });
       }
       failures = 0;
       if (loop_health_.Succeeded()) spdlog::info("relay: working again");
@@ -193,8 +207,11 @@ void Relay::Run(const std::atomic<bool>& stop) {
         auto wake = std::min({next_release, next_cron, next_reap,
                               SteadyClock::now() + std::chrono::milliseconds(500)});
         // A publish backing off after an error is due again at its time;
-        // otherwise a NOTIFY (or the sweep) says there is more.
-        if (next_publish > SteadyClock::now()) wake = std::min(wake, next_publish);
+        // otherwise a NOTIFY (or the sweep) says there is more. A
+        // reconciliation already due waits for a drained outbox.
+        for (auto next : {next_publish, next_reconcile}) {
+          if (next > SteadyClock::now()) wake = std::min(wake, next);
+        }
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now());
         if (wait.count() > 0) {
           // "due": a task became scheduled, maybe earlier than the next

@@ -505,6 +505,58 @@ TEST_F(RabbitMq, DeclaringAnExistingQueueIsIdempotent) {
   EXPECT_TRUE(second->Connected());
 }
 
+// Deleted under a publisher that declared it, a queue routes nothing: the
+// mandatory publishes come back, and the publisher declares the queue again
+// and publishes them again before it reports them confirmed.
+TEST_F(RabbitMq, PublishingToADeletedQueueDeclaresItAgain) {
+  const std::string queue = NewQueue("deleted");
+  const std::string other = NewQueue("intact");
+  auto publisher = broker_->NewPublisher();
+  publisher->PublishConfirmed(std::vector<OutgoingMessage>{Msg(queue, "lost"), Msg(other, "o1")},
+                              DeadlineIn(kPublishBudget));
+  admin_->Delete(queue);
+  publisher->PublishConfirmed(
+      std::vector<OutgoingMessage>{Msg(queue, "low"), Msg(other, "o2"), Msg(queue, "high", 7)},
+      DeadlineIn(kPublishBudget));
+  EXPECT_EQ(admin_->Ready(queue), 2u) << "confirmed means enqueued";
+  EXPECT_EQ(admin_->Ready(other), 2u) << "each message once";
+
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 10);
+  for (const char* body : {"high", "low"}) {  // its priority came back with it
+    auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+    ASSERT_TRUE(delivery.has_value());
+    EXPECT_EQ(delivery->body, body);
+    consumer->Ack(delivery->epoch, delivery->tag);
+  }
+}
+
+TEST_F(RabbitMq, CountQueueCountsReadyMessagesAndConsumersAndDeclaresAMissingQueue) {
+  const std::string queue = NewQueue("counted");
+  auto publisher = broker_->NewPublisher();
+  const auto count = [&] { return publisher->CountQueue(queue, DeadlineIn(kPublishBudget)); };
+  EXPECT_EQ(count().ready, 0u);
+  EXPECT_EQ(admin_->Ready(queue), 0u) << "declared by CountQueue";
+  publisher->PublishConfirmed(
+      std::vector<OutgoingMessage>{Msg(queue, "a"), Msg(queue, "b"), Msg(queue, "c")},
+      DeadlineIn(kPublishBudget));
+  EXPECT_EQ(count().ready, 3u);
+  EXPECT_EQ(count().consumers, 0u);
+
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 1);
+  auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(delivery.has_value());
+  const QueueCounts consumed = count();
+  EXPECT_EQ(consumed.ready, 2u) << "unacked is not ready";
+  EXPECT_EQ(consumed.consumers, 1u);
+  consumer.reset();
+
+  admin_->Delete(queue);
+  EXPECT_EQ(count().ready, 0u);
+  EXPECT_EQ(admin_->Ready(queue), 0u) << "declared again";
+}
+
 TEST_F(RabbitMq, QueueDeclaredWithOtherArgumentsFailsWithTheBrokersReason) {
   const std::string queue = NewQueue("mismatch");
   admin_->DeclareWithoutPriority(queue);

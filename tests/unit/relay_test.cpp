@@ -152,6 +152,21 @@ TEST_F(RelayTest, DoesNothingWithoutLeadershipAndStopsWhenItIsLost) {
   EXPECT_EQ(store_.FetchOutbox(10).size(), 1u);
 }
 
+TEST_F(RelayTest, PublishesAgainWhatTheBrokerLost) {
+  options_.republish_after = milliseconds(100);
+  Start();
+  for (int i = 0; i < 3; ++i) Enqueue();
+  ASSERT_TRUE(WaitFor([&] { return relay_->Published() == 3; }));
+  ASSERT_EQ(broker_.Purge("default"), 3u);
+  ASSERT_TRUE(WaitFor([&] { return broker_.Depth("default") == 3; }));
+  EXPECT_EQ(relay_->Republished(), 3u);
+  // The broker has them again: nothing more, however long they wait.
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_EQ(relay_->Republished(), 3u);
+  EXPECT_EQ(broker_.Depth("default"), 3u);
+  EXPECT_FALSE(relay_->Problem().has_value());
+}
+
 TEST_F(RelayTest, StopsPromptly) {
   Start();
   const auto started = SteadyClock::now();

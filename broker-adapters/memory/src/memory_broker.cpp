@@ -207,6 +207,20 @@ class MemoryPublisher final : public Publisher {
     if (fail) throw TransientError("memory broker: injected publish failure");
   }
 
+  QueueCounts CountQueue(const std::string& queue, Deadline /*deadline*/) override {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->reachable) throw TransientError("memory broker: unreachable");
+    QueueCounts counts{state_->queues[queue].size(), 0};
+    for (const auto& [id, consumer] : state_->consumers) {
+      const auto& queues = consumer.queues;
+      if (state_->Subscribed(consumer) && consumer.connected &&
+          std::find(queues.begin(), queues.end(), queue) != queues.end()) {
+        ++counts.consumers;
+      }
+    }
+    return counts;
+  }
+
  private:
   std::shared_ptr<MemoryBroker::State> state_;
 };
@@ -329,6 +343,15 @@ size_t MemoryBroker::Depth(const std::string& queue) const {
   std::lock_guard lock(state_->mutex);
   auto it = state_->queues.find(queue);
   return it == state_->queues.end() ? 0 : it->second.size();
+}
+
+size_t MemoryBroker::Purge(const std::string& queue) {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->queues.find(queue);
+  if (it == state_->queues.end()) return 0;
+  const size_t dropped = it->second.size();
+  it->second.clear();
+  return dropped;
 }
 
 size_t MemoryBroker::Unacked() const {

@@ -255,17 +255,21 @@ void AmqpConnection::DeclareExchange() {
   amqp_maybe_release_buffers(state_);
 }
 
-void AmqpConnection::DeclareQueue(std::string_view logical) {
+QueueCounts AmqpConnection::DeclareQueue(std::string_view logical) {
   const std::string physical = PhysicalQueueName(logical);
   QueueArguments arguments;
-  amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
-                     /*exclusive=*/0,
-                     /*auto_delete=*/0, arguments.table());
+  const amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
+                         /*exclusive=*/0,
+                         /*auto_delete=*/0, arguments.table());
   CheckLastRpc("queue.declare " + physical);
+  QueueCounts counts;
+  if (ok != nullptr) counts = {ok->message_count, ok->consumer_count};
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kExchange), Bytes(logical),
                   amqp_empty_table);
   CheckLastRpc("queue.bind " + physical);
   amqp_maybe_release_buffers(state_);
+  return counts;
 }
 
 void AmqpConnection::DeclareDeadLetterTopology() {

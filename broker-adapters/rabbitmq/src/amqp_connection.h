@@ -118,8 +118,9 @@ class AmqpConnection final {
   void CheckLastRpc(std::string_view what, amqp_channel_t channel = kChannel);
   // Declares the exchange. Throws TransientError.
   void DeclareExchange();
-  // Declares queue "fila.<logical>" and binds it. Throws TransientError.
-  void DeclareQueue(std::string_view logical);
+  // Declares queue "fila.<logical>" and binds it; returns queue.declare-ok's
+  // counts. Throws TransientError.
+  QueueCounts DeclareQueue(std::string_view logical);
   // Declares the fanout exchange kDeadExchange and the queue "fila.dead"
   // (arguments as DeclareQueue's), bound to it. Idempotent. Throws
   // TransientError.

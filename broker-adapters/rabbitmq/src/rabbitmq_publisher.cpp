@@ -16,6 +16,9 @@ namespace {
 constexpr std::chrono::milliseconds kCloseBudget{1000};
 constexpr std::chrono::milliseconds kIdleCloseBudget{250};
 constexpr uint8_t kTopPriority = 9;
+// Times a batch's unroutable messages are sent again, each after declaring
+// their queues again, before PublishConfirmed gives up (TransientError).
+constexpr int kReturnRounds = 3;
 
 enum Answer : uint8_t { kPending = 0, kAcked = 1, kNacked = 2 };
 
@@ -35,6 +38,35 @@ void RabbitMqPublisher::PublishConfirmed(std::span<const OutgoingMessage> messag
 
   EnsureConnected(deadline);
   if (messages.empty()) return;  // callers use it as a reachability check
+  std::vector<OutgoingMessage> returned = SendConfirmed(messages, deadline);
+  // A returned message reached no queue: its queue was deleted (or
+  // unbound) since this connection declared it. Declared again, the queue
+  // takes the message; a return is never counted as delivered.
+  for (int round = 1; !returned.empty(); ++round) {
+    if (round > kReturnRounds) {
+      throw TransientError("rabbitmq: " + std::to_string(returned.size()) +
+                           " messages still unroutable after declaring their queues again");
+    }
+    spdlog::warn("rabbitmq publisher: {} messages came back unroutable (queue {} deleted?); "
+                 "declaring it again and publishing them again",
+                 returned.size(), PhysicalQueueName(returned.front().queue));
+    for (const OutgoingMessage& message : returned) declared_.erase(message.queue);
+    const std::vector<OutgoingMessage> again = std::move(returned);
+    returned = SendConfirmed(again, deadline);
+  }
+  last_used_ = SteadyClock::now();
+}
+
+QueueCounts RabbitMqPublisher::CountQueue(const std::string& queue, Deadline deadline) {
+  PhysicalQueueName(queue);
+  EnsureConnected(deadline);
+  const QueueCounts counts = Declare(queue, deadline);
+  last_used_ = SteadyClock::now();
+  return counts;
+}
+
+std::vector<OutgoingMessage> RabbitMqPublisher::SendConfirmed(
+    std::span<const OutgoingMessage> messages, Deadline deadline) {
   DeclareQueues(messages, deadline);
   // Sending a batch that cannot be confirmed in time only makes duplicates.
   if (SteadyClock::now() >= deadline)
@@ -55,14 +87,15 @@ void RabbitMqPublisher::PublishConfirmed(std::span<const OutgoingMessage> messag
       properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
       properties.message_id = Bytes(message.message_id);
     }
+    // Mandatory: a message no queue takes comes back (basic.return) instead
+    // of being confirmed and dropped.
     int status =
         amqp_basic_publish(state, kChannel, amqp_cstring_bytes(kExchange), Bytes(message.queue),
-                           /*mandatory=*/0, /*immediate=*/0, &properties, Bytes(message.body));
+                           /*mandatory=*/1, /*immediate=*/0, &properties, Bytes(message.body));
     if (status != AMQP_STATUS_OK) Fail("publish failed: " + DescribeStatus(status));
     ++next_tag_;
   }
-  AwaitConfirms(first, next_tag_ - 1, deadline);
-  last_used_ = SteadyClock::now();
+  return AwaitConfirms(first, next_tag_ - 1, deadline);
 }
 
 void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
@@ -143,24 +176,32 @@ bool RabbitMqPublisher::StillUsable() {
   }
 }
 
-void RabbitMqPublisher::DeclareQueues(std::span<const OutgoingMessage> messages,
-                                      Deadline deadline) {
-  for (const OutgoingMessage& message : messages) {
-    if (declared_.contains(message.queue)) continue;
-    connection_->SetRpcDeadline(
-        std::min<Deadline>(deadline, SteadyClock::now() + params_->connect_timeout));
-    try {
-      connection_->DeclareQueue(message.queue);
-    } catch (const TransientError& error) {
-      Drop(error.what());
-      throw;
-    }
-    declared_.insert(message.queue);
+QueueCounts RabbitMqPublisher::Declare(const std::string& queue, Deadline deadline) {
+  connection_->SetRpcDeadline(
+      std::min<Deadline>(deadline, SteadyClock::now() + params_->connect_timeout));
+  try {
+    const QueueCounts counts = connection_->DeclareQueue(queue);
+    declared_.insert(queue);
+    return counts;
+  } catch (const TransientError& error) {
+    Drop(error.what());
+    throw;
   }
 }
 
-void RabbitMqPublisher::AwaitConfirms(uint64_t first, uint64_t last, Deadline deadline) {
+void RabbitMqPublisher::DeclareQueues(std::span<const OutgoingMessage> messages,
+                                      Deadline deadline) {
+  for (const OutgoingMessage& message : messages) {
+    if (!declared_.contains(message.queue)) Declare(message.queue, deadline);
+  }
+}
+
+std::vector<OutgoingMessage> RabbitMqPublisher::AwaitConfirms(uint64_t first, uint64_t last,
+                                                              Deadline deadline) {
   const size_t count = last - first + 1;
+  // RabbitMQ sends a message's basic.return before its basic.ack: once
+  // every tag is answered, every return of the batch is here.
+  std::vector<OutgoingMessage> returned;
   std::vector<uint8_t> answers(count, kPending);
   size_t pending = count;
   size_t nacked = 0;
@@ -219,16 +260,9 @@ void RabbitMqPublisher::AwaitConfirms(uint64_t first, uint64_t last, Deadline de
         connection_->AnswerClose(frame.channel, method);
         Fail(why);
       }
-      case AMQP_BASIC_RETURN_METHOD: {
-        // Only with mandatory publishes (not used); its content frames
-        // follow and must be read to keep the stream in step.
-        amqp_message_t returned;
-        amqp_rpc_reply_t reply = amqp_read_message(state, frame.channel, &returned, 0);
-        if (reply.reply_type != AMQP_RESPONSE_NORMAL)
-          Fail("reading a returned message: " + DescribeReply(reply));
-        amqp_destroy_message(&returned);
+      case AMQP_BASIC_RETURN_METHOD:
+        returned.push_back(ReadReturned(frame));
         break;
-      }
       default:
         break;  // connection.blocked/unblocked: the deadline covers them
     }
@@ -238,6 +272,25 @@ void RabbitMqPublisher::AwaitConfirms(uint64_t first, uint64_t last, Deadline de
     throw TransientError("rabbitmq: broker nacked " + std::to_string(nacked) + " of " +
                          std::to_string(count) + " publishes");
   }
+  return returned;
+}
+
+OutgoingMessage RabbitMqPublisher::ReadReturned(const amqp_frame_t& frame) {
+  const auto* method = static_cast<const amqp_basic_return_t*>(frame.payload.method.decoded);
+  OutgoingMessage message;
+  message.queue = ToString(method->routing_key);
+  // Its content frames follow; reading them keeps the stream in step.
+  amqp_message_t content;
+  amqp_rpc_reply_t reply = amqp_read_message(connection_->state(), frame.channel, &content, 0);
+  if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+    Fail("reading a returned message: " + DescribeReply(reply));
+  message.body = ToString(content.body);
+  const amqp_basic_properties_t& properties = content.properties;
+  if (properties._flags & AMQP_BASIC_PRIORITY_FLAG) message.priority = properties.priority;
+  if (properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+    message.message_id = ToString(properties.message_id);
+  amqp_destroy_message(&content);
+  return message;
 }
 
 void RabbitMqPublisher::Drop(const std::string& why) {

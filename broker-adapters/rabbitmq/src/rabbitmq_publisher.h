@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "amqp_connection.h"
 #include "fila/core/broker.h"
@@ -18,14 +19,24 @@ class RabbitMqPublisher final : public Publisher {
   ~RabbitMqPublisher() override;
 
   void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) override;
+  QueueCounts CountQueue(const std::string& queue, Deadline deadline) override;
 
  private:
   void EnsureConnected(Deadline deadline);
   // Reads what the broker sent while we were idle (a close, late confirms
   // of a batch that timed out). False when the connection is not usable.
   bool StillUsable();
+  // Declares (and binds) the queue on this connection; returns its counts.
+  // Drops the connection and rethrows on failure.
+  QueueCounts Declare(const std::string& queue, Deadline deadline);
   void DeclareQueues(std::span<const OutgoingMessage> messages, Deadline deadline);
-  void AwaitConfirms(uint64_t first, uint64_t last, Deadline deadline);
+  // Publishes `messages` (mandatory) and waits for their confirms; returns
+  // those the broker returned unroutable, rebuilt from the returns.
+  std::vector<OutgoingMessage> SendConfirmed(std::span<const OutgoingMessage> messages,
+                                             Deadline deadline);
+  std::vector<OutgoingMessage> AwaitConfirms(uint64_t first, uint64_t last, Deadline deadline);
+  // Reads the content of a basic.return (its method frame is `frame`).
+  OutgoingMessage ReadReturned(const amqp_frame_t& frame);
   // Logs `why` and forgets the connection; the next call reconnects.
   void Drop(const std::string& why);
   // Drop(), then throws TransientError.

@@ -1,7 +1,8 @@
 // MemoryStore: what the leader's relay does (leadership, notifications, the
-// outbox, due tasks, the reaper, cron).
+// outbox, due tasks, the reaper, cron, reconciliation).
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "fila/core/errors.h"
 #include "fila/core/lifecycle.h"
@@ -67,6 +68,49 @@ std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit) {
 void MemoryStore::DeleteOutbox(std::span<const int64_t> outbox_ids) {
   std::lock_guard lock(state_->mu);
   for (int64_t id : outbox_ids) state_->outbox.erase(id);
+}
+
+std::vector<MemTask*> MemoryStore::State::Published(const std::string& queue,
+                                                    int64_t older_than_ms) {
+  std::set<std::string> pending;
+  for (const auto& [outbox_id, row] : outbox) pending.insert(row.first);
+  std::vector<MemTask*> out;
+  for (auto& [id, t] : tasks) {
+    if (t.v.state != TaskState::kQueued || t.v.queue != queue || pending.contains(id)) continue;
+    if (older_than_ms >= 0 && t.outboxed_at_ms >= Now() - older_than_ms) continue;
+    out.push_back(&t);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const MemTask* a, const MemTask* b) {
+    return a->outboxed_at_ms < b->outboxed_at_ms;
+  });
+  return out;
+}
+
+std::vector<std::string> MemoryStore::QueuesWithStaleTasks(int64_t older_than_ms) {
+  std::lock_guard lock(state_->mu);
+  std::set<std::string> queues;
+  for (const auto& [id, t] : state_->tasks) {
+    if (t.v.state == TaskState::kQueued) queues.insert(t.v.queue);
+  }
+  std::vector<std::string> out;
+  for (const auto& queue : queues) {
+    if (!state_->Published(queue, older_than_ms).empty()) out.push_back(queue);
+  }
+  return out;
+}
+
+int64_t MemoryStore::CountPublished(const std::string& queue) {
+  std::lock_guard lock(state_->mu);
+  return static_cast<int64_t>(state_->Published(queue, -1).size());
+}
+
+int64_t MemoryStore::RepublishStale(const std::string& queue, int64_t older_than_ms,
+                                    uint32_t limit) {
+  std::lock_guard lock(state_->mu);
+  auto stale = state_->Published(queue, older_than_ms);
+  if (stale.size() > limit) stale.resize(limit);
+  for (MemTask* t : stale) state_->AddOutbox(t->v.id);
+  return static_cast<int64_t>(stale.size());
 }
 
 int64_t MemoryStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {

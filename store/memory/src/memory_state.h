@@ -26,6 +26,9 @@ struct MemTask {
   int64_t lease_until_ms = 0;  // 0: none
   bool limit_waiting = false;
   int64_t limit_reserved_at_ms = 0;
+  // When its last outbox row was written: it became queued, or was
+  // republished (PostgreSQL's updated_at of a queued task).
+  int64_t outboxed_at_ms = 0;
   std::vector<std::string> dependents;  // tasks whose depends_on names this one
 };
 
@@ -68,6 +71,9 @@ struct MemoryStore::State {
   MemTask* Find(const std::string& id);
   void Signal(const std::string& payload);
   void AddOutbox(const std::string& id);
+  // Queued tasks of `queue` without an outbox row, stale ones only when
+  // `older_than_ms` >= 0 (LeaderStore's reconciliation), longest queued first.
+  std::vector<MemTask*> Published(const std::string& queue, int64_t older_than_ms);
 
   // Every state change goes through here, with what PostgreSQL's triggers
   // do on it: a scheduled task notifies "due", a running task of a

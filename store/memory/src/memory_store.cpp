@@ -30,6 +30,7 @@ void MemoryStore::State::Signal(const std::string& payload) {
 
 void MemoryStore::State::AddOutbox(const std::string& id) {
   outbox[next_outbox_id++] = {id, Now()};
+  if (MemTask* t = Find(id)) t->outboxed_at_ms = Now();
   Signal("");
 }
 

@@ -21,6 +21,7 @@ namespace fila {
 const std::map<std::string, std::string>& Statements();
 const std::map<std::string, std::string>& WorkflowStatements();   // workflow.cpp
 const std::map<std::string, std::string>& ScheduleStatements();   // schedules.cpp
+const std::map<std::string, std::string>& ReconcileStatements();  // reconcile.cpp
 
 // A row of the claim statements (claim, limit_claim): id, attempt,
 // max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, created and due ms.
@@ -73,7 +74,8 @@ struct PostgresStore::Impl {
       conn = pg::Open(url);
       reconnected = connected_once;
       connected_once = true;
-      for (const auto* statements : {&Statements(), &WorkflowStatements(), &ScheduleStatements()}) {
+      for (const auto* statements : {&Statements(), &WorkflowStatements(), &ScheduleStatements(),
+                                     &ReconcileStatements()}) {
         for (const auto& [name, sql] : *statements) conn->prepare(name, sql);
       }
       for (const auto& channel : channels) {

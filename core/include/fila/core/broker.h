@@ -33,16 +33,29 @@ struct Delivery {
   std::string content_type;    // of `body`, as the producer declared it
 };
 
+// What a broker queue holds, as the broker answers a declaration.
+struct QueueCounts {
+  uint64_t ready = 0;      // messages waiting; delivered but unacked ones not counted
+  uint64_t consumers = 0;  // subscriptions consuming it
+};
+
 // Publishes persistent messages with broker confirms.
 // Not thread-safe: one instance per owning thread (one connection each).
 class Publisher {
  public:
   virtual ~Publisher() = default;
-  // Sends every message and returns once the broker confirmed all of them.
-  // Throws TransientError on connection loss, a nack or a passed deadline;
-  // the caller then publishes the whole batch again (downstream claims make
-  // duplicates harmless). The next call reconnects.
+  // Sends every message and returns once the broker confirmed all of them,
+  // each routed to its queue: a message the broker could not route (its
+  // queue was deleted) does not count as confirmed; the adapter recreates
+  // the queue and sends it again, or throws. Throws TransientError on
+  // connection loss, a nack, a message it could not route or a passed
+  // deadline; the caller then publishes the whole batch again (downstream
+  // claims make duplicates harmless). The next call reconnects.
   virtual void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) = 0;
+  // The counts of the work queue of `queue`; declares the queue first when
+  // it is missing, as publishing would. The reconciler compares them with
+  // what PostgreSQL says was published. Errors as PublishConfirmed's.
+  virtual QueueCounts CountQueue(const std::string& queue, Deadline deadline) = 0;
 };
 
 // Consumes a set of queues with manual acks. At-least-once: a message not

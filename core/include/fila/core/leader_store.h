@@ -34,6 +34,24 @@ class LeaderStore {
   // unpublished.
   virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit) = 0;
   virtual void DeleteOutbox(std::span<const int64_t> outbox_ids) = 0;
+
+  // Reconciliation: PostgreSQL is the truth, the broker a cache that can
+  // lose messages (a purge, a deleted queue, a lost node). A queued task
+  // without an outbox row was published. It is "stale" when it became
+  // queued (or was last republished) more than `older_than_ms` ago, its
+  // outbox row is gone and no worker claimed it.
+  //
+  // Queues holding at least one stale task.
+  virtual std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) = 0;
+  // Queued tasks of `queue` without an outbox row: the messages its broker
+  // queue should hold (ready, or delivered and about to be claimed).
+  virtual int64_t CountPublished(const std::string& queue) = 0;
+  // Gives up to `limit` stale tasks of `queue`, the longest queued first, an
+  // outbox row, so that the relay publishes them again, and restarts their
+  // wait; returns how many.
+  virtual int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
+                                 uint32_t limit) = 0;
+
   // Moves scheduled tasks whose run_at has passed to queued, with outbox
   // rows; returns how many. `next_due_in_ms`, when given, receives the time
   // until the next scheduled task is due (-1: none; <= 0: due now).

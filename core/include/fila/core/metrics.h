@@ -64,6 +64,8 @@ class SchedulerMetrics {
                         uint64_t /*count*/) {}
   virtual void Published(uint64_t /*messages*/) {}
   virtual void Released(uint64_t /*tasks*/) {}
+  // Queued tasks the reconciler published again: the broker had lost them.
+  virtual void Republished(const std::string& /*queue*/, uint64_t /*tasks*/) {}
   // Cron slots the leader fired (a task enqueued) or dropped as missed.
   virtual void ScheduleSlots(uint64_t /*fired*/, uint64_t /*missed*/) {}
   // A running task taken back by the reaper (reason "lease_expired" or

@@ -12,6 +12,7 @@
 #include "fila/core/metrics.h"
 #include "fila/core/readiness.h"
 #include "fila/core/task_types.h"
+#include "fila/scheduler/reconciler.h"
 
 namespace fila {
 
@@ -29,6 +30,9 @@ struct RelayOptions {
   // A cron slot later than this is missed: its schedule's catch-up policy
   // decides whether it runs.
   std::chrono::milliseconds cron_grace{60000};
+  // A queued task still unclaimed this long after its publish is published
+  // again if its broker queue lacks it (Reconciler); zero: never.
+  std::chrono::milliseconds republish_after{60000};
   // Test hook: "relay.before_publish" / "relay.after_publish" make the
   // process kill itself (SIGKILL) at that point of the first batch.
   std::string failpoint;
@@ -36,9 +40,12 @@ struct RelayOptions {
 
 // The leader-only loop of fila-scheduler: publishes outbox rows with
 // confirms and deletes them once confirmed, moves due scheduled tasks back
-// to queued, and reaps the running tasks of lost workers and expired leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety
-// net. Also fires due cron slots. Leadership is the store's (on PostgreSQL a session advisory lock on
-// its connection), so any number of schedulers may run: one relays.
+// to queued, and reaps the running tasks of lost workers and expired
+// leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety net. Also
+// fires due cron slots, and republishes what the broker lost (Reconciler)
+// whenever the outbox is caught up. Leadership is the store's (on
+// PostgreSQL a session advisory lock on its connection), so any number of
+// schedulers may run: one relays.
 // Runs on the calling thread, which owns `store` and `publisher`.
 class Relay final {
  public:
@@ -55,6 +62,7 @@ class Relay final {
   uint64_t Published() const { return published_; }
   uint64_t Reaped() const { return reaped_; }
   uint64_t Fired() const { return fired_; }
+  uint64_t Republished() const { return reconciler_.Republished(); }
 
  private:
   // One pass; returns the number of outbox rows handled.
@@ -81,6 +89,8 @@ class Relay final {
   PartHealth cron_health_;
   PartHealth reap_health_;
   PartHealth publish_health_;
+  PartHealth reconcile_health_;
+  Reconciler reconciler_;
   uint64_t published_ = 0;
   uint64_t reaped_ = 0;
   uint64_t fired_ = 0;

@@ -29,6 +29,8 @@ namespace fila {
 //   its reason. A stale epoch is ignored; an unknown tag of the current
 //   epoch still lands in "dead" and then is a channel error, as the
 //   RabbitMQ adapter publishes before it acks;
+// - Publisher::CountQueue() answers Depth() (ready messages, not unacked
+//   ones) and the connected consumers subscribed to the queue;
 // - PublishRequest() puts a message with request/reply properties on a
 //   queue (OutgoingMessage has none), and Reply() records the answer in
 //   Replies() instead of routing it anywhere (reply queues are the
@@ -52,6 +54,9 @@ class MemoryBroker final : public Broker {
 
   // Ready messages of a logical queue (published, not delivered).
   size_t Depth(const std::string& queue) const;
+  // Drops the ready messages of a logical queue, as `rabbitmqctl
+  // purge_queue` would; returns how many.
+  size_t Purge(const std::string& queue);
   // Delivered and neither acked nor rejected yet, over all consumers.
   size_t Unacked() const;
   // The next PublishConfirmed throws TransientError after enqueueing the

@@ -53,7 +53,16 @@ struct RabbitMqOptions {
 // message's basic properties.
 //
 // PublishConfirmed with an empty batch only connects (or checks the
-// connection): a cheap reachability check at startup.
+// connection): a cheap reachability check at startup. Its publishes are
+// mandatory: a message the exchange cannot route (its queue was deleted or
+// unbound after this connection declared it) comes back as basic.return,
+// which RabbitMQ sends before that message's confirm. A returned message
+// never counts as confirmed: the publisher declares its queue again and
+// publishes the returned messages again, up to 3 rounds within the
+// deadline, before it returns; still returned after that, TransientError.
+// Publisher::CountQueue declares the queue (recreating a deleted one) and
+// answers queue.declare-ok's counts: ready messages (not unacked ones) and
+// consumers.
 //
 // Threading: the returned Broker is thread-safe and never connects by
 // itself. Every Publisher and Consumer it makes owns one AMQP connection,

@@ -50,6 +50,10 @@ class MemoryStore final : public StateStore {
   std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
+  std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
+  int64_t CountPublished(const std::string& queue) override;
+  int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
+                         uint32_t limit) override;
   int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) override;
   std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) override;
   FireResult FireDueSchedules(const TaskTypes& types, int64_t grace_ms, uint32_t limit) override;

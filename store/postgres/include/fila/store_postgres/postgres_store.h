@@ -61,6 +61,11 @@ class PostgresStore final : public StateStore {
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
+  // reconcile.cpp
+  std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
+  int64_t CountPublished(const std::string& queue) override;
+  int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
+                         uint32_t limit) override;
   int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) override;
   ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
                     uint32_t lease_ms) override;
