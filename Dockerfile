@@ -1,11 +1,16 @@
 # fila: fila-scheduler, fila-worker and the fila CLI in one image.
 #   docker build -t fila:0.1.0 .
+# BINARIES=prebuilt takes the binaries already built in build/bin/ instead of
+# compiling them again (scripts/image build does, with buildah, for its test);
+# the build stage is then skipped (BuildKit, buildah).
 # The Helm chart (helm/fila) runs each daemon from it with its own command.
 # tests/helm/check-runtime-image checks, without a Docker engine, that the
 # runtime stage copies the binaries (fila-extract and fila-exec-shim next to
 # fila-worker) and
 # installs the package of every shared library they load, and that the
 # build stage installs the -dev packages of scripts/install-deps.
+
+ARG BINARIES=build
 
 # Build stage: compilers and the -dev packages of scripts/install-deps.
 FROM debian:12-slim AS build
@@ -24,6 +29,15 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TEST
  && strip --strip-debug /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract \
       /build/bin/fila-exec-shim /build/bin/fila
 
+# The binaries of an earlier build of this tree (build/bin/), already
+# stripped like the build stage's.
+FROM scratch AS prebuilt
+COPY build/bin/fila-scheduler build/bin/fila-worker build/bin/fila-extract build/bin/fila-exec-shim \
+     build/bin/fila \
+     /build/bin/
+
+FROM ${BINARIES} AS binaries
+
 # Runtime stage: only the shared libraries (and what they depend on), the
 # binaries and a non-root user. fila-worker runs fila-extract (one process
 # per HTML or PDF document) and fila-exec-shim (static; one per exec task)
@@ -40,7 +54,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 fila \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin fila
-COPY --from=build /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila-exec-shim \
+COPY --from=binaries /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila-exec-shim \
      /build/bin/fila \
      /usr/local/bin/
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
