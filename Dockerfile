@@ -1,5 +1,8 @@
 # fila: fila-scheduler, fila-worker and the fila CLI in one image.
 #   docker build -t fila:0.1.0 .
+# `--target prebuilt` takes the binaries already built in build/bin/ instead
+# of compiling them (scripts/image build does, with buildah, for its test;
+# BuildKit and buildah then skip the build stage).
 # The Helm chart (helm/fila) runs each daemon from it with its own command.
 # tests/helm/check-runtime-image checks, without a Docker engine, that the
 # runtime stage copies the binaries (fila-extract and fila-exec-shim next to
@@ -28,7 +31,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TEST
 # binaries and a non-root user. fila-worker runs fila-extract (one process
 # per HTML or PDF document) and fila-exec-shim (static; one per exec task)
 # from its own folder.
-FROM debian:12-slim AS runtime
+FROM debian:12-slim AS runtime-base
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates tzdata \
@@ -40,13 +43,24 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 fila \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin fila
-COPY --from=build /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila-exec-shim \
-     /build/bin/fila \
-     /usr/local/bin/
-# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+# Numeric, so that Kubernetes' runAsNonRoot can verify it. (COPY below
+# still writes the binaries as root.)
 USER 10001:10001
 WORKDIR /tmp
 # Metrics, /healthz, /readyz (FILA_METRICS_LISTEN) and the scheduler's API
 # (FILA_API_LISTEN); both default to loopback, the chart sets 0.0.0.0.
 EXPOSE 9090 8080
 CMD ["fila", "--help"]
+
+# The same image from the binaries of an earlier build of this tree
+# (build/bin/, stripped like the build stage's): --target prebuilt.
+FROM runtime-base AS prebuilt
+COPY build/bin/fila-scheduler build/bin/fila-worker build/bin/fila-extract build/bin/fila-exec-shim \
+     build/bin/fila \
+     /usr/local/bin/
+
+# The default target: the binaries of the build stage.
+FROM runtime-base AS runtime
+COPY --from=build /build/bin/fila-scheduler /build/bin/fila-worker /build/bin/fila-extract /build/bin/fila-exec-shim \
+     /build/bin/fila \
+     /usr/local/bin/
