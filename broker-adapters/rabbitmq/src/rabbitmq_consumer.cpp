@@ -40,7 +40,7 @@ void TakeRequestProperties(const amqp_basic_properties_t& properties, Delivery& 
 }  // namespace
 
 RabbitMqConsumer::RabbitMqConsumer(std::shared_ptr<const ConnectionParams> params)
-    : params_(std::move(params)) {
+    : params_(std::move(params)), nodes_(params_->nodes.size()) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0)
     throw TransientError(std::string("rabbitmq consumer: eventfd: ") + std::strerror(errno));
@@ -79,7 +79,18 @@ void RabbitMqConsumer::Start(const std::vector<std::string>& queues, uint16_t pr
 }
 
 void RabbitMqConsumer::Connect(Deadline deadline) {
-  auto connection = AmqpConnection::Open(*params_, deadline, "fila-consumer");
+  try {
+    Subscribe(deadline);
+  } catch (const TransientError&) {
+    // Connected but could not subscribe there, or reached no node: the next
+    // attempt starts at another node.
+    nodes_.Advance();
+    throw;
+  }
+}
+
+void RabbitMqConsumer::Subscribe(Deadline deadline) {
+  auto connection = AmqpConnection::Open(*params_, nodes_, deadline, "fila-consumer");
   amqp_connection_state_t state = connection->state();
   // Each setup RPC is bounded by the attempt's deadline.
   connection->SetRpcDeadline(deadline);
@@ -122,7 +133,7 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   connected_ = true;
   spdlog::info(
       "rabbitmq consumer: connected to {} (epoch {}, {} queues, prefetch {}, heartbeat {}s)",
-      params_->redacted_url, epoch_, queues_.size(), prefetch_, heartbeat_.count());
+      connection_->where(), epoch_, queues_.size(), prefetch_, heartbeat_.count());
 }
 
 bool RabbitMqConsumer::TryReconnect(Deadline deadline) {
@@ -144,9 +155,11 @@ bool RabbitMqConsumer::TryReconnect(Deadline deadline) {
 }
 
 void RabbitMqConsumer::Lose(const std::string& why) {
-  spdlog::warn("rabbitmq consumer: lost connection to {} (epoch {}): {}", params_->redacted_url,
+  spdlog::warn("rabbitmq consumer: lost connection to {} (epoch {}): {}", connection_->where(),
                epoch_, why);
   connection_.reset();
+  // Reconnects to another node: this one may be gone.
+  nodes_.Advance();
   queue_of_consumer_tag_.clear();
   pending_.clear();  // unacked: the broker redelivers them
   unsettled_.Reset();

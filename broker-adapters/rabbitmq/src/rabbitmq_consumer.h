@@ -52,8 +52,9 @@ class RabbitMqConsumer final : public Consumer {
   enum class Woken { kWakeup, kReadable, kTimeout };
 
   // Connects, declares, sets qos and subscribes before `deadline`; starts a
-  // new epoch. Throws TransientError.
+  // new epoch. Throws TransientError, after moving on to the next node.
   void Connect(Deadline deadline);
+  void Subscribe(Deadline deadline);  // Connect() without the move
   // One connection attempt from Next(); false (logged) when it failed.
   bool TryReconnect(Deadline deadline);
   void Lose(const std::string& why);
@@ -72,6 +73,7 @@ class RabbitMqConsumer final : public Consumer {
 
   std::shared_ptr<const ConnectionParams> params_;
   std::unique_ptr<AmqpConnection> connection_;
+  NodeCursor nodes_;
   Backoff backoff_;
   std::vector<std::string> queues_;
   uint16_t prefetch_ = 0;

@@ -22,7 +22,7 @@ enum Answer : uint8_t { kPending = 0, kAcked = 1, kNacked = 2 };
 }  // namespace
 
 RabbitMqPublisher::RabbitMqPublisher(std::shared_ptr<const ConnectionParams> params)
-    : params_(std::move(params)) {}
+    : params_(std::move(params)), nodes_(params_->nodes.size()) {}
 
 RabbitMqPublisher::~RabbitMqPublisher() {
   if (connection_) connection_->CloseGracefully(std::min(params_->connect_timeout, kCloseBudget));
@@ -86,7 +86,7 @@ void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
     throw TransientError("rabbitmq: deadline passed before connecting to " + params_->redacted_url);
   const Deadline attempt_deadline = std::min<Deadline>(deadline, now + params_->connect_timeout);
   try {
-    auto connection = AmqpConnection::Open(*params_, attempt_deadline, "fila-publisher");
+    auto connection = AmqpConnection::Open(*params_, nodes_, attempt_deadline, "fila-publisher");
     amqp_confirm_select(connection->state(), kChannel);
     connection->CheckLastRpc("confirm.select");
     connection->DeclareExchange();
@@ -94,6 +94,7 @@ void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
   } catch (const TransientError& error) {
     if (backoff_.Failures() == 0) spdlog::warn("publisher: {}", error.what());
     backoff_.Failed();
+    nodes_.Advance();
     throw;
   }
   next_tag_ = 1;
@@ -101,9 +102,9 @@ void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
   last_used_ = SteadyClock::now();
   if (backoff_.Failures() > 0) {
     spdlog::info("rabbitmq publisher: reconnected to {} after {} failed attempts",
-                 params_->redacted_url, backoff_.Failures());
+                 connection_->where(), backoff_.Failures());
   } else {
-    spdlog::info("rabbitmq publisher: connected to {}", params_->redacted_url);
+    spdlog::info("rabbitmq publisher: connected to {}", connection_->where());
   }
   backoff_.Succeeded();
 }
@@ -116,7 +117,7 @@ bool RabbitMqPublisher::StillUsable() {
       std::chrono::milliseconds(std::chrono::seconds(connection_->HeartbeatSeconds()));
   if (heartbeat.count() > 0 && SteadyClock::now() - last_used_ > heartbeat * 3 / 2) {
     spdlog::debug("rabbitmq publisher: reconnecting to {} after an idle period",
-                  params_->redacted_url);
+                  connection_->where());
     return false;
   }
 
@@ -128,7 +129,8 @@ bool RabbitMqPublisher::StillUsable() {
     if (status == AMQP_STATUS_TIMEOUT) return true;
     if (status != AMQP_STATUS_OK) {
       spdlog::warn("rabbitmq publisher: connection to {} lost while idle: {}",
-                   params_->redacted_url, DescribeStatus(status));
+                   connection_->where(), DescribeStatus(status));
+      nodes_.Advance();
       return false;
     }
     if (frame.frame_type == AMQP_FRAME_METHOD &&
@@ -136,6 +138,7 @@ bool RabbitMqPublisher::StillUsable() {
          frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
       spdlog::warn("rabbitmq publisher: {}", DescribeClose(frame.payload.method));
       connection_->AnswerClose(frame.channel, frame.payload.method);
+      nodes_.Advance();
       return false;
     }
     // Anything else (confirms of a batch that timed out) is stale.
@@ -241,8 +244,10 @@ void RabbitMqPublisher::AwaitConfirms(uint64_t first, uint64_t last, Deadline de
 }
 
 void RabbitMqPublisher::Drop(const std::string& why) {
-  spdlog::warn("rabbitmq publisher: dropping connection to {}: {}", params_->redacted_url, why);
+  spdlog::warn("rabbitmq publisher: dropping connection to {}: {}", connection_->where(), why);
   connection_.reset();
+  // The next attempt starts at another node: this one may be the problem.
+  nodes_.Advance();
 }
 
 void RabbitMqPublisher::Fail(const std::string& why) {
