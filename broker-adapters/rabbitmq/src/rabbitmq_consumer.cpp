@@ -108,7 +108,16 @@ void RabbitMqConsumer::Subscribe(Deadline deadline) {
   connection->SetRpcDeadline(deadline);
   // global=true: in RabbitMQ that is one limit for the whole channel, so
   // the prefetch is shared by all queues instead of granted to each.
-  amqp_basic_qos(state, kChannel, 0, prefetch_, /*global=*/1);
+  // Quorum queues refuse it (540 NOT_IMPLEMENTED "does not support global
+  // qos"): each subscription then gets an equal part, so that the whole
+  // never exceeds the prefetch (a worker's free slots) with two queues or
+  // more; a queue may then wait while another's part is idle.
+  const bool global = params_->queue_type == RabbitMqQueueType::kClassic;
+  uint16_t prefetch = prefetch_;
+  if (!global && prefetch > 0 && queues_.size() > 1) {
+    prefetch = static_cast<uint16_t>(std::max<size_t>(1, prefetch / queues_.size()));
+  }
+  amqp_basic_qos(state, kChannel, 0, prefetch, global ? 1 : 0);
   connection->CheckLastRpc("basic.qos");
   std::unordered_map<std::string, std::string> tags;
   for (const std::string& queue : queues_) {

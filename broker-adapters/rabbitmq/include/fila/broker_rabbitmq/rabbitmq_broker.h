@@ -86,7 +86,9 @@ struct RabbitMqOptions {
 // doubling up to 5 s, and never sleep past the caller's deadline; one
 // attempt in Consumer::Next may overrun its deadline (and delay a Wakeup)
 // by up to min(connect_timeout, 1 s) when the broker is slow to answer.
-// Consumer::Start's prefetch 0 means no limit, as in AMQP. Acking or
+// Consumer::Start's prefetch 0 means no limit, as in AMQP. With quorum
+// queues, which refuse a channel-wide prefetch, each of k queues gets
+// prefetch/k (at least 1). Acking or
 // rejecting an unknown tag of the current epoch (a double ack) makes the
 // broker close the channel: the consumer reconnects (new epoch) and all its
 // unacked messages are redelivered.
