@@ -127,12 +127,6 @@ TEST_P(RmqCluster, KillingTheQueuesNodeLosesNothing) {
   constexpr int kKillAfter = 2000;  // succeeded tasks before the kill
   const std::string type = GetParam();
   const std::string physical = "fila." + queue_;
-  // fila.dead has the queue type of whoever declared it first: another
-  // type's test may have left it.
-  try {
-    cluster->Stack("rmqctl-node 1 delete_queue fila.dead >/dev/null 2>&1");
-  } catch (const std::exception&) {
-  }
   env_["FILA_AMQP_URL"] = cluster->amqp_url;
   env_["FILA_QUEUE_TYPE"] = type;
 

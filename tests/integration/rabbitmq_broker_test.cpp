@@ -560,6 +560,18 @@ TEST_F(RabbitMq, QuorumQueuesHaveNoPriorityAndAClassicQueueIsRefusedClearly) {
   const std::string classic = NewQueue("classic");
   Publish({Msg(classic, "c")});
   ExpectTypeMismatch(*quorum_publisher, classic, "quorum");
+
+  // A quorum consumer: fila.dead exists as a classic queue (the classic
+  // consumer makes sure), and is kept as it is rather than stopping it.
+  broker_->NewConsumer()->Start({classic}, 1);
+  auto consumer = quorum->NewConsumer();
+  consumer->Start({queue}, 4);
+  EXPECT_TRUE(consumer->Connected());
+  auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(delivery->body, "q");
+  consumer->Ack(delivery->epoch, delivery->tag);
+  EXPECT_EQ(admin_->AwaitReady(queue, 0), 0u);
 }
 
 // A cluster's URL whose first node is down: every client, whichever node it

@@ -2,6 +2,7 @@
 
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <random>
@@ -269,7 +270,7 @@ void AmqpConnection::DeclareExchange() {
   amqp_maybe_release_buffers(state_);
 }
 
-void AmqpConnection::DeclareFilaQueue(const std::string& physical) {
+void AmqpConnection::DeclareFilaQueue(const std::string& physical, bool keep_other) {
   QueueArguments arguments(queue_type_);
   amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
                      /*exclusive=*/0, /*auto_delete=*/0, arguments.table());
@@ -282,6 +283,15 @@ void AmqpConnection::DeclareFilaQueue(const std::string& physical) {
     // the operator needs to know which setting decides it.
     const std::string why = DescribeReply(reply);
     AnswerClose(kChannel, reply.reply);
+    if (keep_other) {
+      spdlog::warn("rabbitmq: {} is used as it is: {} (fila would declare it as {})", physical, why,
+                   ToString(queue_type_));
+      amqp_channel_open(state_, kChannel);
+      CheckLastRpc("channel.open");
+      amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/1, 0, 0, 0, amqp_empty_table);
+      CheckLastRpc("queue.declare passive " + physical);
+      return;
+    }
     throw TransientError(
         "rabbitmq: queue.declare " + physical + " failed: " + why + ". The queue exists with " +
         "other arguments than fila's for --queue-type/FILA_QUEUE_TYPE=" + ToString(queue_type_) +
@@ -294,7 +304,7 @@ void AmqpConnection::DeclareFilaQueue(const std::string& physical) {
 
 void AmqpConnection::DeclareQueue(std::string_view logical) {
   const std::string physical = PhysicalQueueName(logical);
-  DeclareFilaQueue(physical);
+  DeclareFilaQueue(physical, /*keep_other=*/false);
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kExchange), Bytes(logical),
                   amqp_empty_table);
   CheckLastRpc("queue.bind " + physical);
@@ -307,7 +317,9 @@ void AmqpConnection::DeclareDeadLetterTopology() {
       /*passive=*/0, /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
   CheckLastRpc(std::string("exchange.declare ") + kDeadExchange);
   const std::string physical = PhysicalQueueName(kDeadLetterQueue);
-  DeclareFilaQueue(physical);
+  // Dead letters only need a place: one of the other type (declared before
+  // the queue type changed) is better than no consumer at all.
+  DeclareFilaQueue(physical, /*keep_other=*/true);
   // A fanout exchange ignores routing keys.
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kDeadExchange),
                   amqp_empty_bytes, amqp_empty_table);

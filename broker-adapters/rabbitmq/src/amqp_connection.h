@@ -130,8 +130,8 @@ class AmqpConnection final {
   // arguments, its message says what the operator can do.
   void DeclareQueue(std::string_view logical);
   // Declares the fanout exchange kDeadExchange and the queue "fila.dead"
-  // (arguments as DeclareQueue's), bound to it. Idempotent. Throws
-  // TransientError.
+  // (arguments as DeclareQueue's; an existing one of the other queue type is
+  // kept, with a warning), bound to it. Idempotent. Throws TransientError.
   void DeclareDeadLetterTopology();
   // Opens another channel of this connection and puts it in confirm mode:
   // its publishes are then numbered 1, 2, ... for basic.ack/nack. Frames of
@@ -150,8 +150,10 @@ class AmqpConnection final {
   // Opens one node; see Open().
   static std::unique_ptr<AmqpConnection> OpenNode(const ConnectionParams& params, size_t node,
                                                   Deadline deadline, const char* role);
-  // queue.declare of a fila queue (durable, arguments of queue_type_).
-  void DeclareFilaQueue(const std::string& physical);
+  // queue.declare of a fila queue (durable, arguments of queue_type_). One
+  // that exists with other arguments fails, or with `keep_other` is used as
+  // it is, after a warning.
+  void DeclareFilaQueue(const std::string& physical, bool keep_other);
 
   amqp_connection_state_t state_;
   const NodeParams* node_;  // in the ConnectionParams, which outlive every connection
