@@ -311,7 +311,22 @@ void AmqpConnection::DeclareQueue(std::string_view logical) {
   amqp_maybe_release_buffers(state_);
 }
 
-void AmqpConnection::DeclareDeadLetterTopology() {
+bool AmqpConnection::DeclareDeadLetterTopology() {
+  try {
+    DeclareDeadLetterQueue();
+    return true;
+  } catch (const TransientError& error) {
+    // Say, a classic fila.dead whose node is down (404 "home node ... is
+    // down or inaccessible"): the broker closed the channel, not the
+    // connection. Consuming must go on; dead letters wait.
+    amqp_channel_open(state_, kChannel);
+    CheckLastRpc("channel.open");  // throws when the connection is gone too
+    spdlog::warn("rabbitmq: consuming without a dead-letter queue for now: {}", error.what());
+    return false;
+  }
+}
+
+void AmqpConnection::DeclareDeadLetterQueue() {
   amqp_exchange_declare(
       state_, kChannel, amqp_cstring_bytes(kDeadExchange), amqp_cstring_bytes("fanout"),
       /*passive=*/0, /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);

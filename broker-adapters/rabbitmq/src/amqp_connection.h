@@ -131,8 +131,11 @@ class AmqpConnection final {
   void DeclareQueue(std::string_view logical);
   // Declares the fanout exchange kDeadExchange and the queue "fila.dead"
   // (arguments as DeclareQueue's; an existing one of the other queue type is
-  // kept, with a warning), bound to it. Idempotent. Throws TransientError.
-  void DeclareDeadLetterTopology();
+  // kept, with a warning), bound to it. Idempotent. False, after a warning,
+  // when the broker refused it but channel kChannel could be opened again
+  // (the queue's node is down, say). Throws TransientError when the
+  // connection failed.
+  bool DeclareDeadLetterTopology();
   // Opens another channel of this connection and puts it in confirm mode:
   // its publishes are then numbered 1, 2, ... for basic.ack/nack. Frames of
   // other channels arriving meanwhile are queued by rabbitmq-c, in order.
@@ -154,6 +157,7 @@ class AmqpConnection final {
   // that exists with other arguments fails, or with `keep_other` is used as
   // it is, after a warning.
   void DeclareFilaQueue(const std::string& physical, bool keep_other);
+  void DeclareDeadLetterQueue();  // DeclareDeadLetterTopology() without the tolerance
 
   amqp_connection_state_t state_;
   const NodeParams* node_;  // in the ConnectionParams, which outlive every connection

@@ -96,7 +96,7 @@ void RabbitMqConsumer::Subscribe(Deadline deadline) {
   connection->SetRpcDeadline(deadline);
   connection->DeclareExchange();
   connection->SetRpcDeadline(deadline);
-  connection->DeclareDeadLetterTopology();
+  const bool dead_letters = connection->DeclareDeadLetterTopology();
   for (const std::string& queue : queues_) {
     connection->SetRpcDeadline(deadline);
     connection->DeclareQueue(queue);
@@ -132,6 +132,7 @@ void RabbitMqConsumer::Subscribe(Deadline deadline) {
   amqp_maybe_release_buffers(state);
 
   connection_ = std::move(connection);
+  dead_letters_ = dead_letters;
   next_dead_letter_tag_ = 1;
   pending_.clear();  // an older epoch's, requeued by the broker
   unsettled_.Reset();
@@ -348,6 +349,14 @@ void RabbitMqConsumer::DeadLetter(const Delivery& delivery, const std::string& r
   // An older epoch's message was requeued when its connection died; it
   // comes back and is dead-lettered then.
   if (!connection_ || delivery.epoch != epoch_) return;
+  if (!dead_letters_) {
+    // Publishing would only come back unroutable. Unacked, it returns with
+    // the next connection, which may find fila.dead again.
+    spdlog::warn("rabbitmq consumer: no dead-letter queue on this connection: delivery {} stays "
+                 "unacked until the next one",
+                 delivery.tag);
+    return;
+  }
   amqp_connection_state_t state = connection_->state();
 
   const std::string reason_text = HeaderText(reason, kMaxReasonBytes);

@@ -81,6 +81,7 @@ class RabbitMqConsumer final : public Consumer {
   bool stopped_ = false;
   uint64_t epoch_ = 0;
   uint64_t next_dead_letter_tag_ = 1;  // publish sequence of channel 2
+  bool dead_letters_ = false;          // fila.dead declared on this connection
   std::unordered_map<std::string, std::string> queue_of_consumer_tag_;
   // Deliveries of the current epoch read by DeadLetter(), oldest first;
   // Next() returns them before reading the connection.

@@ -52,7 +52,10 @@ struct RabbitMqOptions {
 // declares the durable fanout exchange "fila.dead" and the queue
 // "fila.dead" (the logical queue "dead", same arguments as every fila
 // queue, so an ordinary Consumer can read it; one that exists with the
-// other queue type is used as it is, after a warning), bound to it. A dead letter
+// other queue type is used as it is, after a warning), bound to it. When
+// the broker refuses that (a classic fila.dead whose node is down) the
+// consumer consumes anyway, and DeadLetter leaves its delivery unacked
+// until the next connection. A dead letter
 // is published on a second channel of the consumer's connection, in
 // confirm mode and mandatory: persistent, the original body, content type
 // application/x-protobuf, headers x-fila-reason (the reason as valid UTF-8,
