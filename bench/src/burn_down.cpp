@@ -54,7 +54,8 @@ Result RunBurnDownOf(const Options& options, int64_t tasks, const std::string& l
   r.kind = Result::Kind::kFilaBurnDown;
   r.tasks = tasks;
   r.label = "fila burn-down (" + Thousands(static_cast<double>(tasks)) + ", " +
-            std::to_string(options.workers) + "×" + std::to_string(options.concurrency) + ")";
+            std::to_string(options.workers) + "×" + std::to_string(options.concurrency) +
+            (options.queue_type == "classic" ? "" : ", " + options.queue_type + " queue") + ")";
   r.tasks_per_s = static_cast<double>(tasks - 1) / seconds;
   r.cpu_s_per_1k = cpu / static_cast<double>(tasks) * 1000;
   r.peak_rss_kb = usage.worker_peak_rss_kb;

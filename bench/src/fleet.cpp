@@ -27,6 +27,7 @@ Fleet::~Fleet() {
 EnvVars Fleet::Env() const {
   return {{"FILA_DATABASE_URL", database_url_},
           {"FILA_AMQP_URL", options_.amqp_url},
+          {"FILA_QUEUE_TYPE", options_.queue_type},
           {"FILA_METRICS_LISTEN", "off"},
           {"FILA_LOG_LEVEL", "warn"},
           {"FILA_LOG_FORMAT", "text"}};

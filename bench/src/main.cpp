@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
                "(explicit options win)");
   app.add_option("--database-url", o.database_url, "PostgreSQL base URL (env FILA_DATABASE_URL)");
   app.add_option("--amqp-url", o.amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  app.add_option("--queue-type", o.queue_type,
+                 "RabbitMQ queues of the fila runs: classic (priorities) or quorum (replicated)")
+      ->check(CLI::IsMember({"classic", "quorum"}));
   app.add_option("--python", o.python, "Python with python3-celery for the Celery baseline");
   app.add_option("--celery-script", o.celery_script,
                  "Default: the source tree's bench/celery/celery_bench.py");

@@ -11,6 +11,7 @@ namespace fila::bench {
 struct Options {
   std::string database_url;  // the stack's base URL; each scenario gets a fresh database
   std::string amqp_url;
+  std::string queue_type = "classic";  // FILA_QUEUE_TYPE of the daemons: classic | quorum
   int64_t tasks = 20000;  // burn-down N (and the raw broker's)
   int workers = 2;        // fila-worker processes (and Celery prefork processes)
   int concurrency = 16;   // slots per fila-worker

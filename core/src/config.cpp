@@ -20,15 +20,22 @@ bool EnvFlag(const char* name) {
 }
 
 std::string RedactUrl(std::string_view url) {
-  auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  auto at = url.find('@', scheme + 3);
-  if (at == std::string_view::npos) return std::string(url);
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  std::string redacted(url.substr(0, colon + 1));
-  redacted += "***";
-  redacted += url.substr(at);
+  // A list of URLs (a RabbitMQ cluster's nodes) has a password in each: the
+  // password of each "scheme://" is looked for before the next one.
+  std::string redacted;
+  size_t copied = 0;
+  for (size_t scheme = url.find("://"); scheme != std::string_view::npos;) {
+    const size_t next = url.find("://", scheme + 3);
+    const size_t end = next == std::string_view::npos ? url.size() : next;
+    const size_t at = url.substr(0, end).find('@', scheme + 3);
+    const size_t colon = url.substr(0, at == std::string_view::npos ? end : at).find(':', scheme + 3);
+    if (at != std::string_view::npos && colon != std::string_view::npos) {
+      redacted.append(url.substr(copied, colon + 1 - copied)).append("***");
+      copied = at;
+    }
+    scheme = next;
+  }
+  redacted.append(url.substr(copied));
   return redacted;
 }
 

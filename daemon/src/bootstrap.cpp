@@ -14,7 +14,12 @@ namespace fila::daemon {
 
 void AddServerFlags(CLI::App& app, CommonFlags& flags) {
   app.add_option("--database-url", flags.database_url, "PostgreSQL URL (env FILA_DATABASE_URL)");
-  app.add_option("--amqp-url", flags.amqp_url, "RabbitMQ URL (env FILA_AMQP_URL)");
+  app.add_option("--amqp-url", flags.amqp_url,
+                 "RabbitMQ URL; a cluster's nodes comma-separated (env FILA_AMQP_URL)");
+  app.add_option("--queue-type", flags.queue_type,
+                 "Type of the RabbitMQ queues fila declares: classic|quorum; every scheduler and "
+                 "worker must agree (env FILA_QUEUE_TYPE)")
+      ->check(CLI::IsMember({"classic", "quorum"}));
 }
 
 void AddStartupTimeoutFlag(CLI::App& app, CommonFlags& flags) {

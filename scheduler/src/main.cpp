@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<fila::Broker> broker;
   std::unique_ptr<fila::Publisher> publisher;
   code = startup.RabbitMq(amqp_url, [&] {
-    if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+    if (!broker) broker = fila::MakeRabbitMqBroker(
+        {.url = amqp_url, .queue_type = fila::ParseRabbitMqQueueType(common.queue_type)});
     if (!publisher) publisher = broker->NewPublisher();
     // An empty confirmed publish opens the connection: fail fast when
     // the broker is unreachable rather than on the first task.

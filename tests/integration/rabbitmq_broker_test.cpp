@@ -581,6 +581,75 @@ TEST_F(RabbitMq, QueueDeclaredWithOtherArgumentsFailsWithTheBrokersReason) {
   EXPECT_EQ(admin_->Ready(fine), 1u);
 }
 
+// What an operator sees when the queue has the other type, in either
+// direction: the broker's reason and the setting that decides it.
+void ExpectTypeMismatch(Publisher& publisher, const std::string& queue, const char* ours) {
+  try {
+    publisher.PublishConfirmed(std::vector<OutgoingMessage>{Msg(queue, "x")},
+                               DeadlineIn(kPublishBudget));
+    ADD_FAILURE() << "expected TransientError";
+  } catch (const TransientError& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("PRECONDITION_FAILED"), std::string::npos) << what;
+    EXPECT_NE(what.find(std::string("FILA_QUEUE_TYPE=") + ours), std::string::npos) << what;
+    EXPECT_NE(what.find("rabbitmqctl delete_queue fila." + queue), std::string::npos) << what;
+  }
+}
+
+TEST_F(RabbitMq, QuorumQueuesHaveNoPriorityAndAClassicQueueIsRefusedClearly) {
+  auto quorum = MakeRabbitMqBroker(
+      RabbitMqOptions{.url = url_, .queue_type = RabbitMqQueueType::kQuorum});
+  auto quorum_publisher = quorum->NewPublisher();
+  // Declared without x-max-priority (RabbitMQ refuses it on a new quorum
+  // queue); a message's priority is accepted and ignored.
+  const std::string queue = NewQueue("quorum");
+  quorum_publisher->PublishConfirmed(std::vector<OutgoingMessage>{Msg(queue, "q", 9)},
+                                     DeadlineIn(kPublishBudget));
+  EXPECT_EQ(admin_->Ready(queue), 1u);
+  auto classic_publisher = broker_->NewPublisher();
+  ExpectTypeMismatch(*classic_publisher, queue, "classic");
+
+  const std::string classic = NewQueue("classic");
+  Publish({Msg(classic, "c")});
+  ExpectTypeMismatch(*quorum_publisher, classic, "quorum");
+
+  // A quorum consumer: fila.dead exists as a classic queue (the classic
+  // consumer makes sure), and is kept as it is rather than stopping it.
+  broker_->NewConsumer()->Start({classic}, 1);
+  auto consumer = quorum->NewConsumer();
+  consumer->Start({queue}, 4);
+  EXPECT_TRUE(consumer->Connected());
+  auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(delivery->body, "q");
+  consumer->Ack(delivery->epoch, delivery->tag);
+  EXPECT_EQ(admin_->AwaitReady(queue, 0), 0u);
+}
+
+// A cluster's URL whose first node is down: every client, whichever node it
+// tries first, ends up on the live one.
+TEST_F(RabbitMq, NodeListSkipsANodeThatIsDown) {
+  const std::string dead = "amqp://guest:guest@127.0.0.1:" + std::to_string(UnusedPort()) + "/";
+  auto broker = MakeRabbitMqBroker(
+      RabbitMqOptions{.url = dead + "," + url_, .connect_timeout = milliseconds(3000)});
+  const std::string queue = NewQueue("nodes");
+  for (int i = 0; i < 4; ++i) {
+    broker->NewPublisher()->PublishConfirmed(
+        std::vector<OutgoingMessage>{Msg(queue, "m" + std::to_string(i))},
+        DeadlineIn(kPublishBudget));
+  }
+  EXPECT_EQ(admin_->Ready(queue), 4u);
+  for (int i = 0; i < 2; ++i) {
+    auto consumer = broker->NewConsumer();
+    consumer->Start({queue}, 1);
+    EXPECT_TRUE(consumer->Connected());
+    auto delivery = consumer->Next(DeadlineIn(milliseconds(5000)));
+    ASSERT_TRUE(delivery.has_value());
+    consumer->Ack(delivery->epoch, delivery->tag);
+  }
+  EXPECT_EQ(admin_->AwaitReady(queue, 2), 2u);
+}
+
 // Restarts the broker (FILA_TEST_RMQ_RESTART_CMD) under a consumer holding
 // an unacked delivery and an idle publisher.
 TEST_F(RabbitMq, ReconnectsAfterBrokerRestart) {
@@ -877,8 +946,11 @@ TEST(RabbitMqOffline, BadUrlIsPermanentError) {
   EXPECT_THROW(MakeRabbitMqBroker(RabbitMqOptions{.url = "amqp://localhost:notaport/"}),
                PermanentError);
   EXPECT_THROW(MakeRabbitMqBroker(RabbitMqOptions{.url = ""}), PermanentError);
+  EXPECT_THROW(MakeRabbitMqBroker(RabbitMqOptions{.url = "amqp://h1/,,amqp://h2/"}),
+               PermanentError);
   try {
-    MakeRabbitMqBroker(RabbitMqOptions{.url = "amqp://user:s3cret@localhost:port/"});
+    MakeRabbitMqBroker(
+        RabbitMqOptions{.url = "amqp://user:s3cret@h1/,amqp://user:s3cret@localhost:port/"});
     ADD_FAILURE() << "expected PermanentError";
   } catch (const PermanentError& error) {
     EXPECT_EQ(std::string(error.what()).find("s3cret"), std::string::npos)
@@ -913,6 +985,24 @@ TEST(RabbitMqOffline, UnreachablePortIsTransientAndNextWaitsOutItsDeadline) {
   EXPECT_FALSE(consumer->Connected());
   // A second publish backs off or retries, and fails the same way.
   EXPECT_THROW(publisher->PublishConfirmed(batch, DeadlineIn(milliseconds(2000))), TransientError);
+}
+
+TEST(RabbitMqOffline, EveryNodeDownIsTransientAndNamesEachNode) {
+  const std::string first = std::to_string(UnusedPort());
+  const std::string second = std::to_string(UnusedPort());
+  auto broker = MakeRabbitMqBroker(
+      RabbitMqOptions{.url = "amqp://u:s3cret@127.0.0.1:" + first + ",127.0.0.1:" + second + "/",
+                      .connect_timeout = milliseconds(1000)});
+  try {
+    broker->NewPublisher()->PublishConfirmed({}, DeadlineIn(milliseconds(2000)));
+    ADD_FAILURE() << "expected TransientError";
+  } catch (const TransientError& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("no node of 2"), std::string::npos) << what;
+    EXPECT_NE(what.find(":" + first + "/"), std::string::npos) << what;
+    EXPECT_NE(what.find(":" + second + "/"), std::string::npos) << what;
+    EXPECT_EQ(what.find("s3cret"), std::string::npos) << what;
+  }
 }
 
 }  // namespace

@@ -14,6 +14,14 @@ TEST(RedactUrl, HidesPasswords) {
   EXPECT_EQ(RedactUrl("postgresql://fila:p%40ss@db/fila"), "postgresql://fila:***@db/fila");
 }
 
+TEST(RedactUrl, HidesThePasswordOfEveryUrlOfAList) {
+  EXPECT_EQ(RedactUrl("amqp://u:one@h1:5672/,amqp://u:two@h2:5673/"),
+            "amqp://u:***@h1:5672/,amqp://u:***@h2:5673/");
+  EXPECT_EQ(RedactUrl("amqp://h1/,amqp://u:two@h2/"), "amqp://h1/,amqp://u:***@h2/");
+  EXPECT_EQ(RedactUrl("amqp://u:one@h1,h2:5673/vh"), "amqp://u:***@h1,h2:5673/vh");
+  EXPECT_EQ(RedactUrl("postgresql://u:pw@h1:5432,h2:5433/fila"), "postgresql://u:***@h1:5432,h2:5433/fila");
+}
+
 TEST(RedactUrl, LeavesUrlsWithoutPasswordAlone) {
   EXPECT_EQ(RedactUrl("postgresql://postgres@127.0.0.1:5432/fila"),
             "postgresql://postgres@127.0.0.1:5432/fila");

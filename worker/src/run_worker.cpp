@@ -221,7 +221,8 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   std::unique_ptr<fila::Broker> broker;
   std::unique_ptr<fila::Consumer> consumer;
   code = startup.RabbitMq(amqp_url, [&] {
-    if (!broker) broker = fila::MakeRabbitMqBroker({.url = amqp_url});
+    if (!broker) broker = fila::MakeRabbitMqBroker(
+        {.url = amqp_url, .queue_type = fila::ParseRabbitMqQueueType(common.queue_type)});
     if (!consumer) consumer = broker->NewConsumer();
     consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
   });

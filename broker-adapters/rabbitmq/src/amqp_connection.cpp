@@ -2,6 +2,10 @@
 
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <random>
 
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
@@ -17,18 +21,29 @@ constexpr size_t kMaxShortString = 255;
 
 // The arguments of every fila queue. A queue redeclared with different
 // ones fails with PRECONDITION_FAILED, so all declarations share these.
+// RabbitMQ 3.10 refuses x-max-priority on a new quorum queue ("invalid arg
+// 'x-max-priority' ... of queue type rabbit_quorum_queue"), so only classic
+// queues carry it. A classic queue declared before x-queue-type was sent
+// accepts x-queue-type=classic: the broker treats both as classic.
 struct QueueArguments {
-  QueueArguments() {
-    max_priority.key = amqp_cstring_bytes("x-max-priority");
-    max_priority.value.kind = AMQP_FIELD_KIND_I32;
-    max_priority.value.value.i32 = kMaxPriority;
+  explicit QueueArguments(RabbitMqQueueType type) {
+    entries[0].key = amqp_cstring_bytes("x-queue-type");
+    entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    entries[0].value.value.bytes = amqp_cstring_bytes(ToString(type));
+    entries[1].key = amqp_cstring_bytes("x-max-priority");
+    entries[1].value.kind = AMQP_FIELD_KIND_I32;
+    entries[1].value.value.i32 = kMaxPriority;
+    count = type == RabbitMqQueueType::kClassic ? 2 : 1;
   }
   QueueArguments(const QueueArguments&) = delete;
   QueueArguments& operator=(const QueueArguments&) = delete;
-  amqp_table_t table() { return amqp_table_t{1, &max_priority}; }
+  amqp_table_t table() { return amqp_table_t{count, entries}; }
 
-  amqp_table_entry_t max_priority;
+  amqp_table_entry_t entries[2];
+  int count;
 };
+
+constexpr uint16_t kPreconditionFailed = 406;
 
 // Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
 // no surrogates, nothing above U+10FFFF) at the start of `text`; 0 if none.
@@ -54,38 +69,6 @@ size_t Utf8SequenceLength(std::string_view text) {
 }
 
 }  // namespace
-
-ConnectionParams ParseParams(const RabbitMqOptions& options) {
-  ConnectionParams params;
-  params.redacted_url = RedactUrl(options.url);
-  // amqp_parse_url writes into its argument and points `info` into it.
-  std::string scratch = options.url;
-  amqp_connection_info info;
-  amqp_default_connection_info(&info);
-  int status = amqp_parse_url(scratch.data(), &info);
-  if (status != AMQP_STATUS_OK) {
-    throw PermanentError(
-        "invalid AMQP URL '" + params.redacted_url + "': " + DescribeStatus(status), "url");
-  }
-  if (info.ssl) {
-    throw PermanentError("amqps:// URLs are not supported yet: '" + params.redacted_url + "'",
-                         "url");
-  }
-  params.host = info.host;
-  params.port = info.port;
-  params.user = info.user;
-  params.password = info.password;
-  // rabbitmq-c reads "amqp://host/" as the empty vhost, which RabbitMQ
-  // never has; everyone writing it means the default vhost "/".
-  params.vhost = *info.vhost != '\0' ? info.vhost : "/";
-  params.connect_timeout = std::max(options.connect_timeout, std::chrono::milliseconds(1));
-  auto heartbeat_ms = std::max<int64_t>(options.heartbeat.count(), 0);
-  // AMQP negotiates whole seconds; round up so a sub-second request still
-  // enables heartbeats.
-  params.heartbeat_seconds =
-      static_cast<int>(std::min<int64_t>((heartbeat_ms + 999) / 1000, 65535));
-  return params;
-}
 
 std::string PhysicalQueueName(std::string_view logical) {
   if (logical.empty()) throw PermanentError("queue name is empty", "queue");
@@ -178,21 +161,59 @@ timeval Remaining(Deadline deadline) {
       std::max<SteadyClock::duration>(deadline - SteadyClock::now(), std::chrono::milliseconds(1)));
 }
 
+// queue.declare-ok's counts; zero when the reply carried none.
+QueueCounts Counts(const amqp_queue_declare_ok_t* ok) {
+  if (ok == nullptr) return {};
+  return {ok->message_count, ok->consumer_count};
+}
+
 }  // namespace
 
+NodeCursor::NodeCursor(size_t nodes) : nodes_(std::max<size_t>(nodes, 1)) {
+  // Random per process, successive per client.
+  static std::atomic<size_t> next{std::random_device{}()};
+  current_ = next.fetch_add(1) % nodes_;
+}
+
 std::unique_ptr<AmqpConnection> AmqpConnection::Open(const ConnectionParams& params,
-                                                     Deadline deadline, const char* role) {
+                                                     NodeCursor& nodes, Deadline deadline,
+                                                     const char* role) {
+  const size_t count = params.nodes.size();
+  std::string failures;
+  for (size_t tried = 0; tried < count; ++tried) {
+    const size_t node = (nodes.Current() + tried) % count;
+    // A node that does not answer must not eat the others' time.
+    const auto share = (deadline - SteadyClock::now()) / static_cast<int64_t>(count - tried);
+    try {
+      auto connection = OpenNode(params, node, SteadyClock::now() + share, role);
+      nodes.Set(node);
+      connection->SetRpcDeadline(deadline);
+      return connection;
+    } catch (const TransientError& error) {
+      if (count == 1) throw;
+      std::string_view what = error.what();
+      if (what.starts_with("rabbitmq: ")) what.remove_prefix(10);
+      failures.append(failures.empty() ? "" : "; ").append(what);
+    }
+  }
+  throw TransientError("rabbitmq: no node of " + std::to_string(count) + " reachable: " + failures);
+}
+
+std::unique_ptr<AmqpConnection> AmqpConnection::OpenNode(const ConnectionParams& params,
+                                                         size_t node, Deadline deadline,
+                                                         const char* role) {
   auto remaining = [deadline] { return Remaining(deadline); };
-  const std::string where = params.redacted_url;
+  const NodeParams& target = params.nodes[node];
+  const std::string& where = target.redacted_url;
 
   amqp_connection_state_t state = amqp_new_connection();
   if (state == nullptr) throw TransientError("rabbitmq: cannot allocate a connection");
-  std::unique_ptr<AmqpConnection> connection(new AmqpConnection(state));
+  std::unique_ptr<AmqpConnection> connection(new AmqpConnection(state, params, node));
 
   amqp_socket_t* socket = amqp_tcp_socket_new(state);
   if (socket == nullptr) throw TransientError("rabbitmq: cannot allocate a socket");
   timeval tv = remaining();
-  int status = amqp_socket_open_noblock(socket, params.host.c_str(), params.port, &tv);
+  int status = amqp_socket_open_noblock(socket, target.host.c_str(), target.port, &tv);
   if (status != AMQP_STATUS_OK) {
     throw TransientError("rabbitmq: cannot connect to " + where + ": " + DescribeStatus(status));
   }
@@ -218,8 +239,8 @@ std::unique_ptr<AmqpConnection> AmqpConnection::Open(const ConnectionParams& par
   amqp_table_t client_properties{2, properties};
 
   amqp_rpc_reply_t reply = amqp_login_with_properties(
-      state, params.vhost.c_str(), 0, kFrameMax, params.heartbeat_seconds, &client_properties,
-      AMQP_SASL_METHOD_PLAIN, params.user.c_str(), params.password.c_str());
+      state, target.vhost.c_str(), 0, kFrameMax, params.heartbeat_seconds, &client_properties,
+      AMQP_SASL_METHOD_PLAIN, target.user.c_str(), target.password.c_str());
   if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
     throw TransientError("rabbitmq: login to " + where + " failed: " + DescribeReply(reply));
   }
@@ -255,16 +276,43 @@ void AmqpConnection::DeclareExchange() {
   amqp_maybe_release_buffers(state_);
 }
 
+QueueCounts AmqpConnection::DeclareFilaQueue(const std::string& physical, bool keep_other) {
+  QueueArguments arguments(queue_type_);
+  const amqp_queue_declare_ok_t* ok = amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
+                     /*exclusive=*/0, /*auto_delete=*/0, arguments.table());
+  const amqp_rpc_reply_t reply = amqp_get_rpc_reply(state_);
+  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+      reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+      static_cast<const amqp_channel_close_t*>(reply.reply.decoded)->reply_code ==
+          kPreconditionFailed) {
+    // The broker names one differing argument, which need not be the type;
+    // the operator needs to know which setting decides it.
+    const std::string why = DescribeReply(reply);
+    AnswerClose(kChannel, reply.reply);
+    if (keep_other) {
+      spdlog::warn("rabbitmq: {} is used as it is: {} (fila would declare it as {})", physical, why,
+                   ToString(queue_type_));
+      amqp_channel_open(state_, kChannel);
+      CheckLastRpc("channel.open");
+      ok = amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/1, 0, 0, 0,
+                              amqp_empty_table);
+      CheckLastRpc("queue.declare passive " + physical);
+      return Counts(ok);
+    }
+    throw TransientError(
+        "rabbitmq: queue.declare " + physical + " failed: " + why + ". The queue exists with " +
+        "other arguments than fila's for --queue-type/FILA_QUEUE_TYPE=" + ToString(queue_type_) +
+        ": run every fila-scheduler and fila-worker with the queue's own type (rabbitmqctl " +
+        "list_queues name type), or let the queue drain and delete it (rabbitmqctl delete_queue " +
+        physical + ") so that fila declares it again as " + ToString(queue_type_));
+  }
+  CheckLastRpc("queue.declare " + physical);
+  return Counts(ok);
+}
+
 QueueCounts AmqpConnection::DeclareQueue(std::string_view logical) {
   const std::string physical = PhysicalQueueName(logical);
-  QueueArguments arguments;
-  const amqp_queue_declare_ok_t* ok =
-      amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
-                         /*exclusive=*/0,
-                         /*auto_delete=*/0, arguments.table());
-  CheckLastRpc("queue.declare " + physical);
-  QueueCounts counts;
-  if (ok != nullptr) counts = {ok->message_count, ok->consumer_count};
+  const QueueCounts counts = DeclareFilaQueue(physical, /*keep_other=*/false);
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kExchange), Bytes(logical),
                   amqp_empty_table);
   CheckLastRpc("queue.bind " + physical);
@@ -272,16 +320,30 @@ QueueCounts AmqpConnection::DeclareQueue(std::string_view logical) {
   return counts;
 }
 
-void AmqpConnection::DeclareDeadLetterTopology() {
+bool AmqpConnection::DeclareDeadLetterTopology() {
+  try {
+    DeclareDeadLetterQueue();
+    return true;
+  } catch (const TransientError& error) {
+    // Say, a classic fila.dead whose node is down (404 "home node ... is
+    // down or inaccessible"): the broker closed the channel, not the
+    // connection. Consuming must go on; dead letters wait.
+    amqp_channel_open(state_, kChannel);
+    CheckLastRpc("channel.open");  // throws when the connection is gone too
+    spdlog::warn("rabbitmq: consuming without a dead-letter queue for now: {}", error.what());
+    return false;
+  }
+}
+
+void AmqpConnection::DeclareDeadLetterQueue() {
   amqp_exchange_declare(
       state_, kChannel, amqp_cstring_bytes(kDeadExchange), amqp_cstring_bytes("fanout"),
       /*passive=*/0, /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
   CheckLastRpc(std::string("exchange.declare ") + kDeadExchange);
   const std::string physical = PhysicalQueueName(kDeadLetterQueue);
-  QueueArguments arguments;
-  amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
-                     /*exclusive=*/0, /*auto_delete=*/0, arguments.table());
-  CheckLastRpc("queue.declare " + physical);
+  // Dead letters only need a place: one of the other type (declared before
+  // the queue type changed) is better than no consumer at all.
+  DeclareFilaQueue(physical, /*keep_other=*/true);
   // A fanout exchange ignores routing keys.
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kDeadExchange),
                   amqp_empty_bytes, amqp_empty_table);

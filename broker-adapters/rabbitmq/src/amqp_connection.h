@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "amqp_params.h"
 #include "fila/broker_rabbitmq/rabbitmq_broker.h"
 #include "fila/core/clock.h"
 
@@ -35,22 +36,6 @@ inline constexpr char kSourceQueueHeader[] = "x-fila-queue";
 // Long enough for an exception message with some context; a header that
 // size still fits the frame of the content header with plenty of room.
 inline constexpr size_t kMaxReasonBytes = 1000;
-
-// The URL parsed once by the broker and shared read-only by every publisher
-// and consumer it makes.
-struct ConnectionParams {
-  std::string host;
-  int port = 5672;
-  std::string user;
-  std::string password;
-  std::string vhost;
-  std::string redacted_url;  // the only form that may be logged
-  std::chrono::milliseconds connect_timeout{5000};
-  int heartbeat_seconds = 10;
-};
-
-// Throws PermanentError for an unparsable or unsupported URL.
-ConnectionParams ParseParams(const RabbitMqOptions& options);
 
 // "fila." + logical name. Throws PermanentError for names RabbitMQ would
 // refuse (empty, or too long for an AMQP short string).
@@ -91,22 +76,44 @@ class Backoff final {
   int failures_ = 0;
 };
 
+// The node a client tries first. The clients of one process start at
+// successive nodes, from a random one per process, so that a fleet spreads
+// over a cluster. Every failed attempt and every lost connection moves it
+// on: the next attempt starts at another node. Not thread-safe: one per
+// client.
+class NodeCursor final {
+ public:
+  explicit NodeCursor(size_t nodes);
+  size_t Current() const { return current_; }
+  void Set(size_t node) { current_ = node % nodes_; }
+  void Advance() { current_ = (current_ + 1) % nodes_; }
+
+ private:
+  size_t nodes_;
+  size_t current_;
+};
+
 // One logged-in AMQP connection with channel kChannel open. Not
 // thread-safe: one owning thread. Destroying it drops the socket without
 // the closing handshake; call CloseGracefully() first when the peer is
 // still healthy.
 class AmqpConnection final {
  public:
-  // Connects, logs in and opens the channel before `deadline`. `role`
+  // Connects, logs in and opens the channel before `deadline`, trying the
+  // nodes in turn from nodes.Current() (each gets an equal share of what is
+  // left); on success nodes.Current() is the node connected to. `role`
   // names the connection in the broker's management UI. Leaves the RPC
-  // timeout at what is left until `deadline`. Throws TransientError.
-  static std::unique_ptr<AmqpConnection> Open(const ConnectionParams& params, Deadline deadline,
-                                              const char* role);
+  // timeout at what is left until `deadline`. Throws TransientError naming
+  // every node's failure.
+  static std::unique_ptr<AmqpConnection> Open(const ConnectionParams& params, NodeCursor& nodes,
+                                              Deadline deadline, const char* role);
   ~AmqpConnection();
   AmqpConnection(const AmqpConnection&) = delete;
   AmqpConnection& operator=(const AmqpConnection&) = delete;
 
   amqp_connection_state_t state() const { return state_; }
+  // The node connected to (password masked), for logs.
+  const std::string& where() const { return node_->redacted_url; }
   int Sockfd() const { return amqp_get_sockfd(state_); }
   // Negotiated heartbeat in seconds; 0 when disabled.
   int HeartbeatSeconds() const { return amqp_get_heartbeat(state_); }
@@ -118,13 +125,18 @@ class AmqpConnection final {
   void CheckLastRpc(std::string_view what, amqp_channel_t channel = kChannel);
   // Declares the exchange. Throws TransientError.
   void DeclareExchange();
-  // Declares queue "fila.<logical>" and binds it; returns queue.declare-ok's
-  // counts. Throws TransientError.
+  // Declares queue "fila.<logical>" (of the parameters' queue type) and
+  // binds it; returns queue.declare-ok's counts. Throws TransientError; when
+  // the queue exists with other arguments, its message says what the
+  // operator can do.
   QueueCounts DeclareQueue(std::string_view logical);
   // Declares the fanout exchange kDeadExchange and the queue "fila.dead"
-  // (arguments as DeclareQueue's), bound to it. Idempotent. Throws
-  // TransientError.
-  void DeclareDeadLetterTopology();
+  // (arguments as DeclareQueue's; an existing one of the other queue type is
+  // kept, with a warning), bound to it. Idempotent. False, after a warning,
+  // when the broker refused it but channel kChannel could be opened again
+  // (the queue's node is down, say). Throws TransientError when the
+  // connection failed.
+  bool DeclareDeadLetterTopology();
   // Opens another channel of this connection and puts it in confirm mode:
   // its publishes are then numbered 1, 2, ... for basic.ack/nack. Frames of
   // other channels arriving meanwhile are queued by rabbitmq-c, in order.
@@ -137,8 +149,20 @@ class AmqpConnection final {
   void CloseGracefully(std::chrono::milliseconds budget) noexcept;
 
  private:
-  explicit AmqpConnection(amqp_connection_state_t state) : state_(state) {}
+  AmqpConnection(amqp_connection_state_t state, const ConnectionParams& params, size_t node)
+      : state_(state), node_(&params.nodes[node]), queue_type_(params.queue_type) {}
+  // Opens one node; see Open().
+  static std::unique_ptr<AmqpConnection> OpenNode(const ConnectionParams& params, size_t node,
+                                                  Deadline deadline, const char* role);
+  // queue.declare of a fila queue (durable, arguments of queue_type_). One
+  // that exists with other arguments fails, or with `keep_other` is used as
+  // it is, after a warning.
+  QueueCounts DeclareFilaQueue(const std::string& physical, bool keep_other);
+  void DeclareDeadLetterQueue();  // DeclareDeadLetterTopology() without the tolerance
+
   amqp_connection_state_t state_;
+  const NodeParams* node_;  // in the ConnectionParams, which outlive every connection
+  RabbitMqQueueType queue_type_;
 };
 
 }  // namespace fila::rabbitmq

@@ -40,7 +40,7 @@ void TakeRequestProperties(const amqp_basic_properties_t& properties, Delivery& 
 }  // namespace
 
 RabbitMqConsumer::RabbitMqConsumer(std::shared_ptr<const ConnectionParams> params)
-    : params_(std::move(params)) {
+    : params_(std::move(params)), nodes_(params_->nodes.size()) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0)
     throw TransientError(std::string("rabbitmq consumer: eventfd: ") + std::strerror(errno));
@@ -79,13 +79,24 @@ void RabbitMqConsumer::Start(const std::vector<std::string>& queues, uint16_t pr
 }
 
 void RabbitMqConsumer::Connect(Deadline deadline) {
-  auto connection = AmqpConnection::Open(*params_, deadline, "fila-consumer");
+  try {
+    Subscribe(deadline);
+  } catch (const TransientError&) {
+    // Connected but could not subscribe there, or reached no node: the next
+    // attempt starts at another node.
+    nodes_.Advance();
+    throw;
+  }
+}
+
+void RabbitMqConsumer::Subscribe(Deadline deadline) {
+  auto connection = AmqpConnection::Open(*params_, nodes_, deadline, "fila-consumer");
   amqp_connection_state_t state = connection->state();
   // Each setup RPC is bounded by the attempt's deadline.
   connection->SetRpcDeadline(deadline);
   connection->DeclareExchange();
   connection->SetRpcDeadline(deadline);
-  connection->DeclareDeadLetterTopology();
+  const bool dead_letters = connection->DeclareDeadLetterTopology();
   for (const std::string& queue : queues_) {
     connection->SetRpcDeadline(deadline);
     connection->DeclareQueue(queue);
@@ -97,7 +108,16 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   connection->SetRpcDeadline(deadline);
   // global=true: in RabbitMQ that is one limit for the whole channel, so
   // the prefetch is shared by all queues instead of granted to each.
-  amqp_basic_qos(state, kChannel, 0, prefetch_, /*global=*/1);
+  // Quorum queues refuse it (540 NOT_IMPLEMENTED "does not support global
+  // qos"): each subscription then gets an equal part, so that the whole
+  // never exceeds the prefetch (a worker's free slots) with two queues or
+  // more; a queue may then wait while another's part is idle.
+  const bool global = params_->queue_type == RabbitMqQueueType::kClassic;
+  uint16_t prefetch = prefetch_;
+  if (!global && prefetch > 0 && queues_.size() > 1) {
+    prefetch = static_cast<uint16_t>(std::max<size_t>(1, prefetch / queues_.size()));
+  }
+  amqp_basic_qos(state, kChannel, 0, prefetch, global ? 1 : 0);
   connection->CheckLastRpc("basic.qos");
   std::unordered_map<std::string, std::string> tags;
   for (const std::string& queue : queues_) {
@@ -112,6 +132,7 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   amqp_maybe_release_buffers(state);
 
   connection_ = std::move(connection);
+  dead_letters_ = dead_letters;
   next_dead_letter_tag_ = 1;
   pending_.clear();  // an older epoch's, requeued by the broker
   unsettled_.Reset();
@@ -122,7 +143,7 @@ void RabbitMqConsumer::Connect(Deadline deadline) {
   connected_ = true;
   spdlog::info(
       "rabbitmq consumer: connected to {} (epoch {}, {} queues, prefetch {}, heartbeat {}s)",
-      params_->redacted_url, epoch_, queues_.size(), prefetch_, heartbeat_.count());
+      connection_->where(), epoch_, queues_.size(), prefetch_, heartbeat_.count());
 }
 
 bool RabbitMqConsumer::TryReconnect(Deadline deadline) {
@@ -144,9 +165,11 @@ bool RabbitMqConsumer::TryReconnect(Deadline deadline) {
 }
 
 void RabbitMqConsumer::Lose(const std::string& why) {
-  spdlog::warn("rabbitmq consumer: lost connection to {} (epoch {}): {}", params_->redacted_url,
+  spdlog::warn("rabbitmq consumer: lost connection to {} (epoch {}): {}", connection_->where(),
                epoch_, why);
   connection_.reset();
+  // Reconnects to another node: this one may be gone.
+  nodes_.Advance();
   queue_of_consumer_tag_.clear();
   pending_.clear();  // unacked: the broker redelivers them
   unsettled_.Reset();
@@ -326,6 +349,14 @@ void RabbitMqConsumer::DeadLetter(const Delivery& delivery, const std::string& r
   // An older epoch's message was requeued when its connection died; it
   // comes back and is dead-lettered then.
   if (!connection_ || delivery.epoch != epoch_) return;
+  if (!dead_letters_) {
+    // Publishing would only come back unroutable. Unacked, it returns with
+    // the next connection, which may find fila.dead again.
+    spdlog::warn("rabbitmq consumer: no dead-letter queue on this connection: delivery {} stays "
+                 "unacked until the next one",
+                 delivery.tag);
+    return;
+  }
   amqp_connection_state_t state = connection_->state();
 
   const std::string reason_text = HeaderText(reason, kMaxReasonBytes);

@@ -52,8 +52,9 @@ class RabbitMqConsumer final : public Consumer {
   enum class Woken { kWakeup, kReadable, kTimeout };
 
   // Connects, declares, sets qos and subscribes before `deadline`; starts a
-  // new epoch. Throws TransientError.
+  // new epoch. Throws TransientError, after moving on to the next node.
   void Connect(Deadline deadline);
+  void Subscribe(Deadline deadline);  // Connect() without the move
   // One connection attempt from Next(); false (logged) when it failed.
   bool TryReconnect(Deadline deadline);
   void Lose(const std::string& why);
@@ -72,6 +73,7 @@ class RabbitMqConsumer final : public Consumer {
 
   std::shared_ptr<const ConnectionParams> params_;
   std::unique_ptr<AmqpConnection> connection_;
+  NodeCursor nodes_;
   Backoff backoff_;
   std::vector<std::string> queues_;
   uint16_t prefetch_ = 0;
@@ -79,6 +81,7 @@ class RabbitMqConsumer final : public Consumer {
   bool stopped_ = false;
   uint64_t epoch_ = 0;
   uint64_t next_dead_letter_tag_ = 1;  // publish sequence of channel 2
+  bool dead_letters_ = false;          // fila.dead declared on this connection
   std::unordered_map<std::string, std::string> queue_of_consumer_tag_;
   // Deliveries of the current epoch read by DeadLetter(), oldest first;
   // Next() returns them before reading the connection.

@@ -25,7 +25,7 @@ enum Answer : uint8_t { kPending = 0, kAcked = 1, kNacked = 2 };
 }  // namespace
 
 RabbitMqPublisher::RabbitMqPublisher(std::shared_ptr<const ConnectionParams> params)
-    : params_(std::move(params)) {}
+    : params_(std::move(params)), nodes_(params_->nodes.size()) {}
 
 RabbitMqPublisher::~RabbitMqPublisher() {
   if (connection_) connection_->CloseGracefully(std::min(params_->connect_timeout, kCloseBudget));
@@ -119,7 +119,7 @@ void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
     throw TransientError("rabbitmq: deadline passed before connecting to " + params_->redacted_url);
   const Deadline attempt_deadline = std::min<Deadline>(deadline, now + params_->connect_timeout);
   try {
-    auto connection = AmqpConnection::Open(*params_, attempt_deadline, "fila-publisher");
+    auto connection = AmqpConnection::Open(*params_, nodes_, attempt_deadline, "fila-publisher");
     amqp_confirm_select(connection->state(), kChannel);
     connection->CheckLastRpc("confirm.select");
     connection->DeclareExchange();
@@ -127,6 +127,7 @@ void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
   } catch (const TransientError& error) {
     if (backoff_.Failures() == 0) spdlog::warn("publisher: {}", error.what());
     backoff_.Failed();
+    nodes_.Advance();
     throw;
   }
   next_tag_ = 1;
@@ -134,9 +135,9 @@ void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
   last_used_ = SteadyClock::now();
   if (backoff_.Failures() > 0) {
     spdlog::info("rabbitmq publisher: reconnected to {} after {} failed attempts",
-                 params_->redacted_url, backoff_.Failures());
+                 connection_->where(), backoff_.Failures());
   } else {
-    spdlog::info("rabbitmq publisher: connected to {}", params_->redacted_url);
+    spdlog::info("rabbitmq publisher: connected to {}", connection_->where());
   }
   backoff_.Succeeded();
 }
@@ -149,7 +150,7 @@ bool RabbitMqPublisher::StillUsable() {
       std::chrono::milliseconds(std::chrono::seconds(connection_->HeartbeatSeconds()));
   if (heartbeat.count() > 0 && SteadyClock::now() - last_used_ > heartbeat * 3 / 2) {
     spdlog::debug("rabbitmq publisher: reconnecting to {} after an idle period",
-                  params_->redacted_url);
+                  connection_->where());
     return false;
   }
 
@@ -161,7 +162,8 @@ bool RabbitMqPublisher::StillUsable() {
     if (status == AMQP_STATUS_TIMEOUT) return true;
     if (status != AMQP_STATUS_OK) {
       spdlog::warn("rabbitmq publisher: connection to {} lost while idle: {}",
-                   params_->redacted_url, DescribeStatus(status));
+                   connection_->where(), DescribeStatus(status));
+      nodes_.Advance();
       return false;
     }
     if (frame.frame_type == AMQP_FRAME_METHOD &&
@@ -169,6 +171,7 @@ bool RabbitMqPublisher::StillUsable() {
          frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
       spdlog::warn("rabbitmq publisher: {}", DescribeClose(frame.payload.method));
       connection_->AnswerClose(frame.channel, frame.payload.method);
+      nodes_.Advance();
       return false;
     }
     // Anything else (confirms of a batch that timed out) is stale.
@@ -294,8 +297,10 @@ OutgoingMessage RabbitMqPublisher::ReadReturned(const amqp_frame_t& frame) {
 }
 
 void RabbitMqPublisher::Drop(const std::string& why) {
-  spdlog::warn("rabbitmq publisher: dropping connection to {}: {}", params_->redacted_url, why);
+  spdlog::warn("rabbitmq publisher: dropping connection to {}: {}", connection_->where(), why);
   connection_.reset();
+  // The next attempt starts at another node: this one may be the problem.
+  nodes_.Advance();
 }
 
 void RabbitMqPublisher::Fail(const std::string& why) {

@@ -44,6 +44,7 @@ class RabbitMqPublisher final : public Publisher {
 
   std::shared_ptr<const ConnectionParams> params_;
   std::unique_ptr<AmqpConnection> connection_;
+  NodeCursor nodes_;
   Backoff backoff_;
   // Confirm-mode delivery tag of the next publish; restarts at 1 with every
   // channel.

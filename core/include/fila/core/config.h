@@ -14,6 +14,7 @@ std::string EnvOr(const char* name, std::string fallback);
 bool EnvFlag(const char* name);
 
 // "amqp://user:secret@host/" -> "amqp://user:***@host/": secrets never reach logs.
+// Every URL of a list ("amqp://a:x@h1/,amqp://b:y@h2/") has its password masked.
 std::string RedactUrl(std::string_view url);
 
 // `text` with every secret it contains masked as "***": passwords in URLs

@@ -30,6 +30,7 @@ namespace fila::daemon {
 struct CommonFlags {
   std::string database_url = EnvOr("FILA_DATABASE_URL", "");
   std::string amqp_url = EnvOr("FILA_AMQP_URL", "");
+  std::string queue_type = EnvOr("FILA_QUEUE_TYPE", "classic");
   std::string log_level = EnvOr("FILA_LOG_LEVEL", "info");
   std::string log_format = EnvOr("FILA_LOG_FORMAT", "json");
   std::string metrics_listen = EnvOr("FILA_METRICS_LISTEN", "127.0.0.1:0");
@@ -38,7 +39,7 @@ struct CommonFlags {
 
 // The flags of CommonFlags, in three groups so that each daemon lists them
 // where its --help always had them. `flags` must outlive the parse.
-void AddServerFlags(CLI::App& app, CommonFlags& flags);         // --database-url, --amqp-url
+void AddServerFlags(CLI::App& app, CommonFlags& flags);         // --database-url, --amqp-url, --queue-type
 void AddStartupTimeoutFlag(CLI::App& app, CommonFlags& flags);  // --startup-timeout
 void AddObservabilityFlags(CLI::App& app, CommonFlags& flags);  // --log-level, --log-format, --metrics-listen
 

@@ -3,15 +3,32 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "fila/core/broker.h"
 
 namespace fila {
 
+// How fila's queues are declared (x-queue-type). Classic: one node holds
+// each queue, and x-max-priority=10 makes the broker deliver by priority.
+// Quorum: replicated over the cluster (Raft), survives the loss of a
+// minority of nodes; no x-max-priority (RabbitMQ refuses it on a new quorum
+// queue), so before RabbitMQ 4.0 delivery is in publish order.
+enum class RabbitMqQueueType { kClassic, kQuorum };
+
+// "classic" or "quorum". Throws PermanentError for anything else.
+RabbitMqQueueType ParseRabbitMqQueueType(std::string_view name);
+const char* ToString(RabbitMqQueueType type);
+
 struct RabbitMqOptions {
   // amqp://user:password@host:port/vhost (amqps:// is not supported yet).
   // An empty vhost ("amqp://host/") means the default vhost "/", as "%2f".
+  // A cluster: the nodes' URLs separated by commas
+  // ("amqp://u:p@h1:5672/,amqp://u:p@h2:5672/"), or one URL with a host
+  // list ("amqp://u:p@h1:5672,h2:5673/vhost"); every node must name the same
+  // vhost. At most 32 nodes.
   std::string url;
+  RabbitMqQueueType queue_type = RabbitMqQueueType::kClassic;
   // Budget of one connection attempt: TCP connect, login, channel open and
   // the setup RPCs (declare, confirm.select or qos and consume).
   std::chrono::milliseconds connect_timeout{5000};
@@ -25,15 +42,20 @@ struct RabbitMqOptions {
 
 // A Broker on RabbitMQ (rabbitmq-c). Topology, declared idempotently by both
 // publishers and consumers: a durable direct exchange "fila.tasks"; each
-// logical queue Q is the durable classic queue "fila.Q" with
-// x-max-priority=10 (a signed 32-bit int), bound with routing key Q.
+// logical queue Q is the durable queue "fila.Q" bound with routing key Q,
+// declared with x-queue-type (options.queue_type) and, when classic,
+// x-max-priority=10 (a signed 32-bit int).
 // Messages are persistent, carry their priority and message_id, and have
 // content type application/x-protobuf.
 //
 // Dead letters (Consumer::DeadLetter): every consumer connection also
 // declares the durable fanout exchange "fila.dead" and the queue
 // "fila.dead" (the logical queue "dead", same arguments as every fila
-// queue, so an ordinary Consumer can read it), bound to it. A dead letter
+// queue, so an ordinary Consumer can read it; one that exists with the
+// other queue type is used as it is, after a warning), bound to it. When
+// the broker refuses that (a classic fila.dead whose node is down) the
+// consumer consumes anyway, and DeadLetter leaves its delivery unacked
+// until the next connection. A dead letter
 // is published on a second channel of the consumer's connection, in
 // confirm mode and mandatory: persistent, the original body, content type
 // application/x-protobuf, headers x-fila-reason (the reason as valid UTF-8,
@@ -77,13 +99,23 @@ struct RabbitMqOptions {
 // doubling up to 5 s, and never sleep past the caller's deadline; one
 // attempt in Consumer::Next may overrun its deadline (and delay a Wakeup)
 // by up to min(connect_timeout, 1 s) when the broker is slow to answer.
-// Consumer::Start's prefetch 0 means no limit, as in AMQP. Acking or
+// Consumer::Start's prefetch 0 means no limit, as in AMQP. With quorum
+// queues, which refuse a channel-wide prefetch, each of k queues gets
+// prefetch/k (at least 1). Acking or
 // rejecting an unknown tag of the current epoch (a double ack) makes the
 // broker close the channel: the consumer reconnects (new epoch) and all its
 // unacked messages are redelivered.
-// A queue that exists with other arguments (say, without x-max-priority)
-// fails declaring with a TransientError carrying the broker's
-// PRECONDITION_FAILED text; fixing it takes an operator.
+// A queue that exists with other arguments (say, without x-max-priority,
+// or of the other queue type) fails declaring with a TransientError carrying
+// the broker's PRECONDITION_FAILED text and what to do about it; fixing it
+// takes an operator, and the clients keep retrying until then.
+//
+// Clusters: each Publisher and Consumer connects to one node at a time. The
+// clients of a process start at successive nodes, from a random one, so a
+// fleet spreads over the cluster. A connection attempt tries the nodes in
+// turn (each gets its share of the attempt's budget); a lost connection or
+// a failed attempt moves the next attempt to the following node; the
+// backoff below spaces attempts in which every node failed.
 //
 // Throws PermanentError when the URL cannot be parsed.
 std::unique_ptr<Broker> MakeRabbitMqBroker(RabbitMqOptions options);
