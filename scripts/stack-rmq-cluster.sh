@@ -24,7 +24,7 @@ RMQ_CLUSTER_LOADED=
 RMQN_AMQP=() RMQN_DIST=() RMQN_MGMT=()
 RMQ_CLUSTER_DEFAULT_BASE=55700 # node N: base+10N (AMQP), +1 (distribution), +2 (management)
 
-rmq_rec_value() { [ -f "$PORTS_FILE" ] && sed -n "s/^$1=//p" "$PORTS_FILE" | tail -n 1; }
+rmq_rec_value() { if [ -f "$PORTS_FILE" ]; then sed -n "s/^$1=//p" "$PORTS_FILE" | tail -n 1; fi; }
 
 # RMQ_NODES and every node's ports: recorded > default. The number of
 # nodes: recorded > FILA_STACK_RMQ_NODES > 1; with $1 = up, the variable
