@@ -12,9 +12,13 @@
 # Each node has its folder <state>/rabbitmq-N (data, logs, pid file, config),
 # its own AMQP, distribution and management ports (recorded in ports.env as
 # REC_RMQ<N>_*), and the same Erlang cookie; they share one epmd (the single
-# node's, <state>/rabbitmq). Fresh nodes start in parallel, then each joins
-# node 1 (stop_app, reset, join_cluster, start_app); a node that has joined
-# once keeps its membership across restarts. The number of nodes is recorded
+# node's, <state>/rabbitmq). Nodes that ran before start in parallel; fresh
+# ones start in parallel once node 1 runs and join it as they boot (peer
+# discovery from their config file), with rabbitmqctl stop_app,
+# join_cluster, start_app as the fallback; a node that has joined once
+# keeps its membership across restarts. Measured on two busy cores: a fresh
+# cluster in 45 s (a parallel start then join_cluster took 70-87 s), a
+# restart of all three in 23-31 s, one node in 13-15 s. The number of nodes is recorded
 # too (REC_RMQ_NODES): every later command, `env` included, follows it.
 # Uses the helpers of scripts/stack (claim_port, rmq_prepare_dir, rmq_setenv,
 # rmqctl, rmq_stop, rmq_kill, ...), pointed at one node by rmq_node_use.
@@ -24,7 +28,7 @@ RMQ_CLUSTER_LOADED=
 RMQN_AMQP=() RMQN_DIST=() RMQN_MGMT=()
 RMQ_CLUSTER_DEFAULT_BASE=55700 # node N: base+10N (AMQP), +1 (distribution), +2 (management)
 
-rmq_rec_value() { [ -f "$PORTS_FILE" ] && sed -n "s/^$1=//p" "$PORTS_FILE" | tail -n 1; }
+rmq_rec_value() { if [ -f "$PORTS_FILE" ]; then sed -n "s/^$1=//p" "$PORTS_FILE" | tail -n 1; fi; }
 
 # RMQ_NODES and every node's ports: recorded > default. The number of
 # nodes: recorded > FILA_STACK_RMQ_NODES > 1; with $1 = up, the variable

@@ -38,19 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Runs `command` with /bin/sh; its stdout, or throws with its status.
-std::string Sh(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status != 0) throw std::runtime_error(command + " failed with status " + std::to_string(status));
-  return out;
-}
-
 // The cluster's folder and URL, shared by the tests of this process.
 struct Cluster {
   std::string dir;
@@ -71,7 +58,7 @@ struct Cluster {
   }
 
   std::string Stack(const std::string& command) const {
-    return Sh("FILA_STACK_DIR='" + dir + "' FILA_STACK_RMQ_NODES=3 FILA_STACK_MGMT=0 '" +
+    return test::Shell("FILA_STACK_DIR='" + dir + "' FILA_STACK_RMQ_NODES=3 FILA_STACK_MGMT=0 '" +
                test::SourceDir() + "/scripts/stack' " + command);
   }
 };
@@ -108,7 +95,7 @@ class RmqCluster : public FaultTest, public ::testing::WithParamInterface<const 
     if (cluster != nullptr && cluster->owned) {
       try {
         cluster->Stack("down --purge >&2");
-        Sh("rm -rf '" + cluster->dir + "'");
+        test::Shell("rm -rf '" + cluster->dir + "'");
       } catch (const std::exception& e) {
         std::fprintf(stderr, "removing the cluster: %s\n", e.what());
       }

@@ -29,18 +29,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  int status = ::pclose(pipe);
-  if (status != 0) throw std::runtime_error(command + " failed with status " + std::to_string(status));
-  return out;
-}
-
 std::string ExportValue(const std::string& env_text, const std::string& name) {
   auto pos = env_text.find(name + "=");
   if (pos == std::string::npos) return {};
@@ -74,6 +62,18 @@ std::string TempDir() {
 }
 
 }  // namespace
+
+std::string Shell(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  int status = ::pclose(pipe);
+  if (status != 0) throw std::runtime_error(command + " failed with status " + std::to_string(status));
+  return out;
+}
 
 std::string BinDir() { return FILA_BIN_DIR; }
 std::string SourceDir() { return FILA_SOURCE_DIR; }

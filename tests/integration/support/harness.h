@@ -95,6 +95,10 @@ bool WaitTerminal(const TestDatabase& db, const std::vector<std::string>& ids,
 std::string BinDir();
 std::string SourceDir();
 
+// Runs `command` with /bin/sh; returns its stdout. Throws std::runtime_error
+// when it exits non-zero.
+std::string Shell(const std::string& command);
+
 // Runs `<SourceDir()>/scripts/stack <sub>` (e.g. "stop-rmq", "start-pg") on
 // the stack of FILA_STACK_DIR (default <repo>/.stack), or on the stack of
 // folder `stack_dir` when given (without the FILA_STACK_*_PORT variables
