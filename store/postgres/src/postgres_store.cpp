@@ -157,8 +157,12 @@ WITH w AS (
     succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
     finished_by_queue = EXCLUDED.finished_by_queue
 )
+-- A held task whose row another transaction holds (its finish, a commit
+-- with its children, the reaper) is skipped: the beat must not wait
+-- behind it, and the next beat renews that lease (several fit in one).
 UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
-WHERE id = ANY($11::uuid[]) AND worker = $1 AND state = 'running')"},
+WHERE id IN (SELECT id FROM tasks WHERE id = ANY($11::uuid[]) AND worker = $1
+               AND state = 'running' FOR UPDATE SKIP LOCKED))"},
       {"deregister", "DELETE FROM workers WHERE id = $1"},
       {"cancel_requested",
        "SELECT id, attempt FROM tasks WHERE worker = $1 AND state = 'running' AND cancel_requested"},
