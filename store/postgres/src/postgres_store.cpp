@@ -374,6 +374,23 @@ void PostgresStore::Listen(const std::string& channel) {
   }
 }
 
+void PostgresStore::Unlisten(const std::string& channel) {
+  std::erase(impl_->channels, channel);
+  // A receiver's destructor UNLISTENs (when the connection is open; else
+  // the next connection does not listen).
+  std::erase_if(impl_->receivers, [&](const auto& r) { return r->channel() == channel; });
+  if (!impl_->conn) return;
+  impl_->Run([&](pqxx::connection& c) {
+    // What libpq read already and nobody will: delivered to no receiver, freed.
+    c.get_notifs();
+    return 0;
+  });
+  if (impl_->channels.empty()) {
+    impl_->payloads.clear();
+    impl_->notified = false;
+  }
+}
+
 bool PostgresStore::AwaitNotification(std::chrono::milliseconds timeout) {
   return impl_->Run([&](pqxx::connection& c) {
     impl_->notified = false;

@@ -34,6 +34,8 @@ class PostgresStore final : public StateStore {
   bool TryLeadership(int64_t key) override;
   // LISTENs on `channel`; re-established after every reconnect.
   void Listen(const std::string& channel) override;
+  // UNLISTENs `channel`, not re-established after reconnects any more.
+  void Unlisten(const std::string& channel) override;
   // Waits up to `timeout` for a notification on a listened channel.
   bool AwaitNotification(std::chrono::milliseconds timeout);
   // Waits up to `timeout` for notifications; returns their payloads (each
