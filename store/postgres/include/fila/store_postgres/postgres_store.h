@@ -97,9 +97,6 @@ class PostgresStore final : public StateStore {
   int64_t CountActive() override;
 
  private:
-  // workflow.cpp: admits queued tasks of limited keys (`ids`) or defers them.
-  void AdmitLimited(const std::vector<std::string>& ids, const std::string& worker,
-                    uint32_t lease_ms, ClaimResult& result);
   // workflow.cpp: a successful finish with its children, in one transaction.
   // False when the fence did not match.
   bool FinishWithChildren(const FinishRecord& record);
