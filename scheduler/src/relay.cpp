@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <utility>
 
 #include "fila/core/backoff.h"
 #include "fila/core/errors.h"
@@ -133,9 +134,22 @@ std::optional<std::string> Relay::Problem() const {
   return out;
 }
 
+SteadyClock::time_point Relay::HoldReaping(const char* why) {
+  spdlog::info("reaper: no task is judged lost for {} ms ({}): workers get a worker timeout to "
+               "heartbeat again",
+               options_.worker_timeout.count(), why);
+  return SteadyClock::now() + options_.worker_timeout;
+}
+
 void Relay::Run(const std::atomic<bool>& stop) {
   bool leader = false;
   bool listening = false;
+  // A pass failed: this relay could not reach the database (or the
+  // database was too slow), and cannot know whether the workers could
+  // heartbeat meanwhile. Their heartbeats may be stale and their leases
+  // run out for no fault of theirs. (A pass failed by the broker counts
+  // too: telling the two apart is not worth a worker timeout of reaping.)
+  bool database_in_doubt = false;
   int failures = 0;
   int release_failures = 0, cron_failures = 0, reap_failures = 0, publish_failures = 0;
   int reconcile_failures = 0;
@@ -146,15 +160,17 @@ void Relay::Run(const std::atomic<bool>& stop) {
   auto next_reconcile = SteadyClock::now();
   while (!stop) {
     try {
-      if (!listening) {
-        // Registered even when this throws: the next connection listens.
-        listening = true;
-        store_.Listen("fila_outbox");
-      }
       if (!store_.TryLeadership(kLeaderLockKey)) {
         if (leader) spdlog::warn("lost leadership");
         leader = false;
         metrics_.Leader(false);
+        // A follower does not listen: notifications nobody reads hold back
+        // PostgreSQL's queue (shared by the whole server: NOTIFY fails for
+        // everyone once it is full) and pile up in this process.
+        if (listening) {
+          listening = false;
+          store_.Unlisten("fila_outbox");
+        }
         // A follower runs no step: nothing of theirs is failing now.
         for (auto* health : {&loop_health_, &release_health_, &cron_health_, &reap_health_,
                              &publish_health_, &reconcile_health_}) {
@@ -163,10 +179,22 @@ void Relay::Run(const std::atomic<bool>& stop) {
         SleepUnlessStopped(options_.leader_retry, stop);
         continue;
       }
+      if (!listening) {
+        // Registered even when this throws: the next connection listens.
+        // What was notified before is looked at by the pass below anyway.
+        listening = true;
+        store_.Listen("fila_outbox");
+      }
       if (!leader) {
         spdlog::info("became leader: relaying the outbox");
-        // Whatever came due while another scheduler led is looked at now.
-        next_release = next_cron = next_reap = next_publish = next_reconcile = SteadyClock::now();
+        // Whatever came due while another scheduler led is looked at now;
+        // lost tasks only once the workers had a worker timeout to
+        // heartbeat (the last leader may have gone with the database).
+        next_release = next_cron = next_publish = next_reconcile = SteadyClock::now();
+        database_in_doubt = true;
+      }
+      if (std::exchange(database_in_doubt, false)) {
+        next_reap = std::max(next_reap, HoldReaping(leader ? "the database is back" : "new leader"));
       }
       leader = true;
       metrics_.Leader(true);
@@ -225,6 +253,7 @@ void Relay::Run(const std::atomic<bool>& stop) {
       // TransientError: the database or the broker is away or slow (a
       // statement timeout); anything else was not expected here. Neither
       // ends the loop: back off and try again.
+      database_in_doubt = true;
       const auto backoff = Backoff(failures++, kBackoffCap);
       const bool transient = dynamic_cast<const TransientError*>(&e) != nullptr;
       if (loop_health_.Failed(e.what())) {

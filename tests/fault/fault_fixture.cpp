@@ -181,6 +181,12 @@ std::map<std::string, int64_t> FaultTest::ExitCounters(const std::string& stderr
   return counters;
 }
 
+int64_t FaultTest::Occurrences(const std::string& text, const std::string& needle) {
+  int64_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
 std::string FaultTest::Tail(const std::string& text, size_t lines) {
   size_t pos = text.size();
   if (pos > 0 && text[pos - 1] == '\n') --pos;  // the last line's own newline

@@ -81,6 +81,8 @@ class FaultTest : public ::testing::Test {
   // empty when the line is missing.
   static std::map<std::string, int64_t> ExitCounters(const std::string& stderr_text,
                                                      const std::string& worker_id);
+  // How many times `needle` occurs in `text` (log lines of a kind).
+  static int64_t Occurrences(const std::string& text, const std::string& needle);
   // The last `lines` lines of `text`.
   static std::string Tail(const std::string& text, size_t lines = 30);
   // The tails of every process's stderr, for failure messages.

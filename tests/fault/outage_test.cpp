@@ -14,6 +14,11 @@
 //
 // Either way every process keeps running, every task ends succeeded, and
 // the invariants hold (one recorded success per task, nothing lost).
+//
+// PostgreSQL down for 20 s under running tasks (one attempt each, longer
+// than the outage): no worker heartbeats meanwhile and every lease runs
+// out, yet every worker is alive. None of their tasks may be judged lost:
+// the reaper waits a full worker timeout once it reaches the database again.
 #include <signal.h>
 
 #include <cstdio>
@@ -100,6 +105,57 @@ TEST_F(Outage, PostgresStoppedAndRestartedMidRun) {
   std::printf("  PostgreSQL stopped and restarted in %.1f s\n", down_s);
   const int64_t after = Succeeded();
   FinishAndCheck({&scheduler, &w1, &w2}, after);
+}
+
+TEST_F(Outage, PostgresDownLongerThanTheWorkerTimeoutKillsNoLiveWorkersTask) {
+  constexpr int kRunning = 20;
+  StackOutage outage("pg");
+  // Worker timeout 6 s: the outage is more than three. Leases are 10 s (the
+  // worker's minimum), so they run out during the outage too.
+  auto& scheduler = StartScheduler({"--worker-timeout-ms", "6000", "--reap-interval-ms", "200"});
+  auto& w1 = StartWorker("w1", 10, {"--heartbeat-interval-ms", "500"});
+  auto& w2 = StartWorker("w2", 10, {"--heartbeat-interval-ms", "500"});
+  // 35 s each (they outlive the outage and the reaper's wait after it), one
+  // attempt: a task judged lost dies, one run twice shows.
+  Enqueue("sleep", R"({"ms": 35000})", kRunning, {.max_attempts = 1});
+  ASSERT_TRUE(test::WaitFor([&] { return CountState("running") == kRunning; }, 30s)) << Logs();
+
+  outage.Stop();
+  std::this_thread::sleep_for(18s);
+  // The workers come back to the database later than the scheduler (a
+  // slower reconnect): frozen for the outage's last 2 s and 3.5 s after it,
+  // longer than the relay's retries are apart (3 s at most). They are alive
+  // all the same, and beat again within a worker timeout.
+  w1.Signal(SIGSTOP);
+  w2.Signal(SIGSTOP);
+  std::this_thread::sleep_for(2s);
+  const auto restart = std::chrono::steady_clock::now();
+  outage.Start();
+  const double restart_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - restart).count();
+  std::this_thread::sleep_for(3500ms);
+  w1.Signal(SIGCONT);
+  w2.Signal(SIGCONT);
+  std::printf("  PostgreSQL down 20 s, up after %.1f s of restart; workers frozen until 3.5 s later\n",
+              restart_s);
+
+  ASSERT_TRUE(WaitAllTerminal(60s))
+      << ::testing::PrintToString(db_->Rows("SELECT state, count(*) FROM tasks GROUP BY 1")) << "\n"
+      << Logs();
+  const int64_t lost = Count("SELECT count(*) FROM task_attempts WHERE outcome = 'lost'");
+  const int64_t twice = Count("SELECT count(*) FROM tasks WHERE attempt > 1");
+  const int64_t dead = CountState("dead");
+  const int64_t reaped_lines = Occurrences(scheduler.Stderr(), "reaped task");
+  std::printf("[ metric ] PostgreSQL down 20 s under %d running one-attempt tasks: %lld dead, "
+              "%lld lost attempts, %lld run twice, %lld reaped (scheduler log)\n",
+              kRunning, static_cast<long long>(dead), static_cast<long long>(lost),
+              static_cast<long long>(twice), static_cast<long long>(reaped_lines));
+  EXPECT_EQ(CountState("succeeded"), kRunning) << Logs();
+  EXPECT_EQ(dead, 0);
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(twice, 0);
+  EXPECT_EQ(reaped_lines, 0);
+  ExpectInvariants(kRunning);
+  for (auto* p : {&scheduler, &w1, &w2}) EXPECT_TRUE(p->Running()) << Logs();
 }
 
 }  // namespace

@@ -308,5 +308,43 @@ TEST(PostgresStoreErrors, SettlementReachesEveryPathOnce) {
   EXPECT_EQ(store.GetTask(later.id)->state, TaskState::kCancelled);
 }
 
+// A claim of plain and limited tasks is one transaction with the limits'
+// admission: when the admission fails (here the database refuses the key's
+// row; a lost connection or a lock timeout does the same), nothing of the
+// claim was committed. Before, the plain tasks' claim had committed on its
+// own: the worker, seeing the call fail, dropped them as duplicates when it
+// tried again, and the reaper took them back when their leases ran out, an
+// attempt burnt each (a task with one attempt dead).
+TEST(PostgresStoreErrors, AClaimWhoseLimitAdmissionFailsClaimsNothing) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  NewTask limited = Noop();
+  limited.limit_key = "acct";
+  limited.limit.max_concurrent = 1;
+  std::vector<NewTask> tasks{Noop(), limited, Noop()};
+  auto enqueued = store.Enqueue(tasks);
+  const std::vector<std::string> ids{enqueued[0].id, enqueued[1].id, enqueued[2].id};
+  db.Exec(R"(
+CREATE FUNCTION test_refuse_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'limit keys refused (test)';
+END;
+$$;
+CREATE TRIGGER test_refuse_key BEFORE INSERT ON limit_keys
+  FOR EACH ROW EXECUTE FUNCTION test_refuse_key();)");
+  const std::string refused = Thrown([&] { store.Claim(ids, "w1", 30000); });
+  EXPECT_NE(refused.find("limit keys refused"), std::string::npos) << refused;
+  for (const auto& id : ids) {
+    const auto task = store.GetTask(id);
+    EXPECT_EQ(task->state, TaskState::kQueued) << id;
+    EXPECT_EQ(task->attempt, 0u) << "an attempt burnt on " << id;
+  }
+  // The same claim once the key is admitted again: every task, attempt 1.
+  db.Exec("DROP TRIGGER test_refuse_key ON limit_keys");
+  const auto claim = store.Claim(ids, "w1", 30000);
+  ASSERT_EQ(claim.claimed.size(), 3u);
+  for (const auto& t : claim.claimed) EXPECT_EQ(t.attempt, 1u);
+}
+
 }  // namespace
 }  // namespace fila

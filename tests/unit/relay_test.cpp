@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <span>
 #include <thread>
 
 #include "fila/broker_memory/memory_broker.h"
 #include "fila/core/envelope.h"
+#include "fila/core/errors.h"
 #include "fila/store_memory/memory_store.h"
 
 namespace fila {
@@ -33,6 +36,55 @@ bool WaitFor(Pred pred, milliseconds budget = milliseconds(5000)) {
   return pred();
 }
 
+// The relay's view of the store: it can be away (every call the relay
+// makes throws, as when the database is down) and it tells whether the
+// relay listens.
+class FlakyLeaderStore final : public LeaderStore {
+ public:
+  explicit FlakyLeaderStore(MemoryStore& store) : store_(store) {}
+  std::atomic<bool> down{false};
+  std::atomic<bool> listening{false};
+
+  bool TryLeadership(int64_t key) override { return Up().TryLeadership(key); }
+  void Listen(const std::string& channel) override {
+    Up().Listen(channel);
+    listening = true;
+  }
+  void Unlisten(const std::string& channel) override {
+    listening = false;
+    store_.Unlisten(channel);
+  }
+  std::vector<std::string> AwaitPayloads(milliseconds timeout) override {
+    return Up().AwaitPayloads(timeout);
+  }
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override { return Up().FetchOutbox(limit); }
+  void DeleteOutbox(std::span<const int64_t> ids) override { Up().DeleteOutbox(ids); }
+  int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) override {
+    return Up().ReleaseDue(limit, next_due_in_ms);
+  }
+  std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) override {
+    return Up().ReapLost(worker_timeout_ms, limit);
+  }
+  FireResult FireDueSchedules(const TaskTypes& types, int64_t grace_ms, uint32_t limit) override {
+    return Up().FireDueSchedules(types, grace_ms, limit);
+  }
+  std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override {
+    return Up().QueuesWithStaleTasks(older_than_ms);
+  }
+  int64_t CountPublished(const std::string& queue) override { return Up().CountPublished(queue); }
+  int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
+                         uint32_t limit) override {
+    return Up().RepublishStale(queue, older_than_ms, limit);
+  }
+
+ private:
+  MemoryStore& Up() {
+    if (down) throw TransientError("database away (test)");
+    return store_;
+  }
+  MemoryStore& store_;
+};
+
 class RelayTest : public ::testing::Test {
  protected:
   RelayTest() : publisher_(broker_.NewPublisher()) {
@@ -44,7 +96,8 @@ class RelayTest : public ::testing::Test {
   ~RelayTest() override { Stop(); }
 
   void Start() {
-    relay_ = std::make_unique<Relay>(options_, store_, *publisher_, types_);
+    relay_ = std::make_unique<Relay>(options_, leader_store_ ? *leader_store_ : store_,
+                                     *publisher_, types_);
     thread_ = std::thread([this] { relay_->Run(stop_); });
   }
   void Stop() {
@@ -67,6 +120,7 @@ class RelayTest : public ::testing::Test {
   std::unique_ptr<Publisher> publisher_;
   TaskTypes types_ = TaskTypes::Builtin();
   RelayOptions options_;
+  LeaderStore* leader_store_ = nullptr;  // the relay's store when set, else store_
   std::unique_ptr<Relay> relay_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -111,6 +165,7 @@ TEST_F(RelayTest, AFailedPublishKeepsTheRowsAndRetries) {
 }
 
 TEST_F(RelayTest, ReapsLostTasksAndPublishesTheirRetry) {
+  options_.worker_timeout = milliseconds(200);  // how long a new leader waits before it reaps
   const std::string id = Enqueue();
   std::vector<std::string> ids{id};
   ASSERT_EQ(store_.Claim(ids, "gone", 30000).claimed.size(), 1u);  // never heartbeats
@@ -165,6 +220,55 @@ TEST_F(RelayTest, PublishesAgainWhatTheBrokerLost) {
   EXPECT_EQ(relay_->Republished(), 3u);
   EXPECT_EQ(broker_.Depth("default"), 3u);
   EXPECT_FALSE(relay_->Problem().has_value());
+}
+
+// The database away for two worker timeouts: the workers could not
+// heartbeat either. Back, the reaper gives them a full worker timeout to
+// beat again before it judges any of their tasks; then it reaps as before.
+TEST_F(RelayTest, AfterTheDatabaseIsBackTheReaperWaitsAWorkerTimeoutForHeartbeats) {
+  options_.worker_timeout = milliseconds(300);
+  FlakyLeaderStore flaky(store_);
+  leader_store_ = &flaky;
+  const std::string id = Enqueue();
+  std::vector<std::string> ids{id};
+  ASSERT_EQ(store_.Claim(ids, "w1", 30000).claimed.size(), 1u);
+  DrainOutbox();
+  std::atomic<bool> beating{true}, done{false};
+  std::thread worker([&] {
+    while (!done) {
+      if (beating) store_.Heartbeat({.id = "w1", .held = ids}, 30000);
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  });
+  Start();
+  std::this_thread::sleep_for(milliseconds(500));  // past the new leader's wait
+  flaky.down = true;
+  beating = false;
+  std::this_thread::sleep_for(milliseconds(600));
+  flaky.down = false;
+  std::this_thread::sleep_for(milliseconds(150));  // the relay is back first
+  beating = true;
+  std::this_thread::sleep_for(milliseconds(400));
+  const uint64_t reaped_while_alive = relay_->Reaped();
+  beating = false;  // now it dies
+  const bool reaped = WaitFor([&] { return relay_->Reaped() == 1; });
+  done = true;
+  worker.join();
+  EXPECT_EQ(reaped_while_alive, 0u);
+  EXPECT_TRUE(reaped);
+}
+
+TEST_F(RelayTest, OnlyTheLeaderListens) {
+  FlakyLeaderStore flaky(store_);
+  leader_store_ = &flaky;
+  store_.SetLeadershipAvailable(false);
+  Start();
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_FALSE(flaky.listening);
+  store_.SetLeadershipAvailable(true);
+  EXPECT_TRUE(WaitFor([&] { return flaky.listening.load(); }));
+  store_.SetLeadershipAvailable(false);
+  EXPECT_TRUE(WaitFor([&] { return !flaky.listening; }));
 }
 
 TEST_F(RelayTest, StopsPromptly) {

@@ -14,7 +14,7 @@ namespace fila {
 struct DatabaseHealth {
   PartHealth claims;      // the consumer thread's claims
   PartHealth finishes;    // the finisher's commits
-  PartHealth heartbeats;  // the finisher's heartbeats
+  PartHealth heartbeats;  // the heartbeat thread's
 
   // Nullopt when every part's last attempt worked; else the first failing
   // one, since when and why ("finish: failing for 3 s: ...").

@@ -1,7 +1,6 @@
 #include "finisher.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include "bisect.h"
 #include "fila/core/backoff.h"
@@ -36,15 +35,9 @@ void Finisher::Stop() {
   give_up_at_ = SteadyClock::now() + kStopBudget;
   stop_ = true;
   thread_.join();
-  try {
-    store_->Deregister(parts_.options.worker_id);
-  } catch (const std::exception& e) {
-    spdlog::warn("could not deregister worker: {}", e.what());
-  }
 }
 
 void Finisher::Loop() {
-  next_heartbeat_ = SteadyClock::now() + parts_.options.heartbeat_interval;
   next_progress_ = SteadyClock::now() + kProgressFlush;
   next_cancel_poll_ = SteadyClock::now() + parts_.options.cancel_poll;
   std::vector<Done> batch;
@@ -81,8 +74,7 @@ void Finisher::Loop() {
 bool Finisher::Pass(std::vector<Done>& batch) {
   const auto& options = parts_.options;
   auto now = SteadyClock::now();
-  auto wait_until =
-      std::min({next_heartbeat_, next_progress_, next_cancel_poll_, now + milliseconds(100)});
+  auto wait_until = std::min({next_progress_, next_cancel_poll_, now + milliseconds(100)});
   for (auto& d : parts_.finishes.PopAll(wait_until)) batch.push_back(std::move(d));
   bool committed = true;
   if (!batch.empty()) {
@@ -103,10 +95,6 @@ bool Finisher::Pass(std::vector<Done>& batch) {
   if (now >= next_cancel_poll_) {
     if (parts_.acks.Unacked() > 0) PollCancellations();
     next_cancel_poll_ = now + options.cancel_poll;
-  }
-  if (now >= next_heartbeat_) {
-    Heartbeat();
-    next_heartbeat_ = now + options.heartbeat_interval;
   }
   return committed;
 }
@@ -161,7 +149,7 @@ void Finisher::Recorded(std::span<Done> part, const std::vector<bool>& applied) 
                                                  : parts_.counters.failed);
       parts_.metrics.TaskFinished(d.queue, d.type, d.record.outcome, d.record.state,
                                    d.run_seconds);
-      ++finished_by_queue_[d.queue];
+      parts_.finished.Add(d.queue);
     }
     Release(d);
   }
@@ -225,22 +213,6 @@ void Finisher::PollCancellations() {
     if (!requested.empty()) parts_.slots.Cancel(requested);
   } catch (const std::exception& e) {
     spdlog::debug("cancellation poll failed: {}", e.what());
-  }
-}
-
-void Finisher::Heartbeat() {
-  const auto& o = parts_.options;
-  WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues,
-                  o.concurrency};
-  info.succeeded = parts_.counters.succeeded;
-  info.failed = parts_.counters.failed;
-  info.finished_by_queue = finished_by_queue_;
-  info.held = parts_.held.Ids();
-  try {
-    store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
-    if (parts_.heartbeat_health.Succeeded()) spdlog::info("heartbeats work again");
-  } catch (const std::exception& e) {
-    if (parts_.heartbeat_health.Failed(e.what())) spdlog::warn("heartbeat failed: {}", e.what());
   }
 }
 

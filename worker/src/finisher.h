@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <span>
 #include <thread>
@@ -14,6 +13,7 @@
 #include "fila/core/worker_store.h"
 #include "fila/worker/worker_runtime.h"
 #include "finish_queue.h"
+#include "finish_tally.h"
 #include "held_attempts.h"
 #include "progress_buffer.h"
 
@@ -25,27 +25,28 @@ class SlotPool;
 struct FinisherParts {
   const WorkerOptions& options;
   FinishQueue& finishes;     // taken, committed, settled
-  HeldAttempts& held;        // released once recorded; named in heartbeats
+  HeldAttempts& held;        // released once recorded (the heartbeats stop renewing their leases)
   ProgressBuffer& progress;  // taken and written
   const AckQueue& acks;      // its unacked count: cancellations are polled only while > 0
   SlotPool& slots;           // told of operator cancellations
   WorkerCounters& counters;  // finished, stale, succeeded, failed
+  FinishTally& finished;     // committed finishes per queue
   WorkerMetrics& metrics;
   PartHealth& finish_health;
-  PartHealth& heartbeat_health;
 };
 
 // The thread that owns the worker's second store connection: group-commits
-// finished attempts (and hands the consumer thread the acks of those whose
-// delivery was not acked yet, see FinishQueue::Finished), writes
-// coalesced progress, heartbeats, and polls for operator cancellations.
+// finished attempts with the children their handlers enqueued (and hands
+// the consumer thread the acks of those whose delivery was not acked yet,
+// see FinishQueue::Finished), writes coalesced progress, and polls for
+// operator cancellations. Heartbeats are not its: a long commit must not
+// hold them back (Heartbeater).
 class Finisher final {
  public:
   Finisher(FinisherParts parts, std::unique_ptr<WorkerStore> store);
   ~Finisher();
   void Start();
-  // Commits what is left (retrying for at most a few seconds), deregisters
-  // the worker and joins.
+  // Commits what is left (retrying for at most a few seconds) and joins.
   void Stop();
 
  private:
@@ -67,20 +68,15 @@ class Finisher final {
   void Release(const Done& done);
   void FlushProgress();
   void PollCancellations();
-  void Heartbeat();
 
   FinisherParts parts_;
   std::unique_ptr<WorkerStore> store_;
-  // Committed finishes per queue, reported with each heartbeat (fila top);
-  // this thread's alone.
-  std::map<std::string, uint64_t> finished_by_queue_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   Deadline give_up_at_{};  // written before stop_ is set
-  // When Pass() next writes progress, polls for cancellations, heartbeats.
+  // When Pass() next writes progress, polls for cancellations.
   Deadline next_progress_{};
   Deadline next_cancel_poll_{};
-  Deadline next_heartbeat_{};
 };
 
 }  // namespace fila

@@ -200,6 +200,8 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
     return fila::kExitUsage;
   }
   if (metrics) metrics->Worker().Prepare(options.queues, types.Names());
+  // Each call of the factory opens a connection of its own: the runtime's
+  // claims, finishes and heartbeats never wait on each other's statements.
   auto runtime = std::make_unique<fila::WorkerRuntime>(
       options, [&] { return std::make_unique<fila::PostgresStore>(database_url); }, handlers,
       types, metrics ? metrics->Worker() : fila::NoWorkerMetrics());

@@ -13,7 +13,9 @@
 #include "fila/core/backoff.h"
 #include "fila/core/errors.h"
 #include "finish_queue.h"
+#include "finish_tally.h"
 #include "finisher.h"
+#include "heartbeater.h"
 #include "held_attempts.h"
 #include "job.h"
 #include "progress_buffer.h"
@@ -47,11 +49,13 @@ struct WorkerRuntime::Impl {
   DatabaseHealth health;
   // Who touches what: the consumer thread claims (runnable, held) and sends
   // the acks; the slots run jobs into `finishes` and `progress`; the
-  // finisher commits those and settles them (acks, held).
+  // finisher commits those and settles them (acks, held, finished); the
+  // heartbeater reports held and finished.
   AckQueue acks;
   JobQueue runnable;
   FinishQueue finishes;
   HeldAttempts held;
+  FinishTally finished;
   ProgressBuffer progress;
   SlotPool slots;
   Consumer* consumer = nullptr;  // owned by Run's thread
@@ -211,7 +215,15 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
     m.probe = consumer.get();
   }
   m.metrics.Slots(0, m.options.concurrency);
+  // Three store connections, one per thread that uses the database: claims
+  // (this thread), finishes, heartbeats.
   auto store = m.stores();
+  Heartbeater heartbeater({.options = m.options,
+                           .held = m.held,
+                           .counters = m.counters,
+                           .finished = m.finished,
+                           .health = m.health.heartbeats},
+                          m.stores());
   Finisher finisher({.options = m.options,
                      .finishes = m.finishes,
                      .held = m.held,
@@ -219,10 +231,11 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
                      .acks = m.acks,
                      .slots = m.slots,
                      .counters = m.counters,
+                     .finished = m.finished,
                      .metrics = m.metrics,
-                     .finish_health = m.health.finishes,
-                     .heartbeat_health = m.health.heartbeats},
+                     .finish_health = m.health.finishes},
                     m.stores());
+  heartbeater.Start();
   finisher.Start();
   m.slots.Start();
 
@@ -303,6 +316,9 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
   m.runnable.Close();
   m.slots.Stop();
   finisher.Stop();
+  // Last: the held tasks' leases were renewed until every finish was
+  // recorded; then the worker deregisters.
+  heartbeater.Stop();
   m.FlushAcks();
   m.acks.SetConsumer(nullptr);
   m.consumer = nullptr;

@@ -27,6 +27,7 @@ bool MemoryStore::TryLeadership(int64_t /*key*/) {
 }
 
 void MemoryStore::Listen(const std::string& /*channel*/) {}  // every change notifies
+void MemoryStore::Unlisten(const std::string& /*channel*/) {}  // in process: nothing held back
 
 std::vector<std::string> MemoryStore::AwaitPayloads(std::chrono::milliseconds timeout) {
   std::unique_lock lock(state_->mu);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "fila/core/errors.h"
 #include "fila/core/lifecycle.h"
@@ -104,14 +106,27 @@ WITH due AS (
 SELECT (SELECT count(*) FROM upd),
        (SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM tasks
         WHERE state = 'scheduled' AND id NOT IN (SELECT id FROM due)))"},
+      // Claims the plain tasks of $1 (queued, no limit key) and reports the
+      // rest: 'limited' (queued under a limit key: the admission's) or
+      // 'other' (not claimable: a duplicate); an id without a row is
+      // unknown. With $4, claims nothing when one of $1 is 'limited': the
+      // caller then claims the batch in one transaction with the admission.
       {"claim", R"(
-UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
-       lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
-WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NULL
-RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
-           EpochMs("created_at") + ", " + EpochMs("run_at")},
-      {"existing",
-       "SELECT id, state = 'queued' AND limit_key IS NOT NULL FROM tasks WHERE id = ANY($1::uuid[])"},
+WITH limited AS (
+  SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NOT NULL
+), claimed AS (
+  UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
+         lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
+  WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NULL
+    AND NOT ($4 AND EXISTS (SELECT 1 FROM limited))
+  RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
+           EpochMs("created_at") + ", " + EpochMs("run_at") + R"(
+)
+SELECT *, 'claimed'::text FROM claimed
+UNION ALL
+SELECT t.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       CASE WHEN t.id IN (SELECT id FROM limited) THEN 'limited' ELSE 'other' END
+FROM tasks t WHERE t.id = ANY($1::uuid[]) AND t.id NOT IN (SELECT id FROM claimed))"},
       {"finish", R"(
 WITH f AS (
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -157,8 +172,12 @@ WITH w AS (
     succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
     finished_by_queue = EXCLUDED.finished_by_queue
 )
+-- A held task whose row another transaction holds (its finish, a commit
+-- with its children, the reaper) is skipped: the beat must not wait
+-- behind it, and the next beat renews that lease (several fit in one).
 UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
-WHERE id = ANY($11::uuid[]) AND worker = $1 AND state = 'running')"},
+WHERE id IN (SELECT id FROM tasks WHERE id = ANY($11::uuid[]) AND worker = $1
+               AND state = 'running' FOR UPDATE SKIP LOCKED))"},
       {"deregister", "DELETE FROM workers WHERE id = $1"},
       {"cancel_requested",
        "SELECT id, attempt FROM tasks WHERE worker = $1 AND state = 'running' AND cancel_requested"},
@@ -370,6 +389,23 @@ void PostgresStore::Listen(const std::string& channel) {
   }
 }
 
+void PostgresStore::Unlisten(const std::string& channel) {
+  std::erase(impl_->channels, channel);
+  // A receiver's destructor UNLISTENs (when the connection is open; else
+  // the next connection does not listen).
+  std::erase_if(impl_->receivers, [&](const auto& r) { return r->channel() == channel; });
+  if (!impl_->conn) return;
+  impl_->Run([&](pqxx::connection& c) {
+    // What libpq read already and nobody will: delivered to no receiver, freed.
+    c.get_notifs();
+    return 0;
+  });
+  if (impl_->channels.empty()) {
+    impl_->payloads.clear();
+    impl_->notified = false;
+  }
+}
+
 bool PostgresStore::AwaitNotification(std::chrono::milliseconds timeout) {
   return impl_->Run([&](pqxx::connection& c) {
     impl_->notified = false;
@@ -469,6 +505,34 @@ int64_t PostgresStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {
   });
 }
 
+namespace {
+
+// Reads the rows of "claim" for `ids` into `result`; returns the ids that
+// wait for the limits' admission (queued under a limit key, not claimed).
+std::vector<std::string> ReadClaim(const pqxx::result& rows, std::span<const std::string> ids,
+                                   ClaimResult& result) {
+  std::vector<std::string> limited;
+  std::set<std::string> seen;
+  for (const auto& r : rows) {
+    std::string id = r[0].as<std::string>();
+    const std::string kind = r[8].as<std::string>();
+    seen.insert(id);
+    if (kind == "claimed") {
+      result.claimed.push_back(ReadClaimed(r));
+    } else if (kind == "limited") {
+      limited.push_back(std::move(id));
+    } else {
+      result.not_claimable.push_back(std::move(id));
+    }
+  }
+  for (const auto& id : ids) {
+    if (!seen.contains(id)) result.unknown.push_back(id);
+  }
+  return limited;
+}
+
+}  // namespace
+
 ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::string& worker,
                                  uint32_t lease_ms) {
   ClaimResult result;
@@ -481,41 +545,32 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
     }
   }
   if (valid.empty()) return result;
-  std::vector<std::string> limited;
-  impl_->Run([&](pqxx::connection& c) {
-    limited.clear();
+  const auto claim = [&](pqxx::transaction_base& tx, bool unless_limited, ClaimResult& out) {
+    return ReadClaim(tx.exec_prepared("claim", pg::ArrayLiteral(valid), worker, lease_ms, unless_limited),
+                     valid, out);
+  };
+  // One statement, one round trip, its own commit: the usual batch (no
+  // task under a per-key limit) is claimed here.
+  std::optional<ClaimResult> plain = impl_->Run([&](pqxx::connection& c) -> std::optional<ClaimResult> {
     pqxx::nontransaction tx(c);
-    auto rows = tx.exec_prepared("claim", pg::ArrayLiteral(valid), worker, lease_ms);
-    std::vector<std::string> claimed_ids;
-    for (const auto& r : rows) {
-      result.claimed.push_back(ReadClaimed(r));
-      claimed_ids.push_back(result.claimed.back().id);
-    }
-    if (result.claimed.size() == valid.size()) return 0;
-    // Rare path: tell duplicates (row exists) from unknown ids.
-    std::vector<std::string> rest;
-    for (const auto& id : valid) {
-      if (std::find(claimed_ids.begin(), claimed_ids.end(), id) == claimed_ids.end()) {
-        rest.push_back(id);
-      }
-    }
-    auto existing = tx.exec_prepared("existing", pg::ArrayLiteral(rest));
-    std::vector<std::string> found;
-    for (const auto& r : existing) {
-      found.push_back(r[0].as<std::string>());
-      if (r[1].as<bool>()) limited.push_back(found.back());
-    }
-    for (const auto& id : rest) {
-      if (std::find(limited.begin(), limited.end(), id) != limited.end()) continue;
-      bool exists = std::find(found.begin(), found.end(), id) != found.end();
-      (exists ? result.not_claimable : result.unknown).push_back(id);
-    }
-    return 0;
+    ClaimResult out;
+    if (!claim(tx, true, out).empty()) return std::nullopt;  // nothing was claimed
+    return out;
   });
-  // Tasks under a per-key limit are admitted one key at a time, under the
-  // key's lock, in their own transaction.
-  if (!limited.empty()) AdmitLimited(limited, worker, lease_ms, result);
-  return result;
+  // A batch with limited tasks: the claim and their admission in one
+  // transaction. Committed apart, a failed admission left the plain tasks
+  // claimed while the caller, seeing the call fail, would never run them:
+  // an attempt burnt each, taken back by the reaper.
+  ClaimResult out = plain ? std::move(*plain) : impl_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    ClaimResult both;
+    const std::vector<std::string> limited = claim(tx, false, both);
+    AdmitLimitedIn(tx, limited, worker, lease_ms, both);
+    tx.commit();
+    return both;
+  });
+  out.unknown.insert(out.unknown.end(), result.unknown.begin(), result.unknown.end());
+  return out;
 }
 
 pqxx::result ExecFinish(pqxx::transaction_base& tx, std::span<const FinishRecord* const> records) {

@@ -34,6 +34,12 @@ ClaimedTask ReadClaimed(const pqxx::row& row);
 std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
                                                     std::span<const NewTask> tasks);
 
+// workflow.cpp: admits the queued tasks of limited keys (`ids`) inside `tx`
+// (the claim's transaction) or defers them; adds what became of each to
+// `result`.
+void AdmitLimitedIn(pqxx::transaction_base& tx, const std::vector<std::string>& ids,
+                    const std::string& worker, uint32_t lease_ms, ClaimResult& result);
+
 // The guarded finish statement for `records` inside `tx` (postgres_store.cpp):
 // the one place finishes are written, their texts cut (pg::StoredText).
 // Returns the (id, attempt) rows whose fence matched.

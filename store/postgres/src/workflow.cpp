@@ -204,8 +204,9 @@ std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
   return results;
 }
 
-void PostgresStore::AdmitLimited(const std::vector<std::string>& ids, const std::string& worker,
-                                 uint32_t lease_ms, ClaimResult& result) {
+void AdmitLimitedIn(pqxx::transaction_base& tx, const std::vector<std::string>& ids,
+                    const std::string& worker, uint32_t lease_ms, ClaimResult& result) {
+  if (ids.empty()) return;
   // How long a task waiting for a concurrency unit sleeps if no holder's
   // finish wakes it first (a holder reaped, say).
   constexpr int64_t kWaitSafetyNetMs = 2000;
@@ -216,70 +217,60 @@ void PostgresStore::AdmitLimited(const std::vector<std::string>& ids, const std:
     int64_t period_ms = 0;
     bool reserved_due = false;
   };
-  impl_->Run([&](pqxx::connection& c) {
-    ClaimResult out;
-    pqxx::work tx(c);
-    std::map<std::string, std::vector<Candidate>> by_key;  // sorted: keys lock in one order
-    for (const auto& r : tx.exec_prepared("limit_candidates", pg::ArrayLiteral(ids))) {
-      by_key[r[1].as<std::string>()].push_back({r[0].as<std::string>(), r[2].as<uint32_t>(),
-                                                r[3].as<uint32_t>(), r[4].as<int64_t>(),
-                                                r[5].as<bool>()});
-    }
-    std::vector<std::string> admit, wait;
-    for (auto& [key, candidates] : by_key) {
-      tx.exec_prepared("limit_key_ensure", key);
-      auto lock = tx.exec_prepared1("limit_key_lock", key);
-      int64_t next_start = lock[0].as<int64_t>();
-      const int64_t now = lock[1].as<int64_t>();
-      int64_t running = tx.exec_prepared1("limit_running", key)[0].as<int64_t>();
-      const int64_t start_before = next_start;
-      for (const auto& cand : candidates) {
-        const bool room = cand.concurrency == 0 || running < cand.concurrency;
-        if (!room) {
-          wait.push_back(cand.id);
+  std::map<std::string, std::vector<Candidate>> by_key;  // sorted: keys lock in one order
+  for (const auto& r : tx.exec_prepared("limit_candidates", pg::ArrayLiteral(ids))) {
+    by_key[r[1].as<std::string>()].push_back({r[0].as<std::string>(), r[2].as<uint32_t>(),
+                                              r[3].as<uint32_t>(), r[4].as<int64_t>(),
+                                              r[5].as<bool>()});
+  }
+  std::vector<std::string> admit, wait, deferred;
+  for (auto& [key, candidates] : by_key) {
+    tx.exec_prepared("limit_key_ensure", key);
+    auto lock = tx.exec_prepared1("limit_key_lock", key);
+    int64_t next_start = lock[0].as<int64_t>();
+    const int64_t now = lock[1].as<int64_t>();
+    int64_t running = tx.exec_prepared1("limit_running", key)[0].as<int64_t>();
+    const int64_t start_before = next_start;
+    for (const auto& cand : candidates) {
+      const bool room = cand.concurrency == 0 || running < cand.concurrency;
+      if (!room) {
+        wait.push_back(cand.id);
+        continue;
+      }
+      if (!cand.reserved_due) {
+        // GCRA (core/lifecycle.h); a start that does not conform reserves
+        // the next free slot and waits for it.
+        const GcraDecision rate = DecideGcra(next_start, now, cand.rate, cand.period_ms);
+        next_start = rate.next_tat;
+        if (!rate.admitted) {
+          tx.exec_prepared("limit_reserve", cand.id, rate.conforms_at);
+          deferred.push_back(cand.id);
           continue;
         }
-        if (!cand.reserved_due) {
-          // GCRA (core/lifecycle.h); a start that does not conform reserves
-          // the next free slot and waits for it.
-          const GcraDecision rate = DecideGcra(next_start, now, cand.rate, cand.period_ms);
-          next_start = rate.next_tat;
-          if (!rate.admitted) {
-            tx.exec_prepared("limit_reserve", cand.id, rate.conforms_at);
-            out.deferred.push_back(cand.id);
-            continue;
-          }
-        }
-        admit.push_back(cand.id);
-        ++running;
       }
-      if (next_start != start_before) tx.exec_prepared("limit_set_next", key, next_start);
+      admit.push_back(cand.id);
+      ++running;
     }
-    if (!wait.empty()) {
-      tx.exec_prepared("limit_wait", pg::ArrayLiteral(wait), kWaitSafetyNetMs);
-      out.deferred.insert(out.deferred.end(), wait.begin(), wait.end());
+    if (next_start != start_before) tx.exec_prepared("limit_set_next", key, next_start);
+  }
+  if (!wait.empty()) {
+    tx.exec_prepared("limit_wait", pg::ArrayLiteral(wait), kWaitSafetyNetMs);
+    deferred.insert(deferred.end(), wait.begin(), wait.end());
+  }
+  std::set<std::string> claimed;
+  if (!admit.empty()) {
+    for (const auto& r : tx.exec_prepared("limit_claim", pg::ArrayLiteral(admit), worker, lease_ms)) {
+      result.claimed.push_back(ReadClaimed(r));
+      claimed.insert(result.claimed.back().id);
     }
-    if (!admit.empty()) {
-      for (const auto& r :
-           tx.exec_prepared("limit_claim", pg::ArrayLiteral(admit), worker, lease_ms)) {
-        out.claimed.push_back(ReadClaimed(r));
-      }
-    }
-    tx.commit();
-    // Candidates that were no longer queued (claimed by another worker
-    // meanwhile) are duplicates.
-    for (const auto& id : ids) {
-      const bool seen =
-          std::any_of(out.claimed.begin(), out.claimed.end(), [&](const auto& t) { return t.id == id; }) ||
-          std::find(out.deferred.begin(), out.deferred.end(), id) != out.deferred.end();
-      if (!seen) out.not_claimable.push_back(id);
-    }
-    for (auto& t : out.claimed) result.claimed.push_back(std::move(t));
-    result.deferred.insert(result.deferred.end(), out.deferred.begin(), out.deferred.end());
-    result.not_claimable.insert(result.not_claimable.end(), out.not_claimable.begin(),
-                                out.not_claimable.end());
-    return 0;
-  });
+  }
+  // Candidates that were no longer queued (claimed by another worker
+  // meanwhile) are duplicates.
+  const std::set<std::string> waiting(deferred.begin(), deferred.end());
+  for (const auto& id : ids) {
+    if (!claimed.contains(id) && !waiting.contains(id)) result.not_claimable.push_back(id);
+  }
+  result.deferred.insert(result.deferred.end(), deferred.begin(), deferred.end());
 }
 
 bool PostgresStore::FinishWithChildren(const FinishRecord& r) {

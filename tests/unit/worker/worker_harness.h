@@ -30,6 +30,10 @@ class FaultyStore final : public WorkerStore {
     std::atomic<int> finish_calls{0};
     // Called inside Claim, before the claim commits.
     std::function<void()> on_claim;
+    // Called inside Finish, before anything is recorded (may block: a
+    // database that takes its time).
+    std::function<void()> on_finish;
+    std::atomic<int> heartbeats{0};  // Heartbeat calls that reached the store
   };
   FaultyStore(MemoryStore& store, Faults& faults) : store_(store), faults_(faults) {}
 
@@ -40,6 +44,7 @@ class FaultyStore final : public WorkerStore {
   }
   std::vector<bool> Finish(std::span<const FinishRecord> records) override {
     ++faults_.finish_calls;
+    if (faults_.on_finish) faults_.on_finish();
     if (faults_.failing_finishes.fetch_sub(1) > 0) throw TransientError("database away (test)");
     return store_.Finish(records);
   }
@@ -48,6 +53,7 @@ class FaultyStore final : public WorkerStore {
   }
   void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override {
     store_.Heartbeat(worker, lease_ms);
+    ++faults_.heartbeats;
   }
   void Deregister(const std::string& worker_id) override { store_.Deregister(worker_id); }
   std::vector<AttemptRef> CancelRequested(const std::string& worker_id) override {

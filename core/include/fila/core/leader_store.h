@@ -24,6 +24,10 @@ class LeaderStore {
   // outbox row was written, or with payload "due" a task became scheduled).
   // Stays subscribed across reconnects.
   virtual void Listen(const std::string& channel) = 0;
+  // Ends the subscription to `channel`, and drops what was received of it
+  // and not read yet: a subscriber that stops reading (a standby relay)
+  // must not hold notifications back.
+  virtual void Unlisten(const std::string& channel) = 0;
   // Waits up to `timeout` for notifications on the listened channels;
   // returns the payloads that carry one (each at most once, in arrival
   // order; repeats within one change may be folded).

@@ -72,6 +72,11 @@ class Relay final {
   SteadyClock::time_point ReleaseDue();
   // Fires due cron slots; returns when to look again.
   SteadyClock::time_point FireSchedules();
+  // When the reaper may run again after the relay became leader or reached
+  // the database again: a worker timeout from now (logged with `why`).
+  // After an outage nothing is judged lost before every worker had one
+  // worker timeout to heartbeat again.
+  SteadyClock::time_point HoldReaping(const char* why);
   // Runs one step (`next` returns when to run it again). A TransientError
   // propagates (the connection or the database is away: the whole pass
   // backs off); any other error is the step's own: logged, recorded in

@@ -62,7 +62,10 @@ inline constexpr int kExitAbandoned = 3;
 //
 // Threads: the caller's thread owns the broker consumer and a store for
 // claims; `concurrency` slot threads run handlers; one finisher thread owns
-// a store for finishes, progress and heartbeats. Prefetch equals the slot
+// a store for finishes (with the children handlers enqueued), progress and
+// cancel polls; one heartbeat thread owns a third store for heartbeats
+// alone, so that no burst of work delays them (each store comes from its
+// own call of the factory: its own connection). Prefetch equals the slot
 // count, and a message is acked when its slot lets go of it: after the
 // claim committed (PostgreSQL owns the task from then on: if the process
 // dies, the reaper retries it) and before the finish commits, so a

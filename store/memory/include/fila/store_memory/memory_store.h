@@ -47,6 +47,7 @@ class MemoryStore final : public StateStore {
   // LeaderStore
   bool TryLeadership(int64_t key) override;
   void Listen(const std::string& channel) override;
+  void Unlisten(const std::string& channel) override;
   std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;

@@ -34,6 +34,8 @@ class PostgresStore final : public StateStore {
   bool TryLeadership(int64_t key) override;
   // LISTENs on `channel`; re-established after every reconnect.
   void Listen(const std::string& channel) override;
+  // UNLISTENs `channel`, not re-established after reconnects any more.
+  void Unlisten(const std::string& channel) override;
   // Waits up to `timeout` for a notification on a listened channel.
   bool AwaitNotification(std::chrono::milliseconds timeout);
   // Waits up to `timeout` for notifications; returns their payloads (each
@@ -100,9 +102,6 @@ class PostgresStore final : public StateStore {
   int64_t CountActive() override;
 
  private:
-  // workflow.cpp: admits queued tasks of limited keys (`ids`) or defers them.
-  void AdmitLimited(const std::vector<std::string>& ids, const std::string& worker,
-                    uint32_t lease_ms, ClaimResult& result);
   // workflow.cpp: a successful finish with its children, in one transaction.
   // False when the fence did not match.
   bool FinishWithChildren(const FinishRecord& record);

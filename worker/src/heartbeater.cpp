@@ -1,0 +1,65 @@
+#include "heartbeater.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "fila/core/clock.h"
+
+namespace fila {
+
+Heartbeater::Heartbeater(HeartbeatParts parts, std::unique_ptr<WorkerStore> store)
+    : parts_(parts), store_(std::move(store)) {}
+
+Heartbeater::~Heartbeater() { Stop(); }
+
+void Heartbeater::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Heartbeater::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  try {
+    store_->Deregister(parts_.options.worker_id);
+  } catch (const std::exception& e) {
+    spdlog::warn("could not deregister worker: {}", e.what());
+  }
+}
+
+void Heartbeater::Loop() {
+  // The worker registered before it started (RunWorker's first heartbeat):
+  // the first beat is due one interval from now.
+  auto next = SteadyClock::now() + parts_.options.heartbeat_interval;
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_until(lock, next, [this] { return stop_; })) {
+    lock.unlock();
+    Beat();
+    lock.lock();
+    // Beats keep their cadence: a slow one does not push the next back.
+    next += parts_.options.heartbeat_interval;
+    if (next < SteadyClock::now()) next = SteadyClock::now();
+  }
+}
+
+void Heartbeater::Beat() {
+  const auto& o = parts_.options;
+  WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues,
+                  o.concurrency};
+  info.succeeded = parts_.counters.succeeded;
+  info.failed = parts_.counters.failed;
+  info.finished_by_queue = parts_.finished.ByQueue();
+  info.held = parts_.held.Ids();
+  try {
+    store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
+    if (parts_.health.Succeeded()) spdlog::info("heartbeats work again");
+  } catch (const std::exception& e) {
+    if (parts_.health.Failed(e.what())) spdlog::warn("heartbeat failed: {}", e.what());
+  }
+}
+
+}  // namespace fila

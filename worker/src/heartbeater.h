@@ -1,0 +1,53 @@
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "fila/core/readiness.h"
+#include "fila/core/worker_store.h"
+#include "fila/worker/worker_runtime.h"
+#include "finish_tally.h"
+#include "held_attempts.h"
+
+namespace fila {
+
+// What a heartbeat reports; every part must outlive the Heartbeater.
+struct HeartbeatParts {
+  const WorkerOptions& options;
+  const HeldAttempts& held;        // whose leases each beat extends
+  const WorkerCounters& counters;  // succeeded, failed
+  const FinishTally& finished;     // per queue
+  PartHealth& health;
+};
+
+// The thread that owns the worker's third store connection and does
+// nothing but heartbeat (with the lease renewal of the held tasks) every
+// heartbeat_interval. Nothing else shares the thread or the connection: no
+// burst of finishes, children or claims can hold a beat back, so the
+// reaper never takes a live worker for a dead one.
+class Heartbeater final {
+ public:
+  Heartbeater(HeartbeatParts parts, std::unique_ptr<WorkerStore> store);
+  ~Heartbeater();
+  void Start();
+  // Stops beating, deregisters the worker and joins. Call it last, once
+  // every finish is recorded (or let go): until then the held tasks'
+  // leases must go on being renewed, and once deregistered the reaper
+  // takes back at once whatever still runs under this worker's name.
+  void Stop();
+
+ private:
+  void Loop();
+  void Beat();
+
+  HeartbeatParts parts_;
+  std::unique_ptr<WorkerStore> store_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;  // guarded by mutex_
+};
+
+}  // namespace fila
