@@ -2,7 +2,8 @@
 #   docker build -t fila:0.1.0 .
 # `--target prebuilt` takes the binaries already built in build/bin/ instead
 # of compiling them (scripts/image build does, with buildah, for its test;
-# BuildKit and buildah then skip the build stage).
+# BuildKit and buildah then skip the build stage, and skip prebuilt for the
+# default target; Docker's legacy builder, DOCKER_BUILDKIT=0, would not).
 # The Helm chart (helm/fila) runs each daemon from it with its own command.
 # tests/helm/check-runtime-image checks, without a Docker engine, that the
 # runtime stage copies the binaries (fila-extract and fila-exec-shim next to
