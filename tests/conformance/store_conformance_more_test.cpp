@@ -147,8 +147,10 @@ TEST_P(StoreConformance, AConcurrencyLimitDefersTheExtraClaimUntilAUnitIsFree) {
   EXPECT_EQ(store().GetTask(waiting)->state, TaskState::kScheduled);
   ASSERT_TRUE(FinishOne(store(), {.id = claim.claimed[0].id, .attempt = 1,
                                   .state = TaskState::kSucceeded}));
-  // The holder's finish makes the waiter due at once.
-  EXPECT_EQ(store().ReleaseDue(10), 1);
+  // The holder's finish queues the waiter at once, with its outbox row.
+  EXPECT_EQ(store().GetTask(waiting)->state, TaskState::kQueued);
+  EXPECT_EQ(DrainOutbox(store()), 1u);
+  EXPECT_EQ(store().ReleaseDue(10), 0);
   auto next = ClaimIds(store(), {waiting});
   ASSERT_EQ(next.claimed.size(), 1u);
   EXPECT_EQ(next.claimed[0].attempt, 1u);

@@ -1,6 +1,7 @@
 // MemoryStore: what the leader's relay does (leadership, notifications, the
 // outbox, due tasks, the reaper, cron, reconciliation).
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -120,7 +121,7 @@ int64_t MemoryStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {
   const int64_t now = s.Now();
   std::vector<MemTask*> due;
   for (auto& [id, t] : s.tasks) {
-    if (t.v.state == TaskState::kScheduled && t.v.run_at_ms <= now) due.push_back(&t);
+    if (t.v.state == TaskState::kScheduled && !t.limit_waiting && t.v.run_at_ms <= now) due.push_back(&t);
   }
   std::stable_sort(due.begin(), due.end(),
                    [](const MemTask* a, const MemTask* b) { return a->v.run_at_ms < b->v.run_at_ms; });
@@ -132,11 +133,31 @@ int64_t MemoryStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {
   if (next_due_in_ms != nullptr) {
     std::optional<int64_t> next;
     for (const auto& [id, t] : s.tasks) {
-      if (t.v.state == TaskState::kScheduled) next = std::min(next.value_or(t.v.run_at_ms), t.v.run_at_ms);
+      if (t.v.state == TaskState::kScheduled && !t.limit_waiting)
+        next = std::min(next.value_or(t.v.run_at_ms), t.v.run_at_ms);
     }
     *next_due_in_ms = next ? *next - now : -1;
   }
-  return static_cast<int64_t>(due.size());
+  // Waiting tasks of keys with room that no queued or running task takes
+  // (as PostgreSQL's "limit_wake"): the head waiter's concurrency, less
+  // those tasks.
+  std::map<std::string, std::pair<const MemTask*, int64_t>> keys;  // key -> (head waiter, active)
+  for (const auto& [id, t] : s.tasks) {
+    if (t.v.limit_key.empty()) continue;
+    auto& [head, active] = keys[t.v.limit_key];
+    if (t.v.state == TaskState::kQueued || t.v.state == TaskState::kRunning) ++active;
+    if (t.v.state != TaskState::kScheduled || !t.limit_waiting) continue;
+    if (!head || t.v.priority > head->v.priority ||
+        (t.v.priority == head->v.priority && t.v.run_at_ms < head->v.run_at_ms)) {
+      head = &t;
+    }
+  }
+  size_t woken = 0;
+  for (const auto& [key, head_active] : keys) {
+    const auto& [head, active] = head_active;
+    if (head) woken += s.WakeLimitWaiters(key, static_cast<int64_t>(head->limit.max_concurrent) - active);
+  }
+  return static_cast<int64_t>(due.size() + woken);
 }
 
 std::vector<ReapedTask> MemoryStore::ReapLost(uint32_t worker_timeout_ms, uint32_t limit) {

@@ -77,9 +77,12 @@ struct MemoryStore::State {
 
   // Every state change goes through here, with what PostgreSQL's triggers
   // do on it: a scheduled task notifies "due", a running task of a
-  // concurrency-limited key that stops wakes that key's longest waiter, and
-  // a task that ends settles its blocked dependents.
+  // concurrency-limited key that stops queues that key's longest waiter,
+  // and a task that ends settles its blocked dependents.
   void SetState(MemTask& t, TaskState to);
+  // Queues up to `count` of the tasks waiting for a unit of `key`, longest
+  // waiting first, with outbox rows; how many.
+  size_t WakeLimitWaiters(const std::string& key, int64_t count);
   void SettleDependents(MemTask& parent);
 
   // Checks and inserts a batch as one transaction: nothing is written when

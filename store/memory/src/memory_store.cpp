@@ -40,21 +40,29 @@ void MemoryStore::State::SetState(MemTask& t, TaskState to) {
   if (to == TaskState::kScheduled) Signal("due");
   if (from == TaskState::kRunning && to != TaskState::kRunning && !t.v.limit_key.empty() &&
       t.limit.max_concurrent > 0) {
-    MemTask* waiter = nullptr;
-    for (auto& [id, w] : tasks) {
-      if (w.v.state != TaskState::kScheduled || !w.limit_waiting || w.v.limit_key != t.v.limit_key)
-        continue;
-      if (!waiter || w.v.priority > waiter->v.priority ||
-          (w.v.priority == waiter->v.priority && w.v.run_at_ms < waiter->v.run_at_ms)) {
-        waiter = &w;
-      }
-    }
-    if (waiter) {
-      waiter->v.run_at_ms = Now();
-      Signal("due");
-    }
+    WakeLimitWaiters(t.v.limit_key, 1);
   }
   if (from != to && IsTerminal(to) && !t.dependents.empty()) SettleDependents(t);
+}
+
+size_t MemoryStore::State::WakeLimitWaiters(const std::string& key, int64_t count) {
+  std::vector<MemTask*> waiting;
+  for (auto& [id, w] : tasks) {
+    if (w.v.state == TaskState::kScheduled && w.limit_waiting && w.v.limit_key == key) waiting.push_back(&w);
+  }
+  // Longest waiting first, by priority (run_at: since when it waits).
+  std::stable_sort(waiting.begin(), waiting.end(), [](const MemTask* a, const MemTask* b) {
+    if (a->v.priority != b->v.priority) return a->v.priority > b->v.priority;
+    return a->v.run_at_ms < b->v.run_at_ms;
+  });
+  if (count < 0) count = 0;
+  if (waiting.size() > static_cast<size_t>(count)) waiting.resize(static_cast<size_t>(count));
+  for (MemTask* w : waiting) {
+    w->limit_waiting = false;
+    SetState(*w, TaskState::kQueued);
+    AddOutbox(w->v.id);
+  }
+  return waiting.size();
 }
 
 void MemoryStore::State::SettleDependents(MemTask& parent) {

@@ -47,9 +47,6 @@ ClaimResult MemoryStore::Claim(std::span<const std::string> ids, const std::stri
 void MemoryStore::State::AdmitLimited(const std::vector<std::string>& ids,
                                       const std::string& worker, uint32_t lease_ms,
                                       ClaimResult& result) {
-  // How long a task waiting for a concurrency unit sleeps if no holder's
-  // finish wakes it first (as on PostgreSQL).
-  constexpr int64_t kWaitSafetyNetMs = 2000;
   const int64_t now = Now();
   std::vector<MemTask*> candidates;
   for (const auto& id : ids) candidates.push_back(&tasks.at(id));
@@ -69,8 +66,9 @@ void MemoryStore::State::AdmitLimited(const std::vector<std::string>& ids,
       MemTask& c = *candidates[i];
       const bool room = c.limit.max_concurrent == 0 || running < c.limit.max_concurrent;
       if (!room) {
+        // Parked until a unit frees up; run_at: since when it waits.
         c.limit_waiting = true;
-        c.v.run_at_ms = now + kWaitSafetyNetMs;
+        c.v.run_at_ms = now;
         SetState(c, TaskState::kScheduled);
         result.deferred.push_back(c.v.id);
         continue;

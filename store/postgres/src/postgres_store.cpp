@@ -95,7 +95,7 @@ ORDER BY i.ord)"},
       {"delete_outbox", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"},
       {"release_due", R"(
 WITH due AS (
-  SELECT id FROM tasks WHERE state = 'scheduled' AND run_at <= now()
+  SELECT id FROM tasks WHERE state = 'scheduled' AND NOT limit_waiting AND run_at <= now()
   ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED
 ), upd AS (
   UPDATE tasks t SET state = 'queued', updated_at = now()
@@ -105,7 +105,7 @@ WITH due AS (
 )
 SELECT (SELECT count(*) FROM upd),
        (SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM tasks
-        WHERE state = 'scheduled' AND id NOT IN (SELECT id FROM due)))"},
+        WHERE state = 'scheduled' AND NOT limit_waiting AND id NOT IN (SELECT id FROM due)))"},
       // Claims the plain tasks of $1 (queued, no limit key) and reports the
       // rest: 'limited' (queued under a limit key: the admission's) or
       // 'other' (not claimable: a duplicate); an id without a row is
@@ -499,9 +499,12 @@ int64_t PostgresStore::ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) {
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto row = tx.exec_prepared1("release_due", limit);
+    // Tasks waiting for their limit key are not due at any time: released
+    // when their key has room (see "limit_wake").
+    const auto woken = tx.exec_prepared1("limit_wake")[0].as<int64_t>();
     tx.commit();
     if (next_due_in_ms != nullptr) *next_due_in_ms = row[1].is_null() ? -1 : row[1].as<int64_t>();
-    return row[0].as<int64_t>();
+    return row[0].as<int64_t>() + woken;
   });
 }
 

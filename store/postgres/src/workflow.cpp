@@ -73,12 +73,50 @@ UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
 WHERE id = ANY($1::uuid[]) AND state = 'queued'
 RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms,
           (extract(epoch FROM created_at)*1000)::bigint, (extract(epoch FROM run_at)*1000)::bigint)"},
-      // Waits for a concurrency unit: woken by the finish of a holder
-      // (trigger task_limit_release), or after $2 ms as a safety net.
+      // Parks a task until a concurrency unit of its key frees up: queued
+      // again by the end of a holder (trigger task_limit_release, 0012), or
+      // by the leader's release when its key has room nobody takes
+      // ("limit_wake"). run_at is its place in line: since when it waits.
       {"limit_wait", R"(
-UPDATE tasks SET state = 'scheduled', limit_waiting = true, updated_at = now(),
-       run_at = now() + $2 * interval '1 millisecond'
+UPDATE tasks SET state = 'scheduled', limit_waiting = true, updated_at = now(), run_at = now()
 WHERE id = ANY($1::uuid[]) AND state = 'queued')"},
+      // Queues the waiting tasks of every key with room that no queued or
+      // running task of the key takes: the wake the trigger could not give
+      // (a waiter's admission committed after the holder's end, which then
+      // found nobody waiting; the admission's commit notifies the leader,
+      // whose release runs this). Keys are walked through the waiting
+      // tasks' index, one probe each.
+      {"limit_wake", R"(
+WITH RECURSIVE keys(key) AS (
+  (SELECT limit_key FROM tasks WHERE state = 'scheduled' AND limit_waiting
+   ORDER BY limit_key LIMIT 1)
+  UNION ALL
+  SELECT (SELECT t.limit_key FROM tasks t
+          WHERE t.state = 'scheduled' AND t.limit_waiting AND t.limit_key > keys.key
+          ORDER BY t.limit_key LIMIT 1)
+  FROM keys WHERE keys.key IS NOT NULL
+), room AS (
+  SELECT k.key, head.limit_concurrency - (SELECT count(*) FROM tasks a
+                WHERE a.limit_key = k.key AND a.state IN ('queued', 'running')) AS free
+  FROM keys k CROSS JOIN LATERAL (
+    SELECT w.limit_concurrency FROM tasks w
+    WHERE w.state = 'scheduled' AND w.limit_waiting AND w.limit_key = k.key
+    ORDER BY w.priority DESC, w.run_at LIMIT 1) head
+  WHERE k.key IS NOT NULL
+), picked AS (
+  SELECT w.id FROM room CROSS JOIN LATERAL (
+    SELECT t.id FROM tasks t
+    WHERE t.state = 'scheduled' AND t.limit_waiting AND t.limit_key = room.key
+    ORDER BY t.priority DESC, t.run_at LIMIT greatest(room.free, 0)
+    FOR UPDATE SKIP LOCKED) w
+), woken AS (
+  UPDATE tasks t SET state = 'queued', limit_waiting = false, updated_at = now()
+  FROM picked WHERE t.id = picked.id AND t.state = 'scheduled' AND t.limit_waiting
+  RETURNING t.id
+), ob AS (
+  INSERT INTO outbox (task_id) SELECT id FROM woken
+)
+SELECT count(*) FROM woken)"},
       // Waits for the rate slot it reserved.
       {"limit_reserve", R"(
 UPDATE tasks SET state = 'scheduled', limit_waiting = false, updated_at = now(),
@@ -207,9 +245,6 @@ std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
 void AdmitLimitedIn(pqxx::transaction_base& tx, const std::vector<std::string>& ids,
                     const std::string& worker, uint32_t lease_ms, ClaimResult& result) {
   if (ids.empty()) return;
-  // How long a task waiting for a concurrency unit sleeps if no holder's
-  // finish wakes it first (a holder reaped, say).
-  constexpr int64_t kWaitSafetyNetMs = 2000;
   struct Candidate {
     std::string id;
     uint32_t concurrency = 0;
@@ -254,7 +289,7 @@ void AdmitLimitedIn(pqxx::transaction_base& tx, const std::vector<std::string>& 
     if (next_start != start_before) tx.exec_prepared("limit_set_next", key, next_start);
   }
   if (!wait.empty()) {
-    tx.exec_prepared("limit_wait", pg::ArrayLiteral(wait), kWaitSafetyNetMs);
+    tx.exec_prepared("limit_wait", pg::ArrayLiteral(wait));
     deferred.insert(deferred.end(), wait.begin(), wait.end());
   }
   std::set<std::string> claimed;

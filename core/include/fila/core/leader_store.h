@@ -57,7 +57,9 @@ class LeaderStore {
                                  uint32_t limit) = 0;
 
   // Moves scheduled tasks whose run_at has passed to queued, with outbox
-  // rows; returns how many. `next_due_in_ms`, when given, receives the time
+  // rows, and tasks waiting for a concurrency unit of their limit key
+  // (never due by time: woken when the key frees up) whose key has room
+  // that no queued or running task of it takes; returns how many. `next_due_in_ms`, when given, receives the time
   // until the next scheduled task is due (-1: none; <= 0: due now).
   virtual int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) = 0;
   // Running tasks whose worker's heartbeat is older than
