@@ -266,6 +266,16 @@ TEST_F(ExecHandlerSystem, AKilledWorkerLeavesNoCommandRunning) {
   EXPECT_TRUE(test::WaitFor([&] { return Alive().empty(); }, 5s));
 }
 
+// Each open descriptor of `pid` and what it points at, so that a failed
+// footprint check names the descriptor that appeared.
+std::string FdList(int pid) {
+  std::string out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    out += " " + e.path().filename().string() + "->" + std::filesystem::read_symlink(e.path()).string();
+  }
+  return out;
+}
+
 TEST_F(ExecHandlerSystem, BadScriptsFailClearlyAndTheWorkerKeepsGoingWithoutLeaks) {
   Register("acme.script", {}, [](v1::TaskTypeDefinition& d) {
     d.mutable_retry()->set_max_attempts(1);
@@ -281,9 +291,11 @@ TEST_F(ExecHandlerSystem, BadScriptsFailClearlyAndTheWorkerKeepsGoingWithoutLeak
   // registry): its footprint after that is the baseline.
   Done({Enqueue("acme.script", {{"mode", "echo"}}), Enqueue("acme.script", {{"mode", "echo"}})});
   Footprint before;
+  std::string before_fds;
   ASSERT_TRUE(test::WaitFor(
       [&] {
         before = FootprintOf(worker_->pid());
+        before_fds = FdList(worker_->pid());
         return before.children.empty();
       },
       5s));
@@ -327,7 +339,8 @@ TEST_F(ExecHandlerSystem, BadScriptsFailClearlyAndTheWorkerKeepsGoingWithoutLeak
         return after == before;
       },
       5s))
-      << "before: " << before << "\nafter: " << after;
+      << "before: " << before << "\nafter: " << after << "\ndescriptors before:" << before_fds
+      << "\ndescriptors after:" << FdList(worker_->pid());
   // And it keeps working.
   const auto last = Enqueue("acme.script", {{"mode", "echo"}});
   Done({last});
