@@ -16,15 +16,20 @@
 --     holder ended; its commit then notifies the leader).
 
 CREATE OR REPLACE FUNCTION fila_wake_limit_waiter() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  woken uuid;
 BEGIN
-  WITH woken AS (
-    UPDATE tasks SET state = 'queued', limit_waiting = false, updated_at = now()
-    WHERE id = (SELECT id FROM tasks
-                WHERE state = 'scheduled' AND limit_waiting AND limit_key = NEW.limit_key
-                ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING id
-  )
-  INSERT INTO outbox (task_id) SELECT id FROM woken;
+  UPDATE tasks SET state = 'queued', limit_waiting = false, updated_at = now()
+  WHERE id = (SELECT id FROM tasks
+              WHERE state = 'scheduled' AND limit_waiting AND limit_key = NEW.limit_key
+              ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+  RETURNING id INTO woken;
+  -- Only then: an INSERT ... SELECT of no rows would still fire the
+  -- outbox's statement trigger and wake the relay at every end of a
+  -- limited task.
+  IF woken IS NOT NULL THEN
+    INSERT INTO outbox (task_id) VALUES (woken);
+  END IF;
   RETURN NULL;
 END;
 $$;
