@@ -99,6 +99,28 @@ TEST(PostgresStoreErrors, AReadOnlyServerIsTransientAndItsConnectionReplaced) {
   EXPECT_TRUE(store.Reconnected());
 }
 
+// libpqxx 6 prepares a statement on its first use, and prepares it again
+// when that failed. A prepare cut by a statement timeout may still have made
+// the statement on the server: the next use then fails, every time, with
+// 42P05 (it exists). That is transient and the session is replaced. Here a
+// trigger makes the statement in the store's session, as the cut prepare did.
+TEST(PostgresStoreErrors, AStatementTheSessionHasAlreadyReplacesTheSession) {
+  TestDatabase db;
+  db.Exec(
+      "CREATE FUNCTION test_prepare_first() RETURNS trigger LANGUAGE plpgsql AS $$"
+      " BEGIN EXECUTE 'PREPARE authenticate AS SELECT 1'; RETURN NULL; END $$");
+  db.Exec("CREATE TRIGGER test_prepare_first AFTER INSERT ON tasks"
+          " FOR EACH STATEMENT EXECUTE FUNCTION test_prepare_first()");
+  PostgresStore store(db.url());
+  EXPECT_EQ(store.Enqueue(std::vector<NewTask>{Noop()}).size(), 1u);
+  db.Exec("DROP TRIGGER test_prepare_first ON tasks");
+  const std::string twice = Thrown([&] { store.Authenticate("fila_no_such_token"); });
+  EXPECT_EQ(twice.rfind("transient: ", 0), 0u) << twice;
+  EXPECT_NE(twice.find("42P05"), std::string::npos) << twice;
+  EXPECT_EQ(Thrown([&] { store.Authenticate("fila_no_such_token"); }), "");
+  EXPECT_TRUE(store.Reconnected());
+}
+
 // Every session gets FILA_DATABASE_STATEMENT_TIMEOUT unless the server or
 // the URL give one: a statement stuck behind a lock ends, as transient.
 TEST(PostgresStoreErrors, EverySessionGetsAStatementTimeoutUnlessOneIsSet) {

@@ -206,9 +206,13 @@ TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
   Exec("ALTER DATABASE " + database + " SET statement_timeout = '2ms'; " + end_sessions);
   std::map<long, int> statuses;
   std::string why_not_ready;  // a /readyz answer naming the timeout
+  std::vector<std::string> odd_answers;  // neither 201 nor 503: what they said
   const auto until = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < until) {
-    ++statuses[Call("POST", "/v1/tasks:batch", producer, batch(200)).status];
+    const auto answer = Call("POST", "/v1/tasks:batch", producer, batch(200));
+    if (answer.status != 201 && answer.status != 503 && odd_answers.size() < 3)
+      odd_answers.push_back(std::to_string(answer.status) + ": " + answer.body);
+    ++statuses[answer.status];
     for (const auto& [name, address] : probes) {
       const auto ready = Http("GET", "http://" + address + "/readyz");
       if (ready.status == 503 && ready.body.find("statement timeout") != std::string::npos) {
@@ -231,7 +235,8 @@ TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
       answers.c_str(), static_cast<long long>(done_during), during.c_str(), why_not_ready.c_str());
   // 201 (committed in time) or 503 (retry later); no 500, no silence.
   EXPECT_GT(statuses[503], 0) << "the timeout never bit: " << answers;
-  EXPECT_EQ(statuses[201] + statuses[503], Total(statuses)) << answers;
+  EXPECT_EQ(statuses[201] + statuses[503], Total(statuses))
+      << answers << "\n" << ::testing::PrintToString(odd_answers);
   EXPECT_FALSE(why_not_ready.empty()) << "no /readyz named the statement timeout";
   ASSERT_TRUE(scheduler_->Running()) << Status(*scheduler_) << "\n" << Tail(*scheduler_);
   ASSERT_TRUE(worker.Running()) << Status(worker) << "\n" << Tail(worker);
@@ -246,7 +251,14 @@ TEST_F(DatabaseAttack, StatementTimeoutNeitherKillsTheDaemonsNorAnswers500) {
       << "states after the reset: "
       << Scalar(
              "SELECT string_agg(state || '=' || n, ' ') FROM (SELECT state, count(*) n"
-             " FROM tasks GROUP BY state) s");
+             " FROM tasks GROUP BY state) s")
+      << "\nattempts of the others: "
+      << Scalar(
+             "SELECT string_agg(a.task_id || ' #' || a.attempt || ' ' || a.outcome"
+             " || ': ' || a.error || ' / ' || t.last_error, E'\\n')"
+             " FROM task_attempts a JOIN tasks t ON t.id = a.task_id"
+             " WHERE t.state <> 'succeeded'")
+      << "\nworker:\n" << Tail(worker);
   EXPECT_EQ(Count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"), total)
       << "each task recorded succeeded once";
   for (const auto& [name, address] : probes) {

@@ -143,8 +143,12 @@ void Translate(bool& broken) {
       broken = true;
       throw TransientError("PostgreSQL failure: " + what);
     }
-    if (Within(state, {"08", "57P01", "57P02", "57P03", "57P05", "25006", "25P03", "26000", "28",
-                       "3D000"})) {
+    // 26000 and 42P05: the session's prepared statements are not the ones
+    // libpqxx knows of (one missing; or one made by a prepare that a
+    // statement timeout cut, which libpqxx 6 prepares again at every use).
+    // A new session has none: replace this one.
+    if (Within(state, {"08", "57P01", "57P02", "57P03", "57P05", "25006", "25P03", "26000", "42P05",
+                       "28", "3D000"})) {
       broken = true;
       throw TransientError("PostgreSQL unavailable (" + state + "): " + what);
     }
