@@ -98,5 +98,38 @@ TEST_F(Heartbeats, AChildBurstOnAFourSlotWorkerDelaysNoHeartbeatAndReapsNothing)
   ExpectInvariants(kTotal);
 }
 
+// A worker whose heartbeats do not get through (a trigger holds them here;
+// in production a slow database or a half-open connection) claims nothing
+// meanwhile: a task claimed then runs under a heartbeat the reaper sees as
+// silent, is taken back as lost from a live worker, and its finish is
+// refused. Once beats get through again, the tasks run, none lost.
+TEST_F(Heartbeats, ClaimsWaitWhileTheHeartbeatIsHeldUp) {
+  StartScheduler({"--worker-timeout-ms", "1500", "--reap-interval-ms", "100"});
+  StartWorker("held", 4, {"--heartbeat-interval-ms", "250"});
+  ASSERT_TRUE(test::WaitFor([&] { return Count("SELECT count(*) FROM workers WHERE id = 'held'") == 1; }, 30s))
+      << Logs();
+  db_->Exec("CREATE TABLE test_hold (on_hold boolean)");
+  db_->Exec("INSERT INTO test_hold VALUES (true)");
+  db_->Exec(
+      "CREATE FUNCTION test_hold_beat() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+      " WHILE EXISTS (SELECT 1 FROM test_hold) LOOP PERFORM pg_sleep(0.05); END LOOP;"
+      " RETURN NEW; END $$");
+  db_->Exec("CREATE TRIGGER test_hold_beat BEFORE UPDATE ON workers FOR EACH ROW"
+            " EXECUTE FUNCTION test_hold_beat()");
+  std::this_thread::sleep_for(1s);  // a beat is held: overdue after two intervals
+  constexpr int kTasks = 8;
+  Enqueue("sleep", R"({"ms": 1000})", kTasks, {.max_attempts = 1});
+  std::this_thread::sleep_for(4s);  // the reaper sees the worker silent meanwhile
+  const int64_t started_while_held = Count("SELECT count(*) FROM task_attempts") +
+                                     Count("SELECT count(*) FROM tasks WHERE state = 'running'");
+  db_->Exec("DELETE FROM test_hold");
+  ASSERT_TRUE(WaitAllTerminal(60s)) << Logs();
+  std::printf("[ metric ] heartbeat held 5 s: %lld tasks started meanwhile\n",
+              static_cast<long long>(started_while_held));
+  EXPECT_EQ(started_while_held, 0) << Logs();
+  EXPECT_EQ(Count("SELECT count(*) FROM task_attempts WHERE outcome = 'lost'"), 0) << Logs();
+  EXPECT_EQ(CountState("succeeded"), kTasks) << Logs();
+}
+
 }  // namespace
 }  // namespace fila::fault

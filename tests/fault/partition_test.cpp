@@ -155,14 +155,13 @@ TEST_F(Isolation, StoppedWorkerIsFencedOut) {
   });
 }
 
-// Pins a defect the chaos run found: a query sent during the partition
-// (the heartbeat) waits out TCP's retransmission backoff after the heal
-// (no keepalive or timeout on the database connections), up to ~10 s more,
-// while the worker's idle claim connection works at once. The worker
-// claims tasks, the reaper takes them back (heartbeat silent), the
-// attempts are burned and every finish is refused. Enable once the worker
-// claims nothing while its heartbeat is overdue, or the connections time out.
-TEST_F(Isolation, DISABLED_HealedWorkerClaimsNothingItCannotKeep) {
+// A defect the chaos run found: a query sent during the partition (the
+// heartbeat) waits out TCP's retransmission backoff after the heal, while
+// the worker's idle claim connection works at once. The worker claimed
+// tasks, the reaper took them back (heartbeat silent), the attempts were
+// burned and every finish refused. Now claims wait while the heartbeat is
+// overdue.
+TEST_F(Isolation, HealedWorkerClaimsNothingItCannotKeep) {
   if (const std::string why = test::NetNs::Unavailable(); !why.empty()) GTEST_SKIP() << why;
   ns_.emplace(test::NetNs::LoopbackPorts({db_->url(), test::Stack().amqp_url}));
   StartScheduler({"--worker-timeout-ms", "3000", "--reap-interval-ms", "200"});

@@ -13,7 +13,14 @@ Heartbeater::Heartbeater(HeartbeatParts parts, std::unique_ptr<WorkerStore> stor
 Heartbeater::~Heartbeater() { Stop(); }
 
 void Heartbeater::Start() {
+  // RunWorker registered the worker (its first heartbeat) just before.
+  last_beat_ = SteadyClock::now().time_since_epoch().count();
   thread_ = std::thread([this] { Loop(); });
+}
+
+bool Heartbeater::Overdue() const {
+  const SteadyClock::time_point last{SteadyClock::duration(last_beat_.load())};
+  return SteadyClock::now() - last > 3 * parts_.options.heartbeat_interval;
 }
 
 void Heartbeater::Stop() {
@@ -55,7 +62,11 @@ void Heartbeater::Beat() {
   info.finished_by_queue = parts_.finished.ByQueue();
   info.held = parts_.held.Ids();
   try {
+    // The database stamps the beat with its transaction's start: a beat
+    // held up for seconds is that old once it commits.
+    const auto began = SteadyClock::now();
     store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
+    last_beat_ = began.time_since_epoch().count();
     if (parts_.health.Succeeded()) spdlog::info("heartbeats work again");
   } catch (const std::exception& e) {
     if (parts_.health.Failed(e.what())) spdlog::warn("heartbeat failed: {}", e.what());

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "fila/core/clock.h"
 #include "fila/core/readiness.h"
 #include "fila/core/worker_store.h"
 #include "fila/worker/worker_runtime.h"
@@ -37,6 +39,11 @@ class Heartbeater final {
   // leases must go on being renewed, and once deregistered the reaper
   // takes back at once whatever still runs under this worker's name.
   void Stop();
+  // The last beat that reached the database is more than three intervals
+  // old (two missed, or one stuck): the reaper may soon take this
+  // worker for dead, so a task claimed now could be taken back while it
+  // runs. The claims wait until a beat gets through. Thread-safe.
+  bool Overdue() const;
 
  private:
   void Loop();
@@ -48,6 +55,7 @@ class Heartbeater final {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;  // guarded by mutex_
+  std::atomic<SteadyClock::rep> last_beat_{0};  // of the last beat that got through
 };
 
 }  // namespace fila

@@ -239,6 +239,17 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
   finisher.Start();
   m.slots.Start();
 
+  // Claims wait while the heartbeats do not get through: a task claimed
+  // then could be reaped from this live worker (a partition that healed
+  // while a beat still waits out TCP's retransmissions, say).
+  auto claim = [&](std::vector<Delivery>& batch) {
+    if (heartbeater.Overdue()) {
+      if (m.health.claims.Failed("the heartbeat is overdue"))
+        spdlog::warn("claims wait: the last heartbeat that got through is over three intervals old");
+      return false;
+    }
+    return m.ClaimBatch(*store, batch);
+  };
   std::vector<Delivery> pending;
   bool stopping = false;
   bool handed_back = false;
@@ -279,7 +290,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         }
       }
       if (!pending.empty()) {
-        if (m.ClaimBatch(*store, pending)) {
+        if (claim(pending)) {
           claim_failures = 0;
         } else {
           // Store down: wait while serving the connection's heartbeats; a
@@ -303,7 +314,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         if (!more) break;
         m.Received(pending, std::move(*more));
       }
-      if (m.ClaimBatch(*store, pending)) claim_failures = 0;
+      if (claim(pending)) claim_failures = 0;
       loop_failures = 0;
     } catch (const std::exception& e) {
       // Nothing is expected here (claims and broker calls handle their own
