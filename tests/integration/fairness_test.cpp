@@ -93,11 +93,12 @@ double Fairness::PriorityZeroWait(const std::string& aging, std::chrono::seconds
   auto scheduler = t.Scheduler({"--dispatch-window", "64", "--priority-aging", aging});
   auto worker = t.Worker("aging", 4);
   std::atomic<bool> stop{false};
-  // 4 slots x 50 ms: 80 tasks/s at most; 40 every 200 ms is 200/s.
+  // 4 slots x 50 ms: 80 tasks/s at most; 100 every 200 ms (plus the
+  // enqueue's own time) is well above that.
   std::thread load([&] {
     while (!stop) {
       RunFila("fila", {"enqueue", "sleep", "--queue", t.queue_, "--priority", "9",
-                       "--payload-json", R"({"ms": 50})", "--count", "40"},
+                       "--payload-json", R"({"ms": 50})", "--count", "100"},
               t.env_);
       std::this_thread::sleep_for(200ms);
     }
