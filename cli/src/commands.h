@@ -81,6 +81,7 @@ struct TenantArgs {
   std::optional<int64_t> max_waiting;
   std::optional<int64_t> max_schedules;
   std::optional<int64_t> min_cron_interval_s;
+  std::optional<int64_t> weight;
   bool json = false;
 };
 

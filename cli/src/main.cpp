@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
   tenants_set->add_option("--max-schedules", tenant_args.max_schedules, "Cron schedules it may have");
   tenants_set->add_option("--min-cron-interval", tenant_args.min_cron_interval_s,
                           "Shortest gap in seconds between two slots of its cron schedules");
+  tenants_set->add_option("--weight", tenant_args.weight,
+                          "Its share of the workers against other tenants, 1..1000 (docs/fairness.md)");
   for (const char* action : {"bind", "unbind"}) {
     auto* sub = tenants->add_subcommand(
         action, std::string(action == std::string("bind") ? "Allow" : "Stop allowing") +

@@ -20,7 +20,8 @@ nlohmann::json TenantJson(const TenantSettings& t) {
           {"bindings", bindings},
           {"max_waiting", quota(t.max_waiting)},
           {"max_schedules", quota(t.max_schedules)},
-          {"min_cron_interval_s", quota(t.min_cron_interval_s)}};
+          {"min_cron_interval_s", quota(t.min_cron_interval_s)},
+          {"weight", quota(t.weight)}};
 }
 
 std::string TenantText(const TenantSettings& t) {
@@ -28,7 +29,8 @@ std::string TenantText(const TenantSettings& t) {
   std::string out = t.name + (t.exists ? "" : " (no settings: nothing bound, default quotas)") + "\n" +
                     "  max waiting tasks: " + quota(t.max_waiting) + "\n" +
                     "  max schedules: " + quota(t.max_schedules) + "\n" +
-                    "  min cron interval (s): " + quota(t.min_cron_interval_s) + "\n";
+                    "  min cron interval (s): " + quota(t.min_cron_interval_s) + "\n" +
+                    "  weight: " + quota(t.weight) + "\n";
   for (const auto& [kind, values] : t.bindings) {
     for (const auto& value : values) out += "  " + kind + ": " + value + "\n";
   }
@@ -64,6 +66,10 @@ int Tenants(const std::string& database_url, const std::string& action, const Te
       if (args.max_waiting) t.max_waiting = args.max_waiting;
       if (args.max_schedules) t.max_schedules = args.max_schedules;
       if (args.min_cron_interval_s) t.min_cron_interval_s = args.min_cron_interval_s;
+      if (args.weight) {
+        ValidateTenantWeight(*args.weight);
+        t.weight = args.weight;
+      }
       std::cout << TenantText(store->PutQuotas(t));
       return kOk;
     }

@@ -16,6 +16,7 @@ v1::Tenant ToProto(const TenantSettings& t) {
   if (t.max_waiting) out.set_max_waiting(*t.max_waiting);
   if (t.max_schedules) out.set_max_schedules(*t.max_schedules);
   if (t.min_cron_interval_s) out.set_min_cron_interval_seconds(*t.min_cron_interval_s);
+  if (t.weight) out.set_weight(*t.weight);
   return out;
 }
 
@@ -27,6 +28,7 @@ TenantSettings FromProto(const v1::Tenant& m) {
   if (m.has_max_waiting()) t.max_waiting = m.max_waiting();
   if (m.has_max_schedules()) t.max_schedules = m.max_schedules();
   if (m.has_min_cron_interval_seconds()) t.min_cron_interval_s = m.min_cron_interval_seconds();
+  if (m.has_weight()) t.weight = m.weight();
   return t;
 }
 

@@ -100,6 +100,12 @@ void ValidateTenantName(std::string_view tenant) {
   }
 }
 
+void ValidateTenantWeight(int64_t weight) {
+  if (weight < 1 || weight > kMaxTenantWeight) {
+    throw PermanentError("a tenant's weight is 1 to " + std::to_string(kMaxTenantWeight), "weight");
+  }
+}
+
 bool ValidTargetUrl(std::string_view url) { return url.size() <= 2048 && ParseTargetUrl(url).has_value(); }
 
 bool UrlUnderTargets(std::string_view url, const std::vector<std::string>& targets) {

@@ -63,7 +63,15 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         outbox_rows_(prom::Gauge(r, "fila_outbox_rows", "Outbox rows not yet published").Add({})),
         workers_(prom::Gauge(r, "fila_workers",
                              "Workers with a recent heartbeat in the workers table")
-                     .Add({})) {
+                     .Add({})),
+        dispatch_aged_(prom::Counter(r, "fila_dispatch_aged_total",
+                                     "Tasks the relay published with a priority raised by their "
+                                     "wait (priority aging)"),
+                       {"queue"}),
+        window_full_(prom::Gauge(r, "fila_dispatch_window_full",
+                                 "1 when the relay's last pass left outbox rows of the queue "
+                                 "behind because its dispatch window was full, else 0"),
+                     {"queue"}) {
     // Known label values start at zero, so their first event is an increase.
     for (const char* reason : {"lease_expired", "worker_lost"}) lease_expiries_.Get({reason});
     for (const char* outcome : {"fired", "missed"}) schedule_slots_.Get({outcome});
@@ -126,6 +134,12 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
     outbox_rows_.Set(static_cast<double>(rows));
   }
   void Workers(int64_t alive) override { workers_.Set(static_cast<double>(alive)); }
+  void DispatchAged(const std::string& queue, uint64_t tasks) override {
+    dispatch_aged_.Get({queue}).Increment(static_cast<double>(tasks));
+  }
+  void DispatchWindowFull(const std::string& queue, bool full) override {
+    window_full_.Get({queue}).Set(full ? 1 : 0);
+  }
 
  private:
   Series<Counter> enqueued_;
@@ -146,6 +160,8 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Gauge& outbox_lag_;
   Gauge& outbox_rows_;
   Gauge& workers_;
+  Series<Counter> dispatch_aged_;
+  Series<Gauge> window_full_;
   std::mutex queues_mutex_;
   std::set<std::string> seen_;
 };

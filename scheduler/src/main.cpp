@@ -53,6 +53,18 @@ int main(int argc, char** argv) {
                  "0: never (env FILA_REPUBLISH_AFTER)")
       ->envname("FILA_REPUBLISH_AFTER")
       ->check(CLI::Range(0, 86400));
+  app.add_option("--dispatch-window", options.dispatch.window,
+                 "Ready messages a work queue may hold in the broker; the rest waits in the "
+                 "outbox, served fairly between tenants (docs/fairness.md); 0: no window, "
+                 "everything is published at once (env FILA_DISPATCH_WINDOW)")
+      ->envname("FILA_DISPATCH_WINDOW")
+      ->check(CLI::Range(0, 1000000));
+  std::string priority_aging = "30s";
+  app.add_option("--priority-aging", priority_aging,
+                 "Wait that raises a task's priority by one level: '30s' for every queue, or "
+                 "'default=30s,reports=5s,bulk=0' per queue; 0: no aging "
+                 "(env FILA_PRIORITY_AGING)")
+      ->envname("FILA_PRIORITY_AGING");
   app.add_option("--cron-grace", cron_grace_s,
                  "Seconds a cron slot may be late and still run; older slots were missed "
                  "(the schedule's catch-up policy decides)")
@@ -138,6 +150,12 @@ int main(int argc, char** argv) {
   options.reap_interval = std::chrono::milliseconds(reap_interval_ms);
   options.cron_grace = std::chrono::seconds(cron_grace_s);
   options.republish_after = std::chrono::seconds(republish_after_s);
+  try {
+    fila::ParsePriorityAging(priority_aging, options.dispatch);
+  } catch (const fila::PermanentError& e) {
+    spdlog::error("--priority-aging: {}", e.what());
+    return fila::kExitUsage;
+  }
   if (database_url.empty() || amqp_url.empty()) {
     spdlog::error("set --database-url/FILA_DATABASE_URL and --amqp-url/FILA_AMQP_URL");
     return fila::kExitUsage;

@@ -34,7 +34,8 @@ Relay::Relay(RelayOptions options, LeaderStore& store, Publisher& publisher,
       // Ten publish batches a pass: each pass counts the queue's queued
       // tasks, so a huge loss should not take a pass per batch.
       reconciler_({options_.republish_after, options_.batch * 10, options_.publish_timeout},
-                  store, publisher, metrics) {}
+                  store, publisher, metrics),
+      dispatcher_(options_.dispatch, store, publisher, metrics) {}
 
 SteadyClock::time_point Relay::ReleaseDue() {
   int64_t next_due_ms = -1;
@@ -64,7 +65,7 @@ SteadyClock::time_point Relay::FireSchedules() {
 }
 
 size_t Relay::PublishBatch() {
-  auto items = store_.FetchOutbox(options_.batch);
+  auto items = dispatcher_.Next(options_.batch);
   if (items.empty()) return 0;
   std::vector<OutgoingMessage> messages;
   std::vector<int64_t> ids;
@@ -73,13 +74,14 @@ size_t Relay::PublishBatch() {
     ids.push_back(item.outbox_id);
     if (item.envelope.queue.empty()) continue;  // no longer queued: nothing to publish
     messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
-                        static_cast<uint8_t>(item.envelope.priority), item.envelope.id});
+                        static_cast<uint8_t>(item.publish_priority), item.envelope.id});
   }
   MaybeCrash(options_.failpoint, "relay.before_publish");
   publisher_.PublishConfirmed(messages, DeadlineIn(options_.publish_timeout));
   MaybeCrash(options_.failpoint, "relay.after_publish");
   // A crash here republishes the batch on the next run; claims drop the copies.
   store_.DeleteOutbox(ids);
+  dispatcher_.Published(items);
   published_ += messages.size();
   metrics_.Published(messages.size());
   return items.size();
@@ -240,6 +242,9 @@ void Relay::Run(const std::atomic<bool>& stop) {
         for (auto next : {next_publish, next_reconcile}) {
           if (next > SteadyClock::now()) wake = std::min(wake, next);
         }
+        // The window held rows back: workers draining the broker notify
+        // nobody, so look again soon.
+        if (dispatcher_.Held()) wake = std::min(wake, SteadyClock::now() + dispatcher_.RetryIn());
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - SteadyClock::now());
         if (wait.count() > 0) {
           // "due": a task became scheduled, maybe earlier than the next

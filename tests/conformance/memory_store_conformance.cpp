@@ -14,6 +14,9 @@ class MemoryHarness final : public StoreHarness {
   StateStore& Store() override { return store_; }
   void Advance(std::chrono::milliseconds d) override { now_ += d.count(); }
   bool ControlsTime() const override { return true; }
+  void SetTenantWeight(const std::string& tenant, int64_t weight) override {
+    store_.SetTenantWeight(tenant, weight);
+  }
 
  private:
   std::atomic<int64_t> now_;

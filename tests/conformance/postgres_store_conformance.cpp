@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "fila/store_postgres/postgres_store.h"
+#include "fila/store_postgres/tenant_store_pg.h"
 #include "store_conformance.h"
 #include "support/harness.h"
 
@@ -15,6 +16,12 @@ class PostgresHarness final : public StoreHarness {
   StateStore& Store() override { return store_; }
   void Advance(std::chrono::milliseconds d) override { std::this_thread::sleep_for(d); }
   bool ControlsTime() const override { return false; }
+  void SetTenantWeight(const std::string& tenant, int64_t weight) override {
+    auto tenants = MakePostgresTenantStore(db_.url(), 1);
+    TenantSettings s = tenants->Get(tenant);
+    s.weight = weight;
+    tenants->PutQuotas(s);
+  }
 
  private:
   TestDatabase db_;

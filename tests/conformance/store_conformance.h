@@ -27,6 +27,8 @@ class StoreHarness {
   // Whether Advance is free (a fake clock): the tests that need minutes
   // to pass run only then.
   virtual bool ControlsTime() const = 0;
+  // Sets a tenant's weight as operators do (fila tenants set --weight).
+  virtual void SetTenantWeight(const std::string& tenant, int64_t weight) = 0;
 };
 
 struct StoreKind {
@@ -43,6 +45,9 @@ class StoreConformance : public ::testing::TestWithParam<StoreKind> {
   StateStore& store() { return harness_->Store(); }
   void Advance(std::chrono::milliseconds d) { harness_->Advance(d); }
   bool ControlsTime() const { return harness_->ControlsTime(); }
+  void SetTenantWeight(const std::string& tenant, int64_t weight) {
+    harness_->SetTenantWeight(tenant, weight);
+  }
 
  private:
   std::unique_ptr<StoreHarness> harness_;

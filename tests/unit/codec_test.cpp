@@ -484,6 +484,7 @@ TEST(CodecTenants, TenantRoundTrips) {
   t.bindings = {{"queue", {"a", "b"}}, {"upload_target", {"https://x/"}}};
   t.max_waiting = 0;  // set to 0 is not unset
   t.min_cron_interval_s = 60;
+  t.weight = 3;
   for (const auto& m : {ViaJson(ToProto(t)), ViaBytes(ToProto(t))}) {
     const TenantSettings b = FromProto(m);
     EXPECT_EQ(b.name, t.name);
@@ -492,6 +493,7 @@ TEST(CodecTenants, TenantRoundTrips) {
     EXPECT_EQ(b.max_waiting, t.max_waiting);
     EXPECT_EQ(b.max_schedules, std::nullopt);
     EXPECT_EQ(b.min_cron_interval_s, t.min_cron_interval_s);
+    EXPECT_EQ(b.weight, t.weight);
   }
 }
 

@@ -58,6 +58,9 @@ class FlakyLeaderStore final : public LeaderStore {
     return Up().AwaitPayloads(timeout);
   }
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override { return Up().FetchOutbox(limit); }
+  DispatchResult FetchDispatch(const DispatchRequest& request) override {
+    return Up().FetchDispatch(request);
+  }
   void DeleteOutbox(std::span<const int64_t> ids) override { Up().DeleteOutbox(ids); }
   int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) override {
     return Up().ReleaseDue(limit, next_due_in_ms);

@@ -66,6 +66,10 @@ Response Router::TenantRoute(const Request& r, const Caller& caller, const std::
     s.max_schedules = Quota(m.has_max_schedules(), m.max_schedules(), "max_schedules");
     s.min_cron_interval_s =
         Quota(m.has_min_cron_interval_seconds(), m.min_cron_interval_seconds(), "min_cron_interval_seconds");
+    if (m.has_weight()) {
+      ValidateTenantWeight(m.weight());
+      s.weight = m.weight();
+    }
     return Reply(r, 200, codec::ToProto(store.PutQuotas(s)));
   }
   if (r.method == "DELETE") {

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "fila/core/errors.h"
 #include "fila/core/lifecycle.h"
@@ -62,9 +63,90 @@ std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit) {
     e.trace_id = t.v.trace_id;
     e.enqueued_at_unix_ms = t.v.created_at_ms;
     e.type_version = t.v.type_version;
+    item.publish_priority = e.priority;
     items.push_back(std::move(item));
   }
   return items;
+}
+
+void MemoryStore::SetTenantWeight(const std::string& tenant, int64_t weight) {
+  std::lock_guard lock(state_->mu);
+  state_->tenant_weights[tenant] = weight;
+}
+
+DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
+  std::lock_guard lock(state_->mu);
+  const std::set<int64_t> skip(request.skip.begin(), request.skip.end());
+  // The groups, as PostgreSQL's outbox_dispatch index orders them, with
+  // their rows in id order.
+  std::map<std::tuple<std::string, uint32_t, std::string>, std::vector<int64_t>> rows;
+  for (const auto& [outbox_id, row] : state_->outbox) {
+    if (skip.contains(outbox_id)) continue;
+    const MemTask& t = state_->tasks.at(row.first);
+    rows[{t.v.queue, t.v.priority, t.v.tenant}].push_back(outbox_id);
+  }
+  DispatchResult out;
+  std::vector<DispatchGroup> groups;
+  std::vector<const std::vector<int64_t>*> group_rows;
+  std::set<std::string> unknown;
+  for (const auto& [key, ids] : rows) {
+    DispatchGroup g;
+    std::tie(g.queue, g.priority, g.tenant) = key;
+    g.head_id = ids.front();
+    g.head_created_ms = state_->outbox.at(g.head_id).second;
+    g.rows = static_cast<int64_t>(ids.size());
+    if (request.bounded && !request.room.contains(g.queue)) unknown.insert(g.queue);
+    groups.push_back(std::move(g));
+    group_rows.push_back(&ids);
+  }
+  out.unknown_queues.assign(unknown.begin(), unknown.end());
+  std::map<std::pair<std::string, std::string>, TenantShare> shares;
+  for (const auto& id : request.in_broker) {
+    const MemTask* t = state_->Find(id);
+    if (t == nullptr || t->v.state != TaskState::kQueued) continue;
+    out.in_broker.push_back(id);
+    ++shares[{t->v.queue, t->v.tenant}].usage;
+  }
+  for (const auto& [id, t] : state_->tasks) {
+    if (t.v.state == TaskState::kRunning) ++shares[{t.v.queue, t.v.tenant}].usage;
+  }
+  for (auto& [key, share] : shares) {
+    auto it = state_->tenant_weights.find(key.second);
+    if (it != state_->tenant_weights.end()) share.weight = it->second;
+  }
+  for (const auto& g : groups) {
+    auto it = state_->tenant_weights.find(g.tenant);
+    if (it != state_->tenant_weights.end()) shares[{g.queue, g.tenant}].weight = it->second;
+  }
+  const int64_t now = state_->Now();
+  std::vector<size_t> next(groups.size(), 0);
+  auto plan = PlanDispatch(request, groups, shares, now);
+  out.full_queues = std::move(plan.full_queues);
+  for (const auto& pick : plan.picks) {
+    const int64_t outbox_id = (*group_rows[pick.group])[next[pick.group]++];
+    const auto& [task_id, created_ms] = state_->outbox.at(outbox_id);
+    const MemTask& t = state_->tasks.at(task_id);
+    OutboxItem item;
+    item.outbox_id = outbox_id;
+    Envelope& e = item.envelope;
+    e.id = t.v.id;
+    e.type = t.v.type;
+    e.queue = t.v.state == TaskState::kQueued ? t.v.queue : std::string();
+    e.priority = t.v.priority;
+    e.attempt = t.v.attempt;
+    e.max_attempts = t.v.max_attempts;
+    e.timeout_ms = t.v.timeout_ms;
+    e.tenant = t.v.tenant;
+    e.idempotency_key = t.v.idempotency_key;
+    e.payload = t.v.payload;
+    e.trace_id = t.v.trace_id;
+    e.enqueued_at_unix_ms = t.v.created_at_ms;
+    e.type_version = t.v.type_version;
+    item.publish_priority =
+        EffectivePriority(t.v.priority, now - created_ms, request.AgingOf(t.v.queue));
+    out.items.push_back(std::move(item));
+  }
+  return out;
 }
 
 void MemoryStore::DeleteOutbox(std::span<const int64_t> outbox_ids) {

@@ -66,6 +66,7 @@ struct MemoryStore::State {
   std::map<std::string, int64_t> limit_next_start;  // key -> ms
   std::map<std::pair<std::string, std::string>, MemSchedule> schedules;  // (tenant, name)
   std::vector<MemToken> tokens;
+  std::map<std::string, int64_t> tenant_weights;
 
   int64_t Now() const { return now_ms(); }
   MemTask* Find(const std::string& id);

@@ -477,6 +477,7 @@ std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit) {
       e.trace_id = r[11].as<std::string>();
       e.enqueued_at_unix_ms = pg::Int64OrZero(r[12]);
       e.type_version = r[14].as<uint32_t>();
+      item.publish_priority = e.priority;
       // A task cancelled before its publish needs no message: its outbox
       // row is deleted unpublished. Marked by an empty queue.
       if (r[13].as<std::string>() != "queued") e.queue.clear();

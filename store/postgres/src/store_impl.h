@@ -22,6 +22,7 @@ const std::map<std::string, std::string>& Statements();
 const std::map<std::string, std::string>& WorkflowStatements();   // workflow.cpp
 const std::map<std::string, std::string>& ScheduleStatements();   // schedules.cpp
 const std::map<std::string, std::string>& ReconcileStatements();  // reconcile.cpp
+const std::map<std::string, std::string>& DispatchStatements();   // dispatch_pg.cpp
 
 // A row of the claim statements (claim, limit_claim): id, attempt,
 // max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, created and due ms.
@@ -81,7 +82,7 @@ struct PostgresStore::Impl {
       reconnected = connected_once;
       connected_once = true;
       for (const auto* statements : {&Statements(), &WorkflowStatements(), &ScheduleStatements(),
-                                     &ReconcileStatements()}) {
+                                     &ReconcileStatements(), &DispatchStatements()}) {
         for (const auto& [name, sql] : *statements) conn->prepare(name, sql);
       }
       for (const auto& channel : channels) {

@@ -16,17 +16,17 @@ class PostgresTenantStore final : public TenantStore {
   PostgresTenantStore(const std::string& url, size_t connections)
       : pool_(url, connections, [](pqxx::connection& c) {
           c.prepare("tenant_get",
-                    "SELECT name, max_waiting, max_schedules, min_cron_interval_s FROM tenants"
+                    "SELECT name, max_waiting, max_schedules, min_cron_interval_s, weight FROM tenants"
                     " WHERE ($1 = '' OR name = $1) ORDER BY name");
           c.prepare("tenant_bindings",
                     "SELECT tenant, kind, value FROM tenant_bindings WHERE ($1 = '' OR tenant = $1)"
                     " ORDER BY tenant, kind, value");
           c.prepare("tenant_put", R"(
-INSERT INTO tenants (name, max_waiting, max_schedules, min_cron_interval_s)
-VALUES ($1, $2::bigint, $3::integer, $4::integer)
+INSERT INTO tenants (name, max_waiting, max_schedules, min_cron_interval_s, weight)
+VALUES ($1, $2::bigint, $3::integer, $4::integer, $5::integer)
 ON CONFLICT (name) DO UPDATE SET max_waiting = EXCLUDED.max_waiting,
   max_schedules = EXCLUDED.max_schedules, min_cron_interval_s = EXCLUDED.min_cron_interval_s,
-  updated_at = now())");
+  weight = EXCLUDED.weight, updated_at = now())");
           c.prepare("tenant_ensure", "INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING");
           c.prepare("tenant_bind",
                     "INSERT INTO tenant_bindings (tenant, kind, value, exclusive) VALUES ($1, $2, $3, $4)"
@@ -54,7 +54,8 @@ ON CONFLICT (name) DO UPDATE SET max_waiting = EXCLUDED.max_waiting,
   TenantSettings PutQuotas(const TenantSettings& s) override {
     pool_.Run([&](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      tx.exec_prepared("tenant_put", s.name, s.max_waiting, s.max_schedules, s.min_cron_interval_s);
+      tx.exec_prepared("tenant_put", s.name, s.max_waiting, s.max_schedules, s.min_cron_interval_s,
+                       s.weight);
     });
     return Get(s.name);
   }
@@ -112,6 +113,7 @@ ON CONFLICT (name) DO UPDATE SET max_waiting = EXCLUDED.max_waiting,
         s.max_waiting = OptionalInt(r[1]);
         s.max_schedules = OptionalInt(r[2]);
         s.min_cron_interval_s = OptionalInt(r[3]);
+        s.weight = OptionalInt(r[4]);
         index[s.name] = out.size();
         out.push_back(std::move(s));
       }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fila/core/dispatch.h"
 #include "fila/core/store_types.h"
 
 namespace fila {
@@ -38,6 +39,12 @@ class LeaderStore {
   // unpublished.
   virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit) = 0;
   virtual void DeleteOutbox(std::span<const int64_t> outbox_ids) = 0;
+  // The outbox rows to publish next, in order, each with the priority to
+  // publish it with: the fair dispatch of docs/fairness.md (PlanDispatch),
+  // within the request's limit and room per queue, without the skipped
+  // rows. Reads only the heads of the outbox's (queue, priority, tenant)
+  // groups and what a pass can take, never the whole outbox.
+  virtual DispatchResult FetchDispatch(const DispatchRequest& request) = 0;
 
   // Reconciliation: PostgreSQL is the truth, the broker a cache that can
   // lose messages (a purge, a deleted queue, a lost node). A queued task

@@ -82,6 +82,11 @@ class SchedulerMetrics {
   // Age of the oldest unpublished outbox row (0 when empty) and row count.
   virtual void Outbox(double /*lag_seconds*/, int64_t /*rows*/) {}
   virtual void Workers(int64_t /*alive*/) {}
+  // Fair dispatch (docs/fairness.md): tasks published with a priority
+  // raised by their wait, and whether the last pass left outbox rows of a
+  // queue behind because its dispatch window was full.
+  virtual void DispatchAged(const std::string& /*queue*/, uint64_t /*tasks*/) {}
+  virtual void DispatchWindowFull(const std::string& /*queue*/, bool /*full*/) {}
 };
 
 // A SchedulerMetrics that records nothing.

@@ -52,6 +52,10 @@ struct EnqueueResult {
 struct OutboxItem {
   int64_t outbox_id = 0;
   Envelope envelope;
+  // The message's priority: envelope.priority, raised by the wait when
+  // FetchDispatch ages it (docs/fairness.md); the envelope keeps the
+  // producer's. FetchOutbox sets it to envelope.priority.
+  uint32_t publish_priority = 0;
 };
 
 struct ClaimedTask {

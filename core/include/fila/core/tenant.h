@@ -25,10 +25,18 @@ struct TenantSettings {
   std::optional<int64_t> max_waiting;          // tasks queued, scheduled or blocked
   std::optional<int64_t> max_schedules;        // cron schedules
   std::optional<int64_t> min_cron_interval_s;  // shortest gap between two slots
+  // Its share of the workers against other tenants when the dispatcher
+  // orders the outbox (docs/fairness.md); unset: kDefaultTenantWeight.
+  std::optional<int64_t> weight;
 
   const std::vector<std::string>& Bound(std::string_view kind) const;
   bool Holds(std::string_view kind, std::string_view value) const;
 };
+
+inline constexpr int64_t kDefaultTenantWeight = 1;
+inline constexpr int64_t kMaxTenantWeight = 1000;
+// Throws PermanentError (field "weight") unless 1 <= weight <= 1000.
+void ValidateTenantWeight(int64_t weight);
 
 // The quotas a tenant gets when its settings leave one unset.
 struct TenantQuotaDefaults {

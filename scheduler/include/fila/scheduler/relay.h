@@ -12,6 +12,7 @@
 #include "fila/core/metrics.h"
 #include "fila/core/readiness.h"
 #include "fila/core/task_types.h"
+#include "fila/scheduler/dispatcher.h"
 #include "fila/scheduler/reconciler.h"
 
 namespace fila {
@@ -33,6 +34,8 @@ struct RelayOptions {
   // A queued task still unclaimed this long after its publish is published
   // again if its broker queue lacks it (Reconciler); zero: never.
   std::chrono::milliseconds republish_after{60000};
+  // The dispatch window and priority aging (docs/fairness.md).
+  DispatchOptions dispatch;
   // Test hook: "relay.before_publish" / "relay.after_publish" make the
   // process kill itself (SIGKILL) at that point of the first batch.
   std::string failpoint;
@@ -96,6 +99,7 @@ class Relay final {
   PartHealth publish_health_;
   PartHealth reconcile_health_;
   Reconciler reconciler_;
+  Dispatcher dispatcher_;
   uint64_t published_ = 0;
   uint64_t reaped_ = 0;
   uint64_t fired_ = 0;

@@ -43,6 +43,9 @@ class MemoryStore final : public StateStore {
   void SetLeadershipAvailable(bool available);
   // Test hook: wakes AwaitPayloads with `payload` ("" wakes without one).
   void Notify(const std::string& payload);
+  // Test hook: a tenant's weight for FetchDispatch (PostgreSQL's
+  // tenants.weight, set by operators); unset: 1.
+  void SetTenantWeight(const std::string& tenant, int64_t weight);
 
   // LeaderStore
   bool TryLeadership(int64_t key) override;
@@ -50,6 +53,7 @@ class MemoryStore final : public StateStore {
   void Unlisten(const std::string& channel) override;
   std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  DispatchResult FetchDispatch(const DispatchRequest& request) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
   int64_t CountPublished(const std::string& queue) override;

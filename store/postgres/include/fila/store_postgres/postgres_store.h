@@ -62,6 +62,7 @@ class PostgresStore final : public StateStore {
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  DispatchResult FetchDispatch(const DispatchRequest& request) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   // reconcile.cpp
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;

@@ -1,0 +1,93 @@
+#pragma once
+
+// Fair dispatch (docs/fairness.md): which outbox rows the relay publishes
+// next, and with which priority. The rule lives here; the stores find the
+// candidates (the head of each (queue, priority, tenant) group of outbox
+// rows, the tenants' usage and weights) and apply PlanDispatch's choice.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fila/core/store_types.h"
+
+namespace fila {
+
+inline constexpr uint32_t kMaxPriority = 9;
+
+// min(9, priority + floor(wait_ms / aging_ms)); aging_ms <= 0: no aging.
+uint32_t EffectivePriority(uint32_t priority, int64_t wait_ms, int64_t aging_ms);
+
+struct DispatchRequest {
+  uint32_t limit = 0;  // rows at most, over every queue
+  // With a window, queue -> how many more messages it may be given (the
+  // window less what its broker queue holds ready). A queue with outbox
+  // rows but no entry gets none and is named in unknown_queues. Without a
+  // window (bounded == false) every queue takes what the limit allows.
+  bool bounded = false;
+  std::map<std::string, int64_t> room;
+  // Queue -> aging interval (ms per priority level); absent: default_aging_ms.
+  std::map<std::string, int64_t> aging_ms;
+  int64_t default_aging_ms = 0;
+  // Outbox rows not to return (published and not confirmed yet).
+  std::vector<int64_t> skip;
+  // Tasks the caller published that may still sit unclaimed in the broker:
+  // they count in their tenant's usage while still queued.
+  std::vector<std::string> in_broker;
+
+  int64_t AgingOf(const std::string& queue) const;
+};
+
+struct DispatchResult {
+  // In publish order. A row whose task is no longer queued has an empty
+  // envelope queue (delete it unpublished), as FetchOutbox's.
+  std::vector<OutboxItem> items;
+  // Queues with outbox rows but no room entry (bounded requests only).
+  std::vector<std::string> unknown_queues;
+  // Of request.in_broker: the tasks still queued.
+  std::vector<std::string> in_broker;
+  // Queues whose room ran out with rows left (bounded requests only).
+  std::vector<std::string> full_queues;
+};
+
+// One (queue, priority, tenant) group of outbox rows, as the store sees it:
+// its oldest row (the head: lowest id) and how many rows it holds (a store
+// may cap the count, but above its queue's room: PlanDispatch can then tell
+// a queue whose window is full).
+struct DispatchGroup {
+  std::string queue;
+  uint32_t priority = 0;
+  std::string tenant;
+  int64_t head_id = 0;
+  int64_t head_created_ms = 0;
+  int64_t rows = 0;
+};
+
+struct TenantShare {
+  int64_t usage = 0;   // running + published and unclaimed, of one queue
+  int64_t weight = 1;  // the tenant's weight (1..1000)
+};
+
+// The choice, one entry per row to publish, in publish order: the index of
+// the group in `groups` it comes from (rows of a group are taken in id
+// order) and its effective priority. Rows go by effective priority of their
+// group's head (highest first), then by the tenant's usage/weight in the
+// queue (lowest first; every row taken adds one to its tenant's usage),
+// then by age (oldest head first). Respects request.limit and, when
+// bounded, request.room. `shares` is keyed (queue, tenant); absent: usage
+// 0, weight 1.
+struct DispatchPick {
+  size_t group = 0;
+  uint32_t priority = 0;
+};
+struct DispatchPlan {
+  std::vector<DispatchPick> picks;
+  std::vector<std::string> full_queues;  // as DispatchResult's
+};
+DispatchPlan PlanDispatch(
+    const DispatchRequest& request, const std::vector<DispatchGroup>& groups,
+    const std::map<std::pair<std::string, std::string>, TenantShare>& shares, int64_t now_ms);
+
+}  // namespace fila

@@ -1,0 +1,89 @@
+#include "fila/core/dispatch.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+namespace fila {
+
+uint32_t EffectivePriority(uint32_t priority, int64_t wait_ms, int64_t aging_ms) {
+  if (priority >= kMaxPriority) return kMaxPriority;
+  if (aging_ms <= 0 || wait_ms <= 0) return priority;
+  const int64_t raised = wait_ms / aging_ms;
+  return static_cast<uint32_t>(std::min<int64_t>(kMaxPriority, priority + raised));
+}
+
+int64_t DispatchRequest::AgingOf(const std::string& queue) const {
+  auto it = aging_ms.find(queue);
+  return it == aging_ms.end() ? default_aging_ms : it->second;
+}
+
+DispatchPlan PlanDispatch(
+    const DispatchRequest& request, const std::vector<DispatchGroup>& groups,
+    const std::map<std::pair<std::string, std::string>, TenantShare>& shares, int64_t now_ms) {
+  struct Candidate {
+    uint32_t eff = 0;
+    int64_t left = 0;
+    int64_t* usage = nullptr;
+    int64_t weight = 1;
+    int64_t* room = nullptr;
+  };
+  std::map<std::pair<std::string, std::string>, int64_t> usage;
+  std::map<std::string, int64_t> room;
+  std::vector<Candidate> c(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const DispatchGroup& g = groups[i];
+    const auto key = std::pair{g.queue, g.tenant};
+    auto share = shares.find(key);
+    auto [u, fresh] = usage.try_emplace(key, share == shares.end() ? 0 : share->second.usage);
+    c[i].usage = &u->second;
+    c[i].weight = share == shares.end() ? 1 : std::max<int64_t>(1, share->second.weight);
+    c[i].eff = EffectivePriority(g.priority, now_ms - g.head_created_ms, request.AgingOf(g.queue));
+    c[i].left = g.rows;
+    int64_t r = std::numeric_limits<int64_t>::max();
+    if (request.bounded) {
+      auto it = request.room.find(g.queue);
+      r = it == request.room.end() ? 0 : std::max<int64_t>(0, it->second);
+    }
+    c[i].room = &room.try_emplace(g.queue, r).first->second;
+  }
+  // Is a served before b?
+  auto before = [&](size_t a, size_t b) {
+    if (c[a].eff != c[b].eff) return c[a].eff > c[b].eff;
+    // usage_a / weight_a < usage_b / weight_b, without division
+    const int64_t lhs = *c[a].usage * c[b].weight, rhs = *c[b].usage * c[a].weight;
+    if (lhs != rhs) return lhs < rhs;
+    if (groups[a].head_created_ms != groups[b].head_created_ms)
+      return groups[a].head_created_ms < groups[b].head_created_ms;
+    return groups[a].head_id < groups[b].head_id;
+  };
+  DispatchPlan plan;
+  std::vector<DispatchPick>& picks = plan.picks;
+  // Groups are few (queues x priorities x tenants with waiting rows) and a
+  // pass takes a few hundred rows: a scan per row is cheap enough.
+  while (picks.size() < request.limit) {
+    size_t best = groups.size();
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (c[i].left <= 0 || *c[i].room <= 0) continue;
+      if (best == groups.size() || before(i, best)) best = i;
+    }
+    if (best == groups.size()) break;
+    picks.push_back({best, c[best].eff});
+    --c[best].left;
+    --*c[best].room;
+    ++*c[best].usage;
+  }
+  if (request.bounded) {
+    std::set<std::string> full;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      // A queue without a room entry is unknown (its ready count was not
+      // read), not full.
+      if (c[i].left > 0 && *c[i].room <= 0 && request.room.contains(groups[i].queue))
+        full.insert(groups[i].queue);
+    }
+    plan.full_queues.assign(full.begin(), full.end());
+  }
+  return plan;
+}
+
+}  // namespace fila

@@ -1,0 +1,6 @@
+DROP INDEX IF EXISTS outbox_dispatch;
+DROP TRIGGER IF EXISTS outbox_fill ON outbox;
+DROP FUNCTION IF EXISTS fila_outbox_fill();
+ALTER TABLE outbox DROP COLUMN IF EXISTS queue, DROP COLUMN IF EXISTS tenant,
+  DROP COLUMN IF EXISTS priority;
+ALTER TABLE tenants DROP COLUMN IF EXISTS weight;

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fila/core/broker.h"
+#include "fila/core/clock.h"
+#include "fila/core/leader_store.h"
+#include "fila/core/metrics.h"
+
+namespace fila {
+
+struct DispatchOptions {
+  // Ready messages a work queue may hold in the broker; the rest waits in
+  // the outbox, where the order is fair (docs/fairness.md). 0: no window,
+  // the outbox in id order as before.
+  uint32_t window = 256;
+  // Priority aging: per queue, how long a task waits to gain one priority
+  // level; queues absent take default_aging. Zero: no aging.
+  std::map<std::string, std::chrono::milliseconds> aging;
+  std::chrono::milliseconds default_aging{30000};
+  std::chrono::milliseconds broker_timeout{10000};
+};
+
+// Parses --priority-aging: "30s" (every queue), or
+// "default=30s,reports=5s,bulk=0" (per queue; "default" the others).
+// Durations: a number with ms, s, m or h (a bare number is seconds).
+// Throws PermanentError (field "priority-aging") for anything else.
+void ParsePriorityAging(const std::string& text, DispatchOptions& options);
+
+// Chooses what the relay publishes next (docs/fairness.md). With a window,
+// it reads the ready count of each queue with outbox rows (one broker round
+// trip each) and asks the store for at most window - ready rows of it, in
+// the fair order; it remembers what it published until claimed, as that
+// tenant's usage. Not thread-safe: the relay's thread owns it, with the
+// store and the publisher.
+class Dispatcher final {
+ public:
+  Dispatcher(DispatchOptions options, LeaderStore& store, Publisher& publisher,
+             SchedulerMetrics& metrics = NoSchedulerMetrics());
+
+  // The rows to publish now, at most `limit`, none of `skip`; each with
+  // the priority to publish it with. Throws what the store or the
+  // publisher throws.
+  std::vector<OutboxItem> Next(uint32_t limit, std::span<const int64_t> skip = {});
+  // The caller published these (confirmed): they count in their tenant's
+  // usage until a worker claims them.
+  void Published(std::span<const OutboxItem> items);
+  // Whether the last pass left rows behind for want of room: nothing will
+  // notify when workers drain the broker, so look again after RetryIn().
+  bool Held() const { return !full_.empty(); }
+  std::chrono::milliseconds RetryIn() const { return poll_; }
+  const DispatchOptions& Options() const { return options_; }
+
+ private:
+  void CountRoom(const std::string& queue, DispatchRequest& request);
+
+  DispatchOptions options_;
+  LeaderStore& store_;
+  Publisher& publisher_;
+  SchedulerMetrics& metrics_;
+  std::set<std::string> queues_;       // queues that had outbox rows at the last pass
+  std::set<std::string> full_;         // queues whose window was full at the last pass
+  std::vector<std::string> in_broker_;  // published by this relay, maybe unclaimed
+  std::chrono::milliseconds poll_{5};
+  bool drained_ = false;  // a held queue's ready count fell below half the window
+};
+
+}  // namespace fila

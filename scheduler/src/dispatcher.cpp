@@ -1,0 +1,133 @@
+#include "fila/scheduler/dispatcher.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "fila/core/errors.h"
+
+namespace fila {
+namespace {
+
+// What the dispatcher remembers of its publishes at most: a ledger for
+// usage, bounded whatever the broker does (a purged queue's tasks stay
+// queued until the reconciler republishes them).
+constexpr size_t kMaxInBroker = 100000;
+// How soon a pass that left rows behind looks again: between these, halved
+// when the broker had drained below half the window, doubled otherwise.
+constexpr std::chrono::milliseconds kMinPoll{2};
+constexpr std::chrono::milliseconds kMaxPoll{100};
+
+std::chrono::milliseconds ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  if (digits == 0 || digits > 9) {
+    throw PermanentError("priority aging: '" + text + "' is not a duration (e.g. 30s, 500ms, 2m)",
+                         "priority-aging");
+  }
+  const int64_t n = std::stoll(text.substr(0, digits));
+  if (unit.empty() || unit == "s") return std::chrono::seconds(n);
+  if (unit == "ms") return std::chrono::milliseconds(n);
+  if (unit == "m") return std::chrono::minutes(n);
+  if (unit == "h") return std::chrono::hours(n);
+  throw PermanentError("priority aging: unknown unit in '" + text + "' (ms, s, m or h)",
+                       "priority-aging");
+}
+
+}  // namespace
+
+void ParsePriorityAging(const std::string& text, DispatchOptions& options) {
+  if (text.find('=') == std::string::npos) {
+    options.default_aging = ParseDuration(text);
+    return;
+  }
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    const size_t eq = part.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw PermanentError("priority aging: '" + part + "' is not queue=duration", "priority-aging");
+    }
+    const std::string queue = part.substr(0, eq);
+    const auto aging = ParseDuration(part.substr(eq + 1));
+    if (queue == "default") {
+      options.default_aging = aging;
+    } else {
+      options.aging[queue] = aging;
+    }
+    start = comma + 1;
+  }
+}
+
+Dispatcher::Dispatcher(DispatchOptions options, LeaderStore& store, Publisher& publisher,
+                       SchedulerMetrics& metrics)
+    : options_(std::move(options)), store_(store), publisher_(publisher), metrics_(metrics) {}
+
+void Dispatcher::CountRoom(const std::string& queue, DispatchRequest& request) {
+  const QueueCounts counts = publisher_.CountQueue(queue, DeadlineIn(options_.broker_timeout));
+  if (full_.contains(queue) && counts.ready * 2 < options_.window) drained_ = true;
+  request.room[queue] = std::max<int64_t>(0, int64_t{options_.window} -
+                                                 static_cast<int64_t>(counts.ready));
+}
+
+std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t> skip) {
+  if (options_.window == 0 && skip.empty()) {
+    // No window: every row goes to the broker at once, so there is nothing
+    // to order; the plain oldest-first read costs least.
+    return store_.FetchOutbox(limit);
+  }
+  DispatchRequest request;
+  request.limit = limit;
+  request.bounded = options_.window > 0;
+  request.default_aging_ms = options_.default_aging.count();
+  for (const auto& [queue, aging] : options_.aging) request.aging_ms[queue] = aging.count();
+  request.skip.assign(skip.begin(), skip.end());
+  request.in_broker = in_broker_;
+  drained_ = false;
+  if (request.bounded) {
+    for (const auto& queue : queues_) CountRoom(queue, request);
+  }
+  DispatchResult result = store_.FetchDispatch(request);
+  if (!result.unknown_queues.empty()) {
+    // New queues in the outbox: count them too, and ask again.
+    for (const auto& queue : result.unknown_queues) CountRoom(queue, request);
+    result = store_.FetchDispatch(request);
+  }
+  in_broker_ = std::move(result.in_broker);
+  // The queues worth counting next time: those with rows now.
+  std::set<std::string> queues(result.full_queues.begin(), result.full_queues.end());
+  std::map<std::string, uint64_t> aged;
+  for (const auto& item : result.items) {
+    if (!item.envelope.queue.empty()) queues.insert(item.envelope.queue);
+    if (item.publish_priority > item.envelope.priority) ++aged[item.envelope.queue];
+  }
+  for (const auto& [queue, n] : aged) metrics_.DispatchAged(queue, n);
+  if (request.bounded) {
+    std::set<std::string> full(result.full_queues.begin(), result.full_queues.end());
+    for (const auto& queue : full_) {
+      if (!full.contains(queue)) metrics_.DispatchWindowFull(queue, false);
+    }
+    for (const auto& queue : full) metrics_.DispatchWindowFull(queue, true);
+    // Held at the last pass too: was the broker drained before we looked?
+    if (!full.empty() && !full_.empty()) {
+      poll_ = drained_ ? std::max(kMinPoll, poll_ / 2) : std::min(kMaxPoll, poll_ * 2);
+    }
+    full_ = std::move(full);
+  }
+  queues_ = std::move(queues);
+  return std::move(result.items);
+}
+
+void Dispatcher::Published(std::span<const OutboxItem> items) {
+  if (options_.window == 0) return;  // no usage to keep: the order is the id order
+  for (const auto& item : items) {
+    if (!item.envelope.queue.empty()) in_broker_.push_back(item.envelope.id);
+  }
+  if (in_broker_.size() > kMaxInBroker) {
+    in_broker_.erase(in_broker_.begin(),
+                     in_broker_.begin() + static_cast<std::ptrdiff_t>(in_broker_.size() - kMaxInBroker));
+  }
+}
+
+}  // namespace fila

@@ -1,0 +1,199 @@
+// PostgresStore: the fair dispatch of the outbox (LeaderStore::FetchDispatch,
+// docs/fairness.md). Never a scan of the outbox, which may hold a million
+// rows: the (queue, priority, tenant) groups are found by a loose index scan
+// of outbox_dispatch (migration 0014), one probe per group, and each group is
+// read from its head in id order. PlanDispatch (core) makes the choice.
+#include <algorithm>
+#include <set>
+
+#include "fila/core/dispatch.h"
+#include "fila/store_postgres/postgres_store.h"
+#include "pg_support.h"
+#include "store_impl.h"
+
+namespace fila {
+namespace {
+
+// The rows of one group that a pass may look at: not skipped.
+constexpr const char* kGroupRows =
+    "o.queue = g.queue AND o.priority = g.priority AND o.tenant = g.tenant"
+    " AND o.id <> ALL($1::bigint[])";
+
+}  // namespace
+
+const std::map<std::string, std::string>& DispatchStatements() {
+  static const std::map<std::string, std::string> kStatements{
+      // Each group with its head (oldest row not skipped) and its rows,
+      // counted up to what this pass could take of its queue ($2, $3: queues
+      // and their caps; $4 the cap of any other queue). And the clock the
+      // waits are measured with.
+      {"dispatch_groups", std::string(R"(
+WITH RECURSIVE g AS (
+  (SELECT queue, priority, tenant FROM outbox ORDER BY queue, priority, tenant LIMIT 1)
+  UNION ALL
+  SELECT n.queue, n.priority, n.tenant FROM g CROSS JOIN LATERAL (
+    SELECT o.queue, o.priority, o.tenant FROM outbox o
+    WHERE (o.queue, o.priority, o.tenant) > (g.queue, g.priority, g.tenant)
+    ORDER BY o.queue, o.priority, o.tenant LIMIT 1) n
+), caps AS (
+  SELECT * FROM unnest($2::text[], $3::bigint[]) AS c(queue, n)
+)
+SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 1000)::bigint,
+       (SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE )") + kGroupRows + R"(
+        ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
+       (extract(epoch FROM now()) * 1000)::bigint
+FROM g CROSS JOIN LATERAL (
+  SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h)"},
+      // Usage: the running tasks of the queues, by tenant.
+      {"dispatch_running",
+       "SELECT queue, tenant, count(*) FROM tasks WHERE state = 'running'"
+       " AND queue = ANY($1::text[]) GROUP BY queue, tenant"},
+      // ... and the tasks handed to the broker that no worker claimed yet.
+      {"dispatch_in_broker",
+       "SELECT id::text, queue, tenant FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued'"},
+      {"dispatch_weights",
+       "SELECT name, coalesce(weight, 1) FROM tenants WHERE name = ANY($1::text[])"},
+      // The first n rows of each chosen group ($2..$5), with their tasks;
+      // `g` numbers the groups as the caller listed them.
+      {"dispatch_rows", std::string(R"(
+SELECT g.g, o.id, (extract(epoch FROM o.created_at) * 1000)::bigint, t.id, t.type, t.queue,
+       t.priority, t.attempt, t.max_attempts, t.timeout_ms, t.tenant,
+       coalesce(t.idempotency_key, ''), t.payload, t.trace_id,
+       (extract(epoch FROM t.created_at) * 1000)::bigint, t.state, t.type_version
+FROM unnest($2::text[], $3::smallint[], $4::text[], $5::bigint[])
+       WITH ORDINALITY AS g(queue, priority, tenant, n, g)
+CROSS JOIN LATERAL (SELECT o.id, o.created_at, o.task_id FROM outbox o
+                    WHERE )") + kGroupRows + R"( ORDER BY o.id LIMIT g.n) o
+JOIN tasks t ON t.id = o.task_id
+ORDER BY g.g, o.id)"},
+  };
+  return kStatements;
+}
+
+DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    DispatchResult out;
+    const std::string skip = pg::IntArrayLiteral<int64_t>(request.skip);
+    std::vector<std::string> cap_queues;
+    std::vector<int64_t> caps;
+    for (const auto& [queue, room] : request.room) {
+      cap_queues.push_back(queue);
+      // One more than a pass may take: whether rows are left behind.
+      caps.push_back(std::clamp<int64_t>(room, 0, request.limit) + 1);
+    }
+    const int64_t other_cap = request.bounded ? 0 : request.limit;
+    std::vector<DispatchGroup> groups;
+    int64_t now_ms = 0;
+    for (const auto& r : tx.exec_prepared("dispatch_groups", skip, pg::ArrayLiteral(cap_queues),
+                                          pg::IntArrayLiteral<int64_t>(caps), other_cap)) {
+      DispatchGroup g;
+      g.queue = r[0].as<std::string>();
+      g.priority = r[1].as<uint32_t>();
+      g.tenant = r[2].as<std::string>();
+      g.head_id = r[3].as<int64_t>();
+      g.head_created_ms = r[4].as<int64_t>();
+      g.rows = r[5].as<int64_t>();
+      now_ms = r[6].as<int64_t>();
+      groups.push_back(std::move(g));
+    }
+    if (request.bounded) {
+      std::set<std::string> unknown;
+      for (const auto& g : groups) {
+        if (!request.room.contains(g.queue)) unknown.insert(g.queue);
+      }
+      out.unknown_queues.assign(unknown.begin(), unknown.end());
+    }
+    // Usage and weights matter only where tenants compete: a queue whose
+    // rows are one tenant's is served in priority and id order anyway.
+    std::map<std::pair<std::string, std::string>, TenantShare> shares;
+    std::map<std::string, std::set<std::string>> tenants_of;
+    for (const auto& g : groups) tenants_of[g.queue].insert(g.tenant);
+    std::vector<std::string> contested, tenants;
+    std::set<std::string> all_tenants;
+    for (const auto& [queue, ts] : tenants_of) {
+      if (ts.size() < 2) continue;
+      contested.push_back(queue);
+      all_tenants.insert(ts.begin(), ts.end());
+    }
+    tenants.assign(all_tenants.begin(), all_tenants.end());
+    if (!request.in_broker.empty()) {
+      for (const auto& r : tx.exec_prepared("dispatch_in_broker", pg::ArrayLiteral(request.in_broker))) {
+        out.in_broker.push_back(r[0].as<std::string>());
+        ++shares[{r[1].as<std::string>(), r[2].as<std::string>()}].usage;
+      }
+    }
+    if (!contested.empty()) {
+      for (const auto& r : tx.exec_prepared("dispatch_running", pg::ArrayLiteral(contested))) {
+        shares[{r[0].as<std::string>(), r[1].as<std::string>()}].usage += r[2].as<int64_t>();
+      }
+      std::map<std::string, int64_t> weights;
+      for (const auto& r : tx.exec_prepared("dispatch_weights", pg::ArrayLiteral(tenants))) {
+        weights[r[0].as<std::string>()] = r[1].as<int64_t>();
+      }
+      for (const auto& queue : contested) {
+        for (const auto& tenant : tenants_of[queue]) {
+          auto it = weights.find(tenant);
+          shares[{queue, tenant}].weight = it == weights.end() ? 1 : it->second;
+        }
+      }
+    }
+    auto plan = PlanDispatch(request, groups, shares, now_ms);
+    out.full_queues = std::move(plan.full_queues);
+    const auto& picks = plan.picks;
+    if (picks.empty()) return out;
+    // How many rows of each group, in the order the statement numbers them.
+    std::vector<int64_t> taken(groups.size(), 0);
+    for (const auto& p : picks) ++taken[p.group];
+    std::vector<size_t> listed;  // statement's ordinal - 1 -> group index
+    std::vector<std::string> queues, tenant_list;
+    std::vector<int64_t> priorities, counts;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (taken[i] == 0) continue;
+      listed.push_back(i);
+      queues.push_back(groups[i].queue);
+      tenant_list.push_back(groups[i].tenant);
+      priorities.push_back(groups[i].priority);
+      counts.push_back(taken[i]);
+    }
+    std::vector<std::vector<OutboxItem>> rows(groups.size());
+    for (const auto& r : tx.exec_prepared("dispatch_rows", skip, pg::ArrayLiteral(queues),
+                                          pg::IntArrayLiteral<int64_t>(priorities),
+                                          pg::ArrayLiteral(tenant_list),
+                                          pg::IntArrayLiteral<int64_t>(counts))) {
+      const size_t group = listed.at(r[0].as<size_t>() - 1);
+      OutboxItem item;
+      item.outbox_id = r[1].as<int64_t>();
+      const int64_t created_ms = r[2].as<int64_t>();
+      Envelope& e = item.envelope;
+      e.id = r[3].as<std::string>();
+      e.type = r[4].as<std::string>();
+      e.queue = r[5].as<std::string>();
+      e.priority = r[6].as<uint32_t>();
+      e.attempt = r[7].as<uint32_t>();
+      e.max_attempts = r[8].as<uint32_t>();
+      e.timeout_ms = r[9].as<uint32_t>();
+      e.tenant = r[10].as<std::string>();
+      e.idempotency_key = r[11].as<std::string>();
+      e.payload = pg::Bytes(r[12]);
+      e.trace_id = r[13].as<std::string>();
+      e.enqueued_at_unix_ms = pg::Int64OrZero(r[14]);
+      e.type_version = r[16].as<uint32_t>();
+      // Each row's own wait: younger rows of an aged group may rank lower.
+      item.publish_priority =
+          EffectivePriority(e.priority, now_ms - created_ms, request.AgingOf(e.queue));
+      // A task no longer queued needs no message: marked by an empty queue.
+      if (r[15].as<std::string>() != "queued") e.queue.clear();
+      rows[group].push_back(std::move(item));
+    }
+    std::vector<size_t> next(groups.size(), 0);
+    for (const auto& p : picks) {
+      if (next[p.group] < rows[p.group].size()) {
+        out.items.push_back(std::move(rows[p.group][next[p.group]++]));
+      }
+    }
+    return out;
+  });
+}
+
+}  // namespace fila

@@ -1,0 +1,170 @@
+// The store contract, fair dispatch (LeaderStore::FetchDispatch,
+// docs/fairness.md): effective priority first, then usage over weight, then
+// age; the room per queue, the skip list and the in-broker ledger.
+#include <map>
+
+#include "conformance_support.h"
+#include "store_conformance.h"
+
+namespace fila::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+NewTask Task(const std::string& tenant, uint32_t priority = 0, const std::string& queue = "default") {
+  NewTask t = Noop({}, tenant);
+  t.priority = priority;
+  t.queue = queue;
+  return t;
+}
+
+DispatchRequest Unbounded(uint32_t limit) {
+  DispatchRequest r;
+  r.limit = limit;
+  return r;
+}
+
+std::vector<std::string> Tenants(const DispatchResult& r) {
+  std::vector<std::string> out;
+  for (const auto& item : r.items) out.push_back(item.envelope.tenant);
+  return out;
+}
+
+TEST_P(StoreConformance, DispatchPublishesHigherPriorityFirstAndFillsColumnsFromTheTask) {
+  const std::string low = EnqueueOne(store(), Task("a", 1));
+  const std::string high = EnqueueOne(store(), Task("a", 7));
+  const auto r = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].envelope.id, high);
+  EXPECT_EQ(r.items[0].publish_priority, 7u);
+  EXPECT_EQ(r.items[1].envelope.id, low);
+  EXPECT_EQ(r.items[1].envelope.queue, "default");
+  EXPECT_EQ(r.items[1].envelope.type, "noop");
+  EXPECT_TRUE(r.unknown_queues.empty());
+}
+
+TEST_P(StoreConformance, DispatchServesTheTenantWithLessUsageFirst) {
+  // A has two running tasks, then both wait with one more each: B's
+  // younger task goes first.
+  auto running = EnqueueAll(store(), {Task("a"), Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {running[0].id, running[1].id}).claimed.size(), 2u);
+  const std::string a = EnqueueOne(store(), Task("a"));
+  const std::string b = EnqueueOne(store(), Task("b"));
+  const auto r = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].envelope.id, b);
+  EXPECT_EQ(r.items[1].envelope.id, a);
+}
+
+TEST_P(StoreConformance, DispatchKeepsPriorityAboveFairness) {
+  auto running = EnqueueAll(store(), {Task("a"), Task("a"), Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {running[0].id, running[1].id, running[2].id}).claimed.size(), 3u);
+  const std::string a = EnqueueOne(store(), Task("a", 5));
+  EnqueueOne(store(), Task("b", 4));
+  const auto r = store().FetchDispatch(Unbounded(1));
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].envelope.id, a);
+}
+
+TEST_P(StoreConformance, DispatchSharesByWeight) {
+  SetTenantWeight("a", 3);
+  std::vector<NewTask> tasks;
+  for (int i = 0; i < 8; ++i) tasks.push_back(Task("a"));
+  EnqueueAll(store(), tasks);
+  tasks.clear();
+  for (int i = 0; i < 8; ++i) tasks.push_back(Task("b"));
+  EnqueueAll(store(), tasks);
+  const auto r = store().FetchDispatch(Unbounded(8));
+  std::map<std::string, int> n;
+  for (const auto& t : Tenants(r)) ++n[t];
+  // usage/weight: a 3:1 share; the first pick (a tie) goes to the older.
+  EXPECT_EQ(n["a"], 6);
+  EXPECT_EQ(n["b"], 2);
+}
+
+TEST_P(StoreConformance, DispatchAgesAWaitingTaskAboveNewerHigherPriorities) {
+  const std::string old = EnqueueOne(store(), Task("a", 0));
+  Advance(milliseconds(350));
+  const std::string fresh = EnqueueOne(store(), Task("a", 2));
+  DispatchRequest req = Unbounded(10);
+  req.aging_ms["default"] = 100;  // a level per 100 ms: the old task is at 3 or more
+  const auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].envelope.id, old);
+  EXPECT_GE(r.items[0].publish_priority, 3u);
+  EXPECT_EQ(r.items[0].envelope.priority, 0u);  // the task keeps the producer's priority
+  EXPECT_EQ(r.items[1].envelope.id, fresh);
+  // Without aging, the priority decides.
+  const auto plain = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(plain.items.size(), 2u);
+  EXPECT_EQ(plain.items[0].envelope.id, fresh);
+  EXPECT_EQ(plain.items[1].publish_priority, 0u);
+}
+
+TEST_P(StoreConformance, DispatchTakesNoMoreThanEachQueuesRoomAndNamesUnknownQueues) {
+  EnqueueAll(store(), {Task("a", 0, "q1"), Task("a", 0, "q1"), Task("a", 0, "q1"),
+                       Task("a", 0, "q2"), Task("a", 0, "q3")});
+  DispatchRequest req = Unbounded(10);
+  req.bounded = true;
+  req.room["q1"] = 2;
+  req.room["q2"] = 0;
+  const auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 2u);
+  for (const auto& item : r.items) EXPECT_EQ(item.envelope.queue, "q1");
+  EXPECT_EQ(r.unknown_queues, std::vector<std::string>{"q3"});
+  EXPECT_EQ(r.full_queues, (std::vector<std::string>{"q1", "q2"}));
+  // Room for everything: nothing is full.
+  req.room = {{"q1", 10}, {"q2", 10}, {"q3", 10}};
+  const auto all = store().FetchDispatch(req);
+  EXPECT_EQ(all.items.size(), 5u);
+  EXPECT_TRUE(all.full_queues.empty());
+  EXPECT_TRUE(all.unknown_queues.empty());
+}
+
+TEST_P(StoreConformance, DispatchLeavesSkippedRowsOut) {
+  EnqueueAll(store(), {Task("a"), Task("a"), Task("b")});
+  const auto first = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(first.items.size(), 3u);
+  DispatchRequest req = Unbounded(10);
+  req.skip = {first.items[0].outbox_id, first.items[2].outbox_id};
+  const auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].outbox_id, first.items[1].outbox_id);
+}
+
+TEST_P(StoreConformance, DispatchCountsUnclaimedPublishedTasksAsUsage) {
+  auto published = EnqueueAll(store(), {Task("a"), Task("a"), Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {published[2].id}).claimed.size(), 1u);
+  const std::string a = EnqueueOne(store(), Task("a"));
+  const std::string b = EnqueueOne(store(), Task("b"));
+  DispatchRequest req = Unbounded(10);
+  req.in_broker = {published[0].id, published[1].id, published[2].id};
+  const auto r = store().FetchDispatch(req);
+  // Still queued: the two unclaimed ones (the claimed one is running).
+  auto still = r.in_broker;
+  std::sort(still.begin(), still.end());
+  std::vector<std::string> want{published[0].id, published[1].id};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(still, want);
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].envelope.id, b);
+  EXPECT_EQ(r.items[1].envelope.id, a);
+}
+
+TEST_P(StoreConformance, DispatchSeesRowsWrittenByTheDueRelease) {
+  NewTask later = Task("a", 4);
+  later.run_at_ms = NowUnixMs() + 200;
+  const std::string id = EnqueueOne(store(), later);
+  Advance(milliseconds(300));
+  store().ReleaseDue(10);
+  const auto r = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].envelope.id, id);
+  EXPECT_EQ(r.items[0].publish_priority, 4u);
+}
+
+}  // namespace
+}  // namespace fila::test

@@ -1,0 +1,186 @@
+// The relay's dispatcher on the in-memory store (a fake clock) and broker:
+// the window per queue, the fair order, aging, and --priority-aging.
+#include "fila/scheduler/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+
+#include "fila/broker_memory/memory_broker.h"
+#include "fila/core/envelope.h"
+#include "fila/core/errors.h"
+#include "fila/store_memory/memory_store.h"
+
+namespace fila {
+namespace {
+
+using std::chrono::milliseconds;
+
+class AgedMetrics final : public SchedulerMetrics {
+ public:
+  void DispatchAged(const std::string& queue, uint64_t tasks) override { aged[queue] += tasks; }
+  void DispatchWindowFull(const std::string& queue, bool is_full) override { full[queue] = is_full; }
+  std::map<std::string, uint64_t> aged;
+  std::map<std::string, bool> full;
+};
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest()
+      : now_(NowUnixMs()), store_([this] { return now_.load(); }), publisher_(broker_.NewPublisher()) {}
+
+  Dispatcher Make(uint32_t window, milliseconds aging = milliseconds(0)) {
+    DispatchOptions options;
+    options.window = window;
+    options.default_aging = aging;
+    return Dispatcher(options, store_, *publisher_, metrics_);
+  }
+  std::vector<std::string> Enqueue(int n, const std::string& tenant, uint32_t priority = 0) {
+    NewTask t;
+    t.type = "noop";
+    t.queue = "default";
+    t.max_attempts = 3;
+    t.timeout_ms = 1000;
+    t.tenant = tenant;
+    t.priority = priority;
+    std::vector<NewTask> tasks(static_cast<size_t>(n), t);
+    std::vector<std::string> ids;
+    for (const auto& r : store_.Enqueue(tasks)) ids.push_back(r.id);
+    return ids;
+  }
+  // What the relay does with a pass: publish, delete, tell the dispatcher.
+  std::vector<OutboxItem> Pass(Dispatcher& d, uint32_t limit = 500) {
+    auto items = d.Next(limit);
+    std::vector<OutgoingMessage> messages;
+    std::vector<int64_t> ids;
+    for (const auto& item : items) {
+      ids.push_back(item.outbox_id);
+      messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
+                          static_cast<uint8_t>(item.publish_priority), item.envelope.id});
+    }
+    publisher_->PublishConfirmed(messages, DeadlineIn(milliseconds(1000)));
+    store_.DeleteOutbox(ids);
+    d.Published(items);
+    return items;
+  }
+  // Workers took what the broker held: claimed (running) and gone from it.
+  void Consume(const std::vector<OutboxItem>& items) {
+    std::vector<std::string> ids;
+    for (const auto& item : items) ids.push_back(item.envelope.id);
+    broker_.Purge("default");
+    store_.Claim(ids, "w1", 60000);
+  }
+
+  std::atomic<int64_t> now_;
+  MemoryStore store_;
+  MemoryBroker broker_;
+  std::unique_ptr<Publisher> publisher_;
+  AgedMetrics metrics_;
+};
+
+TEST_F(DispatcherTest, KeepsAtMostTheWindowReadyInTheBroker) {
+  Enqueue(10, "a");
+  Dispatcher d = Make(4);
+  auto first = Pass(d);
+  EXPECT_EQ(first.size(), 4u);
+  EXPECT_EQ(broker_.Depth("default"), 4u);
+  EXPECT_TRUE(d.Held());
+  EXPECT_TRUE(metrics_.full["default"]);
+  EXPECT_TRUE(Pass(d).empty());  // full: nothing more until workers take some
+  broker_.Purge("default");
+  EXPECT_EQ(Pass(d).size(), 4u);
+  broker_.Purge("default");
+  EXPECT_EQ(Pass(d).size(), 2u);
+  EXPECT_FALSE(d.Held());
+  EXPECT_FALSE(metrics_.full["default"]);
+}
+
+TEST_F(DispatcherTest, AQuietTenantGoesBeforeABacklog) {
+  Enqueue(20, "a");
+  Dispatcher d = Make(4);
+  auto first = Pass(d);
+  ASSERT_EQ(first.size(), 4u);
+  const auto b = Enqueue(2, "b");
+  Consume(first);  // a now runs 4 tasks
+  auto next = Pass(d);
+  ASSERT_EQ(next.size(), 4u);
+  EXPECT_EQ(next[0].envelope.id, b[0]);
+  EXPECT_EQ(next[1].envelope.id, b[1]);
+  EXPECT_EQ(next[2].envelope.tenant, "a");
+}
+
+TEST_F(DispatcherTest, PublishedUnclaimedTasksCountAsUsage) {
+  // a's four tasks sit in the broker, unclaimed: b still goes first.
+  Enqueue(20, "a");
+  Dispatcher d = Make(6);
+  ASSERT_EQ(Pass(d, 4).size(), 4u);
+  const auto b = Enqueue(1, "b");
+  auto next = Pass(d);
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].envelope.id, b[0]);
+}
+
+TEST_F(DispatcherTest, AgedTasksArePublishedWithTheirRaisedPriority) {
+  const auto old = Enqueue(1, "a", 0);
+  now_ += 25000;
+  Enqueue(1, "a", 9);
+  Dispatcher d = Make(10, milliseconds(10000));
+  auto items = Pass(d);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].envelope.id, old[0]);
+  EXPECT_EQ(items[1].publish_priority, 2u);
+  EXPECT_EQ(items[1].envelope.priority, 0u);
+  EXPECT_EQ(metrics_.aged["default"], 1u);
+}
+
+TEST_F(DispatcherTest, NoWindowPublishesEverythingInIdOrder) {
+  const auto low = Enqueue(3, "a", 0);
+  const auto high = Enqueue(1, "b", 9);
+  Dispatcher d = Make(0, milliseconds(1000));
+  auto items = Pass(d);
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0].envelope.id, low[0]);
+  EXPECT_EQ(items[3].envelope.id, high[0]);
+  EXPECT_FALSE(d.Held());
+}
+
+TEST_F(DispatcherTest, HonoursTheSkipList) {
+  Enqueue(3, "a");
+  Dispatcher d = Make(10);
+  const auto all = d.Next(10);
+  ASSERT_EQ(all.size(), 3u);
+  std::vector<int64_t> skip{all[0].outbox_id};
+  const auto rest = d.Next(10, skip);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].outbox_id, all[1].outbox_id);
+}
+
+TEST(PriorityAging, ParsesOneValueOrOnePerQueue) {
+  DispatchOptions o;
+  ParsePriorityAging("45s", o);
+  EXPECT_EQ(o.default_aging, milliseconds(45000));
+  EXPECT_TRUE(o.aging.empty());
+  DispatchOptions p;
+  ParsePriorityAging("default=30s,reports=500ms,bulk=0,slow=2m", p);
+  EXPECT_EQ(p.default_aging, milliseconds(30000));
+  EXPECT_EQ(p.aging.at("reports"), milliseconds(500));
+  EXPECT_EQ(p.aging.at("bulk"), milliseconds(0));
+  EXPECT_EQ(p.aging.at("slow"), milliseconds(120000));
+  for (const char* bad : {"", "x", "10d", "=5s", "a=", "a=5s,,b=1s", "-1s"}) {
+    DispatchOptions q;
+    EXPECT_THROW(ParsePriorityAging(bad, q), PermanentError) << bad;
+  }
+}
+
+TEST(EffectivePriority, RisesOneLevelPerAgingIntervalUpToNine) {
+  EXPECT_EQ(EffectivePriority(0, 29999, 30000), 0u);
+  EXPECT_EQ(EffectivePriority(0, 30000, 30000), 1u);
+  EXPECT_EQ(EffectivePriority(3, 90000, 30000), 6u);
+  EXPECT_EQ(EffectivePriority(0, 3600000, 30000), 9u);
+  EXPECT_EQ(EffectivePriority(2, 3600000, 0), 2u);
+  EXPECT_EQ(EffectivePriority(9, 0, 1), 9u);
+}
+
+}  // namespace
+}  // namespace fila
