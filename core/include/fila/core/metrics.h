@@ -82,6 +82,12 @@ class SchedulerMetrics {
   // Age of the oldest unpublished outbox row (0 when empty) and row count.
   virtual void Outbox(double /*lag_seconds*/, int64_t /*rows*/) {}
   virtual void Workers(int64_t /*alive*/) {}
+  // One group commit of the API's single enqueues: how many tasks it
+  // carried and how long the store call took.
+  virtual void EnqueueGroup(size_t /*tasks*/, double /*seconds*/) {}
+  // An enqueue the API refused (429) before touching the database; reason
+  // commit_latency, backlog or queue_full.
+  virtual void Backpressure(const std::string& /*reason*/) {}
 };
 
 // A SchedulerMetrics that records nothing.
