@@ -71,11 +71,24 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         window_full_(prom::Gauge(r, "fila_dispatch_window_full",
                                  "1 when the relay's last pass left outbox rows of the queue "
                                  "behind because its dispatch window was full, else 0"),
-                     {"queue"}) {
+                     {"queue"}),
+        group_size_(prom::Histogram(r, "fila_enqueue_group_size",
+                                    "Single enqueues of the API committed together in one "
+                                    "transaction (group commit)")
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),
+        commit_seconds_(prom::Histogram(r, "fila_enqueue_commit_seconds",
+                                        "Duration of one group commit of the API's single enqueues")
+                            .Add({}, prometheus::Histogram::BucketBoundaries(DurationBuckets()))),
+        backpressure_(prom::Counter(r, "fila_api_backpressure_total",
+                                    "Enqueues refused 429 before touching the database, by reason "
+                                    "(commit_latency, backlog, queue_full)"),
+                      {"reason"}) {
     // Known label values start at zero, so their first event is an increase.
     for (const char* reason : {"lease_expired", "worker_lost"}) lease_expiries_.Get({reason});
     for (const char* outcome : {"fired", "missed"}) schedule_slots_.Get({outcome});
     for (const char* result : {"accepted", "rejected"}) ingested_.Get({result});
+    for (const char* reason : {"commit_latency", "backlog", "queue_full"}) backpressure_.Get({reason});
   }
 
   void Enqueued(const std::string& queue, const std::string& type, uint64_t count) override {
@@ -140,6 +153,11 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   void DispatchWindowFull(const std::string& queue, bool full) override {
     window_full_.Get({queue}).Set(full ? 1 : 0);
   }
+  void EnqueueGroup(size_t tasks, double seconds) override {
+    group_size_.Observe(static_cast<double>(tasks));
+    commit_seconds_.Observe(seconds);
+  }
+  void Backpressure(const std::string& reason) override { backpressure_.Get({reason}).Increment(); }
 
  private:
   Series<Counter> enqueued_;
@@ -162,6 +180,9 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Gauge& workers_;
   Series<Counter> dispatch_aged_;
   Series<Gauge> window_full_;
+  Histogram& group_size_;
+  Histogram& commit_seconds_;
+  Series<Counter> backpressure_;
   std::mutex queues_mutex_;
   std::set<std::string> seen_;
 };

@@ -32,6 +32,18 @@ struct IngestConsumer::Item {
     response.set_error_field(field);
     answerable = true;
   }
+
+  // The answer to a request the gate or the store refused, by the error's type.
+  void FailWith(const std::exception& e) {
+    if (const auto* denied = dynamic_cast<const PermissionDenied*>(&e)) {
+      Fail("permission_denied", denied->what(), denied->field());
+    } else if (const auto* permanent = dynamic_cast<const PermanentError*>(&e)) {
+      Fail("invalid_argument", permanent->what(), permanent->field());
+    } else {
+      spdlog::error("ingest: enqueue failed: {}", e.what());
+      Fail("internal", "internal error", "");
+    }
+  }
 };
 
 IngestConsumer::IngestConsumer(IngestOptions options, Consumer& consumer, TaskAdminStore& store,
@@ -149,9 +161,6 @@ void IngestConsumer::Process(std::vector<Delivery> batch, const std::atomic<bool
 void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& stop) {
   auto backoff = options_.retry_initial;
   int failures = 0;
-  // After the database refused a whole batch for one request, each request
-  // goes alone, so only the bad one is answered with the error.
-  bool one_by_one = false;
   for (;;) {
     std::vector<Item*> pending;
     for (Item& item : items) {
@@ -165,56 +174,50 @@ void IngestConsumer::Commit(std::vector<Item>& items, const std::atomic<bool>& s
       pending.push_back(&item);
     }
     if (pending.empty()) return;
-    const size_t group = one_by_one ? 1 : pending.size();
     try {
-      bool regroup = false;
-      for (size_t start = 0; start < pending.size() && !regroup; start += group) {
-        std::span<Item*> part(pending.data() + start, std::min(group, pending.size() - start));
-        std::vector<NewTask> tasks;
-        tasks.reserve(part.size());
-        for (Item* item : part) tasks.push_back(*item->task);
+      // The tenant's bindings and quota, request by request, so a refused
+      // one is answered alone; the database is needed here too, so a
+      // TransientError retries the batch like a commit.
+      const QueueRule rule = options_.tenants.empty() ? QueueRule::kAnyQueue : QueueRule::kProducer;
+      std::vector<Item*> admitted;
+      std::vector<NewTask> tasks;
+      for (Item* item : pending) {
         try {
-          // The tenant's bindings and quota; the database is needed here
-          // too, so a TransientError retries the batch like a commit.
-          const QueueRule rule = options_.tenants.empty() ? QueueRule::kAnyQueue : QueueRule::kProducer;
-          gate_.CheckEnqueue(tasks, types_, rule);
-          std::vector<EnqueueResult> results = store_.Enqueue(tasks);
-          if (results.size() != part.size()) {
-            throw PermanentError("the store answered " + std::to_string(results.size()) +
-                                 " results for " + std::to_string(part.size()) + " tasks");
-          }
-          for (size_t i = 0; i < part.size(); ++i) {
-            Item& item = *part[i];
-            item.task.reset();
-            item.response = codec::ToProto(results[i]);
-            if (results[i].created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
-            item.answerable = true;
-          }
+          gate_.CheckEnqueue(std::span<const NewTask>(&*item->task, 1), types_, rule);
+          admitted.push_back(item);
+          tasks.push_back(*item->task);
         } catch (const QuotaExceeded& e) {
-          if (part.size() > 1) {
-            regroup = one_by_one = true;
-          } else {
-            part[0]->Fail("resource_exhausted", e.what(), "");
-          }
+          item->Fail("resource_exhausted", e.what(), "");
         } catch (const TransientError&) {
           throw;
         } catch (const std::exception& e) {
-          if (part.size() > 1) {
-            regroup = one_by_one = true;
-          } else if (const auto* denied = dynamic_cast<const PermissionDenied*>(&e)) {
-            part[0]->Fail("permission_denied", denied->what(), denied->field());
-          } else if (const auto* permanent = dynamic_cast<const PermanentError*>(&e)) {
-            part[0]->Fail("invalid_argument", permanent->what(), permanent->field());
-          } else {
-            spdlog::error("ingest: enqueue failed: {}", e.what());
-            part[0]->Fail("internal", "internal error", "");
-          }
+          item->FailWith(e);
         }
       }
-      if (!regroup) {
-        if (failures > 0) spdlog::info("ingest: database back after {} failed attempts", failures);
-        return;
+      // One transaction; a request the database refuses fails alone.
+      std::vector<EnqueueOutcome> outcomes;
+      if (!tasks.empty()) outcomes = store_.EnqueueEach(tasks);
+      if (outcomes.size() != tasks.size()) {
+        throw std::logic_error("the store answered " + std::to_string(outcomes.size()) +
+                               " outcomes for " + std::to_string(tasks.size()) + " tasks");
       }
+      for (size_t i = 0; i < admitted.size(); ++i) {
+        Item& item = *admitted[i];
+        if (outcomes[i].error) {
+          try {
+            std::rethrow_exception(outcomes[i].error);
+          } catch (const std::exception& e) {
+            item.FailWith(e);
+          }
+          continue;
+        }
+        item.task.reset();
+        item.response = codec::ToProto(outcomes[i].result);
+        if (outcomes[i].result.created) metrics_.Enqueued(tasks[i].queue, tasks[i].type, 1);
+        item.answerable = true;
+      }
+      if (failures > 0) spdlog::info("ingest: database back after {} failed attempts", failures);
+      return;
     } catch (const TransientError& e) {
       if (failures++ == 0) {
         spdlog::warn("ingest: cannot enqueue {} requests ({}); retrying with backoff, unacked",

@@ -96,6 +96,28 @@ int main(int argc, char** argv) {
                  "Open event streams (GET /v1/tasks/{id}/events); past it 503 (0: no limit)");
   app.add_option("--api-max-streams-per-tenant", limits.streams_per_tenant,
                  "Open event streams of one tenant; past it 429 (0: no limit)");
+  fila::ApiBackpressure& pressure = api_options.backpressure;
+  int max_commit_latency_ms = static_cast<int>(pressure.max_commit_latency.count());
+  app.add_option("--max-commit-latency-ms", max_commit_latency_ms,
+                 "Enqueues are refused 429 (the tenants with the most requests waiting first) while "
+                 "recent group commits take longer than this; 0: off (env FILA_MAX_COMMIT_LATENCY_MS)")
+      ->envname("FILA_MAX_COMMIT_LATENCY_MS")
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--max-backlog", pressure.max_backlog,
+                 "Enqueues are refused 429 (the tenants above their share first) while more tasks "
+                 "than this are queued, as last sampled; 0: off (env FILA_MAX_BACKLOG)")
+      ->envname("FILA_MAX_BACKLOG")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--api-max-enqueue-queue", pressure.max_queued,
+                 "Single enqueues that may wait for a group commit; past it 429 "
+                 "(env FILA_API_MAX_ENQUEUE_QUEUE)")
+      ->envname("FILA_API_MAX_ENQUEUE_QUEUE")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--api-enqueue-committers", pressure.committers,
+                 "Group commits of single enqueues in flight at once, each on its own database "
+                 "connection (env FILA_API_ENQUEUE_COMMITTERS)")
+      ->envname("FILA_API_ENQUEUE_COMMITTERS")
+      ->check(CLI::Range(size_t{1}, size_t{16}));
   int drain_s = 10;
   app.add_option("--drain-timeout", drain_s,
                  "Seconds the scheduler may take to stop after SIGTERM; past them it exits anyway")
@@ -222,6 +244,10 @@ int main(int argc, char** argv) {
   api_options.token_cache_ttl = std::chrono::milliseconds(token_cache_ms);
   api_options.max_body_bytes = std::max(api_options.max_body_bytes, max_payload * 2 + 4096);
   api_options.body_timeout = std::chrono::milliseconds(body_timeout_ms);
+  pressure.max_commit_latency = std::chrono::milliseconds(max_commit_latency_ms);
+  // Posted by the sampler below, read by the API's backpressure.
+  static fila::BacklogBoard backlog;
+  pressure.backlog = &backlog;
   fila::TaskTypes types =
       fila::TaskTypes::Builtin(test_types ? fila::TestTypes::kEnabled : fila::TestTypes::kDisabled);
   // Types registered as data (fila types apply).
@@ -283,7 +309,8 @@ int main(int argc, char** argv) {
   }
 
   fila::Sampler sampler({.interval = std::chrono::milliseconds(sample_ms),
-                         .worker_timeout = options.worker_timeout},
+                         .worker_timeout = options.worker_timeout,
+                         .backlog = &backlog},
                         std::make_unique<fila::PostgresStore>(database_url),
                         broker->NewConsumer(), metrics);
   sampler.Start();

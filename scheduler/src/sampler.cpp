@@ -54,6 +54,7 @@ void Sampler::Loop() {
         metrics_.Queues(sample.queues);
         metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
         metrics_.Workers(sample.workers_alive);
+        if (options_.backlog) options_.backlog->Post(std::move(sample.queued_by_tenant));
         sampled_ = true;
         if (database_.Succeeded()) spdlog::info("sampler: PostgreSQL answers again");
       } catch (const std::exception& e) {

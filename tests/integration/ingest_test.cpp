@@ -404,5 +404,36 @@ TEST_F(Ingest, FiveHundredPipelinedRequests) {
               kRequests, seconds, kRequests / seconds);
 }
 
+TEST_F(Ingest, ABadRequestInABatchFailsAloneAndTheOthersAreEnqueued) {
+  v1::EnqueueResponse warm = Call(SleepRequest(Id("warm")).SerializeAsString(), kProtobuf,
+                                  Id("warm"));
+  ASSERT_FALSE(warm.id().empty());
+  constexpr int kRequests = 50;
+  constexpr int kBad = 7;  // depends on a task that does not exist: the database refuses it
+  std::set<std::string> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    v1::EnqueueRequest request = SleepRequest(Id("mixed-" + std::to_string(i)));
+    request.set_trace_id(tag_ + "-mixed");
+    if (i == kBad) request.add_depends_on("00000000-0000-4000-8000-000000000000");
+    ids.insert(Id("m" + std::to_string(i)));
+    producer_->Publish(request.SerializeAsString(), kProtobuf, Id("m" + std::to_string(i)),
+                       producer_->reply_queue());
+  }
+  auto replies = producer_->AwaitReplies(ids, 60s);
+  ASSERT_EQ(replies.size(), static_cast<size_t>(kRequests)) << scheduler_->Stderr();
+  for (const auto& [id, reply] : replies) {
+    v1::EnqueueResponse response = ParseResponse(reply);
+    if (id == Id("m" + std::to_string(kBad))) {
+      EXPECT_EQ(response.error_code(), "invalid_argument");
+      EXPECT_EQ(response.error_field(), "depends_on");
+    } else {
+      EXPECT_EQ(response.error_code(), "") << response.error_message();
+      EXPECT_TRUE(response.created());
+    }
+  }
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM tasks WHERE trace_id = '" + tag_ + "-mixed'"),
+            kRequests - 1);
+}
+
 }  // namespace
 }  // namespace fila

@@ -135,7 +135,13 @@ Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& ty
       tenants_(tenants),
       metrics_(metrics),
       // Unknown tokens may hold at most half the API's connections.
-      authenticator_(stores, options.token_cache_ttl, options.database_connections / 2) {}
+      authenticator_(stores, options.token_cache_ttl, options.database_connections / 2),
+      combiner_(stores,
+                {.max_group = options.backpressure.max_group,
+                 .max_queued = options.backpressure.max_queued,
+                 .committers = options.backpressure.committers},
+                metrics),
+      backpressure_(options_.backpressure, combiner_, metrics) {}
 
 Response Router::Handle(const Request& request, const Caller& caller) {
   try {
@@ -259,10 +265,11 @@ Response Router::Enqueue(const Request& r, const Caller& caller) {
   v1::EnqueueRequest m;
   Decode(RequestFormat(r), r.body, m);
   NewTask task = PrepareTask(RequestFor(m, caller), types_, options_.limits);
+  backpressure_.Check(task.tenant);
   std::vector<NewTask> one{task};
   tenants_.CheckEnqueue(one, types_, RuleFor(caller));
-  auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-  EnqueueResult result = store->Enqueue(one).at(0);
+  // Committed with the single enqueues of other requests (group commit).
+  EnqueueResult result = combiner_.Enqueue(task, SteadyClock::now() + kPoolWait);
   if (result.created) metrics_.Enqueued(task.queue, task.type, 1);
   return Reply(r, result.created ? 201 : 200, codec::EnqueuedTask(result, task));
 }
@@ -294,6 +301,7 @@ Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
                      "tasks[" + std::to_string(i) + "]." + e.field()};
     }
   }
+  backpressure_.Check(tasks.front().tenant);
   tenants_.ReserveWaiting(tasks);
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
   auto results = store->Enqueue(tasks);  // one transaction

@@ -11,6 +11,8 @@
 #include "fila/core/metrics.h"
 #include "fila/core/state_store.h"
 #include "authenticator.h"
+#include "backpressure.h"
+#include "enqueue_combiner.h"
 #include "fila/core/tenant_gate.h"
 #include "fila/core/type_store.h"
 #include "store_pool.h"
@@ -91,6 +93,8 @@ class Router final {
   TenantGate& tenants_;
   SchedulerMetrics& metrics_;
   Authenticator authenticator_;
+  EnqueueCombiner combiner_;  // single enqueues, committed in groups
+  Backpressure backpressure_;
 };
 
 }  // namespace fila::api

@@ -22,6 +22,22 @@ std::vector<EnqueueResult> MemoryStore::Enqueue(std::span<const NewTask> tasks) 
   return state_->EnqueueLocked(tasks);
 }
 
+std::vector<EnqueueOutcome> MemoryStore::EnqueueEach(std::span<const NewTask> tasks) {
+  std::lock_guard lock(state_->mu);
+  std::vector<EnqueueOutcome> out;
+  out.reserve(tasks.size());
+  // EnqueueLocked checks a task fully before it writes anything, so a
+  // refused task leaves nothing behind.
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    try {
+      out.push_back({state_->EnqueueLocked(tasks.subspan(i, 1)).at(0), nullptr});
+    } catch (const PermanentError&) {
+      out.push_back({{}, std::current_exception()});
+    }
+  }
+  return out;
+}
+
 RequestResult MemoryStore::Cancel(const std::string& id) {
   std::lock_guard lock(state_->mu);
   MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;

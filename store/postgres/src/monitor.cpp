@@ -16,17 +16,22 @@ PostgresStore::Sample PostgresStore::SampleQueues(uint32_t worker_timeout_ms) {
     Sample sample;
     std::map<std::string, QueueSample> queues;
     // The partial index tasks_active covers exactly these states.
+    // By tenant too (one scan): the API's backpressure weighs each
+    // tenant's share of the queued tasks.
     for (const auto& r : tx.exec(
-             "SELECT queue, state, count(*) FROM tasks"
+             "SELECT queue, state, tenant, count(*) FROM tasks"
              " WHERE state IN ('queued', 'scheduled', 'running', 'blocked')"
-             " GROUP BY queue, state")) {
+             " GROUP BY queue, state, tenant")) {
       auto& q = queues[r[0].as<std::string>()];
       const auto state = r[1].as<std::string>();
-      const auto n = r[2].as<int64_t>();
-      if (state == "queued") q.queued = n;
-      if (state == "scheduled") q.scheduled = n;
-      if (state == "running") q.running = n;
-      if (state == "blocked") q.blocked = n;
+      const auto n = r[3].as<int64_t>();
+      if (state == "queued") {
+        q.queued += n;
+        sample.queued_by_tenant[r[2].as<std::string>()] += n;
+      }
+      if (state == "scheduled") q.scheduled += n;
+      if (state == "running") q.running += n;
+      if (state == "blocked") q.blocked += n;
     }
     for (const auto& r : tx.exec(
              "SELECT queue, greatest(extract(epoch FROM now() - min(run_at)), 0)::float8"

@@ -87,6 +87,12 @@ class SchedulerMetrics {
   // queue behind because its dispatch window was full.
   virtual void DispatchAged(const std::string& /*queue*/, uint64_t /*tasks*/) {}
   virtual void DispatchWindowFull(const std::string& /*queue*/, bool /*full*/) {}
+  // One group commit of the API's single enqueues: how many tasks it
+  // carried and how long the store call took.
+  virtual void EnqueueGroup(size_t /*tasks*/, double /*seconds*/) {}
+  // An enqueue the API refused (429) before touching the database; reason
+  // commit_latency, backlog or queue_full.
+  virtual void Backpressure(const std::string& /*reason*/) {}
 };
 
 // A SchedulerMetrics that records nothing.

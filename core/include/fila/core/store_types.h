@@ -4,6 +4,7 @@
 // task_admin_store.h, token_store.h, monitor_store.h) take and return.
 
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <optional>
 #include <span>
@@ -47,6 +48,15 @@ struct EnqueueResult {
   std::string id;
   TaskState state = TaskState::kQueued;
   bool created = true;  // false: an existing task had the idempotency key
+};
+
+// What EnqueueEach did with one task: its result, or the error that task
+// alone raised (then `result` is empty). The error keeps its type
+// (PermanentError and its subclasses), so callers answer it as they would
+// the same error thrown by Enqueue.
+struct EnqueueOutcome {
+  EnqueueResult result;
+  std::exception_ptr error;
 };
 
 struct OutboxItem {

@@ -21,6 +21,13 @@ class TaskAdminStore {
   // (tenant, idempotency_key) exists is not inserted; its existing id is
   // returned with created = false. Tasks with depends_on start blocked.
   virtual std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) = 0;
+  // Enqueues independent tasks in one transaction (one commit), each as if
+  // it were enqueued alone, in order: a task that Enqueue would refuse with
+  // a PermanentError gets that error in its outcome and the others are
+  // still inserted; a repeated idempotency key within `tasks` answers the
+  // first one's id (created = false), as two sequential calls would.
+  // A TransientError fails them all: it is thrown, nothing is committed.
+  virtual std::vector<EnqueueOutcome> EnqueueEach(std::span<const NewTask> tasks) = 0;
 
   // A queued, scheduled or blocked task is cancelled at once; a running one
   // is flagged, and its worker cancels it.

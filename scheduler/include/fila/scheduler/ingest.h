@@ -86,7 +86,8 @@ class IngestConsumer final {
   // Enqueues the valid requests of `batch` in one transaction, retrying
   // while the database is down, then answers and acks every delivery.
   void Process(std::vector<Delivery> batch, const std::atomic<bool>& stop);
-  // Commits the prepared tasks of `items` (store_.Enqueue), retrying
+  // Commits the prepared tasks of `items` (store_.EnqueueEach: one
+  // transaction, a refused request fails alone), retrying
   // TransientError with backoff, and makes their answers. Gives up on a
   // request when `stop` is set while the database is down, or when its
   // delivery went stale on a reconnect: it stays unacked and unanswered.

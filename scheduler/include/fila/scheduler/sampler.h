@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "fila/core/backlog_board.h"
 #include "fila/core/broker.h"
 #include "fila/core/metrics.h"
 #include "fila/core/readiness.h"
@@ -19,6 +20,9 @@ struct SamplerOptions {
   std::chrono::milliseconds interval{5000};
   // Workers whose heartbeat is older than this are not counted as alive.
   std::chrono::milliseconds worker_timeout{10000};
+  // Where each sample's queued tasks by tenant are posted (the API's
+  // backpressure reads them); null: nowhere. Must outlive the sampler.
+  BacklogBoard* backlog = nullptr;
 };
 
 // A scheduler thread that samples the queue gauges from Postgres every

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "fila/core/backlog_board.h"
 #include "fila/core/metrics.h"
 #include "fila/core/task_request.h"
 #include "fila/core/task_types.h"
@@ -24,6 +25,20 @@ struct ApiLimits {
   size_t streams_per_tenant = 50;    // of one tenant
 };
 
+// Single enqueues (POST /v1/tasks) are committed in groups, and refused
+// 429 with Retry-After before they reach the database when it falls
+// behind (docs/operations.md, "Backpressure"). 0 turns a bound off.
+struct ApiBackpressure {
+  std::chrono::milliseconds max_commit_latency{250};  // recent group commits slower than this
+  int64_t max_backlog = 1000000;                      // tasks queued, not yet started
+  size_t max_queued = 4096;   // single enqueues waiting for a group commit (never 0)
+  size_t max_group = 256;     // tasks committed together at most
+  size_t committers = 2;      // group commits in flight at once
+  // The sampler's counts of queued tasks by tenant; null: no backlog bound.
+  // Must outlive the server.
+  const BacklogBoard* backlog = nullptr;
+};
+
 struct ApiOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT
   TaskLimits limits;                       // payload size, timeouts, attempts
@@ -38,6 +53,7 @@ struct ApiOptions {
   // A request body must be in within this after its headers (else 408).
   std::chrono::milliseconds body_timeout{std::chrono::seconds(10)};
   ApiLimits admission;
+  ApiBackpressure backpressure;
 };
 
 // The producer and operator HTTP API (/v1, JSON or protobuf). Every call

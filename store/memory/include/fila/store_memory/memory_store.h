@@ -74,6 +74,7 @@ class MemoryStore final : public StateStore {
 
   // TaskAdminStore
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
+  std::vector<EnqueueOutcome> EnqueueEach(std::span<const NewTask> tasks) override;
   RequestResult Cancel(const std::string& id) override;
   RequestResult Replay(const std::string& id) override;
   int64_t ReplayDead(const std::string& type) override;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,7 @@ class PostgresStore final : public StateStore {
     double outbox_lag_seconds = 0;
     int64_t outbox_rows = 0;
     int64_t workers_alive = 0;
+    std::map<std::string, int64_t> queued_by_tenant;  // tenants with queued tasks only
   };
   Sample SampleQueues(uint32_t worker_timeout_ms);
   // monitor.cpp: indexed reads only (never the finished tasks); the worker
@@ -61,6 +63,7 @@ class PostgresStore final : public StateStore {
   MonitorSnapshot Monitor(uint32_t stale_after_ms) override;
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
+  std::vector<EnqueueOutcome> EnqueueEach(std::span<const NewTask> tasks) override;
   std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
   DispatchResult FetchDispatch(const DispatchRequest& request) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;

@@ -1,0 +1,103 @@
+// PostgresStore::EnqueueEach: independent enqueues (the API's group commit,
+// the ingest's batches) in one transaction and one commit, each task
+// answered on its own.
+#include <optional>
+
+#include "fila/core/errors.h"
+#include "store_impl.h"
+
+namespace fila {
+namespace {
+
+// A concurrent enqueue with the same idempotency key may commit after a
+// statement's snapshot: a new statement sees it (see Enqueue).
+constexpr int kRaceRetries = 5;
+
+// The error being handled, translated, when it is one task's fault (a
+// PermanentError: a bad dependency, a row or trigger the database
+// refused); null when it concerns the whole transaction (connection lost,
+// timeout, serialization): the caller rethrows the original then.
+std::exception_ptr TaskFault() {
+  bool broken = false;
+  try {
+    pg::Translate(broken);
+  } catch (const PermanentError&) {
+    return std::current_exception();
+  } catch (...) {
+  }
+  return nullptr;
+}
+
+// Every task of `tasks` under its own savepoint: a task that fails rolls
+// back alone. One statement (or two, with dependencies) per task.
+std::vector<EnqueueOutcome> EnqueueOneByOne(pqxx::connection& c, std::span<const NewTask> tasks) {
+  pqxx::work tx(c);
+  std::vector<EnqueueOutcome> out(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    for (int race = 1;; ++race) {
+      std::optional<std::vector<EnqueueResult>> one;
+      std::exception_ptr fault;
+      // Savepoints by hand: under pqxx::subtransaction (libpqxx 6.4) a
+      // refused task's rows stayed (the conformance tests caught it).
+      tx.exec("SAVEPOINT enqueue_each");
+      try {
+        one = EnqueueIn(tx, tasks.subspan(i, 1));
+      } catch (...) {
+        fault = TaskFault();
+        if (!fault) throw;
+      }
+      tx.exec(one ? "RELEASE SAVEPOINT enqueue_each" : "ROLLBACK TO SAVEPOINT enqueue_each");
+      if (fault) {
+        out[i].error = fault;
+        break;
+      }
+      if (one) {
+        out[i].result = one->at(0);
+        break;
+      }
+      if (race == kRaceRetries) {
+        throw TransientError("idempotency key kept racing with concurrent enqueues");
+      }
+    }
+  }
+  tx.commit();
+  return out;
+}
+
+}  // namespace
+
+std::vector<EnqueueOutcome> PostgresStore::EnqueueEach(std::span<const NewTask> tasks) {
+  if (tasks.empty()) return {};
+  for (int attempt = 1;; ++attempt) {
+    auto outcomes = impl_->Run([&](pqxx::connection& c) -> std::optional<std::vector<EnqueueOutcome>> {
+      // The whole group as one statement first: most groups hold no bad
+      // task, and one statement costs far less than a savepoint per task.
+      // A task's PermanentError sends the group down the savepoint path.
+      {
+        pqxx::work tx(c);
+        std::optional<std::vector<EnqueueResult>> all;
+        try {
+          all = EnqueueIn(tx, tasks);
+        } catch (...) {
+          if (!TaskFault()) throw;
+        }
+        if (all) {
+          tx.commit();
+          std::vector<EnqueueOutcome> out;
+          out.reserve(all->size());
+          for (auto& r : *all) out.push_back({std::move(r), nullptr});
+          return out;
+        }
+      }
+      // all is empty: a task's fault, or a lost idempotency race (which the
+      // one-by-one path retries per task).
+      return EnqueueOneByOne(c, tasks);
+    });
+    if (outcomes) return std::move(*outcomes);
+    if (attempt == kRaceRetries) {
+      throw TransientError("idempotency key kept racing with concurrent enqueues");
+    }
+  }
+}
+
+}  // namespace fila
