@@ -63,7 +63,11 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         outbox_rows_(prom::Gauge(r, "fila_outbox_rows", "Outbox rows not yet published").Add({})),
         workers_(prom::Gauge(r, "fila_workers",
                              "Workers with a recent heartbeat in the workers table")
-                     .Add({})) {
+                     .Add({})),
+        relay_in_flight_(prom::Gauge(r, "fila_relay_in_flight",
+                                     "Messages the leader's relay published and the broker has "
+                                     "not confirmed yet")
+                             .Add({})) {
     // Known label values start at zero, so their first event is an increase.
     for (const char* reason : {"lease_expired", "worker_lost"}) lease_expiries_.Get({reason});
     for (const char* outcome : {"fired", "missed"}) schedule_slots_.Get({outcome});
@@ -126,6 +130,9 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
     outbox_rows_.Set(static_cast<double>(rows));
   }
   void Workers(int64_t alive) override { workers_.Set(static_cast<double>(alive)); }
+  void RelayInFlight(int64_t messages) override {
+    relay_in_flight_.Set(static_cast<double>(messages));
+  }
 
  private:
   Series<Counter> enqueued_;
@@ -146,6 +153,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Gauge& outbox_lag_;
   Gauge& outbox_rows_;
   Gauge& workers_;
+  Gauge& relay_in_flight_;
   std::mutex queues_mutex_;
   std::set<std::string> seen_;
 };

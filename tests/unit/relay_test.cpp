@@ -57,7 +57,9 @@ class FlakyLeaderStore final : public LeaderStore {
   std::vector<std::string> AwaitPayloads(milliseconds timeout) override {
     return Up().AwaitPayloads(timeout);
   }
-  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override { return Up().FetchOutbox(limit); }
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit, std::span<const int64_t> exclude) override {
+    return Up().FetchOutbox(limit, exclude);
+  }
   void DeleteOutbox(std::span<const int64_t> ids) override { Up().DeleteOutbox(ids); }
   int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms) override {
     return Up().ReleaseDue(limit, next_due_in_ms);

@@ -91,7 +91,8 @@ ORDER BY i.ord)"},
        "SELECT o.id, t.id, t.type, t.queue, t.priority, t.attempt, t.max_attempts, t.timeout_ms, "
        "t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, " +
            EpochMs("t.created_at") +
-           ", t.state, t.type_version FROM outbox o JOIN tasks t ON t.id = o.task_id ORDER BY o.id LIMIT $1"},
+           ", t.state, t.type_version FROM outbox o JOIN tasks t ON t.id = o.task_id "
+           "WHERE o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT $1"},
       {"delete_outbox", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"},
       {"release_due", R"(
 WITH due AS (
@@ -454,10 +455,12 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
   }
 }
 
-std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit) {
+std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit,
+                                                   std::span<const int64_t> exclude) {
+  const std::string skip = pg::IntArrayLiteral<int64_t>(exclude);
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    auto rows = tx.exec_prepared("fetch_outbox", limit);
+    auto rows = tx.exec_prepared("fetch_outbox", limit, skip);
     std::vector<OutboxItem> items;
     items.reserve(rows.size());
     for (const auto& r : rows) {

@@ -61,7 +61,8 @@ class PostgresStore final : public StateStore {
   MonitorSnapshot Monitor(uint32_t stale_after_ms) override;
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
-  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit,
+                                      std::span<const int64_t> exclude = {}) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   // reconcile.cpp
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
