@@ -83,7 +83,11 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
         backpressure_(prom::Counter(r, "fila_api_backpressure_total",
                                     "Enqueues refused 429 before touching the database, by reason "
                                     "(commit_latency, backlog, queue_full)"),
-                      {"reason"}) {
+                      {"reason"}),
+        relay_in_flight_(prom::Gauge(r, "fila_relay_in_flight",
+                                     "Messages the leader's relay published and the broker has "
+                                     "not confirmed yet")
+                             .Add({})) {
     // Known label values start at zero, so their first event is an increase.
     for (const char* reason : {"lease_expired", "worker_lost"}) lease_expiries_.Get({reason});
     for (const char* outcome : {"fired", "missed"}) schedule_slots_.Get({outcome});
@@ -158,6 +162,9 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
     commit_seconds_.Observe(seconds);
   }
   void Backpressure(const std::string& reason) override { backpressure_.Get({reason}).Increment(); }
+  void RelayInFlight(int64_t messages) override {
+    relay_in_flight_.Set(static_cast<double>(messages));
+  }
 
  private:
   Series<Counter> enqueued_;
@@ -183,6 +190,7 @@ class PrometheusSchedulerMetrics final : public SchedulerMetrics {
   Histogram& group_size_;
   Histogram& commit_seconds_;
   Series<Counter> backpressure_;
+  Gauge& relay_in_flight_;
   std::mutex queues_mutex_;
   std::set<std::string> seen_;
 };

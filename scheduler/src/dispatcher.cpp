@@ -67,15 +67,18 @@ Dispatcher::Dispatcher(DispatchOptions options, LeaderStore& store, Publisher& p
 void Dispatcher::CountRoom(const std::string& queue, DispatchRequest& request) {
   const QueueCounts counts = publisher_.CountQueue(queue, DeadlineIn(options_.broker_timeout));
   if (full_.contains(queue) && counts.ready * 2 < options_.window) drained_ = true;
-  request.room[queue] = std::max<int64_t>(0, int64_t{options_.window} -
-                                                 static_cast<int64_t>(counts.ready));
+  // Sent and not confirmed yet: maybe not counted as ready by the broker.
+  const auto sending = sending_.find(queue);
+  request.room[queue] = std::max<int64_t>(
+      0, int64_t{options_.window} - static_cast<int64_t>(counts.ready) -
+             (sending == sending_.end() ? 0 : sending->second));
 }
 
 std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t> skip) {
-  if (options_.window == 0 && skip.empty()) {
+  if (options_.window == 0) {
     // No window: every row goes to the broker at once, so there is nothing
     // to order; the plain oldest-first read costs least.
-    return store_.FetchOutbox(limit);
+    return store_.FetchOutbox(limit, skip);
   }
   DispatchRequest request;
   request.limit = limit;
@@ -119,15 +122,32 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   return std::move(result.items);
 }
 
+void Dispatcher::Sent(std::span<const SentTask> tasks) {
+  for (const auto& t : tasks) ++sending_[t.queue];
+}
+
+void Dispatcher::Settled(std::span<const SentTask> tasks, bool confirmed) {
+  for (const auto& t : tasks) {
+    if (auto it = sending_.find(t.queue); it != sending_.end() && --it->second <= 0) sending_.erase(it);
+  }
+  if (!confirmed || options_.window == 0) return;
+  for (const auto& t : tasks) in_broker_.push_back(t.id);
+  TrimInBroker();
+}
+
+void Dispatcher::TrimInBroker() {
+  if (in_broker_.size() > kMaxInBroker) {
+    in_broker_.erase(in_broker_.begin(),
+                     in_broker_.begin() + static_cast<std::ptrdiff_t>(in_broker_.size() - kMaxInBroker));
+  }
+}
+
 void Dispatcher::Published(std::span<const OutboxItem> items) {
   if (options_.window == 0) return;  // no usage to keep: the order is the id order
   for (const auto& item : items) {
     if (!item.envelope.queue.empty()) in_broker_.push_back(item.envelope.id);
   }
-  if (in_broker_.size() > kMaxInBroker) {
-    in_broker_.erase(in_broker_.begin(),
-                     in_broker_.begin() + static_cast<std::ptrdiff_t>(in_broker_.size() - kMaxInBroker));
-  }
+  TrimInBroker();
 }
 
 }  // namespace fila

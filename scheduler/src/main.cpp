@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
   fila::daemon::AddServerFlags(app, common);
   app.add_option("--batch", options.batch, "Outbox rows published per confirm batch")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--relay-in-flight", options.in_flight,
+                 "Outbox batches published and not yet confirmed at once; 1 waits for each "
+                 "batch's confirms before the next (env FILA_RELAY_IN_FLIGHT)")
+      ->envname("FILA_RELAY_IN_FLIGHT")
+      ->check(CLI::Range(1, 64));
   app.add_option("--sweep-interval-ms", sweep_ms, "Outbox sweep and due-task release period")
       ->check(CLI::Range(10, 600000));
   app.add_option("--worker-timeout-ms", worker_timeout_ms,

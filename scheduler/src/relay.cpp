@@ -64,27 +64,97 @@ SteadyClock::time_point Relay::FireSchedules() {
   return SteadyClock::now() + wait;
 }
 
+std::vector<OutboxItem> Relay::NextBatch(std::span<const int64_t> exclude) {
+  return dispatcher_.Next(options_.batch, exclude);
+}
+
 size_t Relay::PublishBatch() {
-  auto items = dispatcher_.Next(options_.batch);
+  const size_t room = std::max<uint32_t>(options_.in_flight, 1);
+  // Waiting for a confirm beats idling: with the pipeline full, or the
+  // outbox empty for now, nothing else is to be done.
+  const bool wait = !in_flight_.empty() && (in_flight_.size() >= room || outbox_short_);
+  auto failure =
+      CollectConfirms(wait ? DeadlineIn(options_.publish_timeout) : SteadyClock::now());
+  DeleteConfirmed();
+  // A failed batch's rows are fetched again once the pass backed off.
+  if (failure) throw TransientError("publish failed: " + *failure);
+  if (in_flight_.size() >= room) return options_.batch;  // busy, not caught up
+  const size_t fetched = SendNext();
+  outbox_short_ = fetched < options_.batch;
+  return fetched;
+}
+
+std::optional<std::string> Relay::CollectConfirms(Deadline deadline) {
+  if (in_flight_.empty()) return std::nullopt;
+  std::optional<std::string> failure;
+  for (const PublishOutcome& outcome : publisher_.CollectConfirms(deadline)) {
+    auto batch = std::find_if(in_flight_.begin(), in_flight_.end(),
+                              [&](const Batch& b) { return b.ticket == outcome.ticket; });
+    if (batch == in_flight_.end()) continue;
+    dispatcher_.Settled(batch->tasks, outcome.confirmed);
+    if (outcome.confirmed) {
+      MaybeCrash(options_.failpoint, "relay.after_publish");
+      to_delete_.insert(to_delete_.end(), batch->outbox_ids.begin(), batch->outbox_ids.end());
+      published_ += batch->messages;
+      metrics_.Published(batch->messages);
+    } else if (!failure) {
+      failure = outcome.error;
+    }
+    in_flight_.erase(batch);
+  }
+  ReportInFlight();
+  return failure;
+}
+
+void Relay::DeleteConfirmed() {
+  // A crash before the delete publishes these rows again on the next run;
+  // claims drop the copies.
+  if (to_delete_.empty()) return;
+  store_.DeleteOutbox(to_delete_);
+  to_delete_.clear();
+}
+
+size_t Relay::SendNext() {
+  const std::vector<int64_t> exclude = Unfinished();
+  auto items = NextBatch(exclude);
   if (items.empty()) return 0;
   std::vector<OutgoingMessage> messages;
-  std::vector<int64_t> ids;
+  Batch batch;
   messages.reserve(items.size());
+  batch.outbox_ids.reserve(items.size());
   for (const auto& item : items) {
-    ids.push_back(item.outbox_id);
+    batch.outbox_ids.push_back(item.outbox_id);
     if (item.envelope.queue.empty()) continue;  // no longer queued: nothing to publish
     messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
                         static_cast<uint8_t>(item.publish_priority), item.envelope.id});
   }
+  if (messages.empty()) {
+    store_.DeleteOutbox(batch.outbox_ids);
+    return items.size();
+  }
   MaybeCrash(options_.failpoint, "relay.before_publish");
-  publisher_.PublishConfirmed(messages, DeadlineIn(options_.publish_timeout));
-  MaybeCrash(options_.failpoint, "relay.after_publish");
-  // A crash here republishes the batch on the next run; claims drop the copies.
-  store_.DeleteOutbox(ids);
-  dispatcher_.Published(items);
-  published_ += messages.size();
-  metrics_.Published(messages.size());
+  batch.ticket = publisher_.PublishAsync(messages, DeadlineIn(options_.publish_timeout));
+  batch.messages = messages.size();
+  for (const auto& item : items) {
+    if (!item.envelope.queue.empty()) batch.tasks.push_back({item.envelope.queue, item.envelope.id});
+  }
+  dispatcher_.Sent(batch.tasks);
+  in_flight_.push_back(std::move(batch));
+  ReportInFlight();
   return items.size();
+}
+
+std::vector<int64_t> Relay::Unfinished() const {
+  std::vector<int64_t> ids = to_delete_;
+  for (const Batch& batch : in_flight_)
+    ids.insert(ids.end(), batch.outbox_ids.begin(), batch.outbox_ids.end());
+  return ids;
+}
+
+void Relay::ReportInFlight() {
+  size_t messages = 0;
+  for (const Batch& batch : in_flight_) messages += batch.messages;
+  metrics_.RelayInFlight(static_cast<int64_t>(messages));
 }
 
 void Relay::Reap() {
@@ -219,7 +289,9 @@ void Relay::Run(const std::atomic<bool>& stop) {
       if (SteadyClock::now() >= next_publish) {
         next_publish = Step("publish", publish_health_, publish_failures, [&] {
           handled = PublishBatch();
-          caught_up = handled < options_.batch;
+          // Drained only with nothing in flight: a batch in flight may
+          // still fail and leave its rows.
+          caught_up = handled < options_.batch && in_flight_.empty();
           return SteadyClock::now();
         });
       }
@@ -231,7 +303,7 @@ void Relay::Run(const std::atomic<bool>& stop) {
       }
       failures = 0;
       if (loop_health_.Succeeded()) spdlog::info("relay: working again");
-      if (handled < options_.batch) {
+      if (handled < options_.batch && in_flight_.empty()) {
         // Caught up: sleep until a NOTIFY, the next due task or cron slot,
         // the next sweep or a stop check.
         auto wake = std::min({next_release, next_cron, next_reap,

@@ -65,6 +65,29 @@ TEST_P(StoreConformance, OutboxRowsOfTasksNoLongerQueuedHaveNoQueue) {
   EXPECT_EQ(store().FetchOutbox(1).size(), 1u);
 }
 
+TEST_P(StoreConformance, FetchOutboxLeavesOutTheExcludedRows) {
+  auto tasks = EnqueueAll(store(), {Noop(), Noop(), Noop(), Noop()});
+  auto all = store().FetchOutbox(10);
+  ASSERT_EQ(all.size(), 4u);
+  // The relay's batches in flight: the first and the third row.
+  const std::vector<int64_t> in_flight{all[0].outbox_id, all[2].outbox_id};
+  auto rest = store().FetchOutbox(10, in_flight);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].outbox_id, all[1].outbox_id);
+  EXPECT_EQ(rest[0].envelope.id, tasks[1].id);
+  EXPECT_EQ(rest[1].outbox_id, all[3].outbox_id);
+  // The limit counts the rows returned, not the rows left out.
+  auto one = store().FetchOutbox(1, in_flight);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].outbox_id, all[1].outbox_id);
+  // Ids that are no outbox row (already deleted) change nothing.
+  const std::vector<int64_t> gone{all[3].outbox_id + 1000};
+  EXPECT_EQ(store().FetchOutbox(10, gone).size(), 4u);
+  std::vector<int64_t> every;
+  for (const auto& item : all) every.push_back(item.outbox_id);
+  EXPECT_TRUE(store().FetchOutbox(10, every).empty());
+}
+
 TEST_P(StoreConformance, ClaimIsFencedAndFinishIsGuarded) {
   const std::string id = EnqueueOne(store());
   auto first = ClaimIds(store(), {id, kMissing, "not-a-uuid"});

@@ -531,6 +531,67 @@ TEST_F(RabbitMq, PublishingToADeletedQueueDeclaresItAgain) {
   }
 }
 
+// Pipelined: several batches in flight on the one channel, each confirmed
+// once all of its messages are, in the order the broker answers.
+TEST_F(RabbitMq, PipelinedBatchesAreEachConfirmedOnce) {
+  const std::string queue = NewQueue("pipelined");
+  auto publisher = broker_->NewPublisher();
+  std::set<uint64_t> tickets;
+  size_t sent = 0;
+  for (int b = 0; b < 6; ++b) {
+    std::vector<OutgoingMessage> batch;
+    for (int i = 0; i < 200; ++i) batch.push_back(Msg(queue, std::to_string(b) + "-" + std::to_string(i)));
+    tickets.insert(publisher->PublishAsync(batch, DeadlineIn(kPublishBudget)));
+    sent += batch.size();
+  }
+  EXPECT_EQ(tickets.size(), 6u) << "a ticket per batch";
+  EXPECT_EQ(publisher->InFlight(), 6u);
+  std::set<uint64_t> confirmed;
+  const Deadline give_up = DeadlineIn(kPublishBudget);
+  while (publisher->InFlight() > 0 && SteadyClock::now() < give_up) {
+    for (const PublishOutcome& outcome : publisher->CollectConfirms(give_up)) {
+      EXPECT_TRUE(outcome.confirmed) << outcome.error;
+      EXPECT_TRUE(confirmed.insert(outcome.ticket).second) << "reported twice";
+    }
+  }
+  EXPECT_EQ(confirmed, tickets);
+  EXPECT_EQ(admin_->Ready(queue), sent) << "confirmed means enqueued";
+  EXPECT_TRUE(publisher->CollectConfirms(DeadlineIn(milliseconds(10))).empty());
+  // PublishConfirmed still works on the same connection.
+  publisher->PublishConfirmed(std::vector<OutgoingMessage>{Msg(queue, "sync")},
+                              DeadlineIn(kPublishBudget));
+  EXPECT_EQ(admin_->Ready(queue), sent + 1);
+}
+
+// A queue deleted under batches in flight: their unroutable messages come
+// back, are published again after the queue is declared again, and only
+// then is their batch confirmed; a batch for another queue is unaffected.
+TEST_F(RabbitMq, PipelinedBatchesToADeletedQueueAreSentAgainWithinTheirBatch) {
+  const std::string queue = NewQueue("pipe-deleted");
+  const std::string other = NewQueue("pipe-intact");
+  auto publisher = broker_->NewPublisher();
+  publisher->PublishConfirmed(std::vector<OutgoingMessage>{Msg(queue, "first"), Msg(other, "o")},
+                              DeadlineIn(kPublishBudget));
+  admin_->Delete(queue);
+  std::vector<OutgoingMessage> a{Msg(queue, "a1"), Msg(other, "a2"), Msg(queue, "a3", 5)};
+  std::vector<OutgoingMessage> b{Msg(other, "b1")};
+  std::vector<OutgoingMessage> c{Msg(queue, "c1"), Msg(queue, "c2")};
+  std::set<uint64_t> tickets;
+  for (const auto* batch : {&a, &b, &c})
+    tickets.insert(publisher->PublishAsync(*batch, DeadlineIn(kPublishBudget)));
+  std::set<uint64_t> confirmed;
+  const Deadline give_up = DeadlineIn(kPublishBudget);
+  while (publisher->InFlight() > 0 && SteadyClock::now() < give_up) {
+    for (const PublishOutcome& outcome : publisher->CollectConfirms(give_up)) {
+      EXPECT_TRUE(outcome.confirmed) << outcome.error;
+      confirmed.insert(outcome.ticket);
+    }
+  }
+  EXPECT_EQ(confirmed, tickets);
+  EXPECT_EQ(admin_->Ready(queue), 4u) << "a1, a3, c1, c2: each once, none lost";
+  EXPECT_EQ(admin_->Ready(other), 3u);
+}
+
 TEST_F(RabbitMq, CountQueueCountsReadyMessagesAndConsumersAndDeclaresAMissingQueue) {
   const std::string queue = NewQueue("counted");
   auto publisher = broker_->NewPublisher();

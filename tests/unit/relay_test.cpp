@@ -57,7 +57,9 @@ class FlakyLeaderStore final : public LeaderStore {
   std::vector<std::string> AwaitPayloads(milliseconds timeout) override {
     return Up().AwaitPayloads(timeout);
   }
-  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override { return Up().FetchOutbox(limit); }
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit, std::span<const int64_t> exclude) override {
+    return Up().FetchOutbox(limit, exclude);
+  }
   DispatchResult FetchDispatch(const DispatchRequest& request) override {
     return Up().FetchDispatch(request);
   }

@@ -68,6 +68,16 @@ struct MemoryBroker::State {
   size_t channel_errors = 0;
   std::vector<MemoryBroker::DeadLetterRecord> dead_letters;
   std::vector<MemoryBroker::ReplyRecord> replies;
+  // Pipelined publishing: batches whose confirm the test holds, oldest
+  // first, and per publisher the outcomes not collected yet.
+  bool hold_confirms = false;
+  struct HeldBatch {
+    uint64_t publisher = 0;
+    uint64_t ticket = 0;
+  };
+  std::vector<HeldBatch> held;
+  std::map<uint64_t, std::vector<PublishOutcome>> finished;  // by publisher
+  uint64_t next_publisher_id = 1;
 
   // All of the following expect `mutex` held.
 
@@ -76,6 +86,19 @@ struct MemoryBroker::State {
         static_cast<uint8_t>(kTopPriority - std::min(outgoing.priority, kTopPriority)),
         next_sequence++};
     queues[outgoing.queue].emplace(position, Message{outgoing.body, false, {}, {}, {}});
+  }
+
+  // Ends a held batch; `index` counts from the oldest held.
+  void Release(size_t index, bool confirmed, const std::string& error) {
+    const HeldBatch batch = held.at(index);
+    held.erase(held.begin() + static_cast<std::ptrdiff_t>(index));
+    finished[batch.publisher].push_back({batch.ticket, confirmed, error});
+    changed.notify_all();
+  }
+
+  // Every batch in flight fails, as when the publishers' connections drop.
+  void FailHeld() {
+    while (!held.empty()) Release(0, false, "memory broker: connection lost");
   }
 
   void Enqueue(const std::string& queue, Message message) {
@@ -188,23 +211,40 @@ namespace {
 
 class MemoryPublisher final : public Publisher {
  public:
-  explicit MemoryPublisher(std::shared_ptr<MemoryBroker::State> state) : state_(std::move(state)) {}
+  explicit MemoryPublisher(std::shared_ptr<MemoryBroker::State> state) : state_(std::move(state)) {
+    std::lock_guard lock(state_->mutex);
+    id_ = state_->next_publisher_id++;
+  }
 
   void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline /*deadline*/) override {
-    for (const OutgoingMessage& message : messages) {
-      if (message.queue.empty()) throw PermanentError("queue name is empty", "queue");
-    }
     std::lock_guard lock(state_->mutex);
-    if (!state_->reachable) throw TransientError("memory broker: unreachable");
-    size_t count = messages.size();
-    const bool fail = state_->fail_next_publish;
-    if (fail) {
-      state_->fail_next_publish = false;
-      count = std::min(count, state_->published_before_failure);
+    Publish(messages);
+  }
+
+  uint64_t PublishAsync(std::span<const OutgoingMessage> messages, Deadline /*deadline*/) override {
+    std::lock_guard lock(state_->mutex);
+    Publish(messages);
+    const uint64_t ticket = next_ticket_++;
+    if (state_->hold_confirms) {
+      state_->held.push_back({id_, ticket});
+    } else {
+      state_->finished[id_].push_back({ticket, true, {}});
     }
-    for (size_t i = 0; i < count; ++i) state_->Enqueue(messages[i]);
-    if (count > 0) state_->changed.notify_all();
-    if (fail) throw TransientError("memory broker: injected publish failure");
+    ++in_flight_;
+    return ticket;
+  }
+
+  std::vector<PublishOutcome> CollectConfirms(Deadline deadline) override {
+    std::unique_lock lock(state_->mutex);
+    auto& mine = state_->finished[id_];
+    state_->changed.wait_until(lock, deadline, [&] { return !mine.empty() || in_flight_ == 0; });
+    in_flight_ -= mine.size();
+    return std::exchange(mine, {});
+  }
+
+  size_t InFlight() const override {
+    std::lock_guard lock(state_->mutex);
+    return in_flight_;
   }
 
   QueueCounts CountQueue(const std::string& queue, Deadline /*deadline*/) override {
@@ -222,7 +262,31 @@ class MemoryPublisher final : public Publisher {
   }
 
  private:
+  // Expects the mutex held.
+  void Publish(std::span<const OutgoingMessage> messages) {
+    for (const OutgoingMessage& message : messages) {
+      if (message.queue.empty()) throw PermanentError("queue name is empty", "queue");
+    }
+    if (!state_->reachable) throw TransientError("memory broker: unreachable");
+    size_t count = messages.size();
+    const bool fail = state_->fail_next_publish;
+    if (fail) {
+      state_->fail_next_publish = false;
+      count = std::min(count, state_->published_before_failure);
+    }
+    for (size_t i = 0; i < count; ++i) state_->Enqueue(messages[i]);
+    if (count > 0) state_->changed.notify_all();
+    if (fail) {
+      // The connection is gone: what it had in flight failed too.
+      state_->FailHeld();
+      throw TransientError("memory broker: injected publish failure");
+    }
+  }
+
   std::shared_ptr<MemoryBroker::State> state_;
+  uint64_t id_ = 0;
+  uint64_t next_ticket_ = 1;
+  size_t in_flight_ = 0;  // sent and not collected; guarded by the mutex
 };
 
 class MemoryConsumer final : public Consumer {
@@ -381,11 +445,32 @@ void MemoryBroker::SetReachable(bool reachable) {
   std::lock_guard lock(state_->mutex);
   state_->reachable = reachable;
   if (!reachable) {
+    state_->FailHeld();
     for (auto& [id, consumer] : state_->consumers) {
       if (consumer.connected) state_->Disconnect(consumer);
     }
   }
   state_->changed.notify_all();
+}
+
+void MemoryBroker::HoldConfirms(bool hold) {
+  std::lock_guard lock(state_->mutex);
+  state_->hold_confirms = hold;
+}
+
+size_t MemoryBroker::HeldBatches() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->held.size();
+}
+
+void MemoryBroker::ConfirmHeld(size_t index) {
+  std::lock_guard lock(state_->mutex);
+  state_->Release(index, true, {});
+}
+
+void MemoryBroker::NackHeld(size_t index) {
+  std::lock_guard lock(state_->mutex);
+  state_->Release(index, false, "memory broker: nacked");
 }
 
 size_t MemoryBroker::ChannelErrors() const {

@@ -17,10 +17,8 @@ constexpr std::chrono::milliseconds kCloseBudget{1000};
 constexpr std::chrono::milliseconds kIdleCloseBudget{250};
 constexpr uint8_t kTopPriority = 9;
 // Times a batch's unroutable messages are sent again, each after declaring
-// their queues again, before PublishConfirmed gives up (TransientError).
+// their queues again, before the batch fails.
 constexpr int kReturnRounds = 3;
-
-enum Answer : uint8_t { kPending = 0, kAcked = 1, kNacked = 2 };
 
 }  // namespace
 
@@ -35,26 +33,57 @@ void RabbitMqPublisher::PublishConfirmed(std::span<const OutgoingMessage> messag
                                          Deadline deadline) {
   // A bad name must fail the batch before any of it is sent.
   for (const OutgoingMessage& message : messages) PhysicalQueueName(message.queue);
-
   EnsureConnected(deadline);
   if (messages.empty()) return;  // callers use it as a reachability check
-  std::vector<OutgoingMessage> returned = SendConfirmed(messages, deadline);
-  // A returned message reached no queue: its queue was deleted (or
-  // unbound) since this connection declared it. Declared again, the queue
-  // takes the message; a return is never counted as delivered.
-  for (int round = 1; !returned.empty(); ++round) {
-    if (round > kReturnRounds) {
-      throw TransientError("rabbitmq: " + std::to_string(returned.size()) +
-                           " messages still unroutable after declaring their queues again");
+  const uint64_t ticket = PublishAsync(messages, deadline);
+  std::vector<PublishOutcome> others;
+  for (;;) {
+    for (PublishOutcome& outcome : CollectConfirms(deadline)) {
+      if (outcome.ticket != ticket) {
+        others.push_back(std::move(outcome));
+        continue;
+      }
+      tracker_.Keep(std::move(others));
+      if (!outcome.confirmed) throw TransientError("rabbitmq: " + outcome.error);
+      return;
     }
-    spdlog::warn("rabbitmq publisher: {} messages came back unroutable (queue {} deleted?); "
-                 "declaring it again and publishing them again",
-                 returned.size(), PhysicalQueueName(returned.front().queue));
-    for (const OutgoingMessage& message : returned) declared_.erase(message.queue);
-    const std::vector<OutgoingMessage> again = std::move(returned);
-    returned = SendConfirmed(again, deadline);
   }
+}
+
+uint64_t RabbitMqPublisher::PublishAsync(std::span<const OutgoingMessage> messages,
+                                         Deadline deadline) {
+  for (const OutgoingMessage& message : messages) PhysicalQueueName(message.queue);
+  EnsureConnected(deadline);
+  DeclareQueues(messages, deadline);
+  // Sending a batch that cannot be confirmed in time only makes duplicates.
+  if (SteadyClock::now() >= deadline)
+    throw TransientError("rabbitmq: deadline passed before publishing");
+  const uint64_t ticket = next_ticket_++;
+  tracker_.Sent(ticket, Send(messages), messages, deadline);
   last_used_ = SteadyClock::now();
+  return ticket;
+}
+
+std::vector<PublishOutcome> RabbitMqPublisher::CollectConfirms(Deadline deadline) {
+  try {
+    while (tracker_.InFlight() > 0) {
+      const auto now = SteadyClock::now();
+      tracker_.Expire(now);
+      SendReturnedAgain();
+      if (tracker_.InFlight() == 0) break;
+      // Once something ended, only what is already here is read.
+      const bool wait = !tracker_.HasFinished() && now < deadline;
+      if (!ReadFrame(wait ? std::min(deadline, tracker_.EarliestDeadline()) : now) &&
+          tracker_.HasFinished()) {
+        break;
+      }
+      if (!wait && !tracker_.HasFinished()) break;  // the caller's deadline passed
+    }
+    if (connection_) last_used_ = SteadyClock::now();
+  } catch (const TransientError&) {
+    // Fail() dropped the connection: the tracker failed every batch.
+  }
+  return tracker_.TakeFinished();
 }
 
 QueueCounts RabbitMqPublisher::CountQueue(const std::string& queue, Deadline deadline) {
@@ -65,13 +94,7 @@ QueueCounts RabbitMqPublisher::CountQueue(const std::string& queue, Deadline dea
   return counts;
 }
 
-std::vector<OutgoingMessage> RabbitMqPublisher::SendConfirmed(
-    std::span<const OutgoingMessage> messages, Deadline deadline) {
-  DeclareQueues(messages, deadline);
-  // Sending a batch that cannot be confirmed in time only makes duplicates.
-  if (SteadyClock::now() >= deadline)
-    throw TransientError("rabbitmq: deadline passed before publishing");
-
+uint64_t RabbitMqPublisher::Send(std::span<const OutgoingMessage> messages) {
   amqp_connection_state_t state = connection_->state();
   const uint64_t first = next_tag_;
   for (const OutgoingMessage& message : messages) {
@@ -95,11 +118,73 @@ std::vector<OutgoingMessage> RabbitMqPublisher::SendConfirmed(
     if (status != AMQP_STATUS_OK) Fail("publish failed: " + DescribeStatus(status));
     ++next_tag_;
   }
-  return AwaitConfirms(first, next_tag_ - 1, deadline);
+  return first;
+}
+
+void RabbitMqPublisher::SendReturnedAgain() {
+  // A returned message reached no queue: its queue was deleted (or
+  // unbound) since this connection declared it. Declared again, the queue
+  // takes the message; a return is never counted as delivered.
+  for (const ConfirmTracker::Resend& resend : tracker_.TakeResends()) {
+    if (resend.round > kReturnRounds + 1) {
+      tracker_.Fail(resend.ticket, std::to_string(resend.messages.size()) +
+                                       " messages still unroutable after declaring their "
+                                       "queues again");
+      continue;
+    }
+    spdlog::warn("rabbitmq publisher: {} messages came back unroutable (queue {} deleted?); "
+                 "declaring it again and publishing them again",
+                 resend.messages.size(), PhysicalQueueName(resend.messages.front().queue));
+    for (const OutgoingMessage& message : resend.messages) declared_.erase(message.queue);
+    DeclareQueues(resend.messages, resend.deadline);
+    tracker_.Resent(resend, Send(resend.messages));
+  }
+}
+
+bool RabbitMqPublisher::ReadFrame(Deadline deadline) {
+  amqp_connection_state_t state = connection_->state();
+  const auto left = std::max(deadline - SteadyClock::now(), SteadyClock::duration::zero());
+  timeval tv = ToTimeval(left);
+  amqp_frame_t frame;
+  int status = amqp_simple_wait_frame_noblock(state, &frame, &tv);
+  if (status == AMQP_STATUS_TIMEOUT) return false;
+  if (status != AMQP_STATUS_OK) Fail("waiting for publisher confirms: " + DescribeStatus(status));
+  if (frame.frame_type != AMQP_FRAME_METHOD) return true;
+
+  const amqp_method_t& method = frame.payload.method;
+  switch (method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+      const auto* ack = static_cast<const amqp_basic_ack_t*>(method.decoded);
+      tracker_.Answered(ack->delivery_tag, ack->multiple != 0, /*ack=*/true);
+      break;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      const auto* nack = static_cast<const amqp_basic_nack_t*>(method.decoded);
+      tracker_.Answered(nack->delivery_tag, nack->multiple != 0, /*ack=*/false);
+      break;
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD:
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      std::string why = DescribeClose(method);
+      connection_->AnswerClose(frame.channel, method);
+      Fail(why);
+    }
+    case AMQP_BASIC_RETURN_METHOD:
+      // RabbitMQ sends a message's basic.return before its basic.ack: once
+      // every tag of a batch is answered, every return of it is here.
+      tracker_.Returned(ReadReturned(frame));
+      break;
+    default:
+      break;  // connection.blocked/unblocked: the deadlines cover them
+  }
+  amqp_maybe_release_buffers(state);
+  return true;
 }
 
 void RabbitMqPublisher::EnsureConnected(Deadline deadline) {
-  if (connection_ && !StillUsable()) {
+  // With batches in flight the connection is in use, and what it reads
+  // are their confirms.
+  if (connection_ && tracker_.InFlight() == 0 && !StillUsable()) {
     // Usually still healthy: a clean close spares the broker log a warning.
     connection_->CloseGracefully(kIdleCloseBudget);
     connection_.reset();
@@ -199,85 +284,6 @@ void RabbitMqPublisher::DeclareQueues(std::span<const OutgoingMessage> messages,
   }
 }
 
-std::vector<OutgoingMessage> RabbitMqPublisher::AwaitConfirms(uint64_t first, uint64_t last,
-                                                              Deadline deadline) {
-  const size_t count = last - first + 1;
-  // RabbitMQ sends a message's basic.return before its basic.ack: once
-  // every tag is answered, every return of the batch is here.
-  std::vector<OutgoingMessage> returned;
-  std::vector<uint8_t> answers(count, kPending);
-  size_t pending = count;
-  size_t nacked = 0;
-  size_t lowest_pending = 0;  // every index below it is answered
-
-  // A multiple-flagged answer covers every tag up to `tag`. Tags below
-  // `first` belong to an earlier batch that timed out: ignored.
-  auto record = [&](uint64_t tag, bool multiple, Answer answer) {
-    if (tag < first) return;
-    const size_t top = static_cast<size_t>(std::min(tag, last) - first);
-    auto mark = [&](size_t index) {
-      if (answers[index] != kPending) return;
-      answers[index] = answer;
-      --pending;
-      if (answer == kNacked) ++nacked;
-    };
-    if (multiple) {
-      for (size_t index = lowest_pending; index <= top; ++index) mark(index);
-      lowest_pending = std::max(lowest_pending, top + 1);
-    } else if (tag <= last) {
-      mark(top);
-    }
-  };
-
-  amqp_connection_state_t state = connection_->state();
-  while (pending > 0) {
-    const auto left = deadline - SteadyClock::now();
-    if (left <= SteadyClock::duration::zero()) {
-      // The connection stays: late confirms carry tags below the next
-      // batch's first and are ignored then.
-      throw TransientError("rabbitmq: deadline passed with " + std::to_string(pending) + " of " +
-                           std::to_string(count) + " publishes unconfirmed");
-    }
-    timeval tv = ToTimeval(left);
-    amqp_frame_t frame;
-    int status = amqp_simple_wait_frame_noblock(state, &frame, &tv);
-    if (status == AMQP_STATUS_TIMEOUT) continue;
-    if (status != AMQP_STATUS_OK) Fail("waiting for publisher confirms: " + DescribeStatus(status));
-    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
-
-    const amqp_method_t& method = frame.payload.method;
-    switch (method.id) {
-      case AMQP_BASIC_ACK_METHOD: {
-        const auto* ack = static_cast<const amqp_basic_ack_t*>(method.decoded);
-        record(ack->delivery_tag, ack->multiple != 0, kAcked);
-        break;
-      }
-      case AMQP_BASIC_NACK_METHOD: {
-        const auto* nack = static_cast<const amqp_basic_nack_t*>(method.decoded);
-        record(nack->delivery_tag, nack->multiple != 0, kNacked);
-        break;
-      }
-      case AMQP_CHANNEL_CLOSE_METHOD:
-      case AMQP_CONNECTION_CLOSE_METHOD: {
-        std::string why = DescribeClose(method);
-        connection_->AnswerClose(frame.channel, method);
-        Fail(why);
-      }
-      case AMQP_BASIC_RETURN_METHOD:
-        returned.push_back(ReadReturned(frame));
-        break;
-      default:
-        break;  // connection.blocked/unblocked: the deadline covers them
-    }
-    amqp_maybe_release_buffers(state);
-  }
-  if (nacked > 0) {
-    throw TransientError("rabbitmq: broker nacked " + std::to_string(nacked) + " of " +
-                         std::to_string(count) + " publishes");
-  }
-  return returned;
-}
-
 OutgoingMessage RabbitMqPublisher::ReadReturned(const amqp_frame_t& frame) {
   const auto* method = static_cast<const amqp_basic_return_t*>(frame.payload.method.decoded);
   OutgoingMessage message;
@@ -299,6 +305,7 @@ OutgoingMessage RabbitMqPublisher::ReadReturned(const amqp_frame_t& frame) {
 void RabbitMqPublisher::Drop(const std::string& why) {
   spdlog::warn("rabbitmq publisher: dropping connection to {}: {}", connection_->where(), why);
   connection_.reset();
+  tracker_.FailAll("connection lost: " + why);
   // The next attempt starts at another node: this one may be the problem.
   nodes_.Advance();
 }

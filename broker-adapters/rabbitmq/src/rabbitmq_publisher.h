@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "amqp_connection.h"
+#include "confirm_tracker.h"
 #include "fila/core/broker.h"
 
 namespace fila::rabbitmq {
@@ -19,6 +20,9 @@ class RabbitMqPublisher final : public Publisher {
   ~RabbitMqPublisher() override;
 
   void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) override;
+  uint64_t PublishAsync(std::span<const OutgoingMessage> messages, Deadline deadline) override;
+  std::vector<PublishOutcome> CollectConfirms(Deadline deadline) override;
+  size_t InFlight() const override { return tracker_.InFlight(); }
   QueueCounts CountQueue(const std::string& queue, Deadline deadline) override;
 
  private:
@@ -30,14 +34,19 @@ class RabbitMqPublisher final : public Publisher {
   // Drops the connection and rethrows on failure.
   QueueCounts Declare(const std::string& queue, Deadline deadline);
   void DeclareQueues(std::span<const OutgoingMessage> messages, Deadline deadline);
-  // Publishes `messages` (mandatory) and waits for their confirms; returns
-  // those the broker returned unroutable, rebuilt from the returns.
-  std::vector<OutgoingMessage> SendConfirmed(std::span<const OutgoingMessage> messages,
-                                             Deadline deadline);
-  std::vector<OutgoingMessage> AwaitConfirms(uint64_t first, uint64_t last, Deadline deadline);
+  // Publishes `messages` (mandatory) with tags from next_tag_ on; returns
+  // the first tag. Fail()s on a send error.
+  uint64_t Send(std::span<const OutgoingMessage> messages);
+  // Sends again what came back unroutable, after declaring its queues
+  // again; a batch past kReturnRounds fails. Fail()s on a send error.
+  void SendReturnedAgain();
+  // Reads one frame, waiting up to `deadline`; feeds confirms and returns to
+  // the tracker. False when none came. Fail()s on a lost connection.
+  bool ReadFrame(Deadline deadline);
   // Reads the content of a basic.return (its method frame is `frame`).
   OutgoingMessage ReadReturned(const amqp_frame_t& frame);
-  // Logs `why` and forgets the connection; the next call reconnects.
+  // Logs `why` and forgets the connection, failing every batch in flight;
+  // the next call reconnects.
   void Drop(const std::string& why);
   // Drop(), then throws TransientError.
   [[noreturn]] void Fail(const std::string& why);
@@ -51,6 +60,8 @@ class RabbitMqPublisher final : public Publisher {
   uint64_t next_tag_ = 1;
   // Logical queues declared on the current connection.
   std::unordered_set<std::string> declared_;
+  ConfirmTracker tracker_;
+  uint64_t next_ticket_ = 1;
   SteadyClock::time_point last_used_{};
 };
 

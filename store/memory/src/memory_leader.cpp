@@ -40,11 +40,14 @@ std::vector<std::string> MemoryStore::AwaitPayloads(std::chrono::milliseconds ti
   return out;
 }
 
-std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit) {
+std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit,
+                                                 std::span<const int64_t> exclude) {
   std::lock_guard lock(state_->mu);
+  const std::set<int64_t> skip(exclude.begin(), exclude.end());
   std::vector<OutboxItem> items;
   for (const auto& [outbox_id, row] : state_->outbox) {
     if (items.size() >= limit) break;
+    if (skip.contains(outbox_id)) continue;
     const MemTask& t = state_->tasks.at(row.first);
     OutboxItem item;
     item.outbox_id = outbox_id;

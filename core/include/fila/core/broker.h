@@ -39,18 +39,45 @@ struct QueueCounts {
   uint64_t consumers = 0;  // subscriptions consuming it
 };
 
+// How a batch sent with Publisher::PublishAsync ended.
+struct PublishOutcome {
+  uint64_t ticket = 0;     // as PublishAsync returned it
+  bool confirmed = false;  // false: publish the whole batch again
+  std::string error;       // why, when not confirmed
+};
+
 // Publishes persistent messages with broker confirms.
 // Not thread-safe: one instance per owning thread (one connection each).
 class Publisher {
  public:
   virtual ~Publisher() = default;
+  // Pipelined publishing: several batches in flight on one connection.
+  // Sends every message of the batch (mandatory, as PublishConfirmed) and
+  // returns at once with the batch's ticket (increasing, never reused by
+  // this instance); CollectConfirms() tells how it ended. The batch counts
+  // as confirmed under PublishConfirmed's rules, judged by `deadline`: each
+  // message confirmed and routed (an unroutable one is sent again after its
+  // queue is declared again, or fails the batch). A nack fails only its own
+  // batch; a lost connection fails every batch in flight. Throws
+  // TransientError when the batch could not be sent (it is not in flight
+  // then; batches in flight that the lost connection took are reported by
+  // the next CollectConfirms). The next call reconnects.
+  virtual uint64_t PublishAsync(std::span<const OutgoingMessage> messages, Deadline deadline) = 0;
+  // Waits until at least one batch in flight has ended, or `deadline`;
+  // returns every batch that ended since the last call (any order), each
+  // once. Returns at once with nothing in flight. A batch past its own
+  // deadline ends unconfirmed. Never throws for a batch's failure.
+  virtual std::vector<PublishOutcome> CollectConfirms(Deadline deadline) = 0;
+  // Batches sent and not yet returned by CollectConfirms.
+  virtual size_t InFlight() const = 0;
   // Sends every message and returns once the broker confirmed all of them,
   // each routed to its queue: a message the broker could not route (its
   // queue was deleted) does not count as confirmed; the adapter recreates
   // the queue and sends it again, or throws. Throws TransientError on
   // connection loss, a nack, a message it could not route or a passed
   // deadline; the caller then publishes the whole batch again (downstream
-  // claims make duplicates harmless). The next call reconnects.
+  // claims make duplicates harmless). The next call reconnects. Outcomes
+  // of pipelined batches that end meanwhile are kept for CollectConfirms.
   virtual void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) = 0;
   // The counts of the work queue of `queue`; declares the queue first when
   // it is missing, as publishing would. The reconciler compares them with

@@ -34,10 +34,12 @@ class LeaderStore {
   // order; repeats within one change may be folded).
   virtual std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) = 0;
 
-  // Oldest outbox rows with their envelopes, for the relay. A row whose
-  // task is no longer queued has an empty envelope queue: delete it
+  // Oldest outbox rows with their envelopes, for the relay, leaving out the
+  // rows whose ids are in `exclude` (the relay's batches in flight). A row
+  // whose task is no longer queued has an empty envelope queue: delete it
   // unpublished.
-  virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit) = 0;
+  virtual std::vector<OutboxItem> FetchOutbox(uint32_t limit,
+                                              std::span<const int64_t> exclude = {}) = 0;
   virtual void DeleteOutbox(std::span<const int64_t> outbox_ids) = 0;
   // The outbox rows to publish next, in order, each with the priority to
   // publish it with: the fair dispatch of docs/fairness.md (PlanDispatch),

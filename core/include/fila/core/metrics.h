@@ -63,6 +63,8 @@ class SchedulerMetrics {
   virtual void Enqueued(const std::string& /*queue*/, const std::string& /*type*/,
                         uint64_t /*count*/) {}
   virtual void Published(uint64_t /*messages*/) {}
+  // Messages the relay published and the broker has not confirmed yet.
+  virtual void RelayInFlight(int64_t /*messages*/) {}
   virtual void Released(uint64_t /*tasks*/) {}
   // Queued tasks the reconciler published again: the broker had lost them.
   virtual void Republished(const std::string& /*queue*/, uint64_t /*tasks*/) {}

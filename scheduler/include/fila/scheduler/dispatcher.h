@@ -27,6 +27,12 @@ struct DispatchOptions {
   std::chrono::milliseconds broker_timeout{10000};
 };
 
+// A task the relay sent to the broker: where, and which.
+struct SentTask {
+  std::string queue;
+  std::string id;
+};
+
 // Parses --priority-aging: "30s" (every queue), or
 // "default=30s,reports=5s,bulk=0" (per queue; "default" the others).
 // Durations: a number with ms, s, m or h (a bare number is seconds).
@@ -51,6 +57,11 @@ class Dispatcher final {
   // The caller published these (confirmed): they count in their tenant's
   // usage until a worker claims them.
   void Published(std::span<const OutboxItem> items);
+  // The caller sent these and awaits the broker's confirms: they take room
+  // in their queue's window already. Settled() tells how the batch ended;
+  // confirmed ones then count as Published().
+  void Sent(std::span<const SentTask> tasks);
+  void Settled(std::span<const SentTask> tasks, bool confirmed);
   // Whether the last pass left rows behind for want of room: nothing will
   // notify when workers drain the broker, so look again after RetryIn().
   bool Held() const { return !full_.empty(); }
@@ -59,6 +70,7 @@ class Dispatcher final {
 
  private:
   void CountRoom(const std::string& queue, DispatchRequest& request);
+  void TrimInBroker();
 
   DispatchOptions options_;
   LeaderStore& store_;
@@ -67,6 +79,7 @@ class Dispatcher final {
   std::set<std::string> queues_;       // queues that had outbox rows at the last pass
   std::set<std::string> full_;         // queues whose window was full at the last pass
   std::vector<std::string> in_broker_;  // published by this relay, maybe unclaimed
+  std::map<std::string, int64_t> sending_;  // per queue: sent, not confirmed yet
   std::chrono::milliseconds poll_{5};
   bool drained_ = false;  // a held queue's ready count fell below half the window
 };

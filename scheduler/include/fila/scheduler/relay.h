@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "fila/core/broker.h"
 #include "fila/core/clock.h"
@@ -24,6 +26,9 @@ struct RelayOptions {
   // How often a follower asks for the leader lock.
   std::chrono::milliseconds leader_retry{2000};
   std::chrono::milliseconds publish_timeout{10000};
+  // Batches published and not yet confirmed at once (1: publish, wait for
+  // the confirms, delete, then the next batch).
+  uint32_t in_flight = 4;
   // A worker whose heartbeat is older than this is dead: its running tasks
   // are retried. Several heartbeat intervals, so a slow beat is not a death.
   std::chrono::milliseconds worker_timeout{10000};
@@ -42,7 +47,9 @@ struct RelayOptions {
 };
 
 // The leader-only loop of fila-scheduler: publishes outbox rows with
-// confirms and deletes them once confirmed, moves due scheduled tasks back
+// confirms and deletes them once confirmed (up to `in_flight` batches
+// published and unconfirmed at once: while the broker confirms some, the
+// next is fetched and sent), moves due scheduled tasks back
 // to queued, and reaps the running tasks of lost workers and expired
 // leases. Woken by LISTEN/NOTIFY; sweeps periodically as a safety net. Also
 // fires due cron slots, and republishes what the broker lost (Reconciler)
@@ -68,8 +75,24 @@ class Relay final {
   uint64_t Republished() const { return reconciler_.Republished(); }
 
  private:
-  // One pass; returns the number of outbox rows handled.
+  // One pass of the publishing pipeline: collects confirms (waiting for one
+  // when the pipeline is full, or when the outbox had no more and batches
+  // are in flight), deletes the rows of confirmed batches, then sends the
+  // next batch if there is room. Returns the outbox rows fetched. Throws
+  // TransientError when a batch failed (its rows stay, to be fetched again).
   size_t PublishBatch();
+  // Which outbox rows go out next, leaving out those in flight.
+  std::vector<OutboxItem> NextBatch(std::span<const int64_t> exclude);
+  // Reads the outcomes of batches in flight, waiting up to `deadline` for
+  // one; returns the first failure's reason, if any.
+  std::optional<std::string> CollectConfirms(Deadline deadline);
+  // Deletes the rows of confirmed batches.
+  void DeleteConfirmed();
+  // Sends the next batch, if the outbox has one; returns the rows fetched.
+  size_t SendNext();
+  // Outbox ids in flight or confirmed and not deleted yet.
+  std::vector<int64_t> Unfinished() const;
+  void ReportInFlight();
   void Reap();
   // Moves due tasks to queued; returns when to look again.
   SteadyClock::time_point ReleaseDue();
@@ -100,6 +123,15 @@ class Relay final {
   PartHealth reconcile_health_;
   Reconciler reconciler_;
   Dispatcher dispatcher_;
+  struct Batch {
+    uint64_t ticket = 0;
+    std::vector<int64_t> outbox_ids;
+    size_t messages = 0;
+    std::vector<SentTask> tasks;  // for the dispatch window's count
+  };
+  std::vector<Batch> in_flight_;        // sent, outcome not known yet
+  std::vector<int64_t> to_delete_;      // rows of confirmed batches
+  bool outbox_short_ = true;            // the last fetch found less than a batch
   uint64_t published_ = 0;
   uint64_t reaped_ = 0;
   uint64_t fired_ = 0;

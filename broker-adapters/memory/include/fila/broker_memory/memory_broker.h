@@ -37,9 +37,17 @@ namespace fila {
 //   requester's, outside fila's topology). Empty reply_to or an older
 //   epoch: no reply, as in the RabbitMQ adapter.
 //
+// - PublishAsync() puts the messages on their queues at once (RabbitMQ
+//   routes them before it confirms); the batch ends confirmed at once, or,
+//   while HoldConfirms(true), when the test confirms or nacks it. A lost
+//   connection (SetReachable(false), FailNextPublish) fails every batch in
+//   flight, whose messages stay queued (as on RabbitMQ, where an
+//   unconfirmed message may well have arrived).
+//
 // Thread-safe: every publisher and consumer shares one mutex, and Next()
-// blocks on a condition variable. Publishers and consumers may outlive the
-// broker. Deadlines of PublishConfirmed are ignored (nothing blocks).
+// and CollectConfirms() block on a condition variable. Publishers and
+// consumers may outlive the broker. Deadlines of publishes are ignored
+// (nothing blocks).
 class MemoryBroker final : public Broker {
  public:
   MemoryBroker();
@@ -71,6 +79,14 @@ class MemoryBroker final : public Broker {
   // Next() returns nullopt at its deadline, Connected() is false). Once
   // reachable again, consumers resubscribe with a new epoch.
   void SetReachable(bool reachable);
+  // While held, pipelined batches (PublishAsync) wait for ConfirmHeld or
+  // NackHeld; batches held when it is turned off stay held.
+  void HoldConfirms(bool hold);
+  // Batches held, over all publishers.
+  size_t HeldBatches() const;
+  // Ends the held batch `index` (0: the oldest held) confirmed or nacked.
+  void ConfirmHeld(size_t index);
+  void NackHeld(size_t index);
   // Acks/rejects of unknown tags in the current epoch so far.
   size_t ChannelErrors() const;
 

@@ -52,7 +52,8 @@ class MemoryStore final : public StateStore {
   void Listen(const std::string& channel) override;
   void Unlisten(const std::string& channel) override;
   std::vector<std::string> AwaitPayloads(std::chrono::milliseconds timeout) override;
-  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit,
+                                      std::span<const int64_t> exclude = {}) override;
   DispatchResult FetchDispatch(const DispatchRequest& request) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;

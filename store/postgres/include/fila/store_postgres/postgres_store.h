@@ -64,7 +64,8 @@ class PostgresStore final : public StateStore {
 
   std::vector<EnqueueResult> Enqueue(std::span<const NewTask> tasks) override;
   std::vector<EnqueueOutcome> EnqueueEach(std::span<const NewTask> tasks) override;
-  std::vector<OutboxItem> FetchOutbox(uint32_t limit) override;
+  std::vector<OutboxItem> FetchOutbox(uint32_t limit,
+                                      std::span<const int64_t> exclude = {}) override;
   DispatchResult FetchDispatch(const DispatchRequest& request) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   // reconcile.cpp
