@@ -204,10 +204,10 @@ int main(int argc, char** argv) {
     if (app.count("--exec-tasks") == 0) o.exec_tasks = 200;
     if (app.count("--steady-seconds") == 0) o.steady_seconds = 3;
     if (app.count("--http-tasks") == 0) o.http_tasks = 500;
-    if (app.count("--http-rates") == 0) o.http_rates = {500, 1000};
+    if (app.count("--http-rates") == 0) o.http_rates = {500};
     if (app.count("--http-seconds") == 0) o.http_seconds = 1;
     if (app.count("--e2e-rate") == 0) o.e2e_rate = 500;
-    if (app.count("--contention-seconds") == 0) o.contention_seconds = 2;
+    if (app.count("--contention-seconds") == 0) o.contention_seconds = 1.5;
     if (app.count("--plot-rates") == 0) o.plot_rates = {250, 500};
     if (app.count("--plot-seconds") == 0) o.plot_seconds = 2;
   }

@@ -38,7 +38,7 @@ struct Options {
   double http_seconds = 5;     // each http-enqueue step
   int http_connections = 32;   // keep-alive connections of the HTTP load
   int e2e_rate = 2000;         // e2e-single: tasks/s, one HTTP request each
-  int sleep_ms = 20;           // noisy, starve: each task sleeps this long
+  int sleep_ms = 100;          // noisy, starve: each task sleeps this long (32 slots: ≤ 320/s)
   double contention_seconds = 10;  // noisy, starve: how long the load is offered
   double overload = 1.5;           // noisy, starve: offered load ÷ measured capacity
   std::vector<int> plot_rates{250, 500, 1000, 1500, 2000};  // plot: offered tasks/s
