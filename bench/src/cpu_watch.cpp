@@ -76,6 +76,22 @@ pid_t PidFromFile(const std::string& path) {
   return 0;
 }
 
+// The machine's "cpu" line of /proc/stat: user nice system idle iowait irq
+// softirq steal (ticks), every process included.
+std::vector<double> MachineTicks() {
+  std::ifstream file("/proc/stat");
+  std::string cpu;
+  std::vector<double> ticks;
+  file >> cpu;
+  for (int i = 0; i < 8 && file; ++i) {
+    double t = 0;
+    file >> t;
+    ticks.push_back(t);
+  }
+  ticks.resize(8, 0);
+  return ticks;
+}
+
 }  // namespace
 
 CpuWatch::CpuWatch(const std::string& database_url, const Fleet* fleet) : fleet_(fleet) {
@@ -95,6 +111,7 @@ CpuWatch::CpuWatch(const std::string& database_url, const Fleet* fleet) : fleet_
 
 void CpuWatch::Start() {
   start_ = Read();
+  machine_start_ = MachineTicks();
   t0_ = std::chrono::steady_clock::now();
 }
 
@@ -138,8 +155,20 @@ std::string CpuWatch::Note() const {
     note += part;
     sum += value - before;
   }
-  char tail[80];
-  std::snprintf(tail, sizeof tail, " sum %.1f (%.0f%% of the cores)", sum, 100 * sum / (wall * cores));
+  // What every process on the machine did meanwhile: another load on a
+  // shared machine, or a disk that makes commits wait, shows here.
+  const std::vector<double> machine = MachineTicks();
+  double all = 0;
+  std::vector<double> d(8, 0);
+  for (size_t i = 0; i < 8; ++i) {
+    d[i] = machine[i] - machine_start_[i];
+    all += d[i];
+  }
+  const double busy = all > 0 ? 100 * (all - d[3] - d[4]) / all : 0;
+  const double iowait = all > 0 ? 100 * d[4] / all : 0;
+  char tail[160];
+  std::snprintf(tail, sizeof tail, " sum %.1f (%.0f%% of the cores); the whole machine meanwhile: %.0f%% busy, %.0f%% iowait",
+                sum, 100 * sum / (wall * cores), busy, iowait);
   return note + tail;
 }
 

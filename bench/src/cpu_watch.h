@@ -34,6 +34,7 @@ class CpuWatch final {
   pid_t postmaster_ = 0;
   pid_t rabbitmq_ = 0;
   std::vector<std::pair<std::string, double>> start_;
+  std::vector<double> machine_start_;  // /proc/stat's cpu line
   std::chrono::steady_clock::time_point t0_;
 };
 

@@ -94,8 +94,9 @@ void PrintTargets(const std::vector<Result>& results, std::ostream& out) {
     }
   }
   for (const auto& r : results) {
-    if (r.failed || r.goal.empty() || !r.goal_met) continue;
-    lines.push_back(r.goal + " (" + r.label + "): " + r.figure + " — " + Verdict(*r.goal_met));
+    if (r.failed || r.goal.empty()) continue;
+    lines.push_back(r.goal + " (" + r.label + "): " + r.figure + " — " +
+                    (r.goal_met ? Verdict(*r.goal_met) : "not judged (the load did not reach capacity)"));
   }
   const Result* limit = Find(results, Result::Kind::kLimitCombined);
   if (burn && limit) {
@@ -155,8 +156,8 @@ void PrintReport(const std::vector<Result>& results, const Options& options, std
   out << "|---|--:|--:|--:|--:|--:|--:|---|\n";
   for (const auto& r : results) {
     std::string notes;
-    if (!r.goal.empty() && r.goal_met && !r.failed) {
-      notes = "goal " + r.goal + ": " + r.figure + " — " + Verdict(*r.goal_met);
+    if (!r.goal.empty() && !r.failed) {
+      notes = "goal " + r.goal + ": " + r.figure + " — " + (r.goal_met ? Verdict(*r.goal_met) : "not judged");
     }
     for (const auto& note : r.notes) notes += (notes.empty() ? "" : "; ") + note;
     out << "| " << Cell(r.label) << " | " << (r.failed ? "**FAILED**" : Thousands(r.tasks_per_s))
