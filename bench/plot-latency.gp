@@ -1,6 +1,6 @@
 # p99 enqueue -> start against the offered rate: fila and Celery (pg result
-# backend). Input: fila-bench --plot-data (rate, fila p99 ms, Celery p99 ms;
-# NaN where there is no figure). Run by scripts/bench-plot:
+# backend). Input: fila-bench --plot-data (rate, fila p99 ms, Celery p99 ms,
+# fila accepted/s, Celery sent/s; NaN where there is no figure). Run by scripts/bench-plot:
 #   gnuplot -e "datafile='docs/bench-latency.dat'; outfile='docs/bench-latency.svg'" bench/plot-latency.gp
 set terminal svg size 800,480 dynamic enhanced font "sans,12" background "white"
 set output outfile

@@ -52,9 +52,10 @@ CelerySteady RunCelerySteady(const Options& options, int rate, double seconds, c
                                    BackendUrl(db.url()), "--rate", std::to_string(rate), "--seconds",
                                    std::to_string(seconds), "--concurrency", std::to_string(options.workers),
                                    "--timeout", std::to_string(timeout_s)};
-  Say(what + ": prefork -c " + std::to_string(options.workers) + ", pg backend, " + std::to_string(seconds) + " s");
-  const std::string out = RunCapture(options.python, args, {}, log_dir + "/celery-steady-" + std::to_string(rate) + ".log",
-                                     std::chrono::seconds(timeout_s + 120));
+  Say(what + ": prefork -c " + std::to_string(options.workers) + ", pg backend");
+  const std::string out =
+      RunCapture(options.python, args, {}, log_dir + "/celery-steady-" + std::to_string(rate) + ".log",
+                 std::chrono::seconds(timeout_s + 120));
   const nlohmann::json report = LastJson(out);
   if (!report.is_object() || !report.contains("p99_ms")) throw BenchError(what + ": no JSON report: " + out);
   CelerySteady c;
@@ -64,7 +65,7 @@ CelerySteady RunCelerySteady(const Options& options, int rate, double seconds, c
   c.p99_ms = report.value("p99_ms", 0.0);
   c.max_ms = report.value("max_ms", 0.0);
   c.cpu_s = report.value("cpu_s", 0.0);
-  Say(what + ": p99 " + std::to_string(c.p99_ms) + " ms");
+  Say(what + ": p99 " + std::to_string(static_cast<int64_t>(c.p99_ms)) + " ms");
   return c;
 }
 

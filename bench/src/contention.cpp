@@ -74,7 +74,8 @@ struct ApiRun {
       if (Clock::now() > deadline) throw BenchError("workers did not register in time");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // their broker connections settle
+    // Their broker connections settle.
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.smoke ? 200 : 1000));
   }
   FilaSetup setup;
   TaskDb db;
@@ -84,9 +85,7 @@ struct ApiRun {
   std::vector<std::string> tokens;
 };
 
-std::string NoopBody(const std::string& queue) {
-  return R"({"type":"noop","queue":")" + queue + R"("})";
-}
+std::string NoopBody(const std::string& queue) { return R"({"type":"noop","queue":")" + queue + R"("})"; }
 
 std::string SleepBody(const std::string& queue, int ms, int priority) {
   std::string body = R"({"type":"sleep","queue":")" + queue + R"(","args":{"ms":)" + std::to_string(ms) + "}";
@@ -128,8 +127,8 @@ std::string LoadNote(const std::string& who, const HttpLoadResult& load) {
 }
 
 std::string WaitNote(const std::string& who, const TaskDb::Wait& w) {
-  return who + "enqueue→start p50 " + Fmt("%.1f", w.p50_ms) + " ms, p95 " + Fmt("%.1f", w.p95_ms) + " ms, p99 " +
-         Fmt("%.1f", w.p99_ms) + " ms, max " + Fmt("%.1f", w.max_ms) + " ms (" +
+  return who + "enqueue→start p50 " + Fmt("%.1f", w.p50_ms) + " ms, p95 " + Fmt("%.1f", w.p95_ms) +
+         " ms, p99 " + Fmt("%.1f", w.p99_ms) + " ms, max " + Fmt("%.1f", w.max_ms) + " ms (" +
          Thousands(static_cast<double>(w.count)) + " tasks)";
 }
 
@@ -160,13 +159,15 @@ Capacity SleepCapacity(const Options& options, const std::string& log_dir) {
     return *measured;
   }
   const int64_t n = 3000;
-  Result r = RunBurnDownOf(options, n, log_dir, "sleep " + std::to_string(ms) + " ms",
-                           [ms](const std::string&, const std::string& queue) { return SleepTask(queue, ms); });
+  Result r =
+      RunBurnDownOf(options, n, log_dir, "sleep " + std::to_string(ms) + " ms",
+                    [ms](const std::string&, const std::string& queue) { return SleepTask(queue, ms); });
   Capacity c;
   c.tasks_per_s = r.tasks_per_s;
-  c.note = "capacity " + Thousands(r.tasks_per_s) + "/s, from a burn-down of " + Thousands(static_cast<double>(n)) +
-           " sleep " + std::to_string(ms) + " ms tasks in this run (" + std::to_string(options.workers) + "×" +
-           std::to_string(options.concurrency) + " slots: at most " + Thousands(slots_limit) + "/s)";
+  c.note = "capacity " + Thousands(r.tasks_per_s) + "/s, from a burn-down of " +
+           Thousands(static_cast<double>(n)) + " sleep " + std::to_string(ms) + " ms tasks in this run (" +
+           std::to_string(options.workers) + "×" + std::to_string(options.concurrency) + " slots: at most " +
+           Thousands(slots_limit) + "/s)";
   measured = c;
   return c;
 }
@@ -208,7 +209,8 @@ Result RunHttpEnqueue(const Options& options, const std::string& log_dir) {
   std::vector<std::string> steps;
   for (int rate : options.http_rates) {
     run.fleet.CheckAlive();
-    HttpLoadSpec spec = Spec(run, 0, NoopBody(run.setup.queue), rate, options.http_seconds, options.http_connections);
+    HttpLoadSpec spec =
+        Spec(run, 0, NoopBody(run.setup.queue), rate, options.http_seconds, options.http_connections);
     spec.warmup = options.smoke ? 0.3 : 1;
     Say("http-enqueue: " + Thousands(rate) + " requests/s for " + Fmt("%g", spec.seconds) + " s");
     const HttpLoadResult load = RunHttpLoad(spec);
@@ -216,8 +218,9 @@ Result RunHttpEnqueue(const Options& options, const std::string& log_dir) {
     const int64_t answered = load.measured + load.refused;
     const bool holds = load.p99_ms <= 25 && load.errors == 0 && load.unsent == 0 &&
                        static_cast<double>(load.refused) <= kMaxRefusedShare * static_cast<double>(answered);
-    std::string step = Thousands(rate) + "/s: p50 " + Fmt("%.1f", load.p50_ms) + ", p99 " + Fmt("%.1f", load.p99_ms) +
-                       " ms (" + Thousands(static_cast<double>(load.measured)) + " answered)";
+    std::string step = Thousands(rate) + "/s: p50 " + Fmt("%.1f", load.p50_ms) + ", p99 " +
+                       Fmt("%.1f", load.p99_ms) + " ms (" + Thousands(static_cast<double>(load.measured)) +
+                       " answered)";
     if (load.refused > 0) step += ", 429 ×" + std::to_string(load.refused);
     if (load.errors > 0) step += ", " + std::to_string(load.errors) + " errors (" + load.first_error + ")";
     if (load.unsent > 0) step += ", " + std::to_string(load.unsent) + " not sent in time";
@@ -255,13 +258,15 @@ E2e RunE2eAt(const Options& options, int rate, double seconds, const std::string
   VerifyAllSucceeded(run.db, run.setup.queue, e.load.accepted, what);
   e.wait = run.db.WaitOf(run.setup.queue, "", -1, t0 + options.steady_warmup_seconds, 1e12);
   const TaskSpan span = run.db.Span(run.setup.queue);
-  e.sustained = static_cast<double>(e.load.accepted) / std::max(span.last_finished - span.first_created, 1e-6);
+  e.sustained =
+      static_cast<double>(e.load.accepted) / std::max(span.last_finished - span.first_created, 1e-6);
   Say(what + ": p50 " + Fmt("%.1f", e.wait.p50_ms) + " ms, p99 " + Fmt("%.1f", e.wait.p99_ms) + " ms");
   return e;
 }
 
 Result RunE2eSingle(const Options& options, const std::string& log_dir) {
-  const E2e e = RunE2eAt(options, options.e2e_rate, options.steady_seconds, log_dir);
+  const double seconds = options.smoke ? 2 : options.steady_seconds;
+  const E2e e = RunE2eAt(options, options.e2e_rate, seconds, log_dir);
   Result r;
   r.kind = Result::Kind::kE2eSingle;
   r.offered_rate = options.e2e_rate;
@@ -320,9 +325,10 @@ Result RunNoisy(const Options& options, const std::string& log_dir) {
   const double ratio = with_a.p95_ms / std::max(alone.p95_ms, 1e-3);
   Result r;
   r.kind = Result::Kind::kNoisy;
-  if (a.achieved + b.achieved < capacity.tasks_per_s) r.notes.push_back(NotOverloaded(a.achieved + b.achieved, capacity));
-  r.label = "noisy neighbour: tenant A 90% + B 10% of " + Fmt("%.1f", options.overload) + "× capacity (sleep " +
-            std::to_string(options.sleep_ms) + " ms)";
+  if (a.achieved + b.achieved < capacity.tasks_per_s)
+    r.notes.push_back(NotOverloaded(a.achieved + b.achieved, capacity));
+  r.label = "noisy neighbour: tenant A 90% + B 10% of " + Fmt("%.1f", options.overload) +
+            "× capacity (sleep " + std::to_string(options.sleep_ms) + " ms)";
   r.tasks_per_s = a.achieved + b.achieved;
   r.figure = "B p95 " + Fmt("%.1f", with_a.p95_ms) + " ms vs " + Fmt("%.1f", alone.p95_ms) + " ms alone (" +
              Fmt("%.1f", ratio) + "×)";
@@ -346,8 +352,8 @@ Result RunStarve(const Options& options, const std::string& log_dir) {
   const double rate_low = std::max(5.0, 0.02 * capacity.tasks_per_s);
   const double seconds = options.contention_seconds;
   const std::string aging = AgingSetting(options.scheduler_args);
-  Say("starve: priority 9 at " + Thousands(rate_high) + "/s and priority 0 at " + Thousands(rate_low) + "/s for " +
-      Fmt("%g", seconds) + " s (priority aging: " + aging + ")");
+  Say("starve: priority 9 at " + Thousands(rate_high) + "/s and priority 0 at " + Thousands(rate_low) +
+      "/s for " + Fmt("%g", seconds) + " s (priority aging: " + aging + ")");
   const double t0 = UnixNow();
   HttpLoadResult high;
   std::thread high_thread([&] {
@@ -378,14 +384,16 @@ Result RunStarve(const Options& options, const std::string& log_dir) {
   const int64_t waiting = w0.count - w0.started;
   if (static_cast<double>(waiting) > 0.01 * static_cast<double>(w0.count)) {
     r.figure = "p99 > " + Fmt("%.1f", w0.p99_ms / 1000) + " s: " + Thousands(static_cast<double>(waiting)) +
-               " of " + Thousands(static_cast<double>(w0.count)) + " priority-0 tasks did not start within the " +
-               Fmt("%g", seconds) + " s of load";
+               " of " + Thousands(static_cast<double>(w0.count)) +
+               " priority-0 tasks did not start within the " + Fmt("%g", seconds) + " s of load";
   } else {
     r.figure = "p99 " + Fmt("%.1f", w0.p99_ms) + " ms";
   }
   r.notes.push_back("priority 0: " + r.figure + " (aging: " + aging + ")");
-  r.notes.push_back(WaitNote("priority 0: ", w0) + ", " + Thousands(static_cast<double>(w0.started)) + " started");
-  r.notes.push_back(WaitNote("priority 9: ", w9) + ", " + Thousands(static_cast<double>(w9.started)) + " started");
+  r.notes.push_back(WaitNote("priority 0: ", w0) + ", " + Thousands(static_cast<double>(w0.started)) +
+                    " started");
+  r.notes.push_back(WaitNote("priority 9: ", w9) + ", " + Thousands(static_cast<double>(w9.started)) +
+                    " started");
   r.notes.push_back(capacity.note);
   r.notes.push_back(LoadNote("priority 9: ", high));
   r.notes.push_back(LoadNote("priority 0: ", low));
@@ -395,11 +403,13 @@ Result RunStarve(const Options& options, const std::string& log_dir) {
 
 std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) {
   std::vector<std::pair<int, double>> fila;
+  std::vector<double> fila_accepted, celery_sent;  // what got in, per rate
   std::vector<std::pair<int, std::optional<double>>> celery;
   std::string fila_points, celery_points;
   for (int rate : options.plot_rates) {
     const E2e e = RunE2eAt(options, rate, options.plot_seconds, log_dir);
     fila.emplace_back(rate, e.wait.p99_ms);
+    fila_accepted.push_back(e.load.achieved);
     fila_points += (fila_points.empty() ? "" : ", ") + Thousands(rate) + "/s: " + Fmt("%.1f", e.wait.p99_ms) +
                    " ms" + (e.load.refused > 0 ? " (429 ×" + std::to_string(e.load.refused) + ")" : "");
   }
@@ -409,10 +419,12 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
       try {
         const CelerySteady c = RunCelerySteady(options, rate, options.plot_seconds, log_dir);
         p99 = c.p99_ms;
-        celery_points += (celery_points.empty() ? "" : ", ") + Thousands(rate) + "/s: " + Fmt("%.1f", c.p99_ms) +
-                         " ms (" + Thousands(c.achieved) + "/s sent)";
+        celery_sent.push_back(c.achieved);
+        celery_points += (celery_points.empty() ? "" : ", ") + Thousands(rate) +
+                         "/s: " + Fmt("%.1f", c.p99_ms) + " ms (" + Thousands(c.achieved) + "/s sent)";
       } catch (const BenchError& e) {
         celery_points += (celery_points.empty() ? "" : ", ") + Thousands(rate) + "/s: failed";
+        celery_sent.push_back(std::nan(""));
         Say(std::string("plot: Celery at ") + std::to_string(rate) + "/s: " + e.what());
       }
       celery.emplace_back(rate, p99);
@@ -420,7 +432,8 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
   }
   if (!options.plot_data.empty()) {
     std::ofstream out(options.plot_data);
-    out << "# offered tasks/s, p99 enqueue->start ms: fila, Celery (pg backend); NaN: no figure\n";
+    out << "# offered tasks/s; p99 enqueue->start ms: fila, Celery (pg backend); tasks/s that got in:"
+           " fila (HTTP 2xx), Celery (sent); NaN: no figure\n";
     for (size_t i = 0; i < fila.size(); ++i) {
       out << fila[i].first << " " << fila[i].second << " ";
       if (i < celery.size() && celery[i].second) {
@@ -428,6 +441,7 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
       } else {
         out << "NaN";
       }
+      out << " " << fila_accepted[i] << " " << (i < celery_sent.size() ? celery_sent[i] : std::nan(""));
       out << "\n";
     }
     if (!out) throw BenchError("cannot write " + options.plot_data);
@@ -449,7 +463,8 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
     c.tasks_per_s = fila.empty() ? 0 : fila.back().first;
     c.figure = celery_points;
     c.notes.push_back(celery_points);
-    c.notes.push_back("celery_bench.py --rate: 4 producer processes, prefork " + std::to_string(options.workers) +
+    c.notes.push_back("celery_bench.py --rate: 4 producer processes, prefork " +
+                      std::to_string(options.workers) +
                       ", from the producer's clock before apply_async to the task's start (task_prerun)");
     rows.push_back(c);
   }

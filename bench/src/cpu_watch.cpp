@@ -141,8 +141,7 @@ std::string CpuWatch::Note() const {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   char head[120];
-  std::snprintf(head, sizeof head, "CPU s over %.1f s (%u cores: %.1f core-s):", wall, cores,
-                wall * cores);
+  std::snprintf(head, sizeof head, "CPU s over %.1f s (%u cores: %.1f core-s):", wall, cores, wall * cores);
   std::string note = head;
   double sum = 0;
   for (const auto& [name, value] : now) {
@@ -167,7 +166,8 @@ std::string CpuWatch::Note() const {
   const double busy = all > 0 ? 100 * (all - d[3] - d[4]) / all : 0;
   const double iowait = all > 0 ? 100 * d[4] / all : 0;
   char tail[160];
-  std::snprintf(tail, sizeof tail, " sum %.1f (%.0f%% of the cores); the whole machine meanwhile: %.0f%% busy, %.0f%% iowait",
+  std::snprintf(tail, sizeof tail,
+                " sum %.1f (%.0f%% of the cores); the whole machine meanwhile: %.0f%% busy, %.0f%% iowait",
                 sum, 100 * sum / (wall * cores), busy, iowait);
   return note + tail;
 }

@@ -98,7 +98,8 @@ double Percentile(const std::vector<double>& sorted, double p) {
 HttpLoadResult RunHttpLoad(const HttpLoadSpec& spec) {
   EnsureCurl();
   const std::string url = spec.url + "/v1/tasks";
-  const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / spec.rate));
+  const auto period =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / spec.rate));
   const auto warmup = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(spec.warmup));
   const auto total =
       warmup + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(spec.seconds));

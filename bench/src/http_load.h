@@ -12,23 +12,23 @@
 namespace fila::bench {
 
 struct HttpLoadSpec {
-  std::string url;    // http://127.0.0.1:PORT
-  std::string token;  // producer token (its tenant owns the tasks)
-  std::string body;   // JSON of one task
-  double rate = 1000;      // requests/s
-  double seconds = 5;      // measured window
-  double warmup = 0;       // sent first, not measured
+  std::string url;     // http://127.0.0.1:PORT
+  std::string token;   // producer token (its tenant owns the tasks)
+  std::string body;    // JSON of one task
+  double rate = 1000;  // requests/s
+  double seconds = 5;  // measured window
+  double warmup = 0;   // sent first, not measured
   int connections = 32;
 };
 
 struct HttpLoadResult {
   double rate = 0;
-  int64_t accepted = 0;  // 2xx, in the whole run (warm-up included): tasks enqueued
-  int64_t measured = 0;  // 2xx answers in the measured window
-  int64_t refused = 0;   // 429: "refused, retry after" (backpressure), not a failure
-  int64_t errors = 0;    // anything else, or no answer
-  int64_t unsent = 0;    // due in the window but not sent before it closed
-  double achieved = 0;   // 2xx/s in the measured window
+  int64_t accepted = 0;                       // 2xx, in the whole run (warm-up included): tasks enqueued
+  int64_t measured = 0;                       // 2xx answers in the measured window
+  int64_t refused = 0;                        // 429: "refused, retry after" (backpressure), not a failure
+  int64_t errors = 0;                         // anything else, or no answer
+  int64_t unsent = 0;                         // due in the window but not sent before it closed
+  double achieved = 0;                        // 2xx/s in the measured window
   double p50_ms = 0, p99_ms = 0, max_ms = 0;  // of the measured 2xx answers, from the due time
   std::string first_error;
   std::string first_retry_after;  // the first 429's Retry-After header, if any

@@ -166,8 +166,7 @@ std::vector<Result> RunLimit(const Options& options, const std::string& log_dir)
                 "burn-down's timed window); enqueue + outbox %s (1,000 per transaction); outbox "
                 "fetch + delete %s (%u per fetch); a task's whole life in PostgreSQL %s",
                 Rate(claim_rate).c_str(), 2 * options.workers, options.concurrency,
-                Rate(enqueue_rate).c_str(), Rate(relay_rate).c_str(), kRelayBatch,
-                Rate(whole_life).c_str());
+                Rate(enqueue_rate).c_str(), Rate(relay_rate).c_str(), kRelayBatch, Rate(whole_life).c_str());
   a.notes.emplace_back(line);
   a.notes.push_back(pg_cpu);
   rows.push_back(a);
@@ -178,7 +177,8 @@ std::vector<Result> RunLimit(const Options& options, const std::string& log_dir)
   rows.push_back(b);
 
   // (a) and (b) at the same time.
-  Say("limit: claim + finish of " + Thousands(static_cast<double>(n)) + " tasks and the raw broker at the same time");
+  Say("limit: claim + finish of " + Thousands(static_cast<double>(n)) +
+      " tasks and the raw broker at the same time");
   cpu.Start();
   std::atomic<bool> raw_done{false};
   Result raw_together;
@@ -208,14 +208,13 @@ std::vector<Result> RunLimit(const Options& options, const std::string& log_dir)
   c.tasks = n;
   c.label = "limit (a)+(b) at the same time: the machine's limit";
   c.tasks_per_s = combined;
-  std::snprintf(line, sizeof line,
-                "the lower of (a) %s and (b) %s measured together (alone: %s and %s, lower %s); "
-                "%s",
-                Rate(pg_together).c_str(), Rate(raw_together.tasks_per_s).c_str(),
-                Rate(claim_rate).c_str(), Rate(b.tasks_per_s).c_str(),
-                Rate(std::min(claim_rate, b.tasks_per_s)).c_str(),
-                pg_ended_first ? "(a) ended first: (b) ran alone for its last part"
-                               : "(a) counted only while (b) ran");
+  std::snprintf(
+      line, sizeof line,
+      "the lower of (a) %s and (b) %s measured together (alone: %s and %s, lower %s); "
+      "%s",
+      Rate(pg_together).c_str(), Rate(raw_together.tasks_per_s).c_str(), Rate(claim_rate).c_str(),
+      Rate(b.tasks_per_s).c_str(), Rate(std::min(claim_rate, b.tasks_per_s)).c_str(),
+      pg_ended_first ? "(a) ended first: (b) ran alone for its last part" : "(a) counted only while (b) ran");
   c.notes.emplace_back(line);
   c.notes.emplace_back("both servers share the cores, so the figure measured together is the honest ceiling");
   c.notes.push_back(cpu.Note());

@@ -81,20 +81,24 @@ std::vector<Scenario> Plan(const Options& o, const std::string& log_dir) {
   }
   // Issue 21: performance under contention.
   if (o.Wants("http-enqueue")) {
-    plan.push_back({"HTTP enqueue", Result::Kind::kHttpEnqueue, One([&o, log_dir] { return RunHttpEnqueue(o, log_dir); })});
+    plan.push_back({"HTTP enqueue", Result::Kind::kHttpEnqueue,
+                    One([&o, log_dir] { return RunHttpEnqueue(o, log_dir); })});
   }
   if (o.Wants("e2e-single")) {
     plan.push_back({"end to end, single HTTP enqueues", Result::Kind::kE2eSingle,
                     One([&o, log_dir] { return RunE2eSingle(o, log_dir); })});
   }
   if (o.Wants("noisy")) {
-    plan.push_back({"noisy neighbour", Result::Kind::kNoisy, One([&o, log_dir] { return RunNoisy(o, log_dir); })});
+    plan.push_back({"noisy neighbour", Result::Kind::kNoisy,
+                    One([&o, log_dir] { return RunNoisy(o, log_dir); })});
   }
   if (o.Wants("starve")) {
-    plan.push_back({"starvation", Result::Kind::kStarve, One([&o, log_dir] { return RunStarve(o, log_dir); })});
+    plan.push_back({"starvation", Result::Kind::kStarve,
+                    One([&o, log_dir] { return RunStarve(o, log_dir); })});
   }
   if (o.Wants("limit")) {
-    plan.push_back({"machine's limit", Result::Kind::kLimitCombined, [&o, log_dir] { return RunLimit(o, log_dir); }});
+    plan.push_back({"machine's limit", Result::Kind::kLimitCombined,
+                    [&o, log_dir] { return RunLimit(o, log_dir); }});
   }
   // Left out of a run of every scenario: it takes minutes (scripts/bench-plot).
   if (o.only.contains("plot")) {
@@ -207,7 +211,7 @@ int main(int argc, char** argv) {
     if (app.count("--http-rates") == 0) o.http_rates = {500};
     if (app.count("--http-seconds") == 0) o.http_seconds = 1;
     if (app.count("--e2e-rate") == 0) o.e2e_rate = 500;
-    if (app.count("--contention-seconds") == 0) o.contention_seconds = 1.5;
+    if (app.count("--contention-seconds") == 0) o.contention_seconds = 1;
     if (app.count("--plot-rates") == 0) o.plot_rates = {250, 500};
     if (app.count("--plot-seconds") == 0) o.plot_seconds = 2;
   }

@@ -9,8 +9,11 @@ namespace fila::bench {
 
 // One row of the table. Absent optionals print as "—".
 struct Result {
-  enum class Kind { kFilaBurnDown, kFilaBacklog, kFilaSteady, kFilaExec, kFilaHttp, kRawBroker, kCelery, kCeleryPg,
-              kHttpEnqueue, kE2eSingle, kNoisy, kStarve, kLimitPg, kLimitRaw, kLimitCombined, kPlot };
+  enum class Kind {
+    kFilaBurnDown, kFilaBacklog, kFilaSteady, kFilaExec, kFilaHttp, kRawBroker, kCelery, kCeleryPg,
+    // Issue 21: contention.
+    kHttpEnqueue, kE2eSingle, kNoisy, kStarve, kLimitPg, kLimitRaw, kLimitCombined, kPlot
+  };
 
   Kind kind = Kind::kFilaBurnDown;
   std::string label;
