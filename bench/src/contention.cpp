@@ -441,7 +441,13 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
       } else {
         out << "NaN";
       }
-      out << " " << fila_accepted[i] << " " << (i < celery_sent.size() ? celery_sent[i] : std::nan(""));
+      const double sent = i < celery_sent.size() ? celery_sent[i] : std::nan("");
+      out << " " << fila_accepted[i] << " ";
+      if (std::isnan(sent)) {
+        out << "NaN";
+      } else {
+        out << sent;
+      }
       out << "\n";
     }
     if (!out) throw BenchError("cannot write " + options.plot_data);
