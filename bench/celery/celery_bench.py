@@ -28,7 +28,7 @@ QUEUE = "fila_bench_celery"
 
 def make_app(broker, backend):
     from celery import Celery
-    from celery.signals import task_postrun
+    from celery.signals import task_postrun, task_prerun
 
     app = Celery("celery_bench", broker=broker, backend=backend or None)
     app.conf.update(
@@ -47,8 +47,23 @@ def make_app(broker, backend):
     def noop():
         return None
 
+    @app.task(name="stamp")
+    def stamp(sent):
+        return None
+
     done_file = os.environ.get("FILA_BENCH_DONE_FILE")
+    lat_file = os.environ.get("FILA_BENCH_LAT_FILE")
     state = {}
+
+    @task_prerun.connect(weak=False)
+    def started(task=None, args=None, **_):
+        if not lat_file or task is None or task.name != "stamp" or not args or args[0] < 0:
+            return
+        waited = time.time() - args[0]
+        fd = state.get("lat")
+        if fd is None:
+            fd = state["lat"] = os.open(lat_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(fd, b"%.6f\n" % waited)
 
     @task_postrun.connect(weak=False)  # a local function: keep it alive
     def count(**_):
@@ -59,7 +74,7 @@ def make_app(broker, backend):
             fd = state["fd"] = os.open(done_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.write(fd, b".")
 
-    return app, noop
+    return app, noop, stamp
 
 
 def tree_stats(root_pid):
@@ -99,10 +114,13 @@ def main():
     parser.add_argument("--tasks", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--rate", type=float, default=0, help="steady mode: tasks/s")
+    parser.add_argument("--seconds", type=float, default=10, help="steady mode: how long")
+    parser.add_argument("--producers", type=int, default=4, help="steady mode: producer processes")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    app, noop = make_app(args.broker, args.backend)
+    app, noop, stamp = make_app(args.broker, args.backend)
     if args.worker:  # the child process: a Celery worker
         app.worker_main(["worker", "-P", "prefork", "-c", str(args.concurrency), "-Q", QUEUE,
                          "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -112,6 +130,8 @@ def main():
     with app.connection_for_write() as conn:
         conn.default_channel.queue_declare(queue=QUEUE, durable=True, auto_delete=False)
         conn.default_channel.queue_purge(QUEUE)
+    if args.rate > 0:
+        return steady(args)
 
     t0 = time.monotonic()
     with app.producer_pool.acquire(block=True) as producer:
@@ -159,6 +179,83 @@ def main():
     print(json.dumps({"tasks": args.tasks, "seconds": seconds,
                       "tasks_per_s": (args.tasks - 1) / seconds, "cpu_s": stats[0],
                       "peak_rss_kb": stats[1], "enqueue_s": enqueue_s}))
+    return 0
+
+
+def produce(broker, backend, index, producers, total, rate, t0):
+    """Producer process `index`: tasks index, index + producers, ... open loop."""
+    app, _, stamp = make_app(broker, backend)
+    with app.producer_pool.acquire(block=True) as producer:
+        for i in range(index, total, producers):
+            delay = t0 + i / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            stamp.apply_async(args=(time.time(),), producer=producer)
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * (len(sorted_values) - 1) + 0.5))]
+
+
+def steady(args):
+    import multiprocessing
+
+    total = max(1, int(args.rate * args.seconds))
+    with tempfile.TemporaryDirectory() as tmp:
+        done_file = os.path.join(tmp, "done")
+        lat_file = os.path.join(tmp, "latency")
+        open(done_file, "wb").close()
+        open(lat_file, "wb").close()
+        env = dict(os.environ, FILA_BENCH_DONE_FILE=done_file, FILA_BENCH_LAT_FILE=lat_file)
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--broker", args.broker,
+               "--concurrency", str(args.concurrency)]
+        if args.backend:
+            cmd += ["--backend", args.backend]
+        worker = subprocess.Popen(cmd, env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
+        stats = (0.0, 0)
+        try:
+            app, _, stamp = make_app(args.broker, args.backend)
+            stamp.apply_async(args=(-1,))  # ready once this one ran
+            deadline = time.monotonic() + args.timeout
+
+            def await_done(count):
+                while os.path.getsize(done_file) < count:
+                    if worker.poll() is not None:
+                        raise SystemExit(f"celery worker exited with {worker.returncode}")
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"timeout: {os.path.getsize(done_file)} of {count} done")
+                    time.sleep(0.02)
+
+            await_done(1)
+            t0 = time.time() + 0.2
+            ctx = multiprocessing.get_context("fork")
+            procs = [ctx.Process(target=produce, args=(args.broker, args.backend, p, args.producers,
+                                                       total, args.rate, t0))
+                     for p in range(args.producers)]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+                if p.exitcode != 0:
+                    raise SystemExit(f"a producer exited with {p.exitcode}")
+            sent_s = max(time.time() - t0, 1e-6)
+            await_done(total + 1)
+            stats = tree_stats(worker.pid)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        with open(lat_file) as f:
+            waits = sorted(float(line) * 1000 for line in f if line.strip())
+    if len(waits) != total:
+        raise SystemExit(f"{len(waits)} start times recorded for {total} tasks")
+    print(json.dumps({"tasks": total, "achieved": total / sent_s, "p50_ms": percentile(waits, 50),
+                      "p99_ms": percentile(waits, 99), "max_ms": waits[-1], "cpu_s": stats[0],
+                      "peak_rss_kb": stats[1]}))
     return 0
 
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "contention.h"
 #include "db.h"
 #include "fila_run.h"
 #include "scenarios.h"
@@ -25,7 +26,48 @@ std::string BackendUrl(const std::string& database_url) {
   return "db+" + url;
 }
 
+// The last line of `out` that parses as a JSON object.
+nlohmann::json LastJson(const std::string& out) {
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < out.size();) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    lines.push_back(out.substr(start, end - start));
+    start = end + 1;
+  }
+  nlohmann::json report;
+  for (auto line = lines.rbegin(); line != lines.rend() && !report.is_object(); ++line) {
+    report = nlohmann::json::parse(*line, nullptr, /*allow_exceptions=*/false);
+  }
+  return report;
+}
+
 }  // namespace
+
+CelerySteady RunCelerySteady(const Options& options, int rate, double seconds, const std::string& log_dir) {
+  const std::string what = "celery steady " + std::to_string(rate) + "/s";
+  ScratchDatabase db(options.database_url);
+  const int64_t timeout_s = 120 + static_cast<int64_t>(seconds * 20);
+  std::vector<std::string> args = {ScriptPath(options), "--broker", options.amqp_url, "--backend",
+                                   BackendUrl(db.url()), "--rate", std::to_string(rate), "--seconds",
+                                   std::to_string(seconds), "--concurrency", std::to_string(options.workers),
+                                   "--timeout", std::to_string(timeout_s)};
+  Say(what + ": prefork -c " + std::to_string(options.workers) + ", pg backend");
+  const std::string out =
+      RunCapture(options.python, args, {}, log_dir + "/celery-steady-" + std::to_string(rate) + ".log",
+                 std::chrono::seconds(timeout_s + 120));
+  const nlohmann::json report = LastJson(out);
+  if (!report.is_object() || !report.contains("p99_ms")) throw BenchError(what + ": no JSON report: " + out);
+  CelerySteady c;
+  c.tasks = report.value("tasks", int64_t{0});
+  c.achieved = report.value("achieved", 0.0);
+  c.p50_ms = report.value("p50_ms", 0.0);
+  c.p99_ms = report.value("p99_ms", 0.0);
+  c.max_ms = report.value("max_ms", 0.0);
+  c.cpu_s = report.value("cpu_s", 0.0);
+  Say(what + ": p99 " + std::to_string(static_cast<int64_t>(c.p99_ms)) + " ms");
+  return c;
+}
 
 Result RunCelery(const Options& options, bool pg_backend, const std::string& log_dir) {
   const int64_t tasks = options.celery_tasks > 0 ? options.celery_tasks : options.tasks;

@@ -138,6 +138,30 @@ Latency TaskDb::StartLatency(const std::string& queue, double created_from) {
   return latency;
 }
 
+TaskDb::Wait TaskDb::WaitOf(const std::string& queue, const std::string& tenant, int priority,
+                            double from, double to) {
+  pqxx::read_transaction tx(impl_->connection);
+  auto r = tx.exec_params1(
+      "WITH l AS (SELECT (extract(epoch FROM coalesce(started_at, clock_timestamp()) - created_at)"
+      "   * 1000)::float8 AS ms, started_at IS NOT NULL AS started FROM tasks"
+      "  WHERE queue = $1 AND ($2 = '' OR tenant = $2) AND ($3 < 0 OR priority = $3)"
+      "  AND created_at >= to_timestamp($4::float8) AND created_at < to_timestamp($5::float8))"
+      " SELECT count(*), count(*) FILTER (WHERE started),"
+      "  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::float8,"
+      "  percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::float8,"
+      "  percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::float8, max(ms)::float8 FROM l",
+      queue, tenant, priority, from, to);
+  Wait wait;
+  wait.count = r[0].as<int64_t>();
+  wait.started = r[1].as<int64_t>();
+  if (wait.count == 0) return wait;
+  wait.p50_ms = r[2].as<double>();
+  wait.p95_ms = r[3].as<double>();
+  wait.p99_ms = r[4].as<double>();
+  wait.max_ms = r[5].as<double>();
+  return wait;
+}
+
 int64_t TaskDb::Workers() {
   pqxx::read_transaction tx(impl_->connection);
   return tx.exec1("SELECT count(*) FROM workers")[0].as<int64_t>();

@@ -73,6 +73,16 @@ class TaskDb final {
   // Enqueue -> start (started_at - created_at) of the tasks created at or
   // after `created_from` (Unix seconds).
   Latency StartLatency(const std::string& queue, double created_from);
+  // Enqueue -> start of the tasks of `queue` created in [from, to) (Unix
+  // seconds), only `tenant`'s when not empty, only `priority`'s when >= 0.
+  // A task not started yet counts as waiting until now (so percentiles
+  // over unstarted tasks are lower bounds).
+  struct Wait {
+    int64_t count = 0;
+    int64_t started = 0;
+    double p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;
+  };
+  Wait WaitOf(const std::string& queue, const std::string& tenant, int priority, double from, double to);
   // Rows in the workers table (a worker registers once it is up).
   int64_t Workers();
   // Attempts finished by the registered workers, from their heartbeats.

@@ -1,6 +1,11 @@
 #include "fleet.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <sstream>
 
 #include "db.h"
 
@@ -9,6 +14,23 @@ namespace {
 
 // Longer than fila-worker's default drain budget (30 s).
 constexpr std::chrono::seconds kStopGrace{40};
+
+// A loopback port free right now (bound to port 0, then released).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw BenchError("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    throw BenchError("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 }  // namespace
 
@@ -30,15 +52,40 @@ EnvVars Fleet::Env() const {
           {"FILA_QUEUE_TYPE", options_.queue_type},
           {"FILA_METRICS_LISTEN", "off"},
           {"FILA_LOG_LEVEL", "warn"},
-          {"FILA_LOG_FORMAT", "text"}};
+          {"FILA_LOG_FORMAT", "text"},
+          // The contention scenarios' tasks take real time (type `sleep`).
+          {"FILA_ENABLE_TEST_TYPES", "1"}};
+}
+
+void Fleet::SpawnScheduler(EnvVars env) {
+  env.emplace_back("FILA_INGEST", "off");
+  // --scheduler-args: flags of features this build may not have yet
+  // (--priority-aging 5s, --dispatch-window N, ...), appended as given.
+  std::vector<std::string> args;
+  std::istringstream words(options_.scheduler_args);
+  for (std::string word; words >> word;) args.push_back(word);
+  scheduler_ = Child::Spawn(BinDir() + "/fila-scheduler", args, env,
+                            log_dir_ + "/" + queue_ + "-scheduler.log");
 }
 
 void Fleet::StartScheduler() {
   EnvVars env = Env();
   env.emplace_back("FILA_API_LISTEN", "off");
-  env.emplace_back("FILA_INGEST", "off");
-  scheduler_ = Child::Spawn(BinDir() + "/fila-scheduler", {}, env,
-                            log_dir_ + "/" + queue_ + "-scheduler.log");
+  SpawnScheduler(std::move(env));
+}
+
+std::string Fleet::StartSchedulerWithApi() {
+  const int port = FreePort();
+  EnvVars env = Env();
+  env.emplace_back("FILA_API_LISTEN", "127.0.0.1:" + std::to_string(port));
+  SpawnScheduler(std::move(env));
+  return "http://127.0.0.1:" + std::to_string(port);
+}
+
+std::vector<pid_t> Fleet::worker_pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& worker : workers_) pids.push_back(worker->pid());
+  return pids;
 }
 
 void Fleet::StartWorkers() {

@@ -22,7 +22,12 @@ class Fleet final {
   Fleet& operator=(const Fleet&) = delete;
 
   void StartScheduler();
+  // The same with the HTTP API on a free loopback port; returns its URL
+  // (http://127.0.0.1:PORT). Ready once a token's GET /v1/queues answers.
+  std::string StartSchedulerWithApi();
   void StartWorkers();
+  pid_t scheduler_pid() const { return scheduler_ ? scheduler_->pid() : 0; }
+  std::vector<pid_t> worker_pids() const;
   // BenchError, with the daemon's log tail, when one has exited.
   void CheckAlive();
 
@@ -40,6 +45,7 @@ class Fleet final {
 
  private:
   EnvVars Env() const;
+  void SpawnScheduler(EnvVars env);
 
   const Options& options_;
   std::string database_url_;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <iostream>
 
+#include "contention.h"
 #include "db.h"
 #include "fila/core/config.h"
 #include "options.h"
@@ -25,52 +26,83 @@ using fila::bench::Result;
 struct Scenario {
   std::string label;  // shown when it fails
   Result::Kind kind;
-  std::function<Result()> run;
+  std::function<std::vector<Result>()> run;
 };
+
+template <typename F>
+std::function<std::vector<Result>()> One(F f) {
+  return [f] { return std::vector<Result>{f()}; };
+}
 
 std::vector<Scenario> Plan(const Options& o, const std::string& log_dir) {
   using namespace fila::bench;
   std::vector<Scenario> plan;
-  if (o.Wants("burn-down")) {
+  // The limit scenario compares the burn-down with the machine's limit.
+  if (o.Wants("burn-down") || o.only.contains("limit")) {
     plan.push_back({"fila burn-down", Result::Kind::kFilaBurnDown,
-                    [&o, log_dir] { return RunBurnDown(o, o.tasks, log_dir); }});
+                    One([&o, log_dir] { return RunBurnDown(o, o.tasks, log_dir); })});
   }
   if (o.backlog > 0 && o.Wants("backlog")) {
     for (int64_t n : {kBacklogReference, o.backlog}) {
       plan.push_back({"fila backlog burn-down " + std::to_string(n), Result::Kind::kFilaBacklog,
-                      [&o, log_dir, n] {
+                      One([&o, log_dir, n] {
                         Result r = RunBurnDown(o, n, log_dir);
                         r.kind = Result::Kind::kFilaBacklog;
                         r.label = "fila backlog: " + r.label.substr(5);
                         return r;
-                      }});
+                      })});
     }
   }
   if (o.Wants("http")) {
     plan.push_back({"fila HTTP no-op handler", Result::Kind::kFilaHttp,
-                    [&o, log_dir] { return RunHttpHandler(o, log_dir); }});
+                    One([&o, log_dir] { return RunHttpHandler(o, log_dir); })});
   }
   if (o.Wants("steady")) {
     for (int rate : o.rates) {
       plan.push_back({"fila steady " + std::to_string(rate) + "/s", Result::Kind::kFilaSteady,
-                      [&o, log_dir, rate] { return RunSteady(o, rate, log_dir); }});
+                      One([&o, log_dir, rate] { return RunSteady(o, rate, log_dir); })});
     }
   }
   if (o.Wants("exec")) {
     plan.push_back({"fila exec burn-down", Result::Kind::kFilaExec,
-                    [&o, log_dir] { return RunExecBurnDown(o, log_dir); }});
+                    One([&o, log_dir] { return RunExecBurnDown(o, log_dir); })});
   }
   if (!o.skip_raw && o.Wants("raw")) {
     plan.push_back({"raw broker", Result::Kind::kRawBroker,
-                    [&o, log_dir] { return RunRawBroker(o, log_dir); }});
+                    One([&o, log_dir] { return RunRawBroker(o, log_dir); })});
   }
   if (!o.skip_celery && o.Wants("celery")) {
     plan.push_back({"Celery, no backend", Result::Kind::kCelery,
-                    [&o, log_dir] { return RunCelery(o, false, log_dir); }});
+                    One([&o, log_dir] { return RunCelery(o, false, log_dir); })});
   }
   if (!o.skip_celery && o.Wants("celery-pg")) {
     plan.push_back({"Celery, pg backend", Result::Kind::kCeleryPg,
-                    [&o, log_dir] { return RunCelery(o, true, log_dir); }});
+                    One([&o, log_dir] { return RunCelery(o, true, log_dir); })});
+  }
+  // Issue 21: performance under contention.
+  if (o.Wants("http-enqueue")) {
+    plan.push_back({"HTTP enqueue", Result::Kind::kHttpEnqueue,
+                    One([&o, log_dir] { return RunHttpEnqueue(o, log_dir); })});
+  }
+  if (o.Wants("e2e-single")) {
+    plan.push_back({"end to end, single HTTP enqueues", Result::Kind::kE2eSingle,
+                    One([&o, log_dir] { return RunE2eSingle(o, log_dir); })});
+  }
+  if (o.Wants("noisy")) {
+    plan.push_back({"noisy neighbour", Result::Kind::kNoisy,
+                    One([&o, log_dir] { return RunNoisy(o, log_dir); })});
+  }
+  if (o.Wants("starve")) {
+    plan.push_back({"starvation", Result::Kind::kStarve,
+                    One([&o, log_dir] { return RunStarve(o, log_dir); })});
+  }
+  if (o.Wants("limit")) {
+    plan.push_back({"machine's limit", Result::Kind::kLimitCombined,
+                    [&o, log_dir] { return RunLimit(o, log_dir); }});
+  }
+  // Left out of a run of every scenario: it takes minutes (scripts/bench-plot).
+  if (o.only.contains("plot")) {
+    plan.push_back({"latency plot", Result::Kind::kPlot, [&o, log_dir] { return RunPlot(o, log_dir); }});
   }
   return plan;
 }
@@ -124,9 +156,34 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
   app.add_option("--publish-batch", o.publish_batch, "Raw broker: publishes per confirm wait")
       ->check(CLI::Range(1, 100000));
-  app.add_option("--only", only, "Scenarios to run: burn-down,http,exec,steady,raw,celery,celery-pg,backlog")
+  app.add_option("--only", only,
+                 "Scenarios to run: burn-down,http,exec,steady,raw,celery,celery-pg,backlog,"
+                 "http-enqueue,e2e-single,noisy,starve,limit,plot")
       ->delimiter(',')
-      ->check(CLI::IsMember({"burn-down", "http", "exec", "steady", "raw", "celery", "celery-pg", "backlog"}));
+      ->check(CLI::IsMember({"burn-down", "http", "exec", "steady", "raw", "celery", "celery-pg", "backlog",
+                             "http-enqueue", "e2e-single", "noisy", "starve", "limit", "plot"}));
+  app.add_option("--scheduler-args", o.scheduler_args,
+                 "Appended to every fila-scheduler's command line, e.g. \"--priority-aging 5s\"");
+  app.add_option("--http-rates", o.http_rates, "http-enqueue: request rates tried in turn, requests/s")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--http-seconds", o.http_seconds, "http-enqueue: seconds per rate")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--http-connections", o.http_connections, "Keep-alive connections of the HTTP load")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--e2e-rate", o.e2e_rate, "e2e-single: tasks/s, one HTTP request each (for --steady-seconds)")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--sleep-ms", o.sleep_ms, "noisy, starve: how long each task sleeps")
+      ->check(CLI::Range(1, 60000));
+  app.add_option("--contention-seconds", o.contention_seconds, "noisy, starve: how long the load is offered")
+      ->check(CLI::Range(0.5, 3600.0));
+  app.add_option("--overload", o.overload, "noisy, starve: offered load ÷ the measured capacity")
+      ->check(CLI::Range(1.0, 100.0));
+  app.add_option("--plot-rates", o.plot_rates, "plot: offered tasks/s")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--plot-seconds", o.plot_seconds, "plot: seconds per rate")->check(CLI::Range(0.5, 3600.0));
+  app.add_option("--plot-data", o.plot_data, "plot: write the sweep here (rate, fila p99, Celery p99; gnuplot input)");
   app.add_flag("--skip-celery", o.skip_celery, "Leave out both Celery baselines");
   app.add_flag("--skip-raw", o.skip_raw, "Leave out the raw broker baseline");
   app.add_flag("--smoke", o.smoke,
@@ -151,6 +208,12 @@ int main(int argc, char** argv) {
     if (app.count("--exec-tasks") == 0) o.exec_tasks = 200;
     if (app.count("--steady-seconds") == 0) o.steady_seconds = 3;
     if (app.count("--http-tasks") == 0) o.http_tasks = 500;
+    if (app.count("--http-rates") == 0) o.http_rates = {500};
+    if (app.count("--http-seconds") == 0) o.http_seconds = 1;
+    if (app.count("--e2e-rate") == 0) o.e2e_rate = 500;
+    if (app.count("--contention-seconds") == 0) o.contention_seconds = 1;
+    if (app.count("--plot-rates") == 0) o.plot_rates = {250, 500};
+    if (app.count("--plot-seconds") == 0) o.plot_seconds = 2;
   }
   if (o.http_tasks == 0) o.http_tasks = o.tasks;
   if (o.database_url.empty() || o.amqp_url.empty()) {
@@ -183,7 +246,7 @@ int main(int argc, char** argv) {
   for (auto& scenario : Plan(o, log_dir)) {
     if (interrupted) break;
     try {
-      results.push_back(scenario.run());
+      for (auto& r : scenario.run()) results.push_back(std::move(r));
     } catch (const std::exception& e) {
       failed = true;
       interrupted = std::string(e.what()) == "interrupted";

@@ -31,6 +31,19 @@ struct Options {
   std::string python = "/usr/bin/python3";  // Debian's, with python3-celery
   std::string celery_script;                // default: the source tree's bench/celery/
   std::string log_dir;                      // daemon logs; default: a temporary folder
+  // Appended to every fila-scheduler's command line (e.g. "--priority-aging 5s").
+  std::string scheduler_args;
+  // Contention scenarios (issue 21).
+  std::vector<int> http_rates{1000, 2000, 3000, 4000, 5000, 6000};  // http-enqueue steps, requests/s
+  double http_seconds = 5;     // each http-enqueue step
+  int http_connections = 32;   // keep-alive connections of the HTTP load
+  int e2e_rate = 2000;         // e2e-single: tasks/s, one HTTP request each
+  int sleep_ms = 100;          // noisy, starve: each task sleeps this long (32 slots: ≤ 320/s)
+  double contention_seconds = 10;  // noisy, starve: how long the load is offered
+  double overload = 1.5;           // noisy, starve: offered load ÷ measured capacity
+  std::vector<int> plot_rates{250, 500, 1000, 1500, 2000};  // plot: offered tasks/s
+  double plot_seconds = 10;        // plot: each rate
+  std::string plot_data;           // plot: the data file written (gnuplot input)
 
   bool Wants(const std::string& scenario) const { return only.empty() || only.contains(scenario); }
 };

@@ -9,7 +9,11 @@ namespace fila::bench {
 
 // One row of the table. Absent optionals print as "—".
 struct Result {
-  enum class Kind { kFilaBurnDown, kFilaBacklog, kFilaSteady, kFilaExec, kFilaHttp, kRawBroker, kCelery, kCeleryPg };
+  enum class Kind {
+    kFilaBurnDown, kFilaBacklog, kFilaSteady, kFilaExec, kFilaHttp, kRawBroker, kCelery, kCeleryPg,
+    // Issue 21: contention.
+    kHttpEnqueue, kE2eSingle, kNoisy, kStarve, kLimitPg, kLimitRaw, kLimitCombined, kPlot
+  };
 
   Kind kind = Kind::kFilaBurnDown;
   std::string label;
@@ -26,6 +30,12 @@ struct Result {
   std::optional<int64_t> end_rss_kb;   // steady: a worker's VmRSS at the end of the run
   int64_t tasks = 0;
   std::optional<double> builtin_tasks_per_s;  // http: the built-in noop's burn-down in the same run
+  // The issue's goal for this row's figure ("≥ 4,000 requests/s at p99 ≤
+  // 25 ms") and whether this run met it; printed first in the notes.
+  std::string goal;
+  std::optional<bool> goal_met;
+  std::string figure;  // the row's figure when it is not a rate ("p99 12.3 ms")
+  std::optional<double> limit_alone;  // limit (a)+(b): the lower of the two alone
 };
 
 }  // namespace fila::bench

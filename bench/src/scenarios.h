@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "fila/core/state_store.h"
 
@@ -41,6 +42,10 @@ Result RunSteady(const Options& options, int rate, const std::string& log_dir);
 // RabbitMQ alone: persistent messages of a fila envelope's size with
 // publisher confirms, consumed with manual acks at the same time.
 Result RunRawBroker(const Options& options, const std::string& log_dir);
+
+// The machine's limit for fila's design: fila's PostgreSQL statements
+// without a broker, the raw broker, and both at the same time (limit.cpp).
+std::vector<Result> RunLimit(const Options& options, const std::string& log_dir);
 
 // bench/celery/celery_bench.py, without a result backend or with one on
 // PostgreSQL.

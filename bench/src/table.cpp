@@ -38,7 +38,20 @@ std::string Cell(std::string text) {
   return out;
 }
 
-bool Rated(const Result& r) { return !r.failed && r.kind != Result::Kind::kFilaSteady; }
+// Rows whose tasks/s is a throughput of their own (not an offered rate).
+bool Rated(const Result& r) {
+  switch (r.kind) {
+    case Result::Kind::kFilaSteady:
+    case Result::Kind::kHttpEnqueue:
+    case Result::Kind::kE2eSingle:
+    case Result::Kind::kNoisy:
+    case Result::Kind::kStarve:
+    case Result::Kind::kPlot:
+      return false;
+    default:
+      return !r.failed;
+  }
+}
 
 std::string Verdict(bool met) { return met ? "met" : "**not met**"; }
 
@@ -79,6 +92,23 @@ void PrintTargets(const std::vector<Result>& results, std::ostream& out) {
       lines.push_back("p99 enqueue→start ≤ 25 ms at 500 tasks/s: " + Format("%.1f ms", *r.p99_ms) +
                       " — " + Verdict(*r.p99_ms <= 25));
     }
+  }
+  for (const auto& r : results) {
+    if (r.failed || r.goal.empty()) continue;
+    lines.push_back(r.goal + " (" + r.label + "): " + r.figure + " — " +
+                    (r.goal_met ? Verdict(*r.goal_met) : "not judged (the load did not reach capacity)"));
+  }
+  const Result* limit = Find(results, Result::Kind::kLimitCombined);
+  if (burn && limit) {
+    const double x = burn->tasks_per_s / limit->tasks_per_s;
+    std::string line = "burn-down ≥ 80% of the machine's limit ((a) and (b) at the same time, " +
+                       Thousands(limit->tasks_per_s) + "/s): " + Format("%.0f%%", x * 100) + " — " +
+                       Verdict(x >= 0.8);
+    if (limit->limit_alone) {
+      line += " (of the lower figure alone, " + Thousands(*limit->limit_alone) + "/s: " +
+              Format("%.0f%%", burn->tasks_per_s / *limit->limit_alone * 100) + ")";
+    }
+    lines.push_back(line);
   }
   int64_t idle = 0;
   for (const auto& r : results) {
@@ -126,6 +156,9 @@ void PrintReport(const std::vector<Result>& results, const Options& options, std
   out << "|---|--:|--:|--:|--:|--:|--:|---|\n";
   for (const auto& r : results) {
     std::string notes;
+    if (!r.goal.empty() && !r.failed) {
+      notes = "goal " + r.goal + ": " + r.figure + " — " + (r.goal_met ? Verdict(*r.goal_met) : "not judged");
+    }
     for (const auto& note : r.notes) notes += (notes.empty() ? "" : "; ") + note;
     out << "| " << Cell(r.label) << " | " << (r.failed ? "**FAILED**" : Thousands(r.tasks_per_s))
         << " | " << ratio(r, raw, "%.0f%%", 100) << " | " << ratio(r, celery, "%.1f×", 1) << " | "
