@@ -93,9 +93,20 @@ double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count) {
 }
 
 void AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet, const std::string& what) {
+  // With a dispatch window (docs/fairness.md) the relay publishes a
+  // window's worth and keeps the rest in the outbox until workers take
+  // some: published as far as it goes once the count stops moving.
+  int64_t last = -1;
+  auto last_change = std::chrono::steady_clock::now();
   PollUntil(what + " (publishing)", fleet, [&] {
     const auto sample = store.SampleQueues(10000);
-    return Poll{sample.outbox_rows == 0, sample.outbox_rows,
+    const auto now = std::chrono::steady_clock::now();
+    if (sample.outbox_rows != last) {
+      last = sample.outbox_rows;
+      last_change = now;
+    }
+    const bool held = now - last_change > std::chrono::seconds(2);
+    return Poll{sample.outbox_rows == 0 || held, sample.outbox_rows,
                 Thousands(static_cast<double>(sample.outbox_rows)) + " outbox rows left"};
   });
 }
