@@ -108,8 +108,13 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   for (const auto& [queue, n] : aged) metrics_.DispatchAged(queue, n);
   if (request.bounded) {
     std::set<std::string> full(result.full_queues.begin(), result.full_queues.end());
+    // Every queue that had rows reports, full or not: a series that only
+    // appears once a window fills leaves panels and alert rules blind.
     for (const auto& queue : full_) {
       if (!full.contains(queue)) metrics_.DispatchWindowFull(queue, false);
+    }
+    for (const auto& queue : queues) {
+      if (!full.contains(queue) && !full_.contains(queue)) metrics_.DispatchWindowFull(queue, false);
     }
     for (const auto& queue : full) metrics_.DispatchWindowFull(queue, true);
     // Held at the last pass too: was the broker drained before we looked?
