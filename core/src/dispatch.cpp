@@ -31,6 +31,13 @@ DispatchPlan PlanDispatch(
   std::map<std::pair<std::string, std::string>, int64_t> usage;
   std::map<std::string, int64_t> room;
   std::vector<Candidate> c(groups.size());
+  // Aging lets a task catch up with higher priorities waiting in its
+  // queue, never pass them: capped at the highest base priority waiting,
+  // so one tenant's old backlog does not overtake another tenant's tasks
+  // of the same priority (there, usage / weight decides).
+  DispatchPlan plan;
+  std::map<std::string, uint32_t>& top = plan.top_priority;
+  for (const DispatchGroup& g : groups) top[g.queue] = std::max(top[g.queue], g.priority);
   for (size_t i = 0; i < groups.size(); ++i) {
     const DispatchGroup& g = groups[i];
     const auto key = std::pair{g.queue, g.tenant};
@@ -38,7 +45,8 @@ DispatchPlan PlanDispatch(
     auto [u, fresh] = usage.try_emplace(key, share == shares.end() ? 0 : share->second.usage);
     c[i].usage = &u->second;
     c[i].weight = share == shares.end() ? 1 : std::max<int64_t>(1, share->second.weight);
-    c[i].eff = EffectivePriority(g.priority, now_ms - g.head_created_ms, request.AgingOf(g.queue));
+    c[i].eff = std::min(top[g.queue], EffectivePriority(g.priority, now_ms - g.head_created_ms,
+                                                        request.AgingOf(g.queue)));
     c[i].left = g.rows;
     int64_t r = std::numeric_limits<int64_t>::max();
     if (request.bounded) {
@@ -57,7 +65,6 @@ DispatchPlan PlanDispatch(
       return groups[a].head_created_ms < groups[b].head_created_ms;
     return groups[a].head_id < groups[b].head_id;
   };
-  DispatchPlan plan;
   std::vector<DispatchPick>& picks = plan.picks;
   // Groups are few (queues x priorities x tenants with waiting rows) and a
   // pass takes a few hundred rows: a scan per row is cheap enough.
@@ -84,6 +91,13 @@ DispatchPlan PlanDispatch(
     plan.full_queues.assign(full.begin(), full.end());
   }
   return plan;
+}
+
+uint32_t DispatchPlan::PublishPriority(const std::string& queue, uint32_t priority,
+                                       int64_t wait_ms, int64_t aging_ms) const {
+  const auto it = top_priority.find(queue);
+  const uint32_t raised = EffectivePriority(priority, wait_ms, aging_ms);
+  return it == top_priority.end() ? raised : std::max(priority, std::min(it->second, raised));
 }
 
 }  // namespace fila

@@ -145,8 +145,8 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
     e.trace_id = t.v.trace_id;
     e.enqueued_at_unix_ms = t.v.created_at_ms;
     e.type_version = t.v.type_version;
-    item.publish_priority =
-        EffectivePriority(t.v.priority, now - created_ms, request.AgingOf(t.v.queue));
+    item.publish_priority = plan.PublishPriority(t.v.queue, t.v.priority, now - created_ms,
+                                                 request.AgingOf(t.v.queue));
     out.items.push_back(std::move(item));
   }
   return out;

@@ -181,7 +181,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       e.type_version = r[16].as<uint32_t>();
       // Each row's own wait: younger rows of an aged group may rank lower.
       item.publish_priority =
-          EffectivePriority(e.priority, now_ms - created_ms, request.AgingOf(e.queue));
+          plan.PublishPriority(e.queue, e.priority, now_ms - created_ms, request.AgingOf(e.queue));
       // A task no longer queued needs no message: marked by an empty queue.
       if (r[15].as<std::string>() != "queued") e.queue.clear();
       rows[group].push_back(std::move(item));

@@ -85,6 +85,12 @@ struct DispatchPick {
 struct DispatchPlan {
   std::vector<DispatchPick> picks;
   std::vector<std::string> full_queues;  // as DispatchResult's
+  // Per queue, the highest base priority waiting: aging raises a row at
+  // most to it (a row's publish priority is
+  // min(top, EffectivePriority(...)), as its group's).
+  std::map<std::string, uint32_t> top_priority;
+  uint32_t PublishPriority(const std::string& queue, uint32_t priority, int64_t wait_ms,
+                           int64_t aging_ms) const;
 };
 DispatchPlan PlanDispatch(
     const DispatchRequest& request, const std::vector<DispatchGroup>& groups,
