@@ -77,8 +77,14 @@ void Dispatcher::CountRoom(const std::string& queue, DispatchRequest& request) {
 std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t> skip) {
   if (options_.window == 0) {
     // No window: every row goes to the broker at once, so there is nothing
-    // to order; the plain oldest-first read costs least.
-    return store_.FetchOutbox(limit, skip);
+    // to order; the plain oldest-first read costs least. Its queues still
+    // report a window that is never full, for panels and alert rules.
+    auto items = store_.FetchOutbox(limit, skip);
+    for (const auto& item : items) {
+      if (!item.envelope.queue.empty() && queues_.insert(item.envelope.queue).second)
+        metrics_.DispatchWindowFull(item.envelope.queue, false);
+    }
+    return items;
   }
   DispatchRequest request;
   request.limit = limit;

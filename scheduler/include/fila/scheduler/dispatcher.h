@@ -17,9 +17,10 @@ namespace fila {
 
 struct DispatchOptions {
   // Ready messages a work queue may hold in the broker; the rest waits in
-  // the outbox, where the order is fair (docs/fairness.md). 0: no window,
-  // the outbox in id order as before.
-  uint32_t window = 256;
+  // the outbox, where the order is fair (docs/fairness.md). 0 (the
+  // default, as it costs burn-down throughput): no window, the outbox in
+  // id order.
+  uint32_t window = 0;
   // Priority aging: per queue, how long a task waits to gain one priority
   // level; queues absent take default_aging. Zero: no aging.
   std::map<std::string, std::chrono::milliseconds> aging;
