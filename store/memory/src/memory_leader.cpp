@@ -12,6 +12,29 @@
 #include "memory_state.h"
 
 namespace fila {
+namespace {
+
+// The message of a task in the outbox. A task no longer queued needs none:
+// marked by an empty queue (its row is deleted unpublished).
+Envelope EnvelopeOf(const MemTask& t) {
+  Envelope e;
+  e.id = t.v.id;
+  e.type = t.v.type;
+  e.queue = t.v.state == TaskState::kQueued ? t.v.queue : std::string();
+  e.priority = t.v.priority;
+  e.attempt = t.v.attempt;
+  e.max_attempts = t.v.max_attempts;
+  e.timeout_ms = t.v.timeout_ms;
+  e.tenant = t.v.tenant;
+  e.idempotency_key = t.v.idempotency_key;
+  e.payload = t.v.payload;
+  e.trace_id = t.v.trace_id;
+  e.enqueued_at_unix_ms = t.v.created_at_ms;
+  e.type_version = t.v.type_version;
+  return e;
+}
+
+}  // namespace
 
 void MemoryStore::SetLeadershipAvailable(bool available) {
   std::lock_guard lock(state_->mu);
@@ -51,22 +74,8 @@ std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit,
     const MemTask& t = state_->tasks.at(row.first);
     OutboxItem item;
     item.outbox_id = outbox_id;
-    Envelope& e = item.envelope;
-    e.id = t.v.id;
-    e.type = t.v.type;
-    // A task no longer queued needs no message: marked by an empty queue.
-    e.queue = t.v.state == TaskState::kQueued ? t.v.queue : std::string();
-    e.priority = t.v.priority;
-    e.attempt = t.v.attempt;
-    e.max_attempts = t.v.max_attempts;
-    e.timeout_ms = t.v.timeout_ms;
-    e.tenant = t.v.tenant;
-    e.idempotency_key = t.v.idempotency_key;
-    e.payload = t.v.payload;
-    e.trace_id = t.v.trace_id;
-    e.enqueued_at_unix_ms = t.v.created_at_ms;
-    e.type_version = t.v.type_version;
-    item.publish_priority = e.priority;
+    item.envelope = EnvelopeOf(t);
+    item.publish_priority = item.envelope.priority;
     items.push_back(std::move(item));
   }
   return items;
@@ -131,20 +140,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
     const MemTask& t = state_->tasks.at(task_id);
     OutboxItem item;
     item.outbox_id = outbox_id;
-    Envelope& e = item.envelope;
-    e.id = t.v.id;
-    e.type = t.v.type;
-    e.queue = t.v.state == TaskState::kQueued ? t.v.queue : std::string();
-    e.priority = t.v.priority;
-    e.attempt = t.v.attempt;
-    e.max_attempts = t.v.max_attempts;
-    e.timeout_ms = t.v.timeout_ms;
-    e.tenant = t.v.tenant;
-    e.idempotency_key = t.v.idempotency_key;
-    e.payload = t.v.payload;
-    e.trace_id = t.v.trace_id;
-    e.enqueued_at_unix_ms = t.v.created_at_ms;
-    e.type_version = t.v.type_version;
+    item.envelope = EnvelopeOf(t);
     item.publish_priority = plan.PublishPriority(t.v.queue, t.v.priority, now - created_ms,
                                                  request.AgingOf(t.v.queue));
     out.items.push_back(std::move(item));
