@@ -165,25 +165,12 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       OutboxItem item;
       item.outbox_id = r[1].as<int64_t>();
       const int64_t created_ms = r[2].as<int64_t>();
-      Envelope& e = item.envelope;
-      e.id = r[3].as<std::string>();
-      e.type = r[4].as<std::string>();
-      e.queue = r[5].as<std::string>();
-      e.priority = r[6].as<uint32_t>();
-      e.attempt = r[7].as<uint32_t>();
-      e.max_attempts = r[8].as<uint32_t>();
-      e.timeout_ms = r[9].as<uint32_t>();
-      e.tenant = r[10].as<std::string>();
-      e.idempotency_key = r[11].as<std::string>();
-      e.payload = pg::Bytes(r[12]);
-      e.trace_id = r[13].as<std::string>();
-      e.enqueued_at_unix_ms = pg::Int64OrZero(r[14]);
-      e.type_version = r[16].as<uint32_t>();
+      item.envelope = EnvelopeFromRow(r, 3);
+      const Envelope& e = item.envelope;
       // Each row's own wait: younger rows of an aged group may rank lower.
+      // (A task no longer queued has an empty queue: its priority is moot.)
       item.publish_priority =
           plan.PublishPriority(e.queue, e.priority, now_ms - created_ms, request.AgingOf(e.queue));
-      // A task no longer queued needs no message: marked by an empty queue.
-      if (r[15].as<std::string>() != "queued") e.queue.clear();
       rows[group].push_back(std::move(item));
     }
     std::vector<size_t> next(groups.size(), 0);

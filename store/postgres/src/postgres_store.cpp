@@ -83,9 +83,12 @@ WITH input AS MATERIALIZED (
          limit_concurrency, limit_rate, limit_period_ms, type_version
   FROM input ORDER BY ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING id, state, tenant, idempotency_key
+  RETURNING id, state, tenant, idempotency_key, queue, priority
 ), outbox_rows AS (
-  INSERT INTO outbox (task_id) SELECT id FROM ins WHERE state = 'queued'
+  -- The dispatch columns given here spare the outbox_fill trigger a lookup
+  -- of each task (migration 0014).
+  INSERT INTO outbox (task_id, queue, tenant, priority)
+  SELECT id, queue, tenant, priority FROM ins WHERE state = 'queued'
 )
 SELECT COALESCE(ins.id, dup.id, old.id), COALESCE(ins.state, dup.state, old.state),
        ins.id IS NOT NULL
@@ -104,9 +107,10 @@ WITH due AS (
   ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED
 ), upd AS (
   UPDATE tasks t SET state = 'queued', updated_at = now()
-  FROM due WHERE t.id = due.id AND t.state = 'scheduled' RETURNING t.id
+  FROM due WHERE t.id = due.id AND t.state = 'scheduled'
+  RETURNING t.id, t.queue, t.tenant, t.priority
 ), ob AS (
-  INSERT INTO outbox (task_id) SELECT id FROM upd
+  INSERT INTO outbox (task_id, queue, tenant, priority) SELECT id, queue, tenant, priority FROM upd
 )
 SELECT (SELECT count(*) FROM upd),
        (SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM tasks
@@ -459,6 +463,25 @@ std::vector<EnqueueResult> PostgresStore::Enqueue(std::span<const NewTask> tasks
   }
 }
 
+Envelope EnvelopeFromRow(const pqxx::row& r, int at) {
+  Envelope e;
+  e.id = r[at].as<std::string>();
+  e.type = r[at + 1].as<std::string>();
+  e.queue = r[at + 2].as<std::string>();
+  e.priority = r[at + 3].as<uint32_t>();
+  e.attempt = r[at + 4].as<uint32_t>();
+  e.max_attempts = r[at + 5].as<uint32_t>();
+  e.timeout_ms = r[at + 6].as<uint32_t>();
+  e.tenant = r[at + 7].as<std::string>();
+  e.idempotency_key = r[at + 8].as<std::string>();
+  e.payload = pg::Bytes(r[at + 9]);
+  e.trace_id = r[at + 10].as<std::string>();
+  e.enqueued_at_unix_ms = pg::Int64OrZero(r[at + 11]);
+  e.type_version = r[at + 13].as<uint32_t>();
+  if (r[at + 12].as<std::string>() != "queued") e.queue.clear();
+  return e;
+}
+
 std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit,
                                                    std::span<const int64_t> exclude) {
   const std::string skip = pg::IntArrayLiteral<int64_t>(exclude);
@@ -474,24 +497,8 @@ std::vector<OutboxItem> PostgresStore::FetchOutbox(uint32_t limit,
     for (const auto& r : rows) {
       OutboxItem item;
       item.outbox_id = r[0].as<int64_t>();
-      Envelope& e = item.envelope;
-      e.id = r[1].as<std::string>();
-      e.type = r[2].as<std::string>();
-      e.queue = r[3].as<std::string>();
-      e.priority = r[4].as<uint32_t>();
-      e.attempt = r[5].as<uint32_t>();
-      e.max_attempts = r[6].as<uint32_t>();
-      e.timeout_ms = r[7].as<uint32_t>();
-      e.tenant = r[8].as<std::string>();
-      e.idempotency_key = r[9].as<std::string>();
-      e.payload = pg::Bytes(r[10]);
-      e.trace_id = r[11].as<std::string>();
-      e.enqueued_at_unix_ms = pg::Int64OrZero(r[12]);
-      e.type_version = r[14].as<uint32_t>();
-      item.publish_priority = e.priority;
-      // A task cancelled before its publish needs no message: its outbox
-      // row is deleted unpublished. Marked by an empty queue.
-      if (r[13].as<std::string>() != "queued") e.queue.clear();
+      item.envelope = EnvelopeFromRow(r, 1);
+      item.publish_priority = item.envelope.priority;
       items.push_back(std::move(item));
     }
     return items;

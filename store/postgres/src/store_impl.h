@@ -22,6 +22,13 @@ const std::map<std::string, std::string>& Statements();
 const std::map<std::string, std::string>& WorkflowStatements();   // workflow.cpp
 const std::map<std::string, std::string>& ScheduleStatements();   // schedules.cpp
 const std::map<std::string, std::string>& ReconcileStatements();  // reconcile.cpp
+
+// The message of an outbox row from the task's columns starting at `at`:
+// id, type, queue, priority, attempt, max_attempts, timeout_ms, tenant,
+// idempotency key, payload, trace id, created (ms), state, type_version.
+// A task no longer queued needs no message: its queue is left empty, and
+// its outbox row is deleted unpublished.
+Envelope EnvelopeFromRow(const pqxx::row& r, int at);  // postgres_store.cpp
 const std::map<std::string, std::string>& DispatchStatements();   // dispatch_pg.cpp
 
 // A row of the claim statements (claim, limit_claim): id, attempt,
