@@ -48,10 +48,14 @@ SteadyClock::time_point Reconciler::Pass() {
 
 uint32_t Reconciler::Repair(const std::string& queue, const QueueCounts& counts,
                             uint32_t budget) {
-  // Consumed with messages left: a difference may be deliveries in flight.
-  if (counts.ready > 0 && counts.consumers > 0 && !repairing_.contains(queue)) return 0;
   const int64_t published = store_.CountPublished(queue);
   const int64_t missing = published - static_cast<int64_t>(counts.ready);
+  // Consumed with messages left: a difference no larger than what the
+  // consumers may hold delivered and unclaimed can be deliveries in flight.
+  if (missing > 0 && counts.ready > 0 && counts.consumers > 0 && !repairing_.contains(queue) &&
+      missing <= store_.ConsumerSlots(queue, options_.republish_after.count())) {
+    return 0;
+  }
   const auto limit = static_cast<uint32_t>(std::clamp<int64_t>(missing, 0, budget));
   const int64_t republished =
       limit == 0 ? 0 : store_.RepublishStale(queue, options_.republish_after.count(), limit);

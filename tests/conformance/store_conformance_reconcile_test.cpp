@@ -1,6 +1,6 @@
 // The store contract, reconciliation: which queued tasks the leader may
 // publish again when the broker lost their messages (LeaderStore's
-// QueuesWithStaleTasks, CountPublished, RepublishStale).
+// QueuesWithStaleTasks, CountPublished, ConsumerSlots, RepublishStale).
 #include <algorithm>
 
 #include "conformance_support.h"
@@ -68,6 +68,17 @@ TEST_P(StoreConformance, StaleTasksAreFoundPerQueueAndRepublishedLongestWaitingF
   EXPECT_EQ(store().RepublishStale("b", kAfterMs, 10), 1);
   a.push_back(b);
   EXPECT_EQ(OutboxTasks(store()), Sorted(a));
+}
+
+TEST_P(StoreConformance, ConsumerSlotsAddUpTheLiveWorkersOfTheQueue) {
+  store().Heartbeat({.id = "gone", .queues = {"a"}, .concurrency = 7}, 30000);
+  Advance(kPastIt);
+  store().Heartbeat({.id = "ab", .queues = {"a", "b"}, .concurrency = 3}, 30000);
+  store().Heartbeat({.id = "a", .queues = {"a"}, .concurrency = 5}, 30000);
+  EXPECT_EQ(store().ConsumerSlots("a", kAfterMs), 8) << "not the silent worker's 7";
+  EXPECT_EQ(store().ConsumerSlots("b", kAfterMs), 3);
+  EXPECT_EQ(store().ConsumerSlots("none", kAfterMs), 0);
+  EXPECT_EQ(store().ConsumerSlots("a", kAfterMs + kPastIt.count() + 60000), 15);
 }
 
 TEST_P(StoreConformance, OnlyUnclaimedQueuedTasksArePublishedOrStale) {

@@ -14,14 +14,23 @@
 //   The worker's subscription is cancelled; it must declare the queue again
 //   and keep consuming, and every task must succeed, once each.
 //
+//   Purge under load: a worker with 2 slots runs `sleep` tasks (20 ms)
+//   while a producer offers more than it can run, so its queue never
+//   drains; the queue is purged. The purged tasks must be published again
+//   and start while the load goes on (the queue still holding ready
+//   messages), not once the load stops.
+//
 // Each prints the time from the loss to the last task's success:
 //   [ metric ] purged queue: ... recovered in X s
 //   [ metric ] deleted queue: ... recovered in X s
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
 
 #include "fault_fixture.h"
+#include "fila/store_postgres/postgres_store.h"
 #include "fila/test_support/amqp_admin.h"
 
 namespace fila::fault {
@@ -111,6 +120,60 @@ TEST_F(Reconcile, AQueueDeletedUnderAConsumingWorkerIsDeclaredAgainAndDrained) {
   EXPECT_LT(recovery, 30.0);
   EXPECT_NE(scheduler.Stderr().find("reconcile: queue " + queue_), std::string::npos) << Logs();
   ExpectInvariants(kTasks);
+}
+
+TEST_F(Reconcile, APurgeUnderALoadThatNeverLetsTheQueueDrainIsRepairedDuringTheLoad) {
+  StartScheduler(scheduler_args_);
+  StartWorker("w1", 2);
+  const int64_t first = static_cast<int64_t>(Enqueue("sleep", R"({"ms": 20})", 200).size());
+  // About 190 tasks/s offered to a worker that runs 100/s, from before the
+  // purge to the end of the wait: the queue always holds ready messages.
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> offered{0};
+  std::thread load([&, batch = std::vector<NewTask>(10, Task("sleep", R"({"ms": 20})"))] {
+    PostgresStore producer(db_->url());
+    while (!stop) {
+      offered += static_cast<int64_t>(producer.Enqueue(batch).size());
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  struct StopLoad {
+    std::atomic<bool>& stop;
+    std::thread& load;
+    ~StopLoad() {
+      stop = true;
+      if (load.joinable()) load.join();
+    }
+  } stop_load{stop, load};
+  ASSERT_TRUE(test::WaitFor([&] { return CountState("succeeded") >= 10; }, 30s)) << Logs();
+  test::AmqpAdmin admin(test::Stack().amqp_url);
+  const std::string purged_at = DbNow();
+  const uint32_t purged = admin.Purge(queue_);
+  ASSERT_GT(purged, 100u);
+
+  // Queued at the purge and still waiting, never republished.
+  const std::string unrepaired = "SELECT count(*) FROM tasks WHERE state = 'queued' AND "
+                                 "created_at < '" + purged_at + "'::timestamptz AND "
+                                 "updated_at < '" + purged_at + "'::timestamptz";
+  uint32_t ready_then = 0;
+  const bool repaired = test::WaitFor(
+      [&] {
+        if (Count(unrepaired) != 0) return false;
+        ready_then = admin.Ready(queue_);
+        return true;
+      },
+      40s);
+  const double after = std::stod(db_->Scalar("SELECT extract(epoch FROM now() - '" + purged_at +
+                                             "'::timestamptz)"));
+  stop = true;
+  load.join();
+  ASSERT_TRUE(repaired) << Count(unrepaired) << " purged tasks never published again\n" << Logs();
+  std::printf("[ metric ] purge under load: %u messages purged, all published again within %.2f s "
+              "while %u were ready (--republish-after 2 s)\n",
+              purged, after, ready_then);
+  EXPECT_GT(ready_then, 0u) << "the queue drained: this did not test a load that never lets it";
+  ASSERT_TRUE(WaitAllTerminal(180s)) << Logs();
+  ExpectInvariants(first + offered);
 }
 
 }  // namespace

@@ -61,6 +61,10 @@ class ReconcilerTest : public ::testing::Test {
     return messages.size();
   }
 
+  // A live worker "w1" consuming "default" with `slots` (its prefetch).
+  void Worker(uint32_t slots) {
+    store_.Heartbeat({.id = "w1", .queues = {"default"}, .concurrency = slots}, 30000);
+  }
   // A worker's consumer takes `n` deliveries and, with `claim`, claims
   // them, with whatever it took unclaimed before.
   void Take(int n, bool claim = true) {
@@ -127,7 +131,8 @@ TEST_F(ReconcilerTest, ASlowBacklogIsNeverPublishedAgain) {
   EXPECT_TRUE(store_.FetchOutbox(100).empty());
 
   // Now consumed: five delivered and not claimed yet are missing from the
-  // broker's ready count, yet not lost.
+  // broker's ready count, yet not lost (the worker has five slots).
+  Worker(5);
   Take(5, /*claim=*/false);
   reconciler.Pass();
   EXPECT_TRUE(store_.FetchOutbox(100).empty());
@@ -145,12 +150,32 @@ TEST_F(ReconcilerTest, AConsumedQueueThatLostSomeIsRepairedOnceItDrains) {
   Relay();
   Advance(kAfter + milliseconds(1));
   Reconciler reconciler = Make();
-  Take(1);  // consumed, with 3 ready: a difference could be in flight
+  Worker(6);
+  Take(1);  // consumed, with 3 ready: 6 missing could be in flight to 6 slots
   reconciler.Pass();
   EXPECT_TRUE(store_.FetchOutbox(100).empty());
   Take(3);  // drained: the 6 still queued are lost
   reconciler.Pass();
   EXPECT_EQ(store_.FetchOutbox(100).size(), 6u);
+}
+
+TEST_F(ReconcilerTest, ALossLargerThanTheConsumersSlotsIsRepairedWhileTheQueueIsConsumed) {
+  auto lost = Enqueue(6);
+  Relay();
+  broker_.Purge("default");
+  Advance(milliseconds(1000));
+  Enqueue(4);  // published after the loss: in the broker
+  Relay();
+  Advance(kAfter + milliseconds(1));
+  Reconciler reconciler = Make();
+  Worker(5);
+  Take(1);  // consumed, with 3 ready, as under a load that never lets it drain
+  reconciler.Pass();
+  std::vector<std::string> again;
+  for (const auto& item : store_.FetchOutbox(100)) again.push_back(item.envelope.id);
+  std::sort(again.begin(), again.end());
+  std::sort(lost.begin(), lost.end());
+  EXPECT_EQ(again, lost) << "6 missing is more than the 5 the worker can hold unclaimed";
 }
 
 TEST_F(ReconcilerTest, OnlyWhatTheBrokerLacksIsPublishedAgainLongestWaitingFirst) {

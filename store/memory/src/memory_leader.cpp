@@ -187,6 +187,17 @@ int64_t MemoryStore::CountPublished(const std::string& queue) {
   return static_cast<int64_t>(state_->Published(queue, -1).size());
 }
 
+int64_t MemoryStore::ConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
+  std::lock_guard lock(state_->mu);
+  const int64_t since = state_->now_ms() - seen_within_ms;
+  int64_t slots = 0;
+  for (const auto& [id, w] : state_->workers) {
+    if (w.heartbeat_at_ms > since && std::ranges::find(w.info.queues, queue) != w.info.queues.end())
+      slots += w.info.concurrency;
+  }
+  return slots;
+}
+
 int64_t MemoryStore::RepublishStale(const std::string& queue, int64_t older_than_ms,
                                     uint32_t limit) {
   std::lock_guard lock(state_->mu);

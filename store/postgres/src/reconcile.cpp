@@ -1,5 +1,6 @@
 // PostgresStore: reconciliation with a broker that lost messages
-// (LeaderStore::QueuesWithStaleTasks, CountPublished, RepublishStale).
+// (LeaderStore::QueuesWithStaleTasks, CountPublished, ConsumerSlots,
+// RepublishStale).
 // A queued task's updated_at is when it became queued or was last
 // republished; the index tasks_queued_since (queue, updated_at) WHERE
 // state = 'queued' (migration 0012) keeps every statement here to the
@@ -50,6 +51,9 @@ ORDER BY q.queue)"},
 SELECT (SELECT count(*) FROM tasks WHERE state = 'queued' AND queue = $1)
      - (SELECT count(DISTINCT t.id) FROM outbox o JOIN tasks t ON t.id = o.task_id
         WHERE t.state = 'queued' AND t.queue = $1))"},
+      {"consumer_slots", R"(
+SELECT coalesce(sum(concurrency), 0)::bigint FROM workers
+WHERE $1 = ANY(queues) AND heartbeat_at > now() - $2 * interval '1 millisecond')"},
       {"republish_stale", R"(
 WITH stale AS (
   SELECT t.id FROM tasks t WHERE t.queue = $1 AND )" +
@@ -80,6 +84,13 @@ int64_t PostgresStore::CountPublished(const std::string& queue) {
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     return tx.exec_prepared1("count_published", queue)[0].as<int64_t>();
+  });
+}
+
+int64_t PostgresStore::ConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec_prepared1("consumer_slots", queue, seen_within_ms)[0].as<int64_t>();
   });
 }
 

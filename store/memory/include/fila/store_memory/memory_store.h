@@ -58,6 +58,7 @@ class MemoryStore final : public StateStore {
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
   int64_t CountPublished(const std::string& queue) override;
+  int64_t ConsumerSlots(const std::string& queue, int64_t seen_within_ms) override;
   int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
                          uint32_t limit) override;
   int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) override;
