@@ -51,6 +51,16 @@ std::string WithDatabase(const std::string& url, const std::string& db) {
   return base + "/" + db + tail;
 }
 
+// amqp://user:pass@host/... -> user ("guest" when the URL names none).
+std::string AmqpUser(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = url.find('@', start);
+  if (at == std::string::npos) return "guest";
+  const std::string userinfo = url.substr(start, at - start);
+  return userinfo.substr(0, userinfo.find(':'));
+}
+
 std::string TempDir() {
   static const std::string dir = [] {
     std::string pattern = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
@@ -97,24 +107,57 @@ std::string StackOutput(const std::string& sub, const std::string& stack_dir) {
   return Shell(StackScript(stack_dir) + " " + sub);
 }
 
+namespace {
+
+// This process's own RabbitMQ virtual host, made through the management API
+// of `mgmt_url` and deleted when the process exits: tests that ctest runs
+// side by side (-j) never consume or purge each other's queues. Returns
+// `amqp_url` with that virtual host.
+std::string OwnVirtualHost(const std::string& amqp_url, const std::string& mgmt_url) {
+  static std::string api;
+  static std::string vhost;
+  api = mgmt_url.substr(0, mgmt_url.find_last_not_of('/') + 1) + "/api";
+  vhost = RandomName("fila-t-");
+  const HttpResult made = Http("PUT", api + "/vhosts/" + vhost);
+  const HttpResult allowed =
+      Http("PUT", api + "/permissions/" + vhost + "/" + AmqpUser(amqp_url),
+           {"Content-Type: application/json"}, R"({"configure":".*","write":".*","read":".*"})");
+  if (made.status / 100 != 2 || allowed.status / 100 != 2) {
+    throw std::runtime_error("cannot make the test's RabbitMQ virtual host " + vhost + ": HTTP " +
+                             std::to_string(made.status) + "/" + std::to_string(allowed.status));
+  }
+  std::atexit([] { Http("DELETE", api + "/vhosts/" + vhost); });
+  const auto scheme = amqp_url.find("://");
+  const auto slash = amqp_url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return (slash == std::string::npos ? amqp_url : amqp_url.substr(0, slash)) + "/" + vhost;
+}
+
+}  // namespace
+
 const StackUrls& Stack() {
   static const StackUrls urls = [] {
     StackUrls u;
     const char* db = std::getenv("FILA_DATABASE_URL");
     const char* amqp = std::getenv("FILA_AMQP_URL");
+    std::string mgmt = std::getenv("FILA_AMQP_MGMT_URL") ? std::getenv("FILA_AMQP_MGMT_URL") : "";
     if (db && *db && amqp && *amqp) {
       u.database_url = db;
       u.amqp_url = amqp;
-      return u;
+    } else {
+      const std::string stack = SourceDir() + "/scripts/stack";
+      Shell(stack + " up >&2");
+      std::string env = Shell(stack + " env");
+      u.database_url = ExportValue(env, "FILA_DATABASE_URL");
+      u.amqp_url = ExportValue(env, "FILA_AMQP_URL");
+      mgmt = ExportValue(env, "FILA_AMQP_MGMT_URL");
+      if (u.database_url.empty() || u.amqp_url.empty()) {
+        throw std::runtime_error("scripts/stack env printed no URLs: " + env);
+      }
     }
-    const std::string stack = SourceDir() + "/scripts/stack";
-    Shell(stack + " up >&2");
-    std::string env = Shell(stack + " env");
-    u.database_url = ExportValue(env, "FILA_DATABASE_URL");
-    u.amqp_url = ExportValue(env, "FILA_AMQP_URL");
-    if (u.database_url.empty() || u.amqp_url.empty()) {
-      throw std::runtime_error("scripts/stack env printed no URLs: " + env);
-    }
+    if (!mgmt.empty()) u.amqp_url = OwnVirtualHost(u.amqp_url, mgmt);
+    // The processes a test starts inherit it.
+    ::setenv("FILA_AMQP_URL", u.amqp_url.c_str(), 1);
+    ::setenv("FILA_DATABASE_URL", u.database_url.c_str(), 1);
     return u;
   }();
   return urls;
@@ -178,6 +221,8 @@ void TestDatabase::Exec(const std::string& sql) const {
 
 Process::Process(const std::string& binary, std::vector<std::string> args,
                  std::map<std::string, std::string> env) {
+  // Under a running stack, the children get this process's virtual host.
+  if (std::getenv("FILA_AMQP_URL") != nullptr) Stack();
   static std::atomic<int> counter{0};
   const bool absolute = !binary.empty() && binary.front() == '/';
   const std::string name = absolute ? binary.substr(binary.rfind('/') + 1) : binary;

@@ -19,7 +19,10 @@ struct StackUrls {
 };
 
 // The stack's URLs: from FILA_DATABASE_URL / FILA_AMQP_URL when set,
-// otherwise from `scripts/stack up` + `scripts/stack env`.
+// otherwise from `scripts/stack up` + `scripts/stack env`. With the
+// management API (FILA_AMQP_MGMT_URL), amqp_url names a RabbitMQ virtual
+// host of this process's own, deleted at exit, so that tests run side by
+// side never share a queue. Both are exported to the processes tests start.
 const StackUrls& Stack();
 
 // A random lowercase suffix for database and queue names.
