@@ -1,6 +1,8 @@
 // Burn-down: N tasks already published, then W workers start; measured the
 // way celery_bench.py measures Celery, from the first finished task to the
-// last, so that process start-up is not part of the rate.
+// last, so that process start-up is not part of the rate. A note also gives
+// the time from the scheduler's start, which counts the publishing that a
+// dispatch window moves into the burn-down.
 #include <chrono>
 #include <cstdio>
 
@@ -31,9 +33,8 @@ Result RunBurnDownOf(const Options& options, int64_t tasks, const std::string& l
   Fleet fleet(options, setup.db.url(), setup.queue, log_dir);
   const auto publish_t0 = std::chrono::steady_clock::now();
   fleet.StartScheduler();
-  AwaitOutboxEmpty(store, fleet, what);
   const double publish_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - publish_t0).count();
+      std::chrono::duration<double>(AwaitOutboxEmpty(store, fleet, what) - publish_t0).count();
   const int64_t held = store.SampleQueues(10000).outbox_rows;  // by the dispatch window
 
   Say(what + ": published (as far as the dispatch window goes); starting " +
@@ -50,6 +51,10 @@ Result RunBurnDownOf(const Options& options, int64_t tasks, const std::string& l
   const double seconds = span.last_finished - span.first_finished;
   if (seconds <= 0) throw BenchError(what + ": every task finished at the same instant");
   const double wall = span.last_finished - workers_started;
+  // The relay's work too: without a dispatch window every message is
+  // published before the workers start (outside first→last finish), with
+  // one most are published while they run (inside it).
+  const double relay_and_run = publish_s + wall;
   const double cpu = usage.scheduler_cpu_s + usage.workers_cpu_s;
 
   Result r;
@@ -64,6 +69,9 @@ Result RunBurnDownOf(const Options& options, int64_t tasks, const std::string& l
   char line[160];
   std::snprintf(line, sizeof line, "%.2f s first→last finish; %.2f s from worker start (%s/s)",
                 seconds, wall, Thousands(static_cast<double>(tasks) / wall).c_str());
+  r.notes.emplace_back(line);
+  std::snprintf(line, sizeof line, "%.2f s from the scheduler's start, publishing included (%s/s)",
+                relay_and_run, Thousands(static_cast<double>(tasks) / relay_and_run).c_str());
   r.notes.emplace_back(line);
   std::snprintf(line, sizeof line, "CPU s: workers %.2f + scheduler %.2f", usage.workers_cpu_s,
                 usage.scheduler_cpu_s);

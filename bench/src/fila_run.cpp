@@ -92,7 +92,8 @@ double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-void AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet, const std::string& what) {
+std::chrono::steady_clock::time_point AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet,
+                                                       const std::string& what) {
   // With a dispatch window (docs/fairness.md) the relay publishes a
   // window's worth and keeps the rest in the outbox until workers take
   // some: published as far as it goes once the count stops moving.
@@ -109,6 +110,7 @@ void AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet, const std::string& wha
     return Poll{sample.outbox_rows == 0 || held, sample.outbox_rows,
                 Thousands(static_cast<double>(sample.outbox_rows)) + " outbox rows left"};
   });
+  return last_change;  // when the count last moved: the wait for it to hold is not publishing
 }
 
 void AwaitDrained(TaskDb& db, Fleet& fleet, const std::string& queue, int64_t total,

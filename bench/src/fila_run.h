@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -36,8 +37,11 @@ NewTask NoopTask(const std::string& queue);
 // enqueue --count` and POST /v1/tasks:batch do). Returns the seconds it took.
 double EnqueueCopies(PostgresStore& store, const NewTask& task, int64_t count);
 
-// Polls until the relay has published every outbox row.
-void AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet, const std::string& what);
+// Polls until the relay has published every outbox row, or as many as a
+// dispatch window lets it (the count holds for 2 s); returns when the count
+// last moved.
+std::chrono::steady_clock::time_point AwaitOutboxEmpty(PostgresStore& store, Fleet& fleet,
+                                                       const std::string& what);
 // Polls until no task of `queue` is queued, scheduled or running. A daemon
 // that exits, or no progress for two minutes, is a BenchError.
 void AwaitDrained(TaskDb& db, Fleet& fleet, const std::string& queue, int64_t total,

@@ -117,13 +117,17 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       all_tenants.insert(ts.begin(), ts.end());
     }
     tenants.assign(all_tenants.begin(), all_tenants.end());
-    if (!request.in_broker.empty()) {
-      for (const auto& r : tx.exec_prepared("dispatch_in_broker", pg::ArrayLiteral(request.in_broker))) {
-        out.in_broker.push_back(r[0].as<std::string>());
-        ++shares[{r[1].as<std::string>(), r[2].as<std::string>()}].usage;
-      }
-    }
+    // Uncontested, the ledger of tasks in the broker is not read (a lookup
+    // of every id per pass) and the caller forgets it (out.in_broker stays
+    // empty).
     if (!contested.empty()) {
+      if (!request.in_broker.empty()) {
+        for (const auto& r :
+             tx.exec_prepared("dispatch_in_broker", pg::ArrayLiteral(request.in_broker))) {
+          out.in_broker.push_back(r[0].as<std::string>());
+          ++shares[{r[1].as<std::string>(), r[2].as<std::string>()}].usage;
+        }
+      }
       for (const auto& r : tx.exec_prepared("dispatch_running", pg::ArrayLiteral(contested))) {
         shares[{r[0].as<std::string>(), r[1].as<std::string>()}].usage += r[2].as<int64_t>();
       }

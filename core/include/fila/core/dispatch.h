@@ -46,7 +46,10 @@ struct DispatchResult {
   std::vector<OutboxItem> items;
   // Queues with outbox rows but no room entry (bounded requests only).
   std::vector<std::string> unknown_queues;
-  // Of request.in_broker: the tasks still queued.
+  // Of request.in_broker: the tasks still queued. A store may leave it
+  // empty when no queue's outbox rows belong to two tenants (usage orders
+  // nothing then); the caller's ledger then starts again from its next
+  // publishes.
   std::vector<std::string> in_broker;
   // Queues whose room ran out with rows left (bounded requests only).
   std::vector<std::string> full_queues;
