@@ -61,6 +61,25 @@ class ReconcilerTest : public ::testing::Test {
     return messages.size();
   }
 
+  // Six tasks published then purged from the broker, and four published
+  // after the loss (still in the broker); the six lost ids, sorted.
+  std::vector<std::string> LoseSixThenPublishFour() {
+    auto lost = Enqueue(6);
+    Relay();
+    broker_.Purge("default");
+    Advance(milliseconds(1000));
+    Enqueue(4);
+    Relay();
+    std::sort(lost.begin(), lost.end());
+    return lost;
+  }
+  // The tasks waiting in the outbox to be published again, sorted.
+  std::vector<std::string> OutboxIds() {
+    std::vector<std::string> ids;
+    for (const auto& item : store_.FetchOutbox(100)) ids.push_back(item.envelope.id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
   // A live worker "w1" consuming "default" with `slots` (its prefetch).
   void Worker(uint32_t slots) {
     store_.Heartbeat({.id = "w1", .queues = {"default"}, .concurrency = slots}, 30000);
@@ -160,40 +179,22 @@ TEST_F(ReconcilerTest, AConsumedQueueThatLostSomeIsRepairedOnceItDrains) {
 }
 
 TEST_F(ReconcilerTest, ALossLargerThanTheConsumersSlotsIsRepairedWhileTheQueueIsConsumed) {
-  auto lost = Enqueue(6);
-  Relay();
-  broker_.Purge("default");
-  Advance(milliseconds(1000));
-  Enqueue(4);  // published after the loss: in the broker
-  Relay();
+  const auto lost = LoseSixThenPublishFour();
   Advance(kAfter + milliseconds(1));
   Reconciler reconciler = Make();
   Worker(5);
   Take(1);  // consumed, with 3 ready, as under a load that never lets it drain
   reconciler.Pass();
-  std::vector<std::string> again;
-  for (const auto& item : store_.FetchOutbox(100)) again.push_back(item.envelope.id);
-  std::sort(again.begin(), again.end());
-  std::sort(lost.begin(), lost.end());
-  EXPECT_EQ(again, lost) << "6 missing is more than the 5 the worker can hold unclaimed";
+  EXPECT_EQ(OutboxIds(), lost) << "6 missing is more than the 5 the worker can hold unclaimed";
 }
 
 TEST_F(ReconcilerTest, OnlyWhatTheBrokerLacksIsPublishedAgainLongestWaitingFirst) {
-  auto lost = Enqueue(6);
-  Relay();
-  broker_.Purge("default");
-  Advance(milliseconds(1000));
-  Enqueue(4);  // published after the loss: in the broker
-  Relay();
+  const auto lost = LoseSixThenPublishFour();
   Enqueue(2, "other");  // another queue, intact
   Relay();
   Advance(kAfter + milliseconds(1));
   Make().Pass();
-  std::vector<std::string> again;
-  for (const auto& item : store_.FetchOutbox(100)) again.push_back(item.envelope.id);
-  std::sort(again.begin(), again.end());
-  std::sort(lost.begin(), lost.end());
-  EXPECT_EQ(again, lost);
+  EXPECT_EQ(OutboxIds(), lost);
   EXPECT_EQ(metrics_.by_queue, (std::map<std::string, uint64_t>{{"default", 6}}));
 }
 
