@@ -192,8 +192,8 @@ int64_t MemoryStore::ConsumerSlots(const std::string& queue, int64_t seen_within
   const int64_t since = state_->now_ms() - seen_within_ms;
   int64_t slots = 0;
   for (const auto& [id, w] : state_->workers) {
-    if (w.heartbeat_at_ms > since && std::ranges::find(w.info.queues, queue) != w.info.queues.end())
-      slots += w.info.concurrency;
+    const bool consumes = std::ranges::find(w.info.queues, queue) != w.info.queues.end();
+    if (consumes && w.heartbeat_at_ms > since) slots += w.info.concurrency;
   }
   return slots;
 }
