@@ -15,8 +15,6 @@
 //
 //   fila_bench_enqueue --url http://127.0.0.1:8080 --token T --rate 500 --duration 20
 //   fila_bench_enqueue --url http://127.0.0.1:8080 --token T --batch 1000 --duration 10
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,6 +25,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "src/http_connection.h"
 
 namespace {
 
@@ -80,58 +80,6 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  auto* s = static_cast<std::string*>(out);
-  if (s->size() < 512) s->append(data, std::min(size * n, 512 - s->size()));
-  return size * n;
-}
-
-// One keep-alive connection.
-class Connection {
- public:
-  Connection(const Options& o, const std::string& path, const std::string& body) : body_(body) {
-    curl_ = curl_easy_init();
-    headers_ = curl_slist_append(headers_, "Content-Type: application/json");
-    headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + o.token).c_str());
-    headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
-    url_ = o.url + path;
-    curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body_.data());
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()));
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response_);
-    curl_easy_setopt(curl_, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-  }
-  ~Connection() {
-    curl_easy_cleanup(curl_);
-    curl_slist_free_all(headers_);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // The HTTP status, or 0 when the request failed; `error` says why.
-  long Send(std::string& error) {
-    response_.clear();
-    CURLcode rc = curl_easy_perform(curl_);
-    if (rc != CURLE_OK) {
-      error = curl_easy_strerror(rc);
-      return 0;
-    }
-    long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status >= 300) error = "HTTP " + std::to_string(status) + ": " + response_;
-    return status;
-  }
-
- private:
-  CURL* curl_ = nullptr;
-  curl_slist* headers_ = nullptr;
-  std::string url_, body_, response_;
-};
-
 struct Totals {
   std::mutex mutex;
   std::vector<double> latencies_ms;  // measured requests only
@@ -175,7 +123,7 @@ int Run(const Options& o) {
   std::vector<std::thread> threads;
   for (int t = 0; t < o.connections; ++t) {
     threads.emplace_back([&] {
-      Connection conn(o, path, body);
+      fila::bench::HttpConnection conn(o.url + path, o.token, &body);
       std::vector<double> lat;
       long n_ok = 0, n_err = 0, n_unsent = 0;
       std::string err;
@@ -239,8 +187,7 @@ int Run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o = Parse(argc, argv);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  fila::bench::EnsureCurl();
   int rc = Run(o);
-  curl_global_cleanup();
   return rc;
 }

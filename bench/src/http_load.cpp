@@ -1,91 +1,17 @@
 #include "http_load.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include "http_connection.h"
+
 namespace fila::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  auto* s = static_cast<std::string*>(out);
-  if (s->size() < 512) s->append(data, std::min(size * n, 512 - s->size()));
-  return size * n;
-}
-
-size_t Header(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  if (line.size() > 12 && (line.rfind("Retry-After:", 0) == 0 || line.rfind("retry-after:", 0) == 0)) {
-    auto* s = static_cast<std::string*>(out);
-    *s = line.substr(12);
-    s->erase(0, s->find_first_not_of(' '));
-    while (!s->empty() && (s->back() == '\r' || s->back() == '\n')) s->pop_back();
-  }
-  return size * n;
-}
-
-struct CurlInit {
-  CurlInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
-
-void EnsureCurl() { static CurlInit init; }
-
-// One keep-alive connection.
-class Connection {
- public:
-  Connection(const std::string& url, const std::string& token, const std::string* body) {
-    curl_ = curl_easy_init();
-    headers_ = curl_slist_append(headers_, "Content-Type: application/json");
-    headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + token).c_str());
-    headers_ = curl_slist_append(headers_, "Expect:");
-    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
-    if (body != nullptr) {
-      curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body->data());
-      curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-    }
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response_);
-    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, Header);
-    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &retry_after_);
-    curl_easy_setopt(curl_, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-  }
-  ~Connection() {
-    curl_easy_cleanup(curl_);
-    curl_slist_free_all(headers_);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // The HTTP status, or 0 when no answer came; `error` says why.
-  long Send(std::string& error) {
-    response_.clear();
-    retry_after_.clear();
-    const CURLcode rc = curl_easy_perform(curl_);
-    if (rc != CURLE_OK) {
-      error = curl_easy_strerror(rc);
-      return 0;
-    }
-    long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status >= 300) error = "HTTP " + std::to_string(status) + ": " + response_;
-    return status;
-  }
-  const std::string& retry_after() const { return retry_after_; }
-
- private:
-  CURL* curl_ = nullptr;
-  curl_slist* headers_ = nullptr;
-  std::string response_, retry_after_;
-};
 
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -112,7 +38,7 @@ HttpLoadResult RunHttpLoad(const HttpLoadSpec& spec) {
   std::vector<std::thread> threads;
   for (int t = 0; t < spec.connections; ++t) {
     threads.emplace_back([&] {
-      Connection conn(url, spec.token, &spec.body);
+      HttpConnection conn(url, spec.token, &spec.body);
       std::vector<double> lat;
       int64_t accepted = 0, measured = 0, refused = 0, errors = 0, unsent = 0;
       std::string error, retry_after;
@@ -166,7 +92,7 @@ HttpLoadResult RunHttpLoad(const HttpLoadSpec& spec) {
 bool HttpReady(const std::string& url, const std::string& token, double seconds) {
   EnsureCurl();
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  Connection conn(url, token, nullptr);
+  HttpConnection conn(url, token, nullptr);
   while (Clock::now() < deadline) {
     std::string error;
     if (conn.Send(error) == 200) return true;
