@@ -77,6 +77,15 @@ def make_app(broker, backend):
     return app, noop, stamp
 
 
+def stop_worker(worker):
+    """SIGTERM to the Celery worker; killed if it has not exited in 30 s."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
 def tree_stats(root_pid):
     """CPU seconds and the largest peak RSS (kB) of root_pid and its descendants."""
     children = {}
@@ -167,11 +176,7 @@ def main():
             last_done = time.monotonic()
             stats = tree_stats(worker.pid)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_worker(worker)
     # From the first finished task to the last: the worker's start-up is not
     # part of the figure (fila-bench measures fila the same way).
     first_done = first_done or t0
@@ -244,11 +249,7 @@ def steady(args):
             await_done(total + 1)
             stats = tree_stats(worker.pid)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_worker(worker)
         with open(lat_file) as f:
             waits = sorted(float(line) * 1000 for line in f if line.strip())
     if len(waits) != total:

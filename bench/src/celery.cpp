@@ -101,18 +101,8 @@ Result RunCelery(const Options& options, bool pg_backend, const std::string& log
   const std::string out = RunCapture(options.python, args, {},
                                      log_dir + "/" + (pg_backend ? "celery-pg" : "celery") + ".log",
                                      std::chrono::seconds(timeout_s + 120));
-  // The script prints one JSON object; take the last line that parses.
-  nlohmann::json report;
-  std::vector<std::string> lines;
-  for (size_t start = 0; start < out.size();) {
-    size_t end = out.find('\n', start);
-    if (end == std::string::npos) end = out.size();
-    lines.push_back(out.substr(start, end - start));
-    start = end + 1;
-  }
-  for (auto line = lines.rbegin(); line != lines.rend() && !report.is_object(); ++line) {
-    report = nlohmann::json::parse(*line, nullptr, /*allow_exceptions=*/false);
-  }
+  // The script prints one JSON object.
+  const nlohmann::json report = LastJson(out);
   if (!report.is_object() || !report.contains("tasks_per_s")) {
     throw BenchError(what + ": no JSON report on its stdout: " + out);
   }

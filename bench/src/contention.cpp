@@ -453,26 +453,25 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
     if (!out) throw BenchError("cannot write " + options.plot_data);
     Say("plot: data in " + options.plot_data);
   }
-  std::vector<Result> rows;
-  Result f;
-  f.kind = Result::Kind::kPlot;
-  f.label = "plot: fila p99 enqueue→start by offered rate (HTTP, one task per request)";
-  f.tasks_per_s = fila.empty() ? 0 : fila.back().first;
-  f.figure = fila_points;
-  f.notes.push_back(fila_points);
-  f.notes.push_back(Fmt("%g", options.plot_seconds) + " s per rate; database timestamps");
-  rows.push_back(f);
+  // A row of the table: its points as figure and first note.
+  auto row = [&](const std::string& label, const std::string& points, const std::string& how) {
+    Result r;
+    r.kind = Result::Kind::kPlot;
+    r.label = label;
+    r.tasks_per_s = fila.empty() ? 0 : fila.back().first;
+    r.figure = points;
+    r.notes = {points, how};
+    return r;
+  };
+  std::vector<Result> rows{
+      row("plot: fila p99 enqueue→start by offered rate (HTTP, one task per request)", fila_points,
+          Fmt("%g", options.plot_seconds) + " s per rate; database timestamps")};
   if (!options.skip_celery) {
-    Result c;
-    c.kind = Result::Kind::kPlot;
-    c.label = "plot: Celery (pg backend) p99 enqueue→start by offered rate";
-    c.tasks_per_s = fila.empty() ? 0 : fila.back().first;
-    c.figure = celery_points;
-    c.notes.push_back(celery_points);
-    c.notes.push_back("celery_bench.py --rate: 4 producer processes, prefork " +
-                      std::to_string(options.workers) +
-                      ", from the producer's clock before apply_async to the task's start (task_prerun)");
-    rows.push_back(c);
+    rows.push_back(row("plot: Celery (pg backend) p99 enqueue→start by offered rate", celery_points,
+                       "celery_bench.py --rate: 4 producer processes, prefork " +
+                           std::to_string(options.workers) +
+                           ", from the producer's clock before apply_async to the task's start "
+                           "(task_prerun)"));
   }
   return rows;
 }
