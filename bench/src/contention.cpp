@@ -402,16 +402,18 @@ Result RunStarve(const Options& options, const std::string& log_dir) {
 }
 
 std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) {
-  std::vector<std::pair<int, double>> fila;
+  std::vector<std::pair<int, std::optional<double>>> fila;  // none: no task in the measured span
   std::vector<double> fila_accepted, celery_sent;  // what got in, per rate
   std::vector<std::pair<int, std::optional<double>>> celery;
   std::string fila_points, celery_points;
   for (int rate : options.plot_rates) {
     const E2e e = RunE2eAt(options, rate, options.plot_seconds, log_dir);
-    fila.emplace_back(rate, e.wait.p99_ms);
+    const bool measured = e.wait.count > 0;  // none when the run is no longer than its warm-up
+    fila.emplace_back(rate, measured ? std::optional<double>(e.wait.p99_ms) : std::nullopt);
     fila_accepted.push_back(e.load.achieved);
-    fila_points += (fila_points.empty() ? "" : ", ") + Thousands(rate) + "/s: " + Fmt("%.1f", e.wait.p99_ms) +
-                   " ms" + (e.load.refused > 0 ? " (429 ×" + std::to_string(e.load.refused) + ")" : "");
+    fila_points += (fila_points.empty() ? "" : ", ") + Thousands(rate) + "/s: " +
+                   (measured ? Fmt("%.1f", e.wait.p99_ms) + " ms" : "no task measured") +
+                   (e.load.refused > 0 ? " (429 ×" + std::to_string(e.load.refused) + ")" : "");
   }
   if (!options.skip_celery) {
     for (int rate : options.plot_rates) {
@@ -435,12 +437,17 @@ std::vector<Result> RunPlot(const Options& options, const std::string& log_dir) 
     out << "# offered tasks/s; p99 enqueue->start ms: fila, Celery (pg backend); tasks/s that got in:"
            " fila (HTTP 2xx), Celery (sent); NaN: no figure\n";
     for (size_t i = 0; i < fila.size(); ++i) {
-      out << fila[i].first << " " << fila[i].second << " ";
-      if (i < celery.size() && celery[i].second) {
-        out << *celery[i].second;
-      } else {
-        out << "NaN";
-      }
+      auto figure = [&out](const std::optional<double>& ms) {
+        if (ms) {
+          out << *ms;
+        } else {
+          out << "NaN";
+        }
+      };
+      out << fila[i].first << " ";
+      figure(fila[i].second);
+      out << " ";
+      figure(i < celery.size() ? celery[i].second : std::nullopt);
       const double sent = i < celery_sent.size() ? celery_sent[i] : std::nan("");
       out << " " << fila_accepted[i] << " ";
       if (std::isnan(sent)) {
