@@ -441,6 +441,33 @@ TEST_F(RabbitMq, StopEndsDeliveriesAndUnackedStayAckable) {
   EXPECT_EQ(admin_->AwaitReady(queue, 2), 2u) << "the ack went through and nothing else was taken";
 }
 
+// The worker's hand-back: paused, a rejected delivery goes to another
+// consumer, not back to this one; resumed, it consumes again.
+TEST_F(RabbitMq, AStoppedConsumersRejectGoesToAnotherAndResumeConsumesAgain) {
+  const std::string queue = NewQueue("resume");
+  Publish({Msg(queue, "a")});
+  auto first = broker_->NewConsumer();
+  first->Start({queue}, 1);
+  auto held = first->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(held.has_value());
+  auto other = broker_->NewConsumer();
+  other->Start({queue}, 1);
+  first->Stop();
+  first->Reject(held->epoch, held->tag, /*requeue=*/true);
+  auto elsewhere = other->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(elsewhere.has_value());
+  EXPECT_EQ(elsewhere->body, "a");
+  other.reset();  // unacked: back to the queue
+  EXPECT_FALSE(first->Next(DeadlineIn(milliseconds(300))).has_value()) << "still stopped";
+  first->Resume();
+  EXPECT_TRUE(first->Connected());
+  auto again = first->Next(DeadlineIn(milliseconds(5000)));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->body, "a");
+  first->Ack(again->epoch, again->tag);
+  EXPECT_EQ(admin_->AwaitReady(queue, 0), 0u);
+}
+
 TEST_F(RabbitMq, WakeupFromAnotherThreadInterruptsNext) {
   const std::string queue = NewQueue("wakeup");
   auto consumer = broker_->NewConsumer();

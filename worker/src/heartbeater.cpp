@@ -19,8 +19,11 @@ void Heartbeater::Start() {
 }
 
 bool Heartbeater::Overdue() const {
-  const SteadyClock::time_point last{SteadyClock::duration(last_beat_.load())};
-  return SteadyClock::now() - last > 3 * parts_.options.heartbeat_interval;
+  return SteadyClock::now() - LastBeat() > 3 * parts_.options.heartbeat_interval;
+}
+
+SteadyClock::time_point Heartbeater::LastBeat() const {
+  return SteadyClock::time_point{SteadyClock::duration(last_beat_.load())};
 }
 
 void Heartbeater::Stop() {

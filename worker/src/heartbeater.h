@@ -44,6 +44,8 @@ class Heartbeater final {
   // worker for dead, so a task claimed now could be taken back while it
   // runs. The claims wait until a beat gets through. Thread-safe.
   bool Overdue() const;
+  // When the last beat that reached the database began. Thread-safe.
+  SteadyClock::time_point LastBeat() const;
 
  private:
   void Loop();

@@ -65,6 +65,12 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   app.add_option("--max-abandoned", max_abandoned,
                  "Abandoned slots after which the worker drains and exits 3 (default: half the slots, at least 2)")
       ->check(CLI::Range(1, 100000));
+  int claim_handback_ms = static_cast<int>(options.claim_handback.count());
+  app.add_option("--claim-handback-ms", claim_handback_ms,
+                 "Claims failing this long give their deliveries back to the broker for other workers "
+                 "until a heartbeat gets through; 0 keeps them")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
   int tenant_cache_ms = 5000;
   app.add_option("--tenant-cache-ms", tenant_cache_ms,
                  "How long a tenant's bindings are trusted; a change takes this long to bite")
@@ -87,6 +93,7 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   options.lease = std::max<std::chrono::milliseconds>(options.heartbeat_interval * 5,
                                                       std::chrono::seconds(10));
   options.abandon_grace = std::chrono::milliseconds(abandon_grace_ms);
+  options.claim_handback = std::chrono::milliseconds(claim_handback_ms);
   options.max_abandoned = max_abandoned > 0 ? static_cast<uint32_t>(max_abandoned)
                                             : std::max<uint32_t>(2, (options.concurrency + 1) / 2);
   options.hostname = fila::HostName();

@@ -9,6 +9,7 @@
 
 #include "ack_queue.h"
 #include "bisect.h"
+#include "claim_handback.h"
 #include "database_health.h"
 #include "fila/core/backoff.h"
 #include "fila/core/errors.h"
@@ -250,6 +251,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
     }
     return m.ClaimBatch(*store, batch);
   };
+  ClaimHandback handback(m.options.claim_handback);
   std::vector<Delivery> pending;
   bool stopping = false;
   bool handed_back = false;
@@ -289,9 +291,34 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
           drain_deadline = SteadyClock::now() + std::chrono::seconds(10);  // to commit them
         }
       }
-      if (!pending.empty()) {
-        if (claim(pending)) {
+      if (handback.paused() && !stopping) {
+        if (handback.ResumeDue(heartbeater.LastBeat())) {
+          handback.Resumed();
           claim_failures = 0;
+          consumer->Resume();
+          spdlog::info("consuming again: a heartbeat reached the database");
+        } else {
+          // Serves the connection; a delivery racing the pause goes back.
+          if (auto d = consumer->Next(SteadyClock::now() + milliseconds(200))) {
+            consumer->Reject(d->epoch, d->tag, true);
+          }
+          continue;
+        }
+      }
+      if (!pending.empty()) {
+        const bool claimed = claim(pending);
+        handback.Claimed(claimed, SteadyClock::now());
+        if (claimed) {
+          claim_failures = 0;
+        } else if (!stopping && handback.Due(SteadyClock::now())) {
+          consumer->Stop();
+          for (const auto& d : pending) consumer->Reject(d.epoch, d.tag, true);
+          spdlog::warn("claims have failed for {} ms: handed {} deliveries back to the broker for "
+                       "other workers; consuming again once a heartbeat reaches the database",
+                       handback.FailingFor(SteadyClock::now()).count(), pending.size());
+          pending.clear();
+          handback.Paused(SteadyClock::now());
+          continue;
         } else {
           // Store down: wait while serving the connection's heartbeats; a
           // delivery that arrives meanwhile joins the pending claim.
@@ -314,7 +341,9 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         if (!more) break;
         m.Received(pending, std::move(*more));
       }
-      if (claim(pending)) claim_failures = 0;
+      const bool claimed = claim(pending);
+      handback.Claimed(claimed, SteadyClock::now());
+      if (claimed) claim_failures = 0;
       loop_failures = 0;
     } catch (const std::exception& e) {
       // Nothing is expected here (claims and broker calls handle their own

@@ -372,6 +372,12 @@ class MemoryConsumer final : public Consumer {
     state_->consumers.at(id_).stopped = true;
   }
 
+  void Resume() override {
+    std::lock_guard lock(state_->mutex);
+    state_->consumers.at(id_).stopped = false;
+    state_->changed.notify_all();
+  }
+
   void Wakeup() override {
     std::lock_guard lock(state_->mutex);
     state_->consumers.at(id_).woken = true;

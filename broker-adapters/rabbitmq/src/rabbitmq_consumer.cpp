@@ -119,17 +119,7 @@ void RabbitMqConsumer::Subscribe(Deadline deadline) {
   }
   amqp_basic_qos(state, kChannel, 0, prefetch, global ? 1 : 0);
   connection->CheckLastRpc("basic.qos");
-  std::unordered_map<std::string, std::string> tags;
-  for (const std::string& queue : queues_) {
-    connection->SetRpcDeadline(deadline);
-    const std::string physical = PhysicalQueueName(queue);
-    amqp_basic_consume_ok_t* ok =
-        amqp_basic_consume(state, kChannel, Bytes(physical), amqp_empty_bytes,
-                           /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
-    connection->CheckLastRpc("basic.consume " + physical);
-    tags.emplace(ToString(ok->consumer_tag), queue);
-  }
-  amqp_maybe_release_buffers(state);
+  std::unordered_map<std::string, std::string> tags = ConsumeAll(*connection, deadline);
 
   connection_ = std::move(connection);
   dead_letters_ = dead_letters;
@@ -598,6 +588,40 @@ void RabbitMqConsumer::Stop() {
   }
   amqp_maybe_release_buffers(connection_->state());
   spdlog::info("rabbitmq consumer: stopped consuming (epoch {})", epoch_);
+}
+
+std::unordered_map<std::string, std::string> RabbitMqConsumer::ConsumeAll(
+    AmqpConnection& connection, Deadline deadline) {
+  amqp_connection_state_t state = connection.state();
+  std::unordered_map<std::string, std::string> tags;
+  for (const std::string& queue : queues_) {
+    connection.SetRpcDeadline(deadline);
+    const std::string physical = PhysicalQueueName(queue);
+    amqp_basic_consume_ok_t* ok =
+        amqp_basic_consume(state, kChannel, Bytes(physical), amqp_empty_bytes,
+                           /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
+    connection.CheckLastRpc("basic.consume " + physical);
+    tags.emplace(ToString(ok->consumer_tag), queue);
+  }
+  amqp_maybe_release_buffers(state);
+  return tags;
+}
+
+void RabbitMqConsumer::Resume() {
+  if (!stopped_) return;
+  stopped_ = false;
+  // No connection: Next() connects and subscribes.
+  if (!connection_) return;
+  try {
+    queue_of_consumer_tag_ = ConsumeAll(
+        *connection_, SteadyClock::now() + std::min(params_->connect_timeout, kCloseBudget));
+  } catch (const std::exception& error) {
+    // Next() reconnects and subscribes everything.
+    Lose("resuming: " + std::string(error.what()));
+    return;
+  }
+  connected_ = true;
+  spdlog::info("rabbitmq consumer: consuming again (epoch {})", epoch_);
 }
 
 void RabbitMqConsumer::Wakeup() {

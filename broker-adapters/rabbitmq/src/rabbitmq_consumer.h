@@ -45,6 +45,9 @@ class RabbitMqConsumer final : public Consumer {
   void Reply(const Delivery& request, const std::string& body,
              const std::string& content_type) override;
   void Stop() override;
+  // basic.consume again on the open channel (its qos still holds); with
+  // no connection, Next() subscribes when it reconnects.
+  void Resume() override;
   void Wakeup() override;
   bool Connected() const override;
 
@@ -55,6 +58,10 @@ class RabbitMqConsumer final : public Consumer {
   // new epoch. Throws TransientError, after moving on to the next node.
   void Connect(Deadline deadline);
   void Subscribe(Deadline deadline);  // Connect() without the move
+  // basic.consume of every queue; consumer tag -> logical queue. Throws
+  // TransientError.
+  std::unordered_map<std::string, std::string> ConsumeAll(AmqpConnection& connection,
+                                                          Deadline deadline);
   // One connection attempt from Next(); false (logged) when it failed.
   bool TryReconnect(Deadline deadline);
   void Lose(const std::string& why);

@@ -28,6 +28,7 @@ class WakeupCounter final : public Consumer {
   void DeadLetter(const Delivery&, const std::string&) override {}
   void Reply(const Delivery&, const std::string&, const std::string&) override {}
   void Stop() override {}
+  void Resume() override {}
   void Wakeup() override { ++wakeups; }
   bool Connected() const override { return true; }
   std::atomic<int> wakeups{0};

@@ -42,6 +42,50 @@ TEST(WorkerRuntime, RunsATaskRecordsItAndAcksItsDelivery) {
   EXPECT_FALSE(w.runtime().HasStuckThreads());
 }
 
+TEST(WorkerRuntime, ClaimsFailingPastTheHandbackGiveTheDeliveryToAnotherWorkerUntilABeatGetsThrough) {
+  WorkerHarness w;
+  w.options.claim_handback = milliseconds(200);
+  w.faults.unreachable = true;
+  w.Start();
+  const std::string id = w.Enqueue();
+  // The worker holds the delivery while its claims fail...
+  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.broker().Unacked() == 1; }));
+  auto other = w.broker().NewConsumer();
+  other->Start({"default"}, 1);
+  // ...and gives it back to the broker: another worker gets it.
+  auto delivery = other->Next(DeadlineIn(seconds(5)));
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(DecodeEnvelope(delivery->body).id, id);
+  EXPECT_EQ(w.StateOf(id), TaskState::kQueued);
+  // That one goes away without running it.
+  other->Reject(delivery->epoch, delivery->tag, /*requeue=*/true);
+  other.reset();
+  // Paused while no heartbeat gets through: the message stays ready.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(w.broker().Depth("default"), 1u);
+  EXPECT_EQ(w.broker().Unacked(), 0u);
+  // The database back: a beat gets through, the worker consumes and runs it.
+  w.faults.unreachable = false;
+  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.StateOf(id) == TaskState::kSucceeded; }));
+  EXPECT_EQ(w.Stop(), kExitDrained);
+  EXPECT_EQ(w.broker().ChannelErrors(), 0u);
+}
+
+TEST(WorkerRuntime, ClaimsFailingWithoutAHandbackKeepTheDelivery) {
+  WorkerHarness w;
+  w.options.claim_handback = milliseconds(0);
+  w.faults.unreachable = true;
+  w.Start();
+  const std::string id = w.Enqueue();
+  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.broker().Unacked() == 1; }));
+  auto other = w.broker().NewConsumer();
+  other->Start({"default"}, 1);
+  EXPECT_FALSE(other->Next(DeadlineIn(milliseconds(500))).has_value());
+  w.faults.unreachable = false;
+  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.StateOf(id) == TaskState::kSucceeded; }));
+  EXPECT_EQ(w.Stop(), kExitDrained);
+}
+
 TEST(WorkerRuntime, AcksOnlyAfterTheClaim) {
   WorkerHarness w;
   std::atomic<size_t> unacked_during_claim{0};

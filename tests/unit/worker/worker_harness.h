@@ -34,12 +34,16 @@ class FaultyStore final : public WorkerStore {
     // database that takes its time).
     std::function<void()> on_finish;
     std::atomic<int> heartbeats{0};  // Heartbeat calls that reached the store
+    // Claims and heartbeats throw TransientError while set: the database
+    // out of this worker's reach.
+    std::atomic<bool> unreachable{false};
   };
   FaultyStore(MemoryStore& store, Faults& faults) : store_(store), faults_(faults) {}
 
   ClaimResult Claim(std::span<const std::string> ids, const std::string& worker,
                     uint32_t lease_ms) override {
     if (faults_.on_claim) faults_.on_claim();
+    if (faults_.unreachable) throw TransientError("database out of reach (test)");
     return store_.Claim(ids, worker, lease_ms);
   }
   std::vector<bool> Finish(std::span<const FinishRecord> records) override {
@@ -52,6 +56,7 @@ class FaultyStore final : public WorkerStore {
     store_.RecordProgress(updates);
   }
   void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override {
+    if (faults_.unreachable) throw TransientError("database out of reach (test)");
     store_.Heartbeat(worker, lease_ms);
     ++faults_.heartbeats;
   }

@@ -132,7 +132,13 @@ class Consumer {
   virtual void Reply(const Delivery& request, const std::string& body,
                      const std::string& content_type) = 0;
   // Cancels the subscriptions: no new deliveries; unacked ones stay ackable.
+  // A delivery racing the cancel goes back to the queue, for other
+  // consumers.
   virtual void Stop() = 0;
+  // Subscribes again after Stop(): the same queues and prefetch. Unacked
+  // deliveries stay ackable. Never throws for a lost connection: Next()
+  // reconnects and subscribes then.
+  virtual void Resume() = 0;
   // Thread-safe: makes a blocked Next() return early.
   virtual void Wakeup() = 0;
   // Thread-safe: whether the consumer channel is open and subscribed.

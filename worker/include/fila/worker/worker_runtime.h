@@ -37,6 +37,11 @@ struct WorkerOptions {
   uint32_t max_abandoned = 2;
   // On stop: how long in-flight tasks may take before they are handed back.
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
+  // Claims failing this long (the database out of this worker's reach)
+  // hand the deliveries waiting for them back to the broker, for other
+  // workers, and the worker stops consuming until one of its heartbeats
+  // gets through again. 0: deliveries wait for the claims.
+  std::chrono::milliseconds claim_handback{std::chrono::seconds(5)};
 };
 
 struct WorkerCounters {
