@@ -2,10 +2,17 @@
 // classified (what the caller does next), what of them is kept, texts from
 // input cut before they are stored, a reaper that skips what the database
 // refuses, and dependency chains settled at any depth.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
+#include <thread>
 #include <pqxx/pqxx>
 
 #include "fila/core/errors.h"
@@ -150,6 +157,66 @@ TEST(PostgresStoreErrors, EverySessionGetsAStatementTimeoutUnlessOneIsSet) {
   EXPECT_GT(by_database, 1.4) << "the database's own statement_timeout was overridden";
   EXPECT_GT(by_url, 0.65);
   EXPECT_LT(by_url, 1.4) << "the URL's statement_timeout was not used";
+}
+
+// Accepts TCP connections on a loopback port and closes each at once, as a
+// port forwarder or proxy whose backend is down does.
+class AcceptAndClose {
+ public:
+  AcceptAndClose() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot listen on loopback");
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int client = ::accept(fd_, nullptr, nullptr);
+        if (client < 0) return;  // shut down
+        ++accepted;
+        ::close(client);
+      }
+    });
+  }
+  ~AcceptAndClose() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::atomic<int> accepted{0};
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// libpq alone gives up at a first host that accepts and closes; the store
+// then tries the next host of the URL (pg_support's host fallback).
+TEST(PostgresStoreErrors, AFirstHostThatAcceptsAndClosesIsPassedForTheNextHost) {
+  TestDatabase db;
+  AcceptAndClose closer;
+  const size_t at = db.url().find('@');
+  ASSERT_NE(at, std::string::npos) << "expected a postgresql://user@host URL";
+  const std::string url = db.url().substr(0, at + 1) + "127.0.0.1:" + std::to_string(closer.port()) +
+                          "," + db.url().substr(at + 1);
+  PostgresStore store(url);
+  EXPECT_EQ(Thrown([&] { store.Connect(); }), "");
+  EXPECT_EQ(Thrown([&] { store.Authenticate("fila_no_such_token"); }), "");
+  EXPECT_GE(closer.accepted.load(), 1) << "the first host was not tried";
+  // Only the closing host: a transient error that names it.
+  const std::string alone = db.url().substr(0, at + 1) + "127.0.0.1:" + std::to_string(closer.port()) +
+                            "/" + Database(db);
+  PostgresStore nowhere(alone);
+  const std::string thrown = Thrown([&] { nowhere.Connect(); });
+  EXPECT_EQ(thrown.rfind("transient: cannot connect to PostgreSQL", 0), 0u) << thrown;
 }
 
 TEST(PostgresStoreErrors, ARefusedStatementIsPermanentAndKeepsOnlyItsFirstLine) {

@@ -4,6 +4,7 @@
 #include "fila/core/errors.h"
 #include "fila/core/text_limit.h"
 #include "fila/store_postgres/connection_string.h"
+#include "host_fallback.h"
 
 namespace fila::pg {
 namespace {
@@ -92,12 +93,22 @@ std::string TextOrEmpty(const pqxx::field& field) {
 std::unique_ptr<pqxx::connection> Open(const std::string& url, StatementTimeout statement_timeout) {
   const ConnectionDefaults defaults = ConnectionDefaults::FromEnvironment();
   std::unique_ptr<pqxx::connection> conn;
+  const std::string conninfo = ConnectionString(url, defaults);
   try {
-    conn = std::make_unique<pqxx::connection>(ConnectionString(url, defaults));
+    conn = std::make_unique<pqxx::connection>(conninfo);
   } catch (const pqxx::broken_connection& e) {
     std::string why = e.what();
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    throw TransientError("cannot connect to PostgreSQL: " + RedactSecrets(why));
+    // libpq gave up before the last host (host_fallback.h): the rest, alone.
+    for (const std::string& single : UntriedHosts(conninfo, why)) {
+      try {
+        conn = std::make_unique<pqxx::connection>(single);
+        break;
+      } catch (const std::exception& next) {
+        why += next.what();
+      }
+    }
+    while (!conn && !why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    if (!conn) throw TransientError("cannot connect to PostgreSQL: " + RedactSecrets(why));
   } catch (const std::exception& e) {
     // Malformed connection strings land here; libpq may quote them.
     throw PermanentError("invalid database URL: " + RedactSecrets(e.what()), "database-url");
