@@ -42,48 +42,53 @@ TEST(WorkerRuntime, RunsATaskRecordsItAndAcksItsDelivery) {
   EXPECT_FALSE(w.runtime().HasStuckThreads());
 }
 
-TEST(WorkerRuntime, ClaimsFailingPastTheHandbackGiveTheDeliveryToAnotherWorkerUntilABeatGetsThrough) {
+// A worker cut off from the database (its claims and heartbeats fail)
+// holding the delivery of one task, and a second consumer of its queue.
+struct CutOffWorker {
+  explicit CutOffWorker(milliseconds handback) {
+    w.options.claim_handback = handback;
+    w.faults.unreachable = true;
+    w.Start();
+    id = w.Enqueue();
+    held = WorkerHarness::WaitFor([&] { return w.broker().Unacked() == 1; });
+    other = w.broker().NewConsumer();
+    other->Start({"default"}, 1);
+  }
   WorkerHarness w;
-  w.options.claim_handback = milliseconds(200);
-  w.faults.unreachable = true;
-  w.Start();
-  const std::string id = w.Enqueue();
-  // The worker holds the delivery while its claims fail...
-  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.broker().Unacked() == 1; }));
-  auto other = w.broker().NewConsumer();
-  other->Start({"default"}, 1);
-  // ...and gives it back to the broker: another worker gets it.
-  auto delivery = other->Next(DeadlineIn(seconds(5)));
+  std::string id;
+  bool held = false;
+  std::unique_ptr<Consumer> other;
+};
+
+TEST(WorkerRuntime, ClaimsFailingPastTheHandbackGiveTheDeliveryToAnotherWorkerUntilABeatGetsThrough) {
+  CutOffWorker c(milliseconds(200));
+  ASSERT_TRUE(c.held);
+  // The cut-off worker gives the delivery back: another worker gets it.
+  auto delivery = c.other->Next(DeadlineIn(seconds(5)));
   ASSERT_TRUE(delivery.has_value());
-  EXPECT_EQ(DecodeEnvelope(delivery->body).id, id);
-  EXPECT_EQ(w.StateOf(id), TaskState::kQueued);
+  EXPECT_EQ(DecodeEnvelope(delivery->body).id, c.id);
+  EXPECT_EQ(c.w.StateOf(c.id), TaskState::kQueued);
   // That one goes away without running it.
-  other->Reject(delivery->epoch, delivery->tag, /*requeue=*/true);
-  other.reset();
+  c.other->Reject(delivery->epoch, delivery->tag, /*requeue=*/true);
+  c.other.reset();
   // Paused while no heartbeat gets through: the message stays ready.
   std::this_thread::sleep_for(milliseconds(300));
-  EXPECT_EQ(w.broker().Depth("default"), 1u);
-  EXPECT_EQ(w.broker().Unacked(), 0u);
+  EXPECT_EQ(c.w.broker().Depth("default"), 1u);
+  EXPECT_EQ(c.w.broker().Unacked(), 0u);
   // The database back: a beat gets through, the worker consumes and runs it.
-  w.faults.unreachable = false;
-  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.StateOf(id) == TaskState::kSucceeded; }));
-  EXPECT_EQ(w.Stop(), kExitDrained);
-  EXPECT_EQ(w.broker().ChannelErrors(), 0u);
+  c.w.faults.unreachable = false;
+  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return c.w.StateOf(c.id) == TaskState::kSucceeded; }));
+  EXPECT_EQ(c.w.Stop(), kExitDrained);
+  EXPECT_EQ(c.w.broker().ChannelErrors(), 0u);
 }
 
 TEST(WorkerRuntime, ClaimsFailingWithoutAHandbackKeepTheDelivery) {
-  WorkerHarness w;
-  w.options.claim_handback = milliseconds(0);
-  w.faults.unreachable = true;
-  w.Start();
-  const std::string id = w.Enqueue();
-  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.broker().Unacked() == 1; }));
-  auto other = w.broker().NewConsumer();
-  other->Start({"default"}, 1);
-  EXPECT_FALSE(other->Next(DeadlineIn(milliseconds(500))).has_value());
-  w.faults.unreachable = false;
-  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return w.StateOf(id) == TaskState::kSucceeded; }));
-  EXPECT_EQ(w.Stop(), kExitDrained);
+  CutOffWorker c(milliseconds(0));
+  ASSERT_TRUE(c.held);
+  EXPECT_FALSE(c.other->Next(DeadlineIn(milliseconds(500))).has_value());
+  c.w.faults.unreachable = false;
+  ASSERT_TRUE(WorkerHarness::WaitFor([&] { return c.w.StateOf(c.id) == TaskState::kSucceeded; }));
+  EXPECT_EQ(c.w.Stop(), kExitDrained);
 }
 
 TEST(WorkerRuntime, AcksOnlyAfterTheClaim) {
