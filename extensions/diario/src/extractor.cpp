@@ -160,7 +160,11 @@ class Parser {
     }
     d.decision_text = StripQuotes(decision);
     d.outcome = d.decision_text.empty() ? Outcome::kUnknown : NormaliseOutcome(d.decision_text);
-    if (d.partial && !d.decision_text.empty()) d.outcome = Outcome::kAdiado;
+    // A partial decision is unfinished whatever the votes so far.
+    if (d.partial && !d.decision_text.empty() && d.outcome != Outcome::kPedidoDeVista &&
+        d.outcome != Outcome::kRetiradoDePauta) {
+      d.outcome = Outcome::kAdiado;
+    }
     if (d.judgment_rapporteur == d.rapporteur) d.judgment_rapporteur.clear();
     return d;
   }
