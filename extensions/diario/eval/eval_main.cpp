@@ -4,7 +4,9 @@
 // development half to the figures it reached, never the test half.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
@@ -18,13 +20,24 @@ int main(int argc, char** argv) {
   CLI::App app{"Scores diário extraction against hand-annotated documents, per half and field"};
   std::string dir = "tests/fixtures/diarios/eval";
   std::vector<std::string> halves = {"dev", "test"};
+  std::vector<std::string> floor_args;
   std::map<std::string, double> floors;
   app.add_option("--dir", dir, "Folder with one subfolder per half")->capture_default_str();
   app.add_option("--half", halves, "Halves to score (subfolders of --dir)")->delimiter(',')->capture_default_str();
-  app.add_option("--floor", floors,
+  app.add_option("--floor", floor_args,
                  "FIELD=RECALL: exit 1 when a scored half's recall of FIELD is below it (e.g. entries=0.9)")
       ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
+  for (const auto& arg : floor_args) {
+    const size_t eq = arg.find('=');
+    char* end = nullptr;
+    const double v = eq == std::string::npos ? -1 : std::strtod(arg.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || end == nullptr || *end != '\0' || v < 0 || v > 1) {
+      std::fprintf(stderr, "fila-diario-eval: --floor wants FIELD=RECALL (0..1), not '%s'\n", arg.c_str());
+      return 2;
+    }
+    floors[arg.substr(0, eq)] = v;
+  }
   try {
     bool below = false;
     std::printf("%-6s %-12s %9s %9s %8s %10s %10s\n", "half", "field", "precision", "recall", "correct",
