@@ -92,7 +92,7 @@ TEST_F(DiarioExtractor, JudgedEntriesAndTheirOutcomes) {
                         Fact{"7003286-23.2024.8.22.0005", Outcome::kParcialmenteProvido},
                         Fact{"7030339-25.2023.8.22.0001", Outcome::kProvido},
                         Fact{"7029844-78.2023.8.22.0001", Outcome::kNaoProvido},
-                        Fact{"7051812-77.2017.8.22.0001", Outcome::kAdiado}}) {
+                        Fact{"7051812-77.2017.8.22.0001", Outcome::kPedidoDeVista}}) {
     const Decision* d = Find(*result_, f.number, true);
     ASSERT_NE(d, nullptr) << f.number;
     EXPECT_EQ(OutcomeCode(d->outcome), OutcomeCode(f.outcome)) << f.number << ": " << d->decision_text;

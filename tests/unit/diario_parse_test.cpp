@@ -142,12 +142,29 @@ TEST(DiarioOutcome, MeritsWinOverPreliminariesAndDissentsAreIgnored) {
             Outcome::kAprovado);
 }
 
-TEST(DiarioOutcome, AnUnfinishedJudgmentIsAdjourned) {
+TEST(DiarioOutcome, AnUnfinishedJudgmentIsNotAnOutcome) {
   EXPECT_EQ(NormaliseOutcome("APÓS VOTO DO RELATOR, NEGANDO PROVIMENTO AO RECURSO, PEDIU VISTA O JUIZ"),
-            Outcome::kAdiado);
+            Outcome::kPedidoDeVista);
+  EXPECT_EQ(NormaliseOutcome("RETIRADO DE PAUTA A PEDIDO DO RELATOR."), Outcome::kRetiradoDePauta);
+  EXPECT_EQ(NormaliseOutcome("ADIADO A PEDIDO DO ADVOGADO."), Outcome::kAdiado);
   EXPECT_EQ(OutcomeCode(Outcome::kAdiado), "adiado");
   EXPECT_EQ(OutcomeCode(Outcome::kNaoProvido), "nao_provido");
   EXPECT_EQ(OutcomeCode(Outcome::kUnknown), "desconhecido");
+  EXPECT_EQ(OutcomeCode(Outcome::kPedidoDeVista), "pedido_de_vista");
+}
+
+TEST(DiarioOutcome, VocabularyOfIssue22) {
+  EXPECT_EQ(NormaliseOutcome("EMBARGOS CONHECIDOS PARA REJEITÁ-LOS, À UNANIMIDADE."), Outcome::kRejeitado);
+  EXPECT_EQ(NormaliseOutcome("EMBARGOS ACOLHIDOS, SEM EFEITOS INFRINGENTES."), Outcome::kAcolhido);
+  EXPECT_EQ(NormaliseOutcome("CONFLITO CONHECIDO E DECLARADO COMPETENTE O JUÍZO DA 2ª VARA CÍVEL DE ARIQUEMES."),
+            Outcome::kCompetenciaDeclarada);
+  EXPECT_EQ(NormaliseOutcome("ORDEM CONCEDIDA NOS TERMOS DO VOTO DO RELATOR."), Outcome::kConcedido);
+  EXPECT_EQ(NormaliseOutcome("SEGURANÇA DENEGADA À UNANIMIDADE."), Outcome::kDenegado);
+  EXPECT_EQ(NormaliseOutcome("ACORDO HOMOLOGADO."), Outcome::kHomologado);
+  EXPECT_EQ(NormaliseOutcome("PROCESSO EXTINTO SEM RESOLUÇÃO DO MÉRITO."), Outcome::kExtinto);
+  EXPECT_EQ(NormaliseOutcome("RECURSO PREJUDICADO."), Outcome::kPrejudicado);
+  EXPECT_EQ(NormaliseOutcome("PEDIDO JULGADO IMPROCEDENTE."), Outcome::kImprocedente);
+  EXPECT_EQ(NormaliseOutcome("LIMINAR INDEFERIDA."), Outcome::kIndeferido);
 }
 
 TEST(DiarioLlmJson, FencedAndWithProse) {

@@ -71,9 +71,23 @@ bool ReadNumber(std::string_view s, size_t& pos, OabNumber& out) {
   return true;
 }
 
-// After "OAB": "/RO 1234", "-RO 34-A", " RO nº 1234" or " 1234/RO".
+// "nº " / "n. " before a state ("OAB nº RO9121A").
+void SkipLooseNumberWord(std::string_view s, size_t& pos) {
+  size_t p = pos;
+  if (p < s.size() && (s[p] == 'n' || s[p] == 'N')) {
+    ++p;
+    if (s.substr(p, 2) == "\xC2\xBA" || s.substr(p, 2) == "\xC2\xB0") p += 2;
+    else if (p < s.size() && s[p] == '.') ++p;
+    else return;
+    if (p < s.size() && s[p] == ' ') pos = p;
+  }
+}
+
+// After "OAB": "/RO 1234", "-RO 34-A", " RO nº 1234", " nº RO1234" or " 1234/RO".
 std::optional<OabNumber> ParseAfterOab(std::string_view s, size_t& pos) {
   size_t p = pos;
+  SkipSeps(s, p);
+  SkipLooseNumberWord(s, p);
   SkipSeps(s, p);
   OabNumber n;
   if (auto uf = ReadState(s, p)) {
@@ -136,6 +150,50 @@ std::vector<OabNumber> FindOabNumbers(std::string_view text) {
     } else {
       pos += 3;
     }
+  }
+  return out;
+}
+
+std::vector<OabMention> FindOabMentions(std::string_view text) {
+  std::vector<OabMention> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t oab = text.find("OAB", pos);
+    // A state after a dash ("– RO 9946", "- SP496709"), before the next "OAB".
+    size_t dash = std::string_view::npos;
+    for (size_t i = pos; i + 1 < text.size() && i < oab; ++i) {
+      const bool hyphen = text[i] == '-';
+      const bool en = text.substr(i, 3) == "\xE2\x80\x93";
+      if (!hyphen && !en) continue;
+      size_t p = i + (en ? 3 : 1);
+      while (p < text.size() && text[p] == ' ') ++p;
+      if (p == i + (en ? 3 : 1) && hyphen) continue;  // "AGRO-PRODUTIVA"
+      size_t q = p;
+      OabNumber n;
+      if (q + 2 < text.size() && text[q] >= 'A' && text[q] <= 'Z' && text[q + 1] >= 'A' && text[q + 1] <= 'Z' &&
+          !IsAlpha(text[q + 2])) {
+        auto uf = ReadState(text, q);
+        while (uf && q < text.size() && text[q] == ' ') ++q;
+        if (uf && q < text.size() && IsDigit(text[q]) && ReadNumber(text, q, n)) {
+          n.state = *uf;
+          dash = p;
+          out.push_back({std::move(n), p, q - p});
+          pos = q;
+          break;
+        }
+      }
+    }
+    if (dash != std::string_view::npos) continue;
+    if (oab == std::string_view::npos) break;
+    size_t p = oab + 3;
+    if ((oab == 0 || !IsAlpha(text[oab - 1])) && (p >= text.size() || !IsAlpha(text[p]))) {
+      if (auto n = ParseAfterOab(text, p)) {
+        out.push_back({std::move(*n), oab, p - oab});
+        pos = p;
+        continue;
+      }
+    }
+    pos = oab + 3;
   }
   return out;
 }

@@ -41,6 +41,9 @@ std::string_view OutcomeCode(Outcome outcome) {
     case Outcome::kMantido: return "mantido";
     case Outcome::kAdiado: return "adiado";
     case Outcome::kAprovado: return "aprovado";
+    case Outcome::kPedidoDeVista: return "pedido_de_vista";
+    case Outcome::kRetiradoDePauta: return "retirado_de_pauta";
+    case Outcome::kCompetenciaDeclarada: return "competencia_declarada";
     case Outcome::kUnknown: break;
   }
   return "desconhecido";
@@ -49,13 +52,25 @@ std::string_view OutcomeCode(Outcome outcome) {
 Outcome NormaliseOutcome(std::string_view text) {
   const std::string all = Squash(Fold(text));
   if (all.empty()) return Outcome::kUnknown;
-  if (Has(all, "PEDIU VISTA") || Has(all, "PEDIDO DE VISTA") || Has(all, "ADIAD") ||
-      Has(all, "RETIRADO DE PAUTA") || Has(all, "RETIRADO DA PAUTA")) {
+  if (Has(all, "PEDIU VISTA") || Has(all, "PEDIDO DE VISTA") || Has(all, "VISTA AO ") ||
+      Has(all, "VISTA A DES") || Has(all, "VISTA DO DES")) {
+    return Outcome::kPedidoDeVista;
+  }
+  if (Has(all, "RETIRADO DE PAUTA") || Has(all, "RETIRADO DA PAUTA") || Has(all, "RETIRADOS DE PAUTA")) {
+    return Outcome::kRetiradoDePauta;
+  }
+  if (Has(all, "ADIAD") || Has(all, "JULGAMENTO FOI SUSPENSO") || Has(all, "JULGAMENTO SUSPENSO")) {
     return Outcome::kAdiado;
   }
   const std::string s = Decisive(all);
   // Order matters: the longer, more specific wordings first.
   static const std::pair<std::string_view, Outcome> kRules[] = {
+      {"DECLARADO COMPETENTE", Outcome::kCompetenciaDeclarada},
+      {"DECLARADA COMPETENTE", Outcome::kCompetenciaDeclarada},
+      {"DECLARAR COMPETENTE", Outcome::kCompetenciaDeclarada},
+      {"COMPETENCIA DO JUIZO", Outcome::kCompetenciaDeclarada},
+      {"PARA REJEITA", Outcome::kRejeitado},
+      {"PARA ACOLHE", Outcome::kAcolhido},
       {"PARCIALMENTE PROVID", Outcome::kParcialmenteProvido},
       {"PROVIDO EM PARTE", Outcome::kParcialmenteProvido},
       {"PROVIDOS EM PARTE", Outcome::kParcialmenteProvido},
@@ -105,6 +120,10 @@ Outcome NormaliseOutcome(std::string_view text) {
       {"APROVAD", Outcome::kAprovado},
       {"REJEITAD", Outcome::kRejeitado},
       {"REJEITO", Outcome::kRejeitado},
+      {"REJEITAR", Outcome::kRejeitado},
+      {"ACOLHO", Outcome::kAcolhido},
+      {"ORDEM CONCEDIDA", Outcome::kConcedido},
+      {"ORDEM DENEGADA", Outcome::kDenegado},
       {"ARQUIVAD", Outcome::kExtinto},
       {"PERDA DO OBJETO", Outcome::kPrejudicado},
       {"DESISTENCIA", Outcome::kExtinto},

@@ -45,6 +45,9 @@ struct Decision {
   std::vector<Party> parties;
   std::vector<Lawyer> lawyers;
   std::string rapporteur;      // "Relator:" as printed
+  // "Relator p/ acórdão" / "Relator do acórdão": who wrote the judgment,
+  // when the entry names one apart from the rapporteur.
+  std::string judgment_rapporteur;
   std::string decision_text;   // without the quotes; "" when none
   bool partial = false;        // "Decisão Parcial": the judgment is not finished
   Outcome outcome = Outcome::kUnknown;
@@ -69,7 +72,14 @@ struct ExtractOptions {
   // Lines that belong to the page furniture (running headers, footers,
   // page numbers): dropped before parsing, so entries run across pages.
   std::function<bool(std::string_view line)> is_boilerplate;
+  // Each page is one publication (DJEN): it is one entry, about the first
+  // valid CNJ number on it, and no entry runs into the next page.
+  bool page_is_publication = false;
 };
+
+// Pages of a plain text: split on form feeds ('\f'), numbered from 1; one
+// page when there is none.
+std::vector<PageText> SplitPages(std::string_view text);
 
 Extraction ExtractDecisions(const std::vector<PageText>& pages, const ExtractOptions& options = {});
 

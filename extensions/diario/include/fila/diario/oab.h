@@ -27,6 +27,17 @@ std::optional<OabNumber> ParseOab(std::string_view text);
 // Every "OAB ..." registration in `text`, in order.
 std::vector<OabNumber> FindOabNumbers(std::string_view text);
 
+struct OabMention {
+  OabNumber oab;
+  size_t offset = 0;  // first byte of the mention ("OAB", or the state after a dash)
+  size_t length = 0;
+};
+
+// Registrations in a list of lawyers, where gazettes also write them
+// without "OAB" after a dash: "NAME – RO 9946", "NAME - SP496709",
+// "NAME, OAB nº RO9121A", "NAME (OAB/RO 12.814)". In order; linear.
+std::vector<OabMention> FindOabMentions(std::string_view text);
+
 // True for the 27 Brazilian state codes.
 bool IsBrazilianState(std::string_view uf);
 

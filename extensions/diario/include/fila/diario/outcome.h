@@ -28,8 +28,11 @@ enum class Outcome {
   kAcolhido,
   kRejeitado,
   kMantido,    // "sentença confirmada/mantida"
-  kAdiado,     // judgment not finished: vista, adiado, retirado de pauta
+  kAdiado,     // judgment not finished: adiado, suspended ("decisão parcial")
   kAprovado,
+  kPedidoDeVista,          // not finished: a judge asked to see the case
+  kRetiradoDePauta,        // taken off the agenda
+  kCompetenciaDeclarada,   // conflict of competence: a court declared competent (named in the text)
 };
 
 // Stable code stored in the database: "provido", "parcialmente_provido",
@@ -38,7 +41,8 @@ std::string_view OutcomeCode(Outcome outcome);
 
 // The outcome of the decision `text`. The merits ("NO MÉRITO, ...") win over
 // preliminaries; a dissent ("VENCIDO ...") is ignored; an unfinished
-// judgment (a request for "vista") is kAdiado whatever the votes so far.
+// judgment (a request for "vista") is kPedidoDeVista whatever the votes so
+// far. The vocabulary (phrase pattern -> code) is docs/diario-outcomes.md.
 Outcome NormaliseOutcome(std::string_view text);
 
 }  // namespace fila::diario
