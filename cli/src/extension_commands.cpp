@@ -38,6 +38,8 @@ ExtensionCommands::ExtensionCommands(CLI::App& app) {
         CLI::Option* option = nullptr;
         if (o.kind == CliOption::Kind::kFlag) {
           option = p.app->add_flag(o.name, p.flags[o.name], o.help);
+        } else if (o.kind == CliOption::Kind::kTextList) {
+          option = p.app->add_option(o.name, p.lists[o.name], o.help);
         } else {
           option = p.app->add_option(o.name, p.text[o.name], o.help);
           if (o.kind == CliOption::Kind::kNumber) option->check(CLI::TypeValidator<int64_t>("INTEGER"));
@@ -68,6 +70,9 @@ std::optional<int> ExtensionCommands::Run(const std::string& database_url, const
     for (const auto& [name, value] : p.flags) {
       if (value) invocation.values[name] = "true";
     }
+    for (const auto& [name, value] : p.lists) {
+      if (p.app->count(name) > 0) invocation.lists[name] = value;
+    }
     return Execute(*p.command, std::move(invocation), api_url, api_token);
   }
   return std::nullopt;
@@ -87,6 +92,17 @@ int ExtensionCommands::RunStats(const std::string& type, const std::string& data
 
 int ExtensionCommands::Execute(const CliCommand& command, CliInvocation invocation, const std::string& api_url,
                                const std::string& api_token) const {
+  if (command.local) {
+    try {
+      return Guard("local", [&] {
+        command.run(invocation);
+        return kOk;
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("error: {}", e.what());
+      return kFailure;
+    }
+  }
   const bool database = command.database_only || api_url.empty();
   if (database && invocation.database_url.empty()) {
     spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",

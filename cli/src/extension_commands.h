@@ -40,6 +40,7 @@ class ExtensionCommands final {
     CLI::App* app = nullptr;
     std::map<std::string, std::string> text;  // bound by CLI11: stable addresses
     std::map<std::string, bool> flags;
+    std::map<std::string, std::vector<std::string>> lists;
   };
   int Execute(const CliCommand& command, CliInvocation invocation, const std::string& api_url,
               const std::string& api_token) const;

@@ -92,4 +92,9 @@ std::optional<int64_t> CliInvocation::Number(const std::string& name) const {
 
 bool CliInvocation::Flag(const std::string& name) const { return Text(name) == "true"; }
 
+std::vector<std::string> CliInvocation::List(const std::string& name) const {
+  auto it = lists.find(name);
+  return it == lists.end() ? std::vector<std::string>() : it->second;
+}
+
 }  // namespace fila

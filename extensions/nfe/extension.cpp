@@ -10,6 +10,7 @@
 #include "fila/nfe/nfe_handler.h"
 #include "fila/v1/nfe.pb.h"
 #include "fila/worker/sdk.h"
+#include "verify_command.h"
 
 namespace fila::nfe {
 namespace {
@@ -60,6 +61,8 @@ fila::Extension Extension() {
        "an http(s) URL prefix the tenant's exports may be uploaded under, with the worker's upload token", false,
        ValidateUploadTarget});
   e.register_handlers = RegisterHandlers;
+  e.commands.push_back({.path = {"nfe"}, .help = "NF-e tools (nfe.download's verifier, locally)"});
+  e.commands.push_back(VerifyCommand());
   return e;
 }
 

@@ -3,7 +3,8 @@
 
 Serves one period of invoices built from the real sample XMLs in
 tests/fixtures/nfe (the production sample with a fresh access key, nNF and
-cNF per invoice, check digit recomputed), through ListarNF (snake_case
+cNF per invoice, check digit recomputed, signed again with the TEST key of
+tests/fixtures/nfe/synthetic by test_signer.py), through ListarNF (snake_case
 pages), ListarDocumentos (Hungarian pages, XML inline) and ObterNfe, with:
 
 - end of data as the real fault Client-5113 (page past the last, or a
@@ -31,6 +32,8 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from test_signer import sign_invoices
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "fixtures", "nfe")
@@ -78,6 +81,9 @@ class Catalogue:
                    .replace("<cDV>0</cDV>", "<cDV>%s</cDV>" % key[-1])
                    .replace("<dhEmi>2018-08-15T", "<dhEmi>%04d-%02d-15T" % (year, month)))
             self.docs.append({"id": id_base + i, "key": key, "xml": xml, "status": "00"})
+        # Signed again with the TEST key: the edits above broke the sample's signature.
+        for doc, signed in zip(self.docs, sign_invoices([d["xml"] for d in self.docs])):
+            doc["xml"] = signed
         if extras:
             # Real samples as received, an empty body and a record whose XML
             # the API cannot find: each must show in the report.

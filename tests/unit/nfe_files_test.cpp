@@ -77,7 +77,7 @@ TEST(NfeFiles, StoreWritesBytesUnchangedUnderCnpjAndMonthAndIsIdempotent) {
   const std::string root = FreshDir("store");
   MemoryStore rows;
   StoreContext c{root, "acme", "acme", "task-1", ParsePeriod("2018-08"), &rows};
-  const std::string bytes = Fixture("03_procNFe_prod_signed_35180834128745000152550010000476051695511860.xml");
+  const std::string bytes = Fixture("synthetic/s5_procNFe_prod_resigned_TEST_KEY.xml");
   const Verification v = VerifyDocument(bytes);
   StoredDocument d = StoreDocument(c, {"99", "", "", std::nullopt}, bytes, v);
   EXPECT_EQ(d.relative_path, "acme/34128745000152/2018-08/35180834128745000152550010000476051695511860.xml");

@@ -58,8 +58,8 @@ class FakeOmieHttp final : public HttpClient {
                    .dump();
     } else if (call == "ObterNfe") {
       const int id = p["nIdNfe"];
-      const std::string xml = Fixture(id == 1 ? "01_procNFe_hom_signed_sped-nfe_layout4_com_prot.xml"
-                                              : "03_procNFe_prod_signed_35180834128745000152550010000476051695511860.xml");
+      const std::string xml = Fixture(id == 1 ? "02_procNFe_hom_signed_VALID_41170706117473000150550010000463201612756527.xml"
+                                              : "synthetic/s5_procNFe_prod_resigned_TEST_KEY.xml");
       r.body = json{{"cCodStatus", "0"}, {"cXmlNfe", xml}}.dump();
     } else {
       r.status = 500;
@@ -190,7 +190,7 @@ TEST_F(NfeHandlerTest, ListsDownloadsVerifiesStoresZipsAndReports) {
   EXPECT_EQ(ctx.last_progress(), 100);
   ASSERT_EQ(store_->rows.size(), 2u);
   // Under the tenant's own folder.
-  EXPECT_TRUE(fs::exists(root_ + "/default/out/06929383000163/2018-09/43180906929383000163550010000000261000010301.xml"));
+  EXPECT_TRUE(fs::exists(root_ + "/default/out/06117473000150/2018-09/41170706117473000150550010000463201612756527.xml"));
   const auto names = ZipNames(root_ + "/default/" + report["zip"]["path"].get<std::string>());
   EXPECT_EQ(names.size(), 3u);
   EXPECT_TRUE(report["upload"].is_null());

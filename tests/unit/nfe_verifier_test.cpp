@@ -40,28 +40,63 @@ struct Expected {
   std::string environment;
 };
 
-// Verdicts decided by reading each file and the mod-11 notes.
+// Verdicts decided by reading each file, the mod-11 notes, and the xmlsec1
+// command (xmlsec1 --verify on the same bytes; see the fixtures' README).
 const std::map<std::string, Expected>& SampleVerdicts() {
   static const std::map<std::string, Expected> kVerdicts = {
-      // Authorised (cStat 100), signed, key consistent; homologation.
+      // Authorised (cStat 100), key consistent, homologation; its signature
+      // no longer matches: the file was reformatted after signing.
       {"01_procNFe_hom_signed_sped-nfe_layout4_com_prot.xml",
-       {DocumentKind::kNfeProc, "43180906929383000163550010000000261000010301", {}, "homologation"}},
-      // Authorised in production, signed, key consistent.
+       {DocumentKind::kNfeProc, "43180906929383000163550010000000261000010301", {"signature_invalid:digest"},
+        "homologation"}},
+      // Authorised, signed, the bytes as signed: valid.
+      {"02_procNFe_hom_signed_VALID_41170706117473000150550010000463201612756527.xml",
+       {DocumentKind::kNfeProc, "41170706117473000150550010000463201612756527", {}, "homologation"}},
+      // Authorised in production, key consistent; reformatted after signing.
       {"03_procNFe_prod_signed_35180834128745000152550010000476051695511860.xml",
-       {DocumentKind::kNfeProc, "35180834128745000152550010000476051695511860", {}, "production"}},
+       {DocumentKind::kNfeProc, "35180834128745000152550010000476051695511860", {"signature_invalid:digest"},
+        "production"}},
       // Authorised, key fine, but the <Signature> was removed.
       {"04_procNFe_prod_NO_SIGNATURE_42210775277525000178550030000266631762885493.xml",
        {DocumentKind::kNfeProc, "42210775277525000178550030000266631762885493", {"signature_missing"}, "production"}},
-      // Bare NFC-e (no protocol); the key's digit says 9, mod 11 gives 8.
+      // Bare NFC-e (no protocol); the key's digit says 9, mod 11 gives 8;
+      // reformatted after signing.
       {"08_EDGE_NFCe_mod65_signed_BAD_check_digit.xml",
        {DocumentKind::kNfe, "29181033657677000156650010001654399001654399",
-        {"access_key_check_digit", "protocol_missing"}, "homologation"}},
+        {"access_key_check_digit", "signature_invalid:digest", "protocol_missing"}, "homologation"}},
+      // Bare NFC-e as signed: only the protocol is missing.
+      {"09_NFCe_mod65_signed_VALID_original_bytes.xml",
+       {DocumentKind::kNfe, "53151158716523000119650010000001752000001754", {"protocol_missing"}, "homologation"}},
       // A cancellation request (envEvento in nfeDadosMsg): not an invoice,
       // never registered (no retEvento), and its author (93623057000128) is
-      // not the issuer the key names (00822602000124). Its key's digit is right.
+      // not the issuer the key names (00822602000124). Its key's digit and
+      // its signature are right.
       {"10_event_cancel_110111_signed_envEvento.xml",
        {DocumentKind::kEvent, "35150300822602000124550010009923461099234656",
         {"not_an_invoice", "event_author_mismatch", "event_not_registered"}, "homologation"}},
+      // The same kind of request in a SOAP 1.2 envelope with a Header; its
+      // key (model 65) has a wrong check digit, its signature is right.
+      {"11_soap12_envEvento_cancel_110111_signed.xml",
+       {DocumentKind::kEvent, "35150300822602000124650010009923461099234656",
+        {"not_an_invoice", "access_key_check_digit", "event_author_mismatch", "event_not_registered"},
+        "homologation"}},
+      // SEFAZ's answer to a synchronous batch (cStat 104, protocol 100);
+      // the key it names has a wrong check digit.
+      {"12_retEnviNFe_authorised.xml",
+       {DocumentKind::kResponse, "43211105730928000145650010000002401717268120",
+        {"not_an_invoice", "access_key_check_digit"}, "homologation"}},
+      {"13_soap12_retEnviNFe_authorised.xml",
+       {DocumentKind::kResponse, "43211105730928000145650010000002401717268120",
+        {"not_an_invoice", "access_key_check_digit"}, "homologation"}},
+      // National NFS-e (50-digit key, right digit), both signatures broken
+      // by the reformatting (tabs) of the published sample.
+      {"20_NFSe_nacional_signed_reformatted.xml",
+       {DocumentKind::kNfse, "14001591201761135000132000000000000022097781063609", {"signature_invalid:digest"},
+        "homologation"}},
+      {"21_DPS_unsigned.xml", {DocumentKind::kDps, "", {"not_an_invoice", "signature_missing"}, "homologation"}},
+      {"22_pedRegEvento_cancel_unsigned.xml",
+       {DocumentKind::kEvent, "14001591201761135000132000000000000022096100197260",
+        {"not_an_invoice", "signature_missing", "event_not_registered"}, "homologation"}},
   };
   return kVerdicts;
 }
@@ -141,35 +176,43 @@ TEST(NfeVerifier, KeyEditedAfterSigningFailsConsistencyAndReference) {
   xml = Replace(xml, "Id=\"NFe" + old_key, "Id=\"NFe" + edited);
   const Verification v = VerifyDocument(xml);
   EXPECT_EQ(v.access_key, edited);
+  // The reference check comes before the digest: the Id it names is gone.
   EXPECT_EQ(Failed(v), Checks({"key_vs_ide:tpEmis", "key_vs_ide:cDV", "signature_reference",
                                "protocol_key_mismatch"}));
 }
 
 TEST(NfeVerifier, EachIdeFieldIsComparedWithTheKey) {
-  const std::string base = Fixture("01_procNFe_hom_signed_sped-nfe_layout4_com_prot.xml");
+  // Every edit inside <infNFe> also breaks the signature's digest.
+  const std::string base = Fixture("02_procNFe_hom_signed_VALID_41170706117473000150550010000463201612756527.xml");
   const std::map<std::string, std::pair<std::string, std::string>> edits = {
-      {"key_vs_ide:cUF", {"<cUF>43</cUF>", "<cUF>35</cUF>"}},
-      {"key_vs_ide:nNF", {"<nNF>26</nNF>", "<nNF>27</nNF>"}},
+      {"key_vs_ide:cUF", {"<cUF>41</cUF>", "<cUF>35</cUF>"}},
+      {"key_vs_ide:nNF", {"<nNF>46320</nNF>", "<nNF>46321</nNF>"}},
       {"key_vs_ide:serie", {"<serie>1</serie>", "<serie>2</serie>"}},
-      {"key_vs_ide:dhEmi", {"<dhEmi>2018-09-25", "<dhEmi>2018-10-25"}},
-      {"key_vs_ide:cNF", {"<cNF>00001030</cNF>", "<cNF>00001031</cNF>"}},
+      {"key_vs_ide:dhEmi", {"<dhEmi>2017-07-12", "<dhEmi>2017-08-12"}},
+      {"key_vs_ide:cNF", {"<cNF>61275652</cNF>", "<cNF>61275653</cNF>"}},
       {"key_vs_ide:mod", {"<mod>55</mod>", "<mod>65</mod>"}},
-      {"key_vs_ide:CNPJ", {"<CNPJ>06929383000163</CNPJ>", "<CNPJ>06929383000164</CNPJ>"}},
+      {"key_vs_ide:CNPJ", {"<CNPJ>06117473000150</CNPJ>", "<CNPJ>06117473000151</CNPJ>"}},
   };
   for (const auto& [check, edit] : edits) {
     const Verification v = VerifyDocument(Replace(base, edit.first, edit.second));
-    EXPECT_EQ(Failed(v), Checks({check})) << check << ": " << ::testing::PrintToString(v.failed);
+    EXPECT_EQ(Failed(v), Checks({check, "signature_invalid:digest"}))
+        << check << ": " << ::testing::PrintToString(v.failed);
   }
 }
 
 TEST(NfeVerifier, ProtocolStatusAndKeyAreChecked) {
-  const std::string base = Fixture("01_procNFe_hom_signed_sped-nfe_layout4_com_prot.xml");
+  // protNFe is outside the invoice's signature: edits there break no digest.
+  const std::string base = Fixture("02_procNFe_hom_signed_VALID_41170706117473000150550010000463201612756527.xml");
   EXPECT_EQ(Failed(VerifyDocument(Replace(base, "<cStat>100</cStat>", "<cStat>110</cStat>"))),
             Checks({"protocol_status:110"}));
   EXPECT_TRUE(VerifyDocument(Replace(base, "<cStat>100</cStat>", "<cStat>150</cStat>")).Valid());
-  EXPECT_EQ(Failed(VerifyDocument(Replace(base, "<chNFe>43180906929383000163550010000000261000010301",
-                                          "<chNFe>43180906929383000163550010000000261000010302"))),
+  EXPECT_EQ(Failed(VerifyDocument(Replace(base, "<chNFe>41170706117473000150550010000463201612756527",
+                                          "<chNFe>41170706117473000150550010000463201612756528"))),
             Checks({"protocol_key_mismatch"}));
+  // The protocol authorised another content than the one signed here.
+  EXPECT_EQ(Failed(VerifyDocument(Replace(base, "<digVal>+GzukUqyGg3ksWFUU/e6HsguR0A=</digVal>",
+                                          "<digVal>AAAAUqyGg3ksWFUU/e6HsguR0A=</digVal>"))),
+            Checks({"protocol_digest_mismatch"}));
 }
 
 TEST(NfeVerifier, KeyThatIsNotFortyFourDigits) {
@@ -182,15 +225,17 @@ TEST(NfeVerifier, NationalNfseKeyUsesTheSameCheckDigit) {
   std::string key49 = "1400159" "2" "1" "34128745000152" "00000000000000" "2" "2209" "123456" "00";
   key49 = key49.substr(0, 49);
   const std::string key = key49 + static_cast<char>('0' + Mod11CheckDigit(key49));
+  // Unsigned and minimal: the key (its month matching dhProc) is checked.
+  const std::string processed = "20" + key.substr(36, 2) + "-" + key.substr(38, 2) + "-01T10:00:00-03:00";
   const std::string good = "<NFSe xmlns=\"http://www.sped.fazenda.gov.br/nfse\"><infNFSe Id=\"NFS" + key +
-                           "\"><nNFSe>2</nNFSe></infNFSe></NFSe>";
+                           "\"><nNFSe>2</nNFSe><dhProc>" + processed + "</dhProc></infNFSe></NFSe>";
   Verification v = VerifyDocument(good);
   EXPECT_EQ(v.kind, DocumentKind::kNfse);
   EXPECT_EQ(v.access_key, key);
-  EXPECT_TRUE(v.Valid()) << ::testing::PrintToString(v.failed);
+  EXPECT_EQ(Failed(v), Checks({"signature_missing"}));
   std::string bad = good;
   bad[bad.find(key) + 49] = key[49] == '9' ? '0' : static_cast<char>(key[49] + 1);
-  EXPECT_EQ(Failed(VerifyDocument(bad)), Checks({"access_key_check_digit"}));
+  EXPECT_EQ(Failed(VerifyDocument(bad)), Checks({"access_key_check_digit", "signature_missing"}));
 }
 
 TEST(NfeVerifier, OtherXmlIsUnknown) {

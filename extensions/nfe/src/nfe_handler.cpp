@@ -112,7 +112,7 @@ Outcome Download(OmieClient& client, const StoreContext& store, const InvoiceRef
   } else if (f.bytes->find_first_not_of(" \t\r\n") == std::string::npos) {
     o.state = Outcome::State::kEmpty;
   } else {
-    o.verification = VerifyDocument(*f.bytes);
+    o.verification = VerifyDocument(*f.bytes, store.verify);
     o.stored = StoreDocument(store, ref, *f.bytes, o.verification);
     o.state = Outcome::State::kStored;
   }
@@ -132,6 +132,7 @@ NfeConfig NfeConfig::FromEnvironment() {
   c.request_timeout = std::chrono::milliseconds(EnvInt("FILA_OMIE_TIMEOUT_MS", 30000, 100, 600000));
   c.max_wait = std::chrono::seconds(EnvInt("FILA_OMIE_MAX_WAIT_S", 120, 0, 86400));
   c.upload_token = EnvOr("FILA_NFE_UPLOAD_TOKEN", "");
+  c.trust_bundle = VerifyOptions::FromEnvironment().trust_bundle;
   return c;
 }
 
@@ -160,8 +161,8 @@ std::string NfeDownloadHandler::Run(TaskContext& ctx) {
   const std::vector<InvoiceRef> refs = List(ctx, client, job);
 
   // kMaxRequestsPerTask at once, on the worker's pool.
-  const StoreContext store{job.root, payload.destination(), payload.account(), ctx.TaskId(), job.period,
-                           store_.get()};
+  const StoreContext store{job.root,   payload.destination(), payload.account(), ctx.TaskId(), job.period,
+                           store_.get(), {.trust_bundle = config_.trust_bundle}};
   std::vector<Outcome> outcomes(refs.size());
   const size_t done = ctx.ForEach(
       refs.size(), kMaxRequestsPerTask,

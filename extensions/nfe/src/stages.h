@@ -69,6 +69,7 @@ struct StoreContext {
   std::string task_id;
   Period period;
   DocumentStore* store = nullptr;
+  VerifyOptions verify;  // the trust bundle, when the operator set one
 };
 
 // Stage 3: writes the bytes (unchanged) atomically to

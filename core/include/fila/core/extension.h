@@ -27,7 +27,9 @@ struct WorkerServices;
 // One option of an extension's CLI command. `name` is "--flag-name" for an
 // option, or a bare word for a positional argument ("query").
 struct CliOption {
-  enum class Kind { kText, kNumber, kFlag };
+  // kTextList: one or more values (a positional "paths" takes every word
+  // left); read with CliInvocation::List.
+  enum class Kind { kText, kNumber, kFlag, kTextList };
   std::string name;
   std::string help;
   Kind kind = Kind::kText;
@@ -38,6 +40,7 @@ struct CliOption {
 // tasks go. Valid during the call.
 struct CliInvocation {
   std::map<std::string, std::string> values;  // option name -> text; flags "true"; absent: not given
+  std::map<std::string, std::vector<std::string>> lists;  // kTextList options given
   std::string database_url;                   // "" when neither given nor in FILA_DATABASE_URL
   // Enqueues tasks through the CLI's backend, which prepares each request
   // once: in the CLI for the database, on the server with --api. Throws
@@ -52,6 +55,8 @@ struct CliInvocation {
   // naming the option when it is not one.
   std::optional<int64_t> Number(const std::string& name) const;
   bool Flag(const std::string& name) const;
+  // The values of a kTextList option; empty when not given.
+  std::vector<std::string> List(const std::string& name) const;
 };
 
 // A command an extension adds to the `fila` CLI, e.g. {"reports",
@@ -63,6 +68,8 @@ struct CliCommand {
   std::vector<CliOption> options;
   // Reads the database itself: needs --database-url, refuses --api.
   bool database_only = false;
+  // Works on local files only: needs neither a database nor --api.
+  bool local = false;
   // Also serves `fila stats --type <stats_of_type>` (its options: --json).
   std::string stats_of_type;
   // Prints its results on stdout. PermanentError: bad input (exit 2); any

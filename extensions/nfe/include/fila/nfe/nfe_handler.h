@@ -25,6 +25,10 @@ struct NfeConfig {
   // FILA_NFE_UPLOAD_TOKEN: bearer of the HTTP PUT, sent only to upload
   // targets bound to the task's tenant.
   std::string upload_token;
+  // FILA_NFE_TRUST_BUNDLE: a PEM file of the CAs (ICP-Brasil) every
+  // signer's chain must reach; unset, signatures are checked against their
+  // embedded certificate only (verifier.h).
+  std::string trust_bundle;
   // Throws PermanentError naming a variable that does not parse.
   static NfeConfig FromEnvironment();
 };
