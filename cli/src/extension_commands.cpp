@@ -87,6 +87,18 @@ int ExtensionCommands::RunStats(const std::string& type, const std::string& data
 
 int ExtensionCommands::Execute(const CliCommand& command, CliInvocation invocation, const std::string& api_url,
                                const std::string& api_token) const {
+  if (command.local_only) {
+    invocation.target = "local";
+    try {
+      return Guard(invocation.target, [&] {
+        command.run(invocation);
+        return kOk;
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("error: {}", e.what());
+      return kFailure;
+    }
+  }
   const bool database = command.database_only || api_url.empty();
   if (database && invocation.database_url.empty()) {
     spdlog::error("error: no database: set --database-url or FILA_DATABASE_URL{}",
