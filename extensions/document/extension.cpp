@@ -11,6 +11,7 @@
 #include "fila/v1/document.pb.h"
 #include "fila/worker/sdk.h"
 #include "chunk.h"
+#include "language.h"
 #include "search.h"
 
 namespace fila::document {
@@ -70,6 +71,7 @@ fila::Extension Extension() {
   e.commands.push_back(SearchCommand());
   e.commands.push_back({.path = {"document"}, .help = "document.ingest: preview chunks, text search languages"});
   e.commands.push_back(ChunkCommand());
+  e.commands.push_back(LanguageCommand());
   return e;
 }
 
