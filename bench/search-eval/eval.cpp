@@ -147,7 +147,9 @@ void Ingest(const EvalSet& set, const std::string& root, document::DocumentStore
     for (const Relevant& r : q.relevant) {
       bool found = false;
       for (const auto& c : chunks_of[r.document]) found = found || Contains(c.text, r);
-      if (!found) throw PermanentError("query " + q.id + ": no chunk of " + r.document + " contains '" + r.contains + "'");
+      if (!found) {
+        throw PermanentError("query " + q.id + ": no chunk of " + r.document + " contains '" + r.contains + "'");
+      }
     }
   }
 }

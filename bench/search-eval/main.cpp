@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
       }
       for (const auto& r : results) {
         nlohmann::json row{{"id", r.id}, {"split", r.split}};
-        for (SearchMode m : kModes) row[fila::document::SearchModeName(m)] = {{"recall", r.recall.at(m)}, {"first", r.first.at(m)}};
+        for (SearchMode m : kModes) {
+          row[fila::document::SearchModeName(m)] = {{"recall", r.recall.at(m)}, {"first", r.first.at(m)}};
+        }
         out["queries"].push_back(row);
       }
       std::cout << out.dump(2) << "\n";

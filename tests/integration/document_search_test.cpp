@@ -172,7 +172,8 @@ TEST_F(DocumentSearchPg, SearchAndLanguageCommands) {
   EXPECT_TRUE(listed["folds_accents"].get<bool>());
 
   for (const char* mode : {"text", "vector", "hybrid"}) {
-    auto r = test::RunFila("fila", {"search", "apoio ergonômico para os pés", "--mode", mode, "--top", "1", "--json"}, env);
+    auto r = test::RunFila(
+        "fila", {"search", "apoio ergonômico para os pés", "--mode", mode, "--top", "1", "--json"}, env);
     ASSERT_EQ(r.ExitCode(), 0) << mode << ": " << r.err;
     const Json hits = Json::parse(r.out);
     ASSERT_EQ(hits.size(), 1u) << mode << ": " << r.out;
