@@ -92,9 +92,10 @@ int ExtensionCommands::RunStats(const std::string& type, const std::string& data
 
 int ExtensionCommands::Execute(const CliCommand& command, CliInvocation invocation, const std::string& api_url,
                                const std::string& api_token) const {
-  if (command.local) {
+  if (command.local_only) {
+    invocation.target = "local";
     try {
-      return Guard("local", [&] {
+      return Guard(invocation.target, [&] {
         command.run(invocation);
         return kOk;
       });

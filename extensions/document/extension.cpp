@@ -10,6 +10,8 @@
 #include "fila/document/ingest_handler.h"
 #include "fila/v1/document.pb.h"
 #include "fila/worker/sdk.h"
+#include "chunk.h"
+#include "language.h"
 #include "search.h"
 
 namespace fila::document {
@@ -67,6 +69,9 @@ fila::Extension Extension() {
        false, ValidateRelativeFolder});
   e.register_handlers = RegisterHandlers;
   e.commands.push_back(SearchCommand());
+  e.commands.push_back({.path = {"document"}, .help = "document.ingest: preview chunks, text search languages"});
+  e.commands.push_back(ChunkCommand());
+  e.commands.push_back(LanguageCommand());
   return e;
 }
 

@@ -234,6 +234,52 @@ TEST_F(DocumentIngest, ReingestReplacesChunks) {
             0);
 }
 
+// fila document chunk prints what ingest stores: the same chunks, offsets,
+// pages and heading paths, with no database (its URL points nowhere).
+TEST_F(DocumentIngest, ChunkPreviewIsWhatIngestStores) {
+  struct Case {
+    std::string file;
+    Json chunking;
+    std::vector<std::string> flags;
+  };
+  const std::vector<Case> cases{
+      {"tjro_dj_20250624_pages48-72.pdf", {{"size", 300}, {"overlap", 50}}, {"--size", "300", "--overlap", "50"}},
+      {"nfelib_README.md", {{"size", 500}, {"overlap", 0}, {"unit", "BYTES"}},
+       {"--size", "500", "--overlap", "0", "--unit", "bytes"}},
+      {"devils_dictionary_A-B_excerpt.txt", Json::object(), {}}};
+  std::vector<std::string> ids;
+  for (const auto& c : cases) {
+    Json payload{{"path", c.file}, {"owner", "alice"}, {"document_id", c.file}};
+    if (!c.chunking.empty()) payload["chunking"] = c.chunking;
+    ids.push_back(Enqueue(payload));
+  }
+  WaitDone(ids);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ASSERT_EQ(State(ids[i]), "succeeded") << LastError(ids[i]);
+    std::vector<std::string> args{"document", "chunk", test::SourceDir() + "/tests/fixtures/documents/" + cases[i].file,
+                                  "--json"};
+    args.insert(args.end(), cases[i].flags.begin(), cases[i].flags.end());
+    auto r = RunFila("fila", args, {{"FILA_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere"}});
+    ASSERT_EQ(r.ExitCode(), 0) << r.err;
+    const Json preview = Json::parse(r.out);
+    const auto rows = db_->Rows(
+        "SELECT c.ordinal, c.start_offset, c.end_offset, c.page, c.heading_path, c.text FROM document_chunks c "
+        "JOIN documents d ON d.id = c.document WHERE d.document_id = '" + cases[i].file + "' ORDER BY c.ordinal");
+    ASSERT_EQ(preview["chunks"].size(), rows.size()) << cases[i].file;
+    ASSERT_GT(rows.size(), 3u);
+    EXPECT_EQ(preview["media_type"], Result(ids[i])["media_type"]);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const Json& c = preview["chunks"][k];
+      EXPECT_EQ(std::to_string(c["index"].get<size_t>()), rows[k][0]);
+      EXPECT_EQ(std::to_string(c["start"].get<size_t>()), rows[k][1]) << cases[i].file << " #" << k;
+      EXPECT_EQ(std::to_string(c["end"].get<size_t>()), rows[k][2]) << cases[i].file << " #" << k;
+      EXPECT_EQ(std::to_string(c["page"].get<int>()), rows[k][3]);
+      EXPECT_EQ(c["heading_path"], rows[k][4]);
+      EXPECT_EQ(c["text"], rows[k][5]) << cases[i].file << " #" << k;
+    }
+  }
+}
+
 TEST_F(DocumentIngest, BadInputsFailWithClearErrors) {
   struct Case {
     Json payload;

@@ -11,6 +11,7 @@
 #include "fila/core/key_limiter.h"
 #include "fila/document/document_store_pg.h"
 #include "fila/document/embedder.h"
+#include "fila/document/search.h"
 #include "fila/http/http_client.h"
 
 namespace fila::document {
@@ -41,31 +42,32 @@ void Search(const CliInvocation& args) {
   if (query.empty()) throw PermanentError("search needs a non-empty query", "query");
   const auto top_option = args.Number("--top");
   if (top_option && (*top_option < 1 || *top_option > 1000)) throw PermanentError("--top is 1 to 1000", "--top");
-  const size_t top = top_option ? static_cast<size_t>(*top_option) : 5;
+  const SearchOptions options{.mode = SearchModeNamed(args.Text("--mode", "hybrid")),
+                              .top = top_option ? static_cast<size_t>(*top_option) : 5};
   auto store = MakePostgresDocumentStore(args.database_url, 1);
+  auto text = MakePostgresTextIndex(args.database_url, 1);
   auto http = MakeHttpClient();
   auto limiter = MakeLocalKeyLimiter();
   const OpenAiOptions openai = OpenAiOptionsFromEnv();
   const SearchFilter filter{args.Text("--tenant"), args.Text("--owner"), args.Text("--document")};
-  std::vector<SearchHit> hits;
-  for (const std::string& descriptor : store->Embedders(filter)) {
-    auto embedder = EmbedderFromDescriptor(descriptor, openai, *http, *limiter);
-    EmbedContext context;
-    context.deadline = DeadlineIn(std::chrono::seconds(60));
-    context.sleep = [](std::chrono::milliseconds d) {
-      std::this_thread::sleep_for(d);
-      return true;
-    };
-    const auto vectors = embedder->Embed({query}, context);
-    for (auto& h : store->Search(filter, descriptor, vectors.at(0), top)) hits.push_back(std::move(h));
-  }
-  // Scores of different embedders are each a cosine: comparable enough to merge.
-  std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
-  if (hits.size() > top) hits.resize(top);
+  EmbedContext context;
+  context.deadline = DeadlineIn(std::chrono::seconds(60));
+  context.sleep = [](std::chrono::milliseconds d) {
+    std::this_thread::sleep_for(d);
+    return true;
+  };
+  const auto hits = SearchChunks(
+      *store, *text, filter, query, options,
+      [&](const std::string& descriptor) { return EmbedderFromDescriptor(descriptor, openai, *http, *limiter); },
+      context);
+  auto rank = [](size_t r) { return r == 0 ? nlohmann::json(nullptr) : nlohmann::json(r); };
   if (args.Flag("--json")) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& h : hits) {
-      out.push_back({{"score", h.score}, {"tenant", h.tenant}, {"owner", h.owner},
+    for (const auto& r : hits) {
+      const SearchHit& h = r.hit;
+      out.push_back({{"score", r.score}, {"mode", SearchModeName(options.mode)},
+                     {"vector_rank", rank(r.vector_rank)}, {"text_rank", rank(r.text_rank)},
+                     {"tenant", h.tenant}, {"owner", h.owner},
                      {"document_id", h.document_id}, {"title", h.title}, {"source", h.source},
                      {"chunk", h.ordinal}, {"start", h.start}, {"end", h.end}, {"page", h.page},
                      {"heading_path", h.heading_path}, {"text", h.text}});
@@ -78,13 +80,17 @@ void Search(const CliInvocation& args) {
     return;
   }
   for (size_t i = 0; i < hits.size(); ++i) {
-    const auto& h = hits[i];
+    const SearchHit& h = hits[i].hit;
     char score[16];
-    std::snprintf(score, sizeof score, "%.3f", h.score);
+    std::snprintf(score, sizeof score, "%.3f", hits[i].score);
     std::cout << i + 1 << ". " << score << "  " << h.owner << "/" << h.document_id << "  chunk " << h.ordinal
               << " [" << h.start << "," << h.end << ")";
     if (h.page > 0) std::cout << "  page " << h.page;
     if (!h.heading_path.empty()) std::cout << "  § " << h.heading_path;
+    if (options.mode == SearchMode::kHybrid) {
+      std::cout << "  (vector " << (hits[i].vector_rank ? "#" + std::to_string(hits[i].vector_rank) : "-")
+                << ", text " << (hits[i].text_rank ? "#" + std::to_string(hits[i].text_rank) : "-") << ")";
+    }
     std::cout << "\n   " << OneLine(h.text, 300) << "\n";
   }
 }
@@ -97,6 +103,7 @@ CliCommand SearchCommand() {
           .help = "Best chunks of ingested documents for a query (document.ingest)",
           .options = {{"query", "Text to look for", Kind::kText, true},
                       {"--top", "How many chunks (default 5)", Kind::kNumber},
+                      {"--mode", "hybrid (default: vector and text fused), vector or text"},
                       {"--tenant", "Only documents of this tenant"},
                       {"--owner", "Only documents of this owner"},
                       {"--document", "Only this document id"},

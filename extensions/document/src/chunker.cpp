@@ -275,6 +275,23 @@ void ValidateChunkOptions(const ChunkOptions& options) {
   }
 }
 
+ChunkOptions ChunkingFor(size_t size, std::optional<size_t> overlap, LengthUnit unit, const ChunkingNames& names) {
+  ChunkOptions o;
+  o.unit = unit;
+  o.size = size == 0 ? kDefaultChunkSize : size;
+  if (o.size > kMaxChunkSize) {
+    throw PermanentError(std::string(names.size) + " may be at most " + std::to_string(kMaxChunkSize),
+                         std::string(names.field_prefix) + names.size);
+  }
+  o.overlap = overlap ? *overlap : std::min(kDefaultChunkOverlap, o.size / 5);
+  if (o.overlap >= o.size) {
+    throw PermanentError(std::string(names.overlap) + " (" + std::to_string(o.overlap) +
+                             ") must be smaller than " + names.size + " (" + std::to_string(o.size) + ")",
+                         std::string(names.field_prefix) + names.overlap);
+  }
+  return o;
+}
+
 std::vector<TextChunk> ChunkText(const ExtractedText& doc, const ChunkOptions& options) {
   ValidateChunkOptions(options);
   Splitter splitter(doc.text, options);

@@ -68,4 +68,12 @@ std::string ExtractCommand(const std::vector<std::string>& args, std::string inp
   return extract::Encode(ToWire(Extract(input, TypeNamed(type), options)));
 }
 
+ExtractedText DetectAndExtract(std::string_view bytes, std::string_view declared, std::string_view name,
+                               const ExtractOptions& options, const std::string& extractor, Deadline deadline,
+                               const std::function<bool()>& cancelled) {
+  const MediaType type = DetectType(bytes, declared, name);
+  return extractor.empty() ? Extract(bytes, type, options)
+                           : ExtractIsolated(extractor, bytes, type, options, deadline, cancelled);
+}
+
 }  // namespace fila::document

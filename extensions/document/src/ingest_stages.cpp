@@ -10,22 +10,12 @@
 namespace fila::document {
 namespace {
 
-constexpr size_t kDefaultSize = 1000;
-constexpr size_t kDefaultOverlap = 200;
-constexpr size_t kMaxChunkSize = 100000;
 constexpr size_t kMaxBatch = 2048;
 
 ChunkOptions ChunkingOf(const v1::DocumentIngestPayload& p) {
-  ChunkOptions o;
   const auto& c = p.chunking();
-  o.size = c.size() == 0 ? kDefaultSize : c.size();
-  if (o.size > kMaxChunkSize) {
-    throw PermanentError("chunking.size may be at most " + std::to_string(kMaxChunkSize), "payload.chunking.size");
-  }
-  o.overlap = c.has_overlap() ? c.overlap() : std::min(kDefaultOverlap, o.size / 5);
-  o.unit = c.unit() == v1::ChunkingSettings::BYTES ? LengthUnit::kBytes : LengthUnit::kCodePoints;
-  ValidateChunkOptions(o);
-  return o;
+  return ChunkingFor(c.size(), c.has_overlap() ? std::optional<size_t>(c.overlap()) : std::nullopt,
+                     c.unit() == v1::ChunkingSettings::BYTES ? LengthUnit::kBytes : LengthUnit::kCodePoints);
 }
 
 }  // namespace
@@ -77,13 +67,11 @@ std::unique_ptr<Embedder> MakeEmbedderFor(const v1::EmbedderSettings& e, const I
 ExtractedDocument ExtractStage(const TaskContext& ctx, const Fetched& fetched, const IngestRequest& request,
                                const IngestOptions& options) {
   ExtractedDocument d;
-  d.type = DetectType(fetched.bytes, fetched.declared, fetched.name);
   const ExtractOptions extract_options{.reject_invalid_utf8 = request.payload.reject_invalid_utf8(),
                                        .budget = options.budget};
-  d.text = options.extractor.empty()
-               ? Extract(fetched.bytes, d.type, extract_options)
-               : ExtractIsolated(options.extractor, fetched.bytes, d.type, extract_options, ctx.TaskDeadline(),
-                                 [&ctx] { return ctx.Cancelled(); });
+  d.text = DetectAndExtract(fetched.bytes, fetched.declared, fetched.name, extract_options, options.extractor,
+                            ctx.TaskDeadline(), [&ctx] { return ctx.Cancelled(); });
+  d.type = d.text.type;
   d.chars = CodePoints(d.text.text);
   return d;
 }

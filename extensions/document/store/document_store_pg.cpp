@@ -61,6 +61,12 @@ class PostgresDocumentStore final : public document::DocumentStore {
                 static_cast<int64_t>(r.chars), r.pages, r.content, r.task_id)[0]
               .as<std::string>();
       tx.exec_params("DELETE FROM document_chunks WHERE document = $1", id);
+      // The owner's text search language, else the tenant's default (TextIndex).
+      const std::string text_config =
+          tx.exec_params1("SELECT coalesce((SELECT config FROM document_text_configs WHERE tenant = $1"
+                          " AND owner IN ($2, '') ORDER BY owner DESC LIMIT 1), 'fila_simple'::regconfig)::text",
+                          tenant, r.owner)[0]
+              .as<std::string>();
       const std::string vector_set = HasVectorColumn(tx) ? ", u.v::real[]::vector" : "";
       const std::string vector_col = vector_set.empty() ? "" : ", embedding_vector";
       for (size_t from = 0; from < chunks.size(); from += kInsertBatch) {
@@ -78,13 +84,14 @@ class PostgresDocumentStore final : public document::DocumentStore {
         }
         tx.exec_params(
             "INSERT INTO document_chunks (document, ordinal, text, start_offset, end_offset, page,"
-            " heading_path, embedding" + vector_col + ")"
-            " SELECT $1, u.o, u.t, u.s, u.e, u.p, u.h, u.v::real[]" + vector_set +
+            " heading_path, embedding, text_config" + vector_col + ")"
+            " SELECT $1, u.o, u.t, u.s, u.e, u.p, u.h, u.v::real[], $9::regconfig" + vector_set +
             " FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::text[])"
             " AS u(o, t, s, e, p, h, v)",
             id, pg::IntArrayLiteral<int64_t>(ordinals), pg::ArrayLiteral(texts),
             pg::IntArrayLiteral<int64_t>(starts), pg::IntArrayLiteral<int64_t>(ends),
-            pg::IntArrayLiteral<int64_t>(pages), pg::ArrayLiteral(headings), pg::ArrayLiteral(vectors));
+            pg::IntArrayLiteral<int64_t>(pages), pg::ArrayLiteral(headings), pg::ArrayLiteral(vectors),
+            text_config);
       }
       // Checked again last, without a row lock (a lock would stall the
       // worker's progress and heartbeat writes for the whole store): a

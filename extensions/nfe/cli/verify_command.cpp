@@ -199,7 +199,7 @@ CliCommand VerifyCommand() {
           .options = {{"paths", "files, and folders searched for *.xml recursively", CliOption::Kind::kTextList, true},
                       {"--json", "one JSON document instead of the table", CliOption::Kind::kFlag},
                       {"--trust-bundle", "PEM file of trusted CAs (ICP-Brasil); default FILA_NFE_TRUST_BUNDLE"}},
-          .local = true,
+          .local_only = true,
           .run = Verify};
 }
 

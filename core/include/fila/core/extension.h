@@ -68,8 +68,8 @@ struct CliCommand {
   std::vector<CliOption> options;
   // Reads the database itself: needs --database-url, refuses --api.
   bool database_only = false;
-  // Works on local files only: needs neither a database nor --api.
-  bool local = false;
+  // Needs neither the database nor the API (works on local files only).
+  bool local_only = false;
   // Also serves `fila stats --type <stats_of_type>` (its options: --json).
   std::string stats_of_type;
   // Prints its results on stdout. PermanentError: bad input (exit 2); any

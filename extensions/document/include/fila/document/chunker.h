@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,25 @@ struct TextChunk {
 
 // Throws PermanentError when size is 0 or overlap >= size.
 void ValidateChunkOptions(const ChunkOptions& options);
+
+// What the settings are called in errors: a payload's fields by default,
+// `--size`/`--overlap` for `fila document chunk`.
+struct ChunkingNames {
+  const char* size = "chunking.size";
+  const char* overlap = "chunking.overlap";
+  const char* field_prefix = "payload.";  // PermanentError::field() = prefix + name
+};
+
+inline constexpr size_t kDefaultChunkSize = 1000;
+inline constexpr size_t kDefaultChunkOverlap = 200;
+inline constexpr size_t kMaxChunkSize = 100000;
+
+// The options document.ingest chunks with for requested settings (the one
+// place that rule lives): size 0 is the default 1000; no overlap is
+// min(200, size / 5); size at most 100000; overlap below size.
+// PermanentError naming the setting otherwise.
+ChunkOptions ChunkingFor(size_t size, std::optional<size_t> overlap, LengthUnit unit,
+                         const ChunkingNames& names = {});
 
 // Splits `doc` recursively: Markdown headings (Markdown only), then
 // paragraphs, lines, sentences, words and finally code points, merging

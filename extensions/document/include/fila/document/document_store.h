@@ -72,4 +72,40 @@ class DocumentStore {
                                         const std::vector<float>& query, size_t top) = 0;
 };
 
+// One owner's (or a tenant's default) text search language.
+struct LanguageSetting {
+  std::string tenant;
+  std::string owner;     // "" = the tenant's default
+  std::string language;  // "portuguese", "english", "simple", ...
+};
+
+// The full-text side of the store: every chunk is indexed with the text
+// search language of its document's owner (the owner's setting, else the
+// tenant's default, else "simple"), stemmed and with accents folded.
+// Implementations are thread-safe; TransientError when the database is
+// unreachable.
+class TextIndex {
+ public:
+  virtual ~TextIndex() = default;
+  // The `top` chunks `filter` selects that contain any word of `query`
+  // (after stemming, accent folding and stop-word removal, each in its
+  // document's language; "quoted words" must match as a phrase, and a
+  // query with -word keeps every word required and excludes that one),
+  // best first by cover density (ts_rank_cd). A query of stop words only
+  // matches nothing.
+  virtual std::vector<SearchHit> TextSearch(const SearchFilter& filter, const std::string& query, size_t top) = 0;
+  // Sets the language of `owner`'s documents in `tenant` ("" owner: the
+  // tenant's default) and re-indexes the stored chunks it now governs, in
+  // one transaction. Returns how many chunks changed language.
+  // PermanentError for an unknown language (the message lists them).
+  virtual size_t SetLanguage(const std::string& tenant, const std::string& owner, const std::string& language) = 0;
+  // The settings of `tenant` ("" = every tenant), by tenant and owner.
+  virtual std::vector<LanguageSetting> Languages(const std::string& tenant) = 0;
+  // The languages SetLanguage accepts.
+  virtual std::vector<std::string> AvailableLanguages() = 0;
+  // Whether the configurations fold accents (false when the migration
+  // could not create the unaccent extension).
+  virtual bool FoldsAccents() = 0;
+};
+
 }  // namespace fila::document

@@ -51,6 +51,14 @@ ExtractedText ExtractIsolated(const std::string& program, std::string_view bytes
                               const ExtractOptions& options, Deadline deadline,
                               const std::function<bool()>& cancelled);
 
+// document.ingest's detection and extraction in one call, so that whatever
+// shows a document's chunks (`fila document chunk`) sees what ingest
+// stores: DetectType, then ExtractIsolated in the helper `extractor`, or
+// Extract in this process when `extractor` is empty. Errors are theirs.
+ExtractedText DetectAndExtract(std::string_view bytes, std::string_view declared, std::string_view name,
+                               const ExtractOptions& options, const std::string& extractor, Deadline deadline,
+                               const std::function<bool()>& cancelled);
+
 // fila-extract's "document" command: `input` is the document, `args` its
 // --type=<media type>, --reject-invalid-utf8 and the budget's arguments;
 // returns the encoded result (fila/extract/wire.h).

@@ -17,4 +17,11 @@ namespace fila {
 std::unique_ptr<document::DocumentStore> MakePostgresDocumentStore(const std::string& url,
                                                                     size_t pool_size = 4);
 
+// The TextIndex of document.ingest's chunks on PostgreSQL (migration
+// 0015: a generated tsvector per chunk under a GIN index, the fila_<language>
+// text search configurations). Thread-safe, pooled like the store above;
+// every query is parameterised. TransientError when the database is
+// unreachable.
+std::unique_ptr<document::TextIndex> MakePostgresTextIndex(const std::string& url, size_t pool_size = 4);
+
 }  // namespace fila
