@@ -55,7 +55,7 @@ TEST_F(Extensions, TheListBringsTheKindsTypesBindingKindsAndCommands) {
   }
   std::sort(commands.begin(), commands.end());
   EXPECT_EQ(commands, (std::vector<std::string>{"diario backfill", "diario stats", "document chunk",
-                                               "document language", "search"}));
+                                               "document language", "nfe verify", "search"}));
   // Each kind's payload message is linked in and checks payloads.
   EXPECT_THROW(types.PayloadFromJson("diario.process", R"({"tribunal": 5, "nope": 1})"), PermanentError);
 }
