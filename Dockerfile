@@ -20,6 +20,7 @@ RUN apt-get update \
       prometheus-cpp-dev \
       libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
       libpugixml-dev libxml2-dev libyaml-cpp-dev libprotoc-dev libpoppler-cpp-dev libzip-dev libgumbo-dev libcctz-dev libssl-dev \
+      libxmlsec1-dev libxmlsec1-openssl xmlsec1 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -38,8 +39,9 @@ RUN apt-get update \
       ca-certificates tzdata \
       libc6 libgcc-s1 libstdc++6 \
       libcctz2 libcivetweb1 libcpprest2.10 libcurl4 libfmt9 libgumbo1 libpoppler-cpp0v5 \
-      libpqxx-6.4 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprotobuf32 \
-      libprotoc32 libpugixml1v5 librabbitmq4 libspdlog1.10 libssl3 libxml2 libyaml-cpp0.7 libzip4 \
+      libpq5 libpqxx-6.4 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprotobuf32 \
+      libprotoc32 libpugixml1v5 librabbitmq4 libspdlog1.10 libssl3 libxml2 libxmlsec1 libxmlsec1-openssl \
+      libyaml-cpp0.7 libzip4 \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 fila \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
