@@ -258,6 +258,8 @@ DiarioOptions DiarioOptions::FromEnv() {
     o.djen_url = u;
   }
   o.djen_max_pages = static_cast<int>(std::clamp<long>(EnvInt("FILA_DIARIO_DJEN_MAX_PAGES", 100), 1, 10000));
+  // The API serves at most 100 a page.
+  o.djen_page_size = static_cast<int>(std::clamp<long>(EnvInt("FILA_DIARIO_DJEN_PAGE_SIZE", 100), 1, 100));
   o.archive_target = Env("FILA_DIARIO_ARCHIVE");
   o.llm = LlmConfig::FromEnv();
   o.host_concurrency = static_cast<uint32_t>(EnvInt("FILA_DIARIO_HOST_CONCURRENCY", 3));

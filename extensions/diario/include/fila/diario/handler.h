@@ -58,7 +58,7 @@ struct DiarioOptions {
   int djen_max_pages = 100;
   size_t max_djen_answer_bytes = size_t{32} << 20;
   // FILA_DIARIO_TJRO_URL (URL template), FILA_DIARIO_DJEN_URL,
-  // FILA_DIARIO_DJEN_MAX_PAGES, FILA_DIARIO_ARCHIVE,
+  // FILA_DIARIO_DJEN_MAX_PAGES, FILA_DIARIO_DJEN_PAGE_SIZE, FILA_DIARIO_ARCHIVE,
   // FILA_DIARIO_HOST_CONCURRENCY, FILA_DIARIO_MIN_INTERVAL_MS,
   // FILA_DIARIO_DOWNLOAD_TIMEOUT_S and LlmConfig::FromEnv(); the
   // extraction settings are the worker's (WorkerServices). PermanentError
