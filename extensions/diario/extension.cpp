@@ -20,7 +20,8 @@ void RegisterHandlers(HandlerRegistry& handlers, const WorkerServices& services)
   options.budget = extraction.budget;
   // The store serves every slot for the worker's life.
   std::shared_ptr<DiarioStore> store = MakePostgresDiarioStore(services.database_url);
-  Handler handler = MakeDiarioHandler(std::move(options), *store, services.key_limiter, services.http_client());
+  Handler handler = MakeDiarioHandler(std::move(options), *store, services.key_limiter, services.http_client(),
+                                      services.metrics);
   handlers.Register("diario.process", [store, handler](TaskContext& ctx) { return handler(ctx); });
 }
 

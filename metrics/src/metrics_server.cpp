@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "fila/core/errors.h"
+#include "extension_metrics.h"
 #include "prometheus_families.h"
 
 namespace fila {
@@ -116,6 +117,7 @@ struct MetricsServer::Impl {
   std::mutex mutex;
   std::unique_ptr<WorkerMetrics> worker;
   std::unique_ptr<SchedulerMetrics> scheduler;
+  std::unique_ptr<MetricRegistry> extensions;
 };
 
 MetricsServer::MetricsServer(const std::string& listen, const std::string& component,
@@ -172,6 +174,12 @@ SchedulerMetrics& MetricsServer::Scheduler() {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->scheduler) impl_->scheduler = prom::NewSchedulerMetrics(*impl_->registry);
   return *impl_->scheduler;
+}
+
+MetricRegistry& MetricsServer::Extensions() {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->extensions) impl_->extensions = prom::NewExtensionMetrics(*impl_->registry);
+  return *impl_->extensions;
 }
 
 }  // namespace fila

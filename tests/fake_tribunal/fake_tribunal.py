@@ -8,6 +8,13 @@ Paths:
   GET /blocked-then-pdf/<n>/<file>  the block page for the first n requests of that path, then the file
   GET /slow/<seconds>/<file>   the file after a delay
   GET /slow-once/<seconds>/<file>  the delay only on the first request of that path
+  GET /djen/<mode>/api/v1/comunicacao?siglaTribunal=T&dataDisponibilizacaoInicio=D&pagina=N&itensPorPagina=M
+                               the DJEN API (comunicaapi.pje.jus.br): the publications given with
+                               --djen T=D=FILE (a text, publications separated by form feeds), a page
+                               at a time, as {"status","count","items":[{"id","texto",...}]}. <mode>:
+                               ok; html (200 text/html, a block page); malformed (200 JSON cut off);
+                               busy-once (429 Retry-After 1 on the first request of each path+query,
+                               then ok); busy (always 429)
   PUT /archive/<path>          stores the body (archive target); 201
   POST /v1/chat/completions    an OpenAI-style answer: fenced, truncated JSON (LLM step)
   GET /stats                   JSON: requests per path, most downloads in flight at once,
@@ -18,6 +25,7 @@ Prints "listening on <port>" on stdout once ready (--port 0: the OS picks).
 import argparse
 import json
 import os
+import urllib.parse
 import sys
 import threading
 import time
@@ -95,9 +103,43 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             self.leave()
 
+    def djen(self, mode, n):
+        if mode == "html":
+            return self.send(200, b"<html><head><title>Manutencao</title></head><body>em manutencao</body></html>",
+                             "text/html; charset=utf-8")
+        if mode == "malformed":
+            return self.send(200, b'{"status":"success","count":3,"items":[{"id":1,"texto":"Processo 09',
+                             "application/json")
+        if mode == "busy" or (mode == "busy-once" and n == 1):
+            self.leave()
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            return None
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        one = lambda k, d="": q.get(k, [d])[0]
+        day = one("dataDisponibilizacaoInicio")
+        if day != one("dataDisponibilizacaoFim"):
+            return self.send(400, b'{"message":"one day at a time"}', "application/json")
+        pubs = self.server.djen.get((one("siglaTribunal"), day), [])
+        page, size = int(one("pagina", "1")), int(one("itensPorPagina", "100"))
+        items = []
+        for i, text in enumerate(pubs[(page - 1) * size:page * size], start=(page - 1) * size):
+            # As the real API: "\n\r" line ends, or HTML breaks.
+            texto = text.replace("\n", "<br>" if i % 2 else "\n\r")
+            items.append({"id": 1000 + i, "data_disponibilizacao": day, "siglaTribunal": one("siglaTribunal"),
+                          "tipoComunicacao": "Intimação", "texto": texto, "numero_processo": ""})
+        body = {"status": "success", "message": "Sucesso", "count": len(pubs), "items": items}
+        return self.send(200, json.dumps(body, ensure_ascii=False).encode(), "application/json")
+
     def route(self, n):
-        parts = self.path.lstrip("/").split("/")
+        parts = urllib.parse.urlsplit(self.path).path.lstrip("/").split("/")
         head = parts[0]
+        if head == "djen" and len(parts) >= 2:
+            return self.djen(parts[1], n)
         if head == "diario" and len(parts) == 2:
             name = self.server.dates.get(parts[1].replace(".pdf", ""))
             if name is None:
@@ -148,6 +190,8 @@ def main():
     p.add_argument("--blocked-page", help="HTML served as the block page")
     p.add_argument("--delay", type=float, default=0.0, help="seconds before every /diario and /pdf answer")
     p.add_argument("--llm-number", default="", help="process number the fake LLM answers about")
+    p.add_argument("--djen", action="append", default=[],
+                   help="TRIBUNAL=YYYY-MM-DD=FILE (relative to --root): DJEN publications, form-feed separated")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
@@ -157,6 +201,11 @@ def main():
     for d in a.date:
         day, _, name = d.partition("=")
         server.dates[day.replace("-", "")] = name
+    server.djen = {}
+    for d in a.djen:
+        tribunal, day, name = d.split("=", 2)
+        with open(os.path.join(a.root, name), encoding="utf-8") as f:
+            server.djen[(tribunal, day)] = [t.strip("\n") for t in f.read().split("\f") if t.strip()]
     server.blocked_page = b"<html><head><title>Blocked</title></head><body>blocked</body></html>"
     if a.blocked_page:
         with open(a.blocked_page, "rb") as f:

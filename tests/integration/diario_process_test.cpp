@@ -3,127 +3,14 @@
 // tests/fake_tribunal: the real TJRO gazette, its HTML block page, 404s,
 // a slow server, politeness per host, the LLM step, archives, backfill and
 // stats.
-#include <gtest/gtest.h>
-
 #include <csignal>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
+#include "diario_fixture.h"
 
-#include "support/harness.h"
-
-
-namespace fila {
+namespace fila::diario_test {
 namespace {
-
-using namespace std::chrono_literals;
-using test::Process;
-using test::RunFila;
-using test::TestDatabase;
-using Json = nlohmann::json;
-
-const char* kGazette = "tjro_dj_20250624_pages48-72.pdf";
-
-std::string Fixtures() { return test::SourceDir() + "/tests/fixtures/diarios"; }
-
-// tests/fake_tribunal/fake_tribunal.py on a port the OS picks.
-class FakeTribunal final {
- public:
-  explicit FakeTribunal(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{test::SourceDir() + "/tests/fake_tribunal/fake_tribunal.py",
-                                  "--root", Fixtures(), "--date", std::string("2025-06-24=") + kGazette,
-                                  "--blocked-page", Fixtures() + "/tjro_dj_20240720_blocked_html_saved_as.pdf"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<test::Process>("/usr/bin/python3", args);
-    test::WaitFor([&] { return ReadPort() > 0; }, 10s);
-  }
-  int port() const { return port_; }
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-  Json Stats() const {
-    auto r = test::Http("GET", Url("/stats"));
-    return Json::parse(r.body.empty() ? "{}" : r.body);
-  }
-
- private:
-  // From its first line, "listening on <port>".
-  int ReadPort() {
-    std::istringstream in(process_->Stdout());
-    std::string word;
-    in >> word >> word >> port_;
-    return port_;
-  }
-  std::unique_ptr<test::Process> process_;
-  int port_ = 0;
-};
-
-class DiarioProcess : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_GT(tribunal_.port(), 0) << "fake tribunal did not start";
-    db_ = std::make_unique<TestDatabase>();
-    queue_ = test::RandomName("diario");
-    archive_ = std::filesystem::temp_directory_path() / test::RandomName("diario_archive_");
-    env_ = {{"FILA_DATABASE_URL", db_->url()},
-            {"FILA_AMQP_URL", test::Stack().amqp_url},
-            {"FILA_LOG_LEVEL", "info"},
-            {"FILA_DIARIO_TJRO_URL", tribunal_.Url("/diario/{yyyymmdd}.pdf")},
-            {"FILA_DIARIO_ARCHIVE", archive_.string()},
-            {"FILA_DIARIO_MIN_INTERVAL_MS", "50"},
-            // Payload urls name the fake tribunal: allowed as the real one
-            // (an external host) would be; the template is the operator's.
-            {"FILA_EGRESS_ALLOW", "127.0.0.1:" + std::to_string(tribunal_.port())}};
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(archive_, ec);
-  }
-
-  void Start(int concurrency = 2, std::map<std::string, std::string> extra = {}) {
-    auto env = env_;
-    for (auto& [k, v] : extra) env[k] = v;
-    scheduler_ = std::make_unique<Process>("fila-scheduler", std::vector<std::string>{}, env);
-    worker_ = std::make_unique<Process>(
-        "fila-worker", std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(concurrency)},
-        env);
-  }
-
-  std::string Enqueue(const Json& payload, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"enqueue", "diario.process", "--queue", queue_, "--payload-json", payload.dump(),
-                                  "--retry-base-ms", "50", "--retry-cap-ms", "200"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto r = RunFila("fila", args, env_);
-    EXPECT_EQ(r.ExitCode(), 0) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
-  }
-
-  std::string State(const std::string& id) { return db_->Scalar("SELECT state FROM tasks WHERE id = '" + id + "'"); }
-
-  void WaitDone(const std::vector<std::string>& ids, std::chrono::milliseconds timeout = 90s) {
-    ASSERT_TRUE(test::WaitTerminal(*db_, ids, timeout)) << (worker_ ? worker_->Stderr() : "");
-  }
-
-  Json Result(const std::string& id) {
-    return Json::parse(db_->Scalar("SELECT convert_from(result, 'UTF8') FROM tasks WHERE id = '" + id + "'"));
-  }
-  std::string LastError(const std::string& id) {
-    return db_->Scalar("SELECT coalesce(last_error, '') FROM tasks WHERE id = '" + id + "'");
-  }
-  std::string Outcome(const std::string& number) {
-    return db_->Scalar("SELECT outcome FROM diario_decisions WHERE process_number = '" + number +
-                       "' AND decision_text <> '' ORDER BY seq LIMIT 1");
-  }
-
-  FakeTribunal tribunal_;
-  std::unique_ptr<TestDatabase> db_;
-  std::string queue_;
-  std::filesystem::path archive_;
-  std::map<std::string, std::string> env_;
-  std::unique_ptr<Process> scheduler_;
-  std::unique_ptr<Process> worker_;
-};
 
 TEST_F(DiarioProcess, GazetteOfADayToDecisionsThenARetryLeavesOneCopy) {
   Start();
@@ -165,6 +52,16 @@ TEST_F(DiarioProcess, GazetteOfADayToDecisionsThenARetryLeavesOneCopy) {
   EXPECT_EQ(db_->Scalar("SELECT rapporteur FROM diario_decisions WHERE process_number = "
                         "'0010381-61.2012.8.22.0001'"),
             "DES. DANIEL RIBEIRO LAGOS");
+  // Page 72 (pdftotext -layout): "Relator: JUIZ ADOLFO THEODORO NAUJORKS NETO",
+  // "Relator p/ acórdão: Des. Glodner Luiz Pauletto"; the only such line.
+  EXPECT_EQ(db_->Scalar("SELECT rapporteur || ' | ' || judgment_rapporteur FROM diario_decisions "
+                        "WHERE process_number = '7030339-25.2023.8.22.0001' AND judgment_rapporteur IS NOT NULL"),
+            "JUIZ ADOLFO THEODORO NAUJORKS NETO | Des. Glodner Luiz Pauletto");
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_decisions WHERE judgment_rapporteur IS NOT NULL"), 1);
+  // Every one of the 52 judgments has a known outcome.
+  EXPECT_EQ(r["unknown_outcomes"], 0);
+  EXPECT_EQ(db_->Count("SELECT count(*) FROM diario_decisions WHERE decision_text <> '' AND outcome = 'desconhecido'"),
+            0);
   // The archive holds the PDF, byte for byte in size.
   const auto copy = archive_ / "default/tjro/2025/20250624.pdf";
   ASSERT_TRUE(std::filesystem::exists(copy));
@@ -200,9 +97,21 @@ TEST_F(DiarioProcess, A404IsNoGazetteAndStatsCountIt) {
   EXPECT_EQ(s["failed"], 1);
   EXPECT_EQ(s["pending"], 0);
   EXPECT_EQ(s["decisions"], 52);
+  EXPECT_EQ(s["unknown_outcomes"], 0);
+  EXPECT_EQ(s["unknown_share"], 0.0);
+  ASSERT_EQ(s["latest_gazettes"].size(), 1u);  // the no_gazette day is no processed gazette
+  EXPECT_EQ(s["latest_gazettes"][0]["date"], "2025-06-24");
+  EXPECT_EQ(s["latest_gazettes"][0]["decisions"], 52);
+  EXPECT_EQ(s["latest_gazettes"][0]["unknown_outcomes"], 0);
   auto text = RunFila("fila", {"stats", "--type", "diario.process"}, env_);
   EXPECT_NE(text.out.find("no gazette  1"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("decisions found 52"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("outcome unknown (desconhecido) 0 of 52 decisions (0.0 %)"), std::string::npos)
+      << text.out;
+  auto listed = RunFila("fila", {"diario", "stats", "--gazettes", "0"}, env_);
+  EXPECT_EQ(listed.ExitCode(), 0) << listed.err;
+  EXPECT_EQ(listed.out.find("latest"), std::string::npos) << listed.out;
+  EXPECT_EQ(RunFila("fila", {"diario", "stats", "--gazettes", "-1"}, env_).ExitCode(), 2);
   // Plain `fila stats` still prints its table.
   auto plain = RunFila("fila", {"stats"}, env_);
   EXPECT_EQ(plain.ExitCode(), 0) << plain.err;
@@ -330,4 +239,4 @@ TEST_F(DiarioProcess, BadPayloadsFailWithoutRetry) {
 }
 
 }  // namespace
-}  // namespace fila
+}  // namespace fila::diario_test

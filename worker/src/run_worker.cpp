@@ -166,7 +166,8 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
       .extraction = [] {
         return fila::ExtractionSettings{.helper = fila::extract::ExtractorPath(),
                                         .budget = fila::extract::BudgetFromEnv()};
-      }};
+      },
+      .metrics = metrics ? metrics->Extensions() : fila::NoMetricRegistry()};
   fila::HandlerRegistry handlers;
   fila::RegisterBuiltinHandlers(handlers, test_types_setting);
   // Registered types whose handler is an HTTP endpoint or a command

@@ -15,10 +15,12 @@ namespace fila::diario {
 // new; prints how many were created and how many existed. At most 20 years
 // at once.
 //
-// `fila diario stats [--json]`, also `fila stats --type diario.process`
-// (database only): tasks done / no gazette / failed / pending / cancelled,
-// and what the stored gazettes hold (pages, entries, decisions, invalid
-// numbers).
+// `fila diario stats [--json] [--gazettes N]`, also `fila stats --type
+// diario.process` (database only; N = 10): tasks done / no gazette / failed
+// / pending / cancelled, what the stored gazettes hold (pages, entries,
+// decisions, invalid numbers), the decisions whose outcome is
+// 'desconhecido' and their share, in total and for each of the latest N
+// gazettes.
 std::vector<CliCommand> Commands();
 
 }  // namespace fila::diario

@@ -5,11 +5,7 @@
 #include "fila/diario/pdf_text.h"
 
 namespace fila::diario {
-namespace {
 
-// The media type of a Content-Type header ("text/html"), for an error
-// message; "" unless it has the shape of one. Nothing else of the answer
-// is ever quoted: its bytes may be an internal service's.
 std::string MediaType(const std::string& header) {
   std::string type = header.substr(0, header.find(';'));
   while (!type.empty() && type.back() == ' ') type.pop_back();
@@ -22,7 +18,6 @@ std::string MediaType(const std::string& header) {
   return token ? type : std::string();
 }
 
-}  // namespace
 
 RetryVerdict ClassifyGazetteAnswer(const TryOutcome& outcome) {
   if (outcome.response == nullptr) return RetryVerdict::Transient(outcome.error->what());

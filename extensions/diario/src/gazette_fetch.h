@@ -22,6 +22,11 @@ namespace fila::diario {
 // is PermanentError. No message quotes the answer's bytes.
 RetryVerdict ClassifyGazetteAnswer(const TryOutcome& outcome);
 
+// The media type of a Content-Type header ("text/html"), for an error
+// message; "" unless it has the shape of one. Nothing else of an answer
+// is ever quoted: its bytes may be an internal service's.
+std::string MediaType(const std::string& header);
+
 // GETs `url` under the host's limit and the options' timeout and size
 // bound. Returns a 2xx PDF or a 404/410; throws as ClassifyGazetteAnswer
 // says, and PermanentError from the client (egress policy, too large).

@@ -14,6 +14,8 @@
 #include "fila/diario/pdf_text.h"
 #include "fila/diario/tribunal.h"
 #include "fila/v1/diario.pb.h"
+#include "diario_metrics.h"
+#include "djen_fetch.h"
 #include "gazette_fetch.h"
 
 namespace fila::diario {
@@ -46,14 +48,16 @@ std::string Sha256Hex(std::string_view bytes) {
 
 class DiarioHandler final {
  public:
-  DiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter& limiter, std::shared_ptr<HttpClient> http)
+  DiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter& limiter, std::shared_ptr<HttpClient> http,
+                MetricRegistry& metrics)
       : options_(std::move(options)), store_(store), limiter_(limiter), http_(std::move(http)),
-        archive_(MakeArchive(options_.archive_target, limiter_, *http_)) {}
+        archive_(MakeArchive(options_.archive_target, limiter_, *http_)), metrics_(metrics) {}
 
   // read the request -> fetch -> extract -> find decisions (-> LLM) ->
   // archive -> store.
   std::string Run(TaskContext& ctx) {
     Request request = ReadRequest(ctx);
+    if (request.djen) return RunDjen(ctx, request);
     GazetteRecord& g = request.gazette;
     const auto cancelled = [&ctx] { return ctx.Cancelled(); };
     const Deadline deadline = ctx.TaskDeadline();
@@ -92,6 +96,8 @@ class DiarioHandler final {
     GazetteRecord gazette;  // task, tribunal, date and url filled
     UrlSource source = UrlSource::kOperator;
     bool use_llm = false;
+    bool djen = false;       // the DJEN publications of the date, not a PDF
+    std::string djen_code;   // "TJSP"
   };
 
   // The payload, checked: which gazette, from where.
@@ -101,6 +107,10 @@ class DiarioHandler final {
       throw PermanentError("payload does not parse as fila.v1.DiarioProcessPayload", "payload");
     }
     if (payload.tribunal().empty()) throw PermanentError("payload.tribunal is required", "payload.tribunal");
+    if (payload.source() == "djen") return ReadDjenRequest(ctx, payload);
+    if (!payload.source().empty() && payload.source() != "gazette") {
+      throw PermanentError("payload.source must be \"gazette\" or \"djen\"", "payload.source");
+    }
     Request r;
     r.tribunal = MakeTribunal(payload.tribunal(), options_.url_templates);
     GazetteRecord& g = r.gazette;
@@ -122,6 +132,57 @@ class DiarioHandler final {
     return r;
   }
 
+  // source "djen": a checked tribunal code and a date; the URL is the
+  // operator's (FILA_DIARIO_DJEN_URL).
+  static Request ReadDjenRequest(const TaskContext& ctx, const v1::DiarioProcessPayload& payload) {
+    if (!payload.url().empty()) {
+      throw PermanentError("payload.url cannot be given with source \"djen\" (the worker's FILA_DIARIO_DJEN_URL "
+                           "is where DJEN is)",
+                           "payload.url");
+    }
+    if (payload.date().empty()) throw PermanentError("source \"djen\" needs a date", "payload.date");
+    Request r;
+    r.djen = true;
+    r.djen_code = DjenTribunalCode(payload.tribunal());
+    GazetteRecord& g = r.gazette;
+    g.task_id = ctx.TaskId();
+    g.tribunal = r.djen_code;
+    for (char& c : g.tribunal) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    g.date = Date::Parse(payload.date(), "payload.date").Iso();
+    g.source = "djen:" + g.date;
+    r.use_llm = payload.use_llm();
+    return r;
+  }
+
+  // query the DJEN, page by page -> one entry per publication (-> LLM) ->
+  // store. Nothing to archive: the texts are the API's.
+  std::string RunDjen(TaskContext& ctx, Request& request) {
+    GazetteRecord& g = request.gazette;
+    const auto cancelled = [&ctx] { return ctx.Cancelled(); };
+    const Deadline deadline = ctx.TaskDeadline();
+    ctx.Progress(5, "querying DJEN");
+    DjenFetch fetched =
+        FetchDjenPublications(*http_, limiter_, options_, request.djen_code, g.date, deadline, cancelled);
+    g.url = fetched.first_url;
+    if (fetched.publications.empty()) {
+      store_.SaveNoGazette(g);
+      return nlohmann::json{{"status", "no_gazette"}, {"source", "djen"}, {"tribunal", g.tribunal}, {"date", g.date}}
+          .dump();
+    }
+    std::string texts;
+    for (const auto& p : fetched.publications) texts += p.text + '\f';
+    g.sha256 = Sha256Hex(texts);
+    g.size_bytes = static_cast<int64_t>(fetched.bytes);
+    g.pages = static_cast<int>(fetched.publications.size());
+    ctx.Progress(60, "finding decisions in " + std::to_string(g.pages) + " publications");
+    Extraction found = ExtractDecisions(PublicationPages(fetched.publications), {.page_is_publication = true});
+    g.numbers_found = static_cast<int>(found.numbers.size());
+    g.invalid_numbers = found.invalid_numbers;
+    if (request.use_llm) RunLlm(ctx, found.decisions, g, deadline, cancelled);
+    ctx.Progress(90, "storing");
+    return Store(g, found);
+  }
+
   std::vector<PageText> ExtractText(const std::string& pdf, Deadline deadline,
                                     const std::function<bool()>& cancelled) const {
     return options_.extractor.empty()
@@ -140,15 +201,19 @@ class DiarioHandler final {
   // Stores the gazette with its decisions; the task's result.
   std::string Store(const GazetteRecord& g, const Extraction& found) {
     const int64_t id = store_.SaveGazette(g, found.decisions);
-    int decided = 0;
-    for (const auto& d : found.decisions) decided += d.HasDecision() ? 1 : 0;
+    // Counted once stored; a task run again after this (its finish lost)
+    // counts the gazette again, as it stores it again.
+    metrics_.Gazette(found.decisions);
+    const OutcomeShare share = CountUnknownOutcomes(found.decisions);
     return nlohmann::json{{"status", "processed"},
+                          {"source", g.source.rfind("djen:", 0) == 0 ? "djen" : "gazette"},
                           {"gazette_id", id},
                           {"tribunal", g.tribunal},
                           {"date", g.date},
                           {"pages", g.pages},
                           {"entries", found.decisions.size()},
-                          {"decisions", decided},
+                          {"decisions", share.decisions},
+                          {"unknown_outcomes", share.unknown},
                           {"numbers", found.numbers.size()},
                           {"invalid_numbers", found.invalid_numbers.size()},
                           {"sha256", g.sha256},
@@ -178,6 +243,7 @@ class DiarioHandler final {
   KeyLimiter& limiter_;
   std::shared_ptr<HttpClient> http_;
   std::unique_ptr<Archive> archive_;
+  DiarioMetrics metrics_;
 };
 
 }  // namespace
@@ -185,6 +251,15 @@ class DiarioHandler final {
 DiarioOptions DiarioOptions::FromEnv() {
   DiarioOptions o;
   if (auto t = Env("FILA_DIARIO_TJRO_URL"); !t.empty()) o.url_templates["tjro"] = t;
+  if (auto u = Env("FILA_DIARIO_DJEN_URL"); !u.empty()) {
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
+      throw PermanentError("FILA_DIARIO_DJEN_URL must be an http(s) URL", "FILA_DIARIO_DJEN_URL");
+    }
+    o.djen_url = u;
+  }
+  o.djen_max_pages = static_cast<int>(std::clamp<long>(EnvInt("FILA_DIARIO_DJEN_MAX_PAGES", 100), 1, 10000));
+  // The API serves at most 100 a page.
+  o.djen_page_size = static_cast<int>(std::clamp<long>(EnvInt("FILA_DIARIO_DJEN_PAGE_SIZE", 100), 1, 100));
   o.archive_target = Env("FILA_DIARIO_ARCHIVE");
   o.llm = LlmConfig::FromEnv();
   o.host_concurrency = static_cast<uint32_t>(EnvInt("FILA_DIARIO_HOST_CONCURRENCY", 3));
@@ -194,8 +269,8 @@ DiarioOptions DiarioOptions::FromEnv() {
 }
 
 Handler MakeDiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter& limiter,
-                          std::shared_ptr<HttpClient> http) {
-  auto handler = std::make_shared<DiarioHandler>(std::move(options), store, limiter, std::move(http));
+                          std::shared_ptr<HttpClient> http, MetricRegistry& metrics) {
+  auto handler = std::make_shared<DiarioHandler>(std::move(options), store, limiter, std::move(http), metrics);
   return [handler](TaskContext& ctx) { return handler->Run(ctx); };
 }
 

@@ -72,7 +72,7 @@ class PostgresDiarioStore final : public diario::DiarioStore {
 
  private:
   static int64_t Upsert(pqxx::work& tx, const GazetteRecord& g, const char* status, int entries, int decided) {
-    const std::string source = g.date.empty() ? g.url : g.date;
+    const std::string source = !g.source.empty() ? g.source : g.date.empty() ? g.url : g.date;
     auto row = tx.exec_params1(
         std::string("INSERT INTO diario_gazettes (tenant, tribunal, source, gazette_date, url, status, sha256, "
                     "size_bytes, pages, archive_uri, numbers_found, invalid_numbers, entries, decisions, "
@@ -96,7 +96,7 @@ class PostgresDiarioStore final : public diario::DiarioStore {
   static void InsertDecisions(pqxx::work& tx, int64_t gazette, const std::vector<Decision>& decisions) {
     if (decisions.empty()) return;
     std::vector<int> seq, page;
-    std::vector<std::string> number, cls, origin, origin_number, rapporteur, text, outcome;
+    std::vector<std::string> number, cls, origin, origin_number, rapporteur, judgment_rapporteur, text, outcome;
     std::vector<bool> valid, partial;
     std::vector<int> p_dec, p_seq, l_dec, l_seq, l_party;
     std::vector<std::string> p_role, p_name, l_name, l_kind, l_state, l_number;
@@ -109,6 +109,7 @@ class PostgresDiarioStore final : public diario::DiarioStore {
       origin.push_back(pg::ValidUtf8(d.origin));
       origin_number.push_back(d.origin_number);
       rapporteur.push_back(pg::ValidUtf8(d.rapporteur));
+      judgment_rapporteur.push_back(pg::ValidUtf8(d.judgment_rapporteur));
       text.push_back(pg::ValidUtf8(d.decision_text));
       partial.push_back(d.partial);
       outcome.emplace_back(diario::OutcomeCode(d.outcome));
@@ -131,12 +132,15 @@ class PostgresDiarioStore final : public diario::DiarioStore {
     }
     tx.exec_params(
         "INSERT INTO diario_decisions (gazette_id, seq, page, process_number, number_valid, process_class, "
-        "origin, origin_number, rapporteur, decision_text, partial, outcome) "
-        "SELECT $1, u.* FROM unnest($2::int[], $3::int[], $4::text[], $5::boolean[], $6::text[], $7::text[], "
-        "$8::text[], $9::text[], $10::text[], $11::boolean[], $12::text[]) AS u",
+        "origin, origin_number, rapporteur, decision_text, partial, outcome, judgment_rapporteur) "
+        "SELECT $1, u.s, u.p, u.n, u.v, u.c, u.o, u.onum, u.r, u.t, u.pa, u.oc, NULLIF(u.jr, '') "
+        "FROM unnest($2::int[], $3::int[], $4::text[], $5::boolean[], $6::text[], $7::text[], "
+        "$8::text[], $9::text[], $10::text[], $11::boolean[], $12::text[], $13::text[]) "
+        "AS u(s, p, n, v, c, o, onum, r, t, pa, oc, jr)",
         gazette, pg::IntArrayLiteral<int>(seq), pg::IntArrayLiteral<int>(page), pg::ArrayLiteral(number),
         BoolArray(valid), pg::ArrayLiteral(cls), pg::ArrayLiteral(origin), pg::ArrayLiteral(origin_number),
-        pg::ArrayLiteral(rapporteur), pg::ArrayLiteral(text), BoolArray(partial), pg::ArrayLiteral(outcome));
+        pg::ArrayLiteral(rapporteur), pg::ArrayLiteral(text), BoolArray(partial), pg::ArrayLiteral(outcome),
+        pg::ArrayLiteral(judgment_rapporteur));
     if (!p_dec.empty()) {
       tx.exec_params(
           "INSERT INTO diario_parties (decision_id, seq, role, name) "
@@ -171,7 +175,10 @@ std::unique_ptr<diario::DiarioStore> MakePostgresDiarioStore(std::string url, si
   return std::make_unique<PostgresDiarioStore>(std::move(url), max_connections);
 }
 
-DiarioStats LoadDiarioStats(const std::string& url, const std::string& task_type) {
+DiarioStats LoadDiarioStats(const std::string& url, const std::string& task_type, int latest_gazettes) {
+  if (latest_gazettes < 0 || latest_gazettes > 1000) {
+    throw PermanentError("the number of gazettes listed is 0 to 1000", "gazettes");
+  }
   auto conn = pg::Open(url);
   bool broken = false;
   try {
@@ -201,6 +208,26 @@ DiarioStats LoadDiarioStats(const std::string& url, const std::string& task_type
     s.entries = g[2].as<int64_t>();
     s.decisions = g[3].as<int64_t>();
     s.invalid_numbers = g[4].as<int64_t>();
+    // A decision is an entry with a judgment text; an agenda's entries have
+    // no outcome to miss.
+    s.unknown_outcomes =
+        tx.exec1("SELECT count(*) FROM diario_decisions d JOIN diario_gazettes g ON g.id = d.gazette_id "
+                 "WHERE g.status = 'processed' AND d.decision_text <> '' AND d.outcome = 'desconhecido'")[0]
+            .as<int64_t>();
+    for (const auto& r : tx.exec_params(
+             "SELECT g.tenant, g.tribunal, g.source, coalesce(g.gazette_date::text, ''), g.decisions, "
+             "(SELECT count(*) FROM diario_decisions d WHERE d.gazette_id = g.id AND d.decision_text <> '' "
+             " AND d.outcome = 'desconhecido') "
+             "FROM diario_gazettes g WHERE g.status = 'processed' "
+             "ORDER BY g.gazette_date DESC NULLS LAST, g.updated_at DESC, g.id DESC LIMIT $1",
+             latest_gazettes)) {
+      s.latest.push_back({.tenant = r[0].as<std::string>(),
+                          .tribunal = r[1].as<std::string>(),
+                          .source = r[2].as<std::string>(),
+                          .date = r[3].as<std::string>(),
+                          .decisions = r[4].as<int64_t>(),
+                          .unknown = r[5].as<int64_t>()});
+    }
     return s;
   } catch (...) {
     pg::Translate(broken);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "fila/core/extension_metrics.h"
 #include "fila/core/metrics.h"
 #include "fila/core/readiness.h"
 
@@ -34,6 +35,9 @@ class MetricsServer final {
   // The metric families of each daemon, registered on first use.
   WorkerMetrics& Worker();
   SchedulerMetrics& Scheduler();
+  // Where extensions' handlers declare their own families (a worker hands
+  // it to them as WorkerServices::metrics).
+  MetricRegistry& Extensions();
 
  private:
   struct Impl;

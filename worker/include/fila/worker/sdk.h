@@ -30,6 +30,7 @@
 
 #include "fila/core/errors.h"
 #include "fila/core/extension.h"
+#include "fila/core/extension_metrics.h"
 #include "fila/core/handler.h"
 #include "fila/core/key_limiter.h"
 #include "fila/core/tenant.h"
@@ -63,6 +64,10 @@ struct WorkerServices {
   // Throws PermanentError when the helper is missing or a FILA_EXTRACT_*
   // value is bad.
   std::function<ExtractionSettings()> extraction;
+  // The worker's Prometheus registry, for the handlers' own families
+  // (fila/core/extension_metrics.h), exported on its /metrics; records
+  // nothing when metrics are off.
+  MetricRegistry& metrics = NoMetricRegistry();
 };
 
 // What a program built on the SDK runs.

@@ -5,6 +5,12 @@
 // an LLM, archive the PDF and store everything. Safe to call from many slot
 // threads at once.
 //
+// With `source: djen` the texts are a tribunal's publications of a day in
+// the national DJEN API (FILA_DIARIO_DJEN_URL, the operator's; the payload
+// only names a checked tribunal code and date), one entry per
+// publication; none that day is "no_gazette"; an answer that is not
+// DJEN's JSON is a TransientError; nothing is archived.
+//
 // Outcomes: a PDF is processed (result JSON with status "processed"); a
 // 404/410 for a date is "no_gazette" (success, nothing to retry); a non-PDF
 // answer (the tribunal's anti-bot HTML page), 403, 429 or 5xx is a
@@ -21,6 +27,7 @@
 #include <memory>
 #include <string>
 
+#include "fila/core/extension_metrics.h"
 #include "fila/core/handler.h"
 #include "fila/core/key_limiter.h"
 #include "fila/diario/llm.h"
@@ -43,7 +50,15 @@ struct DiarioOptions {
   // reads it in this process (tests).
   std::string extractor;
   extract::Budget budget;  // what extracting one gazette may cost
-  // FILA_DIARIO_TJRO_URL (URL template), FILA_DIARIO_ARCHIVE,
+  // `source: djen`: the national API's base (the operator's, like the URL
+  // templates), its page size, how many pages one task reads at most, and
+  // the largest answer.
+  std::string djen_url = "https://comunicaapi.pje.jus.br/api/v1/comunicacao";
+  int djen_page_size = 100;
+  int djen_max_pages = 100;
+  size_t max_djen_answer_bytes = size_t{32} << 20;
+  // FILA_DIARIO_TJRO_URL (URL template), FILA_DIARIO_DJEN_URL,
+  // FILA_DIARIO_DJEN_MAX_PAGES, FILA_DIARIO_DJEN_PAGE_SIZE, FILA_DIARIO_ARCHIVE,
   // FILA_DIARIO_HOST_CONCURRENCY, FILA_DIARIO_MIN_INTERVAL_MS,
   // FILA_DIARIO_DOWNLOAD_TIMEOUT_S and LlmConfig::FromEnv(); the
   // extraction settings are the worker's (WorkerServices). PermanentError
@@ -51,9 +66,11 @@ struct DiarioOptions {
   static DiarioOptions FromEnv();
 };
 
-// `store` and `limiter` must outlive the handler.
+// `store`, `limiter` and `metrics` must outlive the handler. Each
+// processed gazette is counted in `metrics` (fila_diario_decisions_total,
+// fila_diario_gazette_unknown_outcome_ratio) once it is stored.
 Handler MakeDiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter& limiter,
-                          std::shared_ptr<HttpClient> http);
+                          std::shared_ptr<HttpClient> http, MetricRegistry& metrics = NoMetricRegistry());
 
 // The limiter key of a tribunal host.
 std::string HostLimitKey(const std::string& url);

@@ -35,6 +35,9 @@ enum class Outcome {
   kCompetenciaDeclarada,   // conflict of competence: a court declared competent (named in the text)
 };
 
+// The last enumerator (keep it so), for going through every code.
+inline constexpr Outcome kLastOutcome = Outcome::kCompetenciaDeclarada;
+
 // Stable code stored in the database: "provido", "parcialmente_provido",
 // "nao_provido", ..., "desconhecido".
 std::string_view OutcomeCode(Outcome outcome);

@@ -18,7 +18,10 @@ struct GazetteRecord {
   std::string tribunal;    // "tjro"
   std::string date;        // YYYY-MM-DD, "" when the task named only a URL
   std::string url;
-  std::string sha256;      // hex of the PDF
+  // What names it among the tribunal's gazettes: "" means the date, or the
+  // url when there is no date; "djen:<date>" for DJEN publications.
+  std::string source;
+  std::string sha256;      // hex of the PDF (of the texts, for DJEN)
   int64_t size_bytes = 0;
   int pages = 0;
   std::string archive_uri;  // where the PDF was archived, "" when not

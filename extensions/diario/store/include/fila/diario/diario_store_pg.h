@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fila/diario/store.h"
 
@@ -13,6 +14,17 @@ namespace fila {
 // and shared by every thread (thread-safe). A row's tenant is the tenant of
 // the task that stored it.
 std::unique_ptr<diario::DiarioStore> MakePostgresDiarioStore(std::string url, size_t max_connections = 4);
+
+// One processed gazette's decisions and how many of them the outcome
+// vocabulary left 'desconhecido' (counted from the stored outcomes).
+struct GazetteOutcomeShare {
+  std::string tenant;
+  std::string tribunal;
+  std::string source;  // the date, or the URL of a URL-only task
+  std::string date;    // YYYY-MM-DD, "" when the task named only a URL
+  int64_t decisions = 0;
+  int64_t unknown = 0;
+};
 
 // What `fila stats --type diario.process` shows. Tasks by outcome (every
 // tenant), and what the processed gazettes hold.
@@ -27,9 +39,14 @@ struct DiarioStats {
   int64_t entries = 0;     // docket entries
   int64_t decisions = 0;   // entries with a judgment
   int64_t invalid_numbers = 0;
+  int64_t unknown_outcomes = 0;  // decisions whose outcome is 'desconhecido'
+  // The latest gazettes (by gazette date, then by when they were stored).
+  std::vector<GazetteOutcomeShare> latest;
 };
 
-// Throws TransientError when the database is unreachable.
-DiarioStats LoadDiarioStats(const std::string& url, const std::string& task_type = "diario.process");
+// `latest_gazettes`: how many gazettes DiarioStats::latest lists (0: none,
+// at most 1000). Throws TransientError when the database is unreachable.
+DiarioStats LoadDiarioStats(const std::string& url, const std::string& task_type = "diario.process",
+                            int latest_gazettes = 10);
 
 }  // namespace fila

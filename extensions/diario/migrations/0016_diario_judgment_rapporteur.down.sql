@@ -1,0 +1,1 @@
+ALTER TABLE diario_decisions DROP COLUMN IF EXISTS judgment_rapporteur;
