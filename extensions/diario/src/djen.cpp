@@ -4,6 +4,7 @@
 
 #include "fila/core/errors.h"
 #include "fila/core/json_depth.h"
+#include "html_text.h"
 
 namespace fila::diario {
 namespace {
@@ -11,60 +12,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxDepth = 64;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-// The entity at the start of `s` ("&amp;..."): appends its text and
-// returns its length, or 0 when it is none known.
-size_t Entity(std::string_view s, std::string& out) {
-  static constexpr std::pair<std::string_view, std::string_view> kNamed[] = {
-      {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&nbsp;", " "}};
-  for (auto [name, text] : kNamed) {
-    if (s.substr(0, name.size()) == name) {
-      out.append(text);
-      return name.size();
-    }
-  }
-  if (s.size() < 4 || s[1] != '#') return 0;
-  const bool hex = s[2] == 'x' || s[2] == 'X';
-  uint32_t cp = 0;
-  size_t i = hex ? 3 : 2;
-  const size_t first = i;
-  for (; i < s.size() && i < first + 7; ++i) {
-    const char c = s[i];
-    int digit = c >= '0' && c <= '9' ? c - '0' : -1;
-    if (hex && c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-    if (hex && c >= 'A' && c <= 'F') digit = c - 'A' + 10;
-    if (digit < 0) break;
-    cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(digit);
-  }
-  if (i == first || i >= s.size() || s[i] != ';') return 0;
-  AppendUtf8(out, cp);
-  return i + 1;
-}
 
 std::string Text(const json& item, const char* key) {
   auto it = item.find(key);
@@ -126,45 +73,7 @@ DjenPage ParseDjenAnswer(std::string_view body) {
   return page;
 }
 
-std::string PublicationText(std::string_view texto) {
-  std::string out;
-  out.reserve(texto.size());
-  size_t i = 0;
-  while (i < texto.size()) {
-    const char c = texto[i];
-    if (c == '\r') {
-      // "\n\r" and "\r\n" are one break; a lone "\r" is one too.
-      const bool pair = (i + 1 < texto.size() && texto[i + 1] == '\n') || (!out.empty() && out.back() == '\n');
-      if (!pair) out += '\n';
-      ++i;
-    } else if (c == '\f') {
-      out += '\n';  // a form feed separates publications
-      ++i;
-    } else if (c == '<') {
-      const size_t close = texto.find('>', i);
-      if (close == std::string_view::npos) {
-        out += c;  // a lone '<' is text
-        ++i;
-        continue;
-      }
-      std::string tag = Lower(texto.substr(i + 1, std::min<size_t>(close - i - 1, 8)));
-      const bool closing = !tag.empty() && tag[0] == '/';
-      if (closing) tag.erase(0, 1);
-      tag = tag.substr(0, tag.find_first_of(" \t\n/>"));
-      if (tag == "br" || (closing && (tag == "p" || tag == "div" || tag == "tr" || tag == "li"))) out += '\n';
-      else if (tag == "td" || tag == "th") out += ' ';
-      i = close + 1;
-    } else if (c == '&') {
-      const size_t n = Entity(texto.substr(i, 12), out);
-      if (n == 0) out += c;
-      i += n == 0 ? 1 : n;
-    } else {
-      out += c;
-      ++i;
-    }
-  }
-  return out;
-}
+std::string PublicationText(std::string_view texto) { return HtmlToText(texto); }
 
 std::vector<PageText> PublicationPages(const std::vector<DjenPublication>& publications) {
   std::vector<PageText> pages;

@@ -47,10 +47,9 @@ std::string DjenQueryUrl(const std::string& base, const std::string& tribunal_co
 // Nesting deeper than 64 levels is refused before parsing.
 DjenPage ParseDjenAnswer(std::string_view body);
 
-// A publication's `texto` as lines: <br>, </p>, </div>, </tr>, </li> and
-// "\r" become line breaks, other tags are dropped, the common entities
-// (&amp; &lt; &gt; &quot; &#39; &nbsp; &#NNN; &#xHH;) decoded. One linear
-// pass.
+// A publication's `texto` as lines, through libxml2's HTML parser: <br>,
+// </p>, </div>, </tr>, </li> and "\r" become line breaks, other tags are
+// dropped, entities decoded (&nbsp; as a space).
 std::string PublicationText(std::string_view texto);
 
 // The publications as pages for ExtractDecisions: page i + 1 is
