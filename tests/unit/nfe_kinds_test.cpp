@@ -9,24 +9,12 @@
 
 #include "fila/nfe/access_key.h"
 #include "fila/nfe/verifier.h"
+#include "nfe_fixtures.h"
 
 namespace fila::nfe {
 namespace {
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_NFE_FIXTURES) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  auto pos = text.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) text.replace(pos, from.size(), to);
-  return text;
-}
+using namespace fila::nfe::testing;
 
 std::string Between(const std::string& text, const std::string& open, const std::string& close) {
   const size_t from = text.find(open);
@@ -34,9 +22,6 @@ std::string Between(const std::string& text, const std::string& open, const std:
   EXPECT_NE(from, std::string::npos) << open;
   return text.substr(from, to + close.size() - from);
 }
-
-using Checks = std::set<std::string>;
-Checks Failed(const Verification& v) { return {v.failed.begin(), v.failed.end()}; }
 
 std::set<std::string> Statuses(const Verification& v) {
   std::set<std::string> s;

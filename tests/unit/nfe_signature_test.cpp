@@ -13,31 +13,15 @@
 #include <sstream>
 
 #include "fila/nfe/verifier.h"
+#include "nfe_fixtures.h"
 
 namespace fila::nfe {
 namespace {
 
+using namespace fila::nfe::testing;
+
 const std::string kValid = "02_procNFe_hom_signed_VALID_41170706117473000150550010000463201612756527.xml";
 const std::string kSha256 = "synthetic/s1_NFe_rsa-sha256_TEST_KEY.xml";
-
-std::string Path(const std::string& name) { return std::string(FILA_NFE_FIXTURES) + "/" + name; }
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(Path(name), std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  auto pos = text.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) text.replace(pos, from.size(), to);
-  return text;
-}
-
-std::set<std::string> Failed(const Verification& v) { return {v.failed.begin(), v.failed.end()}; }
 
 bool HaveXmlsec1() { return std::system("xmlsec1 --version >/dev/null 2>&1") == 0; }
 
@@ -115,13 +99,13 @@ TEST(NfeSignature, RsaSha256IsVerified) {
 }
 
 TEST(NfeSignature, ChainIsCheckedAgainstTheOperatorsBundle) {
-  VerifyOptions trusted{.trust_bundle = Path("synthetic/test_ca_cert.pem")};
+  VerifyOptions trusted{.trust_bundle = FixturePath("synthetic/test_ca_cert.pem")};
   Verification v = VerifyDocument(Fixture(kSha256), trusted);
   ASSERT_EQ(v.signatures.size(), 1u);
   EXPECT_EQ(v.signatures[0].chain, "trusted");
   EXPECT_EQ(Failed(v), std::set<std::string>{"protocol_missing"});
 
-  VerifyOptions other{.trust_bundle = Path("synthetic/other_ca_cert.pem")};
+  VerifyOptions other{.trust_bundle = FixturePath("synthetic/other_ca_cert.pem")};
   v = VerifyDocument(Fixture(kSha256), other);
   EXPECT_EQ(v.signatures[0].status, "valid");
   EXPECT_EQ(v.signatures[0].chain.rfind("untrusted: ", 0), 0u) << v.signatures[0].chain;
@@ -131,7 +115,7 @@ TEST(NfeSignature, ChainIsCheckedAgainstTheOperatorsBundle) {
   v = VerifyDocument(Fixture(kValid), trusted);
   EXPECT_EQ(Failed(v), std::set<std::string>{"certificate_untrusted"});
 
-  VerifyOptions missing{.trust_bundle = Path("synthetic/no_such_bundle.pem")};
+  VerifyOptions missing{.trust_bundle = FixturePath("synthetic/no_such_bundle.pem")};
   v = VerifyDocument(Fixture(kSha256), missing);
   EXPECT_NE(v.signatures[0].chain.find("cannot load the trust bundle"), std::string::npos);
 }

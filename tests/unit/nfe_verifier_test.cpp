@@ -11,27 +11,13 @@
 
 #include "fila/nfe/access_key.h"
 #include "fila/nfe/verifier.h"
+#include "nfe_fixtures.h"
 
 namespace fila::nfe {
 namespace {
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_NFE_FIXTURES) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using namespace fila::nfe::testing;
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  auto pos = text.find(from);
-  EXPECT_NE(pos, std::string::npos) << from;
-  if (pos != std::string::npos) text.replace(pos, from.size(), to);
-  return text;
-}
-
-using Checks = std::set<std::string>;
-Checks Failed(const Verification& v) { return Checks(v.failed.begin(), v.failed.end()); }
 
 struct Expected {
   DocumentKind kind;
