@@ -9,27 +9,20 @@ Nothing signed here is a real fiscal document.
 import os
 import re
 import subprocess
+import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = os.path.join(HERE, "..", "fixtures", "nfe", "synthetic")
-DSIG = "http://www.w3.org/2000/09/xmldsig#"
-C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
-
-
-def _template(ref_id):
-    return ('<Signature xmlns="%s"><SignedInfo><CanonicalizationMethod Algorithm="%s"/>'
-            '<SignatureMethod Algorithm="%srsa-sha1"/><Reference URI="#%s"><Transforms>'
-            '<Transform Algorithm="%senveloped-signature"/><Transform Algorithm="%s"/></Transforms>'
-            '<DigestMethod Algorithm="%ssha1"/><DigestValue></DigestValue></Reference></SignedInfo>'
-            '<SignatureValue></SignatureValue><KeyInfo><X509Data><X509Certificate></X509Certificate>'
-            '</X509Data></KeyInfo></Signature>') % (DSIG, C14N, DSIG, ref_id, DSIG, C14N, DSIG)
+sys.path.insert(0, KEYS)
+import make_signed  # noqa: E402  (the fixtures' signer: its Signature template)
 
 
 def _prepare(xml):
-    xml = re.sub(r"<Signature xmlns=\"%s\">.*?</Signature>" % re.escape(DSIG), "", xml, count=1, flags=re.S)
+    xml = re.sub(r"<Signature xmlns=\"%s\">.*?</Signature>" % re.escape(make_signed.DSIG), "", xml, count=1,
+                 flags=re.S)
     ref_id = re.search(r'<infNFe [^>]*Id="([^"]+)"', xml).group(1)
-    return re.sub(r"(</infNFe>\s*)", lambda m: m.group(1) + _template(ref_id), xml, count=1)
+    return re.sub(r"(</infNFe>\s*)", lambda m: m.group(1) + make_signed.template(ref_id, "sha1"), xml, count=1)
 
 
 def sign_invoices(xmls):

@@ -9,6 +9,7 @@
 #include "fila/core/errors.h"
 #include "pg_pool.h"
 #include "pg_support.h"
+#include "search_rows.h"
 
 namespace fila {
 namespace {
@@ -133,20 +134,7 @@ class PostgresDocumentStore final : public document::DocumentStore {
                " AND ($5 = '' OR d.document_id = $5)"
                " ORDER BY score DESC NULLS LAST, d.owner, d.document_id, c.ordinal LIMIT $6",
                VectorLiteral(query), embedder, f.tenant, f.owner, f.document_id, static_cast<int64_t>(top))) {
-        SearchHit h;
-        h.score = row[0].is_null() ? 0.0 : row[0].as<double>();
-        h.tenant = row[1].as<std::string>();
-        h.owner = row[2].as<std::string>();
-        h.document_id = row[3].as<std::string>();
-        h.title = row[4].as<std::string>();
-        h.source = row[5].as<std::string>();
-        h.ordinal = row[6].as<int>();
-        h.start = row[7].as<size_t>();
-        h.end = row[8].as<size_t>();
-        h.page = row[9].as<int>();
-        h.heading_path = row[10].as<std::string>();
-        h.text = row[11].as<std::string>();
-        out.push_back(std::move(h));
+        out.push_back(document::SearchHitOf(row));
       }
       return out;
     });

@@ -8,6 +8,7 @@
 #include "fila/document/document_store_pg.h"
 #include "pg_pool.h"
 #include "pg_support.h"
+#include "search_rows.h"
 
 namespace fila {
 namespace {
@@ -48,23 +49,6 @@ constexpr const char* kSearchSql =
     " AND ($3 = '' OR d.tenant = $3) AND ($4 = '' OR d.owner = $4) AND ($5 = '' OR d.document_id = $5)"
     " ORDER BY score DESC, d.owner, d.document_id, c.ordinal LIMIT $6";
 
-SearchHit HitOf(const pqxx::row& row) {
-  SearchHit h;
-  h.score = row[0].as<double>();
-  h.tenant = row[1].as<std::string>();
-  h.owner = row[2].as<std::string>();
-  h.document_id = row[3].as<std::string>();
-  h.title = row[4].as<std::string>();
-  h.source = row[5].as<std::string>();
-  h.ordinal = row[6].as<int>();
-  h.start = row[7].as<size_t>();
-  h.end = row[8].as<size_t>();
-  h.page = row[9].as<int>();
-  h.heading_path = row[10].as<std::string>();
-  h.text = row[11].as<std::string>();
-  return h;
-}
-
 std::string LanguageOf(const std::string& config) {
   return config.starts_with(kPrefix) ? config.substr(kPrefix.size()) : config;
 }
@@ -83,7 +67,7 @@ class PostgresTextIndex final : public document::TextIndex {
         if (tsquery.empty()) continue;  // only stop words in this language
         for (const auto& row : tx.exec_params(kSearchSql, tsquery, config, f.tenant, f.owner, f.document_id,
                                               static_cast<int64_t>(top))) {
-          hits.push_back(HitOf(row));
+          hits.push_back(document::SearchHitOf(row));
         }
       }
       // Ranks of different languages are each a cover density: comparable enough to merge.
