@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "observability_fixture.h"
 
@@ -91,6 +92,9 @@ TEST_F(DashboardMetrics, AnEmptiedQueueReadsZeroOnAFreshScheduler) {
   ASSERT_NE(worker_->Wait(10s), -1);
   scheduler_->Signal(SIGTERM);
   ASSERT_NE(scheduler_->Wait(30s), -1) << Logs();
+  // Past the scheduler's --worker-timeout-ms (1.5 s): no live consumer
+  // names the queue any more, only the stale row.
+  std::this_thread::sleep_for(2500ms);
   scheduler_ = &StartScheduler();
   const std::string label = "{queue=\"" + queue_ + "\"";
   std::string body;
