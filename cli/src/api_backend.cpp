@@ -117,6 +117,20 @@ class Api final : public Backend {
     return out;
   }
 
+  std::vector<QueueStatusView> Queues() override {
+    v1::ListQueuesResponse list;
+    ApiClient::Parse(ApiClient::Expect(api_.Call("GET", "/v1/queues"), {200}), list);
+    std::vector<QueueStatusView> out;
+    for (const auto& q : list.queues()) out.push_back(codec::FromProto(q));
+    return out;
+  }
+
+  void SetQueuePaused(const std::string& queue, bool paused) override {
+    ApiClient::Expect(
+        api_.Call("POST", "/v1/queues/" + EscapeUrlPart(queue) + (paused ? ":pause" : ":resume"), "{}"),
+        {200});
+  }
+
   bool SetSchedulePaused(const std::string& /*tenant*/, const std::string& name, bool paused) override {
     Reply reply = api_.Call("POST", "/v1/schedules/" + EscapeUrlPart(name) + (paused ? ":pause" : ":resume"), "{}");
     if (reply.status == 404) return false;

@@ -41,6 +41,10 @@ class Backend {
   virtual bool SetSchedulePaused(const std::string& tenant, const std::string& name,
                                  bool paused) = 0;
   virtual bool DeleteSchedule(const std::string& tenant, const std::string& name) = 0;
+  // Every queue with its counts and pause (a producer's token: its own).
+  virtual std::vector<QueueStatusView> Queues() = 0;
+  // Pauses or resumes a queue (operators: a producer's token is refused).
+  virtual void SetQueuePaused(const std::string& queue, bool paused) = 0;
 };
 
 std::unique_ptr<Backend> DatabaseBackend(const std::string& database_url);

@@ -103,6 +103,8 @@ int Get(Backend& backend, const std::string& id, bool json);
 int GetTree(Backend& backend, const std::string& id, bool json);
 // schedules.cpp: cron schedules (action: add, list, pause, resume, delete).
 int Schedules(Backend& backend, const std::string& action, const ScheduleArgs& args);
+// queues.cpp: list, pause NAME, resume NAME.
+int Queues(Backend& backend, const std::string& action, const std::string& name, bool json);
 int List(Backend& backend, const ListArgs& args);
 int Stats(Backend& backend, bool json);
 int Wait(Backend& backend, double timeout_s);

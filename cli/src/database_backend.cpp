@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <map>
 
 #include "backend.h"
@@ -53,6 +54,17 @@ class Database final : public Backend {
   }
   bool DeleteSchedule(const std::string& tenant, const std::string& name) override {
     return store_.DeleteSchedule(tenant, name);
+  }
+  std::vector<QueueStatusView> Queues() override { return store_.QueueStatuses(""); }
+  void SetQueuePaused(const std::string& queue, bool paused) override {
+    if (!paused) {
+      store_.ResumeQueue(queue);
+      return;
+    }
+    // Who has the database URL is an operator; the pause records the
+    // login that used it.
+    const char* user = std::getenv("USER");
+    store_.PauseQueue(queue, std::string("database ") + (user && *user ? user : "unknown"));
   }
 
  private:

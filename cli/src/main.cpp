@@ -208,6 +208,20 @@ int main(int argc, char** argv) {
     sub->add_option("name", schedule_args.name, "Schedule name")->required();
   }
 
+  std::string queue_name;
+  auto* queues = app.add_subcommand(
+      "queues", "Queues: counts by state and pauses; pause or resume one (operators)");
+  queues->require_subcommand(1);
+  auto* queues_list = queues->add_subcommand("list", "Every queue, its tasks by state, paused or not");
+  queues_list->add_flag("--json", json, "Print JSON");
+  queues->add_subcommand("pause", "Workers start none of the queue's tasks until it is resumed; "
+                                  "they wait queued, attempts untouched")
+      ->add_option("name", queue_name, "Queue")
+      ->required();
+  queues->add_subcommand("resume", "Start the queue's tasks again")
+      ->add_option("name", queue_name, "Queue")
+      ->required();
+
   double timeout_s = 60;
   auto* wait = app.add_subcommand("wait", "Block until no task is queued, scheduled or running");
   wait->add_option("--timeout", timeout_s, "Give up after this many seconds (exit 1)")
@@ -269,6 +283,11 @@ int main(int argc, char** argv) {
   if (*schedules) {
     for (const auto* sub : schedules->get_subcommands()) {
       return Schedules(*backend, sub->get_name(), schedule_args);
+    }
+  }
+  if (*queues) {
+    for (const auto* sub : queues->get_subcommands()) {
+      return Queues(*backend, sub->get_name(), queue_name, json);
     }
   }
   if (*list) return List(*backend, list_args);

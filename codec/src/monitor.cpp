@@ -12,6 +12,9 @@ v1::QueueStatus ToProto(const QueueStatusView& q) {
   for (const auto& [state, count] : q.counts) (*p.mutable_counts())[std::string(ToString(state))] = count;
   p.set_oldest_queued_age_seconds(q.oldest_queued_age_seconds);
   p.set_mean_run_seconds(q.mean_run_seconds);
+  p.set_paused(q.paused);
+  p.set_paused_by(q.paused_by);
+  SetTime(q.paused_at_ms, [&] { return p.mutable_paused_at(); });
   return p;
 }
 
@@ -24,6 +27,9 @@ QueueStatusView FromProto(const v1::QueueStatus& q) {
   std::sort(v.counts.begin(), v.counts.end());
   v.oldest_queued_age_seconds = q.oldest_queued_age_seconds();
   v.mean_run_seconds = q.mean_run_seconds();
+  v.paused = q.paused();
+  v.paused_by = q.paused_by();
+  v.paused_at_ms = Ms(q.paused_at());
   return v;
 }
 

@@ -315,7 +315,15 @@ int main(int argc, char** argv) {
 
   fila::Sampler sampler({.interval = std::chrono::milliseconds(sample_ms),
                          .worker_timeout = options.worker_timeout,
-                         .backlog = &backlog},
+                         .backlog = &backlog,
+                         .known_queues =
+                             [&types] {
+                               std::vector<std::string> queues;
+                               for (const auto& spec : types.All()) {
+                                 if (!spec->deleted) queues.push_back(spec->default_queue);
+                               }
+                               return queues;
+                             }},
                         std::make_unique<fila::PostgresStore>(database_url),
                         broker->NewConsumer(), metrics);
   sampler.Start();

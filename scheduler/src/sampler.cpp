@@ -2,11 +2,26 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <set>
+
 #include "fila/core/errors.h"
 #include "fila/core/process.h"
 #include "fila/store_postgres/postgres_store.h"
 
 namespace fila {
+
+std::vector<QueueSample> WithKnownQueues(std::vector<QueueSample> sample,
+                                         const std::vector<std::string>& known) {
+  std::set<std::string> present;
+  for (const auto& q : sample) present.insert(q.queue);
+  for (const auto& queue : known) {
+    if (present.insert(queue).second) sample.push_back({.queue = queue});
+  }
+  std::sort(sample.begin(), sample.end(),
+            [](const QueueSample& a, const QueueSample& b) { return a.queue < b.queue; });
+  return sample;
+}
 
 Sampler::Sampler(SamplerOptions options, std::unique_ptr<PostgresStore> store,
                  std::unique_ptr<Consumer> probe, SchedulerMetrics& metrics)
@@ -51,6 +66,9 @@ void Sampler::Loop() {
       }
       try {
         auto sample = store_->SampleQueues(static_cast<uint32_t>(options_.worker_timeout.count()));
+        if (options_.known_queues) {
+          sample.queues = WithKnownQueues(std::move(sample.queues), options_.known_queues());
+        }
         metrics_.Queues(sample.queues);
         metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
         metrics_.Workers(sample.workers_alive);

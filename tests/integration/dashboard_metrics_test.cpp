@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "observability_fixture.h"
 
@@ -77,6 +79,38 @@ TEST_F(DashboardMetrics, EveryMetricInTheDashboardIsExported) {
   EXPECT_TRUE(missing.empty()) << "queried by dashboards/fila.json or its README but not exported:\n  "
                                << ::testing::PrintToString(missing) << "\nexported:" << exported
                                << "\n" << Logs();
+}
+
+// A queue that emptied reads 0, not "no data", also on a scheduler that
+// never saw a task in it (a restart, another replica) and with no live
+// consumer: a registered worker's queue is known (docs/metrics.md, "Known
+// queues"). The worker is SIGKILLed, so its row stays, stale.
+TEST_F(DashboardMetrics, AnEmptiedQueueReadsZeroOnAFreshScheduler) {
+  RunNoopTasks(3);
+  if (HasFatalFailure()) return;
+  worker_->Signal(SIGKILL);
+  ASSERT_NE(worker_->Wait(10s), -1);
+  scheduler_->Signal(SIGTERM);
+  ASSERT_NE(scheduler_->Wait(30s), -1) << Logs();
+  // Past the scheduler's --worker-timeout-ms (1.5 s): no live consumer
+  // names the queue any more, only the stale row.
+  std::this_thread::sleep_for(2500ms);
+  scheduler_ = &StartScheduler();
+  const std::string label = "{queue=\"" + queue_ + "\"";
+  std::string body;
+  const bool found = test::WaitFor(
+      [&] {
+        body = Scrape(*scheduler_);
+        return body.find("fila_queue_depth" + label) != std::string::npos;
+      },
+      15s);
+  ASSERT_TRUE(found) << "no fila_queue_depth series of " << queue_ << "\n" << body << "\n" << Logs();
+  for (const char* state : {"blocked", "queued", "scheduled", "running"}) {
+    const std::string series = "fila_queue_depth" + label + ",state=\"" + state + "\"} 0";
+    EXPECT_NE(body.find(series), std::string::npos) << series << "\n" << body;
+  }
+  EXPECT_NE(body.find("fila_queue_oldest_age_seconds" + label + "} 0"), std::string::npos) << body;
+  EXPECT_NE(body.find("fila_queue_consumers" + label + "} 0"), std::string::npos) << body;
 }
 
 }  // namespace

@@ -429,6 +429,18 @@ TEST(CodecMonitor, QueueStatusRoundTripsAndUnknownStatesAreLeftOut) {
   EXPECT_EQ(counts[0].queue, "a");
   EXPECT_EQ(counts[0].state, TaskState::kQueued);
   EXPECT_EQ(counts[1].count, 2);
+  EXPECT_FALSE(b.paused);
+  EXPECT_EQ(b.paused_at_ms, 0);
+}
+
+TEST(CodecMonitor, AQueuesPauseRoundTrips) {
+  QueueStatusView q{"pdf", {}, 0, 0, true, "token t1", 1700000000123};
+  v1::ListQueuesResponse list;
+  *list.add_queues() = ToProto(q);
+  const QueueStatusView b = FromProto(ViaJson(list).queues(0));
+  EXPECT_TRUE(b.paused);
+  EXPECT_EQ(b.paused_by, "token t1");
+  EXPECT_EQ(b.paused_at_ms, 1700000000123);
 }
 
 TEST(CodecSchedules, ScheduleRoundTripsAndItsSlotIsARequest) {

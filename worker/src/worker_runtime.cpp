@@ -175,6 +175,13 @@ struct WorkerRuntime::Impl {
         consumer->Ack(d.epoch, d.tag);
         continue;
       }
+      if (std::find(result.paused.begin(), result.paused.end(), env.id) != result.paused.end()) {
+        // Its queue is paused: the task stays queued, its outbox row back,
+        // so the relay publishes it again when the queue is resumed.
+        spdlog::debug("task {} is in paused queue {}; delivery dropped", env.id, d.queue);
+        consumer->Ack(d.epoch, d.tag);
+        continue;
+      }
       ++counters.duplicates;
       metrics.Duplicate(d.queue);
       spdlog::debug("duplicate delivery of task {}; dropped", env.id);

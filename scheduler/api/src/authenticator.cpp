@@ -60,7 +60,7 @@ std::optional<Caller> Authenticator::LookUp(const std::string& token) {
   std::optional<Caller> caller;
   {
     auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
-    if (auto info = store->Authenticate(token)) caller = Caller{info->tenant, info->role == "operator"};
+    if (auto info = store->Authenticate(token)) caller = Caller{info->tenant, info->role == "operator", info->id};
   }
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);

@@ -15,6 +15,7 @@ namespace fila::api {
 struct Caller {
   std::string tenant;
   bool operator_role = false;
+  std::string token_id;  // who called, for what operators' actions record
 };
 
 // Checks bearer tokens against the database. Only valid tokens are cached

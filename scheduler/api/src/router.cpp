@@ -169,6 +169,12 @@ std::string RouteOf(const std::string& path) {
   if (path.rfind("/v1/types/", 0) == 0) {
     return path.find_first_of("/:", 10) == std::string::npos ? "/v1/types/{name}" : "other";
   }
+  if (path.rfind("/v1/queues/", 0) == 0) {
+    if (path.find('/', 11) != std::string::npos) return "other";
+    if (path.ends_with(":pause")) return "/v1/queues/{queue}:pause";
+    if (path.ends_with(":resume")) return "/v1/queues/{queue}:resume";
+    return "other";
+  }
   if (path.rfind("/v1/tenants/", 0) == 0) {
     if (path.find('/', 12) != std::string::npos) return "other";
     if (path.ends_with(":bind")) return "/v1/tenants/{name}:bind";
@@ -214,6 +220,7 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
     return r.method == "POST" ? EnqueueBatch(r, caller) : method_not_allowed();
   }
   if (path == "/v1/queues") return r.method == "GET" ? Queues(r, caller) : method_not_allowed();
+  if (path.rfind("/v1/queues/", 0) == 0 && path.size() > 11) return QueueRoute(r, caller, path.substr(11));
   if (path == "/v1/workers") return r.method == "GET" ? Workers(r, caller) : method_not_allowed();
   if (path == "/v1/schedules") {
     if (r.method == "POST") return AddSchedule(r, caller);

@@ -71,6 +71,8 @@ class Router final {
   Response Retry(const Request& request, const Caller& caller, const std::string& id);
   Response Delete(const Request& request, const Caller& caller, const std::string& id);
   Response Queues(const Request& request, const Caller& caller);
+  // queue_routes.cpp: POST /v1/queues/{queue}:pause | :resume (operators).
+  Response QueueRoute(const Request& request, const Caller& caller, const std::string& rest);
   Response Workers(const Request& request, const Caller& caller);
   Response TaskTree(const Request& request, const Caller& caller, const std::string& id);
   Response AddSchedule(const Request& request, const Caller& caller);

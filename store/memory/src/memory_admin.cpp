@@ -253,9 +253,17 @@ std::vector<QueueStatusView> MemoryStore::QueueStatuses(const std::string& tenan
       ++a.runs;
     }
   }
+  if (tenant.empty()) {
+    for (const auto& [queue, pause] : state_->queue_pauses) queues[queue];
+  }
   std::vector<QueueStatusView> out;
   for (const auto& [queue, a] : queues) {
     QueueStatusView q{queue, {}, 0, 0};
+    if (auto p = state_->queue_pauses.find(queue); p != state_->queue_pauses.end()) {
+      q.paused = true;
+      q.paused_by = p->second.paused_by;
+      q.paused_at_ms = p->second.paused_at_ms;
+    }
     for (const auto& [text, c] : a.counts) q.counts.push_back(c);
     if (a.oldest_queued_run_at) {
       q.oldest_queued_age_seconds = std::max(0.0, (now - *a.oldest_queued_run_at) / 1000.0);

@@ -72,6 +72,7 @@ std::vector<OutboxItem> MemoryStore::FetchOutbox(uint32_t limit,
     if (items.size() >= limit) break;
     if (skip.contains(outbox_id)) continue;
     const MemTask& t = state_->tasks.at(row.first);
+    if (state_->Paused(t.v.queue)) continue;
     OutboxItem item;
     item.outbox_id = outbox_id;
     item.envelope = EnvelopeOf(t);
@@ -95,6 +96,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
   for (const auto& [outbox_id, row] : state_->outbox) {
     if (skip.contains(outbox_id)) continue;
     const MemTask& t = state_->tasks.at(row.first);
+    if (state_->Paused(t.v.queue)) continue;
     rows[{t.v.queue, t.v.priority, t.v.tenant}].push_back(outbox_id);
   }
   DispatchResult out;

@@ -67,6 +67,12 @@ struct MemoryStore::State {
   std::map<std::pair<std::string, std::string>, MemSchedule> schedules;  // (tenant, name)
   std::vector<MemToken> tokens;
   std::map<std::string, int64_t> tenant_weights;
+  std::map<std::string, QueuePause> queue_pauses;  // by queue
+
+  bool Paused(const std::string& queue) const { return queue_pauses.contains(queue); }
+  // A queued task of a paused queue met at claim: its outbox row back
+  // unless it has one (memory_queues.cpp).
+  void Bounce(MemTask& t, ClaimResult& result);
 
   int64_t Now() const { return now_ms(); }
   MemTask* Find(const std::string& id);

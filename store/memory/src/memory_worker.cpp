@@ -32,6 +32,8 @@ ClaimResult MemoryStore::Claim(std::span<const std::string> ids, const std::stri
     MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;
     if (!t) {
       result.unknown.push_back(id);
+    } else if (t->v.state == TaskState::kQueued && state_->Paused(t->v.queue)) {
+      state_->Bounce(*t, result);
     } else if (t->v.state == TaskState::kQueued && t->v.limit_key.empty()) {
       result.claimed.push_back(state_->Start(*t, worker, lease_ms));
     } else if (t->v.state == TaskState::kQueued) {

@@ -23,7 +23,8 @@ constexpr const char* kGroupRows =
 
 const std::map<std::string, std::string>& DispatchStatements() {
   static const std::map<std::string, std::string> kStatements{
-      // Each group with its head (oldest row not skipped) and its rows,
+      // Each group of a queue not paused with its head (oldest row not
+      // skipped) and its rows,
       // counted up to what this pass could take of its queue ($2, $3: queues
       // and their caps; $4 the cap of any other queue). And the clock the
       // waits are measured with.
@@ -43,7 +44,8 @@ SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 
         ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
        (extract(epoch FROM now()) * 1000)::bigint
 FROM g CROSS JOIN LATERAL (
-  SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h)"},
+  SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h
+WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
       // Usage: the running tasks of the queues, by tenant.
       {"dispatch_running",
        "SELECT queue, tenant, count(*) FROM tasks WHERE state = 'running'"

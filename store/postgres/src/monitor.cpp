@@ -46,6 +46,16 @@ PostgresStore::Sample PostgresStore::SampleQueues(uint32_t worker_timeout_ms) {
              worker_timeout_ms)) {
       queues[r[0].as<std::string>()].consumers = r[1].as<int64_t>();
     }
+    // Queues the operators' configuration names keep their series at zero
+    // once empty (docs/metrics.md, "Known queues"): every registered
+    // worker's queues, live or stale until it deregisters, and the queues
+    // bound to tenants, and the paused ones. All are bounded by configuration, never by input.
+    for (const auto& r : tx.exec(
+             "SELECT DISTINCT q FROM workers, unnest(queues) AS q"
+             " UNION SELECT value FROM tenant_bindings WHERE kind = 'queue'"
+             " UNION SELECT queue FROM queue_pauses")) {
+      queues.try_emplace(r[0].as<std::string>());
+    }
     for (auto& [name, q] : queues) {
       q.queue = name;
       sample.queues.push_back(q);

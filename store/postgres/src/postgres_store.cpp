@@ -31,7 +31,9 @@ std::string FetchOutboxSql() {
          "t.timeout_ms, t.tenant, coalesce(t.idempotency_key, ''), t.payload, t.trace_id, " +
          EpochMs("t.created_at") +
          ", t.state, t.type_version FROM outbox o JOIN tasks t ON t.id = o.task_id "
-         "WHERE o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT $1";
+         "WHERE o.id <> ALL($2::bigint[])"
+         " AND NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = o.queue)"
+         " ORDER BY o.id LIMIT $1";
 }
 
 const std::string kTaskColumns =
@@ -120,21 +122,35 @@ SELECT (SELECT count(*) FROM upd),
       // 'other' (not claimable: a duplicate); an id without a row is
       // unknown. With $4, claims nothing when one of $1 is 'limited': the
       // caller then claims the batch in one transaction with the admission.
+      // A queued task of a paused queue is 'paused': not started, and its
+      // outbox row written back in this statement (the relay holds it
+      // until the resume); a rare second row only publishes a duplicate,
+      // which a claim drops, so the outbox needs no index on task_id.
       {"claim", R"(
-WITH limited AS (
+WITH paused AS (
+  SELECT t.id FROM tasks t
+  WHERE t.id = ANY($1::uuid[]) AND t.state = 'queued'
+    AND EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = t.queue)
+), limited AS (
   SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NOT NULL
+    AND id NOT IN (SELECT id FROM paused)
+), go AS (
+  SELECT NOT ($4 AND EXISTS (SELECT 1 FROM limited)) AS go
+), bounced AS (
+  INSERT INTO outbox (task_id) SELECT id FROM paused WHERE (SELECT go FROM go)
 ), claimed AS (
   UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
          lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
   WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NULL
-    AND NOT ($4 AND EXISTS (SELECT 1 FROM limited))
+    AND id NOT IN (SELECT id FROM paused) AND (SELECT go FROM go)
   RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
            EpochMs("created_at") + ", " + EpochMs("run_at") + R"(
 )
 SELECT *, 'claimed'::text FROM claimed
 UNION ALL
 SELECT t.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       CASE WHEN t.id IN (SELECT id FROM limited) THEN 'limited' ELSE 'other' END
+       CASE WHEN t.id IN (SELECT id FROM limited) THEN 'limited'
+            WHEN t.id IN (SELECT id FROM paused) THEN 'paused' ELSE 'other' END
 FROM tasks t WHERE t.id = ANY($1::uuid[]) AND t.id NOT IN (SELECT id FROM claimed))"},
       {"finish", R"(
 WITH f AS (
@@ -543,6 +559,8 @@ std::vector<std::string> ReadClaim(const pqxx::result& rows, std::span<const std
       result.claimed.push_back(ReadClaimed(r));
     } else if (kind == "limited") {
       limited.push_back(std::move(id));
+    } else if (kind == "paused") {
+      result.paused.push_back(std::move(id));
     } else {
       result.not_claimable.push_back(std::move(id));
     }
@@ -901,6 +919,19 @@ std::vector<QueueStatusView> PostgresStore::QueueStatuses(const std::string& ten
     for (const auto& r : tx.exec_prepared("queue_mean_run", tenant)) {
       find(r[0].as<std::string>()).mean_run_seconds = r[1].as<double>();
     }
+    // A tenant sees the pauses of its queues; operators every pause.
+    for (const auto& r : tx.exec(kQueuePausesSql)) {
+      const auto queue = r[0].as<std::string>();
+      const bool listed = std::any_of(out.begin(), out.end(),
+                                      [&](const QueueStatusView& q) { return q.queue == queue; });
+      if (!tenant.empty() && !listed) continue;
+      QueueStatusView& q = find(queue);
+      q.paused = true;
+      q.paused_by = r[1].as<std::string>();
+      q.paused_at_ms = r[2].as<int64_t>();
+    }
+    std::sort(out.begin(), out.end(),
+              [](const QueueStatusView& a, const QueueStatusView& b) { return a.queue < b.queue; });
     return out;
   });
 }

@@ -30,6 +30,8 @@ const std::map<std::string, std::string>& ReconcileStatements();  // reconcile.c
 // its outbox row is deleted unpublished.
 Envelope EnvelopeFromRow(const pqxx::row& r, int at);  // postgres_store.cpp
 const std::map<std::string, std::string>& DispatchStatements();   // dispatch_pg.cpp
+// Every pause: queue, paused_by, paused_at (ms); queue_pauses.cpp.
+extern const char* const kQueuePausesSql;
 
 // A row of the claim statements (claim, limit_claim): id, attempt,
 // max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, created and due ms.

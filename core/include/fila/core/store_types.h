@@ -86,6 +86,9 @@ struct ClaimResult {
   // Queued but over its key's limit: now scheduled to wait for room (a
   // concurrency unit or a rate slot) without holding a worker slot.
   std::vector<std::string> deferred;
+  // Queued in a paused queue: not started, attempt unchanged, its outbox row
+  // back (the relay publishes it again on resume). Ack and drop the message.
+  std::vector<std::string> paused;
 };
 
 struct FinishRecord {
@@ -224,6 +227,17 @@ struct QueueStatusView {
   std::vector<std::pair<TaskState, int64_t>> counts;
   double oldest_queued_age_seconds = 0;
   double mean_run_seconds = 0;  // successes of the last hour
+  bool paused = false;          // QueuePause below
+  std::string paused_by;
+  int64_t paused_at_ms = 0;
+};
+
+// An operator's pause of a queue: workers start none of its tasks until it
+// is resumed (TaskAdminStore::PauseQueue).
+struct QueuePause {
+  std::string queue;
+  std::string paused_by;  // who asked: "token <id>" through the API, "database <user>" from the CLI
+  int64_t paused_at_ms = 0;
 };
 
 struct TokenInfo {

@@ -58,8 +58,21 @@ class TaskAdminStore {
                                  bool paused) = 0;
   virtual bool DeleteSchedule(const std::string& tenant, const std::string& name) = 0;
 
+  // Queue pauses (operators). While a queue is paused the relay publishes
+  // none of its outbox rows and Claim starts none of its tasks: they stay
+  // queued with their attempt unchanged, and a message already in the
+  // broker is answered `paused` with the task's outbox row written back in
+  // the same statement, so resuming publishes it again. Running tasks finish
+  // normally. PauseQueue keeps an earlier pause's who and when and returns
+  // false for it; ResumeQueue returns false when the queue was not paused,
+  // and wakes the relay. PermanentError for a bad queue name.
+  virtual bool PauseQueue(const std::string& queue, const std::string& by) = 0;
+  virtual bool ResumeQueue(const std::string& queue) = 0;
+  virtual std::vector<QueuePause> QueuePauses() = 0;
+
   virtual std::vector<QueueStateCount> CountByQueueAndState() = 0;
-  // Per queue: counts by state, oldest queued age, mean run time.
+  // Per queue: counts by state, oldest queued age, mean run time, pause.
+  // With tenant "" (operators) a paused queue is listed even when empty.
   virtual std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) = 0;
   // Tasks not yet terminal and not blocked: queued, scheduled or running.
   virtual int64_t CountActive() = 0;

@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fila/core/backlog_board.h"
 #include "fila/core/broker.h"
@@ -23,7 +25,16 @@ struct SamplerOptions {
   // Where each sample's queued tasks by tenant are posted (the API's
   // backpressure reads them); null: nowhere. Must outlive the sampler.
   BacklogBoard* backlog = nullptr;
+  // Queues reported at zero when they hold no unfinished task (the default
+  // queues of the known task types); called once per sample, from the
+  // sampler's thread. Empty: none beyond what the store knows.
+  std::function<std::vector<std::string>()> known_queues;
 };
+
+// `sample` with a zero entry added for each of `known` it lacks, in queue
+// order, so a known queue that emptied keeps its gauges at 0.
+std::vector<QueueSample> WithKnownQueues(std::vector<QueueSample> sample,
+                                         const std::vector<std::string>& known);
 
 // A scheduler thread that samples the queue gauges from Postgres every
 // interval and watches the database and the broker for /readyz. It owns a

@@ -93,6 +93,9 @@ class MemoryStore final : public StateStore {
   bool DeleteSchedule(const std::string& tenant, const std::string& name) override;
   std::vector<QueueStateCount> CountByQueueAndState() override;
   std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) override;
+  bool PauseQueue(const std::string& queue, const std::string& by) override;
+  bool ResumeQueue(const std::string& queue) override;
+  std::vector<QueuePause> QueuePauses() override;
   int64_t CountActive() override;
 
   // TokenStore

@@ -99,6 +99,9 @@ class PostgresStore final : public StateStore {
   std::vector<TaskView> ListTasks(const ListFilter& filter) override;
   std::vector<QueueStateCount> CountByQueueAndState() override;
   std::vector<QueueStatusView> QueueStatuses(const std::string& tenant) override;
+  bool PauseQueue(const std::string& queue, const std::string& by) override;
+  bool ResumeQueue(const std::string& queue) override;
+  std::vector<QueuePause> QueuePauses() override;
   bool DeleteTerminal(const std::string& id) override;
   std::pair<TokenInfo, std::string> CreateToken(const std::string& tenant,
                                                 const std::string& role) override;
