@@ -157,6 +157,10 @@ struct TaskTypes::State {
   std::chrono::milliseconds max_age{0};
   std::mutex load_mutex;  // one load at a time
   std::chrono::steady_clock::time_point loaded_at{};
+  // The last load a missing name asked for: those are limited to one per
+  // min_interval on their own, so that a refresh by age (the sampler's,
+  // say) does not hide a type registered just after it.
+  std::chrono::steady_clock::time_point missing_loaded_at{};
 };
 
 TaskTypes::TaskTypes() : state_(std::make_unique<State>()) {}
@@ -202,8 +206,8 @@ void TaskTypes::MaybeLoad(bool missing) const {
   }
   if (!s.load) return;
   const auto now = std::chrono::steady_clock::now();
-  const auto age = now - s.loaded_at;
-  if (missing ? age < s.min_interval : age < s.max_age) return;
+  if (missing ? now - s.missing_loaded_at < s.min_interval : now - s.loaded_at < s.max_age) return;
+  if (missing) s.missing_loaded_at = now;
   std::vector<TaskTypeSpec> specs;
   try {
     specs = s.load();

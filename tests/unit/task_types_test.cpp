@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <vector>
+
 #include "fila/core/errors.h"
 
 namespace fila {
@@ -24,6 +27,32 @@ TEST(TaskTypes, UnknownTypeNamesTheField) {
     EXPECT_EQ(e.field(), "type");
     EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos);
   }
+}
+
+// A refresh by age (the sampler lists the types every few seconds) must not
+// hide, for the next min_interval, a type registered just after it.
+TEST(TaskTypes, ATypeRegisteredJustAfterARefreshByAgeIsFoundAtOnce) {
+  auto types = TaskTypes::Builtin();
+  std::vector<TaskTypeSpec> registered;
+  int loads = 0;
+  types.SetLoader(
+      [&] {
+        ++loads;
+        return registered;
+      },
+      std::chrono::seconds(1), std::chrono::seconds(60));
+  types.All();  // a refresh by age
+  EXPECT_EQ(loads, 1);
+  TaskTypeSpec reply;
+  reply.name = "acme.reply";
+  reply.version = 1;
+  registered.push_back(reply);
+  EXPECT_EQ(types.Get("acme.reply")->version, 1u);
+  EXPECT_EQ(loads, 2);
+  // Missing names still reload at most once per min_interval.
+  EXPECT_THROW(types.Get("acme.nope"), PermanentError);
+  EXPECT_THROW(types.Get("acme.nope"), PermanentError);
+  EXPECT_EQ(loads, 2);
 }
 
 TEST(TaskTypes, JsonPayloadRoundTrips) {
