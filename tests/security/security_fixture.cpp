@@ -2,12 +2,28 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <sstream>
+#include <thread>
 
 namespace fila::test {
+namespace {
+
+// Retry-After (seconds) of an answer's header lines, in ms; 1 s if none.
+long RetryAfterMs(const std::string& headers) {
+  std::string lower = headers;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto at = lower.find("retry-after:");
+  if (at == std::string::npos) return 1000;
+  return std::strtol(lower.c_str() + at + 12, nullptr, 10) * 1000;
+}
+
+}  // namespace
 
 void SecurityTest::SetUp() {
   db_ = std::make_unique<TestDatabase>();
@@ -70,7 +86,14 @@ HttpResult SecurityTest::Call(const std::string& method, const std::string& path
 }
 
 std::string SecurityTest::Enqueue(const std::string& token, const std::string& json) {
+  // As a producer does: a 429 (backpressure: the database commits slowly
+  // under a neighbour's load) is retried after its Retry-After, for 60 s.
   auto r = Call("POST", "/v1/tasks", token, json);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (r.status == 429 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(RetryAfterMs(r.headers), 50L, 5000L)));
+    r = Call("POST", "/v1/tasks", token, json);
+  }
   EXPECT_EQ(r.status, 201) << json << " -> " << r.body;
   return r.status == 201 ? JsonField(r.body, "id") : "";
 }

@@ -179,6 +179,7 @@ TestDatabase::TestDatabase(bool migrate, std::string base_url)
     tx.exec("CREATE DATABASE " + tx.quote_name(name_));
   }
   url_ = WithDatabase(base_url_, name_);
+  session_url_ = url_;
   if (migrate) {
     auto result = RunFila("fila", {"migrate", "up"}, {{"FILA_DATABASE_URL", url_}});
     if (result.ExitCode() != 0) throw std::runtime_error("fila migrate up failed: " + result.err);
@@ -201,8 +202,17 @@ std::string TestDatabase::Scalar(const std::string& sql) const {
   return rows[0][0];
 }
 
+void TestDatabase::IgnoreDatabaseTimeouts() {
+  // Startup options apply before the first statement: a "SET
+  // statement_timeout = 0" sent with the query would itself run under the
+  // database's timeout, which can cancel the statement after it.
+  // url_ is a URI (WithDatabase).
+  session_url_ = url_ + (url_.find('?') == std::string::npos ? "?" : "&") +
+                 "options=-c%20statement_timeout%3D0";
+}
+
 std::vector<std::vector<std::string>> TestDatabase::Rows(const std::string& sql) const {
-  pqxx::connection conn(url_);
+  pqxx::connection conn(session_url_);
   pqxx::nontransaction tx(conn);
   std::vector<std::vector<std::string>> out;
   for (const auto& row : tx.exec(sql)) {
@@ -214,7 +224,7 @@ std::vector<std::vector<std::string>> TestDatabase::Rows(const std::string& sql)
 }
 
 void TestDatabase::Exec(const std::string& sql) const {
-  pqxx::connection conn(url_);
+  pqxx::connection conn(session_url_);
   pqxx::nontransaction tx(conn);
   tx.exec(sql);
 }

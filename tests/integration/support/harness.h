@@ -41,11 +41,16 @@ class TestDatabase final {
   // Every row of `sql`, columns as text.
   std::vector<std::vector<std::string>> Rows(const std::string& sql) const;
   void Exec(const std::string& sql) const;
+  // From now on, Scalar, Rows and Exec open their sessions with
+  // statement_timeout 0, so that a timeout a test sets on the database
+  // (ALTER DATABASE ... SET statement_timeout) never fires on its checks.
+  void IgnoreDatabaseTimeouts();
 
  private:
   std::string name_;
   std::string base_url_;
   std::string url_;
+  std::string session_url_;  // url_, or url_ with session options
 };
 
 // A fila binary running as a child process; stdout and stderr go to files.
