@@ -64,12 +64,29 @@ void InstallExtensions(std::vector<Extension> extensions) {
       }
       next.binding_kinds.push_back(k);
     }
+    // A route lives under its extension's name, so two extensions (and
+    // core's /v1/tasks, /v1/queues, ...) can never answer the same path.
+    for (const auto& r : e.routes) {
+      if (r.path.rfind("/v1/" + e.name + "/", 0) != 0 || !r.get) {
+        throw PermanentError("extension '" + e.name + "': a route must be under /v1/" + e.name + "/ and answer",
+                             "route");
+      }
+    }
   }
   next.extensions = std::move(extensions);
   State() = std::move(next);
 }
 
 const std::vector<Extension>& InstalledExtensions() { return State().extensions; }
+
+const ApiRoute* FindExtensionRoute(const std::string& path) {
+  for (const auto& e : State().extensions) {
+    for (const auto& r : e.routes) {
+      if (r.path == path) return &r;
+    }
+  }
+  return nullptr;
+}
 
 const std::vector<BindingKind>& BindingKinds() { return State().binding_kinds; }
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "backfill.h"
 #include "commands.h"
 #include "fila/diario/diario_store_pg.h"
 #include "fila/diario/handler.h"
@@ -38,6 +39,10 @@ fila::Extension Extension() {
                      .retry = {.max_attempts = 5, .base = std::chrono::seconds(30), .cap = std::chrono::minutes(10)}});
   e.register_handlers = RegisterHandlers;
   e.commands = Commands();
+  // The backfills' progress for the web-facing API: a producer sees its
+  // tenant's, an operator every tenant's.
+  e.routes.push_back({.path = "/v1/diario/backfills",
+                      .get = [](const ApiRouteCall& call) { return BackfillsJson(call.database_url, call.tenant); }});
   return e;
 }
 

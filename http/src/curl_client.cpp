@@ -129,6 +129,28 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 
 // Every connection curl opens passes here with the address it resolved
 // to: the policy judges what will really be connected, not the name.
+// HttpRequest::on_send, once the request's headers were handed to the
+// kernel. curl reports that only as debug output (CURLINFO_HEADER_OUT, after
+// the write), so a watched transfer is verbose and every other kind of that
+// output is dropped here.
+struct SendWatch {
+  const std::function<void()>* on_send = nullptr;
+  bool told = false;
+};
+
+int OnDebug(CURL*, curl_infotype type, char*, size_t, void* user) {
+  auto* watch = static_cast<SendWatch*>(user);
+  if (type == CURLINFO_HEADER_OUT && !watch->told) {
+    watch->told = true;
+    try {
+      (*watch->on_send)();
+    } catch (...) {
+      // on_send must not throw; the request is on its way regardless.
+    }
+  }
+  return 0;
+}
+
 curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
   auto* hop = static_cast<Hop*>(user);
   IpAddress ip;
@@ -225,7 +247,9 @@ class CurlHttpClient final : public HttpClient {
       Transfer t = Perform(lease.handle(), request, url, method, body, at_home, hop, shown, redirects > 0);
       char* location = nullptr;
       curl_easy_getinfo(lease.handle().easy.get(), CURLINFO_REDIRECT_URL, &location);
-      if (!IsRedirect(t.response.status) || location == nullptr) return std::move(t.response);
+      if (!request.follow_redirects || !IsRedirect(t.response.status) || location == nullptr) {
+        return std::move(t.response);
+      }
       if (redirects == kMaxRedirects) {
         throw PermanentError(method + " " + shown + ": more than " + std::to_string(kMaxRedirects) + " redirects",
                              "url");
@@ -339,6 +363,12 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    SendWatch watch{&request.on_send};
+    if (request.on_send) {
+      curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, OnDebug);
+      curl_easy_setopt(h, CURLOPT_DEBUGDATA, &watch);
+      curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    }
     if (method == "GET") {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (method == "HEAD") {

@@ -61,6 +61,7 @@ HttpResponse SendWithRetries(HttpClient& http, HttpRequest request, const Retryi
   const SleepFunction sleep = call.sleep ? call.sleep : PollingSleep(call.cancelled);
   const int max_attempts = static_cast<int>(std::max<uint32_t>(call.policy.max_attempts, 1));
   int failed = 0;  // tries that used up an attempt
+  const std::function<void()> caller_on_send = request.on_send;
   while (true) {
     if (call.cancelled && call.cancelled()) throw TransientError(call.what + ": cancelled");
     if (call.before_try) call.before_try();
@@ -72,6 +73,15 @@ HttpResponse SendWithRetries(HttpClient& http, HttpRequest request, const Retryi
         permit = call.limiter->Acquire(call.limit_key, call.limit, call.deadline, call.cancelled);
       }
       request.deadline = std::min(call.deadline, DeadlineIn(call.try_timeout));
+      // A host's minimum gap counts from the request leaving (KeyLimiter).
+      // Watching for it costs the transfer curl's debug callbacks: only
+      // when someone listens.
+      if (call.limiter != nullptr && call.limit.min_gap.count() > 0) {
+        request.on_send = [&permit, &caller_on_send] {
+          permit.Sent();
+          if (caller_on_send) caller_on_send();
+        };
+      }
       ++st.tries;
       try {
         response = http.Send(request);
@@ -80,6 +90,7 @@ HttpResponse SendWithRetries(HttpClient& http, HttpRequest request, const Retryi
         error = e;
         st.last_status = 0;
       }
+      request.on_send = caller_on_send;
     }
     const TryOutcome outcome{failed + st.named_waits + 1, response ? &*response : nullptr,
                              error ? &*error : nullptr};

@@ -74,6 +74,8 @@ class DiarioProcess : public ::testing::Test {
             {"FILA_DIARIO_TJRO_URL", tribunal_.Url("/diario/{yyyymmdd}.pdf")},
             {"FILA_DIARIO_ARCHIVE", archive_.string()},
             {"FILA_DIARIO_MIN_INTERVAL_MS", "50"},
+            // A block page or 429 pauses the host for every worker: briefly here.
+            {"FILA_DIARIO_HOST_BACKOFF_MS", "100"},
             // Payload urls name the fake tribunal: allowed as the real one
             // (an external host) would be; the template is the operator's.
             {"FILA_EGRESS_ALLOW", "127.0.0.1:" + std::to_string(tribunal_.port())}};

@@ -54,8 +54,8 @@ TEST_F(Extensions, TheListBringsTheKindsTypesBindingKindsAndCommands) {
     }
   }
   std::sort(commands.begin(), commands.end());
-  EXPECT_EQ(commands, (std::vector<std::string>{"diario backfill", "diario stats", "document chunk",
-                                               "document language", "nfe verify", "search"}));
+  EXPECT_EQ(commands, (std::vector<std::string>{"diario backfill", "diario stats", "diario status",
+                                               "document chunk", "document language", "nfe verify", "search"}));
   // Each kind's payload message is linked in and checks payloads.
   EXPECT_THROW(types.PayloadFromJson("diario.process", R"({"tribunal": 5, "nope": 1})"), PermanentError);
 }
@@ -134,6 +134,30 @@ TEST(ExtensionsCore, ClashesAreRefused) {
   EXPECT_NO_THROW(InstallExtensions({with_type("a", "x.y")}));
   EXPECT_TRUE(TaskTypes::Builtin().Contains("x.y"));
   InstallExtensions({});
+}
+
+// An extension's HTTP route lives under /v1/<its name>/: it can shadow no
+// core route and no other extension's.
+TEST(ExtensionsCore, RoutesStayUnderTheirExtensionsName) {
+  auto with_route = [](const std::string& extension, const std::string& path) {
+    Extension e;
+    e.name = extension;
+    e.routes.push_back({.path = path, .get = [](const ApiRouteCall& c) { return "\"" + c.tenant + "\""; }});
+    return e;
+  };
+  EXPECT_THROW(InstallExtensions({with_route("a", "/v1/tasks")}), PermanentError);
+  EXPECT_THROW(InstallExtensions({with_route("a", "/v1/b/x")}), PermanentError);
+  EXPECT_THROW(InstallExtensions({with_route("a", "/v1/a")}), PermanentError);
+  Extension no_answer = with_route("a", "/v1/a/x");
+  no_answer.routes[0].get = nullptr;
+  EXPECT_THROW(InstallExtensions({no_answer}), PermanentError);
+  InstallExtensions({with_route("a", "/v1/a/x")});
+  const ApiRoute* route = FindExtensionRoute("/v1/a/x");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->get({.database_url = "", .tenant = "acme", .query = {}}), "\"acme\"");
+  EXPECT_EQ(FindExtensionRoute("/v1/a/y"), nullptr);
+  InstallExtensions({});
+  EXPECT_EQ(FindExtensionRoute("/v1/a/x"), nullptr);
 }
 
 // A type registered as data may run a handler compiled into the workers of

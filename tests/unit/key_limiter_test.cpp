@@ -54,5 +54,37 @@ TEST(LocalKeyLimiter, GivesUpAtTheDeadlineOrWhenCancelled) {
   Permit again = limiter->Acquire("k", limit, DeadlineIn(50ms), nullptr);
 }
 
+// The gap counts from the send: B is admitted one gap after A's request
+// left, however long A took between its admission and its send; a holder
+// that lets go unsent frees the turn at once.
+TEST(LocalKeyLimiter, TheGapCountsFromTheSendNotFromTheAdmission) {
+  auto limiter = MakeLocalKeyLimiter();
+  const LimitSpec limit{.max_concurrent = 3, .min_gap = 100ms};
+  Permit first = limiter->Acquire("host", limit, DeadlineIn(5s), nullptr);
+  std::atomic<int64_t> admitted_ns{0};
+  std::thread other([&] {
+    Permit second = limiter->Acquire("host", limit, DeadlineIn(5s), nullptr);
+    admitted_ns = SteadyClock::now().time_since_epoch().count();
+  });
+  std::this_thread::sleep_for(200ms);
+  const auto sent = SteadyClock::now();
+  first.Sent();
+  other.join();
+  EXPECT_GE(SteadyClock::time_point(SteadyClock::duration(admitted_ns.load())) - sent, 100ms);
+
+  { Permit unsent = limiter->Acquire("quiet", limit, DeadlineIn(5s), nullptr); }
+  EXPECT_NO_THROW(limiter->Acquire("quiet", limit, DeadlineIn(50ms), nullptr));
+}
+
+// A pause (Defer) holds a key that has no rate, only a gap.
+TEST(LocalKeyLimiter, DeferPausesAKeyWithOnlyAGap) {
+  auto limiter = MakeLocalKeyLimiter();
+  const LimitSpec limit{.min_gap = 10ms};
+  limiter->Defer("host", 300ms);
+  const auto start = SteadyClock::now();
+  limiter->Acquire("host", limit, DeadlineIn(5s), nullptr);
+  EXPECT_GE(SteadyClock::now() - start, 290ms);
+}
+
 }  // namespace
 }  // namespace fila

@@ -1,5 +1,7 @@
 #include "commands.h"
 
+#include "backfill.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -14,41 +16,6 @@
 
 namespace fila::diario {
 namespace {
-
-constexpr size_t kChunk = 500;
-constexpr int kMaxDays = 20 * 366;
-
-void Backfill(const CliInvocation& args) {
-  const auto tribunal = MakeTribunal(args.Text("--tribunal"));
-  const auto from = Date::Parse(args.Text("--from"), "from");
-  const auto to = Date::Parse(args.Text("--to"), "to");
-  if (to < from) throw PermanentError("--to is before --from", "to");
-  std::vector<TaskRequest> tasks;
-  for (auto day = from; day <= to; day = day.Next()) {
-    if (tasks.size() >= static_cast<size_t>(kMaxDays)) {
-      throw PermanentError("a backfill covers at most 20 years; split the range", "to");
-    }
-    TaskRequest r;
-    r.type = "diario.process";
-    r.queue = args.Text("--queue");
-    r.priority = args.Number("--priority");
-    r.tenant = args.Text("--tenant", "default");
-    r.idempotency_key = "diario.process:" + tribunal->Code() + ":" + day.Iso();
-    r.payload_form = TaskRequest::PayloadForm::kJson;
-    r.payload = nlohmann::json{{"tribunal", tribunal->Code()}, {"date", day.Iso()}, {"use_llm", args.Flag("--use-llm")}}
-                    .dump();
-    tasks.push_back(std::move(r));
-  }
-  int64_t created = 0;
-  int64_t existing = 0;
-  for (size_t first = 0; first < tasks.size(); first += kChunk) {
-    std::vector<TaskRequest> chunk(tasks.begin() + static_cast<std::ptrdiff_t>(first),
-                               tasks.begin() + static_cast<std::ptrdiff_t>(std::min(tasks.size(), first + kChunk)));
-    for (const auto& result : args.enqueue(chunk)) (result.created ? created : existing)++;
-  }
-  std::cout << "diario backfill " << tribunal->Code() << " " << from.Iso() << ".." << to.Iso() << ": " << created
-            << " enqueued, " << existing << " already there\n";
-}
 
 // "12.5 %", or "-" for a share of nothing.
 std::string Percent(int64_t part, int64_t whole) {
@@ -129,15 +96,22 @@ std::vector<CliCommand> Commands() {
   return {
       {.path = {"diario"}, .help = "diario.process: court gazettes"},
       {.path = {"diario", "backfill"},
-       .help = "Enqueue one diario.process task per day (idempotent)",
+       .help = "Enqueue one diario.process task per edition in the tribunal's index (resumable, idempotent)",
        .options = {{"--tribunal", "Tribunal, e.g. tjro", Kind::kText, true},
                    {"--from", "First day, YYYY-MM-DD", Kind::kText, true},
-                   {"--to", "Last day, YYYY-MM-DD (inclusive)", Kind::kText, true},
+                   {"--to", "Last day, YYYY-MM-DD (inclusive), or today", Kind::kText, true},
                    {"--queue", "Queue (default: diario)"},
                    {"--priority", "0 (lowest) to 9 (highest)", Kind::kNumber},
                    {"--tenant", "Tenant owning the tasks"},
-                   {"--use-llm", "Also run the LLM step", Kind::kFlag}},
+                   {"--use-llm", "Also run the LLM step", Kind::kFlag},
+                   {"--retry-base-ms", "First retry delay of each task (default: the type's, 30 s)", Kind::kNumber},
+                   {"--retry-cap-ms", "Longest retry delay (default: the type's, 10 min)", Kind::kNumber}},
        .run = Backfill},
+      {.path = {"diario", "status"},
+       .help = "Progress of the diario backfills: editions discovered, queued, done, no gazette, failed",
+       .options = {{"--json", "Print JSON", Kind::kFlag}, {"--tenant", "Only this tenant's backfills"}},
+       .database_only = true,
+       .run = Status},
       {.path = {"diario", "stats"},
        .help = "diario.process's figures: tasks by outcome, gazettes, decisions, outcomes left unknown",
        .options = {{"--json", "Print JSON", Kind::kFlag},

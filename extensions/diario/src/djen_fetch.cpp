@@ -29,9 +29,7 @@ DjenFetch FetchDjenPublications(HttpClient& http, KeyLimiter& limiter, const Dia
   call.cancelled = cancelled;
   call.limiter = &limiter;
   call.limit_key = HostLimitKey(options.djen_url);
-  call.limit = {.max_concurrent = options.host_concurrency,
-                .rate = options.host_min_interval.count() > 0 ? 1u : 0u,
-                .period = options.host_min_interval};
+  call.limit = HostLimit(options);
   DjenFetch out;
   size_t text_bytes = 0;
   for (int page = 1;; ++page) {

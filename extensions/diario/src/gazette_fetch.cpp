@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "fila/diario/pdf_text.h"
+#include "fila/diario/tjro_site.h"
 
 namespace fila::diario {
 
@@ -51,17 +52,20 @@ HttpResponse FetchGazette(HttpClient& http, KeyLimiter& limiter, const DiarioOpt
   req.max_response_bytes = options.max_pdf_bytes;
   RetryingCall call;
   call.what = "gazette download";
-  call.classify = ClassifyGazetteAnswer;
   call.policy.max_attempts = 1;
   call.try_timeout = options.download_timeout;
   call.deadline = deadline;
   call.cancelled = cancelled;
   call.limiter = &limiter;
   call.limit_key = HostLimitKey(url);
-  call.limit = {.max_concurrent = options.host_concurrency,
-                .rate = options.host_min_interval.count() > 0 ? 1u : 0u,
-                .period = options.host_min_interval};
+  // A host that says "slow down" is left alone by every worker for a while.
+  call.classify = PausingHostOnTrouble(ClassifyGazetteAnswer, limiter, call.limit_key, options.host_backoff);
+  call.limit = HostLimit(options);
   return SendWithRetries(http, std::move(req), call);
+}
+
+LimitSpec HostLimit(const DiarioOptions& options) {
+  return {.max_concurrent = options.host_concurrency, .min_gap = options.host_min_interval};
 }
 
 std::string HostLimitKey(const std::string& url) {

@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
 #include "fila/diario/archive.h"
 #include "fila/diario/pdf_text.h"
+#include "fila/diario/tjro_index.h"
+#include "fila/diario/tjro_site.h"
 #include "fila/diario/tribunal.h"
 #include "fila/v1/diario.pb.h"
 #include "diario_metrics.h"
@@ -62,13 +65,20 @@ class DiarioHandler final {
     const auto cancelled = [&ctx] { return ctx.Cancelled(); };
     const Deadline deadline = ctx.TaskDeadline();
 
+    if (request.by_index) {
+      ctx.Progress(2, "reading the index of " + g.date.substr(0, 4));
+      ResolveDateByIndex(request, deadline, cancelled);
+    }
+    auto no_gazette = [&] {
+      store_.SaveNoGazette(g);
+      nlohmann::json out{{"status", "no_gazette"}, {"tribunal", g.tribunal}, {"date", g.date}, {"url", g.url}};
+      if (!request.edition.empty()) out["edition"] = request.edition;
+      return out.dump();
+    };
+    if (g.url.empty()) return no_gazette();  // the index lists nothing that day
     ctx.Progress(5, "downloading");
     HttpResponse resp = FetchGazette(*http_, limiter_, options_, g.url, request.source, deadline, cancelled);
-    if (resp.status == 404 || resp.status == 410) {
-      store_.SaveNoGazette(g);
-      return nlohmann::json{{"status", "no_gazette"}, {"tribunal", g.tribunal}, {"date", g.date}, {"url", g.url}}
-          .dump();
-    }
+    if (resp.status == 404 || resp.status == 410) return no_gazette();
     const std::string& pdf = resp.body;
     g.sha256 = Sha256Hex(pdf);
     g.size_bytes = static_cast<int64_t>(pdf.size());
@@ -87,7 +97,12 @@ class DiarioHandler final {
       g.archive_uri = archive_->Put(ArchiveName(ctx.Tenant(), g), pdf, deadline, cancelled);
     }
     ctx.Progress(90, "storing");
-    return Store(g, found);
+    std::string result = Store(g, found);
+    if (request.edition.empty()) return result;
+    auto out = nlohmann::json::parse(result);
+    out["edition"] = request.edition;
+    if (!request.other_editions.empty()) out["other_editions"] = request.other_editions;
+    return out.dump();
   }
 
  private:
@@ -97,6 +112,9 @@ class DiarioHandler final {
     UrlSource source = UrlSource::kOperator;
     bool use_llm = false;
     bool djen = false;       // the DJEN publications of the date, not a PDF
+    bool by_index = false;   // a TJRO date: its edition comes from the index
+    std::string edition;     // "2024:162:SUP" when an edition is processed
+    std::vector<std::string> other_editions;  // the date's other editions (by_index)
     std::string djen_code;   // "TJSP"
   };
 
@@ -117,11 +135,14 @@ class DiarioHandler final {
     g.task_id = ctx.TaskId();
     g.tribunal = r.tribunal->Code();
     if (!payload.date().empty()) g.date = Date::Parse(payload.date(), "payload.date").Iso();
+    if (!payload.path().empty()) return ReadEditionRequest(payload, std::move(r));
     if (!payload.url().empty()) {
       ValidatePayloadUrl(payload.url(), "payload.url");
       g.url = payload.url();
-    } else if (!g.date.empty()) {
+    } else if (!g.date.empty() && (g.tribunal != "tjro" || options_.url_templates.count("tjro") > 0)) {
       g.url = r.tribunal->GazetteUrl(Date::Parse(g.date));
+    } else if (!g.date.empty()) {
+      r.by_index = true;  // TJRO names its editions in its index, not by date
     } else {
       throw PermanentError("payload needs a date or a url", "payload.date");
     }
@@ -130,6 +151,63 @@ class DiarioHandler final {
     r.source = payload.url().empty() ? UrlSource::kOperator : UrlSource::kPayload;
     r.use_llm = payload.use_llm();
     return r;
+  }
+
+  // An edition of the tribunal's index: fetched from the configured
+  // tribunal host only, whatever host or path tricks `path` tries.
+  Request ReadEditionRequest(const v1::DiarioProcessPayload& payload, Request r) const {
+    GazetteRecord& g = r.gazette;
+    if (g.tribunal != "tjro") throw PermanentError("payload.path is for tjro's indexed editions", "payload.path");
+    if (!payload.url().empty()) throw PermanentError("give payload.path or payload.url, not both", "payload.url");
+    if (g.date.empty()) throw PermanentError("an edition (payload.path) needs its date", "payload.date");
+    if (payload.edition_number() <= 0 || payload.edition_number() > 999999) {
+      throw PermanentError("payload.edition_number must be 1 to 999999", "payload.edition_number");
+    }
+    Edition ed;
+    ed.date = Date::Parse(g.date);
+    ed.number = payload.edition_number();
+    ed.suffix = payload.edition_suffix();
+    const std::string origin = options_.tjro.Origin();
+    g.url = ResolveOnTribunalHost(origin, payload.path(), "payload.path");
+    ed.path = g.url.substr(origin.size());
+    for (char c : ed.suffix) {
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.') ||
+          ed.suffix.size() > 16) {
+        throw PermanentError("payload.edition_suffix must be up to 16 letters, digits or dots",
+                             "payload.edition_suffix");
+      }
+    }
+    g.source = "edition:" + ed.Key();
+    r.edition = ed.Key();
+    r.source = UrlSource::kOperator;  // the operator's host, checked above
+    r.use_llm = payload.use_llm();
+    return r;
+  }
+
+  // A TJRO date without an edition: the year's index says which editions
+  // that day had; the main one (lowest number, no suffix first) is
+  // processed, the others are named in the result (a backfill enqueues
+  // each edition). None that day: no gazette.
+  void ResolveDateByIndex(Request& r, Deadline deadline, const std::function<bool()>& cancelled) const {
+    GazetteRecord& g = r.gazette;
+    const Date day = Date::Parse(g.date);
+    const std::string origin = options_.tjro.Origin();
+    IndexParse index =
+        ParseTjroIndex(FetchTjroIndex(*http_, limiter_, options_, options_.tjro, day.year, deadline, cancelled),
+                       day.year, origin);
+    std::vector<Edition> that_day;
+    for (auto& e : index.editions) {
+      if (e.date == day) that_day.push_back(std::move(e));
+    }
+    std::sort(that_day.begin(), that_day.end(), [](const Edition& a, const Edition& b) {
+      return std::make_tuple(!a.suffix.empty(), a.number, a.suffix) <
+             std::make_tuple(!b.suffix.empty(), b.number, b.suffix);
+    });
+    if (that_day.empty()) return;  // g.url stays empty: no gazette that day
+    g.url = origin + that_day.front().path;
+    g.source = "edition:" + that_day.front().Key();
+    r.edition = that_day.front().Key();
+    for (size_t i = 1; i < that_day.size(); ++i) r.other_editions.push_back(that_day[i].Key());
   }
 
   // source "djen": a checked tribunal code and a date; the URL is the
@@ -264,6 +342,8 @@ DiarioOptions DiarioOptions::FromEnv() {
   o.llm = LlmConfig::FromEnv();
   o.host_concurrency = static_cast<uint32_t>(EnvInt("FILA_DIARIO_HOST_CONCURRENCY", 3));
   o.host_min_interval = std::chrono::milliseconds(EnvInt("FILA_DIARIO_MIN_INTERVAL_MS", 1000));
+  o.host_backoff = std::chrono::milliseconds(EnvInt("FILA_DIARIO_HOST_BACKOFF_MS", 60000));
+  o.tjro = TjroSite::FromEnv();
   o.download_timeout = std::chrono::seconds(EnvInt("FILA_DIARIO_DOWNLOAD_TIMEOUT_S", 120));
   return o;
 }

@@ -77,6 +77,25 @@ struct CliCommand {
   std::function<void(const CliInvocation&)> run;
 };
 
+// A call of an extension's HTTP route (ApiRoute), after the API checked the
+// caller's token.
+struct ApiRouteCall {
+  std::string database_url;
+  // The caller's tenant; "" for an operator, who sees every tenant. A
+  // route answers a producer about its own tenant only.
+  std::string tenant;
+  std::map<std::string, std::string> query;
+};
+
+// A read-only JSON route an extension adds to fila-scheduler's HTTP API
+// (GET only, behind the same bearer token check as every route).
+struct ApiRoute {
+  std::string path;  // exact, under /v1/<extension name>/, e.g. "/v1/diario/backfills"
+  // The JSON body of a 200 answer. PermanentError: 400 naming its field;
+  // TransientError: 503. Called from many API threads at once.
+  std::function<std::string(const ApiRouteCall&)> get;
+};
+
 struct Extension {
   std::string name;  // [a-z0-9_-], unique: the folder under extensions/
   // Task types compiled in with the extension (version 0): every binary
@@ -92,7 +111,11 @@ struct Extension {
   // keep from `services` lives as long as the worker.
   std::function<void(HandlerRegistry&, const WorkerServices&)> register_handlers;
   std::vector<CliCommand> commands;
+  std::vector<ApiRoute> routes;
 };
+
+// The installed extensions' route of `path`, or null.
+const ApiRoute* FindExtensionRoute(const std::string& path);
 
 // Installs the extensions of this process: their types join
 // TaskTypes::Builtin(), their binding kinds BindingKinds(), their commands

@@ -50,6 +50,14 @@ struct HttpRequest {
   // thread): once it returns true the request is abandoned, its connection
   // closed, and Send throws TransientError ("... cancelled"). Empty: never.
   std::function<bool()> cancelled;
+  // false: a 3xx is the response (its Location header read by the caller,
+  // e.g. a "latest issue" page that redirects to it), nothing is followed.
+  bool follow_redirects = true;
+  // Called as each request has left (a redirect's too): right after its
+  // headers were handed to the kernel, before any answer is read; from the
+  // calling thread. Must not throw. Times a host's minimum gap from the
+  // send (Permit::Sent).
+  std::function<void()> on_send;
 };
 
 struct HttpResponse {

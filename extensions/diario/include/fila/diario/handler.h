@@ -32,18 +32,25 @@
 #include "fila/core/key_limiter.h"
 #include "fila/diario/llm.h"
 #include "fila/diario/store.h"
+#include "fila/diario/tjro_index.h"
 #include "fila/extract/budget.h"
 #include "fila/http/http_client.h"
 
 namespace fila::diario {
 
 struct DiarioOptions {
-  std::map<std::string, std::string> url_templates;  // tribunal -> URL template
+  // tribunal -> URL template of a gazette by date (a mirror's; TJRO itself
+  // publishes no such URLs: its editions are found through `tjro`'s index).
+  std::map<std::string, std::string> url_templates;
+  TjroSite tjro;
   std::string archive_target;                        // "" none, folder, file:// or http(s)://
   LlmConfig llm;
   // Per tribunal host, across every worker sharing the limiter.
   uint32_t host_concurrency = 3;
   std::chrono::milliseconds host_min_interval{1000};
+  // How long every worker leaves a host alone after it answered 403, 408,
+  // 429, 5xx or its block page (longer when its Retry-After says so).
+  std::chrono::milliseconds host_backoff{60000};
   std::chrono::seconds download_timeout{120};
   size_t max_pdf_bytes = size_t{200} << 20;
   // fila-extract, which reads each gazette in a process of its own; ""
@@ -57,6 +64,8 @@ struct DiarioOptions {
   int djen_page_size = 100;
   int djen_max_pages = 100;
   size_t max_djen_answer_bytes = size_t{32} << 20;
+  // FILA_DIARIO_TJRO_INDEX_URL, FILA_DIARIO_TJRO_LATEST_URL,
+  // FILA_DIARIO_HOST_BACKOFF_MS,
   // FILA_DIARIO_TJRO_URL (URL template), FILA_DIARIO_DJEN_URL,
   // FILA_DIARIO_DJEN_MAX_PAGES, FILA_DIARIO_DJEN_PAGE_SIZE, FILA_DIARIO_ARCHIVE,
   // FILA_DIARIO_HOST_CONCURRENCY, FILA_DIARIO_MIN_INTERVAL_MS,
@@ -74,5 +83,9 @@ Handler MakeDiarioHandler(DiarioOptions options, DiarioStore& store, KeyLimiter&
 
 // The limiter key of a tribunal host.
 std::string HostLimitKey(const std::string& url);
+
+// The limit every request to a tribunal host is made under: the options'
+// concurrency, and their minimum interval as a gap between sends.
+LimitSpec HostLimit(const DiarioOptions& options);
 
 }  // namespace fila::diario
