@@ -1,5 +1,6 @@
 #include "db.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <random>
@@ -81,6 +82,19 @@ ScratchDatabase::~ScratchDatabase() {
 void ScratchDatabase::Migrate(const std::string& bin_dir, const std::string& log_path) {
   RunCapture(bin_dir + "/fila", {"migrate", "up"}, {{"FILA_DATABASE_URL", url_}}, log_path,
              std::chrono::seconds(120));
+  // What-if figures: the schema as it would be with this SQL applied (an
+  // index dropped, a setting changed), measured side by side with the
+  // schema as shipped in another run.
+  const char* sql = std::getenv("FILA_BENCH_AFTER_MIGRATE_SQL");
+  if (sql == nullptr || *sql == '\0') return;
+  try {
+    pqxx::connection c(url_);
+    pqxx::nontransaction tx(c);
+    tx.exec0(sql);
+  } catch (const std::exception& e) {
+    throw BenchError(std::string("FILA_BENCH_AFTER_MIGRATE_SQL failed: ") + e.what());
+  }
+  std::cerr << "fila-bench: applied FILA_BENCH_AFTER_MIGRATE_SQL to " << name_ << "\n";
 }
 
 struct TaskDb::Impl {

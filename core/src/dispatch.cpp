@@ -65,6 +65,30 @@ DispatchPlan PlanDispatch(
       return groups[a].head_created_ms < groups[b].head_created_ms;
     return groups[a].head_id < groups[b].head_id;
   };
+  // The queues' totals for `ahead`, over the tenants with rows or usage
+  // there; only where two tenants or more have rows.
+  struct Total {
+    int64_t serving = 0;
+    int64_t weight = 0;
+    std::set<std::string> tenants;
+  };
+  std::map<std::pair<std::string, std::string>, int64_t> serving;
+  std::map<std::string, Total> totals;
+  for (const DispatchGroup& g : groups) totals[g.queue].tenants.insert(g.tenant);
+  std::erase_if(totals, [](const auto& entry) { return entry.second.tenants.size() < 2; });
+  for (const auto& [key, share] : shares) {
+    if (auto it = totals.find(key.first); it != totals.end()) it->second.tenants.insert(key.second);
+  }
+  for (auto& [queue, total] : totals) {
+    for (const auto& tenant : total.tenants) {
+      const auto key = std::pair{queue, tenant};
+      const auto share = shares.find(key);
+      const int64_t s = share == shares.end() ? 0 : share->second.serving;
+      serving[key] = s;
+      total.serving += s;
+      total.weight += share == shares.end() ? 1 : std::max<int64_t>(1, share->second.weight);
+    }
+  }
   std::vector<DispatchPick>& picks = plan.picks;
   // Groups are few (queues x priorities x tenants with waiting rows) and a
   // pass takes a few hundred rows: a scan per row is cheap enough.
@@ -75,7 +99,17 @@ DispatchPlan PlanDispatch(
       if (best == groups.size() || before(i, best)) best = i;
     }
     if (best == groups.size()) break;
-    picks.push_back({best, c[best].eff});
+    bool ahead = false;
+    if (auto it = totals.find(groups[best].queue); it != totals.end()) {
+      // serving / weight < total serving / total weight, without division
+      int64_t& mine = serving[{groups[best].queue, groups[best].tenant}];
+      ahead = mine * it->second.weight < it->second.serving * c[best].weight;
+      if (ahead) {
+        ++mine;
+        ++it->second.serving;
+      }
+    }
+    picks.push_back({best, c[best].eff, ahead});
     --c[best].left;
     --*c[best].room;
     ++*c[best].usage;

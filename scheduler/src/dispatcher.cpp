@@ -93,6 +93,7 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   for (const auto& [queue, aging] : options_.aging) request.aging_ms[queue] = aging.count();
   request.skip.assign(skip.begin(), skip.end());
   request.in_broker = in_broker_;
+  request.in_broker_ahead.assign(ahead_.begin(), ahead_.end());
   drained_ = false;
   if (request.bounded) {
     for (const auto& queue : queues_) CountRoom(queue, request);
@@ -104,6 +105,7 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
     result = store_.FetchDispatch(request);
   }
   in_broker_ = std::move(result.in_broker);
+  ForgetAheadNotInBroker();
   // The queues worth counting next time: those with rows now.
   std::set<std::string> queues(result.full_queues.begin(), result.full_queues.end());
   std::map<std::string, uint64_t> aged;
@@ -142,7 +144,10 @@ void Dispatcher::Settled(std::span<const SentTask> tasks, bool confirmed) {
     if (auto it = sending_.find(t.queue); it != sending_.end() && --it->second <= 0) sending_.erase(it);
   }
   if (!confirmed || options_.window == 0) return;
-  for (const auto& t : tasks) in_broker_.push_back(t.id);
+  for (const auto& t : tasks) {
+    in_broker_.push_back(t.id);
+    if (t.ahead) ahead_.insert(t.id);
+  }
   TrimInBroker();
 }
 
@@ -150,13 +155,22 @@ void Dispatcher::TrimInBroker() {
   if (in_broker_.size() > kMaxInBroker) {
     in_broker_.erase(in_broker_.begin(),
                      in_broker_.begin() + static_cast<std::ptrdiff_t>(in_broker_.size() - kMaxInBroker));
+    ForgetAheadNotInBroker();
   }
+}
+
+void Dispatcher::ForgetAheadNotInBroker() {
+  if (ahead_.empty()) return;
+  const std::set<std::string> kept(in_broker_.begin(), in_broker_.end());
+  std::erase_if(ahead_, [&](const std::string& id) { return !kept.contains(id); });
 }
 
 void Dispatcher::Published(std::span<const OutboxItem> items) {
   if (options_.window == 0) return;  // no usage to keep: the order is the id order
   for (const auto& item : items) {
-    if (!item.envelope.queue.empty()) in_broker_.push_back(item.envelope.id);
+    if (item.envelope.queue.empty()) continue;
+    in_broker_.push_back(item.envelope.id);
+    if (item.ahead) ahead_.insert(item.envelope.id);
   }
   TrimInBroker();
 }

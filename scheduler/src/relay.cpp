@@ -126,7 +126,8 @@ size_t Relay::SendNext() {
     batch.outbox_ids.push_back(item.outbox_id);
     if (item.envelope.queue.empty()) continue;  // no longer queued: nothing to publish
     messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
-                        static_cast<uint8_t>(item.publish_priority), item.envelope.id});
+                        static_cast<uint8_t>(item.publish_priority), item.envelope.id,
+                        item.ahead});
   }
   if (messages.empty()) {
     store_.DeleteOutbox(batch.outbox_ids);
@@ -136,7 +137,7 @@ size_t Relay::SendNext() {
   batch.ticket = publisher_.PublishAsync(messages, DeadlineIn(options_.publish_timeout));
   batch.messages = messages.size();
   for (const auto& item : items) {
-    if (!item.envelope.queue.empty()) batch.tasks.push_back({item.envelope.queue, item.envelope.id});
+    if (!item.envelope.queue.empty()) batch.tasks.push_back({item.envelope.queue, item.envelope.id, item.ahead});
   }
   dispatcher_.Sent(batch.tasks);
   in_flight_.push_back(std::move(batch));

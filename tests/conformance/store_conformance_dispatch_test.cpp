@@ -156,6 +156,59 @@ TEST_P(StoreConformance, DispatchCountsUnclaimedPublishedTasksAsUsage) {
   EXPECT_EQ(r.items[1].envelope.id, a);
 }
 
+TEST_P(StoreConformance, DispatchPublishesAQuietTenantsRowsAheadAndAFloodingTenantsNot) {
+  // A runs two tasks and waits with two more; B, with nothing running,
+  // waits with one: B's row goes ahead of A's of its priority in the
+  // broker, A's do not (2 + 1 > (2 + 0) / 2 after B's pick, and so on).
+  auto running = EnqueueAll(store(), {Task("a"), Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {running[0].id, running[1].id}).claimed.size(), 2u);
+  EnqueueAll(store(), {Task("a"), Task("a")});
+  const std::string b = EnqueueOne(store(), Task("b"));
+  const auto r = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(r.items.size(), 3u);
+  for (const auto& item : r.items) {
+    EXPECT_EQ(item.ahead, item.envelope.id == b) << item.envelope.tenant;
+  }
+}
+
+TEST_P(StoreConformance, DispatchCountsOnlyAheadMessagesInTheBrokerForAhead) {
+  // A's three messages in the broker are not ahead: they wait behind B's
+  // two ahead ones and serve nobody yet, so A's next row goes ahead and
+  // B's does not, although A's usage (3) is above B's (2).
+  auto a_sent = EnqueueAll(store(), {Task("a"), Task("a"), Task("a")});
+  auto b_sent = EnqueueAll(store(), {Task("b"), Task("b")});
+  DrainOutbox(store());
+  const std::string a = EnqueueOne(store(), Task("a"));
+  const std::string b = EnqueueOne(store(), Task("b"));
+  DispatchRequest req = Unbounded(10);
+  for (const auto& t : a_sent) req.in_broker.push_back(t.id);
+  for (const auto& t : b_sent) {
+    req.in_broker.push_back(t.id);
+    req.in_broker_ahead.push_back(t.id);
+  }
+  const auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].envelope.id, b) << "usage still orders the publishing";
+  EXPECT_FALSE(r.items[0].ahead);
+  EXPECT_EQ(r.items[1].envelope.id, a);
+  EXPECT_TRUE(r.items[1].ahead);
+}
+
+TEST_P(StoreConformance, DispatchPublishesNothingAheadForATenantAlone) {
+  // One tenant's rows: nothing to be fair about, whatever its usage.
+  auto running = EnqueueAll(store(), {Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {running[0].id}).claimed.size(), 1u);
+  EnqueueAll(store(), {Task("a"), Task("a", 5)});
+  const auto r = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(r.items.size(), 2u);
+  for (const auto& item : r.items) EXPECT_FALSE(item.ahead);
+  // Nor does the oldest-first read, which knows no tenants.
+  EnqueueAll(store(), {Task("a"), Task("b")});
+  for (const auto& item : store().FetchOutbox(10, {})) EXPECT_FALSE(item.ahead);
+}
+
 TEST_P(StoreConformance, DispatchSeesRowsWrittenByTheDueRelease) {
   NewTask later = Task("a", 4);
   later.run_at_ms = NowUnixMs() + 200;

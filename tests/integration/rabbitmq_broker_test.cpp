@@ -154,6 +154,21 @@ class AdminConnection final {
     Check("queue.declare " + physical);
   }
 
+  // Declares fila.<logical> as fila did before it used x-max-priority 19.
+  void DeclareWithPriorityTen(const std::string& logical) {
+    const std::string physical = "fila." + logical;
+    amqp_table_entry_t entries[2];
+    entries[0].key = amqp_cstring_bytes("x-queue-type");
+    entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    entries[0].value.value.bytes = amqp_cstring_bytes("classic");
+    entries[1].key = amqp_cstring_bytes("x-max-priority");
+    entries[1].value.kind = AMQP_FIELD_KIND_I32;
+    entries[1].value.value.i32 = 10;
+    amqp_queue_declare(state_, 1, amqp_cstring_bytes(physical.c_str()), /*passive=*/0,
+                       /*durable=*/1, 0, 0, amqp_table_t{2, entries});
+    Check("queue.declare " + physical);
+  }
+
   // Takes (gets and acks) every message of the shared queue "fila.dead"
   // whose x-fila-queue is `source_queue`, until at least `expected` were
   // found or `patience` ran out. Other tests' dead letters are held only for
@@ -316,6 +331,54 @@ TEST_F(RabbitMq, HigherPriorityOvertakesBacklog) {
   auto second = consumer->Next(DeadlineIn(milliseconds(5000)));
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->body, "low-0");
+}
+
+OutgoingMessage Ahead(const std::string& queue, std::string body, uint8_t priority) {
+  OutgoingMessage m = Msg(queue, std::move(body), priority);
+  m.ahead = true;
+  return m;
+}
+
+// Bodies of every delivery until one does not come within `wait`, acked.
+std::vector<std::string> DrainBodies(Consumer& consumer, milliseconds wait = milliseconds(1000)) {
+  std::vector<std::string> bodies;
+  while (auto delivery = consumer.Next(DeadlineIn(wait))) {
+    bodies.push_back(delivery->body);
+    consumer.Ack(delivery->epoch, delivery->tag);
+  }
+  return bodies;
+}
+
+TEST_F(RabbitMq, AheadMessagesGoFirstWithinTheirPriorityAndNeverBeforeAHigherOne) {
+  // A quiet tenant's task published after a window of another tenant's
+  // (docs/fairness.md).
+  const std::string queue = NewQueue("ahead");
+  std::vector<OutgoingMessage> window;
+  for (int i = 0; i < 30; ++i) window.push_back(Msg(queue, "a" + std::to_string(i), 3));
+  Publish(window);
+  Publish({Msg(queue, "top", 4), Ahead(queue, "b1", 3), Ahead(queue, "b-low", 2),
+           Ahead(queue, "b2", 3)});
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 1);
+  const auto bodies = DrainBodies(*consumer);
+  ASSERT_EQ(bodies.size(), 34u);
+  EXPECT_EQ((std::vector<std::string>(bodies.begin(), bodies.begin() + 4)),
+            (std::vector<std::string>{"top", "b1", "b2", "a0"}));
+  EXPECT_EQ(bodies.back(), "b-low");
+}
+
+TEST_F(RabbitMq, AQueueDeclaredWithPriorityTenIsUsedAsItIsWithItsPrioritiesIntact) {
+  // Declared by an earlier fila: declaring it with 19 would be refused. It
+  // is kept, and a message goes with its priority alone: 9 must not become
+  // 10 of 10 with 5 (2 x 5), nor ahead messages jump their priority's FIFO.
+  const std::string queue = NewQueue("priority-ten");
+  admin_->DeclareWithPriorityTen(queue);
+  Publish({Msg(queue, "low", 0), Ahead(queue, "mid-ahead", 5), Msg(queue, "mid", 5),
+           Ahead(queue, "low-ahead", 0), Msg(queue, "high", 9)});
+  auto consumer = broker_->NewConsumer();
+  consumer->Start({queue}, 1);
+  EXPECT_EQ(DrainBodies(*consumer),
+            (std::vector<std::string>{"high", "mid-ahead", "mid", "low", "low-ahead"}));
 }
 
 TEST_F(RabbitMq, PrefetchCapsUnackedAcrossQueues) {

@@ -3,6 +3,8 @@
 // idempotency key answers the first's id.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -90,6 +92,102 @@ TEST(EnqueueCombiner, APassedDeadlineIsNeverCommitted) {
                TransientError);
   auto lease = pool.Acquire(SteadyClock::now() + std::chrono::seconds(1));
   EXPECT_EQ(lease->CountActive(), 0);
+}
+
+// EnqueueAsync: no caller thread waits. Each callback is called once, from
+// a committer, with the task's own answer (a bad task fails alone, a
+// repeated key answers the first's id); a full queue and a passed deadline
+// are answered without a commit.
+TEST(EnqueueCombiner, AsyncCallersAreEachAnsweredOnceByACommitter) {
+  StorePool pool([] { return std::unique_ptr<StateStore>(new MemoryStore()); }, 1);
+  GroupCounter metrics;
+  constexpr size_t kCallers = 200;
+  std::mutex mutex;
+  std::condition_variable all_in;
+  std::vector<int> calls(kCallers, 0);
+  std::vector<std::optional<EnqueueResult>> results(kCallers);
+  std::vector<std::string> errors(kCallers);
+  std::set<std::thread::id> answering;
+  size_t answered = 0;
+  {
+    EnqueueCombiner combiner(pool, {.max_group = 16, .max_queued = 1000, .committers = 2}, metrics);
+    for (size_t i = 0; i < kCallers; ++i) {
+      NewTask t = Noop(i == 10 || i == 150 ? "same" : "");
+      if (i == 7) t.depends_on = {"00000000-0000-4000-8000-000000000000"};
+      combiner.EnqueueAsync(std::move(t), SteadyClock::now() + std::chrono::seconds(10),
+                            [&, i](const NewTask&, const EnqueueResult& result, std::exception_ptr error) {
+                              std::lock_guard lock(mutex);
+                              ++calls[i];
+                              answering.insert(std::this_thread::get_id());
+                              try {
+                                if (error) std::rethrow_exception(error);
+                                results[i] = result;
+                              } catch (const PermanentError& e) {
+                                errors[i] = e.field();
+                              }
+                              if (++answered == kCallers) all_in.notify_all();
+                            });
+    }
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_in.wait_for(lock, std::chrono::seconds(10), [&] { return answered == kCallers; }))
+        << answered << " of " << kCallers << " answered";
+  }
+  EXPECT_EQ(metrics.tasks(), kCallers);
+  EXPECT_EQ(answering.count(std::this_thread::get_id()), 0u) << "a caller's thread answered";
+  std::set<std::string> ids;
+  for (size_t i = 0; i < kCallers; ++i) {
+    EXPECT_EQ(calls[i], 1) << i;
+    if (i == 7) {
+      EXPECT_EQ(errors[i], "depends_on");
+      continue;
+    }
+    ASSERT_TRUE(results[i]) << i << ": " << errors[i];
+    ids.insert(results[i]->id);
+  }
+  EXPECT_EQ(results[10]->id, results[150]->id);
+  EXPECT_EQ(ids.size(), kCallers - 2);
+
+  // A task past its deadline is answered by a committer, never committed.
+  EnqueueCombiner tiny(pool, {.max_queued = 1, .committers = 1}, metrics);
+  std::atomic<bool> expired{false};
+  tiny.EnqueueAsync(Noop(), SteadyClock::now() - std::chrono::seconds(1),
+                    [&](const NewTask&, const EnqueueResult&, std::exception_ptr error) {
+                      try {
+                        if (error) std::rethrow_exception(error);
+                      } catch (const TransientError& e) {
+                        expired = std::string(e.what()).find("waited too long") != std::string::npos;
+                      }
+                    });
+  for (int i = 0; i < 200 && !expired; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(expired);
+
+  // A full queue is refused at once, on the caller's thread: the committer
+  // holds one task (waiting for the pool's only store), one more waits,
+  // and the third is answered 429's QuotaExceeded before EnqueueAsync returns.
+  const size_t committed_before = metrics.tasks();
+  std::atomic<int> done{0};
+  auto count = [&](const NewTask&, const EnqueueResult&, std::exception_ptr error) {
+    if (!error) ++done;
+  };
+  {
+    auto held = pool.Acquire(SteadyClock::now() + std::chrono::seconds(1));
+    tiny.EnqueueAsync(Noop(), SteadyClock::now() + std::chrono::seconds(10), count);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // taken by the committer
+    tiny.EnqueueAsync(Noop(), SteadyClock::now() + std::chrono::seconds(10), count);
+    bool refused_here = false;
+    tiny.EnqueueAsync(Noop(), SteadyClock::now() + std::chrono::seconds(10),
+                      [&](const NewTask&, const EnqueueResult&, std::exception_ptr error) {
+                        try {
+                          if (error) std::rethrow_exception(error);
+                        } catch (const QuotaExceeded&) {
+                          refused_here = true;
+                        }
+                      });
+    EXPECT_TRUE(refused_here);
+  }
+  for (int i = 0; i < 300 && done < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(done.load(), 2);
+  EXPECT_EQ(metrics.tasks() - committed_before, 2u);
 }
 
 ApiBackpressure Bounds() {

@@ -55,6 +55,21 @@ TEST(MemoryBroker, PriorityAboveNineCountsAsNine) {
   EXPECT_EQ(DrainBodies(*consumer), (std::vector<std::string>{"nine", "two-hundred", "one"}));
 }
 
+TEST(MemoryBroker, DeliversAheadMessagesFirstWithinTheirPriorityOnly) {
+  MemoryBroker broker;
+  auto ahead = [](std::string body, uint8_t priority) {
+    OutgoingMessage m = Msg("q", std::move(body), priority);
+    m.ahead = true;
+    return m;
+  };
+  Publish(broker, {Msg("q", "a1", 3), Msg("q", "a2", 3), Msg("q", "top", 4), ahead("b1", 3),
+                   ahead("b-low", 2), ahead("b2", 3)});
+  auto consumer = broker.NewConsumer();
+  consumer->Start({"q"}, 10);
+  EXPECT_EQ(DrainBodies(*consumer),
+            (std::vector<std::string>{"top", "b1", "b2", "a1", "a2", "b-low"}));
+}
+
 TEST(MemoryBroker, KeepsFifoOrderWithinAPriority) {
   MemoryBroker broker;
   std::vector<OutgoingMessage> batch;

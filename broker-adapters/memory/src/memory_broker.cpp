@@ -17,10 +17,11 @@ namespace {
 
 constexpr uint8_t kTopPriority = 9;
 
-// Orders a queue: higher priority first, then publish order. A requeued
-// message keeps its key, so it returns to where it was.
+// Orders a queue: higher priority first, `ahead` first within a priority,
+// then publish order. A requeued message keeps its key, so it returns to
+// where it was.
 struct Position {
-  uint8_t rank = 0;  // kTopPriority - priority
+  uint8_t rank = 0;  // 2 * (kTopPriority - priority), + 1 unless ahead
   uint64_t sequence = 0;
   auto operator<=>(const Position&) const = default;
 };
@@ -83,7 +84,8 @@ struct MemoryBroker::State {
 
   void Enqueue(const OutgoingMessage& outgoing) {
     Position position{
-        static_cast<uint8_t>(kTopPriority - std::min(outgoing.priority, kTopPriority)),
+        static_cast<uint8_t>(2 * (kTopPriority - std::min(outgoing.priority, kTopPriority)) +
+                             (outgoing.ahead ? 0 : 1)),
         next_sequence++};
     queues[outgoing.queue].emplace(position, Message{outgoing.body, false, {}, {}, {}});
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,24 @@ inline constexpr char kQueuePrefix[] = "fila.";
 inline constexpr char kContentType[] = "application/x-protobuf";
 // Every Publisher and Consumer uses one channel on its own connection.
 inline constexpr amqp_channel_t kChannel = 1;
+// Declarations that may be refused (ProbeFilaQueue) use their own channel.
+inline constexpr amqp_channel_t kProbeChannel = 3;
 // RabbitMQ's supported maximum is 255, but each priority level costs memory
-// and CPU in a classic queue; 10 covers the 0..9 of OutgoingMessage.
+// and CPU in a classic queue. A work queue gets 19: message priority
+// 2 * priority + ahead orders OutgoingMessage's 0..9 and, within each,
+// the `ahead` ones first (docs/fairness.md). The ingest queue, which
+// producers declare themselves, and a work queue declared before fila used
+// 19 keep 10: there a message carries its priority alone.
 inline constexpr int kMaxPriority = 10;
+inline constexpr int kFairMaxPriority = 19;
+inline constexpr char kIngestLogical[] = "ingest";  // producers declare it with kMaxPriority
+
+// What declaring a queue found: its counts, and the x-max-priority it has
+// (kFairMaxPriority, kMaxPriority, or 0 for a quorum queue).
+struct DeclaredQueue {
+  QueueCounts counts;
+  int max_priority = 0;
+};
 
 // Dead letters: a durable fanout exchange and a queue bound to it. The queue
 // is an ordinary fila queue (same name mapping, same arguments), so the
@@ -129,7 +145,10 @@ class AmqpConnection final {
   // binds it; returns queue.declare-ok's counts. Throws TransientError; when
   // the queue exists with other arguments, its message says what the
   // operator can do.
-  QueueCounts DeclareQueue(std::string_view logical);
+  // A classic work queue is declared with kFairMaxPriority, and one that
+  // exists with kMaxPriority is used as it is. `known_max_priority`, what an
+  // earlier declaration on this connection returned, skips the probe.
+  DeclaredQueue DeclareQueue(std::string_view logical, int known_max_priority = -1);
   // Declares the fanout exchange kDeadExchange and the queue "fila.dead"
   // (arguments as DeclareQueue's; an existing one of the other queue type is
   // kept, with a warning), bound to it. Idempotent. False, after a warning,
@@ -157,7 +176,12 @@ class AmqpConnection final {
   // queue.declare of a fila queue (durable, arguments of queue_type_). One
   // that exists with other arguments fails, or with `keep_other` is used as
   // it is, after a warning.
-  QueueCounts DeclareFilaQueue(const std::string& physical, bool keep_other);
+  QueueCounts DeclareFilaQueue(const std::string& physical, bool keep_other,
+                               int max_priority = kMaxPriority);
+  // As DeclareFilaQueue, on a channel of its own that a refusal closes
+  // (kChannel may have publishes in flight): nothing when the queue exists
+  // with other arguments.
+  std::optional<QueueCounts> ProbeFilaQueue(const std::string& physical, int max_priority);
   void DeclareDeadLetterQueue();  // DeclareDeadLetterTopology() without the tolerance
 
   amqp_connection_state_t state_;

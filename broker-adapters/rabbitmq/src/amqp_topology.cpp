@@ -18,13 +18,13 @@ namespace {
 // queues carry it. A classic queue declared before x-queue-type was sent
 // accepts x-queue-type=classic: the broker treats both as classic.
 struct QueueArguments {
-  explicit QueueArguments(RabbitMqQueueType type) {
+  QueueArguments(RabbitMqQueueType type, int max_priority) {
     entries[0].key = amqp_cstring_bytes("x-queue-type");
     entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
     entries[0].value.value.bytes = amqp_cstring_bytes(ToString(type));
     entries[1].key = amqp_cstring_bytes("x-max-priority");
     entries[1].value.kind = AMQP_FIELD_KIND_I32;
-    entries[1].value.value.i32 = kMaxPriority;
+    entries[1].value.value.i32 = max_priority;
     count = type == RabbitMqQueueType::kClassic ? 2 : 1;
   }
   QueueArguments(const QueueArguments&) = delete;
@@ -43,6 +43,13 @@ QueueCounts Counts(const amqp_queue_declare_ok_t* ok) {
   return {ok->message_count, ok->consumer_count};
 }
 
+bool IsPreconditionFailed(const amqp_rpc_reply_t& reply) {
+  return reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+         reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD && reply.reply.decoded != nullptr &&
+         static_cast<const amqp_channel_close_t*>(reply.reply.decoded)->reply_code ==
+             kPreconditionFailed;
+}
+
 }  // namespace
 
 void AmqpConnection::DeclareExchange() {
@@ -53,16 +60,35 @@ void AmqpConnection::DeclareExchange() {
   amqp_maybe_release_buffers(state_);
 }
 
-QueueCounts AmqpConnection::DeclareFilaQueue(const std::string& physical, bool keep_other) {
-  QueueArguments arguments(queue_type_);
+std::optional<QueueCounts> AmqpConnection::ProbeFilaQueue(const std::string& physical,
+                                                          int max_priority) {
+  amqp_channel_open(state_, kProbeChannel);
+  CheckLastRpc("channel.open", kProbeChannel);
+  QueueArguments arguments(queue_type_, max_priority);
+  const amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(state_, kProbeChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
+                         /*exclusive=*/0, /*auto_delete=*/0, arguments.table());
+  const amqp_rpc_reply_t reply = amqp_get_rpc_reply(state_);
+  if (IsPreconditionFailed(reply)) {
+    AnswerClose(kProbeChannel, reply.reply);  // the broker closed the channel
+    return std::nullopt;
+  }
+  CheckLastRpc("queue.declare " + physical, kProbeChannel);
+  const QueueCounts counts = Counts(ok);
+  const amqp_rpc_reply_t closed = amqp_channel_close(state_, kProbeChannel, AMQP_REPLY_SUCCESS);
+  if (closed.reply_type != AMQP_RESPONSE_NORMAL)
+    throw TransientError("rabbitmq: channel.close failed: " + DescribeReply(closed));
+  return counts;
+}
+
+QueueCounts AmqpConnection::DeclareFilaQueue(const std::string& physical, bool keep_other,
+                                             int max_priority) {
+  QueueArguments arguments(queue_type_, max_priority);
   const amqp_queue_declare_ok_t* ok =
       amqp_queue_declare(state_, kChannel, Bytes(physical), /*passive=*/0, /*durable=*/1,
                          /*exclusive=*/0, /*auto_delete=*/0, arguments.table());
   const amqp_rpc_reply_t reply = amqp_get_rpc_reply(state_);
-  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
-      reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD && reply.reply.decoded != nullptr &&
-      static_cast<const amqp_channel_close_t*>(reply.reply.decoded)->reply_code ==
-          kPreconditionFailed) {
+  if (IsPreconditionFailed(reply)) {
     // The broker names one differing argument, which need not be the type;
     // the operator needs to know which setting decides it.
     const std::string why = DescribeReply(reply);
@@ -88,14 +114,38 @@ QueueCounts AmqpConnection::DeclareFilaQueue(const std::string& physical, bool k
   return Counts(ok);
 }
 
-QueueCounts AmqpConnection::DeclareQueue(std::string_view logical) {
+DeclaredQueue AmqpConnection::DeclareQueue(std::string_view logical, int known_max_priority) {
   const std::string physical = PhysicalQueueName(logical);
-  const QueueCounts counts = DeclareFilaQueue(physical, /*keep_other=*/false);
+  DeclaredQueue declared;
+  const bool classic = queue_type_ == RabbitMqQueueType::kClassic;
+  std::optional<QueueCounts> fair;
+  bool refused = false;
+  if (classic && logical != kIngestLogical) {
+    if (known_max_priority == kFairMaxPriority) {
+      fair = DeclareFilaQueue(physical, /*keep_other=*/false, kFairMaxPriority);
+    } else if (known_max_priority < 0) {
+      fair = ProbeFilaQueue(physical, kFairMaxPriority);
+      refused = !fair;
+    }
+  }
+  if (fair) {
+    declared = {*fair, kFairMaxPriority};
+  } else {
+    // Refused with 19, a queue of fila's type exists with 10; any other
+    // difference fails here, with what the operator can do about it.
+    declared = {DeclareFilaQueue(physical, /*keep_other=*/false), classic ? kMaxPriority : 0};
+    if (refused) {
+      spdlog::warn("rabbitmq: {} exists with x-max-priority {} (declared before fila delivered a "
+                   "quiet tenant's tasks first within a priority): it is used as it is, with "
+                   "priorities alone; let it drain and delete it to have it declared with {}",
+                   physical, kMaxPriority, kFairMaxPriority);
+    }
+  }
   amqp_queue_bind(state_, kChannel, Bytes(physical), amqp_cstring_bytes(kExchange), Bytes(logical),
                   amqp_empty_table);
   CheckLastRpc("queue.bind " + physical);
   amqp_maybe_release_buffers(state_);
-  return counts;
+  return declared;
 }
 
 bool AmqpConnection::DeclareDeadLetterTopology() {

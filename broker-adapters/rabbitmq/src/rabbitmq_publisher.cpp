@@ -94,6 +94,19 @@ QueueCounts RabbitMqPublisher::CountQueue(const std::string& queue, Deadline dea
   return counts;
 }
 
+bool RabbitMqPublisher::FairOrdering(const std::string& queue) const {
+  const auto it = declared_.find(queue);
+  return it != declared_.end() && it->second >= kFairMaxPriority;
+}
+
+uint8_t RabbitMqPublisher::AmqpPriority(const OutgoingMessage& message) const {
+  // Clamped rather than refused: a whole batch must not fail forever for
+  // one out-of-range priority.
+  const uint8_t priority = std::min(message.priority, kTopPriority);
+  if (!FairOrdering(message.queue)) return priority;
+  return static_cast<uint8_t>(2 * priority + (message.ahead ? 1 : 0));
+}
+
 uint64_t RabbitMqPublisher::Send(std::span<const OutgoingMessage> messages) {
   amqp_connection_state_t state = connection_->state();
   const uint64_t first = next_tag_;
@@ -103,9 +116,7 @@ uint64_t RabbitMqPublisher::Send(std::span<const OutgoingMessage> messages) {
         AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG;
     properties.content_type = amqp_cstring_bytes(kContentType);
     properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-    // Clamped rather than refused: a whole batch must not fail forever for
-    // one out-of-range priority.
-    properties.priority = std::min(message.priority, kTopPriority);
+    properties.priority = AmqpPriority(message);
     if (!message.message_id.empty()) {
       properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
       properties.message_id = Bytes(message.message_id);
@@ -268,9 +279,11 @@ QueueCounts RabbitMqPublisher::Declare(const std::string& queue, Deadline deadli
   connection_->SetRpcDeadline(
       std::min<Deadline>(deadline, SteadyClock::now() + params_->connect_timeout));
   try {
-    const QueueCounts counts = connection_->DeclareQueue(queue);
-    declared_.insert(queue);
-    return counts;
+    const auto known = declared_.find(queue);
+    const DeclaredQueue declared =
+        connection_->DeclareQueue(queue, known == declared_.end() ? -1 : known->second);
+    declared_[queue] = declared.max_priority;
+    return declared.counts;
   } catch (const TransientError& error) {
     Drop(error.what());
     throw;
@@ -295,7 +308,14 @@ OutgoingMessage RabbitMqPublisher::ReadReturned(const amqp_frame_t& frame) {
     Fail("reading a returned message: " + DescribeReply(reply));
   message.body = ToString(content.body);
   const amqp_basic_properties_t& properties = content.properties;
-  if (properties._flags & AMQP_BASIC_PRIORITY_FLAG) message.priority = properties.priority;
+  if (properties._flags & AMQP_BASIC_PRIORITY_FLAG) {
+    // Sent again as it was first sent: undo AmqpPriority.
+    message.priority = properties.priority;
+    if (FairOrdering(message.queue)) {
+      message.priority = static_cast<uint8_t>(properties.priority / 2);
+      message.ahead = properties.priority % 2 == 1;
+    }
+  }
   if (properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
     message.message_id = ToString(properties.message_id);
   amqp_destroy_message(&content);

@@ -4,7 +4,7 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "amqp_connection.h"
@@ -37,6 +37,10 @@ class RabbitMqPublisher final : public Publisher {
   // Publishes `messages` (mandatory) with tags from next_tag_ on; returns
   // the first tag. Fail()s on a send error.
   uint64_t Send(std::span<const OutgoingMessage> messages);
+  // Whether `queue` was declared with kFairMaxPriority on this connection:
+  // then a message's AMQP priority is 2 * priority + ahead, else priority.
+  bool FairOrdering(const std::string& queue) const;
+  uint8_t AmqpPriority(const OutgoingMessage& message) const;
   // Sends again what came back unroutable, after declaring its queues
   // again; a batch past kReturnRounds fails. Fail()s on a send error.
   void SendReturnedAgain();
@@ -58,8 +62,9 @@ class RabbitMqPublisher final : public Publisher {
   // Confirm-mode delivery tag of the next publish; restarts at 1 with every
   // channel.
   uint64_t next_tag_ = 1;
-  // Logical queues declared on the current connection.
-  std::unordered_set<std::string> declared_;
+  // Logical queues declared on the current connection -> their
+  // x-max-priority (DeclaredQueue::max_priority).
+  std::unordered_map<std::string, int> declared_;
   ConfirmTracker tracker_;
   uint64_t next_ticket_ = 1;
   SteadyClock::time_point last_used_{};

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
+#include <memory>
 
 #include "fila/core/errors.h"
 #include "fila/core/tenant_gate.h"
@@ -37,43 +39,80 @@ EnqueueCombiner::~EnqueueCombiner() {
   for (auto& t : threads_) t.join();
 }
 
-EnqueueResult EnqueueCombiner::Enqueue(const NewTask& task, Deadline deadline) {
-  Waiter w;
-  w.task = &task;
-  w.deadline = deadline;
-  std::unique_lock lock(mutex_);
-  if (stop_) throw TransientError("the API is stopping");
-  if (queue_.size() >= std::max<size_t>(options_.max_queued, 1)) {
-    lock.unlock();
-    metrics_.Backpressure("queue_full");
-    throw QuotaExceeded("too many enqueues wait for the database; retry later", 1);
-  }
-  queue_.push_back(&w);
-  ++per_tenant_[task.tenant];
-  ++pending_;
-  work_.notify_one();
-  while (w.stage == Stage::kQueued) {
-    if (w.done.wait_until(lock, deadline) == std::cv_status::timeout && w.stage == Stage::kQueued) {
-      // Not taken yet: it leaves the queue and is never committed.
-      queue_.erase(std::find(queue_.begin(), queue_.end(), &w));
-      Finish(w);
-      throw TransientError("the enqueue waited too long for a database commit");
+void EnqueueCombiner::EnqueueAsync(NewTask task, Deadline deadline, Callback done) {
+  auto w = std::make_unique<Waiter>(Waiter{std::move(task), deadline, std::move(done), {}, nullptr});
+  Answered answered;
+  {
+    std::unique_lock lock(mutex_);
+    AnswerExpired(answered);
+    if (stop_) {
+      w->error = std::make_exception_ptr(TransientError("the API is stopping"));
+    } else if (queue_.size() >= std::max<size_t>(options_.max_queued, 1)) {
+      metrics_.Backpressure("queue_full");
+      w->error = std::make_exception_ptr(
+          QuotaExceeded("too many enqueues wait for the database; retry later", 1));
+    } else {
+      queue_.push_back(w.get());
+      ++per_tenant_[w->task.tenant];
+      ++pending_;
+      work_.notify_one();
+      w.release();  // the combiner's until answered
     }
   }
-  w.done.wait(lock, [&] { return w.stage == Stage::kDone; });
-  if (w.error) std::rethrow_exception(w.error);
-  return w.result;
+  CallBack(answered);
+  if (w) w->callback(w->task, w->result, w->error);  // refused: never queued
+}
+
+EnqueueResult EnqueueCombiner::Enqueue(const NewTask& task, Deadline deadline) {
+  std::promise<EnqueueResult> outcome;
+  EnqueueAsync(task, deadline, [&outcome](const NewTask&, const EnqueueResult& result, std::exception_ptr error) {
+    if (error) {
+      outcome.set_exception(error);
+    } else {
+      outcome.set_value(result);
+    }
+  });
+  return outcome.get_future().get();
+}
+
+void EnqueueCombiner::Answer(Waiter& w, Answered& answered) {
+  Finish(w);
+  answered.push_back(&w);
+}
+
+void EnqueueCombiner::AnswerExpired(Answered& answered) {
+  // From the front, up to the first waiter still in time: deadlines grow
+  // with arrival (a later one past its deadline is answered when a
+  // committer takes it).
+  const auto now = SteadyClock::now();
+  while (!queue_.empty() && queue_.front()->deadline <= now) {
+    Waiter* w = queue_.front();
+    queue_.pop_front();
+    w->error = std::make_exception_ptr(TransientError("the enqueue waited too long for a database commit"));
+    Answer(*w, answered);
+  }
+}
+
+void EnqueueCombiner::CallBack(Answered& answered) {
+  for (Waiter* w : answered) {
+    std::unique_ptr<Waiter> owned(w);
+    try {
+      w->callback(w->task, w->result, w->error);
+    } catch (const std::exception& e) {
+      spdlog::error("api: an enqueue's answer failed: {}", e.what());
+    }
+  }
+  answered.clear();
 }
 
 void EnqueueCombiner::Finish(Waiter& w) {
-  w.stage = Stage::kDone;
-  if (auto it = per_tenant_.find(w.task->tenant); it != per_tenant_.end() && --it->second == 0) {
+  if (auto it = per_tenant_.find(w.task.tenant); it != per_tenant_.end() && --it->second == 0) {
     per_tenant_.erase(it);
   }
   --pending_;
 }
 
-std::vector<EnqueueCombiner::Waiter*> EnqueueCombiner::TakeGroup() {
+std::vector<EnqueueCombiner::Waiter*> EnqueueCombiner::TakeGroup(Answered& answered) {
   std::vector<Waiter*> group;
   const auto now = SteadyClock::now();
   while (!queue_.empty() && group.size() < std::max<size_t>(options_.max_group, 1)) {
@@ -82,11 +121,9 @@ std::vector<EnqueueCombiner::Waiter*> EnqueueCombiner::TakeGroup() {
     if (w->deadline <= now) {
       w->error = std::make_exception_ptr(
           TransientError("the enqueue waited too long for a database commit"));
-      Finish(*w);
-      w->done.notify_one();
+      Answer(*w, answered);
       continue;
     }
-    w->stage = Stage::kCommitting;
     group.push_back(w);
   }
   return group;
@@ -94,20 +131,27 @@ std::vector<EnqueueCombiner::Waiter*> EnqueueCombiner::TakeGroup() {
 
 void EnqueueCombiner::Loop(size_t slot) {
   std::unique_lock lock(mutex_);
+  Answered answered;
   for (;;) {
     work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and nothing left to commit
-    std::vector<Waiter*> group = TakeGroup();
-    if (group.empty()) continue;
+    std::vector<Waiter*> group = TakeGroup(answered);
+    if (group.empty()) {
+      lock.unlock();
+      CallBack(answered);
+      lock.lock();
+      continue;
+    }
     const auto started = SteadyClock::now();
     in_flight_[slot] = started;
     lock.unlock();
     // Another committer may take what arrives meanwhile.
     work_.notify_one();
+    CallBack(answered);
 
     std::vector<NewTask> tasks;
     tasks.reserve(group.size());
-    for (Waiter* w : group) tasks.push_back(*w->task);
+    for (Waiter* w : group) tasks.push_back(w->task);
     std::vector<EnqueueOutcome> outcomes;
     std::exception_ptr group_error;
     try {
@@ -138,9 +182,11 @@ void EnqueueCombiner::Loop(size_t slot) {
         w.result = outcomes[i].result;
         w.error = outcomes[i].error;
       }
-      Finish(w);
-      w.done.notify_one();
+      Answer(w, answered);
     }
+    lock.unlock();
+    CallBack(answered);
+    lock.lock();
   }
 }
 

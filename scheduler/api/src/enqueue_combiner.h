@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -19,12 +20,14 @@
 
 namespace fila::api {
 
-// Group commit of the API's single enqueues. Callers queue their task and
-// wait; `committers` threads each take whatever waits (up to `max_group`
-// tasks) and commit it with one StateStore::EnqueueEach on a pooled store,
-// then wake every caller with its own result. There is no added delay: a
-// lone request is committed at once, and groups form from the requests
-// that arrive while earlier commits are in flight. Thread-safe.
+// Group commit of the API's single enqueues. Callers hand their task over
+// with a callback (no thread waits); `committers` threads each take
+// whatever waits (up to `max_group` tasks) and commit it with one
+// StateStore::EnqueueEach on a pooled store, then call every caller's
+// callback with its own result. There
+// is no added delay: a lone request is committed at once, and groups form
+// from the requests that arrive while earlier commits are in flight.
+// Thread-safe.
 class EnqueueCombiner final {
  public:
   struct Options {
@@ -50,33 +53,45 @@ class EnqueueCombiner final {
   EnqueueCombiner(const EnqueueCombiner&) = delete;
   EnqueueCombiner& operator=(const EnqueueCombiner&) = delete;
 
-  // Enqueues `task` within a group; returns its result or throws the error
-  // the store raised for it alone (PermanentError and its subclasses), or
-  // for its whole group (TransientError). Throws QuotaExceeded when
-  // max_queued requests wait already, and TransientError when `deadline`
-  // passes before its group starts: its task is then never committed. Once
-  // its group is committing, it waits for the group's answer, whatever the
-  // deadline (the store's own timeouts bound that).
+  // The task's outcome: its result, or the error the store raised for it
+  // alone (PermanentError and its subclasses) or for its whole group
+  // (TransientError).
+  using Callback = std::function<void(const NewTask& task, const EnqueueResult& result, std::exception_ptr error)>;
+  // Queues `task` for a group commit; no thread waits for it. `done` is
+  // called once, never with the combiner's lock held: on a committer's
+  // thread with the outcome, or on this one's with QuotaExceeded (max_queued
+  // requests wait already) or TransientError (stopping). A task still
+  // queued past `deadline` is never committed: it is answered TransientError
+  // when a committer next takes a group or another task arrives. Once its
+  // group is committing, it gets the group's answer, whatever the deadline
+  // (the store's own timeouts bound that).
+  void EnqueueAsync(NewTask task, Deadline deadline, Callback done);
+  // EnqueueAsync, waited for: returns the result or throws the error.
   EnqueueResult Enqueue(const NewTask& task, Deadline deadline);
 
   Load LoadOf(const std::string& tenant) const;
 
  private:
-  enum class Stage { kQueued, kCommitting, kDone };
   struct Waiter {
-    const NewTask* task = nullptr;
+    NewTask task;
     Deadline deadline;
-    Stage stage = Stage::kQueued;
+    Callback callback;
     EnqueueResult result;
     std::exception_ptr error;
-    std::condition_variable done;
   };
+  // Waiters answered, their callbacks to call once the lock is let go.
+  using Answered = std::vector<Waiter*>;
 
   void Loop(size_t slot);
   // Takes the next group off the queue (mutex_ held); expired waiters are
   // answered, not taken.
-  std::vector<Waiter*> TakeGroup();
+  std::vector<Waiter*> TakeGroup(Answered& answered);
   void Finish(Waiter& w);  // mutex_ held
+  // Finish, and keep the waiter for its callback (mutex_ held).
+  void Answer(Waiter& w, Answered& answered);
+  // Answers the queued waiters past their deadline (mutex_ held).
+  void AnswerExpired(Answered& answered);
+  static void CallBack(Answered& answered);  // mutex_ not held
 
   StorePool& stores_;
   const Options options_;

@@ -124,14 +124,20 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     // empty).
     if (!contested.empty()) {
       if (!request.in_broker.empty()) {
+        const std::set<std::string> ahead(request.in_broker_ahead.begin(),
+                                          request.in_broker_ahead.end());
         for (const auto& r :
              tx.exec_prepared("dispatch_in_broker", pg::ArrayLiteral(request.in_broker))) {
           out.in_broker.push_back(r[0].as<std::string>());
-          ++shares[{r[1].as<std::string>(), r[2].as<std::string>()}].usage;
+          TenantShare& share = shares[{r[1].as<std::string>(), r[2].as<std::string>()}];
+          ++share.usage;
+          if (ahead.contains(out.in_broker.back())) ++share.serving;
         }
       }
       for (const auto& r : tx.exec_prepared("dispatch_running", pg::ArrayLiteral(contested))) {
-        shares[{r[0].as<std::string>(), r[1].as<std::string>()}].usage += r[2].as<int64_t>();
+        TenantShare& share = shares[{r[0].as<std::string>(), r[1].as<std::string>()}];
+        share.usage += r[2].as<int64_t>();
+        share.serving += r[2].as<int64_t>();
       }
       std::map<std::string, int64_t> weights;
       for (const auto& r : tx.exec_prepared("dispatch_weights", pg::ArrayLiteral(tenants))) {
@@ -183,6 +189,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     for (const auto& p : picks) {
       if (next[p.group] < rows[p.group].size()) {
         out.items.push_back(std::move(rows[p.group][next[p.group]++]));
+        out.items.back().ahead = p.ahead;
       }
     }
     return out;

@@ -18,6 +18,12 @@ struct OutgoingMessage {
   std::string body;
   uint8_t priority = 0;  // 0..9; higher is delivered first
   std::string message_id;
+  // Fair share (docs/fairness.md): its tenant holds less than its share of
+  // the queue, so it goes before the messages of its priority that are not
+  // `ahead`, never before a higher priority. A broker queue that cannot
+  // order it (a quorum queue, a classic one declared before fila used it)
+  // delivers it with its priority alone.
+  bool ahead = false;
 };
 
 struct Delivery {

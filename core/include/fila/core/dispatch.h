@@ -36,6 +36,9 @@ struct DispatchRequest {
   // Tasks the caller published that may still sit unclaimed in the broker:
   // they count in their tenant's usage while still queued.
   std::vector<std::string> in_broker;
+  // Of in_broker, those published ahead: they count in TenantShare::serving
+  // too.
+  std::vector<std::string> in_broker_ahead;
 
   int64_t AgingOf(const std::string& queue) const;
 };
@@ -69,8 +72,9 @@ struct DispatchGroup {
 };
 
 struct TenantShare {
-  int64_t usage = 0;   // running + published and unclaimed, of one queue
-  int64_t weight = 1;  // the tenant's weight (1..1000)
+  int64_t usage = 0;    // running + published and unclaimed, of one queue
+  int64_t serving = 0;  // running + published ahead and unclaimed: what workers take first
+  int64_t weight = 1;   // the tenant's weight (1..1000)
 };
 
 // The choice, one entry per row to publish, in publish order: the index of
@@ -81,9 +85,19 @@ struct TenantShare {
 // then by age (oldest head first). Respects request.limit and, when
 // bounded, request.room. `shares` is keyed (queue, tenant); absent: usage
 // 0, weight 1.
+// A pick is `ahead` when its queue's outbox holds rows of two tenants or
+// more and its tenant's serving / weight, before the pick, is below the
+// queue's: the sum of serving over the sum of weight of the tenants with
+// rows or usage there; an ahead pick adds one to its tenant's serving. The
+// broker then delivers it before the messages of its priority that are not
+// ahead (OutgoingMessage::ahead): a quiet tenant does not wait behind the
+// window another tenant filled. Serving, not usage: messages that are not
+// ahead wait behind the ahead ones, so counting them would keep their
+// tenant from ever being ahead while the other's ahead ones run.
 struct DispatchPick {
   size_t group = 0;
   uint32_t priority = 0;
+  bool ahead = false;
 };
 struct DispatchPlan {
   std::vector<DispatchPick> picks;

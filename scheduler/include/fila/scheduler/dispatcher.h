@@ -32,6 +32,7 @@ struct DispatchOptions {
 struct SentTask {
   std::string queue;
   std::string id;
+  bool ahead = false;  // OutboxItem::ahead
 };
 
 // Parses --priority-aging: "30s" (every queue), or
@@ -72,6 +73,7 @@ class Dispatcher final {
  private:
   void CountRoom(const std::string& queue, DispatchRequest& request);
   void TrimInBroker();
+  void ForgetAheadNotInBroker();  // keeps ahead_ a subset of in_broker_
 
   DispatchOptions options_;
   LeaderStore& store_;
@@ -80,6 +82,7 @@ class Dispatcher final {
   std::set<std::string> queues_;       // queues that had outbox rows at the last pass
   std::set<std::string> full_;         // queues whose window was full at the last pass
   std::vector<std::string> in_broker_;  // published by this relay, maybe unclaimed
+  std::set<std::string> ahead_;         // of in_broker_, those published ahead
   std::map<std::string, int64_t> sending_;  // per queue: sent, not confirmed yet
   std::chrono::milliseconds poll_{5};
   bool drained_ = false;  // a held queue's ready count fell below half the window
