@@ -59,6 +59,25 @@ struct ListArgs {
   bool json = false;
 };
 
+// The console's commands (console.cpp): the filter of GET /v1/tasks and
+// what each command takes.
+struct ConsoleArgs {
+  std::string action;  // bulk: retry | cancel | delete | list | get
+  std::string state, type, queue, tenant, where, created_after, created_before;
+  std::optional<int64_t> priority;
+  std::string name;    // a bulk job's label
+  std::string id;      // bulk get ID, workers drain ID, schedules run NAME, audit --cursor
+  bool dry_run = false;
+  bool wait = false;   // bulk: follow the job until it ends
+  bool json = false;
+  uint32_t limit = 50;
+};
+
+// `command`: "bulk", "audit", "workers drain", "schedules run". Through
+// the API only (--api and --token): its routes hold the rules.
+int Console(const std::string& api_url, const std::string& token, const std::string& command,
+            const ConsoleArgs& args);
+
 struct TopArgs {
   uint32_t interval_ms = 1000;
   bool once = false;

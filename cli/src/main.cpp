@@ -207,6 +207,44 @@ int main(int argc, char** argv) {
     auto* sub = schedules->add_subcommand(action, std::string(action) + " a schedule");
     sub->add_option("name", schedule_args.name, "Schedule name")->required();
   }
+  ConsoleArgs console_args;
+  auto* sched_run = schedules->add_subcommand("run", "Enqueue a schedule's task now (operators; --api)");
+  sched_run->add_option("name", console_args.id, "Schedule name")->required();
+  sched_run->add_flag("--json", console_args.json, "Print JSON");
+
+  auto* bulk = app.add_subcommand(
+      "bulk", "Retry, cancel or delete every task matching a filter, as a background job (operators; --api)");
+  bulk->require_subcommand(1);
+  for (const char* action : {"retry", "cancel", "delete"}) {
+    auto* sub = bulk->add_subcommand(action, std::string("Bulk ") + action + " of the tasks matching the filter");
+    sub->add_option("--state", console_args.state, "State, or several joined by commas (dead,failed)");
+    sub->add_option("--type", console_args.type, "Task type");
+    sub->add_option("--queue", console_args.queue, "Queue");
+    sub->add_option("--tenant", console_args.tenant, "Tenant");
+    sub->add_option("--priority", console_args.priority, "Priority 0-9")->check(CLI::Range(0, 9));
+    sub->add_option("--created-after", console_args.created_after, "RFC 3339 time");
+    sub->add_option("--created-before", console_args.created_before, "RFC 3339 time");
+    sub->add_option("--where", console_args.where, "Payload condition, e.g. 'args.account = \"acme\"'");
+    sub->add_flag("--dry-run", console_args.dry_run, "Only count the matching tasks");
+    sub->add_option("--name", console_args.name, "A label for the job");
+    sub->add_flag("--wait", console_args.wait, "Follow the job's progress until it ends");
+    sub->add_flag("--json", console_args.json, "Print JSON");
+  }
+  bulk->add_subcommand("list", "Bulk jobs, newest first")->add_flag("--json", console_args.json, "Print JSON");
+  auto* bulk_get = bulk->add_subcommand("get", "One bulk job and its progress");
+  bulk_get->add_option("id", console_args.id, "Bulk job id")->required();
+  bulk_get->add_flag("--json", console_args.json, "Print JSON");
+
+  auto* audit = app.add_subcommand("audit", "The audit log of operator actions, newest first (operators; --api)");
+  audit->add_option("--limit", console_args.limit, "Entries per page (default 50)")->check(CLI::Range(1u, 500u));
+  audit->add_option("--cursor", console_args.id, "The next_cursor of the previous page");
+  audit->add_flag("--json", console_args.json, "Print JSON");
+
+  auto* workers = app.add_subcommand("workers", "Workers (operators; --api)");
+  workers->require_subcommand(1);
+  auto* workers_drain = workers->add_subcommand("drain", "The worker takes no new task and finishes its running ones");
+  workers_drain->add_option("id", console_args.id, "Worker id (fila top, GET /v1/workers)")->required();
+  workers_drain->add_flag("--json", console_args.json, "Print JSON");
 
   std::string queue_name;
   auto* queues = app.add_subcommand(
@@ -249,6 +287,13 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (auto code = extension_commands.Run(database_url, api_url, api_token)) return *code;
+  if (*bulk) {
+    for (const auto* sub : bulk->get_subcommands()) console_args.action = sub->get_name();
+    return Console(api_url, api_token, "bulk", console_args);
+  }
+  if (*audit) return Console(api_url, api_token, "audit", console_args);
+  if (*workers_drain) return Console(api_url, api_token, "workers drain", console_args);
+  if (*sched_run) return Console(api_url, api_token, "schedules run", console_args);
   if (*stats && !stats_type.empty()) return extension_commands.RunStats(stats_type, database_url, json);
 
   // migrate and tokens administer the database itself.

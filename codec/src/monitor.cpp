@@ -55,6 +55,13 @@ v1::ListWorkersResponse ToProto(const MonitorSnapshot& s) {
     p->set_pid(w.pid);
     for (const auto& q : w.queues) p->add_queues(q);
     p->set_concurrency(w.concurrency);
+    p->set_slots(w.concurrency);
+    p->set_version(w.version);
+    p->set_draining(w.draining);
+    if (!w.deregistered) {
+      SetTime(s.taken_at_ms - static_cast<int64_t>(w.heartbeat_age_seconds * 1000),
+              [&] { return p->mutable_last_heartbeat(); });
+    }
     SetTime(w.started_at_ms, [&] { return p->mutable_started_at(); });
     p->set_heartbeat_age_seconds(w.heartbeat_age_seconds);
     p->set_stale(w.stale);
@@ -100,6 +107,8 @@ MonitorSnapshot FromProto(const v1::ListWorkersResponse& m) {
     w.pid = p.pid();
     w.queues.assign(p.queues().begin(), p.queues().end());
     w.concurrency = p.concurrency();
+    w.version = p.version();
+    w.draining = p.draining();
     w.started_at_ms = Ms(p.started_at());
     w.heartbeat_age_seconds = p.heartbeat_age_seconds();
     w.stale = p.stale();

@@ -12,6 +12,8 @@ v1::Schedule ToProto(const ScheduleView& v, const TaskTypes& types) {
   // Unset (0) and, defensively, times before the epoch are left out.
   if (v.next_fire_at_ms > 0) SetTime(v.next_fire_at_ms, [&] { return s.mutable_next_fire_at(); });
   if (v.last_slot_at_ms > 0) SetTime(v.last_slot_at_ms, [&] { return s.mutable_last_slot_at(); });
+  if (v.next_fire_at_ms > 0) SetTime(v.next_fire_at_ms, [&] { return s.mutable_next_fire(); });
+  if (v.last_slot_at_ms > 0) SetTime(v.last_slot_at_ms, [&] { return s.mutable_last_fire(); });
   s.set_last_task_id(v.last_task_id);
   s.set_fired(v.fired);
   s.set_missed(v.missed);

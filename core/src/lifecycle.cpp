@@ -84,4 +84,9 @@ GcraDecision DecideGcra(int64_t tat, int64_t now, uint32_t rate, int64_t period)
   return d;
 }
 
+GcraDecision DecideKeyStart(int64_t tat, int64_t now, uint32_t rate, int64_t period) noexcept {
+  if (rate > 0 && period > 0) return DecideGcra(tat, now, rate, period);
+  return {tat <= now, tat, tat};
+}
+
 }  // namespace fila

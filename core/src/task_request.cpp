@@ -153,6 +153,15 @@ NewTask PrepareTask(const TaskRequest& r, const TaskTypes& types, const TaskLimi
       break;
   }
   if (spec.check) spec.check(task.payload, limits);
+  // Stored for the console's `where` filters ("null" when it cannot be
+  // shown). A large payload (an inline document) is not copied: it would
+  // double the row for a search nobody runs on document text.
+  constexpr size_t kMaxArgsJson = 16 * 1024;
+  if (std::string json = PayloadToJson(spec, task.payload);
+      json.starts_with("{") && json.size() <= kMaxArgsJson &&
+      json.find("\\u0000") == std::string::npos) {  // jsonb refuses NUL
+    task.args_json = std::move(json);
+  }
   ResolveLimit(r, spec, task);
   return task;
 }

@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--api-listen", api_options.listen,
                  "HTTP API address HOST:PORT, or 'off' (env FILA_API_LISTEN)");
+  std::string console = "on";
+  app.add_option("--console", console,
+                 "Serve the web console at /ui on the API's listener: on|off (env FILA_CONSOLE)")
+      ->envname("FILA_CONSOLE")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--max-payload-bytes", max_payload, "Largest task payload the API accepts")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20));
   int token_cache_ms = 5000;
@@ -85,6 +90,11 @@ int main(int argc, char** argv) {
   app.add_option("--api-db-connections", api_options.database_connections,
                  "Database connections of the HTTP API")
       ->check(CLI::Range(size_t{1}, size_t{256}));
+  app.add_option("--api-threads", api_options.threads,
+                 "Threads of the HTTP server; single enqueues hold none while they wait for "
+                 "their commit (0: cpprestsdk's default of 40) (env FILA_API_THREADS)")
+      ->envname("FILA_API_THREADS")
+      ->check(CLI::Range(size_t{0}, size_t{512}));
   int body_timeout_ms = 10000;
   app.add_option("--api-body-timeout-ms", body_timeout_ms,
                  "A request body must arrive within this after its headers (else 408)")
@@ -172,6 +182,7 @@ int main(int argc, char** argv) {
   if (auto exit_now = fila::daemon::ParseFlags(app, argc, argv)) return *exit_now;
   static const std::string program = "fila-scheduler";
   if (int code = fila::daemon::StartLogging(program, common)) return code;
+  api_options.console = console == "on";
   options.sweep_interval = std::chrono::milliseconds(sweep_ms);
   options.worker_timeout = std::chrono::milliseconds(worker_timeout_ms);
   options.reap_interval = std::chrono::milliseconds(reap_interval_ms);

@@ -64,11 +64,14 @@ void Heartbeater::Beat() {
   info.failed = parts_.counters.failed;
   info.finished_by_queue = parts_.finished.ByQueue();
   info.held = parts_.held.Ids();
+  info.version = FILA_VERSION;
   try {
     // The database stamps the beat with its transaction's start: a beat
     // held up for seconds is that old once it commits.
     const auto began = SteadyClock::now();
-    store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count()));
+    if (store_->Heartbeat(info, static_cast<uint32_t>(o.lease.count())) && !drain_requested_.exchange(true)) {
+      spdlog::info("drain requested by an operator: taking no new task, finishing the running ones");
+    }
     last_beat_ = began.time_since_epoch().count();
     if (parts_.health.Succeeded()) spdlog::info("heartbeats work again");
   } catch (const std::exception& e) {

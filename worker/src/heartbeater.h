@@ -46,6 +46,9 @@ class Heartbeater final {
   bool Overdue() const;
   // When the last beat that reached the database began. Thread-safe.
   SteadyClock::time_point LastBeat() const;
+  // An operator drained this worker (POST /v1/workers/{id}:drain), as the
+  // last beat that got through read it. Thread-safe.
+  bool DrainRequested() const { return drain_requested_; }
 
  private:
   void Loop();
@@ -58,6 +61,7 @@ class Heartbeater final {
   std::condition_variable wake_;
   bool stop_ = false;  // guarded by mutex_
   std::atomic<SteadyClock::rep> last_beat_{0};  // of the last beat that got through
+  std::atomic<bool> drain_requested_{false};
 };
 
 }  // namespace fila

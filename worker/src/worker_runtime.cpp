@@ -262,6 +262,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
   std::vector<Delivery> pending;
   bool stopping = false;
   bool handed_back = false;
+  bool drained = false;  // by an operator, through the heartbeat
   int claim_failures = 0;
   Deadline drain_deadline{};
   int exit_code = kExitDrained;
@@ -297,6 +298,22 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
           handed_back = true;
           drain_deadline = SteadyClock::now() + std::chrono::seconds(10);  // to commit them
         }
+      }
+      if (heartbeater.DrainRequested() && !stopping && !drained) {
+        // Drained by an operator: no new task; the running ones finish and
+        // their acks and finishes go on. The process stays up (a SIGTERM
+        // still ends it) and its heartbeats keep the leases alive.
+        drained = true;
+        consumer->Stop();
+        for (const auto& d : pending) consumer->Reject(d.epoch, d.tag, true);
+        pending.clear();
+      }
+      if (drained && !stopping) {
+        // Serves the connection; a delivery racing the stop goes back.
+        if (auto d = consumer->Next(SteadyClock::now() + milliseconds(200))) {
+          consumer->Reject(d->epoch, d->tag, true);
+        }
+        continue;
       }
       if (handback.paused() && !stopping) {
         if (handback.ResumeDue(heartbeater.LastBeat())) {
@@ -348,6 +365,9 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
         if (!more) break;
         m.Received(pending, std::move(*more));
       }
+      // A drain read while these were awaited: none of them starts (the
+      // next pass stops consuming and hands them back).
+      if (heartbeater.DrainRequested()) continue;
       const bool claimed = claim(pending);
       handback.Claimed(claimed, SteadyClock::now());
       if (claimed) claim_failures = 0;

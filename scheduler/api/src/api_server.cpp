@@ -31,13 +31,16 @@ void OnUnobservedTaskException() noexcept;
 
 #include <cpprest/http_listener.h>
 #include <cpprest/producerconsumerstream.h>
+#include <pplx/threadpool.h>
 #include <cpprest/uri.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <future>
+#include <mutex>
 
 #include "admission.h"
+#include "console_route.h"
 #include "deadline_timer.h"
 #include "event_hub.h"
 #include "fila/core/errors.h"
@@ -130,6 +133,7 @@ struct ApiServer::Impl {
   std::unique_ptr<api::StorePool> stores;
   std::shared_ptr<TypeStore> type_store;
   std::unique_ptr<api::Router> router;
+  std::unique_ptr<api::BulkRunner> bulk_runner;
   std::unique_ptr<api::EventHub> events;
   std::unique_ptr<api::Admission> admission;
   std::unique_ptr<api::DeadlineTimer> timer;
@@ -216,6 +220,7 @@ struct ApiServer::Impl {
       reply.headers().set_content_type(response.content_type);
     }
     if (response.retry_after_s > 0) reply.headers().add("Retry-After", std::to_string(response.retry_after_s));
+    for (const auto& [name, value] : response.headers) reply.headers().add(name, value);
     abandon_body = abandon_body && BodyStillArriving(x);
     if (response.close || abandon_body) reply.headers().add("Connection", "close");
     try {
@@ -241,6 +246,15 @@ struct ApiServer::Impl {
 
   void Handle(const ExchangePtr& x) {
     ++handling;
+    // A single enqueue waits for its group commit without holding this
+    // thread: the committer answers it (the reply holds the exchange, and
+    // with it the request, until then).
+    const bool async = router->HandleAsync(x->r, x->caller, [this, x](api::Response response) {
+      x->stage = Exchange::Stage::kAnswered;
+      Send(*x, response, /*abandon_body=*/false);
+      --handling;
+    });
+    if (async) return;
     struct Done {
       std::atomic<int>& n;
       ~Done() { --n; }
@@ -277,6 +291,12 @@ struct ApiServer::Impl {
     try {
       const std::string client = x->request.remote_address();
       x->slot = admission->EnterRequest(client.empty() ? "unknown" : client);
+      // The console's files need no token (the page asks for one); a body
+      // sent with them is not read.
+      if (auto ui = api::ConsoleResponse(x->r, options.console)) {
+        AnswerEarly(x, *ui);
+        return;
+      }
       auto caller = router->Authenticate(x->r.authorization);
       if (!caller) {
         throw api::ApiError{401, "unauthenticated", "a valid 'Authorization: Bearer <token>' is required", ""};
@@ -437,11 +457,27 @@ void ApiServer::Start() {
   m.stores = std::make_unique<api::StorePool>(
       [url] { return std::make_unique<PostgresStore>(url); }, m.options.database_connections);
   m.type_store = MakePostgresTypeStore(url, 2);
-  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, *m.type_store, m.tenants, m.metrics);
+  m.router = std::make_unique<api::Router>(m.options, *m.stores, m.types, *m.type_store, m.tenants, m.metrics,
+                                           m.database_url);
+  // Bulk jobs run on a connection of their own, never one of the requests'.
+  m.bulk_runner = std::make_unique<api::BulkRunner>([url] { return std::make_unique<PostgresStore>(url); });
+  m.router->SetBulkRunner(m.bulk_runner.get());
+  m.bulk_runner->Start();
   m.admission = std::make_unique<api::Admission>(m.options.admission);
   m.timer = std::make_unique<api::DeadlineTimer>();
   m.events = std::make_unique<api::EventHub>(m.database_url, m.types);
   m.events->Start();
+  static std::once_flag pool_sized;
+  std::call_once(pool_sized, [&] {
+    if (m.options.threads == 0) return;
+    try {
+      crossplat::threadpool::initialize_with_threads(m.options.threads);
+    } catch (const std::exception& e) {
+      // Something in this process used cpprestsdk first: its pool stays.
+      spdlog::warn("api: thread pool already started, --api-threads {} not applied ({})", m.options.threads,
+                   e.what());
+    }
+  });
   try {
     m.listener = std::make_unique<http_listener>(
         web::uri("http://" + m.options.listen.substr(0, colon) + ":" + std::to_string(port) + "/"),
@@ -462,6 +498,7 @@ void ApiServer::Stop(std::chrono::milliseconds budget) {
   // Streams first: the listener's close waits for every connection, and a
   // stream's connection ends only once its body does.
   impl_->events->Stop();
+  impl_->bulk_runner->Stop();  // between two batches: each commits whole or not at all
   // The listener is left open: cpprestsdk's close() races with
   // continuations still running on its connections, and under load (60
   // slow bodies and 50 streams at SIGTERM) it crashed inside its reactor

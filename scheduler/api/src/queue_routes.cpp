@@ -3,6 +3,7 @@
 // (router.cpp) shows the pauses.
 #include "fila/codec/monitor.h"
 #include "fila/core/task_types.h"
+#include "console_routes.h"
 #include "router.h"
 #include "router_support.h"
 
@@ -27,6 +28,7 @@ Response Router::QueueRoute(const Request& r, const Caller& caller, const std::s
   } else {
     store->ResumeQueue(queue);  // resuming a running queue changes nothing
   }
+  store->AppendAudit(AuditOf(caller, "queue." + verb, queue, 0, ""));
   for (const auto& q : store->QueueStatuses("")) {
     if (q.queue == queue) return Reply(r, 200, codec::ToProto(q));
   }

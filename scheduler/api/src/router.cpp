@@ -2,13 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <limits>
+#include <span>
+
 #include "fila/codec/enqueue.h"
 #include "fila/codec/monitor.h"
 #include "fila/codec/tasks.h"
 #include "fila/core/errors.h"
+#include "fila/core/extension.h"
 #include "fila/core/task_request.h"
 #include "fila/core/text_limit.h"
 #include "fila/core/uuid.h"
+#include "console_routes.h"
 #include "router_support.h"
 
 namespace fila::api {
@@ -127,8 +133,9 @@ TaskView VisibleTask(TaskAdminStore& store, const Caller& caller, const std::str
 }  // namespace
 
 Router::Router(const ApiOptions& options, StorePool& stores, const TaskTypes& types, TypeStore& type_store,
-               TenantGate& tenants, SchedulerMetrics& metrics)
+               TenantGate& tenants, SchedulerMetrics& metrics, std::string database_url)
     : options_(options),
+      database_url_(std::move(database_url)),
       stores_(stores),
       types_(types),
       type_store_(type_store),
@@ -162,9 +169,20 @@ Response Router::AuthorizeWatch(const Request& request, const Caller& caller, co
 }
 
 std::string RouteOf(const std::string& path) {
+  if (path == "/ui" || path.rfind("/ui/", 0) == 0) return "/ui";  // the console's files
+  if (FindExtensionRoute(path) != nullptr) return path;  // a fixed set: a bounded label
   if (path == "/v1/tasks" || path == "/v1/tasks:batch" || path == "/v1/queues" ||
-      path == "/v1/workers" || path == "/v1/schedules" || path == "/v1/tenants" || path == "/v1/types") {
+      path == "/v1/workers" || path == "/v1/schedules" || path == "/v1/tenants" || path == "/v1/types" ||
+      path == "/v1/tasks:errors" || path == "/v1/whoami" || path == "/v1/bulk" || path == "/v1/audit" ||
+      path == "/v1/stats") {
     return path;
+  }
+  if (path.rfind("/v1/bulk/", 0) == 0) {
+    return path.find_first_of("/:", 9) == std::string::npos ? "/v1/bulk/{id}" : "other";
+  }
+  if (path.rfind("/v1/workers/", 0) == 0) {
+    return path.find('/', 12) == std::string::npos && path.ends_with(":drain") ? "/v1/workers/{id}:drain"
+                                                                              : "other";
   }
   if (path.rfind("/v1/types/", 0) == 0) {
     return path.find_first_of("/:", 10) == std::string::npos ? "/v1/types/{name}" : "other";
@@ -185,6 +203,7 @@ std::string RouteOf(const std::string& path) {
     if (path.find('/', 14) != std::string::npos) return "other";
     if (path.ends_with(":pause")) return "/v1/schedules/{name}:pause";
     if (path.ends_with(":resume")) return "/v1/schedules/{name}:resume";
+    if (path.ends_with(":run")) return "/v1/schedules/{name}:run";
     return "/v1/schedules/{name}";
   }
   const std::string kTasks = "/v1/tasks/";
@@ -211,6 +230,13 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
   auto method_not_allowed = [&]() -> Response {
     throw ApiError{405, "method_not_allowed", r.method + " is not allowed on " + path, ""};
   };
+  if (const ApiRoute* route = FindExtensionRoute(path)) {
+    if (r.method != "GET") return method_not_allowed();
+    return {200, "application/json",
+            route->get({.database_url = database_url_,
+                        .tenant = caller.operator_role ? std::string() : caller.tenant,
+                        .query = r.query})};
+  }
   if (path == "/v1/tasks") {
     if (r.method == "POST") return Enqueue(r, caller);
     if (r.method == "GET") return ListTasks(r, caller);
@@ -219,6 +245,13 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
   if (path == "/v1/tasks:batch") {
     return r.method == "POST" ? EnqueueBatch(r, caller) : method_not_allowed();
   }
+  if (path == "/v1/tasks:errors") return r.method == "GET" ? TaskErrors(r, caller) : method_not_allowed();
+  if (path == "/v1/whoami") return r.method == "GET" ? WhoAmI(r, caller) : method_not_allowed();
+  if (path == "/v1/bulk") return Bulk(r, caller);
+  if (path.rfind("/v1/bulk/", 0) == 0 && path.size() > 9) return BulkRoute(r, caller, path.substr(9));
+  if (path == "/v1/audit") return Audit(r, caller);
+  if (path == "/v1/stats") return Stats(r, caller);
+  if (path.rfind("/v1/workers/", 0) == 0 && path.size() > 12) return WorkerRoute(r, caller, path.substr(12));
   if (path == "/v1/queues") return r.method == "GET" ? Queues(r, caller) : method_not_allowed();
   if (path.rfind("/v1/queues/", 0) == 0 && path.size() > 11) return QueueRoute(r, caller, path.substr(11));
   if (path == "/v1/workers") return r.method == "GET" ? Workers(r, caller) : method_not_allowed();
@@ -238,6 +271,10 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
                                       (name.ends_with(":pause") || name.ends_with(":resume"))) {
       if (r.method != "POST") return method_not_allowed();
       return PauseSchedule(r, caller, name.substr(0, colon), name.ends_with(":pause"));
+    }
+    if (name.ends_with(":run")) {
+      if (r.method != "POST") return method_not_allowed();
+      return RunSchedule(r, caller, name.substr(0, name.size() - 4));
     }
     if (r.method == "GET") return GetSchedule(r, caller, name);
     if (r.method == "DELETE") return DeleteSchedule(r, caller, name);
@@ -268,17 +305,45 @@ Response Router::Dispatch(const Request& r, const Caller& caller) {
   throw ApiError{404, "not_found", "no such resource: " + path, ""};
 }
 
-Response Router::Enqueue(const Request& r, const Caller& caller) {
+NewTask Router::PrepareEnqueue(const Request& r, const Caller& caller) {
   v1::EnqueueRequest m;
   Decode(RequestFormat(r), r.body, m);
   NewTask task = PrepareTask(RequestFor(m, caller), types_, options_.limits);
   backpressure_.Check(task.tenant);
-  std::vector<NewTask> one{task};
-  tenants_.CheckEnqueue(one, types_, RuleFor(caller));
-  // Committed with the single enqueues of other requests (group commit).
-  EnqueueResult result = combiner_.Enqueue(task, SteadyClock::now() + kPoolWait);
+  tenants_.CheckEnqueue(std::span<const NewTask>(&task, 1), types_, RuleFor(caller));
+  return task;
+}
+
+Response Router::Enqueued(const Request& r, const NewTask& task, const EnqueueResult& result) {
   if (result.created) metrics_.Enqueued(task.queue, task.type, 1);
   return Reply(r, result.created ? 201 : 200, codec::EnqueuedTask(result, task));
+}
+
+Response Router::Enqueue(const Request& r, const Caller& caller) {
+  NewTask task = PrepareEnqueue(r, caller);
+  // Committed with the single enqueues of other requests (group commit).
+  return Enqueued(r, task, combiner_.Enqueue(task, SteadyClock::now() + kPoolWait));
+}
+
+bool Router::HandleAsync(const Request& r, const Caller& caller, std::function<void(Response)> reply) {
+  if (r.path != "/v1/tasks" || r.method != "POST") return false;
+  try {
+    NewTask task = PrepareEnqueue(r, caller);
+    combiner_.EnqueueAsync(std::move(task), SteadyClock::now() + kPoolWait,
+                           [this, &r, reply](const NewTask& t, const EnqueueResult& result, std::exception_ptr error) {
+                             Response response;
+                             try {
+                               if (error) std::rethrow_exception(error);
+                               response = Enqueued(r, t, result);
+                             } catch (...) {
+                               response = CurrentError(r);
+                             }
+                             reply(std::move(response));
+                           });
+  } catch (...) {
+    reply(CurrentError(r));
+  }
+  return true;
 }
 
 Response Router::EnqueueBatch(const Request& r, const Caller& caller) {
@@ -329,18 +394,14 @@ Response Router::GetTask(const Request& r, const Caller& caller, const std::stri
 }
 
 Response Router::ListTasks(const Request& r, const Caller& caller) {
-  ListFilter filter;
+  // state, type, queue, tenant (operators), priority, created_after,
+  // created_before, where: one reading for every console route.
+  v1::TaskFilter m = FilterFromQuery(r);
+  ListFilter filter = ScopedFilter(m, caller);
   auto param = [&](const char* name) {
     auto it = r.query.find(name);
     return it == r.query.end() ? std::string() : it->second;
   };
-  if (std::string state = param("state"); !state.empty()) {
-    filter.state = ParseTaskState(state);
-    if (!filter.state) throw ApiError{400, "invalid_argument", "unknown state '" + state + "'", "state"};
-  }
-  filter.type = param("type");
-  filter.queue = param("queue");
-  filter.tenant = caller.operator_role ? param("tenant") : caller.tenant;
   if (std::string limit = param("limit"); !limit.empty()) {
     try {
       long long n = std::stoll(limit);
@@ -372,6 +433,7 @@ Response Router::Cancel(const Request& r, const Caller& caller, const std::strin
     throw ApiError{409, "failed_precondition",
                    "task " + id + " is already " + std::string(ToString(result.state)), ""};
   }
+  if (caller.operator_role) store->AppendAudit(AuditOf(caller, "task.cancel", id, 1, ""));
   auto after = store->GetTask(id);
   return Reply(r, 200, ForCaller(codec::ToProto(after.value_or(task), types_), caller));
 }
@@ -387,6 +449,7 @@ Response Router::Retry(const Request& r, const Caller& caller, const std::string
                        "; only failed, dead or cancelled tasks can be retried",
                    ""};
   }
+  store->AppendAudit(AuditOf(caller, "task.retry", id, 1, ""));
   return Reply(r, 200, codec::ToProto(*store->GetTask(id), types_));
 }
 
@@ -401,14 +464,27 @@ Response Router::Delete(const Request& /*request*/, const Caller& caller, const 
                        "; only finished tasks can be deleted",
                    ""};
   }
+  store->AppendAudit(AuditOf(caller, "task.delete", id, 1, ""));
   return {204, "", ""};
 }
 
 Response Router::Queues(const Request& r, const Caller& caller) {
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
+  const std::string tenant = caller.operator_role ? "" : caller.tenant;
   v1::ListQueuesResponse out;
-  for (const auto& q : store->QueueStatuses(caller.operator_role ? "" : caller.tenant)) {
-    *out.add_queues() = codec::ToProto(q);
+  std::map<std::string, QueueDetail> details;
+  for (auto& d : store->QueueDetails(tenant, kWorkerStaleAfterMs)) details[d.queue] = std::move(d);
+  for (const auto& q : store->QueueStatuses(tenant)) {
+    v1::QueueStatus& p = *out.add_queues() = codec::ToProto(q);
+    p.set_oldest_age_s(q.oldest_queued_age_seconds);
+    if (auto it = details.find(q.queue); it != details.end()) {
+      for (const auto& [priority, n] : it->second.by_priority) {
+        (*p.mutable_depth_by_priority())[std::to_string(priority)] =
+            static_cast<int32_t>(std::min<int64_t>(n, std::numeric_limits<int32_t>::max()));
+      }
+      p.set_consumers(static_cast<int32_t>(std::min<int64_t>(it->second.consumers, 1 << 30)));
+      p.set_rate(it->second.rate);
+    }
   }
   return Reply(r, 200, out);
 }

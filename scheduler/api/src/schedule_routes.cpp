@@ -1,6 +1,7 @@
 // The cron schedule routes of the API (/v1/schedules): a tenant's own only.
 #include "fila/codec/schedules.h"
 #include "fila/core/task_request.h"
+#include "console_routes.h"
 #include "router.h"
 #include "router_support.h"
 
@@ -39,6 +40,7 @@ Response Router::PauseSchedule(const Request& r, const Caller& caller, const std
   if (!store->SetSchedulePaused(caller.tenant, name, paused)) {
     throw ApiError{404, "not_found", "no schedule " + name, "name"};
   }
+  store->AppendAudit(AuditOf(caller, paused ? "schedule.pause" : "schedule.resume", name, 0, ""));
   return Reply(r, 200, codec::ToProto(*store->GetSchedule(caller.tenant, name), types_));
 }
 

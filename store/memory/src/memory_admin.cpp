@@ -42,14 +42,18 @@ RequestResult MemoryStore::Cancel(const std::string& id) {
   std::lock_guard lock(state_->mu);
   MemTask* t = IsUuid(id) ? state_->Find(id) : nullptr;
   if (!t) return {};
-  const TaskState s = t->v.state;
+  return state_->CancelLocked(*t);
+}
+
+RequestResult MemoryStore::State::CancelLocked(MemTask& t) {
+  const TaskState s = t.v.state;
   if (s == TaskState::kQueued || s == TaskState::kScheduled || s == TaskState::kBlocked) {
-    t->v.finished_at_ms = state_->Now();
-    state_->SetState(*t, TaskState::kCancelled);
+    t.v.finished_at_ms = Now();
+    SetState(t, TaskState::kCancelled);
     return {true, true, TaskState::kCancelled};
   }
-  if (s == TaskState::kRunning && !t->v.cancel_requested) {
-    t->v.cancel_requested = true;
+  if (s == TaskState::kRunning && !t.v.cancel_requested) {
+    t.v.cancel_requested = true;
     return {true, true, s};
   }
   return {true, false, s};
@@ -127,10 +131,7 @@ std::vector<TaskView> MemoryStore::ListTasks(const ListFilter& f) {
   const bool cursor = f.before_created_at_us > 0 && IsUuid(f.before_id);
   std::vector<const MemTask*> hits;
   for (const auto& [id, t] : state_->tasks) {
-    if (f.state && t.v.state != *f.state) continue;
-    if (!f.type.empty() && t.v.type != f.type) continue;
-    if (!f.queue.empty() && t.v.queue != f.queue) continue;
-    if (!f.tenant.empty() && t.v.tenant != f.tenant) continue;
+    if (!MatchesFilter(t, f)) continue;
     if (cursor && std::tie(t.v.created_at_us, t.v.id) >= std::tie(f.before_created_at_us, f.before_id))
       continue;
     hits.push_back(&t);
@@ -150,17 +151,20 @@ std::vector<TaskView> MemoryStore::ListTasks(const ListFilter& f) {
 
 bool MemoryStore::DeleteTerminal(const std::string& id) {
   std::lock_guard lock(state_->mu);
-  State& s = *state_;
-  MemTask* t = IsUuid(id) ? s.Find(id) : nullptr;
+  return IsUuid(id) && state_->DeleteTerminalLocked(id);
+}
+
+bool MemoryStore::State::DeleteTerminalLocked(const std::string& id) {
+  MemTask* t = Find(id);
   if (!t) return false;
   const TaskState st = t->v.state;
   if (!IsTerminal(st)) return false;
-  if (!t->v.idempotency_key.empty()) s.idempotency.erase({t->v.tenant, t->v.idempotency_key});
-  std::erase_if(s.outbox, [&](const auto& row) { return row.second.first == id; });
+  if (!t->v.idempotency_key.empty()) idempotency.erase({t->v.tenant, t->v.idempotency_key});
+  std::erase_if(outbox, [&](const auto& row) { return row.second.first == id; });
   for (const auto& p : t->v.depends_on) {
-    if (MemTask* pt = s.Find(p)) std::erase(pt->dependents, id);
+    if (MemTask* pt = Find(p)) std::erase(pt->dependents, id);
   }
-  s.tasks.erase(id);
+  tasks.erase(id);
   return true;
 }
 

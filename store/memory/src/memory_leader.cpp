@@ -115,14 +115,20 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
   }
   out.unknown_queues.assign(unknown.begin(), unknown.end());
   std::map<std::pair<std::string, std::string>, TenantShare> shares;
+  const std::set<std::string> ahead(request.in_broker_ahead.begin(), request.in_broker_ahead.end());
   for (const auto& id : request.in_broker) {
     const MemTask* t = state_->Find(id);
     if (t == nullptr || t->v.state != TaskState::kQueued) continue;
     out.in_broker.push_back(id);
-    ++shares[{t->v.queue, t->v.tenant}].usage;
+    TenantShare& share = shares[{t->v.queue, t->v.tenant}];
+    ++share.usage;
+    if (ahead.contains(id)) ++share.serving;
   }
   for (const auto& [id, t] : state_->tasks) {
-    if (t.v.state == TaskState::kRunning) ++shares[{t.v.queue, t.v.tenant}].usage;
+    if (t.v.state != TaskState::kRunning) continue;
+    TenantShare& share = shares[{t.v.queue, t.v.tenant}];
+    ++share.usage;
+    ++share.serving;
   }
   for (auto& [key, share] : shares) {
     auto it = state_->tenant_weights.find(key.second);
@@ -145,6 +151,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
     item.envelope = EnvelopeOf(t);
     item.publish_priority = plan.PublishPriority(t.v.queue, t.v.priority, now - created_ms,
                                                  request.AgingOf(t.v.queue));
+    item.ahead = pick.ahead;
     out.items.push_back(std::move(item));
   }
   return out;
@@ -189,13 +196,21 @@ int64_t MemoryStore::CountPublished(const std::string& queue) {
   return static_cast<int64_t>(state_->Published(queue, -1).size());
 }
 
-int64_t MemoryStore::ConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
+int64_t MemoryStore::FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
   std::lock_guard lock(state_->mu);
   const int64_t since = state_->now_ms() - seen_within_ms;
+  std::map<std::string, int64_t> running;
+  for (const auto& [id, t] : state_->tasks) {
+    if (t.v.state == TaskState::kRunning) ++running[t.v.worker];
+  }
   int64_t slots = 0;
   for (const auto& [id, w] : state_->workers) {
     const bool consumes = std::ranges::find(w.info.queues, queue) != w.info.queues.end();
-    if (consumes && w.heartbeat_at_ms > since) slots += w.info.concurrency;
+    const auto it = running.find(id);
+    const int64_t busy = it == running.end() ? 0 : it->second;
+    if (consumes && w.heartbeat_at_ms > since) {
+      slots += std::max<int64_t>(0, static_cast<int64_t>(w.info.concurrency) - busy);
+    }
   }
   return slots;
 }

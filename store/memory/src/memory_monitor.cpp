@@ -87,6 +87,8 @@ MonitorSnapshot MemoryStore::Monitor(uint32_t stale_after_ms) {
     v.succeeded = w.info.succeeded;
     v.failed = w.info.failed;
     v.finished_by_queue = w.info.finished_by_queue;
+    v.version = w.info.version;
+    v.draining = w.draining;
     workers.emplace(id, std::move(v));
   }
   std::vector<const MemTask*> running;

@@ -30,12 +30,24 @@ struct MemTask {
   // republished (PostgreSQL's updated_at of a queued task).
   int64_t outboxed_at_ms = 0;
   std::vector<std::string> dependents;  // tasks whose depends_on names this one
+  std::string args_json;  // NewTask::args_json, for `where` filters
 };
+
+// Whether `t` passes `f` (everything but its keyset cursor); the states of
+// `default_states` when `f` names none (memory_console.cpp).
+bool MatchesFilter(const MemTask& t, const ListFilter& f, const std::vector<TaskState>& default_states = {});
 
 struct MemWorker {
   WorkerInfo info;
   int64_t started_at_ms = 0;
   int64_t heartbeat_at_ms = 0;
+  bool draining = false;  // ConsoleStore::DrainWorker
+};
+
+struct MemBulkJob {
+  BulkJob job;
+  std::string cursor;      // the last task id handled
+  int64_t lease_until_ms = 0;
 };
 
 struct MemToken {
@@ -68,6 +80,8 @@ struct MemoryStore::State {
   std::vector<MemToken> tokens;
   std::map<std::string, int64_t> tenant_weights;
   std::map<std::string, QueuePause> queue_pauses;  // by queue
+  std::vector<AuditEntry> audit;                    // oldest first; id = index + 1
+  std::map<std::string, MemBulkJob> bulk_jobs;      // by id
 
   bool Paused(const std::string& queue) const { return queue_pauses.contains(queue); }
   // A queued task of a paused queue met at claim: its outbox row back
@@ -102,6 +116,8 @@ struct MemoryStore::State {
                     uint32_t lease_ms, ClaimResult& result);
   ClaimedTask Start(MemTask& t, const std::string& worker, uint32_t lease_ms);
   void ReplayLocked(MemTask& t);
+  RequestResult CancelLocked(MemTask& t);
+  bool DeleteTerminalLocked(const std::string& id);
 };
 
 }  // namespace fila

@@ -148,6 +148,7 @@ std::vector<EnqueueResult> MemoryStore::State::EnqueueLocked(std::span<const New
     t.v.tenant = n.tenant;
     t.v.idempotency_key = n.idempotency_key;
     t.v.payload = n.payload;
+    t.args_json = n.args_json;
     t.v.trace_id = n.trace_id;
     t.v.run_at_ms = n.run_at_ms > 0 ? n.run_at_ms : now;
     t.v.state = !n.depends_on.empty()                    ? TaskState::kBlocked

@@ -177,7 +177,7 @@ void MemoryStore::RecordProgress(std::span<const ProgressUpdate> updates) {
   }
 }
 
-void MemoryStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
+bool MemoryStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
   std::lock_guard lock(state_->mu);
   const int64_t now = state_->Now();
   auto [it, added] = state_->workers.try_emplace(worker.id);
@@ -191,6 +191,7 @@ void MemoryStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
       t->lease_until_ms = now + lease_ms;
     }
   }
+  return it->second.draining;
 }
 
 void MemoryStore::Deregister(const std::string& worker_id) {

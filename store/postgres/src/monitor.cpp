@@ -99,6 +99,15 @@ std::vector<std::string> TextArray(const pqxx::field& field) {
 
 }  // namespace
 
+const std::string& RunningTasksStatement() {
+  static const std::string kSql =
+      "SELECT id::text, type, queue, attempt, coalesce(worker, ''),"
+      " greatest(extract(epoch FROM now() - coalesce(started_at, now())), 0)::float8,"
+      " progress, progress_message"
+      " FROM tasks WHERE state = 'running' ORDER BY started_at, id";
+  return kSql;
+}
+
 MonitorSnapshot PostgresStore::Monitor(uint32_t stale_after_ms) {
   MonitorSnapshot snapshot = impl_->Run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
@@ -112,7 +121,8 @@ MonitorSnapshot PostgresStore::Monitor(uint32_t stale_after_ms) {
         " (extract(epoch FROM started_at) * 1000)::int8,"
         " greatest(extract(epoch FROM now() - heartbeat_at), 0)::float8, succeeded, failed,"
         " (SELECT array_agg(key ORDER BY key) FROM jsonb_each_text(finished_by_queue)),"
-        " (SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(finished_by_queue))"
+        " (SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(finished_by_queue)),"
+        " version, draining"
         " FROM workers w"
         " WHERE heartbeat_at > now() - $1 * interval '1 second'"
         "    OR EXISTS (SELECT 1 FROM tasks t WHERE t.worker = w.id AND t.state = 'running')",
@@ -135,17 +145,15 @@ MonitorSnapshot PostgresStore::Monitor(uint32_t stale_after_ms) {
       for (size_t i = 0; i < keys.size() && i < values.size(); ++i) {
         w.finished_by_queue[keys[i]] = std::stoull(values[i]);
       }
+      w.version = r[11].as<std::string>();
+      w.draining = r[12].as<bool>();
       workers.emplace(w.id, std::move(w));
     }
     const auto all = tx.exec1("SELECT count(*) FROM workers")[0].as<int64_t>();
     s.workers_hidden = all - static_cast<int64_t>(rows.size());
     // Running tasks are at most the workers' slots: the partial index
     // tasks_running_worker covers them.
-    for (const auto& r : tx.exec(
-             "SELECT id::text, type, queue, attempt, coalesce(worker, ''),"
-             " greatest(extract(epoch FROM now() - coalesce(started_at, now())), 0)::float8,"
-             " progress, progress_message"
-             " FROM tasks WHERE state = 'running' ORDER BY started_at, id")) {
+    for (const auto& r : tx.exec(RunningTasksStatement())) {
       const auto worker = r[4].as<std::string>();
       auto [it, added] = workers.try_emplace(worker);
       if (added) {

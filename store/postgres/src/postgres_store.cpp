@@ -14,6 +14,7 @@
 #include "fila/store_postgres/migrator.h"
 #include "pg_support.h"
 #include "store_impl.h"
+#include "fila/store_postgres/console_sql.h"
 
 namespace fila {
 namespace {
@@ -53,6 +54,8 @@ const std::string kLost =
 
 }  // namespace
 
+const std::string& TaskColumns() { return kTaskColumns; }
+
 const std::map<std::string, std::string>& Statements() {
   static const std::map<std::string, std::string> kStatements{
       {"enqueue", R"(
@@ -61,16 +64,16 @@ WITH input AS MATERIALIZED (
   FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[], $7::text[],
               $8::text[], $9::text[], $10::bigint[], $11::int[], $12::int[], $13::text[],
               $14::text[], $15::bool[], $16::text[], $17::int[], $18::int[], $19::int[],
-              $20::int[])
+              $20::int[], $21::text[])
        WITH ORDINALITY AS i(type, queue, priority, max_attempts, timeout_ms, tenant, idem,
                             payload_hex, trace_id, run_at_ms, retry_base_ms, retry_cap_ms,
                             given_id, parent_id, blocked, limit_key, limit_concurrency,
-                            limit_rate, limit_period_ms, type_version, ord)
+                            limit_rate, limit_period_ms, type_version, args, ord)
 ), ins AS (
   INSERT INTO tasks (id, type, queue, priority, state, max_attempts, attempt_budget, timeout_ms,
                      tenant, idempotency_key, payload, trace_id, run_at, retry_base_ms,
                      retry_cap_ms, parent_id, root_id, limit_key, limit_concurrency, limit_rate,
-                     limit_period_ms, type_version)
+                     limit_period_ms, type_version, args)
   SELECT id, type, queue, priority,
          CASE WHEN blocked THEN 'blocked'
               WHEN run_at_ms > 0 AND to_timestamp(run_at_ms / 1000.0) > now()
@@ -82,7 +85,7 @@ WITH input AS MATERIALIZED (
          (SELECT coalesce(p.root_id, p.id) FROM tasks p
           WHERE p.id = NULLIF(input.parent_id, '')::uuid),
          NULLIF(limit_key, ''),
-         limit_concurrency, limit_rate, limit_period_ms, type_version
+         limit_concurrency, limit_rate, limit_period_ms, type_version, NULLIF(args, '')::jsonb
   FROM input ORDER BY ord
   ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, state, tenant, idempotency_key, queue, priority
@@ -188,21 +191,25 @@ WHERE t.id = p.id AND t.attempt = p.attempt AND t.state = 'running')"},
       {"heartbeat", R"(
 WITH w AS (
   INSERT INTO workers (id, hostname, pid, queues, concurrency, heartbeat_at, succeeded, failed,
-                       finished_by_queue)
+                       finished_by_queue, version)
   VALUES ($1, $2, $3, $4::text[], $5, now(), $7, $8,
           (SELECT coalesce(jsonb_object_agg(q, n), '{}')
-           FROM unnest($9::text[], $10::bigint[]) AS u(q, n)))
+           FROM unnest($9::text[], $10::bigint[]) AS u(q, n)), $12)
   ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid,
     queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency, heartbeat_at = now(),
     succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
-    finished_by_queue = EXCLUDED.finished_by_queue
+    finished_by_queue = EXCLUDED.finished_by_queue, version = EXCLUDED.version
+  RETURNING draining
+), leases AS (
+  -- A held task whose row another transaction holds (its finish, a commit
+  -- with its children, the reaper) is skipped: the beat must not wait
+  -- behind it, and the next beat renews that lease (several fit in one).
+  UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
+  WHERE id IN (SELECT id FROM tasks WHERE id = ANY($11::uuid[]) AND worker = $1
+                 AND state = 'running' FOR UPDATE SKIP LOCKED)
 )
--- A held task whose row another transaction holds (its finish, a commit
--- with its children, the reaper) is skipped: the beat must not wait
--- behind it, and the next beat renews that lease (several fit in one).
-UPDATE tasks SET lease_until = now() + $6 * interval '1 millisecond'
-WHERE id IN (SELECT id FROM tasks WHERE id = ANY($11::uuid[]) AND worker = $1
-               AND state = 'running' FOR UPDATE SKIP LOCKED))"},
+-- An operator's drain (POST /v1/workers/{id}:drain) reaches the worker here.
+SELECT draining FROM w)"},
       {"deregister", "DELETE FROM workers WHERE id = $1"},
       {"cancel_requested",
        "SELECT id, attempt FROM tasks WHERE worker = $1 AND state = 'running' AND cancel_requested"},
@@ -274,12 +281,6 @@ SELECT id FROM upd)"},
        "SELECT attempt, worker, outcome, error, error_kind, " + EpochMs("started_at") + ", " +
            EpochMs("finished_at") + ", " + EpochMs("retry_at") +
            " FROM task_attempts WHERE task_id = $1::uuid ORDER BY attempt"},
-      {"list_tasks", "SELECT " + kTaskColumns +
-                         " FROM tasks t WHERE ($1 = '' OR t.state = $1) AND ($2 = '' OR t.type = $2)"
-                         " AND ($3 = '' OR t.queue = $3) AND ($5 = '' OR t.tenant = $5)"
-                         " AND ($6::bigint = 0 OR (t.created_at, t.id) <"
-                         " (timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid))"
-                         " ORDER BY t.created_at DESC, t.id DESC LIMIT $4"},
       {"queue_counts",
        "SELECT queue, state, count(*) FROM tasks WHERE ($1 = '' OR tenant = $1)"
        " GROUP BY queue, state ORDER BY queue, state"},
@@ -702,8 +703,8 @@ void PostgresStore::RecordProgress(std::span<const ProgressUpdate> updates) {
   });
 }
 
-void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
-  impl_->Run([&](pqxx::connection& c) {
+bool PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
+  return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     std::vector<std::string> queues;
     std::vector<int64_t> finished;
@@ -711,12 +712,12 @@ void PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {
       queues.push_back(queue);
       finished.push_back(static_cast<int64_t>(n));
     }
-    tx.exec_prepared("heartbeat", worker.id, worker.hostname, worker.pid,
+    auto rows = tx.exec_prepared("heartbeat", worker.id, worker.hostname, worker.pid,
                      pg::ArrayLiteral(worker.queues), worker.concurrency, lease_ms,
                      static_cast<int64_t>(worker.succeeded), static_cast<int64_t>(worker.failed),
                      pg::ArrayLiteral(queues), pg::IntArrayLiteral<int64_t>(finished),
-                     pg::ArrayLiteral(worker.held));
-    return 0;
+                     pg::ArrayLiteral(worker.held), worker.version);
+    return !rows.empty() && rows[0][0].as<bool>();
   });
 }
 
@@ -858,15 +859,11 @@ std::optional<TaskView> PostgresStore::GetTask(const std::string& id) {
 }
 
 std::vector<TaskView> PostgresStore::ListTasks(const ListFilter& filter) {
+  const pg::SqlQuery q = pg::ListTasksSql(filter);
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    std::string state = filter.state ? std::string(ToString(*filter.state)) : std::string();
     std::vector<TaskView> views;
-    const bool cursor = filter.before_created_at_us > 0 && IsUuid(filter.before_id);
-    for (const auto& r : tx.exec_prepared(
-             "list_tasks", state, filter.type, filter.queue, filter.limit, filter.tenant,
-             cursor ? filter.before_created_at_us : int64_t{0},
-             cursor ? filter.before_id : std::string("00000000-0000-0000-0000-000000000000"))) {
+    for (const auto& r : tx.exec_params(q.sql, pqxx::prepare::make_dynamic_params(q.params))) {
       views.push_back(ReadTask(r));
     }
     return views;

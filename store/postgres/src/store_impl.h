@@ -17,6 +17,11 @@
 
 namespace fila {
 
+// The columns ReadTask reads, of `tasks t` (postgres_store.cpp).
+const std::string& TaskColumns();
+// Every running task with its worker (monitor.cpp; GET /v1/workers).
+const std::string& RunningTasksStatement();
+
 // Statements prepared on every (re)connection.
 const std::map<std::string, std::string>& Statements();
 const std::map<std::string, std::string>& WorkflowStatements();   // workflow.cpp

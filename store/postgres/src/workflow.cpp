@@ -193,7 +193,7 @@ void SettleDependencies(pqxx::transaction_base& tx, std::span<const NewTask> tas
 
 std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
                                                     std::span<const NewTask> tasks) {
-  std::vector<std::string> type, queue, tenant, idem, payload, trace, id, parent_id, limit_key;
+  std::vector<std::string> type, queue, tenant, idem, payload, trace, id, parent_id, limit_key, args;
   std::vector<int> priority, max_attempts, timeout, limit_concurrency, limit_rate, limit_period, type_version;
   std::vector<int64_t> run_at, retry_base, retry_cap;
   std::string blocked = "{";
@@ -219,6 +219,7 @@ std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
     limit_rate.push_back(static_cast<int>(t.limit.rate));
     limit_period.push_back(static_cast<int>(t.limit.period.count()));
     type_version.push_back(static_cast<int>(t.type_version));
+    args.push_back(pg::ValidUtf8(t.args_json));
   }
   blocked += "}";
   auto rows = tx.exec_prepared(
@@ -229,7 +230,8 @@ std::optional<std::vector<EnqueueResult>> EnqueueIn(pqxx::transaction_base& tx,
       pg::IntArrayLiteral<int64_t>(retry_base), pg::IntArrayLiteral<int64_t>(retry_cap),
       pg::ArrayLiteral(id), pg::ArrayLiteral(parent_id), blocked, pg::ArrayLiteral(limit_key),
       pg::IntArrayLiteral<int>(limit_concurrency), pg::IntArrayLiteral<int>(limit_rate),
-      pg::IntArrayLiteral<int>(limit_period), pg::IntArrayLiteral<int>(type_version));
+      pg::IntArrayLiteral<int>(limit_period), pg::IntArrayLiteral<int>(type_version),
+      pg::ArrayLiteral(args));
   std::vector<EnqueueResult> results;
   results.reserve(rows.size());
   for (const auto& row : rows) {

@@ -55,10 +55,11 @@ class FaultyStore final : public WorkerStore {
   void RecordProgress(std::span<const ProgressUpdate> updates) override {
     store_.RecordProgress(updates);
   }
-  void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override {
+  bool Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override {
     if (faults_.unreachable) throw TransientError("database out of reach (test)");
-    store_.Heartbeat(worker, lease_ms);
+    const bool draining = store_.Heartbeat(worker, lease_ms);
     ++faults_.heartbeats;
+    return draining;
   }
   void Deregister(const std::string& worker_id) override { store_.Deregister(worker_id); }
   std::vector<AttemptRef> CancelRequested(const std::string& worker_id) override {

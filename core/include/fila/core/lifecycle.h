@@ -109,4 +109,8 @@ struct GcraDecision {
 // rate == 0 or period <= 0: no rate limit (admitted, tat unchanged).
 GcraDecision DecideGcra(int64_t tat, int64_t now, uint32_t rate, int64_t period) noexcept;
 
+// A KeyLimiter's start: DecideGcra, except that with no rate a tat still
+// ahead is a pause (KeyLimiter::Defer) and waits until it.
+GcraDecision DecideKeyStart(int64_t tat, int64_t now, uint32_t rate, int64_t period) noexcept;
+
 }  // namespace fila

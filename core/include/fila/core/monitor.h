@@ -46,6 +46,8 @@ struct WorkerView {
   uint64_t failed = 0;
   std::map<std::string, uint64_t> finished_by_queue;
   std::vector<RunningTaskView> running;  // oldest first
+  std::string version;     // the worker's build, from its heartbeats
+  bool draining = false;   // an operator drained it: it takes no new task
 };
 
 struct MonitorSnapshot {

@@ -4,6 +4,7 @@
 // callers that serve several roles (the API's connection pool, the CLI).
 // A component that needs one role takes that role's interface instead.
 
+#include "fila/core/console_store.h"
 #include "fila/core/leader_store.h"
 #include "fila/core/monitor_store.h"
 #include "fila/core/store_types.h"
@@ -22,7 +23,8 @@ class StateStore : public WorkerStore,
                    public LeaderStore,
                    public TaskAdminStore,
                    public TokenStore,
-                   public MonitorStore {
+                   public MonitorStore,
+                   public ConsoleStore {
  public:
   ~StateStore() override = default;
 };

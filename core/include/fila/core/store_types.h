@@ -42,6 +42,9 @@ struct NewTask {
   std::vector<std::string> depends_on;
   std::string limit_key;        // empty: no per-key limit
   LimitSpec limit;
+  // The payload as a JSON object, stored for the console's `where` filters
+  // (PrepareTask fills it); empty: not searchable.
+  std::string args_json;
 };
 
 struct EnqueueResult {
@@ -66,6 +69,9 @@ struct OutboxItem {
   // FetchDispatch ages it (docs/fairness.md); the envelope keeps the
   // producer's. FetchOutbox sets it to envelope.priority.
   uint32_t publish_priority = 0;
+  // Its tenant held less than its share of the queue when FetchDispatch
+  // chose it (docs/fairness.md): published `ahead`. FetchOutbox: false.
+  bool ahead = false;
 };
 
 struct ClaimedTask {
@@ -211,11 +217,26 @@ struct FireResult {
   int64_t next_due_in_ms = -1;   // until the next slot of any schedule; -1: none
 };
 
+// A payload condition of the task list (`where args.account = "acme"`):
+// task_filter.h parses it.
+struct PayloadWhere {
+  std::vector<std::string> path;  // below args: {"account"}
+  bool equal = true;              // = (true) or != (false)
+  std::string literal;            // a JSON scalar, as written (validated)
+};
+
 struct ListFilter {
   std::optional<TaskState> state;
+  // More states, any of which matches (with `state`, if set, among them);
+  // empty: `state` alone decides.
+  std::vector<TaskState> states;
   std::string type;    // empty: any
   std::string queue;   // empty: any
   std::string tenant;  // empty: any
+  std::optional<uint32_t> priority;
+  int64_t created_after_ms = 0;   // 0: no bound; else created_at >= it
+  int64_t created_before_ms = 0;  // 0: no bound; else created_at < it
+  std::optional<PayloadWhere> where;
   uint32_t limit = 50;
   // Keyset cursor: only tasks older than (created_at, id), newest first.
   int64_t before_created_at_us = 0;
@@ -296,6 +317,7 @@ struct WorkerInfo {
   // unknown to it (a claim that committed while its answer was lost) then
   // expires and is retried, instead of being kept alive by every heartbeat.
   std::vector<std::string> held;
+  std::string version;  // the worker's build
 };
 
 }  // namespace fila

@@ -29,8 +29,9 @@ class WorkerStore {
   // Writes progress of running tasks, each fenced by attempt.
   virtual void RecordProgress(std::span<const ProgressUpdate> updates) = 0;
   // Records the worker as alive and extends the leases of its running
-  // tasks among `worker.held`.
-  virtual void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) = 0;
+  // tasks among `worker.held`. Returns whether an operator drained the
+  // worker (ConsoleStore::DrainWorker): it must take no new task.
+  virtual bool Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) = 0;
   // Removes a worker that stopped cleanly.
   virtual void Deregister(const std::string& worker_id) = 0;
   // Running attempts of `worker_id` whose cancellation was requested.

@@ -45,6 +45,11 @@ struct ApiOptions {
   size_t max_body_bytes = 2 * 1024 * 1024; // a whole request body
   uint32_t max_batch = 1000;
   size_t database_connections = 8;
+  // Threads of the HTTP server (cpprestsdk's pool, one per process: the
+  // first server started sets it; 0 keeps cpprestsdk's 40). Single
+  // enqueues hold none while they wait for their group commit; other
+  // routes hold one while they query the database.
+  size_t threads = 16;
   // A token is checked against the database at most this often; revoking
   // takes effect within it.
   std::chrono::milliseconds token_cache_ttl{std::chrono::seconds(5)};
@@ -54,6 +59,8 @@ struct ApiOptions {
   std::chrono::milliseconds body_timeout{std::chrono::seconds(10)};
   ApiLimits admission;
   ApiBackpressure backpressure;
+  // The web console's static files at /ui (docs/console.md); off: /ui is 404.
+  bool console = true;
 };
 
 // The producer and operator HTTP API (/v1, JSON or protobuf). Every call

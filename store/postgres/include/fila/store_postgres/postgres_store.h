@@ -71,7 +71,7 @@ class PostgresStore final : public StateStore {
   // reconcile.cpp
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
   int64_t CountPublished(const std::string& queue) override;
-  int64_t ConsumerSlots(const std::string& queue, int64_t seen_within_ms) override;
+  int64_t FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) override;
   int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
                          uint32_t limit) override;
   int64_t ReleaseDue(uint32_t limit, int64_t* next_due_in_ms = nullptr) override;
@@ -79,7 +79,7 @@ class PostgresStore final : public StateStore {
                     uint32_t lease_ms) override;
   std::vector<bool> Finish(std::span<const FinishRecord> records) override;
   void RecordProgress(std::span<const ProgressUpdate> updates) override;
-  void Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override;
+  bool Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) override;
   void Deregister(const std::string& worker_id) override;
   std::vector<AttemptRef> CancelRequested(const std::string& worker_id) override;
   std::vector<ReapedTask> ReapLost(uint32_t worker_timeout_ms, uint32_t limit) override;
@@ -109,6 +109,23 @@ class PostgresStore final : public StateStore {
   bool RevokeToken(const std::string& id) override;
   std::vector<TokenInfo> ListTokens() override;
   int64_t CountActive() override;
+  // console_pg.cpp
+  int64_t CountTasks(const ListFilter& filter) override;
+  std::vector<ErrorGroup> ErrorGroups(const ListFilter& filter, uint32_t limit) override;
+  BulkJob CreateBulkJob(const BulkJob& job, const AuditEntry& audit) override;
+  std::optional<BulkJob> GetBulkJob(const std::string& id) override;
+  std::vector<BulkJob> ListBulkJobs(uint32_t limit) override;
+  std::optional<BulkJob> LeaseBulkJob(uint32_t lease_ms) override;
+  BulkJob BulkStep(const std::string& id, const ListFilter& filter, uint32_t batch,
+                   uint32_t lease_ms) override;
+  void FailBulkJob(const std::string& id, const std::string& error) override;
+  void AppendAudit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> ListAudit(uint32_t limit, int64_t before_id) override;
+  bool DrainWorker(const std::string& worker_id) override;
+  std::vector<StatsPoint> Stats(int64_t since_ms, uint32_t bucket_s,
+                                const std::string& tenant) override;
+  std::vector<QueueBacklog> Backlogs(const std::string& tenant) override;
+  std::vector<QueueDetail> QueueDetails(const std::string& tenant, uint32_t stale_after_ms) override;
 
  private:
   // workflow.cpp: a successful finish with its children, in one transaction.
