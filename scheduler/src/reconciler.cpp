@@ -53,7 +53,7 @@ uint32_t Reconciler::Repair(const std::string& queue, const QueueCounts& counts,
   // Consumed with messages left: a difference no larger than what the
   // consumers may hold delivered and unclaimed can be deliveries in flight.
   if (missing > 0 && counts.ready > 0 && counts.consumers > 0 && !repairing_.contains(queue) &&
-      missing <= store_.ConsumerSlots(queue, options_.republish_after.count())) {
+      missing <= store_.FreeConsumerSlots(queue, options_.republish_after.count())) {
     return 0;
   }
   const auto limit = static_cast<uint32_t>(std::clamp<int64_t>(missing, 0, budget));

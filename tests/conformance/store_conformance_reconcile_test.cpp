@@ -1,6 +1,6 @@
 // The store contract, reconciliation: which queued tasks the leader may
 // publish again when the broker lost their messages (LeaderStore's
-// QueuesWithStaleTasks, CountPublished, ConsumerSlots, RepublishStale).
+// QueuesWithStaleTasks, CountPublished, FreeConsumerSlots, RepublishStale).
 #include <algorithm>
 
 #include "conformance_support.h"
@@ -70,15 +70,23 @@ TEST_P(StoreConformance, StaleTasksAreFoundPerQueueAndRepublishedLongestWaitingF
   EXPECT_EQ(OutboxTasks(store()), Sorted(a));
 }
 
-TEST_P(StoreConformance, ConsumerSlotsAddUpTheLiveWorkersOfTheQueue) {
+TEST_P(StoreConformance, FreeConsumerSlotsAddUpTheLiveWorkersOfTheQueue) {
   store().Heartbeat({.id = "gone", .queues = {"a"}, .concurrency = 7}, 30000);
   Advance(kPastIt);
   store().Heartbeat({.id = "ab", .queues = {"a", "b"}, .concurrency = 3}, 30000);
   store().Heartbeat({.id = "a", .queues = {"a"}, .concurrency = 5}, 30000);
-  EXPECT_EQ(store().ConsumerSlots("a", kAfterMs), 8) << "not the silent worker's 7";
-  EXPECT_EQ(store().ConsumerSlots("b", kAfterMs), 3);
-  EXPECT_EQ(store().ConsumerSlots("none", kAfterMs), 0);
-  EXPECT_EQ(store().ConsumerSlots("a", kAfterMs + kPastIt.count() + 60000), 15);
+  EXPECT_EQ(store().FreeConsumerSlots("a", kAfterMs), 8) << "not the silent worker's 7";
+  EXPECT_EQ(store().FreeConsumerSlots("b", kAfterMs), 3);
+  EXPECT_EQ(store().FreeConsumerSlots("none", kAfterMs), 0);
+  EXPECT_EQ(store().FreeConsumerSlots("a", kAfterMs + kPastIt.count() + 60000), 15);
+
+  // Running tasks take their worker's slots, whatever their queue.
+  auto ids = EnqueueAll(store(), {Noop(), Noop(), Noop(), Noop()});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {ids[0].id, ids[1].id}, "a").claimed.size(), 2u);
+  ASSERT_EQ(ClaimIds(store(), {ids[2].id, ids[3].id}, "ab").claimed.size(), 2u);
+  EXPECT_EQ(store().FreeConsumerSlots("a", kAfterMs), 3 + 1);
+  EXPECT_EQ(store().FreeConsumerSlots("b", kAfterMs), 1);
 }
 
 TEST_P(StoreConformance, OnlyUnclaimedQueuedTasksArePublishedOrStale) {

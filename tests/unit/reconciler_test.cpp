@@ -169,8 +169,8 @@ TEST_F(ReconcilerTest, AConsumedQueueThatLostSomeIsRepairedOnceItDrains) {
   Relay();
   Advance(kAfter + milliseconds(1));
   Reconciler reconciler = Make();
-  Worker(6);
-  Take(1);  // consumed, with 3 ready: 6 missing could be in flight to 6 slots
+  Worker(7);
+  Take(1);  // consumed, with 3 ready: 6 missing could be in flight to 6 free slots
   reconciler.Pass();
   EXPECT_TRUE(store_.FetchOutbox(100).empty());
   Take(3);  // drained: the 6 still queued are lost
@@ -186,6 +186,17 @@ TEST_F(ReconcilerTest, ALossLargerThanTheConsumersSlotsIsRepairedWhileTheQueueIs
   Take(1);  // consumed, with 3 ready, as under a load that never lets it drain
   reconciler.Pass();
   EXPECT_EQ(OutboxIds(), lost) << "6 missing is more than the 5 the worker can hold unclaimed";
+}
+
+TEST_F(ReconcilerTest, ASmallLossIsRepairedWhileBusyWorkersKeepTheQueueFromDraining) {
+  Worker(8);
+  Enqueue(8);
+  Relay();
+  Take(8);  // every slot runs a task: no delivery can wait unclaimed
+  const auto lost = LoseSixThenPublishFour();
+  Advance(kAfter + milliseconds(1));
+  Make().Pass();
+  EXPECT_EQ(OutboxIds(), lost) << "6 missing, 8 slots, none free";
 }
 
 TEST_F(ReconcilerTest, OnlyWhatTheBrokerLacksIsPublishedAgainLongestWaitingFirst) {

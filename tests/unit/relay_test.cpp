@@ -77,8 +77,8 @@ class FlakyLeaderStore final : public LeaderStore {
     return Up().QueuesWithStaleTasks(older_than_ms);
   }
   int64_t CountPublished(const std::string& queue) override { return Up().CountPublished(queue); }
-  int64_t ConsumerSlots(const std::string& queue, int64_t seen_within_ms) override {
-    return Up().ConsumerSlots(queue, seen_within_ms);
+  int64_t FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) override {
+    return Up().FreeConsumerSlots(queue, seen_within_ms);
   }
   int64_t RepublishStale(const std::string& queue, int64_t older_than_ms,
                          uint32_t limit) override {

@@ -1,5 +1,5 @@
 // PostgresStore: reconciliation with a broker that lost messages
-// (LeaderStore::QueuesWithStaleTasks, CountPublished, ConsumerSlots,
+// (LeaderStore::QueuesWithStaleTasks, CountPublished, FreeConsumerSlots,
 // RepublishStale).
 // A queued task's updated_at is when it became queued or was last
 // republished; the index tasks_queued_since (queue, updated_at) WHERE
@@ -51,9 +51,13 @@ ORDER BY q.queue)"},
 SELECT (SELECT count(*) FROM tasks WHERE state = 'queued' AND queue = $1)
      - (SELECT count(DISTINCT t.id) FROM outbox o JOIN tasks t ON t.id = o.task_id
         WHERE t.state = 'queued' AND t.queue = $1))"},
-      {"consumer_slots", R"(
-SELECT coalesce(sum(concurrency), 0)::bigint FROM workers
-WHERE $1 = ANY(queues) AND heartbeat_at > now() - $2 * interval '1 millisecond')"},
+      // Each live consumer's concurrency less its running tasks (the index
+      // tasks_running_worker), never below zero.
+      {"free_consumer_slots", R"(
+SELECT coalesce(sum(greatest(0, w.concurrency - (
+         SELECT count(*) FROM tasks t WHERE t.state = 'running' AND t.worker = w.id))), 0)::bigint
+FROM workers w
+WHERE $1 = ANY(w.queues) AND w.heartbeat_at > now() - $2 * interval '1 millisecond')"},
       {"republish_stale", R"(
 WITH stale AS (
   SELECT t.id FROM tasks t WHERE t.queue = $1 AND )" +
@@ -87,10 +91,10 @@ int64_t PostgresStore::CountPublished(const std::string& queue) {
   });
 }
 
-int64_t PostgresStore::ConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
+int64_t PostgresStore::FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    return tx.exec_prepared1("consumer_slots", queue, seen_within_ms)[0].as<int64_t>();
+    return tx.exec_prepared1("free_consumer_slots", queue, seen_within_ms)[0].as<int64_t>();
   });
 }
 

@@ -59,11 +59,12 @@ class LeaderStore {
   // Queued tasks of `queue` without an outbox row: the messages its broker
   // queue should hold (ready, or delivered and about to be claimed).
   virtual int64_t CountPublished(const std::string& queue) = 0;
-  // The slots of the workers consuming `queue` whose last heartbeat is
-  // younger than `seen_within_ms`: a worker's prefetch is its free slots,
-  // so at most this many of the queue's messages are delivered and not yet
-  // claimed at any moment.
-  virtual int64_t ConsumerSlots(const std::string& queue, int64_t seen_within_ms) = 0;
+  // The free slots (concurrency less the tasks it runs, of any queue) of
+  // the workers consuming `queue` whose last heartbeat is younger than
+  // `seen_within_ms`: a worker's prefetch is its slots and a running task
+  // holds its delivery until its handler returns, so at most this many of
+  // the queue's messages are delivered and not yet claimed at any moment.
+  virtual int64_t FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) = 0;
   // Gives up to `limit` stale tasks of `queue`, the longest queued first, an
   // outbox row, so that the relay publishes them again, and restarts their
   // wait; returns how many.

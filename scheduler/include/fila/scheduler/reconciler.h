@@ -36,16 +36,18 @@ struct ReconcileOptions {
 //
 // The difference also counts messages delivered but not yet claimed: they
 // are neither ready nor claimed, and there are at most as many as the live
-// workers consuming the queue have slots (their prefetch is their free
-// slots). So while workers consume a queue that still holds ready
-// messages, a difference up to their slots is left alone (a long backlog
-// would otherwise lose a few copies to every pass; such a small loss shows
-// once the queue's ready count touches zero), and a larger one is a loss
-// at once: a purge under a load that never lets the queue drain is
-// repaired. A queue found losing is repaired until nothing of it is stale,
-// consumed or not; a copy too many is acked and dropped by the claim's
-// `state = 'queued'` guard. The broker is read before PostgreSQL, so a
-// message taken in between is claimed by then and in neither count.
+// workers consuming the queue have free slots (their prefetch is their
+// slots, and a running task holds its delivery until its handler returns).
+// So while workers consume a queue that still holds ready messages, a
+// difference up to their free slots is left alone (a long backlog would
+// otherwise lose a few copies to every pass; such a small loss shows once
+// the workers are busy or the queue's ready count touches zero), and a
+// larger one is a loss at once: a purge under a load that never lets the
+// queue drain is repaired. A queue found losing is repaired until nothing
+// of it is stale, consumed or not; a copy too many is acked and dropped by
+// the claim's `state = 'queued'` guard. The broker is read before
+// PostgreSQL, so a message taken in between is claimed by then and in
+// neither count.
 //
 // Runs on the relay's thread, with its store and publisher.
 class Reconciler final {
