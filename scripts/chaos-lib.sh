@@ -78,14 +78,28 @@ enqueue_cli() { # key
 }
 
 # A producer until $run/stop exists: $1 name, $2 http|cli.
+# Paced, not as fast as enqueues are answered: the load stays the same
+# share of the workers' capacity however fast the API is (unpaced, a faster
+# API offered 3x what three 3-slot workers run, and no run could drain).
+# FILA_CHAOS_INTERVAL_MS (default 400: 2.5 tasks/s per producer, about 5/s
+# for both, some 60 % of the workers' capacity) between enqueues; a
+# producer that fell behind does not burst to catch up.
 producer() {
   local name=$1 via=$2 seq=0 out=$run/enqueued-$1.log
+  local interval=${FILA_CHAOS_INTERVAL_MS:-400} next wait
   LAST_ID=
+  next=$(fila_now_ms)
   while [ ! -e "$run/stop" ]; do
     seq=$((seq + 1))
     pick_task
     "enqueue_$via" "$name-$seq" || true
-    sleep 0.05
+    next=$((next + interval))
+    wait=$((next - $(fila_now_ms)))
+    if [ "$wait" -gt 0 ]; then
+      sleep "$(printf '%d.%03d' $((wait / 1000)) $((wait % 1000)))"
+    else
+      next=$(fila_now_ms)
+    fi
   done
 }
 
