@@ -219,6 +219,30 @@ TEST(PostgresStoreErrors, AFirstHostThatAcceptsAndClosesIsPassedForTheNextHost) 
   EXPECT_EQ(thrown.rfind("transient: cannot connect to PostgreSQL", 0), 0u) << thrown;
 }
 
+// A session left inside an aborted transaction (25P02: an error libpqxx or
+// a cut ROLLBACK never reported) answers every statement so until the
+// transaction ends: transient, and the session replaced, never the
+// caller's fault. The server's answer is raised here by a trigger.
+TEST(PostgresStoreErrors, AnAbortedTransactionIsTransientAndItsSessionReplaced) {
+  TestDatabase db;
+  db.Exec(R"(
+CREATE FUNCTION test_aborted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'current transaction is aborted, commands ignored until end of transaction block'
+    USING ERRCODE = '25P02';
+END $$;
+CREATE TRIGGER test_aborted BEFORE UPDATE OF state ON tasks
+  FOR EACH ROW EXECUTE FUNCTION test_aborted();)");
+  PostgresStore store(db.url());
+  const std::string id = store.Enqueue(std::vector<NewTask>{Noop()})[0].id;
+  const std::string aborted = Thrown([&] { store.Cancel(id); });
+  EXPECT_EQ(aborted.rfind("transient: ", 0), 0u) << aborted;
+  EXPECT_NE(aborted.find("25P02"), std::string::npos) << aborted;
+  db.Exec("DROP TRIGGER test_aborted ON tasks");
+  EXPECT_TRUE(store.Cancel(id).changed);
+  EXPECT_TRUE(store.Reconnected());
+}
+
 TEST(PostgresStoreErrors, ARefusedStatementIsPermanentAndKeepsOnlyItsFirstLine) {
   TestDatabase db;
   // A refusal with a long DETAIL and a CONTEXT (the trigger's frame):
