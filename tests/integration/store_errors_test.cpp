@@ -219,10 +219,9 @@ TEST(PostgresStoreErrors, AFirstHostThatAcceptsAndClosesIsPassedForTheNextHost) 
   EXPECT_EQ(thrown.rfind("transient: cannot connect to PostgreSQL", 0), 0u) << thrown;
 }
 
-// A session left inside an aborted transaction (25P02: an error libpqxx or
-// a cut ROLLBACK never reported) answers every statement so until the
-// transaction ends: transient, and the session replaced, never the
-// caller's fault. The server's answer is raised here by a trigger.
+// A statement inside a transaction that an earlier, unseen error aborted
+// (25P02) is transient and the session replaced, never the caller's fault.
+// The server's answer is raised here by a trigger.
 TEST(PostgresStoreErrors, AnAbortedTransactionIsTransientAndItsSessionReplaced) {
   TestDatabase db;
   db.Exec(R"(

@@ -157,11 +157,11 @@ void Translate(bool& broken) {
     // 26000 and 42P05: the session's prepared statements are not the ones
     // libpqxx knows of (one missing; or one made by a prepare that a
     // statement timeout cut, which libpqxx 6 prepares again at every use).
-    // 25P02: the session is inside a transaction that an error we never saw
-    // aborted; BEGIN only warns there, so every later statement of the
-    // session failed so, answered as the caller's fault (400: seen under a
-    // 2 ms statement timeout, DatabaseAttack.StatementTimeout...). A new
-    // session has none of these: replace this one.
+    // 25P02: the statement ran inside a transaction that an earlier error,
+    // one this code never saw, had aborted: the session's state, not the
+    // caller's fault (it was answered 400 under a 2 ms statement timeout in
+    // DatabaseAttack.StatementTimeout...). A new session has none of these:
+    // replace this one.
     if (Within(state, {"08", "57P01", "57P02", "57P03", "57P05", "25006", "25P02", "25P03", "26000",
                        "42P05", "28", "3D000"})) {
       broken = true;

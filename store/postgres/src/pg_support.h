@@ -57,10 +57,10 @@ std::unique_ptr<pqxx::connection> Open(const std::string& url,
 //     exception; 57P01-57P03 and 57P05 (shutdown, crash, not accepting
 //     connections yet, idle session timeout); 25006 (read-only transaction:
 //     the server is, or became, a standby after a failover; a new
-//     connection finds the primary); 25P02 (in a transaction that an
-//     error nobody saw aborted: every statement of the session fails so
-//     until it ends); 25P03 (idle-in-transaction timeout); 26000 (prepared statement gone: a pooler switched sessions);
-//     28 (authentication); 3D000 (database missing, e.g. mid-restore); no
+//     connection finds the primary); 25P02 (inside a transaction that an
+//     earlier error, one the caller never saw, aborted); 25P03
+//     (idle-in-transaction timeout); 26000 (prepared statement gone: a
+//     pooler switched sessions); 28 (authentication); 3D000 (database missing, e.g. mid-restore); no
 //     SQLSTATE at all (the socket died); any other libpqxx failure.
 //   TransientError, connection kept: 57014 (statement_timeout or a cancel
 //     request), 55P03 (lock_timeout), 55006 (object in use), 40
