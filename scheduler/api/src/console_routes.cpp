@@ -25,6 +25,16 @@ constexpr uint32_t kMaxErrorGroups = 200;
 constexpr uint32_t kMaxAuditPage = 500;
 constexpr int64_t kMaxStatsBuckets = 2000;
 
+// The console's answers with every field, zeros and empty lists included
+// (protobuf's JSON mapping leaves them out by default): a progress of 0
+// done is shown, not missing.
+Response ReplyAll(const Request& r, int status, const google::protobuf::Message& message) {
+  Format format = ResponseFormat(r);
+  return {status, std::string(ContentType(format)), Encode(format, message, /*all_fields=*/true)};
+}
+
+}  // namespace
+
 std::string Param(const Request& r, const char* name) {
   auto it = r.query.find(name);
   return it == r.query.end() ? std::string() : it->second;
@@ -42,16 +52,6 @@ uint32_t LimitParam(const Request& r, uint32_t fallback, uint32_t max) {
     throw ApiError{400, "invalid_argument", "limit must be between 1 and " + std::to_string(max), "limit"};
   }
 }
-
-// The console's answers with every field, zeros and empty lists included
-// (protobuf's JSON mapping leaves them out by default): a progress of 0
-// done is shown, not missing.
-Response ReplyAll(const Request& r, int status, const google::protobuf::Message& message) {
-  Format format = ResponseFormat(r);
-  return {status, std::string(ContentType(format)), Encode(format, message, /*all_fields=*/true)};
-}
-
-}  // namespace
 
 v1::TaskFilter FilterFromQuery(const Request& r) {
   v1::TaskFilter m;

@@ -1,7 +1,8 @@
 #pragma once
 
-// What the console's routes share with the other routes: the task filter
-// of a query string, scoped to the caller, and audit entries.
+// What the console's routes share with the other routes: query
+// parameters, the task filter of a query string, scoped to the caller, and
+// audit entries.
 
 #include <string>
 
@@ -11,6 +12,10 @@
 
 namespace fila::api {
 
+// Query parameter `name`, "" when absent.
+std::string Param(const Request& r, const char* name);
+// The `limit` parameter, 1..max (`fallback` when absent); 400 otherwise.
+uint32_t LimitParam(const Request& r, uint32_t fallback, uint32_t max);
 // The filter fields of GET /v1/tasks (state, type, queue, tenant,
 // priority, created_after, created_before, where) from the query string.
 v1::TaskFilter FilterFromQuery(const Request& r);

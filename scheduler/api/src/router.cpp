@@ -398,21 +398,8 @@ Response Router::ListTasks(const Request& r, const Caller& caller) {
   // created_before, where: one reading for every console route.
   v1::TaskFilter m = FilterFromQuery(r);
   ListFilter filter = ScopedFilter(m, caller);
-  auto param = [&](const char* name) {
-    auto it = r.query.find(name);
-    return it == r.query.end() ? std::string() : it->second;
-  };
-  if (std::string limit = param("limit"); !limit.empty()) {
-    try {
-      long long n = std::stoll(limit);
-      if (n < 1 || n > kMaxPageSize) throw std::out_of_range("limit");
-      filter.limit = static_cast<uint32_t>(n);
-    } catch (const std::exception&) {
-      throw ApiError{400, "invalid_argument",
-                     "limit must be between 1 and " + std::to_string(kMaxPageSize), "limit"};
-    }
-  }
-  if (std::string cursor = param("cursor"); !cursor.empty()) ParseCursor(cursor, filter);
+  filter.limit = LimitParam(r, filter.limit, kMaxPageSize);
+  if (std::string cursor = Param(r, "cursor"); !cursor.empty()) ParseCursor(cursor, filter);
   const uint32_t page = filter.limit;
   filter.limit = page + 1;  // one more tells whether a next page exists
   auto store = stores_.Acquire(SteadyClock::now() + kPoolWait);
