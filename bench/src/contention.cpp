@@ -1,6 +1,7 @@
 #include "contention.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -179,16 +180,37 @@ std::string NotOverloaded(double accepted, const Capacity& capacity) {
          Thousands(capacity.tasks_per_s) + "/s): the HTTP API, not the workers, bounded this run";
 }
 
-// "--priority-aging 5s" (or "=5s") from --scheduler-args, else "none".
-std::string AgingSetting(const std::string& scheduler_args) {
+// "--flag 5s" (or "--flag=5s") from --scheduler-args, else `otherwise`.
+std::string SchedulerFlag(const std::string& scheduler_args, const std::string& flag,
+                          const std::string& otherwise) {
   std::istringstream words(scheduler_args);
   std::vector<std::string> w;
   for (std::string word; words >> word;) w.push_back(word);
   for (size_t i = 0; i < w.size(); ++i) {
-    if (w[i] == "--priority-aging" && i + 1 < w.size()) return w[i + 1];
-    if (w[i].rfind("--priority-aging=", 0) == 0) return w[i].substr(17);
+    if (w[i] == flag && i + 1 < w.size()) return w[i + 1];
+    if (w[i].rfind(flag + "=", 0) == 0) return w[i].substr(flag.size() + 1);
   }
-  return "none";
+  return otherwise;
+}
+
+std::string AgingSetting(const std::string& scheduler_args) {
+  return SchedulerFlag(scheduler_args, "--priority-aging", "none");
+}
+
+// The wait docs/fairness.md promises a priority-0 task, in ms: nine aging
+// intervals, then at most one window of ready messages ahead of it at the
+// measured capacity. None when the aging is not one plain duration.
+std::optional<double> AgingBoundMs(const std::string& scheduler_args, const Capacity& capacity) {
+  const std::string aging = AgingSetting(scheduler_args);
+  size_t digits = 0;
+  while (digits < aging.size() && std::isdigit(static_cast<unsigned char>(aging[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  const double n = std::stod(aging.substr(0, digits));
+  const std::string unit = aging.substr(digits);
+  const double ms = unit == "ms" ? n : unit.empty() || unit == "s" ? n * 1000 : unit == "m" ? n * 60000 : -1;
+  if (ms <= 0) return std::nullopt;
+  const double window = std::stod(SchedulerFlag(scheduler_args, "--dispatch-window", "0"));
+  return 9 * ms + window / std::max(capacity.tasks_per_s, 1.0) * 1000;
 }
 
 void AwaitAccepted(ApiRun& run, int64_t total, const std::string& what) {
@@ -366,8 +388,17 @@ Result RunStarve(const Options& options, const std::string& log_dir) {
   const double t1 = UnixNow();
   RequireAccepted(high, "starve (priority 9)");
   RequireAccepted(low, "starve (priority 0)");
-  // Read when the load stops: a task not started by then counts as waiting
-  // until then (the p99 is then a lower bound).
+  const std::optional<double> bound_ms = AgingBoundMs(options.scheduler_args, capacity);
+  // The priority-9 backlog the load left keeps the workers busy: the
+  // priority-0 tasks enqueued last still wait under contention. Give them
+  // their bound (or 10 s without one) to start; one still waiting counts
+  // as waiting until it is read (the p99 is then a lower bound).
+  const double give_up = UnixNow() + (options.smoke ? 1 : bound_ms ? *bound_ms / 1000 * 1.5 : 10);
+  while (UnixNow() < give_up) {
+    const TaskDb::Wait w = run.db.WaitOf(run.setup.queue, "", 0, t0, t1);
+    if (w.started == w.count) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
   const TaskDb::Wait w0 = run.db.WaitOf(run.setup.queue, "", 0, t0, t1);
   const TaskDb::Wait w9 = run.db.WaitOf(run.setup.queue, "", 9, t0, t1);
   const std::string cpu_note = cpu.Note();
@@ -382,13 +413,19 @@ Result RunStarve(const Options& options, const std::string& log_dir) {
             "× capacity (priority aging: " + aging + ")";
   r.tasks_per_s = high.achieved + low.achieved;
   const int64_t waiting = w0.count - w0.started;
+  const std::string bound =
+      bound_ms ? "bound " + Fmt("%.1f", *bound_ms / 1000) + " s (9 × aging + one window at the capacity)"
+               : "no bound (no aging)";
   if (static_cast<double>(waiting) > 0.01 * static_cast<double>(w0.count)) {
     r.figure = "p99 > " + Fmt("%.1f", w0.p99_ms / 1000) + " s: " + Thousands(static_cast<double>(waiting)) +
-               " of " + Thousands(static_cast<double>(w0.count)) +
-               " priority-0 tasks did not start within the " + Fmt("%g", seconds) + " s of load";
+               " of " + Thousands(static_cast<double>(w0.count)) + " priority-0 tasks had not started";
   } else {
-    r.figure = "p99 " + Fmt("%.1f", w0.p99_ms) + " ms";
+    r.figure = "p99 " + Fmt("%.1f", w0.p99_ms / 1000) + " s";
   }
+  r.figure += ", " + bound;
+  r.goal = "priority 0's p99 wait within the bound the aging setting gives";
+  if (high.achieved + low.achieved >= capacity.tasks_per_s)  // else not judged
+    r.goal_met = bound_ms && waiting == 0 && w0.p99_ms <= *bound_ms;
   r.notes.push_back("priority 0: " + r.figure + " (aging: " + aging + ")");
   r.notes.push_back(WaitNote("priority 0: ", w0) + ", " + Thousands(static_cast<double>(w0.started)) +
                     " started");

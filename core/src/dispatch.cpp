@@ -23,6 +23,8 @@ DispatchPlan PlanDispatch(
     const std::map<std::pair<std::string, std::string>, TenantShare>& shares, int64_t now_ms) {
   struct Candidate {
     uint32_t eff = 0;
+    int64_t reached_ms = 0;  // when the next row reached eff
+    size_t next = 0;         // the next row's index in the group
     int64_t left = 0;
     int64_t* usage = nullptr;
     int64_t weight = 1;
@@ -45,8 +47,6 @@ DispatchPlan PlanDispatch(
     auto [u, fresh] = usage.try_emplace(key, share == shares.end() ? 0 : share->second.usage);
     c[i].usage = &u->second;
     c[i].weight = share == shares.end() ? 1 : std::max<int64_t>(1, share->second.weight);
-    c[i].eff = std::min(top[g.queue], EffectivePriority(g.priority, now_ms - g.head_created_ms,
-                                                        request.AgingOf(g.queue)));
     c[i].left = g.rows;
     int64_t r = std::numeric_limits<int64_t>::max();
     if (request.bounded) {
@@ -55,14 +55,42 @@ DispatchPlan PlanDispatch(
     }
     c[i].room = &room.try_emplace(g.queue, r).first->second;
   }
+  // The next row's effective priority, and when it reached it.
+  auto rank = [&](size_t i) {
+    const DispatchGroup& g = groups[i];
+    const int64_t created =
+        g.created_ms.empty() ? g.head_created_ms : g.created_ms[std::min(c[i].next, g.created_ms.size() - 1)];
+    const int64_t aging = request.AgingOf(g.queue);
+    c[i].eff = std::min(top[g.queue], EffectivePriority(g.priority, now_ms - created, aging));
+    c[i].reached_ms = created + static_cast<int64_t>(c[i].eff - g.priority) * std::max<int64_t>(aging, 0);
+  };
+  for (size_t i = 0; i < groups.size(); ++i) rank(i);
+  // Per queue, the effective priorities held back for marked messages
+  // (bit e: priority e).
+  std::map<std::string, uint32_t> held;
+  for (const auto& [queue, marks] : request.marks) {
+    const auto t = top.find(queue);
+    if (t == top.end()) continue;  // no rows: nothing to hold
+    for (const BrokerMark& m : marks) {
+      const uint32_t eff =
+          std::min(t->second, EffectivePriority(m.priority, now_ms - m.queued_ms, request.AgingOf(queue)));
+      for (uint32_t e = m.published + 1; e <= eff; ++e) held[queue] |= 1u << e;
+    }
+  }
+  auto held_back = [&](size_t i) {
+    const auto it = held.find(groups[i].queue);
+    return it != held.end() && (it->second >> c[i].eff & 1u) != 0;
+  };
+  std::set<std::string> holding;
   // Is a served before b?
   auto before = [&](size_t a, size_t b) {
     if (c[a].eff != c[b].eff) return c[a].eff > c[b].eff;
     // usage_a / weight_a < usage_b / weight_b, without division
     const int64_t lhs = *c[a].usage * c[b].weight, rhs = *c[b].usage * c[a].weight;
     if (lhs != rhs) return lhs < rhs;
-    if (groups[a].head_created_ms != groups[b].head_created_ms)
-      return groups[a].head_created_ms < groups[b].head_created_ms;
+    const bool aged_a = c[a].eff > groups[a].priority, aged_b = c[b].eff > groups[b].priority;
+    if (aged_a != aged_b) return aged_a;
+    if (c[a].reached_ms != c[b].reached_ms) return c[a].reached_ms < c[b].reached_ms;
     return groups[a].head_id < groups[b].head_id;
   };
   // The queues' totals for `ahead`, over the tenants with rows or usage
@@ -96,14 +124,20 @@ DispatchPlan PlanDispatch(
     size_t best = groups.size();
     for (size_t i = 0; i < groups.size(); ++i) {
       if (c[i].left <= 0 || *c[i].room <= 0) continue;
+      if (held_back(i)) {
+        holding.insert(groups[i].queue);
+        continue;
+      }
       if (best == groups.size() || before(i, best)) best = i;
     }
     if (best == groups.size()) break;
-    bool ahead = false;
+    // Ahead: its tenant is below its share, or aging raised it (it goes
+    // before the messages born at its priority in the broker too).
+    bool ahead = c[best].eff > groups[best].priority;
     if (auto it = totals.find(groups[best].queue); it != totals.end()) {
       // serving / weight < total serving / total weight, without division
       int64_t& mine = serving[{groups[best].queue, groups[best].tenant}];
-      ahead = mine * it->second.weight < it->second.serving * c[best].weight;
+      ahead = ahead || mine * it->second.weight < it->second.serving * c[best].weight;
       if (ahead) {
         ++mine;
         ++it->second.serving;
@@ -113,6 +147,8 @@ DispatchPlan PlanDispatch(
     --c[best].left;
     --*c[best].room;
     ++*c[best].usage;
+    ++c[best].next;
+    rank(best);
   }
   if (request.bounded) {
     std::set<std::string> full;
@@ -124,6 +160,7 @@ DispatchPlan PlanDispatch(
     }
     plan.full_queues.assign(full.begin(), full.end());
   }
+  plan.held_queues.assign(holding.begin(), holding.end());
   return plan;
 }
 

@@ -69,6 +69,8 @@ void Dispatcher::CountRoom(const std::string& queue, DispatchRequest& request) {
   if (full_.contains(queue) && counts.ready * 2 < options_.window) drained_ = true;
   // Sent and not confirmed yet: maybe not counted as ready by the broker.
   const auto sending = sending_.find(queue);
+  // Nothing ready and nothing on its way: every marked message was delivered.
+  if (counts.ready == 0 && sending == sending_.end()) marks_.erase(queue);
   request.room[queue] = std::max<int64_t>(
       0, int64_t{options_.window} - static_cast<int64_t>(counts.ready) -
              (sending == sending_.end() ? 0 : sending->second));
@@ -98,16 +100,28 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   if (request.bounded) {
     for (const auto& queue : queues_) CountRoom(queue, request);
   }
-  DispatchResult result = store_.FetchDispatch(request);
+  // The marks as the counts left them (a queue seen empty has none).
+  auto fetch = [&] {
+    request.marks.clear();
+    for (const auto& [queue, marks] : marks_) {
+      for (const auto& [published, mark] : marks) request.marks[queue].push_back(mark);
+    }
+    return store_.FetchDispatch(request);
+  };
+  DispatchResult result = fetch();
   if (!result.unknown_queues.empty()) {
     // New queues in the outbox: count them too, and ask again.
     for (const auto& queue : result.unknown_queues) CountRoom(queue, request);
-    result = store_.FetchDispatch(request);
+    result = fetch();
   }
   in_broker_ = std::move(result.in_broker);
   ForgetAheadNotInBroker();
+  Mark(result.items);
+  held_.clear();
+  held_.insert(result.held_queues.begin(), result.held_queues.end());
   // The queues worth counting next time: those with rows now.
   std::set<std::string> queues(result.full_queues.begin(), result.full_queues.end());
+  queues.insert(result.held_queues.begin(), result.held_queues.end());
   std::map<std::string, uint64_t> aged;
   for (const auto& item : result.items) {
     if (!item.envelope.queue.empty()) queues.insert(item.envelope.queue);
@@ -133,6 +147,19 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   }
   queues_ = std::move(queues);
   return std::move(result.items);
+}
+
+void Dispatcher::Mark(std::span<const OutboxItem> items) {
+  for (const auto& item : items) {
+    const std::string& queue = item.envelope.queue;
+    if (queue.empty() || item.publish_priority >= kMaxPriority) continue;
+    const auto aging = options_.aging.find(queue);
+    if ((aging == options_.aging.end() ? options_.default_aging : aging->second).count() <= 0) continue;
+    // The oldest at its priority: it ages first.
+    const BrokerMark mark{item.publish_priority, item.envelope.priority, item.queued_ms};
+    auto [it, fresh] = marks_[queue].try_emplace(item.publish_priority, mark);
+    if (!fresh && mark.queued_ms < it->second.queued_ms) it->second = mark;
+  }
 }
 
 void Dispatcher::Sent(std::span<const SentTask> tasks) {

@@ -105,6 +105,28 @@ TEST_P(StoreConformance, DispatchAgesAWaitingTaskAboveNewerHigherPriorities) {
   EXPECT_EQ(plain.items[1].publish_priority, 0u);
 }
 
+// Under a priority-9 load above capacity the priority-9 backlog only grows
+// older: an aged task ranked by its own enqueue time would wait behind all
+// of it. Aged rows go first at their priority, and each row of a group
+// ranks by its own wait (a younger row of the aged group does not ride
+// along ahead of the backlog).
+TEST_P(StoreConformance, DispatchServesAnAgedTaskBeforeTheBacklogBornAtItsPriority) {
+  const auto nines = EnqueueAll(store(), {Task("a", 9), Task("a", 9), Task("a", 9)});
+  Advance(milliseconds(20));
+  const std::string old = EnqueueOne(store(), Task("a", 0));
+  Advance(milliseconds(450));  // nine levels at 40 ms a level: old is at 9
+  const std::string young = EnqueueOne(store(), Task("a", 0));
+  DispatchRequest req = Unbounded(10);
+  req.aging_ms["default"] = 40;
+  const auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 5u);
+  EXPECT_EQ(r.items[0].envelope.id, old);
+  EXPECT_EQ(r.items[0].publish_priority, 9u);
+  for (size_t i = 0; i < nines.size(); ++i) EXPECT_EQ(r.items[1 + i].envelope.id, nines[i].id) << i;
+  EXPECT_EQ(r.items[4].envelope.id, young);
+  EXPECT_LT(r.items[4].publish_priority, 9u);
+}
+
 TEST_P(StoreConformance, DispatchTakesNoMoreThanEachQueuesRoomAndNamesUnknownQueues) {
   EnqueueAll(store(), {Task("a", 0, "q1"), Task("a", 0, "q1"), Task("a", 0, "q1"),
                        Task("a", 0, "q2"), Task("a", 0, "q3")});

@@ -151,6 +151,29 @@ TEST_F(DispatcherTest, AnAgedBacklogDoesNotOvertakeAnotherTenantOfTheSamePriorit
   EXPECT_EQ(next[2].publish_priority, 0u) << "nothing of a higher priority waits: no raise";
 }
 
+// A priority-0 task published while nothing else waited ages no more once
+// in the broker, and priority-9 messages published after it go first for
+// as long as they keep coming. Once its wait would have raised it to 9,
+// the relay publishes no more priority 9 until the broker drained: then
+// the workers take it.
+TEST_F(DispatcherTest, AMessageAgingInTheBrokerIsNotOvertakenForever) {
+  Dispatcher d = Make(10, milliseconds(1000));
+  Enqueue(1, "a", 0);
+  ASSERT_EQ(Pass(d).size(), 1u);
+  Enqueue(5, "a", 9);
+  ASSERT_EQ(Pass(d).size(), 5u);  // ahead of it in the broker
+  now_ += 5000;                   // at 5 now: nothing held below that
+  Enqueue(2, "a", 9);
+  ASSERT_EQ(Pass(d).size(), 2u);
+  now_ += 5000;  // would be at 9: what is left goes no further ahead of it
+  Enqueue(3, "a", 9);
+  EXPECT_TRUE(Pass(d).empty());
+  EXPECT_TRUE(d.Held());
+  broker_.Purge("default");  // the workers took all, the priority-0 task too
+  EXPECT_EQ(Pass(d).size(), 3u);
+  EXPECT_FALSE(d.Held());
+}
+
 TEST_F(DispatcherTest, NoWindowPublishesEverythingInIdOrder) {
   const auto low = Enqueue(3, "a", 0);
   const auto high = Enqueue(1, "b", 9);

@@ -109,6 +109,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
     g.head_id = ids.front();
     g.head_created_ms = state_->outbox.at(g.head_id).second;
     g.rows = static_cast<int64_t>(ids.size());
+    for (int64_t id : ids) g.created_ms.push_back(state_->outbox.at(id).second);
     if (request.bounded && !request.room.contains(g.queue)) unknown.insert(g.queue);
     groups.push_back(std::move(g));
     group_rows.push_back(&ids);
@@ -142,6 +143,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
   std::vector<size_t> next(groups.size(), 0);
   auto plan = PlanDispatch(request, groups, shares, now);
   out.full_queues = std::move(plan.full_queues);
+  out.held_queues = std::move(plan.held_queues);
   for (const auto& pick : plan.picks) {
     const int64_t outbox_id = (*group_rows[pick.group])[next[pick.group]++];
     const auto& [task_id, created_ms] = state_->outbox.at(outbox_id);
@@ -152,6 +154,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
     item.publish_priority = plan.PublishPriority(t.v.queue, t.v.priority, now - created_ms,
                                                  request.AgingOf(t.v.queue));
     item.ahead = pick.ahead;
+    item.queued_ms = created_ms;
     out.items.push_back(std::move(item));
   }
   return out;

@@ -24,10 +24,10 @@ constexpr const char* kGroupRows =
 const std::map<std::string, std::string>& DispatchStatements() {
   static const std::map<std::string, std::string> kStatements{
       // Each group of a queue not paused with its head (oldest row not
-      // skipped) and its rows,
-      // counted up to what this pass could take of its queue ($2, $3: queues
-      // and their caps; $4 the cap of any other queue). And the clock the
-      // waits are measured with.
+      // skipped) and its rows, up to what this pass could take of its
+      // queue ($2, $3: queues and their caps; $4 the cap of any other
+      // queue): how many, and when each became queued (each row ranks by
+      // its own wait). And the clock the waits are measured with.
       {"dispatch_groups", std::string(R"(
 WITH RECURSIVE g AS (
   (SELECT queue, priority, tenant FROM outbox ORDER BY queue, priority, tenant LIMIT 1)
@@ -40,8 +40,10 @@ WITH RECURSIVE g AS (
   SELECT * FROM unnest($2::text[], $3::bigint[]) AS c(queue, n)
 )
 SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 1000)::bigint,
-       (SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE )") + kGroupRows + R"(
-        ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
+       (SELECT string_agg(x.ms::text, ',' ORDER BY x.id) FROM (
+          SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint AS ms FROM outbox o
+          WHERE )") + kGroupRows + R"(
+          ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
        (extract(epoch FROM now()) * 1000)::bigint
 FROM g CROSS JOIN LATERAL (
   SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h
@@ -95,7 +97,8 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       g.tenant = r[2].as<std::string>();
       g.head_id = r[3].as<int64_t>();
       g.head_created_ms = r[4].as<int64_t>();
-      g.rows = r[5].as<int64_t>();
+      g.created_ms = pg::SplitInts(pg::TextOrEmpty(r[5]));
+      g.rows = static_cast<int64_t>(g.created_ms.size());
       now_ms = r[6].as<int64_t>();
       groups.push_back(std::move(g));
     }
@@ -152,6 +155,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     }
     auto plan = PlanDispatch(request, groups, shares, now_ms);
     out.full_queues = std::move(plan.full_queues);
+    out.held_queues = std::move(plan.held_queues);
     const auto& picks = plan.picks;
     if (picks.empty()) return out;
     // How many rows of each group, in the order the statement numbers them.
@@ -177,6 +181,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       OutboxItem item;
       item.outbox_id = r[1].as<int64_t>();
       const int64_t created_ms = r[2].as<int64_t>();
+      item.queued_ms = created_ms;
       item.envelope = EnvelopeFromRow(r, 3);
       const Envelope& e = item.envelope;
       // Each row's own wait: younger rows of an aged group may rank lower.

@@ -1,5 +1,9 @@
 #include "pg_support.h"
 
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
 #include "fila/core/text_limit.h"
@@ -88,6 +92,20 @@ int64_t Int64OrZero(const pqxx::field& field) {
 
 std::string TextOrEmpty(const pqxx::field& field) {
   return field.is_null() ? std::string() : field.as<std::string>();
+}
+
+std::vector<int64_t> SplitInts(std::string_view text) {
+  std::vector<int64_t> out;
+  while (!text.empty()) {
+    const size_t comma = std::min(text.find(','), text.size());
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + comma, n);
+    if (ec != std::errc() || end != text.data() + comma)
+      throw std::logic_error("not a list of integers: " + std::string(text));
+    out.push_back(n);
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return out;
 }
 
 std::unique_ptr<pqxx::connection> Open(const std::string& url, StatementTimeout statement_timeout) {

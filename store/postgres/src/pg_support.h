@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fila::pg {
 
@@ -35,6 +36,8 @@ std::string StoredText(std::string_view text);
 std::string Bytes(const pqxx::field& field);
 int64_t Int64OrZero(const pqxx::field& field);
 std::string TextOrEmpty(const pqxx::field& field);
+// "1,2,3" (a string_agg of integers the statement made) as numbers; "" as none.
+std::vector<int64_t> SplitInts(std::string_view text);
 
 // Whether a new session gets fila's default statement_timeout
 // (ConnectionDefaults::statement_timeout) when nothing else set one. The

@@ -20,6 +20,16 @@ inline constexpr uint32_t kMaxPriority = 9;
 // min(9, priority + floor(wait_ms / aging_ms)); aging_ms <= 0: no aging.
 uint32_t EffectivePriority(uint32_t priority, int64_t wait_ms, int64_t aging_ms);
 
+// A message published with `published` as its priority, of a task of base
+// priority `priority` queued since `queued_ms`: in the broker it ages no
+// more, so rows published later at a higher priority would overtake it for
+// as long as they keep coming.
+struct BrokerMark {
+  uint32_t published = 0;
+  uint32_t priority = 0;
+  int64_t queued_ms = 0;
+};
+
 struct DispatchRequest {
   uint32_t limit = 0;  // rows at most, over every queue
   // With a window, queue -> how many more messages it may be given (the
@@ -39,6 +49,10 @@ struct DispatchRequest {
   // Of in_broker, those published ahead: they count in TenantShare::serving
   // too.
   std::vector<std::string> in_broker_ahead;
+  // Per queue, messages the caller published below the top priority that
+  // may still be ready in the broker (see DispatchPlan::held): the oldest
+  // one published at each priority.
+  std::map<std::string, std::vector<BrokerMark>> marks;
 
   int64_t AgingOf(const std::string& queue) const;
 };
@@ -56,6 +70,8 @@ struct DispatchResult {
   std::vector<std::string> in_broker;
   // Queues whose room ran out with rows left (bounded requests only).
   std::vector<std::string> full_queues;
+  // Queues with rows held back for a marked message (DispatchPlan::held).
+  std::vector<std::string> held_queues;
 };
 
 // One (queue, priority, tenant) group of outbox rows, as the store sees it:
@@ -69,6 +85,10 @@ struct DispatchGroup {
   int64_t head_id = 0;
   int64_t head_created_ms = 0;
   int64_t rows = 0;
+  // When each of the first rows became queued, in id order (the head's
+  // first): each row ranks by its own wait. Rows past the list (or all of
+  // them, when a store leaves it empty) rank as the last one listed.
+  std::vector<int64_t> created_ms;
 };
 
 struct TenantShare {
@@ -79,10 +99,16 @@ struct TenantShare {
 
 // The choice, one entry per row to publish, in publish order: the index of
 // the group in `groups` it comes from (rows of a group are taken in id
-// order) and its effective priority. Rows go by effective priority of their
-// group's head (highest first), then by the tenant's usage/weight in the
-// queue (lowest first; every row taken adds one to its tenant's usage),
-// then by age (oldest head first). Respects request.limit and, when
+// order) and its effective priority. The next row of each group competes:
+// rows go by their effective priority (highest first), then by the
+// tenant's usage/weight in the queue (lowest first; every row taken adds
+// one to its tenant's usage), then a row that aging raised to that
+// priority before one born there, then by the time the row reached it
+// (an aged row: when it became queued plus the intervals it aged; the
+// others: when they became queued), oldest first. Aged rows first: under
+// a load of higher priorities above capacity the rows born at the top
+// wait ever longer, and an aged row queued behind them would wait as long
+// (no bound from the aging setting). Respects request.limit and, when
 // bounded, request.room. `shares` is keyed (queue, tenant); absent: usage
 // 0, weight 1.
 // A pick is `ahead` when its queue's outbox holds rows of two tenants or
@@ -93,7 +119,10 @@ struct TenantShare {
 // ahead (OutgoingMessage::ahead): a quiet tenant does not wait behind the
 // window another tenant filled. Serving, not usage: messages that are not
 // ahead wait behind the ahead ones, so counting them would keep their
-// tenant from ever being ahead while the other's ahead ones run.
+// tenant from ever being ahead while the other's ahead ones run. An aged
+// pick (its effective priority above its own) is ahead too, as rule 4
+// puts it before the rows born at its priority: in the broker it does not
+// wait behind a window of them.
 struct DispatchPick {
   size_t group = 0;
   uint32_t priority = 0;
@@ -102,6 +131,13 @@ struct DispatchPick {
 struct DispatchPlan {
   std::vector<DispatchPick> picks;
   std::vector<std::string> full_queues;  // as DispatchResult's
+  // Queues where a marked message (request.marks) has aged, by its wait,
+  // above the priority it was published with: rows whose effective priority
+  // lies above that and no higher than the mark's own are not picked, so
+  // the broker delivers what it holds above the mark and then the mark,
+  // instead of rows published after it. Rows above the mark's effective
+  // priority go as usual; so do rows at or below its published one.
+  std::vector<std::string> held_queues;
   // Per queue, the highest base priority waiting: aging raises a row at
   // most to it (a row's publish priority is
   // min(top, EffectivePriority(...)), as its group's).

@@ -72,6 +72,10 @@ struct OutboxItem {
   // Its tenant held less than its share of the queue when FetchDispatch
   // chose it (docs/fairness.md): published `ahead`. FetchOutbox: false.
   bool ahead = false;
+  // When the row became queued (its task's enqueue, release, retry...), in
+  // Unix ms: what its wait, and so its aging, counts from. FetchDispatch
+  // sets it; FetchOutbox leaves 0.
+  int64_t queued_ms = 0;
 };
 
 struct ClaimedTask {

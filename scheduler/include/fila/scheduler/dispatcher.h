@@ -66,12 +66,15 @@ class Dispatcher final {
   void Settled(std::span<const SentTask> tasks, bool confirmed);
   // Whether the last pass left rows behind for want of room: nothing will
   // notify when workers drain the broker, so look again after RetryIn().
-  bool Held() const { return !full_.empty(); }
+  // Held back for a message aging in the broker (DispatchPlan::held_queues)
+  // counts too: the broker must drain first.
+  bool Held() const { return !full_.empty() || !held_.empty(); }
   std::chrono::milliseconds RetryIn() const { return poll_; }
   const DispatchOptions& Options() const { return options_; }
 
  private:
   void CountRoom(const std::string& queue, DispatchRequest& request);
+  void Mark(std::span<const OutboxItem> items);
   void TrimInBroker();
   void ForgetAheadNotInBroker();  // keeps ahead_ a subset of in_broker_
 
@@ -81,6 +84,11 @@ class Dispatcher final {
   SchedulerMetrics& metrics_;
   std::set<std::string> queues_;       // queues that had outbox rows at the last pass
   std::set<std::string> full_;         // queues whose window was full at the last pass
+  std::set<std::string> held_;         // queues with rows held back at the last pass
+  // Per queue and published priority below the top, the oldest message
+  // published since the queue was last seen with no ready message (it may
+  // still be there, overtaken by later higher priorities).
+  std::map<std::string, std::map<uint32_t, BrokerMark>> marks_;
   std::vector<std::string> in_broker_;  // published by this relay, maybe unclaimed
   std::set<std::string> ahead_;         // of in_broker_, those published ahead
   std::map<std::string, int64_t> sending_;  // per queue: sent, not confirmed yet
