@@ -1,7 +1,6 @@
 #include "contention.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +12,7 @@
 #include "cpu_watch.h"
 #include "fila/core/task_request.h"
 #include "fila/core/task_types.h"
+#include "fila/scheduler/dispatcher.h"
 #include "fila_run.h"
 #include "scenarios.h"
 
@@ -198,16 +198,15 @@ std::string AgingSetting(const std::string& scheduler_args) {
 }
 
 // The wait docs/fairness.md promises a priority-0 task, in ms: nine aging
-// intervals, then at most one window of ready messages ahead of it at the
-// measured capacity. None when the aging is not one plain duration.
+// intervals (read as fila-scheduler reads --priority-aging; the bench's
+// queue takes the default), then at most one window of ready messages
+// ahead of it at the measured capacity. None without aging.
 std::optional<double> AgingBoundMs(const std::string& scheduler_args, const Capacity& capacity) {
   const std::string aging = AgingSetting(scheduler_args);
-  size_t digits = 0;
-  while (digits < aging.size() && std::isdigit(static_cast<unsigned char>(aging[digits]))) ++digits;
-  if (digits == 0 || digits > 9) return std::nullopt;
-  const double n = std::stod(aging.substr(0, digits));
-  const std::string unit = aging.substr(digits);
-  const double ms = unit == "ms" ? n : unit.empty() || unit == "s" ? n * 1000 : unit == "m" ? n * 60000 : -1;
+  if (aging == "none") return std::nullopt;
+  DispatchOptions parsed;
+  ParsePriorityAging(aging, parsed);  // the scheduler refuses what this refuses
+  const auto ms = static_cast<double>(parsed.default_aging.count());
   if (ms <= 0) return std::nullopt;
   const double window = std::stod(SchedulerFlag(scheduler_args, "--dispatch-window", "0"));
   return 9 * ms + window / std::max(capacity.tasks_per_s, 1.0) * 1000;

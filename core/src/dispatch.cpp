@@ -58,8 +58,9 @@ DispatchPlan PlanDispatch(
   // The next row's effective priority, and when it reached it.
   auto rank = [&](size_t i) {
     const DispatchGroup& g = groups[i];
-    const int64_t created =
-        g.created_ms.empty() ? g.head_created_ms : g.created_ms[std::min(c[i].next, g.created_ms.size() - 1)];
+    const int64_t created = g.created_ms.empty()
+                                ? g.head_created_ms
+                                : g.created_ms[std::min(c[i].next, g.created_ms.size() - 1)];
     const int64_t aging = request.AgingOf(g.queue);
     c[i].eff = std::min(top[g.queue], EffectivePriority(g.priority, now_ms - created, aging));
     c[i].reached_ms = created + static_cast<int64_t>(c[i].eff - g.priority) * std::max<int64_t>(aging, 0);

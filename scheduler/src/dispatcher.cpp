@@ -116,7 +116,7 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   }
   in_broker_ = std::move(result.in_broker);
   ForgetAheadNotInBroker();
-  Mark(result.items);
+  Mark(request, result.items);
   held_.clear();
   held_.insert(result.held_queues.begin(), result.held_queues.end());
   // The queues worth counting next time: those with rows now.
@@ -149,12 +149,10 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   return std::move(result.items);
 }
 
-void Dispatcher::Mark(std::span<const OutboxItem> items) {
+void Dispatcher::Mark(const DispatchRequest& request, std::span<const OutboxItem> items) {
   for (const auto& item : items) {
     const std::string& queue = item.envelope.queue;
-    if (queue.empty() || item.publish_priority >= kMaxPriority) continue;
-    const auto aging = options_.aging.find(queue);
-    if ((aging == options_.aging.end() ? options_.default_aging : aging->second).count() <= 0) continue;
+    if (queue.empty() || item.publish_priority >= kMaxPriority || request.AgingOf(queue) <= 0) continue;
     // The oldest at its priority: it ages first.
     const BrokerMark mark{item.publish_priority, item.envelope.priority, item.queued_ms};
     auto [it, fresh] = marks_[queue].try_emplace(item.publish_priority, mark);

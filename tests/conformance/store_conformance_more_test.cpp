@@ -99,6 +99,13 @@ TEST_P(StoreConformance, ChildrenAreInsertedWithASuccessfulFinishOnly) {
   EXPECT_EQ(tree[0].depth, 0u);
   EXPECT_EQ(tree[1].depth, 1u);
   EXPECT_EQ(tree[2].depth, 1u);
+  // Each node with the tasks it waits for (none for the parent).
+  EXPECT_TRUE(tree[0].depends_on.empty());
+  for (size_t i = 1; i < tree.size(); ++i) {
+    const auto expected = tree[i].id == grandchild.id ? std::vector<std::string>{child.id}
+                                                      : std::vector<std::string>{};
+    EXPECT_EQ(tree[i].depends_on, expected) << tree[i].id;
+  }
   EXPECT_EQ(store().TaskTree(parent, 2).size(), 2u);
   EXPECT_TRUE(store().TaskTree(NewUuid(), 10).empty());
 

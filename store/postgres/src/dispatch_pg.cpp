@@ -40,7 +40,7 @@ WITH RECURSIVE g AS (
   SELECT * FROM unnest($2::text[], $3::bigint[]) AS c(queue, n)
 )
 SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 1000)::bigint,
-       (SELECT string_agg(x.ms::text, ',' ORDER BY x.id) FROM (
+       (SELECT array_agg(x.ms ORDER BY x.id) FROM (
           SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint AS ms FROM outbox o
           WHERE )") + kGroupRows + R"(
           ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
@@ -97,7 +97,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       g.tenant = r[2].as<std::string>();
       g.head_id = r[3].as<int64_t>();
       g.head_created_ms = r[4].as<int64_t>();
-      g.created_ms = pg::SplitInts(pg::TextOrEmpty(r[5]));
+      for (const auto& ms : pg::TextArray(r[5])) g.created_ms.push_back(std::stoll(ms));
       g.rows = static_cast<int64_t>(g.created_ms.size());
       now_ms = r[6].as<int64_t>();
       groups.push_back(std::move(g));

@@ -86,17 +86,6 @@ namespace {
 // does not crowd the live ones off the screen.
 constexpr int kForgetWorkerAfterSeconds = 3600;
 
-std::vector<std::string> TextArray(const pqxx::field& field) {
-  std::vector<std::string> out;
-  if (field.is_null()) return out;
-  auto parser = field.as_array();
-  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done;
-       item = parser.get_next()) {
-    if (item.first == pqxx::array_parser::string_value) out.push_back(item.second);
-  }
-  return out;
-}
-
 }  // namespace
 
 const std::string& RunningTasksStatement() {
@@ -133,15 +122,15 @@ MonitorSnapshot PostgresStore::Monitor(uint32_t stale_after_ms) {
       w.id = r[0].as<std::string>();
       w.hostname = r[1].as<std::string>();
       w.pid = r[2].as<int64_t>();
-      w.queues = TextArray(r[3]);
+      w.queues = pg::TextArray(r[3]);
       w.concurrency = r[4].as<uint32_t>();
       w.started_at_ms = r[5].as<int64_t>();
       w.heartbeat_age_seconds = r[6].as<double>();
       w.stale = w.heartbeat_age_seconds * 1000 > stale_after_ms;
       w.succeeded = r[7].as<uint64_t>();
       w.failed = r[8].as<uint64_t>();
-      auto keys = TextArray(r[9]);
-      auto values = TextArray(r[10]);
+      auto keys = pg::TextArray(r[9]);
+      auto values = pg::TextArray(r[10]);
       for (size_t i = 0; i < keys.size() && i < values.size(); ++i) {
         w.finished_by_queue[keys[i]] = std::stoull(values[i]);
       }

@@ -1,9 +1,5 @@
 #include "pg_support.h"
 
-#include <algorithm>
-#include <charconv>
-#include <stdexcept>
-
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
 #include "fila/core/text_limit.h"
@@ -94,16 +90,13 @@ std::string TextOrEmpty(const pqxx::field& field) {
   return field.is_null() ? std::string() : field.as<std::string>();
 }
 
-std::vector<int64_t> SplitInts(std::string_view text) {
-  std::vector<int64_t> out;
-  while (!text.empty()) {
-    const size_t comma = std::min(text.find(','), text.size());
-    int64_t n = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + comma, n);
-    if (ec != std::errc() || end != text.data() + comma)
-      throw std::logic_error("not a list of integers: " + std::string(text));
-    out.push_back(n);
-    text.remove_prefix(std::min(comma + 1, text.size()));
+std::vector<std::string> TextArray(const pqxx::field& field) {
+  std::vector<std::string> out;
+  if (field.is_null()) return out;
+  auto parser = field.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done;
+       item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::string_value) out.push_back(item.second);
   }
   return out;
 }

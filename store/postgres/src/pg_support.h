@@ -36,8 +36,8 @@ std::string StoredText(std::string_view text);
 std::string Bytes(const pqxx::field& field);
 int64_t Int64OrZero(const pqxx::field& field);
 std::string TextOrEmpty(const pqxx::field& field);
-// "1,2,3" (a string_agg of integers the statement made) as numbers; "" as none.
-std::vector<int64_t> SplitInts(std::string_view text);
+// The elements of an array field (libpqxx's parser), as text; NULL: none.
+std::vector<std::string> TextArray(const pqxx::field& field);
 
 // Whether a new session gets fila's default statement_timeout
 // (ConnectionDefaults::statement_timeout) when nothing else set one. The
@@ -63,8 +63,9 @@ std::unique_ptr<pqxx::connection> Open(const std::string& url,
 //     connection finds the primary); 25P02 (inside a transaction that an
 //     earlier error, one the caller never saw, aborted); 25P03
 //     (idle-in-transaction timeout); 26000 (prepared statement gone: a
-//     pooler switched sessions); 28 (authentication); 3D000 (database missing, e.g. mid-restore); no
-//     SQLSTATE at all (the socket died); any other libpqxx failure.
+//     pooler switched sessions); 28 (authentication); 3D000 (database
+//     missing, e.g. mid-restore); no SQLSTATE at all (the socket died); any
+//     other libpqxx failure.
 //   TransientError, connection kept: 57014 (statement_timeout or a cancel
 //     request), 55P03 (lock_timeout), 55006 (object in use), 40
 //     (serialization failure, deadlock), 53 (disk full, out of memory, too

@@ -129,8 +129,8 @@ WITH RECURSIVE tree AS (
   SELECT t.id, tree.depth + 1 FROM tasks t JOIN tree ON t.parent_id = tree.id WHERE tree.depth < 50
 )
 SELECT t.id::text, t.type, t.state, coalesce(t.parent_id::text, ''), tree.depth,
-       coalesce((SELECT string_agg(d.parent_id::text, ',' ORDER BY d.parent_id)
-                 FROM task_deps d WHERE d.task_id = t.id), ''),
+       (SELECT array_agg(d.parent_id::text ORDER BY d.parent_id)
+        FROM task_deps d WHERE d.task_id = t.id),
        coalesce(t.last_error, '')
 FROM tree JOIN tasks t ON t.id = tree.id
 ORDER BY tree.depth, t.created_at, t.id
@@ -342,12 +342,7 @@ std::vector<TaskTreeNode> PostgresStore::TaskTree(const std::string& id, uint32_
       n.state = ParseTaskState(r[2].as<std::string>()).value_or(TaskState::kQueued);
       n.parent_id = r[3].as<std::string>();
       n.depth = r[4].as<uint32_t>();
-      std::string deps = r[5].as<std::string>();
-      for (size_t pos = 0; !deps.empty() && pos != std::string::npos;) {
-        size_t comma = deps.find(',', pos);
-        n.depends_on.push_back(deps.substr(pos, comma == std::string::npos ? comma : comma - pos));
-        pos = comma == std::string::npos ? comma : comma + 1;
-      }
+      n.depends_on = pg::TextArray(r[5]);
       n.last_error = r[6].as<std::string>();
       nodes.push_back(std::move(n));
     }

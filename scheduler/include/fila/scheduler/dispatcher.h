@@ -74,7 +74,9 @@ class Dispatcher final {
 
  private:
   void CountRoom(const std::string& queue, DispatchRequest& request);
-  void Mark(std::span<const OutboxItem> items);
+  // Remembers the oldest message published at each priority below the top
+  // (marks_), where the queue ages.
+  void Mark(const DispatchRequest& request, std::span<const OutboxItem> items);
   void TrimInBroker();
   void ForgetAheadNotInBroker();  // keeps ahead_ a subset of in_broker_
 
