@@ -92,5 +92,21 @@ TEST(ApiDeadlineTimer, RunsDueCallbacksInOrderAndNeverCancelledOnes) {
   EXPECT_FALSE(late_ran) << "nothing runs after Stop";
 }
 
+// Add wakes the thread only for a deadline earlier than the one it sleeps
+// until; a cancelled far deadline must not keep a near one waiting.
+TEST(ApiDeadlineTimer, ANearDeadlineRunsWhileTheThreadSleepsForACancelledFarOne) {
+  DeadlineTimer timer;
+  std::atomic<bool> near_ran{false};
+  std::atomic<bool> later_ran{false};
+  auto far = timer.Add(SteadyClock::now() + std::chrono::seconds(30), [] {});
+  std::this_thread::sleep_for(milliseconds(20));  // the thread now sleeps until it
+  timer.Cancel(far);
+  timer.Add(SteadyClock::now() + milliseconds(20), [&] { near_ran = true; });
+  timer.Add(SteadyClock::now() + milliseconds(60), [&] { later_ran = true; });
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(near_ran.load());
+  EXPECT_TRUE(later_ran.load());
+}
+
 }  // namespace
 }  // namespace fila::api

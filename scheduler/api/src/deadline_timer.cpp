@@ -14,10 +14,14 @@ DeadlineTimer::~DeadlineTimer() { Stop(); }
 DeadlineTimer::Id DeadlineTimer::Add(Deadline at, std::function<void()> fn) {
   std::lock_guard lock(mutex_);
   const Id id = next_id_++;
-  const bool earliest = order_.empty() || at < order_.begin()->first;
   order_.emplace(at, id);
   pending_.emplace(id, std::make_pair(at, std::move(fn)));
-  if (earliest) changed_.notify_one();
+  // A cancelled deadline leaves the thread asleep until it: it then wakes
+  // once, finds nothing due and sleeps until the next.
+  if (at < sleeping_until_) {
+    sleeping_until_ = at;
+    changed_.notify_one();
+  }
   return id;
 }
 
@@ -54,11 +58,13 @@ void DeadlineTimer::Loop() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
     if (order_.empty()) {
+      sleeping_until_ = Deadline::max();
       changed_.wait(lock);
       continue;
     }
     const Deadline next = order_.begin()->first;
     if (SteadyClock::now() < next) {
+      sleeping_until_ = next;
       changed_.wait_until(lock, next);
       continue;
     }

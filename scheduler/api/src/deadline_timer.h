@@ -39,6 +39,10 @@ class DeadlineTimer final {
   std::multimap<Deadline, Id> order_;
   std::map<Id, std::pair<Deadline, std::function<void()>>> pending_;
   Id next_id_ = 1;
+  // What the thread sleeps until (max: nothing pending). Add wakes it only
+  // for an earlier deadline: one request after another each add and
+  // cancel one, and a wake-up for each cost two context switches.
+  Deadline sleeping_until_ = Deadline::max();
   bool stop_ = false;
   std::thread thread_;
 };
