@@ -68,7 +68,7 @@ FROM unnest($2::text[], $3::smallint[], $4::text[], $5::bigint[])
        WITH ORDINALITY AS g(queue, priority, tenant, n, g)
 CROSS JOIN LATERAL (SELECT o.id, o.created_at, o.task_id FROM outbox o
                     WHERE )") + kGroupRows + R"( ORDER BY o.id LIMIT g.n) o
-JOIN tasks t ON t.id = o.task_id
+)" + kTaskOfOutboxRow + R"(
 ORDER BY g.g, o.id)"},
   };
   return kStatements;
