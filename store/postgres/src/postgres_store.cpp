@@ -105,9 +105,9 @@ LEFT JOIN ins dup ON ins.id IS NULL AND i.idem <> '' AND dup.tenant = i.tenant
                  AND dup.idempotency_key = i.idem
 -- Looked up only for a key that conflicted (LIMIT 1 keeps it a subquery
 -- gated by its first three conditions). As a join, a plan cached while
--- tasks was small scanned the whole table for every enqueue: on a new
--- database, until autovacuum first analyzed it, 2/3 of PostgreSQL's CPU
--- under single enqueues.
+-- tasks was small scanned the whole table for every enqueue on a new
+-- database until autovacuum first analyzed it (430 scans a second at
+-- 1,500 single enqueues a second, auto_explain).
 LEFT JOIN LATERAL (
   SELECT o.id, o.state FROM tasks o
   WHERE ins.id IS NULL AND dup.id IS NULL AND i.idem <> ''

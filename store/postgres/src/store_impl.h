@@ -36,9 +36,9 @@ const std::map<std::string, std::string>& ReconcileStatements();  // reconcile.c
 Envelope EnvelopeFromRow(const pqxx::row& r, int at);  // postgres_store.cpp
 // The task (t) of each outbox row (o), by its primary key. A plain join
 // let a planner without statistics (a new database: a deployment's first
-// minute, every benchmark) hash the whole tasks table for every fetch, a
-// third of PostgreSQL's CPU under single enqueues; LIMIT 1 keeps the
-// subquery from being flattened into that join: one index probe per row.
+// minute, every benchmark) hash the whole tasks table for every fetch (seen
+// in a benchmark's database); LIMIT 1 keeps the subquery from being
+// flattened into that join: one index probe per row.
 inline constexpr const char* kTaskOfOutboxRow =
     " CROSS JOIN LATERAL (SELECT * FROM tasks t WHERE t.id = o.task_id LIMIT 1) t ";
 const std::map<std::string, std::string>& DispatchStatements();   // dispatch_pg.cpp
