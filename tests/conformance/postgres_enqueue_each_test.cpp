@@ -1,6 +1,7 @@
 // EnqueueEach on PostgreSQL where only a real database can refuse: a
 // trigger refuses one row (that task alone fails), a statement timeout
-// (TransientError) fails the whole group.
+// (TransientError) fails the whole group. And the enqueue under a plan
+// PostgreSQL made while the tasks table was empty.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -65,40 +66,60 @@ TEST(PostgresEnqueueEach, ATransientErrorFailsTheWholeGroup) {
 // PostgreSQL keeps a prepared statement's plan until the table's statistics
 // change, and a new database's tables get their first ones up to a minute
 // after the load began (autovacuum). A plan made while tasks was empty must
-// not read the whole table for each enqueue: here every plan is generic
-// from its first run, made on an empty table, and 20,000 rows come after.
-TEST(PostgresEnqueueEach, APlanMadeOnAnEmptyTableReadsNoWholeTablePerEnqueue) {
-  TestDatabase db;
-  db.Exec("ALTER DATABASE \"" + db.Scalar("SELECT current_database()") +
-          "\" SET plan_cache_mode = force_generic_plan");
-  const std::string kStats = "SELECT {} FROM pg_stat_user_tables WHERE relname = 'tasks'";
-  const auto stat = [&](const char* column) {
-    std::string sql = kStats;
-    return db.Count(sql.replace(sql.find("{}"), 2, column));
-  };
+// not read the whole table once it has filled: in these databases every
+// plan is generic from its first run, made on an empty table.
+class EmptyTablePlans {
+ public:
+  EmptyTablePlans() {
+    db_.Exec("ALTER DATABASE \"" + db_.Scalar("SELECT current_database()") +
+             "\" SET plan_cache_mode = force_generic_plan");
+  }
+  const TestDatabase& db() const { return db_; }
+  // A column of pg_stat_user_tables for tasks.
+  int64_t Stat(const std::string& column) const {
+    return db_.Count("SELECT " + column + " FROM pg_stat_user_tables WHERE relname = 'tasks'");
+  }
+  // A session's counts are reported when it ends: waits until `column`
+  // reaches `expected` (they arrive together), false if they never do.
+  bool AwaitCounts(const std::string& column, int64_t expected) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (Stat(column) < expected && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return Stat(column) == expected;
+  }
+  // `n` rows of `state` straight into tasks, past the store.
+  void Fill(int n, const std::string& state) const {
+    db_.Exec("INSERT INTO tasks (type, queue, priority, state, max_attempts, timeout_ms) "
+             "SELECT 'noop', 'default', 0, '" + state + "', 1, 1000 FROM generate_series(1, " +
+             std::to_string(n) + ")");
+  }
+
+ private:
+  TestDatabase db_;
+};
+
+constexpr int kRows = 20000;
+
+TEST(PostgresPlans, AnEnqueueReadsNoWholeTableUnderAPlanMadeWhenItWasEmpty) {
+  EmptyTablePlans db;
   constexpr int kEnqueues = 50;
   {
-    auto store = std::make_unique<PostgresStore>(db.url());  // connects after the setting
+    auto store = std::make_unique<PostgresStore>(db.db().url());  // connects after the setting
     NewTask first = Typed("noop");
     first.idempotency_key = "first";
     ASSERT_FALSE(store->EnqueueEach(std::span(&first, 1)).at(0).error);
-    db.Exec("INSERT INTO tasks (type, queue, priority, state, max_attempts, timeout_ms) "
-            "SELECT 'noop', 'default', 0, 'succeeded', 1, 1000 FROM generate_series(1, 20000)");
+    db.Fill(kRows, "succeeded");
     for (int i = 0; i < kEnqueues; ++i) {
       NewTask t = Typed("noop");
       t.idempotency_key = "key-" + std::to_string(i);  // each new: no conflict to look up
       ASSERT_FALSE(store->EnqueueEach(std::span(&t, 1)).at(0).error);
     }
-  }  // the store's session ends and reports its counts
-  // Its counts arrive with its 51 inserts (the test's own 20,000 are in).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (stat("n_tup_ins") < 20000 + 1 + kEnqueues && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(stat("n_tup_ins"), 20000 + 1 + kEnqueues) << "the session's counts never arrived";
-  // Scans of the table before it filled (the migrations, the first
-  // enqueue) read a row or none; one scan after it reads 20,000.
-  EXPECT_LT(stat("seq_tup_read"), 20000) << stat("seq_scan") << " scans of tasks in all";
+  ASSERT_TRUE(db.AwaitCounts("n_tup_ins", kRows + 1 + kEnqueues)) << "the session's counts never came";
+  // Reads before the table filled (the migrations, the first enqueue) are
+  // a row or none; one scan after it reads 20,000.
+  EXPECT_LT(db.Stat("seq_tup_read"), kRows) << db.Stat("seq_scan") << " scans of tasks in all";
 }
 
 }  // namespace
