@@ -97,7 +97,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       g.tenant = r[2].as<std::string>();
       g.head_id = r[3].as<int64_t>();
       g.head_created_ms = r[4].as<int64_t>();
-      for (const auto& ms : pg::TextArray(r[5])) g.created_ms.push_back(std::stoll(ms));
+      g.created_ms = pg::Int64Array(r[5]);
       g.rows = static_cast<int64_t>(g.created_ms.size());
       now_ms = r[6].as<int64_t>();
       groups.push_back(std::move(g));

@@ -38,6 +38,9 @@ int64_t Int64OrZero(const pqxx::field& field);
 std::string TextOrEmpty(const pqxx::field& field);
 // The elements of an array field (libpqxx's parser), as text; NULL: none.
 std::vector<std::string> TextArray(const pqxx::field& field);
+// An array of integers the statement made, parsed strictly, with no list
+// of texts in between (the relay reads one per outbox row every pass).
+std::vector<int64_t> Int64Array(const pqxx::field& field);
 
 // Whether a new session gets fila's default statement_timeout
 // (ConnectionDefaults::statement_timeout) when nothing else set one. The
