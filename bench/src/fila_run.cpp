@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -158,6 +159,12 @@ std::string Thousands(double value) {
     out += digits[i];
   }
   return negative ? "-" + out : out;
+}
+
+std::string Mib(int64_t kb) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(kb) / 1024);
+  return text;
 }
 
 }  // namespace fila::bench

@@ -54,5 +54,7 @@ int64_t VerifyAllSucceeded(TaskDb& db, const std::string& queue, int64_t expecte
 
 // "1,234,567"
 std::string Thousands(double value);
+// "12.3 MiB"
+std::string Mib(int64_t kb);
 
 }  // namespace fila::bench

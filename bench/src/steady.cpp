@@ -72,12 +72,6 @@ void Produce(const std::string& url, const std::string& queue, int index, int pr
   }
 }
 
-std::string Mib(int64_t kb) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(kb) / 1024);
-  return text;
-}
-
 }  // namespace
 
 Result RunSteady(const Options& options, int rate, const std::string& log_dir) {

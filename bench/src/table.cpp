@@ -10,15 +10,12 @@
 namespace fila::bench {
 namespace {
 
-constexpr double kKibPerMib = 1024;
-
 std::string Format(const char* format, double value) {
   char text[64];
   std::snprintf(text, sizeof text, format, value);
   return text;
 }
 
-std::string Mib(int64_t kb) { return Format("%.1f MiB", static_cast<double>(kb) / kKibPerMib); }
 
 const Result* Find(const std::vector<Result>& results, Result::Kind kind) {
   for (const auto& r : results) {

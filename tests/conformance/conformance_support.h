@@ -8,6 +8,9 @@
 
 namespace fila::test {
 
+// A well-formed task id that no test enqueues.
+inline const std::string kMissing = "00000000-0000-4000-8000-000000000000";
+
 inline NewTask Noop(std::string key = {}, std::string tenant = "default") {
   NewTask t;
   t.type = "noop";

@@ -8,8 +8,6 @@
 namespace fila::test {
 namespace {
 
-const std::string kMissing = "00000000-0000-4000-8000-000000000000";
-
 // The field of the PermanentError an outcome holds; "" when it holds none.
 std::string ErrorField(const EnqueueOutcome& o) {
   if (!o.error) return "";

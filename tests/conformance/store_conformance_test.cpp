@@ -10,7 +10,6 @@ namespace fila::test {
 namespace {
 
 using std::chrono::milliseconds;
-const std::string kMissing = "00000000-0000-4000-8000-000000000000";
 
 TEST_P(StoreConformance, EnqueueWritesTasksAndOutboxRowsTogether) {
   auto results = EnqueueAll(store(), {Noop(), Noop(), Noop()});

@@ -25,7 +25,7 @@ namespace {
 
 using test::TestDatabase;
 
-NewTask Noop() {
+NewTask OneAttemptNoop() {
   NewTask t;
   t.type = "noop";
   t.queue = "default";
@@ -55,7 +55,7 @@ std::string Thrown(Call&& call) {
 // wait for it.
 struct LockedTask {
   explicit LockedTask(const TestDatabase& db)
-      : id(PostgresStore(db.url()).Enqueue(std::vector<NewTask>{Noop()})[0].id), holder(db.url()), lock(holder) {
+      : id(PostgresStore(db.url()).Enqueue(std::vector<NewTask>{OneAttemptNoop()})[0].id), holder(db.url()), lock(holder) {
     lock.exec("SELECT 1 FROM tasks WHERE id = '" + id + "' FOR UPDATE");
   }
   const std::string id;
@@ -95,7 +95,7 @@ TEST(PostgresStoreErrors, AReadOnlyServerIsTransientAndItsConnectionReplaced) {
   const std::string name = Database(db);
   db.Exec("ALTER DATABASE " + name + " SET default_transaction_read_only = on");
   PostgresStore store(db.url());
-  std::vector<NewTask> one{Noop()};
+  std::vector<NewTask> one{OneAttemptNoop()};
   const std::string read_only = Thrown([&] { store.Enqueue(one); });
   EXPECT_EQ(read_only.rfind("transient: ", 0), 0u) << read_only;
   EXPECT_NE(read_only.find("25006"), std::string::npos) << read_only;
@@ -119,7 +119,7 @@ TEST(PostgresStoreErrors, AStatementTheSessionHasAlreadyReplacesTheSession) {
   db.Exec("CREATE TRIGGER test_prepare_first AFTER INSERT ON tasks"
           " FOR EACH STATEMENT EXECUTE FUNCTION test_prepare_first()");
   PostgresStore store(db.url());
-  EXPECT_EQ(store.Enqueue(std::vector<NewTask>{Noop()}).size(), 1u);
+  EXPECT_EQ(store.Enqueue(std::vector<NewTask>{OneAttemptNoop()}).size(), 1u);
   db.Exec("DROP TRIGGER test_prepare_first ON tasks");
   const std::string twice = Thrown([&] { store.Authenticate("fila_no_such_token"); });
   EXPECT_EQ(twice.rfind("transient: ", 0), 0u) << twice;
@@ -233,7 +233,7 @@ END $$;
 CREATE TRIGGER test_aborted BEFORE UPDATE OF state ON tasks
   FOR EACH ROW EXECUTE FUNCTION test_aborted();)");
   PostgresStore store(db.url());
-  const std::string id = store.Enqueue(std::vector<NewTask>{Noop()})[0].id;
+  const std::string id = store.Enqueue(std::vector<NewTask>{OneAttemptNoop()})[0].id;
   const std::string aborted = Thrown([&] { store.Cancel(id); });
   EXPECT_EQ(aborted.rfind("transient: ", 0), 0u) << aborted;
   EXPECT_NE(aborted.find("25P02"), std::string::npos) << aborted;
@@ -254,7 +254,7 @@ END $$;
 CREATE TRIGGER test_refuse BEFORE UPDATE OF state ON tasks
   FOR EACH ROW EXECUTE FUNCTION test_refuse();)");
   PostgresStore store(db.url());
-  std::vector<NewTask> one{Noop()};
+  std::vector<NewTask> one{OneAttemptNoop()};
   const std::string id = store.Enqueue(one)[0].id;
   const std::string refused = Thrown([&] { store.Cancel(id); });
   EXPECT_EQ(refused, "permanent: PostgreSQL refused the statement (P0001): refused by test_refuse");
@@ -264,7 +264,7 @@ CREATE TRIGGER test_refuse BEFORE UPDATE OF state ON tasks
 TEST(PostgresStoreErrors, ErrorsAndProgressMessagesAreCutBeforeTheyAreStored) {
   TestDatabase db;
   PostgresStore store(db.url());
-  std::vector<NewTask> two{Noop(), Noop()};
+  std::vector<NewTask> two{OneAttemptNoop(), OneAttemptNoop()};
   auto ids = store.Enqueue(two);
   std::vector<std::string> both{ids[0].id, ids[1].id};
   ASSERT_EQ(store.Claim(both, "w1", 30000).claimed.size(), 2u);
@@ -300,7 +300,7 @@ TEST(PostgresStoreErrors, ErrorsAndProgressMessagesAreCutBeforeTheyAreStored) {
 TEST(PostgresStoreErrors, TheReaperSkipsATaskTheDatabaseRefusesAndTakesBackTheOthers) {
   TestDatabase db;
   PostgresStore store(db.url());
-  std::vector<NewTask> three{Noop(), Noop(), Noop()};
+  std::vector<NewTask> three{OneAttemptNoop(), OneAttemptNoop(), OneAttemptNoop()};
   auto ids = store.Enqueue(three);
   std::vector<std::string> all{ids[0].id, ids[1].id, ids[2].id};
   ASSERT_EQ(store.Claim(all, "gone", 30000).claimed.size(), 3u);  // never heartbeated
@@ -326,7 +326,7 @@ std::vector<std::string> Chain(PostgresStore& store, NewTask root, int links) {
   root.id = NewUuid();
   tasks.push_back(root);
   for (int i = 1; i < links; ++i) {
-    NewTask t = Noop();
+    NewTask t = OneAttemptNoop();
     t.id = NewUuid();
     t.depends_on = {tasks.back().id};
     tasks.push_back(std::move(t));
@@ -346,8 +346,8 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 TEST(PostgresStoreErrors, DeepChainsSettleInOneStatement) {
   TestDatabase db;
   PostgresStore store(db.url());
-  const auto failing = Chain(store, Noop(), 10000);  // one batch: the cycle check walks it too
-  NewTask delayed = Noop();
+  const auto failing = Chain(store, OneAttemptNoop(), 10000);  // one batch: the cycle check walks it too
+  NewTask delayed = OneAttemptNoop();
   delayed.run_at_ms = 4102444800000;  // 2100: never runs
   const auto cancelled = Chain(store, delayed, 3000);
   ASSERT_EQ(db.Count("SELECT count(*) FROM tasks WHERE state = 'blocked'"), 9999 + 2999);
@@ -383,12 +383,12 @@ TEST(PostgresStoreErrors, DeepChainsSettleInOneStatement) {
 TEST(PostgresStoreErrors, SettlementReachesEveryPathOnce) {
   TestDatabase db;
   PostgresStore store(db.url());
-  std::vector<NewTask> parents{Noop(), Noop()};
+  std::vector<NewTask> parents{OneAttemptNoop(), OneAttemptNoop()};
   auto p = store.Enqueue(parents);
   std::vector<std::string> both{p[0].id, p[1].id};
   ASSERT_EQ(store.Claim(both, "w1", 30000).claimed.size(), 2u);
   // Diamond: a and b depend on both parents, c on a and b.
-  NewTask a = Noop(), b = Noop(), c = Noop();
+  NewTask a = OneAttemptNoop(), b = OneAttemptNoop(), c = OneAttemptNoop();
   a.id = NewUuid();
   b.id = NewUuid();
   c.id = NewUuid();
@@ -409,7 +409,7 @@ TEST(PostgresStoreErrors, SettlementReachesEveryPathOnce) {
   EXPECT_EQ(store.GetTask(a.id)->last_error, "dependency " + p[0].id + " ended failed");
   EXPECT_EQ(store.GetTask(p[1].id)->state, TaskState::kRunning);
 
-  NewTask late = Noop(), later = Noop();
+  NewTask late = OneAttemptNoop(), later = OneAttemptNoop();
   late.id = NewUuid();
   later.id = NewUuid();
   late.depends_on = {p[0].id};
@@ -430,10 +430,10 @@ TEST(PostgresStoreErrors, SettlementReachesEveryPathOnce) {
 TEST(PostgresStoreErrors, AClaimWhoseLimitAdmissionFailsClaimsNothing) {
   TestDatabase db;
   PostgresStore store(db.url());
-  NewTask limited = Noop();
+  NewTask limited = OneAttemptNoop();
   limited.limit_key = "acct";
   limited.limit.max_concurrent = 1;
-  std::vector<NewTask> tasks{Noop(), limited, Noop()};
+  std::vector<NewTask> tasks{OneAttemptNoop(), limited, OneAttemptNoop()};
   auto enqueued = store.Enqueue(tasks);
   const std::vector<std::string> ids{enqueued[0].id, enqueued[1].id, enqueued[2].id};
   db.Exec(R"(

@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "document_test_support.h"
 #include "extract_formats.h"
 #include "fila/core/errors.h"
 #include "fila/document/extract.h"
@@ -18,21 +19,8 @@
 namespace fila::document {
 namespace {
 
-std::string Repeat(std::string_view unit, size_t n) {
-  std::string out;
-  out.reserve(unit.size() * n);
-  for (size_t i = 0; i < n; ++i) out += unit;
-  return out;
-}
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const PermanentError& e) {
-    return e.what();
-  }
-  return "(no PermanentError)";
-}
+using testing::ErrorOf;
+using testing::Repeat;
 
 ExtractOptions Roomy() {
   ExtractOptions options;

@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "document_test_support.h"
 #include "fila/core/errors.h"
 #include "fila/document/chunker.h"
 #include "fila/document/extract.h"
@@ -15,13 +16,7 @@
 namespace fila::document {
 namespace {
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_SOURCE_DIR) + "/tests/fixtures/documents/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().empty()) throw std::runtime_error("missing fixture " + name);
-  return ss.str();
-}
+using testing::Fixture;
 
 ExtractedText Plain(std::string text) {
   ExtractedText doc;

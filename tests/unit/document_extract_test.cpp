@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "document_test_support.h"
 #include "fila/core/errors.h"
 #include "fila/document/extract.h"
 #include "fila/document/utf8.h"
@@ -11,22 +12,8 @@
 namespace fila::document {
 namespace {
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_SOURCE_DIR) + "/tests/fixtures/documents/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().empty()) throw std::runtime_error("missing fixture " + name);
-  return ss.str();
-}
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const PermanentError& e) {
-    return e.what();
-  }
-  return "(no PermanentError)";
-}
+using testing::ErrorOf;
+using testing::Fixture;
 
 TEST(DocumentDetect, TrustsContentNotTheName) {
   EXPECT_EQ(DetectType(Fixture("tjro_dj_20250624_pages48-72.pdf"), "text/plain", "notes.txt"), MediaType::kPdf);

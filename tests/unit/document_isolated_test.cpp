@@ -6,37 +6,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "document_test_support.h"
 #include "fila/core/errors.h"
 #include "fila/document/extract.h"
 
 namespace fila::document {
 namespace {
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_SOURCE_DIR) + "/tests/fixtures/documents/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().empty()) throw std::runtime_error("missing fixture " + name);
-  return ss.str();
-}
-
-std::string Repeat(std::string_view unit, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += unit;
-  return out;
-}
+using testing::ErrorOf;
+using testing::Fixture;
+using testing::Repeat;
 
 ExtractedText Isolated(std::string_view bytes, MediaType type, const ExtractOptions& options = {}) {
   return ExtractIsolated(FILA_EXTRACT_BIN, bytes, type, options, Deadline::max(), {});
-}
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const PermanentError& e) {
-    return e.what();
-  }
-  return "(no PermanentError)";
 }
 
 void ExpectSame(const ExtractedText& a, const ExtractedText& b) {

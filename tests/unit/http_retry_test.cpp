@@ -11,7 +11,7 @@ namespace fila {
 namespace {
 
 using namespace std::chrono_literals;
-using test::Answer;
+using test::Reply;
 using test::NoAnswer;
 
 // A call whose sleeps go to a fake task context (recorded, instant).
@@ -60,8 +60,8 @@ TEST(HttpRetryClassify, DefaultRule) {
 TEST(HttpRetry, RetriesUntilDoneWithGrowingBackoff) {
   Fixture f;
   f.http.Push(NoAnswer());
-  f.http.Push(Answer(503));
-  f.http.Push(Answer(200, "ok"));
+  f.http.Push(Reply(503));
+  f.http.Push(Reply(200, "ok"));
   EXPECT_EQ(f.Send().body, "ok");
   EXPECT_EQ(f.stats.tries, 3);
   EXPECT_EQ(f.stats.retries, 2);
@@ -76,7 +76,7 @@ TEST(HttpRetry, RetriesUntilDoneWithGrowingBackoff) {
 
 TEST(HttpRetry, PermanentStatusIsNotRetried) {
   Fixture f;
-  f.http.Push(Answer(404, "secret body"));
+  f.http.Push(Reply(404, "secret body"));
   try {
     f.Send();
     FAIL() << "no throw";
@@ -88,15 +88,15 @@ TEST(HttpRetry, PermanentStatusIsNotRetried) {
 
 TEST(HttpRetry, RetryAfterIsHonouredAndCapped) {
   Fixture f;
-  f.http.Push(Answer(429, "", {{"retry-after", "3"}}));
-  f.http.Push(Answer(200));
+  f.http.Push(Reply(429, "", {{"retry-after", "3"}}));
+  f.http.Push(Reply(200));
   f.Send();
   ASSERT_EQ(f.ctx.sleeps().size(), 1u);
   EXPECT_EQ(f.ctx.sleeps()[0], 3s);
   // Longer than the call waits in its slot: the task's retry waits instead.
   Fixture g;
   g.call.max_named_wait = 10s;
-  g.http.Push(Answer(503, "", {{"retry-after", "120"}}));
+  g.http.Push(Reply(503, "", {{"retry-after", "120"}}));
   EXPECT_EQ(ErrorOf([&] { g.Send(); }),
             "svc: the server asks to wait 120 s (HTTP 503): more than this attempt waits");
   EXPECT_TRUE(g.ctx.sleeps().empty());
@@ -112,7 +112,7 @@ TEST(HttpRetry, NamedWaitsThatDoNotCountAreBoundedToo) {
     v.counts = false;
     return v;
   };
-  for (int i = 0; i < 3; ++i) f.http.Push(Answer(500));
+  for (int i = 0; i < 3; ++i) f.http.Push(Reply(500));
   EXPECT_EQ(ErrorOf([&] { f.Send(); }), "svc: the server asked to wait 3 times: busy");
   EXPECT_EQ(f.ctx.sleeps(), (std::vector<std::chrono::milliseconds>{6s, 6s}));
   EXPECT_EQ(f.stats.named_waits, 2);
@@ -121,7 +121,7 @@ TEST(HttpRetry, NamedWaitsThatDoNotCountAreBoundedToo) {
 
 TEST(HttpRetry, AttemptsExhaustedNameTheLastReason) {
   Fixture f;
-  for (int i = 0; i < 3; ++i) f.http.Push(Answer(500));
+  for (int i = 0; i < 3; ++i) f.http.Push(Reply(500));
   f.http.Push(NoAnswer("timed out"));
   try {
     f.Send();
@@ -136,7 +136,7 @@ TEST(HttpRetry, AttemptsExhaustedNameTheLastReason) {
 TEST(HttpRetry, NoWaitPastTheDeadline) {
   Fixture f;
   f.call.deadline = DeadlineIn(2s);
-  f.http.Push(Answer(503, "", {{"retry-after", "5"}}));
+  f.http.Push(Reply(503, "", {{"retry-after", "5"}}));
   EXPECT_EQ(ErrorOf([&] { f.Send(); }), "svc: HTTP 503; the next try would pass the deadline");
   EXPECT_TRUE(f.ctx.sleeps().empty());
   // Each try's own deadline is within the call's.
@@ -148,7 +148,7 @@ TEST(HttpRetry, CancelDuringBackoffEndsTheCall) {
   f.ctx.fake_sleep = false;  // a real, cancellable wait
   f.call.policy.base = 10s;
   f.call.policy.cap = 10s;
-  f.http.Push(Answer(502));
+  f.http.Push(Reply(502));
   std::thread canceller([&] {
     std::this_thread::sleep_for(100ms);
     f.ctx.cancel = true;
@@ -169,9 +169,9 @@ TEST(HttpRetry, ClassifierMayHandBackATransientErrorOrThrowItsOwn) {
     if (o.response->status == 403) return RetryVerdict::Transient("blocked by the service");
     throw PermanentError("my own", "field");
   };
-  f.http.Push(Answer(403));
+  f.http.Push(Reply(403));
   EXPECT_EQ(ErrorOf([&] { f.Send(); }), "blocked by the service");
-  f.http.Push(Answer(400));
+  f.http.Push(Reply(400));
   try {
     f.Send();
     FAIL();

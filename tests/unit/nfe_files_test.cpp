@@ -10,6 +10,7 @@
 #include "file_store.h"
 #include "stages.h"
 #include "uploader.h"
+#include "nfe_fixtures.h"
 #include "zip_batch.h"
 
 #include "fila/test_support/scripted_server.h"
@@ -19,12 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_NFE_FIXTURES) + "/" + name, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::Fixture;
 
 std::string FreshDir(const std::string& name) {
   const std::string dir = ::testing::TempDir() + "/nfe_" + name + "_" + std::to_string(::getpid());
@@ -33,7 +29,7 @@ std::string FreshDir(const std::string& name) {
   return dir;
 }
 
-class MemoryStore final : public DocumentStore {
+class KeyedStore final : public DocumentStore {
  public:
   void Upsert(const DocumentRow& row) override {
     std::lock_guard lock(mutex_);
@@ -75,7 +71,7 @@ TEST(NfeFiles, SafeRelativePaths) {
 
 TEST(NfeFiles, StoreWritesBytesUnchangedUnderCnpjAndMonthAndIsIdempotent) {
   const std::string root = FreshDir("store");
-  MemoryStore rows;
+  KeyedStore rows;
   StoreContext c{root, "acme", "acme", "task-1", ParsePeriod("2018-08"), &rows};
   const std::string bytes = Fixture("synthetic/s5_procNFe_prod_resigned_TEST_KEY.xml");
   const Verification v = VerifyDocument(bytes);
@@ -97,7 +93,7 @@ TEST(NfeFiles, StoreWritesBytesUnchangedUnderCnpjAndMonthAndIsIdempotent) {
 
 TEST(NfeFiles, InvalidAndKeylessDocumentsAreStoredWithTheirChecks) {
   const std::string root = FreshDir("invalid");
-  MemoryStore rows;
+  KeyedStore rows;
   StoreContext c{root, "acme", "acme", "task-1", ParsePeriod("2021-07"), &rows};
   const std::string unsigned_doc =
       Fixture("04_procNFe_prod_NO_SIGNATURE_42210775277525000178550030000266631762885493.xml");

@@ -14,6 +14,7 @@
 #include "fila/nfe/nfe_handler.h"
 #include "fila/v1/nfe.pb.h"
 #include "file_store.h"
+#include "nfe_fixtures.h"
 #include "zip_batch.h"
 
 namespace fila::nfe {
@@ -23,12 +24,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(FILA_NFE_FIXTURES) + "/" + name, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::Fixture;
 
 // The shared fake (tests/support), as nfe.download sees it.
 struct FakeContext : test::FakeTaskContext {
@@ -70,7 +66,7 @@ class FakeOmieHttp final : public HttpClient {
   std::atomic<int> calls{0};
 };
 
-class MemoryStore final : public DocumentStore {
+class ListStore final : public DocumentStore {
  public:
   void Upsert(const DocumentRow& row) override {
     std::lock_guard lock(mutex_);
@@ -97,7 +93,7 @@ class NfeHandlerTest : public ::testing::Test {
     config.api_url = "http://omie.test/api/v1";
     auto http = std::make_unique<FakeOmieHttp>();
     http_ = http.get();
-    auto store = std::make_unique<MemoryStore>();
+    auto store = std::make_unique<ListStore>();
     store_ = store.get();
     // Tenant "default" (FakeContext's) holds account "unit" and one upload target.
     TenantLookup tenants = [](const std::string& name) {
@@ -132,7 +128,7 @@ class NfeHandlerTest : public ::testing::Test {
   std::string root_;
   std::unique_ptr<KeyLimiter> limiter_ = MakeLocalKeyLimiter();
   FakeOmieHttp* http_ = nullptr;
-  MemoryStore* store_ = nullptr;
+  ListStore* store_ = nullptr;
 };
 
 TEST_F(NfeHandlerTest, BadPayloadsArePermanentAndNameTheField) {

@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-using test::Answer;
+using test::Reply;
 using test::HttpAnswer;
 using test::MakeResponse;
 using test::NoAnswer;
@@ -142,7 +142,7 @@ struct ClientFixture {
 
 TEST(NfeOmieClient, EnvelopeCarriesCallKeyAndOneParam) {
   ClientFixture f;
-  f.http.Push(Answer(200, R"({"ok":1})"));
+  f.http.Push(Reply(200, R"({"ok":1})"));
   auto r = f.client.Call("produtos/dfedocs", "ObterNfe", {{"nIdNfe", 7}});
   ASSERT_TRUE(r);
   EXPECT_EQ(f.Url(0), "http://omie.test/api/v1/produtos/dfedocs/");
@@ -156,24 +156,24 @@ TEST(NfeOmieClient, EnvelopeCarriesCallKeyAndOneParam) {
 TEST(NfeOmieClient, RetriesTransientFailuresThenSucceeds) {
   ClientFixture f;
   f.http.Push(NoAnswer("timed out"));
-  f.http.Push(Answer(503, "<html>down</html>"));
-  f.http.Push(Answer(429, "Too many requests"));
-  f.http.Push(Answer(200, R"({"ok":1})"));
+  f.http.Push(Reply(503, "<html>down</html>"));
+  f.http.Push(Reply(429, "Too many requests"));
+  f.http.Push(Reply(200, R"({"ok":1})"));
   EXPECT_TRUE(f.client.Call("x", "M", json::object()));
   EXPECT_EQ(f.client.Counters().retries.load(), 3);
 }
 
 TEST(NfeOmieClient, GivesUpAfterMaxAttemptsWithTransientError) {
   ClientFixture f;
-  for (int i = 0; i < 4; ++i) f.http.Push(Answer(500, "<html>oops</html>"));
+  for (int i = 0; i < 4; ++i) f.http.Push(Reply(500, "<html>oops</html>"));
   EXPECT_THROW(f.client.Call("x", "M", json::object()), TransientError);
   EXPECT_EQ(f.http.sent(), 4u);
 }
 
 TEST(NfeOmieClient, WaitsTheNamedSecondsBeforeRepeating) {
   ClientFixture f;
-  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-6", "ERROR: Consumo redundante detectado. Aguarde 1 segundos")));
-  f.http.Push(Answer(200, R"({"ok":1})"));
+  f.http.Push(Reply(500, Fault("SOAP-ENV:Client-6", "ERROR: Consumo redundante detectado. Aguarde 1 segundos")));
+  f.http.Push(Reply(200, R"({"ok":1})"));
   const auto start = SteadyClock::now();
   EXPECT_TRUE(f.client.Call("x", "M", json::object()));
   // 1 s named + 1 s margin.
@@ -184,7 +184,7 @@ TEST(NfeOmieClient, WaitsTheNamedSecondsBeforeRepeating) {
 
 TEST(NfeOmieClient, BadKeyIsPermanentAndNamesNoSecret) {
   ClientFixture f;
-  f.http.Push(Answer(403, Fault("SOAP-ENV:Server", "A chave de acesso não está preenchida ou não é válida.")));
+  f.http.Push(Reply(403, Fault("SOAP-ENV:Server", "A chave de acesso não está preenchida ou não é válida.")));
   try {
     f.client.Call("x", "M", json::object());
     FAIL() << "no throw";
@@ -200,7 +200,7 @@ TEST(NfeOmieClient, BadKeyIsPermanentAndNamesNoSecret) {
 
 TEST(NfeOmieClient, ValidationFaultIsARequestError) {
   ClientFixture f;
-  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: Cliente não cadastrado")));
+  f.http.Push(Reply(500, Fault("SOAP-ENV:Client-105", "ERROR: Cliente não cadastrado")));
   try {
     f.client.Call("x", "M", json::object());
     ADD_FAILURE() << "no throw";
@@ -217,9 +217,9 @@ TEST(NfeOmieClient, ErrorsNeverQuoteTheAnswer) {
   // A bad key, an unknown fault (retried until the attempts run out) and a
   // request fault whose code is not a code.
   const std::vector<HttpAnswer> answers{
-      Answer(403, Fault("SOAP-ENV:Server", "chave de acesso " + marker)),
-      Answer(500, Fault("SOAP-ENV:Server", "ERROR: " + marker)),
-      Answer(500, Fault("SOAP-ENV:Client-9 <b>" + marker + "</b>", "ERROR: " + marker)),
+      Reply(403, Fault("SOAP-ENV:Server", "chave de acesso " + marker)),
+      Reply(500, Fault("SOAP-ENV:Server", "ERROR: " + marker)),
+      Reply(500, Fault("SOAP-ENV:Client-9 <b>" + marker + "</b>", "ERROR: " + marker)),
   };
   for (const auto& answer : answers) {
     ClientFixture f;
@@ -235,12 +235,12 @@ TEST(NfeOmieClient, ErrorsNeverQuoteTheAnswer) {
 
 TEST(NfeOmieClient, LongBlockEndsTheAttemptAndPausesTheAccount) {
   ClientFixture f;
-  f.http.Push(Answer(500, Fault("MISUSE_API_PROCESS",
+  f.http.Push(Reply(500, Fault("MISUSE_API_PROCESS",
                                             "ERROR: API bloqueada por consumo indevido. Tente novamente em 1678 segundos.")));
   EXPECT_THROW(f.client.Call("x", "M", json::object()), TransientError);
   // Another client of the same account does not even send its request.
   OmieClient other{f.http, *f.limiter, f.client.Account(), {"k", "s"}, FastOptions(), DeadlineIn(30s), nullptr};
-  f.http.Push(Answer(200, R"({"ok":1})"));
+  f.http.Push(Reply(200, R"({"ok":1})"));
   EXPECT_THROW(other.Call("x", "M", json::object()), TransientError);
   EXPECT_EQ(f.http.sent(), 1u);
 }
@@ -254,9 +254,9 @@ TEST(NfeListing, SnakeCasePagesUpToTheLastPage) {
   };
   // The server caps the page at 2 although 100 were asked; the total moves,
   // and a record seen twice is kept once.
-  f.http.Push(Answer(200, page(1, 2, {1, 2})));
-  f.http.Push(Answer(200, page(2, 3, {2, 3})));
-  f.http.Push(Answer(200, page(3, 3, {4})));
+  f.http.Push(Reply(200, page(1, 2, {1, 2})));
+  f.http.Push(Reply(200, page(2, 3, {2, 3})));
+  f.http.Push(Reply(200, page(3, 3, {4})));
   ListingRequest request{"ListarNF", ParsePeriod("2026-02"), 100};
   auto refs = ListInvoices(f.client, request, nullptr);
   ASSERT_EQ(refs.size(), 4u);
@@ -276,9 +276,9 @@ TEST(NfeListing, HungarianPagesEndAtTheEndOfDataFault) {
     // No nTotPaginas: the pages are counted from nTotRegistros.
     return json{{"nPagina", n}, {"nRegistros", ids.size()}, {"nTotRegistros", 9}, {"documentosEncontrados", items}}.dump();
   };
-  f.http.Push(Answer(200, page(1, {1, 2, 3})));
-  f.http.Push(Answer(200, page(2, {4, 5, 6})));
-  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [3]!")));
+  f.http.Push(Reply(200, page(1, {1, 2, 3})));
+  f.http.Push(Reply(200, page(2, {4, 5, 6})));
+  f.http.Push(Reply(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [3]!")));
   ListingRequest request{"ListarDocumentos", ParsePeriod("2024-02"), 3};
   auto refs = ListInvoices(f.client, request, nullptr);
   ASSERT_EQ(refs.size(), 6u);
@@ -292,15 +292,15 @@ TEST(NfeListing, HungarianPagesEndAtTheEndOfDataFault) {
 
 TEST(NfeListing, EmptyPeriodIsNoInvoices) {
   ClientFixture f;
-  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [1]!")));
+  f.http.Push(Reply(500, Fault("SOAP-ENV:Client-5113", "ERROR: Não existem registros para a página [1]!")));
   EXPECT_TRUE(ListInvoices(f.client, {"ListarNF", ParsePeriod("2026-01"), 50}, nullptr).empty());
 }
 
 TEST(NfeListing, FetchTreatsStatusErrorsAsMissing) {
   ClientFixture f;
-  f.http.Push(Answer(200, R"({"cCodStatus":"3","cDesStatus":"NF-e nao encontrada"})"));
-  f.http.Push(Answer(500, Fault("SOAP-ENV:Client-105", "ERROR: não cadastrado")));
-  f.http.Push(Answer(200, R"({"cCodStatus":"0","cXmlNfe":"\ufeff<NFe/>"})"));
+  f.http.Push(Reply(200, R"({"cCodStatus":"3","cDesStatus":"NF-e nao encontrada"})"));
+  f.http.Push(Reply(500, Fault("SOAP-ENV:Client-105", "ERROR: não cadastrado")));
+  f.http.Push(Reply(200, R"({"cCodStatus":"0","cXmlNfe":"\ufeff<NFe/>"})"));
   Fetched a = FetchXml(f.client, {"11", "", "", std::nullopt});
   EXPECT_FALSE(a.bytes);
   EXPECT_NE(a.missing_reason.find("nao encontrada"), std::string::npos);

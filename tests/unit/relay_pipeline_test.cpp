@@ -11,21 +11,14 @@
 #include "fila/broker_memory/memory_broker.h"
 #include "fila/scheduler/relay.h"
 #include "fila/store_memory/memory_store.h"
+#include "wait_for.h"
 
 namespace fila {
 namespace {
 
 using std::chrono::milliseconds;
 
-template <typename Pred>
-bool WaitFor(Pred pred, milliseconds budget = milliseconds(5000)) {
-  const auto until = SteadyClock::now() + budget;
-  while (SteadyClock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return pred();
-}
+using unit::WaitFor;
 
 class RelayPipeline : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 #include "fila/core/envelope.h"
 #include "fila/core/errors.h"
 #include "fila/store_memory/memory_store.h"
+#include "wait_for.h"
 
 namespace fila {
 namespace {
@@ -26,15 +27,7 @@ NewTask Noop() {
   return t;
 }
 
-template <typename Pred>
-bool WaitFor(Pred pred, milliseconds budget = milliseconds(5000)) {
-  const auto until = SteadyClock::now() + budget;
-  while (SteadyClock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return pred();
-}
+using unit::WaitFor;
 
 // The relay's view of the store: it can be away (every call the relay
 // makes throws, as when the database is down) and it tells whether the

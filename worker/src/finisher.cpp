@@ -17,7 +17,7 @@ constexpr milliseconds kProgressFlush{250};
 constexpr milliseconds kStopBudget{5000};
 
 // Between commits that failed (the store is away).
-constexpr milliseconds kBackoffCap{2000};
+constexpr milliseconds kFinishBackoffCap{2000};
 
 }  // namespace
 
@@ -55,7 +55,7 @@ void Finisher::Loop() {
     if (committed) {
       failures = 0;
     } else {
-      std::this_thread::sleep_for(Backoff(failures++, kBackoffCap));
+      std::this_thread::sleep_for(Backoff(failures++, kFinishBackoffCap));
     }
     if (stop_) {
       if (batch.empty() && parts_.finishes.Size() == 0) return;

@@ -113,6 +113,10 @@ class NodeCursor final {
 // thread-safe: one owning thread. Destroying it drops the socket without
 // the closing handshake; call CloseGracefully() first when the peer is
 // still healthy.
+// How long a consumer or publisher waits for close-ok when it closes its
+// connection (AmqpConnection::CloseGracefully), at most.
+inline constexpr std::chrono::milliseconds kCloseBudget{1000};
+
 class AmqpConnection final {
  public:
   // Connects, logs in and opens the channel before `deadline`, trying the

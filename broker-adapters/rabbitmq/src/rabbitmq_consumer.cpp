@@ -16,7 +16,6 @@ namespace fila::rabbitmq {
 
 namespace {
 
-constexpr std::chrono::milliseconds kCloseBudget{1000};
 // A reconnect attempt inside Next() gets at least this long even when the
 // caller's deadline is nearer, or short polling deadlines would never let a
 // connection complete.

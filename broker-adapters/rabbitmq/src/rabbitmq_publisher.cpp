@@ -13,7 +13,6 @@ namespace fila::rabbitmq {
 
 namespace {
 
-constexpr std::chrono::milliseconds kCloseBudget{1000};
 constexpr std::chrono::milliseconds kIdleCloseBudget{250};
 constexpr uint8_t kTopPriority = 9;
 // Times a batch's unroutable messages are sent again, each after declaring

@@ -2,10 +2,10 @@
 
 #include <cctype>
 
+#include "fila/diario/text.h"
+
 namespace fila::diario {
 namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Horner evaluation mod 97: the 20-digit number does not fit in 64 bits.
 int Mod97(std::string_view digits, int r = 0) {

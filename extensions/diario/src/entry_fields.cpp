@@ -9,8 +9,6 @@
 namespace fila::diario::fields {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // An upper-case letter, ASCII or a two-byte Latin-1 one (É, Á, ...).

@@ -21,8 +21,6 @@ constexpr const char* kSystemPrompt =
     "prejudicado|extinto|...\",\"parties\":[{\"role\":\"...\",\"name\":\"...\"}],"
     "\"lawyers\":[{\"name\":\"...\",\"oab\":\"OAB/UF NNNN\"}]}]}. One element per entry, in order.";
 
-std::string Env(const char* name) { return EnvOr(name, ""); }
-
 std::string Endpoint(const std::string& url) {
   const std::string suffix = "/chat/completions";
   if (url.size() >= suffix.size() && url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -71,10 +69,10 @@ void Merge(const LlmDecision& from, std::vector<Decision>& decisions, LlmReport&
 
 LlmConfig LlmConfig::FromEnv() {
   LlmConfig c;
-  c.url = Env("FILA_DIARIO_LLM_URL");
-  if (auto m = Env("FILA_DIARIO_LLM_MODEL"); !m.empty()) c.model = m;
-  c.api_key = Env("FILA_DIARIO_LLM_API_KEY");
-  if (c.api_key.empty()) c.api_key = Env("OPENAI_API_KEY");
+  c.url = EnvOr("FILA_DIARIO_LLM_URL", "");
+  if (auto m = EnvOr("FILA_DIARIO_LLM_MODEL", ""); !m.empty()) c.model = m;
+  c.api_key = EnvOr("FILA_DIARIO_LLM_API_KEY", "");
+  if (c.api_key.empty()) c.api_key = EnvOr("OPENAI_API_KEY", "");
   return c;
 }
 

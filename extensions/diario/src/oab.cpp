@@ -8,7 +8,6 @@
 namespace fila::diario {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 bool IsSep(char c) { return c == ' ' || c == '/' || c == '-' || c == ':' || c == '\n' || c == '\t'; }
 

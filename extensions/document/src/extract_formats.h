@@ -20,6 +20,10 @@ std::string ValidText(std::string_view bytes, const ExtractOptions& options);
 void CheckBytes(MediaType type, size_t size, const extract::Budget& budget);
 
 // Elements (not counting <html>, <head>, <body>) and how deep they nest.
+// HTML's whitespace (ASCII space, tab, line feed, carriage return, form
+// feed).
+inline bool IsHtmlSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
 struct HtmlShape {
   uint64_t elements = 0;
   uint64_t depth = 0;

@@ -54,8 +54,6 @@ int HeadingLevel(GumboTag tag) {
 
 constexpr size_t kMaxHeadingTitle = 256;
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
 // Builds the text: whitespace collapsed outside <pre>, a blank line around
 // blocks, a line break for <br>. The walk keeps its own stack: nothing
 // recurses on the document's depth.
@@ -154,7 +152,7 @@ class TextWriter final {
       return;
     }
     for (char c : s) {
-      if (IsSpace(c)) {
+      if (IsHtmlSpace(c)) {
         pending_space_ = true;
         continue;
       }

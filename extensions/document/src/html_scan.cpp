@@ -92,7 +92,6 @@ const std::unordered_map<std::string, TagInfo>& Known() {
 }
 
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // The stack of open elements and the list of active formatting elements,
@@ -332,7 +331,7 @@ size_t RawTextEnd(std::string_view html, size_t from, const std::string& name) {
     size_t i = 0;
     while (i < name.size() && at + 2 + i < html.size() && Lower(html[at + 2 + i]) == name[i]) ++i;
     const size_t after = at + 2 + i;
-    if (i == name.size() && (after >= html.size() || IsSpace(html[after]) || html[after] == '/' || html[after] == '>')) {
+    if (i == name.size() && (after >= html.size() || IsHtmlSpace(html[after]) || html[after] == '/' || html[after] == '>')) {
       return at;
     }
   }
@@ -357,14 +356,14 @@ HtmlShape ScanHtml(std::string_view html, uint64_t max_elements) {
       continue;
     }
     name.clear();
-    for (; j < html.size() && !IsSpace(html[j]) && html[j] != '/' && html[j] != '>'; ++j) {
+    for (; j < html.size() && !IsHtmlSpace(html[j]) && html[j] != '/' && html[j] != '>'; ++j) {
       if (name.size() < kMaxName) name += Lower(html[j]);
     }
     // The attributes, to the tag's end: a quoted value may hold a '>'.
     size_t k = j;
     while (k < html.size() && html[k] != '>') {
       if (html[k++] != '=') continue;
-      while (k < html.size() && IsSpace(html[k])) ++k;
+      while (k < html.size() && IsHtmlSpace(html[k])) ++k;
       if (k < html.size() && (html[k] == '"' || html[k] == '\'')) {
         const size_t close = html.find(html[k], k + 1);
         k = close == std::string_view::npos ? html.size() : close + 1;

@@ -12,23 +12,16 @@ namespace {
 
 using namespace xml;  // NOLINT(google-build-using-namespace): the tree helpers
 
-void Add(Verification& v, const std::string& check) {
-  for (const auto& f : v.failed) {
-    if (f == check) return;
-  }
-  v.failed.push_back(check);
-}
-
 // The key of <infNFe Id>: "NFe" + 44 digits. A key without the prefix is
 // still compared with <ide>, and reported as access_key_format.
 std::string KeyOfId(const std::string& id, Verification& v) {
   if (id.empty()) {
-    Add(v, "access_key_missing");
+    AddFailure(v, "access_key_missing");
     return {};
   }
   const bool prefixed = id.rfind("NFe", 0) == 0;
   const std::string digits = prefixed ? id.substr(3) : id;
-  if (!prefixed || !SplitAccessKey(digits)) Add(v, "access_key_format");
+  if (!prefixed || !SplitAccessKey(digits)) AddFailure(v, "access_key_format");
   if (!SplitAccessKey(digits)) {
     v.access_key = id;
     return {};
@@ -58,33 +51,33 @@ void CompareKeyWithIde(const AccessKeyFields& key, const xmlNode* ide, const std
       {"cDV", key.cdv, ChildText(ide, "cDV")},
   };
   for (const Field& f : fields) {
-    if (f.in_key != f.in_xml) Add(v, std::string("key_vs_ide:") + f.name);
+    if (f.in_key != f.in_xml) AddFailure(v, std::string("key_vs_ide:") + f.name);
   }
 }
 
 // A 44-digit key found in a response or an event: format and check digit.
 void CheckBareKey(const std::string& key, Verification& v) {
   if (key.empty()) {
-    Add(v, "access_key_missing");
+    AddFailure(v, "access_key_missing");
   } else if (!SplitAccessKey(key)) {
-    Add(v, "access_key_format");
+    AddFailure(v, "access_key_format");
   } else {
     if (v.issuer_cnpj.empty()) v.issuer_cnpj = SplitAccessKey(key)->cnpj;
     if (v.model.empty()) v.model = SplitAccessKey(key)->mod;
-    if (!AccessKeyValid(key)) Add(v, "access_key_check_digit");
+    if (!AccessKeyValid(key)) AddFailure(v, "access_key_check_digit");
   }
 }
 
 void CheckProtocol(VerifyContext& c, xmlNode* prot, const std::string& key) {
   xmlNode* inf = Child(prot, "infProt");
   if (inf == nullptr) {
-    Add(c.v, "protocol_missing");
+    AddFailure(c.v, "protocol_missing");
     return;
   }
   const std::string status = ChildText(inf, "cStat");
   // 100 authorised; 150 authorised after the deadline (still valid).
-  if (status != "100" && status != "150") Add(c.v, "protocol_status:" + status);
-  if (!key.empty() && ChildText(inf, "chNFe") != key) Add(c.v, "protocol_key_mismatch");
+  if (status != "100" && status != "150") AddFailure(c.v, "protocol_status:" + status);
+  if (!key.empty() && ChildText(inf, "chNFe") != key) AddFailure(c.v, "protocol_key_mismatch");
   // SEFAZ may sign its protocol (infProt Id="ID..."): checked when it did.
   CheckSignature(c, prot, inf, false, ParseXmlDateTime(ChildText(inf, "dhRecbto")));
 }
@@ -95,7 +88,7 @@ void VerifyNfe(VerifyContext& c, xmlNode* nfe, xmlNode* prot, bool wrapped) {
   Verification& v = c.v;
   xmlNode* inf = Child(nfe, "infNFe");
   if (inf == nullptr) {
-    Add(v, "infNFe_missing");
+    AddFailure(v, "infNFe_missing");
     return;
   }
   const xmlNode* ide = Child(inf, "ide");
@@ -112,13 +105,13 @@ void VerifyNfe(VerifyContext& c, xmlNode* nfe, xmlNode* prot, bool wrapped) {
     const auto fields = *SplitAccessKey(key);
     v.issuer_cnpj = fields.cnpj;
     v.model = fields.mod;
-    if (!AccessKeyValid(key)) Add(v, "access_key_check_digit");
+    if (!AccessKeyValid(key)) AddFailure(v, "access_key_check_digit");
     CompareKeyWithIde(fields, ide, emitter, v);
   }
   std::string emitted = ChildText(ide, "dhEmi");
   CheckSignature(c, nfe, inf, true, ParseXmlDateTime(emitted.empty() ? ChildText(ide, "dEmi") : emitted));
   if (!wrapped) {
-    Add(v, "protocol_missing");
+    AddFailure(v, "protocol_missing");
     return;
   }
   CheckProtocol(c, prot, key);
@@ -128,19 +121,19 @@ void VerifyNfe(VerifyContext& c, xmlNode* nfe, xmlNode* prot, bool wrapped) {
   const std::string signed_digest =
       ChildText(Child(Child(Child(nfe, "Signature"), "SignedInfo"), "Reference"), "DigestValue");
   if (!authorised.empty() && !signed_digest.empty() && authorised != signed_digest) {
-    Add(v, "protocol_digest_mismatch");
+    AddFailure(v, "protocol_digest_mismatch");
   }
 }
 
 void VerifyEvent(VerifyContext& c, xmlNode* root) {
   Verification& v = c.v;
-  Add(v, "not_an_invoice");
+  AddFailure(v, "not_an_invoice");
   // procEventoNFe = evento + retEvento; envEvento = idLote + evento... (a
   // request, never registered); evento alone likewise.
   xmlNode* evento = IsElement(root, "evento") ? root : Child(root, "evento");
   xmlNode* inf = Child(evento, "infEvento");
   if (inf == nullptr) {
-    Add(v, "infEvento_missing");
+    AddFailure(v, "infEvento_missing");
     return;
   }
   v.environment = Environment(ChildText(inf, "tpAmb"));
@@ -150,12 +143,12 @@ void VerifyEvent(VerifyContext& c, xmlNode* root) {
   if (const auto key = SplitAccessKey(v.access_key)) {
     v.issuer_cnpj = key->cnpj;
     const std::string seq = PadLeft(ChildText(inf, "nSeqEvento"), 2);
-    if (Attr(inf, "Id") != "ID" + v.event_type + v.access_key + seq) Add(v, "event_id_mismatch");
+    if (Attr(inf, "Id") != "ID" + v.event_type + v.access_key + seq) AddFailure(v, "event_id_mismatch");
     // Cancellation and correction letters are the issuer's own acts.
     std::string author = ChildText(inf, "CNPJ");
     if (author.empty()) author = PadLeft(ChildText(inf, "CPF"), 14);
     if ((v.event_type == "110111" || v.event_type == "110110") && author != key->cnpj) {
-      Add(v, "event_author_mismatch");
+      AddFailure(v, "event_author_mismatch");
     }
   }
   CheckSignature(c, evento, inf, true, ParseXmlDateTime(ChildText(inf, "dhEvento")));
@@ -163,9 +156,9 @@ void VerifyEvent(VerifyContext& c, xmlNode* root) {
   xmlNode* ret_inf = Child(ret, "infEvento");
   const std::string status = ChildText(ret_inf, "cStat");
   // 135/136 registered (and linked or not to the invoice); 155 cancellation out of time.
-  if (status != "135" && status != "136" && status != "155") Add(v, "event_not_registered");
+  if (status != "135" && status != "136" && status != "155") AddFailure(v, "event_not_registered");
   if (ret_inf != nullptr && !v.access_key.empty() && ChildText(ret_inf, "chNFe") != v.access_key) {
-    Add(v, "protocol_key_mismatch");
+    AddFailure(v, "protocol_key_mismatch");
   }
   if (ret_inf != nullptr) CheckSignature(c, ret, ret_inf, false, ParseXmlDateTime(ChildText(ret_inf, "dhRegEvento")));
 }
@@ -175,7 +168,7 @@ void VerifyEvent(VerifyContext& c, xmlNode* root) {
 // they name is checked, and so is every protocol's status.
 void VerifyResponse(VerifyContext& c, xmlNode* root) {
   Verification& v = c.v;
-  Add(v, "not_an_invoice");
+  AddFailure(v, "not_an_invoice");
   v.environment = Environment(ChildText(root, "tpAmb"));
   const std::string asked = ChildText(root, "chNFe");  // retConsSitNFe
   if (!asked.empty()) {
@@ -191,7 +184,7 @@ void VerifyResponse(VerifyContext& c, xmlNode* root) {
     CheckBareKey(key, v);
     CheckProtocol(c, n, asked);
   }
-  if (protocols == 0) Add(v, "protocol_missing");
+  if (protocols == 0) AddFailure(v, "protocol_missing");
 }
 
 }  // namespace fila::nfe

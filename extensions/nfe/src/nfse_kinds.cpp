@@ -16,13 +16,6 @@ using namespace xml;  // NOLINT(google-build-using-namespace): the tree helpers
 
 constexpr size_t kNfseKeyDigits = 50;
 
-void Add(Verification& v, const std::string& check) {
-  for (const auto& f : v.failed) {
-    if (f == check) return;
-  }
-  v.failed.push_back(check);
-}
-
 // The CNPJ, or the CPF padded to 14, of a party element (prest, emit).
 std::string Inscription(const xmlNode* party) {
   std::string id = ChildText(party, "CNPJ");
@@ -34,15 +27,15 @@ std::string Inscription(const xmlNode* party) {
 // NF-e routine over the first 49 digits). Returns whether it parsed.
 bool CheckNfseKey(const std::string& key, Verification& v) {
   if (key.empty()) {
-    Add(v, "access_key_missing");
+    AddFailure(v, "access_key_missing");
     return false;
   }
   if (key.size() != kNfseKeyDigits || !AllDigits(key)) {
-    Add(v, "access_key_format");
+    AddFailure(v, "access_key_format");
     return false;
   }
   v.issuer_cnpj = key.substr(9, 14);
-  if (Mod11CheckDigit(std::string_view(key).substr(0, 49)) != key[49] - '0') Add(v, "access_key_check_digit");
+  if (Mod11CheckDigit(std::string_view(key).substr(0, 49)) != key[49] - '0') AddFailure(v, "access_key_check_digit");
   return true;
 }
 
@@ -66,7 +59,7 @@ xmlNode* FindInfNfse(xmlNode* root) {
 void CheckDpsId(const xmlNode* inf, Verification& v) {
   const std::string id = Attr(inf, "Id");
   if (id.size() != 45 || id.rfind("DPS", 0) != 0 || !AllDigits(std::string_view(id).substr(3))) {
-    Add(v, "dps_id_format");
+    AddFailure(v, "dps_id_format");
     return;
   }
   const xmlNode* prest = Child(inf, "prest");
@@ -82,7 +75,7 @@ void CheckDpsId(const xmlNode* inf, Verification& v) {
       {"nDPS", id.substr(30, 15), PadLeft(ChildText(inf, "nDPS"), 15)},
   };
   for (const Field& f : fields) {
-    if (f.in_id != f.in_xml) Add(v, std::string("dps_id_mismatch:") + f.name);
+    if (f.in_id != f.in_xml) AddFailure(v, std::string("dps_id_mismatch:") + f.name);
   }
 }
 
@@ -91,7 +84,7 @@ void CheckEventRequest(VerifyContext& c, xmlNode* ped, bool required_signature) 
   Verification& v = c.v;
   xmlNode* inf = Child(ped, "infPedReg");
   if (inf == nullptr) {
-    Add(v, "infPedReg_missing");
+    AddFailure(v, "infPedReg_missing");
     return;
   }
   v.environment = Environment(ChildText(inf, "tpAmb"));
@@ -105,11 +98,11 @@ void CheckEventRequest(VerifyContext& c, xmlNode* ped, bool required_signature) 
   }
   if (CheckNfseKey(v.access_key, v)) {
     const std::string expected = "PRE" + v.access_key + v.event_type + PadLeft(ChildText(inf, "nPedRegEvento"), 3);
-    if (Attr(inf, "Id") != expected) Add(v, "event_id_mismatch");
+    if (Attr(inf, "Id") != expected) AddFailure(v, "event_id_mismatch");
     std::string author = ChildText(inf, "CNPJAutor");
     if (author.empty() && !ChildText(inf, "CPFAutor").empty()) author = PadLeft(ChildText(inf, "CPFAutor"), 14);
     // A cancellation (101101) is the provider's own act.
-    if (v.event_type == "101101" && author != v.access_key.substr(9, 14)) Add(v, "event_author_mismatch");
+    if (v.event_type == "101101" && author != v.access_key.substr(9, 14)) AddFailure(v, "event_author_mismatch");
   }
   CheckSignature(c, ped, inf, required_signature, ParseXmlDateTime(ChildText(inf, "dhEvento")));
 }
@@ -122,7 +115,7 @@ void VerifyNfse(VerifyContext& c, xmlNode* root) {
   if (inf == nullptr) return;  // a municipal layout: no key, no national signature
   const std::string id = Attr(inf, "Id");
   if (id.rfind("NFS", 0) != 0) {
-    Add(v, id.empty() ? "access_key_missing" : "access_key_format");
+    AddFailure(v, id.empty() ? "access_key_missing" : "access_key_format");
     if (!id.empty()) v.access_key = id;
   } else {
     v.access_key = id.substr(3);
@@ -131,10 +124,10 @@ void VerifyNfse(VerifyContext& c, xmlNode* root) {
   v.environment = Environment(ChildText(dps, "tpAmb"));
   if (id.rfind("NFS", 0) == 0 && CheckNfseKey(v.access_key, v)) {
     const std::string emitter = Inscription(Child(inf, "emit"));
-    if (!emitter.empty() && emitter != v.access_key.substr(9, 14)) Add(v, "key_vs_nfse:CNPJ");
+    if (!emitter.empty() && emitter != v.access_key.substr(9, 14)) AddFailure(v, "key_vs_nfse:CNPJ");
     const std::string processed = ChildText(inf, "dhProc");
     const std::string aamm = processed.size() >= 7 ? processed.substr(2, 2) + processed.substr(5, 2) : "";
-    if (aamm != v.access_key.substr(36, 4)) Add(v, "key_vs_nfse:dhProc");
+    if (aamm != v.access_key.substr(36, 4)) AddFailure(v, "key_vs_nfse:dhProc");
   }
   // The tax authority signs the NFS-e; the provider's DPS inside keeps its
   // own signature when it had one.
@@ -147,10 +140,10 @@ void VerifyNfse(VerifyContext& c, xmlNode* root) {
 
 void VerifyDps(VerifyContext& c, xmlNode* root) {
   Verification& v = c.v;
-  Add(v, "not_an_invoice");
+  AddFailure(v, "not_an_invoice");
   xmlNode* inf = Child(root, "infDPS");
   if (inf == nullptr) {
-    Add(v, "infDPS_missing");
+    AddFailure(v, "infDPS_missing");
     return;
   }
   v.environment = Environment(ChildText(inf, "tpAmb"));
@@ -164,16 +157,16 @@ void VerifyDps(VerifyContext& c, xmlNode* root) {
 // authority signs it).
 void VerifyNfseEventRequest(VerifyContext& c, xmlNode* root) {
   Verification& v = c.v;
-  Add(v, "not_an_invoice");
+  AddFailure(v, "not_an_invoice");
   if (IsElement(root, "pedRegEvento")) {
     CheckEventRequest(c, root, true);
-    Add(v, "event_not_registered");
+    AddFailure(v, "event_not_registered");
     return;
   }
   xmlNode* inf = Child(root, "infEvento");
   xmlNode* ped = Child(inf, "pedRegEvento");
   if (ped == nullptr) {
-    Add(v, "infPedReg_missing");
+    AddFailure(v, "infPedReg_missing");
     return;
   }
   CheckEventRequest(c, ped, false);

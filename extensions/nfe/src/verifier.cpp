@@ -18,7 +18,6 @@ namespace {
 
 using namespace xml;  // NOLINT(google-build-using-namespace): the tree helpers
 
-constexpr std::string_view kDsigNs = "http://www.w3.org/2000/09/xmldsig#";
 constexpr std::string_view kSoap11 = "http://schemas.xmlsoap.org/soap/envelope/";
 constexpr std::string_view kSoap12 = "http://www.w3.org/2003/05/soap-envelope";
 constexpr std::string_view kNfseNs = "http://www.sped.fazenda.gov.br/nfse";

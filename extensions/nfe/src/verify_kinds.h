@@ -5,10 +5,19 @@
 #include <libxml/tree.h>
 
 #include <ctime>
+#include <string>
 
 #include "fila/nfe/verifier.h"
 
 namespace fila::nfe {
+
+// Adds `check` to v.failed, once.
+inline void AddFailure(Verification& v, const std::string& check) {
+  for (const auto& f : v.failed) {
+    if (f == check) return;
+  }
+  v.failed.push_back(check);
+}
 
 struct VerifyContext {
   xmlDoc* doc;

@@ -26,7 +26,6 @@ namespace {
 using xml::Attr;
 using xml::Child;
 
-constexpr std::string_view kDsigNs = "http://www.w3.org/2000/09/xmldsig#";
 
 bool init_ok = false;
 

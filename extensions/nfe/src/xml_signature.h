@@ -7,10 +7,14 @@
 
 #include <ctime>
 #include <string>
+#include <string_view>
 
 #include "fila/nfe/verifier.h"
 
 namespace fila::nfe {
+
+// XML-DSig's namespace.
+inline constexpr std::string_view kDsigNs = "http://www.w3.org/2000/09/xmldsig#";
 
 // Initialises libxml2 and xmlsec1 (OpenSSL engine) once per process; safe
 // to call from any thread, any number of times. Throws nothing; a failed

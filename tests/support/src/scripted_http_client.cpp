@@ -12,7 +12,7 @@ HttpResponse MakeResponse(long status, std::string body, std::map<std::string, s
   return r;
 }
 
-HttpAnswer Answer(long status, std::string body, std::map<std::string, std::string> headers) {
+HttpAnswer Reply(long status, std::string body, std::map<std::string, std::string> headers) {
   return [=](const HttpRequest&) { return MakeResponse(status, body, headers); };
 }
 

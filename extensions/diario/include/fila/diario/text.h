@@ -15,6 +15,10 @@ std::string Fold(std::string_view text);
 
 std::string_view Trim(std::string_view text);
 
+// '0'..'9' only (std::isdigit depends on the locale and needs an unsigned
+// char).
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
 // Splits on '\n' (a trailing '\r' is dropped from each line).
 std::vector<std::string_view> Lines(std::string_view text);
 

@@ -19,7 +19,7 @@ using HttpAnswer = std::function<HttpResponse(const HttpRequest&)>;
 // A response of `status` with `body` and `headers` (names lower case).
 HttpResponse MakeResponse(long status, std::string body = "", std::map<std::string, std::string> headers = {});
 // An answer that returns MakeResponse(...).
-HttpAnswer Answer(long status, std::string body = "", std::map<std::string, std::string> headers = {});
+HttpAnswer Reply(long status, std::string body = "", std::map<std::string, std::string> headers = {});
 // An answer that throws TransientError(message) (no response arrived).
 HttpAnswer NoAnswer(std::string message = "connection refused");
 
