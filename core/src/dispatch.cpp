@@ -118,13 +118,25 @@ DispatchPlan PlanDispatch(
       total.weight += share == shares.end() ? 1 : std::max<int64_t>(1, share->second.weight);
     }
   }
+  // serving / weight < total serving / total weight, without division:
+  // where tenants compete, is the tenant of group i below its share?
+  auto below_share = [&](size_t i) {
+    const auto it = totals.find(groups[i].queue);
+    if (it == totals.end()) return false;
+    const int64_t mine = serving[{groups[i].queue, groups[i].tenant}];
+    return mine * it->second.weight < it->second.serving * c[i].weight;
+  };
   std::vector<DispatchPick>& picks = plan.picks;
   // Groups are few (queues x priorities x tenants with waiting rows) and a
   // pass takes a few hundred rows: a scan per row is cheap enough.
   while (picks.size() < request.limit) {
     size_t best = groups.size();
     for (size_t i = 0; i < groups.size(); ++i) {
-      if (c[i].left <= 0 || *c[i].room <= 0) continue;
+      if (c[i].left <= 0) continue;
+      // Past a full window only a tenant below its share: its row goes
+      // ahead, before the ready messages that fill the window, and
+      // waiting for room would put it behind them after all.
+      if (*c[i].room <= 0 && !below_share(i)) continue;
       if (held_back(i)) {
         holding.insert(groups[i].queue);
         continue;
@@ -134,15 +146,10 @@ DispatchPlan PlanDispatch(
     if (best == groups.size()) break;
     // Ahead: its tenant is below its share, or aging raised it (it goes
     // before the messages born at its priority in the broker too).
-    bool ahead = c[best].eff > groups[best].priority;
-    if (auto it = totals.find(groups[best].queue); it != totals.end()) {
-      // serving / weight < total serving / total weight, without division
-      int64_t& mine = serving[{groups[best].queue, groups[best].tenant}];
-      ahead = ahead || mine * it->second.weight < it->second.serving * c[best].weight;
-      if (ahead) {
-        ++mine;
-        ++it->second.serving;
-      }
+    bool ahead = c[best].eff > groups[best].priority || below_share(best);
+    if (auto it = totals.find(groups[best].queue); ahead && it != totals.end()) {
+      ++serving[{groups[best].queue, groups[best].tenant}];
+      ++it->second.serving;
     }
     picks.push_back({best, c[best].eff, ahead});
     --c[best].left;
@@ -154,10 +161,12 @@ DispatchPlan PlanDispatch(
   if (request.bounded) {
     std::set<std::string> full;
     for (size_t i = 0; i < groups.size(); ++i) {
+      if (c[i].left <= 0) continue;
+      uint32_t& backlog = plan.backlog[{groups[i].queue, groups[i].tenant}];
+      backlog = std::max(backlog, groups[i].priority);
       // A queue without a room entry is unknown (its ready count was not
       // read), not full.
-      if (c[i].left > 0 && *c[i].room <= 0 && request.room.contains(groups[i].queue))
-        full.insert(groups[i].queue);
+      if (*c[i].room <= 0 && request.room.contains(groups[i].queue)) full.insert(groups[i].queue);
     }
     plan.full_queues.assign(full.begin(), full.end());
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "fila/core/errors.h"
 
@@ -119,6 +120,7 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   Mark(request, result.items);
   held_.clear();
   held_.insert(result.held_queues.begin(), result.held_queues.end());
+  backlog_ = std::move(result.backlog);
   // The queues worth counting next time: those with rows now.
   std::set<std::string> queues(result.full_queues.begin(), result.full_queues.end());
   queues.insert(result.held_queues.begin(), result.held_queues.end());
@@ -147,6 +149,20 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   }
   queues_ = std::move(queues);
   return std::move(result.items);
+}
+
+bool Dispatcher::Wanted(std::string_view payload) const {
+  if (backlog_.empty()) return true;
+  const size_t tab1 = payload.find('\t');
+  const size_t tab2 = tab1 == std::string_view::npos ? tab1 : payload.find('\t', tab1 + 1);
+  if (tab2 == std::string_view::npos) return true;
+  const std::string_view digits = payload.substr(tab2 + 1);
+  uint32_t priority = 0;
+  const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), priority);
+  if (parsed.ec != std::errc{} || parsed.ptr != digits.data() + digits.size()) return true;
+  const auto it = backlog_.find({std::string(payload.substr(0, tab1)),
+                                 std::string(payload.substr(tab1 + 1, tab2 - tab1 - 1))});
+  return it == backlog_.end() || priority > it->second;
 }
 
 void Dispatcher::Mark(const DispatchRequest& request, std::span<const OutboxItem> items) {

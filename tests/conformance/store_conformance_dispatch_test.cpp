@@ -147,6 +147,30 @@ TEST_P(StoreConformance, DispatchTakesNoMoreThanEachQueuesRoomAndNamesUnknownQue
   EXPECT_TRUE(all.unknown_queues.empty());
 }
 
+TEST_P(StoreConformance, DispatchTakesATenantBelowItsSharePastAFullWindowAndNamesTheBacklog) {
+  // The window is full (room 0). A runs two tasks and waits with three; B,
+  // with nothing running, waits with two: below its share, B's rows go
+  // ahead past the window (0 < 2 / 2, then 1 < 3 / 2), A's stay and are
+  // named as held, with their highest priority.
+  auto running = EnqueueAll(store(), {Task("a"), Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {running[0].id, running[1].id}).claimed.size(), 2u);
+  EnqueueAll(store(), {Task("a"), Task("a", 4), Task("a")});
+  const auto b = EnqueueAll(store(), {Task("b"), Task("b")});
+  DispatchRequest req = Unbounded(10);
+  req.bounded = true;
+  req.room["default"] = 0;
+  const auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(r.items[i].envelope.id, b[i].id);
+    EXPECT_TRUE(r.items[i].ahead);
+  }
+  EXPECT_EQ(r.full_queues, std::vector<std::string>{"default"});
+  using Backlog = std::map<std::pair<std::string, std::string>, uint32_t>;
+  EXPECT_EQ(r.backlog, (Backlog{{{"default", "a"}, 4}}));
+}
+
 TEST_P(StoreConformance, DispatchLeavesSkippedRowsOut) {
   EnqueueAll(store(), {Task("a"), Task("a"), Task("b")});
   const auto first = store().FetchDispatch(Unbounded(10));

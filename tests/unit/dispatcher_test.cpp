@@ -110,6 +110,46 @@ TEST_F(DispatcherTest, AQuietTenantGoesBeforeABacklog) {
   EXPECT_EQ(next[2].envelope.tenant, "a");
 }
 
+TEST_F(DispatcherTest, AQuietTenantsRowGoesAheadPastAFullWindow) {
+  // a runs four tasks and fills the window with four more; b, with nothing
+  // running, is below its share: its row goes now, ahead of a's ready
+  // messages, instead of waiting for room behind them.
+  Enqueue(20, "a");
+  Dispatcher d = Make(4);
+  Consume(Pass(d));
+  ASSERT_EQ(Pass(d).size(), 4u);
+  ASSERT_TRUE(Pass(d).empty()) << "the window is full for a";
+  const auto b = Enqueue(1, "b");
+  const auto next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].envelope.id, b[0]);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_EQ(broker_.Depth("default"), 5u);
+  EXPECT_TRUE(Pass(d).empty()) << "a still waits for room";
+}
+
+TEST_F(DispatcherTest, ANotificationOfRowsBehindAHeldBacklogStartsNoPass) {
+  // Payloads as the outbox trigger sends them (migration 0021):
+  // queue<TAB>tenant<TAB>highest priority.
+  Enqueue(10, "a", 2);
+  Dispatcher d = Make(4);
+  EXPECT_TRUE(d.Wanted("default\ta\t2")) << "nothing held yet";
+  ASSERT_EQ(Pass(d).size(), 4u);
+  EXPECT_FALSE(d.Wanted("default\ta\t2")) << "behind a's six held rows";
+  EXPECT_FALSE(d.Wanted("default\ta\t0"));
+  EXPECT_TRUE(d.Wanted("default\ta\t3")) << "above what a holds back";
+  EXPECT_TRUE(d.Wanted("default\tb\t0")) << "another tenant";
+  EXPECT_TRUE(d.Wanted("other\ta\t0")) << "another queue";
+  for (const char* odd : {"", "due", "default\ta", "default\ta\tx", "default\ta\t2x", "default\ta\t-1"}) {
+    EXPECT_TRUE(d.Wanted(odd)) << "'" << odd << "' is not understood: pass, as before";
+  }
+  broker_.Purge("default");
+  ASSERT_EQ(Pass(d).size(), 4u);
+  broker_.Purge("default");
+  ASSERT_EQ(Pass(d).size(), 2u);
+  EXPECT_TRUE(d.Wanted("default\ta\t2")) << "nothing held any more";
+}
+
 TEST_F(DispatcherTest, PublishedUnclaimedTasksCountAsUsage) {
   // a's four tasks sit in the broker, unclaimed: b still goes first.
   Enqueue(20, "a");

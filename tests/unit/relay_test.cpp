@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <span>
 #include <thread>
 
@@ -37,6 +38,7 @@ class FlakyLeaderStore final : public LeaderStore {
   explicit FlakyLeaderStore(MemoryStore& store) : store_(store) {}
   std::atomic<bool> down{false};
   std::atomic<bool> listening{false};
+  std::atomic<int> dispatches{0};  // passes of the windowed dispatch
 
   bool TryLeadership(int64_t key) override { return Up().TryLeadership(key); }
   void Listen(const std::string& channel) override {
@@ -54,6 +56,7 @@ class FlakyLeaderStore final : public LeaderStore {
     return Up().FetchOutbox(limit, exclude);
   }
   DispatchResult FetchDispatch(const DispatchRequest& request) override {
+    ++dispatches;
     return Up().FetchDispatch(request);
   }
   void DeleteOutbox(std::span<const int64_t> ids) override { Up().DeleteOutbox(ids); }
@@ -84,6 +87,46 @@ class FlakyLeaderStore final : public LeaderStore {
     return store_;
   }
   MemoryStore& store_;
+};
+
+// A broker whose confirms take `delay`, as a real one's do (it writes the
+// messages first): the memory broker's come at once.
+class SlowConfirms final : public Publisher {
+ public:
+  SlowConfirms(std::unique_ptr<Publisher> inner, milliseconds delay) : inner_(std::move(inner)), delay_(delay) {}
+  uint64_t PublishAsync(std::span<const OutgoingMessage> messages, Deadline deadline) override {
+    const uint64_t ticket = inner_->PublishAsync(messages, deadline);
+    due_[ticket] = SteadyClock::now() + delay_;
+    return ticket;
+  }
+  std::vector<PublishOutcome> CollectConfirms(Deadline deadline) override {
+    for (auto& o : inner_->CollectConfirms(SteadyClock::now())) held_.push_back(std::move(o));
+    if (held_.empty()) return {};
+    SteadyClock::time_point first = SteadyClock::time_point::max();
+    for (const auto& o : held_) first = std::min(first, due_[o.ticket]);
+    if (first > SteadyClock::now()) std::this_thread::sleep_until(std::min(first, deadline));
+    std::vector<PublishOutcome> out;
+    std::erase_if(held_, [&](const PublishOutcome& o) {
+      if (due_[o.ticket] > SteadyClock::now()) return false;
+      out.push_back(o);
+      due_.erase(o.ticket);
+      return true;
+    });
+    return out;
+  }
+  size_t InFlight() const override { return inner_->InFlight() + held_.size(); }
+  void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) override {
+    inner_->PublishConfirmed(messages, deadline);
+  }
+  QueueCounts CountQueue(const std::string& queue, Deadline deadline) override {
+    return inner_->CountQueue(queue, deadline);
+  }
+
+ private:
+  std::unique_ptr<Publisher> inner_;
+  milliseconds delay_;
+  std::map<uint64_t, SteadyClock::time_point> due_;
+  std::vector<PublishOutcome> held_;
 };
 
 class RelayTest : public ::testing::Test {
@@ -270,6 +313,38 @@ TEST_F(RelayTest, OnlyTheLeaderListens) {
   EXPECT_TRUE(WaitFor([&] { return flaky.listening.load(); }));
   store_.SetLeadershipAvailable(false);
   EXPECT_TRUE(WaitFor([&] { return !flaky.listening; }));
+}
+
+// Under a window the broker drains at the workers' pace: the relay looks
+// again at the dispatcher's poll, not after each confirm. Confirms take
+// 20 ms and a consumer takes one message every 5 ms for a second (200 in
+// all). Passing after each confirm, the relay passed every 20 ms or so,
+// each time for the few messages taken meanwhile.
+TEST_F(RelayTest, UnderAFullWindowPassesFollowThePollNotEachConfirm) {
+  FlakyLeaderStore counting(store_);
+  leader_store_ = &counting;
+  publisher_ = std::make_unique<SlowConfirms>(broker_.NewPublisher(), milliseconds(20));
+  options_.dispatch.window = 50;
+  std::vector<NewTask> tasks(1000, Noop());
+  store_.Enqueue(tasks);
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return broker_.Depth("default") == 50; }));
+  auto consumer = broker_.NewConsumer();
+  consumer->Start({"default"}, 1);
+  const int before = counting.dispatches;
+  const auto start = SteadyClock::now();
+  for (int i = 0; i < 200; ++i) {
+    auto d = consumer->Next(DeadlineIn(milliseconds(1000)));
+    ASSERT_TRUE(d.has_value()) << i;
+    consumer->Ack(d->epoch, d->tag);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  const int passes = counting.dispatches - before;
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  // Here about 24 a second; after each confirm, about 45.
+  EXPECT_LT(passes / seconds, 35) << passes << " passes in " << seconds << " s while 200 messages were taken";
+  EXPECT_TRUE(WaitFor([&] { return relay_->Published() == 250u; }))
+      << "the window is refilled: " << relay_->Published() << " published";
 }
 
 TEST_F(RelayTest, StopsPromptly) {

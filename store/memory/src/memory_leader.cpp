@@ -144,6 +144,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
   auto plan = PlanDispatch(request, groups, shares, now);
   out.full_queues = std::move(plan.full_queues);
   out.held_queues = std::move(plan.held_queues);
+  out.backlog = std::move(plan.backlog);
   for (const auto& pick : plan.picks) {
     const int64_t outbox_id = (*group_rows[pick.group])[next[pick.group]++];
     const auto& [task_id, created_ms] = state_->outbox.at(outbox_id);

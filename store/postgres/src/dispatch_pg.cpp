@@ -83,8 +83,9 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     std::vector<int64_t> caps;
     for (const auto& [queue, room] : request.room) {
       cap_queues.push_back(queue);
-      // One more than a pass may take: whether rows are left behind.
-      caps.push_back(std::clamp<int64_t>(room, 0, request.limit) + 1);
+      // One more than a pass may take (a tenant below its share may take
+      // kPastWindowRows past a full window): whether rows are left behind.
+      caps.push_back(std::min<int64_t>(std::max<int64_t>(room, 0) + kPastWindowRows, request.limit) + 1);
     }
     const int64_t other_cap = request.bounded ? 0 : request.limit;
     std::vector<DispatchGroup> groups;
@@ -156,6 +157,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     auto plan = PlanDispatch(request, groups, shares, now_ms);
     out.full_queues = std::move(plan.full_queues);
     out.held_queues = std::move(plan.held_queues);
+    out.backlog = std::move(plan.backlog);
     const auto& picks = plan.picks;
     if (picks.empty()) return out;
     // How many rows of each group, in the order the statement numbers them.

@@ -72,12 +72,16 @@ struct DispatchResult {
   std::vector<std::string> full_queues;
   // Queues with rows held back for a marked message (DispatchPlan::held).
   std::vector<std::string> held_queues;
+  // DispatchPlan::backlog (bounded requests only).
+  std::map<std::pair<std::string, std::string>, uint32_t> backlog;
 };
 
 // One (queue, priority, tenant) group of outbox rows, as the store sees it:
 // its oldest row (the head: lowest id) and how many rows it holds (a store
-// may cap the count, but above its queue's room: PlanDispatch can then tell
-// a queue whose window is full).
+// may cap the count, but above its queue's room plus kPastWindowRows:
+// PlanDispatch can then tell a queue whose window is full, and a tenant
+// below its share takes its rows past a full window in one pass).
+inline constexpr int64_t kPastWindowRows = 32;
 struct DispatchGroup {
   std::string queue;
   uint32_t priority = 0;
@@ -109,8 +113,11 @@ struct TenantShare {
 // a load of higher priorities above capacity the rows born at the top
 // wait ever longer, and an aged row queued behind them would wait as long
 // (no bound from the aging setting). Respects request.limit and, when
-// bounded, request.room. `shares` is keyed (queue, tenant); absent: usage
-// 0, weight 1.
+// bounded, request.room, but for a tenant below its share (as `ahead`
+// below): its row goes past a full window, ahead of the ready messages that
+// fill it, or it would wait behind them anyway. The broker then holds more
+// than the window by at most those tenants' share of the queue's serving.
+// `shares` is keyed (queue, tenant); absent: usage 0, weight 1.
 // A pick is `ahead` when its queue's outbox holds rows of two tenants or
 // more and its tenant's serving / weight, before the pick, is below the
 // queue's: the sum of serving over the sum of weight of the tenants with
@@ -138,6 +145,11 @@ struct DispatchPlan {
   // instead of rows published after it. Rows above the mark's effective
   // priority go as usual; so do rows at or below its published one.
   std::vector<std::string> held_queues;
+  // (queue, tenant) -> the highest base priority of its rows this plan left
+  // in the outbox (bounded requests only): new rows of that tenant at that
+  // priority or below would wait behind them, so the relay need not pass
+  // for them (Dispatcher::Wanted).
+  std::map<std::pair<std::string, std::string>, uint32_t> backlog;
   // Per queue, the highest base priority waiting: aging raises a row at
   // most to it (a row's publish priority is
   // min(top, EffectivePriority(...)), as its group's).

@@ -6,6 +6,8 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fila/core/broker.h"
@@ -69,6 +71,14 @@ class Dispatcher final {
   // Held back for a message aging in the broker (DispatchPlan::held_queues)
   // counts too: the broker must drain first.
   bool Held() const { return !full_.empty() || !held_.empty(); }
+  // Whether an outbox notification (its payload: "queue<TAB>tenant<TAB>
+  // priority", migration 0021) calls for a pass now. Not when the last
+  // pass left that tenant's rows of that priority or higher in that queue
+  // for want of room: the new rows would wait behind them, and under one
+  // tenant's flood every enqueue's commit would start a pass that finds
+  // the window full. Any other payload (none, or a tenant below its share)
+  // does: such rows may go now, past a full window too.
+  bool Wanted(std::string_view payload) const;
   std::chrono::milliseconds RetryIn() const { return poll_; }
   const DispatchOptions& Options() const { return options_; }
 
@@ -87,6 +97,7 @@ class Dispatcher final {
   std::set<std::string> queues_;       // queues that had outbox rows at the last pass
   std::set<std::string> full_;         // queues whose window was full at the last pass
   std::set<std::string> held_;         // queues with rows held back at the last pass
+  std::map<std::pair<std::string, std::string>, uint32_t> backlog_;  // DispatchResult::backlog
   // Per queue and published priority below the top, the oldest message
   // published since the queue was last seen with no ready message (it may
   // still be there, overtaken by later higher priorities).

@@ -94,6 +94,11 @@ class Relay final {
   std::vector<int64_t> Unfinished() const;
   void ReportInFlight();
   void Reap();
+  // Sleeps until `wake` or a notification worth a pass: "due" (a task
+  // became scheduled, maybe earlier than the next release: sets
+  // `next_release` to now), a bare one, or outbox rows the dispatcher
+  // wants now (Dispatcher::Wanted).
+  void AwaitWake(SteadyClock::time_point wake, SteadyClock::time_point& next_release);
   // Moves due tasks to queued; returns when to look again.
   SteadyClock::time_point ReleaseDue();
   // Fires due cron slots; returns when to look again.
