@@ -389,6 +389,11 @@ void PostgresStore::Connect() {
   impl_->Run([](pqxx::connection&) { return 0; });
 }
 
+void PostgresStore::ReplanEvery(std::chrono::milliseconds interval) {
+  impl_->replan_every = interval;
+  impl_->replan_at = std::chrono::steady_clock::now() + interval;
+}
+
 void PostgresStore::RequireSchema() {
   int current = impl_->Run([](pqxx::connection& c) {
     pqxx::nontransaction tx(c);

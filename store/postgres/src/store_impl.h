@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +95,10 @@ struct PostgresStore::Impl {
   bool connected_once = false;
   // Lost tasks the database refused to take back, already logged.
   std::set<std::string> refused_reaps;
+  // PostgresStore::ReplanEvery.
+  std::chrono::milliseconds replan_every{10000};
+  std::chrono::steady_clock::time_point replan_at{};
+  int depth = 0;  // Run calls under way (one may run inside another's fn)
 
   pqxx::connection& Conn() {
     if (!conn) {
@@ -109,8 +114,22 @@ struct PostgresStore::Impl {
       for (const auto& channel : channels) {
         receivers.push_back(std::make_unique<Receiver>(*conn, channel, notified, payloads));
       }
+      replan_at = std::chrono::steady_clock::now() + replan_every;
     }
     return *conn;
+  }
+
+  // A prepared statement keeps its plan until its tables' statistics
+  // change, and a new table gets its first ones up to a minute after it
+  // filled (autovacuum): a plan made while tasks was nearly empty then
+  // reached 16 tasks through an index of every waiting one. Dropping the
+  // plans every replan_every (statements stay prepared) makes the next run
+  // plan again for the table as it is now.
+  void ReplanIfDue(pqxx::connection& c) {
+    if (depth > 0 || replan_every.count() <= 0 || std::chrono::steady_clock::now() < replan_at) return;
+    pqxx::nontransaction tx(c);
+    tx.exec("DISCARD PLANS");
+    replan_at = std::chrono::steady_clock::now() + replan_every;
   }
 
   // Runs `fn` and translates library errors; a lost connection is dropped so
@@ -119,7 +138,14 @@ struct PostgresStore::Impl {
   auto Run(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>())) {
     bool broken = false;
     try {
-      return fn(Conn());
+      pqxx::connection& c = Conn();
+      ReplanIfDue(c);
+      ++depth;
+      struct Leave {
+        int& depth;
+        ~Leave() { --depth; }
+      } leave{depth};
+      return fn(c);
     } catch (...) {
       try {
         pg::Translate(broken);

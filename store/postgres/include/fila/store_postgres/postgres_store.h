@@ -26,6 +26,9 @@ class PostgresStore final : public StateStore {
 
   // Opens the connection now. TransientError when the server is unreachable.
   void Connect();
+  // How often the prepared statements' plans are dropped, to be made again
+  // for the tables as they are then (default 10 s; 0: never). Tests shorten it.
+  void ReplanEvery(std::chrono::milliseconds interval);
   // PermanentError when the schema is older than this build needs, telling
   // the operator to run `fila migrate up`.
   void RequireSchema();
