@@ -186,7 +186,7 @@ std::string MigratedTemplate(const std::string& base_url) {
   struct stat st{};
   if (::stat(fila.c_str(), &st) != 0) throw std::runtime_error("cannot stat " + fila);
   const std::string name = "fila_tpl_" + std::to_string(st.st_size) + "_" +
-                           std::to_string(st.st_mtim.tv_sec) + std::to_string(st.st_mtim.tv_nsec);
+                           std::to_string(st.st_mtim.tv_sec) + "_" + std::to_string(st.st_mtim.tv_nsec);
   pqxx::connection admin(base_url);
   pqxx::nontransaction tx(admin);
   // Tests start side by side: one makes the template, the others wait.
