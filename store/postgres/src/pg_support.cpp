@@ -1,8 +1,5 @@
 #include "pg_support.h"
 
-#include <charconv>
-#include <stdexcept>
-
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
 #include "fila/core/text_limit.h"
@@ -111,11 +108,8 @@ std::vector<int64_t> Int64Array(const pqxx::field& field) {
   for (auto item = parser.get_next(); item.first != pqxx::array_parser::done;
        item = parser.get_next()) {
     if (item.first != pqxx::array_parser::string_value) continue;
-    const std::string& text = item.second;
     int64_t n = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size())
-      throw std::logic_error("not an integer in an array: " + text);
+    pqxx::from_string(item.second, n);  // strict: throws on anything but an integer
     out.push_back(n);
   }
   return out;

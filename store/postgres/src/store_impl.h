@@ -98,7 +98,6 @@ struct PostgresStore::Impl {
   // PostgresStore::ReplanEvery.
   std::chrono::milliseconds replan_every{10000};
   std::chrono::steady_clock::time_point replan_at{};
-  int depth = 0;  // Run calls under way (one may run inside another's fn)
 
   pqxx::connection& Conn() {
     if (!conn) {
@@ -126,7 +125,7 @@ struct PostgresStore::Impl {
   // plans every replan_every (statements stay prepared) makes the next run
   // plan again for the table as it is now.
   void ReplanIfDue(pqxx::connection& c) {
-    if (depth > 0 || replan_every.count() <= 0 || std::chrono::steady_clock::now() < replan_at) return;
+    if (replan_every.count() <= 0 || std::chrono::steady_clock::now() < replan_at) return;
     pqxx::nontransaction tx(c);
     tx.exec("DISCARD PLANS");
     replan_at = std::chrono::steady_clock::now() + replan_every;
@@ -140,11 +139,6 @@ struct PostgresStore::Impl {
     try {
       pqxx::connection& c = Conn();
       ReplanIfDue(c);
-      ++depth;
-      struct Leave {
-        int& depth;
-        ~Leave() { --depth; }
-      } leave{depth};
       return fn(c);
     } catch (...) {
       try {
