@@ -164,7 +164,10 @@ class RelayTest : public ::testing::Test {
   std::unique_ptr<Publisher> publisher_;
   TaskTypes types_ = TaskTypes::Builtin();
   RelayOptions options_;
-  LeaderStore* leader_store_ = nullptr;  // the relay's store when set, else store_
+  // A member, not a test's local: the relay thread uses it until the
+  // destructor's Stop(), after the test body's locals are gone.
+  FlakyLeaderStore flaky_{store_};
+  LeaderStore* leader_store_ = nullptr;  // the relay's store when set (&flaky_), else store_
   std::unique_ptr<Relay> relay_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -271,7 +274,7 @@ TEST_F(RelayTest, PublishesAgainWhatTheBrokerLost) {
 // beat again before it judges any of their tasks; then it reaps as before.
 TEST_F(RelayTest, AfterTheDatabaseIsBackTheReaperWaitsAWorkerTimeoutForHeartbeats) {
   options_.worker_timeout = milliseconds(300);
-  FlakyLeaderStore flaky(store_);
+  FlakyLeaderStore& flaky = flaky_;
   leader_store_ = &flaky;
   const std::string id = Enqueue();
   std::vector<std::string> ids{id};
@@ -303,7 +306,7 @@ TEST_F(RelayTest, AfterTheDatabaseIsBackTheReaperWaitsAWorkerTimeoutForHeartbeat
 }
 
 TEST_F(RelayTest, OnlyTheLeaderListens) {
-  FlakyLeaderStore flaky(store_);
+  FlakyLeaderStore& flaky = flaky_;
   leader_store_ = &flaky;
   store_.SetLeadershipAvailable(false);
   Start();
@@ -321,7 +324,7 @@ TEST_F(RelayTest, OnlyTheLeaderListens) {
 // all). Passing after each confirm, the relay passed every 20 ms or so,
 // each time for the few messages taken meanwhile.
 TEST_F(RelayTest, UnderAFullWindowPassesFollowThePollNotEachConfirm) {
-  FlakyLeaderStore counting(store_);
+  FlakyLeaderStore& counting = flaky_;
   leader_store_ = &counting;
   publisher_ = std::make_unique<SlowConfirms>(broker_.NewPublisher(), milliseconds(20));
   options_.dispatch.window = 50;
