@@ -15,7 +15,7 @@
 FROM debian:12-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake ninja-build pkg-config \
+      build-essential cmake ninja-build lld pkg-config \
       librabbitmq-dev libpqxx-dev libcpprest-dev libprotobuf-dev protobuf-compiler \
       prometheus-cpp-dev \
       libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
