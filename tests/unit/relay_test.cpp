@@ -274,8 +274,7 @@ TEST_F(RelayTest, PublishesAgainWhatTheBrokerLost) {
 // beat again before it judges any of their tasks; then it reaps as before.
 TEST_F(RelayTest, AfterTheDatabaseIsBackTheReaperWaitsAWorkerTimeoutForHeartbeats) {
   options_.worker_timeout = milliseconds(300);
-  FlakyLeaderStore& flaky = flaky_;
-  leader_store_ = &flaky;
+  leader_store_ = &flaky_;
   const std::string id = Enqueue();
   std::vector<std::string> ids{id};
   ASSERT_EQ(store_.Claim(ids, "w1", 30000).claimed.size(), 1u);
@@ -289,10 +288,10 @@ TEST_F(RelayTest, AfterTheDatabaseIsBackTheReaperWaitsAWorkerTimeoutForHeartbeat
   });
   Start();
   std::this_thread::sleep_for(milliseconds(500));  // past the new leader's wait
-  flaky.down = true;
+  flaky_.down = true;
   beating = false;
   std::this_thread::sleep_for(milliseconds(600));
-  flaky.down = false;
+  flaky_.down = false;
   std::this_thread::sleep_for(milliseconds(150));  // the relay is back first
   beating = true;
   std::this_thread::sleep_for(milliseconds(400));
@@ -306,16 +305,15 @@ TEST_F(RelayTest, AfterTheDatabaseIsBackTheReaperWaitsAWorkerTimeoutForHeartbeat
 }
 
 TEST_F(RelayTest, OnlyTheLeaderListens) {
-  FlakyLeaderStore& flaky = flaky_;
-  leader_store_ = &flaky;
+  leader_store_ = &flaky_;
   store_.SetLeadershipAvailable(false);
   Start();
   std::this_thread::sleep_for(milliseconds(100));
-  EXPECT_FALSE(flaky.listening);
+  EXPECT_FALSE(flaky_.listening);
   store_.SetLeadershipAvailable(true);
-  EXPECT_TRUE(WaitFor([&] { return flaky.listening.load(); }));
+  EXPECT_TRUE(WaitFor([&] { return flaky_.listening.load(); }));
   store_.SetLeadershipAvailable(false);
-  EXPECT_TRUE(WaitFor([&] { return !flaky.listening; }));
+  EXPECT_TRUE(WaitFor([&] { return !flaky_.listening; }));
 }
 
 // Under a window the broker drains at the workers' pace: the relay looks
@@ -324,8 +322,7 @@ TEST_F(RelayTest, OnlyTheLeaderListens) {
 // all). Passing after each confirm, the relay passed every 20 ms or so,
 // each time for the few messages taken meanwhile.
 TEST_F(RelayTest, UnderAFullWindowPassesFollowThePollNotEachConfirm) {
-  FlakyLeaderStore& counting = flaky_;
-  leader_store_ = &counting;
+  leader_store_ = &flaky_;
   publisher_ = std::make_unique<SlowConfirms>(broker_.NewPublisher(), milliseconds(20));
   options_.dispatch.window = 50;
   std::vector<NewTask> tasks(1000, Noop());
@@ -334,7 +331,7 @@ TEST_F(RelayTest, UnderAFullWindowPassesFollowThePollNotEachConfirm) {
   ASSERT_TRUE(WaitFor([&] { return broker_.Depth("default") == 50; }));
   auto consumer = broker_.NewConsumer();
   consumer->Start({"default"}, 1);
-  const int before = counting.dispatches;
+  const int before = flaky_.dispatches;
   const auto start = SteadyClock::now();
   for (int i = 0; i < 200; ++i) {
     auto d = consumer->Next(DeadlineIn(milliseconds(1000)));
@@ -342,7 +339,7 @@ TEST_F(RelayTest, UnderAFullWindowPassesFollowThePollNotEachConfirm) {
     consumer->Ack(d->epoch, d->tag);
     std::this_thread::sleep_for(milliseconds(5));
   }
-  const int passes = counting.dispatches - before;
+  const int passes = flaky_.dispatches - before;
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   // Here about 24 a second; after each confirm, about 45.
   EXPECT_LT(passes / seconds, 35) << passes << " passes in " << seconds << " s while 200 messages were taken";
