@@ -52,9 +52,10 @@ WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
       {"dispatch_running",
        "SELECT queue, tenant, count(*) FROM tasks WHERE state = 'running'"
        " AND queue = ANY($1::text[]) GROUP BY queue, tenant"},
-      // ... and the tasks handed to the broker that no worker claimed yet.
+      // ... and the tasks handed to the broker that no worker claimed yet
+      // (by primary key only: see the claim's `state || ''`).
       {"dispatch_in_broker",
-       "SELECT id::text, queue, tenant FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued'"},
+       "SELECT id::text, queue, tenant FROM tasks WHERE id = ANY($1::uuid[]) AND state || '' = 'queued'"},
       {"dispatch_weights",
        "SELECT name, coalesce(weight, 1) FROM tenants WHERE name = ANY($1::text[])"},
       // The first n rows of each chosen group ($2..$5), with their tasks;

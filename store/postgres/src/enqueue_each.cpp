@@ -1,6 +1,7 @@
 // PostgresStore::EnqueueEach: independent enqueues (the API's group commit,
 // the ingest's batches) in one transaction and one commit, each task
 // answered on its own.
+#include <algorithm>
 #include <optional>
 
 #include "fila/core/errors.h"
@@ -68,6 +69,11 @@ std::vector<EnqueueOutcome> EnqueueOneByOne(pqxx::connection& c, std::span<const
 
 std::vector<EnqueueOutcome> PostgresStore::EnqueueEach(std::span<const NewTask> tasks) {
   if (tasks.empty()) return {};
+  // The enqueue reaches existing tasks by key only (an idempotency key's,
+  // a parent's root): a generic plan serves. Dependencies bring in
+  // statements that join whole sets of tasks; those keep auto.
+  const bool deps = std::ranges::any_of(tasks, [](const NewTask& t) { return !t.depends_on.empty(); });
+  const Plans plans = deps ? Plans::kAuto : Plans::kGeneric;
   for (int attempt = 1;; ++attempt) {
     auto outcomes = impl_->Run([&](pqxx::connection& c) -> std::optional<std::vector<EnqueueOutcome>> {
       // The whole group as one statement first: most groups hold no bad
@@ -92,7 +98,7 @@ std::vector<EnqueueOutcome> PostgresStore::EnqueueEach(std::span<const NewTask> 
       // all is empty: a task's fault, or a lost idempotency race (which the
       // one-by-one path retries per task).
       return EnqueueOneByOne(c, tasks);
-    });
+    }, plans);
     if (outcomes) return std::move(*outcomes);
     if (attempt == kRaceRetries) {
       throw TransientError("idempotency key kept racing with concurrent enqueues");

@@ -139,13 +139,21 @@ SELECT (SELECT count(*) FROM upd),
       // outbox row written back in this statement (the relay holds it
       // until the resume); a rare second row only publishes a duplicate,
       // which a claim drops, so the outbox needs no index on task_id.
+      // The tasks are reached by primary key only: `state || ''` matches
+      // no index and implies no partial index's predicate. Compared as
+      // `state = 'queued'`, plans (generic ones, and custom ones made on a
+      // table never analyzed) joined the primary key with a scan of the
+      // whole partial index of queued tasks (tasks_queued_since): 1,368
+      // buffers per claim of 1.4 tasks under the noisy-neighbour
+      // benchmark's backlog (pg_stat_statements), where 10 suffice.
       {"claim", R"(
 WITH paused AS (
   SELECT t.id FROM tasks t
-  WHERE t.id = ANY($1::uuid[]) AND t.state = 'queued'
+  WHERE t.id = ANY($1::uuid[]) AND t.state || '' = 'queued'
     AND EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = t.queue)
 ), limited AS (
-  SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NOT NULL
+  SELECT id FROM tasks
+  WHERE id = ANY($1::uuid[]) AND state || '' = 'queued' AND limit_key IS NOT NULL
     AND id NOT IN (SELECT id FROM paused)
 ), go AS (
   SELECT NOT ($4 AND EXISTS (SELECT 1 FROM limited)) AS go
@@ -154,7 +162,7 @@ WITH paused AS (
 ), claimed AS (
   UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
          lease_until = now() + $3 * interval '1 millisecond', started_at = now(), updated_at = now()
-  WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NULL
+  WHERE id = ANY($1::uuid[]) AND state || '' = 'queued' AND limit_key IS NULL
     AND id NOT IN (SELECT id FROM paused) AND (SELECT go FROM go)
   RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms, )" +
            EpochMs("created_at") + ", " + EpochMs("run_at") + R"(
@@ -183,7 +191,7 @@ WITH f AS (
     lease_until = NULL,
     updated_at = now()
   FROM f
-  WHERE t.id = f.id AND t.attempt = f.attempt AND t.state = 'running'
+  WHERE t.id = f.id AND t.attempt = f.attempt AND t.state || '' = 'running'  -- by key (see claim)
   RETURNING t.id, t.attempt, t.started_at
 ), attempts AS (
   INSERT INTO task_attempts (task_id, attempt, worker, outcome, error, error_kind, started_at,
@@ -197,7 +205,7 @@ SELECT id, attempt FROM upd)"},
       {"progress", R"(
 UPDATE tasks t SET progress = p.percent, progress_message = p.message, updated_at = now()
 FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS p(id, attempt, percent, message)
-WHERE t.id = p.id AND t.attempt = p.attempt AND t.state = 'running')"},
+WHERE t.id = p.id AND t.attempt = p.attempt AND t.state || '' = 'running')"},
       {"heartbeat", R"(
 WITH w AS (
   INSERT INTO workers (id, hostname, pid, queues, concurrency, heartbeat_at, succeeded, failed,
@@ -607,12 +615,15 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
   };
   // One statement, one round trip, its own commit: the usual batch (no
   // task under a per-key limit) is claimed here.
-  std::optional<ClaimResult> plain = impl_->Run([&](pqxx::connection& c) -> std::optional<ClaimResult> {
-    pqxx::nontransaction tx(c);
-    ClaimResult out;
-    if (!claim(tx, true, out).empty()) return std::nullopt;  // nothing was claimed
-    return out;
-  });
+  // Its plan reaches the tasks by primary key only: a generic one serves.
+  std::optional<ClaimResult> plain = impl_->Run(
+      [&](pqxx::connection& c) -> std::optional<ClaimResult> {
+        pqxx::nontransaction tx(c);
+        ClaimResult out;
+        if (!claim(tx, true, out).empty()) return std::nullopt;  // nothing was claimed
+        return out;
+      },
+      Plans::kGeneric);
   // A batch with limited tasks: the claim and their admission in one
   // transaction. Committed apart, a failed admission left the plain tasks
   // claimed while the caller, seeing the call fail, would never run them:
@@ -656,12 +667,15 @@ std::vector<bool> PostgresStore::Finish(std::span<const FinishRecord> records) {
   if (records.empty()) return applied;
   auto commit_plain = [&](std::span<const FinishRecord* const> plain) {
     if (plain.empty()) return;
-    auto rows = impl_->Run([&](pqxx::connection& c) {
-      // One statement, so autocommit is one atomic commit and one round trip
-      // (a pqxx::work adds BEGIN and COMMIT: three).
-      pqxx::nontransaction tx(c);
-      return ExecFinish(tx, plain);
-    });
+    // Its tasks are reached by primary key only: a generic plan serves.
+    auto rows = impl_->Run(
+        [&](pqxx::connection& c) {
+          // One statement, so autocommit is one atomic commit and one round
+          // trip (a pqxx::work adds BEGIN and COMMIT: three).
+          pqxx::nontransaction tx(c);
+          return ExecFinish(tx, plain);
+        },
+        Plans::kGeneric);
     for (const auto& row : rows) {
       auto row_id = row[0].as<std::string>();
       auto row_attempt = row[1].as<uint32_t>();

@@ -49,10 +49,12 @@ WITH s AS (
   INSERT INTO outbox (task_id) SELECT id FROM ready WHERE state = 'queued'
 )
 SELECT id::text, state FROM cancelled UNION ALL SELECT id::text, state FROM ready)"},
+      // limit_candidates, limit_claim and limit_wait take their tasks by
+      // primary key only (`state || ''`: see the claim, postgres_store.cpp).
       {"limit_candidates", R"(
 SELECT id::text, limit_key, limit_concurrency, limit_rate, limit_period_ms,
        coalesce(limit_reserved_at <= now(), false)
-FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued' AND limit_key IS NOT NULL
+FROM tasks WHERE id = ANY($1::uuid[]) AND state || '' = 'queued' AND limit_key IS NOT NULL
 ORDER BY limit_key, priority DESC, run_at
 FOR UPDATE)"},
       {"limit_key_ensure", "INSERT INTO limit_keys (key) VALUES ($1) ON CONFLICT DO NOTHING"},
@@ -70,7 +72,7 @@ UPDATE tasks SET state = 'running', attempt = attempt + 1, worker = $2,
        -- transaction's start: holders that finished meanwhile end before it.
        started_at = clock_timestamp(),
        limit_waiting = false, limit_reserved_at = NULL
-WHERE id = ANY($1::uuid[]) AND state = 'queued'
+WHERE id = ANY($1::uuid[]) AND state || '' = 'queued'
 RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms,
           (extract(epoch FROM created_at)*1000)::bigint, (extract(epoch FROM run_at)*1000)::bigint)"},
       // Parks a task until a concurrency unit of its key frees up: queued
@@ -79,7 +81,7 @@ RETURNING id, attempt, max_attempts, timeout_ms, retry_base_ms, retry_cap_ms,
       // ("limit_wake"). run_at is its place in line: since when it waits.
       {"limit_wait", R"(
 UPDATE tasks SET state = 'scheduled', limit_waiting = true, updated_at = now(), run_at = now()
-WHERE id = ANY($1::uuid[]) AND state = 'queued')"},
+WHERE id = ANY($1::uuid[]) AND state || '' = 'queued')"},
       // Queues the waiting tasks of every key with room that no queued or
       // running task of the key takes: the wake the trigger could not give
       // (a waiter's admission committed after the holder's end, which then
