@@ -63,6 +63,21 @@ TEST(PostgresEnqueueEach, ATransientErrorFailsTheWholeGroup) {
   EXPECT_FALSE(store.EnqueueEach(fine).at(0).error);
 }
 
+// A column of pg_stat_user_tables for tasks.
+int64_t TasksStat(const TestDatabase& db, const std::string& column) {
+  return db.Count("SELECT " + column + " FROM pg_stat_user_tables WHERE relname = 'tasks'");
+}
+
+// A session's counts are reported when it ends: waits until `column`
+// reaches `expected` (they arrive together), false if they never do.
+bool AwaitTasksStat(const TestDatabase& db, const std::string& column, int64_t expected) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (TasksStat(db, column) < expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return TasksStat(db, column) == expected;
+}
+
 // PostgreSQL keeps a prepared statement's plan until the table's statistics
 // change, and a new database's tables get their first ones up to a minute
 // after the load began (autovacuum). A plan made while tasks was empty must
@@ -75,18 +90,9 @@ class EmptyTablePlans {
              "\" SET plan_cache_mode = force_generic_plan");
   }
   const TestDatabase& db() const { return db_; }
-  // A column of pg_stat_user_tables for tasks.
-  int64_t Stat(const std::string& column) const {
-    return db_.Count("SELECT " + column + " FROM pg_stat_user_tables WHERE relname = 'tasks'");
-  }
-  // A session's counts are reported when it ends: waits until `column`
-  // reaches `expected` (they arrive together), false if they never do.
+  int64_t Stat(const std::string& column) const { return TasksStat(db_, column); }
   bool AwaitCounts(const std::string& column, int64_t expected) const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (Stat(column) < expected && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return Stat(column) == expected;
+    return AwaitTasksStat(db_, column, expected);
   }
   // A store that keeps the plans it makes (no replan), with one task
   // enqueued and claimed: the claim's plan is made while tasks is empty.
@@ -198,6 +204,28 @@ TEST(PostgresPlans, AFinishReadsOnlyItsTasksUnderAPlanMadeWhenItWasEmpty) {
   }
   ASSERT_TRUE(db.AwaitCounts("n_tup_upd", 2 + 2 * kFinishes * kBatch)) << "the session's counts never came";
   EXPECT_LT(db.Stat("seq_tup_read") + db.Stat("idx_tup_fetch"), kRows) << db.Reads();
+}
+
+// A running task's progress reports rewrite no index entry: with room on
+// the row's page, each is a HOT update. Setting updated_at (indexed by
+// tasks_queued_since) made none of them one.
+TEST(PostgresProgress, ReportsAreHotUpdates) {
+  TestDatabase db;
+  db.Exec("ALTER TABLE tasks SET (fillfactor = 50)");  // room on the page for the new versions
+  constexpr int kReports = 20;
+  {
+    PostgresStore store(db.url());
+    const std::string id = store.Enqueue(std::vector<NewTask>{Typed("noop")}).at(0).id;
+    ASSERT_EQ(store.Claim(std::vector<std::string>{id}, "w1", 60000).claimed.size(), 1u);
+    for (int i = 1; i <= kReports; ++i) {
+      const ProgressUpdate update{.id = id, .attempt = 1, .percent = i, .message = "step"};
+      store.RecordProgress(std::span(&update, 1));
+    }
+    EXPECT_EQ(db.Count("SELECT progress FROM tasks WHERE id = '" + id + "'"), kReports);
+  }
+  // The claim and the reports.
+  ASSERT_TRUE(AwaitTasksStat(db, "n_tup_upd", 1 + kReports)) << "the session's counts never came";
+  EXPECT_GE(TasksStat(db, "n_tup_hot_upd"), kReports) << "of " << 1 + kReports << " updates";
 }
 
 }  // namespace

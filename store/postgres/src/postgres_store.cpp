@@ -202,8 +202,12 @@ WITH f AS (
   ON CONFLICT (task_id, attempt) DO NOTHING
 )
 SELECT id, attempt FROM upd)"},
+      // No updated_at: nothing reads it for a running task (it says since
+      // when a queued one waits, tasks_queued_since), and setting it, an
+      // indexed column, made every report write an entry into each index
+      // of tasks. Without it a report can be a HOT update.
       {"progress", R"(
-UPDATE tasks t SET progress = p.percent, progress_message = p.message, updated_at = now()
+UPDATE tasks t SET progress = p.percent, progress_message = p.message
 FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS p(id, attempt, percent, message)
 WHERE t.id = p.id AND t.attempt = p.attempt AND t.state || '' = 'running')"},
       {"heartbeat", R"(
