@@ -145,7 +145,7 @@ SELECT (SELECT count(*) FROM upd),
       // table never analyzed) joined the primary key with a scan of the
       // whole partial index of queued tasks (tasks_queued_since): 1,368
       // buffers per claim of 1.4 tasks under the noisy-neighbour
-      // benchmark's backlog (pg_stat_statements), where 10 suffice.
+      // benchmark's backlog (pg_stat_statements), 78 by key.
       {"claim", R"(
 WITH paused AS (
   SELECT t.id FROM tasks t

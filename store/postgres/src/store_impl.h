@@ -112,7 +112,7 @@ struct PostgresStore::Impl {
   // PostgresStore::ReplanEvery.
   std::chrono::milliseconds replan_every{10000};
   std::chrono::steady_clock::time_point replan_at{};
-  // The session's plan_cache_mode as this store last set it (Plans).
+  // The session's planner settings as this store last set them (UsePlans).
   Plans plans = Plans::kAuto;
 
   pqxx::connection& Conn() {
