@@ -64,11 +64,15 @@ TEST_F(Fairness, AQuietTenantsTasksGoAheadOfTheWindowANoisyTenantFilled) {
   Fila({"enqueue", "sleep", "--queue", queue_, "--tenant", "a", "--payload-json", R"({"ms": 20})",
         "--count", "3000"});
   ASSERT_TRUE(WaitFor([&] { return db_->Count(Started("a")) >= 300; }, 60s));
-  for (int i = 0; i < 10; ++i) {
+  // One at a time: each after the one before started. Two of B's in flight
+  // while a third comes would hold half the 4 slots, B's share: the third
+  // then goes behind the window, as docs/fairness.md says of a burst (seen
+  // once in twenty runs when the enqueues came close together).
+  for (int i = 1; i <= 10; ++i) {
     Fila({"enqueue", "sleep", "--queue", queue_, "--tenant", "b", "--payload-json",
           R"({"ms": 20})"});
+    ASSERT_TRUE(WaitFor([&] { return db_->Count(Started("b")) == i; }, 60s)) << "B's task " << i;
   }
-  ASSERT_TRUE(WaitFor([&] { return db_->Count(Started("b")) == 10; }, 60s));
   EXPECT_GT(db_->Count("SELECT count(*) FROM tasks WHERE tenant = 'a' AND state = 'queued'"), 1000)
       << "A's flood must still be waiting when B's last task starts";
   const double wait_ms = std::stod(db_->Scalar(
