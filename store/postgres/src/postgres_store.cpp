@@ -632,14 +632,17 @@ ClaimResult PostgresStore::Claim(std::span<const std::string> ids, const std::st
   // transaction. Committed apart, a failed admission left the plain tasks
   // claimed while the caller, seeing the call fail, would never run them:
   // an attempt burnt each, taken back by the reaper.
-  ClaimResult out = plain ? std::move(*plain) : impl_->Run([&](pqxx::connection& c) {
+  const auto claim_and_admit = [&](pqxx::connection& c) {
     pqxx::work tx(c);
     ClaimResult both;
     const std::vector<std::string> limited = claim(tx, false, both);
     AdmitLimitedIn(tx, limited, worker, lease_ms, both);
     tx.commit();
     return both;
-  });
+  };
+  // The admission's statements reach tasks and keys by key too: under the
+  // claim's plans, a worker's claims never switch the session's settings.
+  ClaimResult out = plain ? std::move(*plain) : impl_->Run(claim_and_admit, Plans::kGeneric);
   out.unknown.insert(out.unknown.end(), result.unknown.begin(), result.unknown.end());
   return out;
 }
@@ -728,12 +731,16 @@ void PostgresStore::RecordProgress(std::span<const ProgressUpdate> updates) {
     percent.push_back(std::clamp(u.percent, 0, 100));
     message.push_back(pg::StoredText(u.message));
   }
-  impl_->Run([&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    tx.exec_prepared("progress", pg::ArrayLiteral(id), pg::IntArrayLiteral<int64_t>(attempt),
-                     pg::IntArrayLiteral<int64_t>(percent), pg::ArrayLiteral(message));
-    return 0;
-  });
+  // By key, as the finish that shares the worker's connection: under the
+  // same plans, the session's settings never switch between the two.
+  impl_->Run(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_prepared("progress", pg::ArrayLiteral(id), pg::IntArrayLiteral<int64_t>(attempt),
+                         pg::IntArrayLiteral<int64_t>(percent), pg::ArrayLiteral(message));
+        return 0;
+      },
+      Plans::kGeneric);
 }
 
 bool PostgresStore::Heartbeat(const WorkerInfo& worker, uint32_t lease_ms) {

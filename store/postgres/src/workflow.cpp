@@ -49,8 +49,9 @@ WITH s AS (
   INSERT INTO outbox (task_id) SELECT id FROM ready WHERE state = 'queued'
 )
 SELECT id::text, state FROM cancelled UNION ALL SELECT id::text, state FROM ready)"},
-      // limit_candidates, limit_claim and limit_wait take their tasks by
-      // primary key only (`state || ''`: see the claim, postgres_store.cpp).
+      // limit_candidates, limit_claim, limit_wait and limit_reserve take
+      // their tasks by primary key only (`state || ''`: see the claim,
+      // postgres_store.cpp).
       {"limit_candidates", R"(
 SELECT id::text, limit_key, limit_concurrency, limit_rate, limit_period_ms,
        coalesce(limit_reserved_at <= now(), false)
@@ -123,7 +124,7 @@ SELECT count(*) FROM woken)"},
       {"limit_reserve", R"(
 UPDATE tasks SET state = 'scheduled', limit_waiting = false, updated_at = now(),
        run_at = to_timestamp($2 / 1000.0), limit_reserved_at = to_timestamp($2 / 1000.0)
-WHERE id = $1::uuid AND state = 'queued')"},
+WHERE id = $1::uuid AND state || '' = 'queued')"},
       {"task_tree", R"(
 WITH RECURSIVE tree AS (
   SELECT id, 0 AS depth FROM tasks WHERE id = $1::uuid
