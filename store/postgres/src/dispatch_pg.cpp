@@ -48,16 +48,18 @@ SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 
 FROM g CROSS JOIN LATERAL (
   SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h
 WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
-      // Usage: the running tasks of the queues, by tenant.
-      {"dispatch_running",
-       "SELECT queue, tenant, count(*) FROM tasks WHERE state = 'running'"
-       " AND queue = ANY($1::text[]) GROUP BY queue, tenant"},
-      // ... and the tasks handed to the broker that no worker claimed yet
-      // (by primary key only: see the claim's `state || ''`).
-      {"dispatch_in_broker",
-       "SELECT id::text, queue, tenant FROM tasks WHERE id = ANY($1::uuid[]) AND state || '' = 'queued'"},
-      {"dispatch_weights",
-       "SELECT name, coalesce(weight, 1) FROM tenants WHERE name = ANY($1::text[])"},
+      // Usage and weights in one round trip (a contested pass ran three,
+      // each waiting its turn under a flood): 'b' rows are the tasks handed
+      // to the broker ($1) that no worker claimed yet (by primary key only:
+      // see the claim's `state || ''`), 'r' rows the running tasks of the
+      // queues ($2) by tenant, 'w' rows the weights of the tenants ($3).
+      {"dispatch_usage",
+       "SELECT 'b', id::text, queue, tenant, 1::bigint FROM tasks"
+       " WHERE id = ANY($1::uuid[]) AND state || '' = 'queued'"
+       " UNION ALL SELECT 'r', '', queue, tenant, count(*) FROM tasks WHERE state = 'running'"
+       " AND queue = ANY($2::text[]) GROUP BY queue, tenant"
+       " UNION ALL SELECT 'w', name, '', '', coalesce(weight, 1)::bigint FROM tenants"
+       " WHERE name = ANY($3::text[])"},
       // The first n rows of each chosen group ($2..$5), with their tasks;
       // `g` numbers the groups as the caller listed them.
       {"dispatch_rows", std::string(R"(
@@ -128,25 +130,24 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     // of every id per pass) and the caller forgets it (out.in_broker stays
     // empty).
     if (!contested.empty()) {
-      if (!request.in_broker.empty()) {
-        const std::set<std::string> ahead(request.in_broker_ahead.begin(),
-                                          request.in_broker_ahead.end());
-        for (const auto& r :
-             tx.exec_prepared("dispatch_in_broker", pg::ArrayLiteral(request.in_broker))) {
-          out.in_broker.push_back(r[0].as<std::string>());
-          TenantShare& share = shares[{r[1].as<std::string>(), r[2].as<std::string>()}];
-          ++share.usage;
+      const std::set<std::string> ahead(request.in_broker_ahead.begin(), request.in_broker_ahead.end());
+      std::map<std::string, int64_t> weights;
+      for (const auto& r : tx.exec_prepared("dispatch_usage", pg::ArrayLiteral(request.in_broker),
+                                            pg::ArrayLiteral(contested), pg::ArrayLiteral(tenants))) {
+        const char kind = r[0].c_str()[0];
+        if (kind == 'w') {
+          weights[r[1].as<std::string>()] = r[4].as<int64_t>();
+          continue;
+        }
+        TenantShare& share = shares[{r[2].as<std::string>(), r[3].as<std::string>()}];
+        const auto n = r[4].as<int64_t>();
+        share.usage += n;
+        if (kind == 'r') {
+          share.serving += n;
+        } else {
+          out.in_broker.push_back(r[1].as<std::string>());
           if (ahead.contains(out.in_broker.back())) ++share.serving;
         }
-      }
-      for (const auto& r : tx.exec_prepared("dispatch_running", pg::ArrayLiteral(contested))) {
-        TenantShare& share = shares[{r[0].as<std::string>(), r[1].as<std::string>()}];
-        share.usage += r[2].as<int64_t>();
-        share.serving += r[2].as<int64_t>();
-      }
-      std::map<std::string, int64_t> weights;
-      for (const auto& r : tx.exec_prepared("dispatch_weights", pg::ArrayLiteral(tenants))) {
-        weights[r[0].as<std::string>()] = r[1].as<int64_t>();
       }
       for (const auto& queue : contested) {
         for (const auto& tenant : tenants_of[queue]) {
