@@ -193,8 +193,16 @@ std::string SchedulerFlag(const std::string& scheduler_args, const std::string& 
   return otherwise;
 }
 
+// The window and the aging as fila-scheduler reads --scheduler-args (its
+// defaults when absent); no window: no aging.
+double WindowSetting(const std::string& scheduler_args) {
+  return std::stod(
+      SchedulerFlag(scheduler_args, "--dispatch-window", std::to_string(kDefaultDispatchWindow)));
+}
+
 std::string AgingSetting(const std::string& scheduler_args) {
-  return SchedulerFlag(scheduler_args, "--priority-aging", "none");
+  if (WindowSetting(scheduler_args) == 0) return "none";
+  return SchedulerFlag(scheduler_args, "--priority-aging", kDefaultPriorityAging);
 }
 
 // The wait docs/fairness.md promises a priority-0 task, in ms: nine aging
@@ -208,7 +216,7 @@ std::optional<double> AgingBoundMs(const std::string& scheduler_args, const Capa
   ParsePriorityAging(aging, parsed);  // the scheduler refuses what this refuses
   const auto ms = static_cast<double>(parsed.default_aging.count());
   if (ms <= 0) return std::nullopt;
-  const double window = std::stod(SchedulerFlag(scheduler_args, "--dispatch-window", "0"));
+  const double window = WindowSetting(scheduler_args);
   return 9 * ms + window / std::max(capacity.tasks_per_s, 1.0) * 1000;
 }
 

@@ -17,6 +17,8 @@ constexpr size_t kMaxInBroker = 100000;
 // when the broker had drained below half the window, doubled otherwise.
 constexpr std::chrono::milliseconds kMinPoll{2};
 constexpr std::chrono::milliseconds kMaxPoll{100};
+// How long a queue's count may stand in for counting it again (counted_).
+constexpr std::chrono::milliseconds kRecount{1000};
 
 std::chrono::milliseconds ParseDuration(const std::string& text) {
   size_t digits = 0;
@@ -72,9 +74,31 @@ void Dispatcher::CountRoom(const std::string& queue, DispatchRequest& request) {
   const auto sending = sending_.find(queue);
   // Nothing ready and nothing on its way: every marked message was delivered.
   if (counts.ready == 0 && sending == sending_.end()) marks_.erase(queue);
-  request.room[queue] = std::max<int64_t>(
-      0, int64_t{options_.window} - static_cast<int64_t>(counts.ready) -
-             (sending == sending_.end() ? 0 : sending->second));
+  const int64_t held =
+      static_cast<int64_t>(counts.ready) + (sending == sending_.end() ? 0 : sending->second);
+  request.room[queue] = std::max<int64_t>(0, int64_t{options_.window} - held);
+  counted_[queue] = Counted{SteadyClock::now(), held, 0};
+}
+
+bool Dispatcher::EstimateRoom(const std::string& queue, DispatchRequest& request) const {
+  const auto it = counted_.find(queue);
+  if (it == counted_.end() || full_.contains(queue) || held_.contains(queue)) return false;
+  if (SteadyClock::now() - it->second.at > kRecount) return false;
+  // Only a count that sees the queue empty clears its marks: one that may
+  // hold rows back within kRecount (rule 6: its wait raises it above the
+  // priority it was published with) needs that count now.
+  if (const auto m = marks_.find(queue); m != marks_.end()) {
+    const int64_t aging = request.AgingOf(queue);
+    const int64_t soon = NowUnixMs() + kRecount.count();
+    for (const auto& [published, mark] : m->second) {
+      const auto levels = static_cast<int64_t>(published) - static_cast<int64_t>(mark.priority) + 1;
+      if (aging <= 0 || mark.queued_ms + levels * aging <= soon) return false;
+    }
+  }
+  const int64_t bound = it->second.held + it->second.sent_since;
+  if (bound * 2 > int64_t{options_.window}) return false;
+  request.room[queue] = int64_t{options_.window} - bound;
+  return true;
 }
 
 std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t> skip) {
@@ -99,7 +123,15 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   request.in_broker_ahead.assign(ahead_.begin(), ahead_.end());
   drained_ = false;
   if (request.bounded) {
-    for (const auto& queue : queues_) CountRoom(queue, request);
+    std::erase_if(counted_, [](const auto& c) { return SteadyClock::now() - c.second.at > kRecount; });
+    for (const auto& queue : queues_) {
+      if (!EstimateRoom(queue, request)) CountRoom(queue, request);
+    }
+    // A queue whose rows the last pass took all of has a room too, so
+    // that its new rows need no second fetch.
+    for (const auto& [queue, counted] : counted_) {
+      if (!request.room.contains(queue)) EstimateRoom(queue, request);
+    }
   }
   // The marks as the counts left them (a queue seen empty has none).
   auto fetch = [&] {
@@ -177,7 +209,10 @@ void Dispatcher::Mark(const DispatchRequest& request, std::span<const OutboxItem
 }
 
 void Dispatcher::Sent(std::span<const SentTask> tasks) {
-  for (const auto& t : tasks) ++sending_[t.queue];
+  for (const auto& t : tasks) {
+    ++sending_[t.queue];
+    if (auto c = counted_.find(t.queue); c != counted_.end()) ++c->second.sent_since;
+  }
 }
 
 void Dispatcher::Settled(std::span<const SentTask> tasks, bool confirmed) {
@@ -210,6 +245,7 @@ void Dispatcher::Published(std::span<const OutboxItem> items) {
   if (options_.window == 0) return;  // no usage to keep: the order is the id order
   for (const auto& item : items) {
     if (item.envelope.queue.empty()) continue;
+    if (auto c = counted_.find(item.envelope.queue); c != counted_.end()) ++c->second.sent_since;
     in_broker_.push_back(item.envelope.id);
     if (item.ahead) ahead_.insert(item.envelope.id);
   }

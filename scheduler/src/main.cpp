@@ -60,11 +60,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400));
   app.add_option("--dispatch-window", options.dispatch.window,
                  "Ready messages a work queue may hold in the broker; the rest waits in the "
-                 "outbox, served fairly between tenants (docs/fairness.md); 0: no window, "
-                 "everything is published at once (env FILA_DISPATCH_WINDOW)")
+                 "outbox, served fairly between tenants and aged (docs/fairness.md); 0 (the "
+                 "default): no window, everything is published at once, with no fairness and "
+                 "no aging (env FILA_DISPATCH_WINDOW)")
       ->envname("FILA_DISPATCH_WINDOW")
       ->check(CLI::Range(0, 1000000));
-  std::string priority_aging = "30s";
+  std::string priority_aging = fila::kDefaultPriorityAging;
   app.add_option("--priority-aging", priority_aging,
                  "Wait that raises a task's priority by one level: '30s' for every queue, or "
                  "'default=30s,reports=5s,bulk=0' per queue; 0: no aging "

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 
 #include "fila/broker_memory/memory_broker.h"
 #include "fila/core/envelope.h"
@@ -23,6 +24,30 @@ class AgedMetrics final : public SchedulerMetrics {
   void DispatchWindowFull(const std::string& queue, bool is_full) override { full[queue] = is_full; }
   std::map<std::string, uint64_t> aged;
   std::map<std::string, bool> full;
+};
+
+// Counts the relay's broker round trips for the window (CountQueue).
+class CountingPublisher final : public Publisher {
+ public:
+  explicit CountingPublisher(std::unique_ptr<Publisher> inner) : inner_(std::move(inner)) {}
+  uint64_t PublishAsync(std::span<const OutgoingMessage> messages, Deadline deadline) override {
+    return inner_->PublishAsync(messages, deadline);
+  }
+  std::vector<PublishOutcome> CollectConfirms(Deadline deadline) override {
+    return inner_->CollectConfirms(deadline);
+  }
+  size_t InFlight() const override { return inner_->InFlight(); }
+  void PublishConfirmed(std::span<const OutgoingMessage> messages, Deadline deadline) override {
+    inner_->PublishConfirmed(messages, deadline);
+  }
+  QueueCounts CountQueue(const std::string& queue, Deadline deadline) override {
+    ++counted;
+    return inner_->CountQueue(queue, deadline);
+  }
+  int counted = 0;
+
+ private:
+  std::unique_ptr<Publisher> inner_;
 };
 
 class DispatcherTest : public ::testing::Test {
@@ -108,6 +133,36 @@ TEST_F(DispatcherTest, AQuietTenantGoesBeforeABacklog) {
   EXPECT_EQ(next[0].envelope.id, b[0]);
   EXPECT_EQ(next[1].envelope.id, b[1]);
   EXPECT_EQ(next[2].envelope.tenant, "a");
+}
+
+// A queue that keeps up (each pass takes all its rows, the workers empty
+// the broker) is not counted at every pass: its last count plus what was
+// sent since bounds what it holds. It is counted again once that bound
+// passes half the window (here after 13 passes of 4).
+TEST_F(DispatcherTest, AQueueThatKeepsUpIsCountedOnlyWhenWhatWasSentNearsHalfTheWindow) {
+  auto counting = std::make_unique<CountingPublisher>(broker_.NewPublisher());
+  const CountingPublisher& counts = *counting;
+  publisher_ = std::move(counting);
+  Dispatcher d = Make(100);
+  for (int pass = 1; pass <= 20; ++pass) {
+    Enqueue(4, "a");
+    ASSERT_EQ(Pass(d).size(), 4u) << "pass " << pass;
+    broker_.Purge("default");
+    if (pass == 13) EXPECT_EQ(counts.counted, 1) << "counted before the bound reached half the window";
+  }
+  EXPECT_EQ(counts.counted, 2);
+}
+
+// The bound never lets the broker hold more than the window: a queue that
+// does not keep up is counted as it fills.
+TEST_F(DispatcherTest, ACountNotTakenNeverLetsTheBrokerHoldMoreThanTheWindow) {
+  Dispatcher d = Make(100);
+  for (int pass = 1; pass <= 6; ++pass) {
+    Enqueue(30, "a");
+    Pass(d);
+    EXPECT_LE(broker_.Depth("default"), 100u) << "pass " << pass;
+  }
+  EXPECT_EQ(broker_.Depth("default"), 100u);
 }
 
 TEST_F(DispatcherTest, AQuietTenantsRowGoesAheadPastAFullWindow) {
