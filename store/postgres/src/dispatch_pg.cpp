@@ -5,6 +5,7 @@
 // read from its head in id order. PlanDispatch (core) makes the choice.
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "fila/core/dispatch.h"
 #include "fila/store_postgres/postgres_store.h"
@@ -26,8 +27,10 @@ const std::map<std::string, std::string>& DispatchStatements() {
       // Each group of a queue not paused with its head (oldest row not
       // skipped) and its rows, up to what this pass could take of its
       // queue ($2, $3: queues and their caps; $4 the cap of any other
-      // queue): how many, and when each became queued (each row ranks by
-      // its own wait). And the clock the waits are measured with.
+      // queue): their ids, then when each became queued (each row ranks by
+      // its own wait), in one array (one subquery: with two, PostgreSQL
+      // planned the statement again at a pass in four). And the clock the
+      // waits are measured with.
       {"dispatch_groups", std::string(R"(
 WITH RECURSIVE g AS (
   (SELECT queue, priority, tenant FROM outbox ORDER BY queue, priority, tenant LIMIT 1)
@@ -40,7 +43,7 @@ WITH RECURSIVE g AS (
   SELECT * FROM unnest($2::text[], $3::bigint[]) AS c(queue, n)
 )
 SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 1000)::bigint,
-       (SELECT array_agg(x.ms ORDER BY x.id) FROM (
+       (SELECT array_agg(x.id ORDER BY x.id) || array_agg(x.ms ORDER BY x.id) FROM (
           SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint AS ms FROM outbox o
           WHERE )") + kGroupRows + R"(
           ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
@@ -60,19 +63,17 @@ WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
        " AND queue = ANY($2::text[]) GROUP BY queue, tenant"
        " UNION ALL SELECT 'w', name, '', '', coalesce(weight, 1)::bigint FROM tenants"
        " WHERE name = ANY($3::text[])"},
-      // The first n rows of each chosen group ($2..$5), with their tasks;
-      // `g` numbers the groups as the caller listed them.
+      // The chosen rows ($1, ids dispatch_groups read), with their tasks:
+      // by primary key, so nothing to skip and next to nothing to plan
+      // (reading each group's first rows again, past the rows in flight,
+      // took longer to plan than to run).
       {"dispatch_rows", std::string(R"(
-SELECT g.g, o.id, (extract(epoch FROM o.created_at) * 1000)::bigint, t.id, t.type, t.queue,
+SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint, t.id, t.type, t.queue,
        t.priority, t.attempt, t.max_attempts, t.timeout_ms, t.tenant,
        coalesce(t.idempotency_key, ''), t.payload, t.trace_id,
        (extract(epoch FROM t.created_at) * 1000)::bigint, t.state, t.type_version
-FROM unnest($2::text[], $3::smallint[], $4::text[], $5::bigint[])
-       WITH ORDINALITY AS g(queue, priority, tenant, n, g)
-CROSS JOIN LATERAL (SELECT o.id, o.created_at, o.task_id FROM outbox o
-                    WHERE )") + kGroupRows + R"( ORDER BY o.id LIMIT g.n) o
-)" + kTaskOfOutboxRow + R"(
-ORDER BY g.g, o.id)"},
+FROM (SELECT o.id, o.created_at, o.task_id FROM outbox o WHERE o.id = ANY($1::bigint[])) o
+)") + kTaskOfOutboxRow + "ORDER BY o.id"},
   };
   return kStatements;
 }
@@ -92,6 +93,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     }
     const int64_t other_cap = request.bounded ? 0 : request.limit;
     std::vector<DispatchGroup> groups;
+    std::vector<std::vector<int64_t>> ids_of;  // per group, its rows' ids as read
     int64_t now_ms = 0;
     for (const auto& r : tx.exec_prepared("dispatch_groups", skip, pg::ArrayLiteral(cap_queues),
                                           pg::IntArrayLiteral<int64_t>(caps), other_cap)) {
@@ -101,7 +103,11 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       g.tenant = r[2].as<std::string>();
       g.head_id = r[3].as<int64_t>();
       g.head_created_ms = r[4].as<int64_t>();
-      g.created_ms = pg::Int64Array(r[5]);
+      std::vector<int64_t> ids = pg::Int64Array(r[5]);  // ids, then their times
+      const auto half = static_cast<std::ptrdiff_t>(ids.size() / 2);
+      g.created_ms.assign(ids.begin() + half, ids.end());
+      ids.resize(static_cast<size_t>(half));
+      ids_of.push_back(std::move(ids));
       g.rows = static_cast<int64_t>(g.created_ms.size());
       now_ms = r[6].as<int64_t>();
       groups.push_back(std::move(g));
@@ -162,31 +168,28 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     out.backlog = std::move(plan.backlog);
     const auto& picks = plan.picks;
     if (picks.empty()) return out;
-    // How many rows of each group, in the order the statement numbers them.
+    // The first rows of each group, as many as the plan took of it. A row
+    // deleted since (its task cancelled) comes back no more: the pass
+    // publishes one fewer.
     std::vector<int64_t> taken(groups.size(), 0);
     for (const auto& p : picks) ++taken[p.group];
-    std::vector<size_t> listed;  // statement's ordinal - 1 -> group index
-    std::vector<std::string> queues, tenant_list;
-    std::vector<int64_t> priorities, counts;
+    std::unordered_map<int64_t, size_t> group_of;
+    std::vector<int64_t> chosen;
     for (size_t i = 0; i < groups.size(); ++i) {
-      if (taken[i] == 0) continue;
-      listed.push_back(i);
-      queues.push_back(groups[i].queue);
-      tenant_list.push_back(groups[i].tenant);
-      priorities.push_back(groups[i].priority);
-      counts.push_back(taken[i]);
+      const auto n = std::min<size_t>(static_cast<size_t>(taken[i]), ids_of[i].size());
+      for (size_t k = 0; k < n; ++k) {
+        group_of.emplace(ids_of[i][k], i);
+        chosen.push_back(ids_of[i][k]);
+      }
     }
     std::vector<std::vector<OutboxItem>> rows(groups.size());
-    for (const auto& r : tx.exec_prepared("dispatch_rows", skip, pg::ArrayLiteral(queues),
-                                          pg::IntArrayLiteral<int64_t>(priorities),
-                                          pg::ArrayLiteral(tenant_list),
-                                          pg::IntArrayLiteral<int64_t>(counts))) {
-      const size_t group = listed.at(r[0].as<size_t>() - 1);
+    for (const auto& r : tx.exec_prepared("dispatch_rows", pg::IntArrayLiteral<int64_t>(chosen))) {
       OutboxItem item;
-      item.outbox_id = r[1].as<int64_t>();
-      const int64_t created_ms = r[2].as<int64_t>();
+      item.outbox_id = r[0].as<int64_t>();
+      const size_t group = group_of.at(item.outbox_id);
+      const int64_t created_ms = r[1].as<int64_t>();
       item.queued_ms = created_ms;
-      item.envelope = EnvelopeFromRow(r, 3);
+      item.envelope = EnvelopeFromRow(r, 2);
       const Envelope& e = item.envelope;
       // Each row's own wait: younger rows of an aged group may rank lower.
       // (A task no longer queued has an empty queue: its priority is moot.)
