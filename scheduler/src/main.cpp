@@ -58,11 +58,12 @@ int main(int argc, char** argv) {
                  "0: never (env FILA_REPUBLISH_AFTER)")
       ->envname("FILA_REPUBLISH_AFTER")
       ->check(CLI::Range(0, 86400));
+  options.dispatch.window = fila::kDefaultDispatchWindow;
   app.add_option("--dispatch-window", options.dispatch.window,
                  "Ready messages a work queue may hold in the broker; the rest waits in the "
-                 "outbox, served fairly between tenants and aged (docs/fairness.md); 0 (the "
-                 "default): no window, everything is published at once, with no fairness and "
-                 "no aging (env FILA_DISPATCH_WINDOW)")
+                 "outbox, served fairly between tenants and aged (docs/fairness.md); 0: no "
+                 "window, everything is published at once, with no fairness and no aging "
+                 "(default 256, env FILA_DISPATCH_WINDOW)")
       ->envname("FILA_DISPATCH_WINDOW")
       ->check(CLI::Range(0, 1000000));
   std::string priority_aging = fila::kDefaultPriorityAging;

@@ -18,16 +18,16 @@
 namespace fila {
 
 // fila-scheduler's --dispatch-window and --priority-aging when none is
-// given (docs/fairness.md): no window (a window costs burn-down
-// throughput), and with one, 30 s aging.
-inline constexpr uint32_t kDefaultDispatchWindow = 0;
+// given (docs/fairness.md).
+inline constexpr uint32_t kDefaultDispatchWindow = 256;
 inline constexpr const char* kDefaultPriorityAging = "30s";
 
 struct DispatchOptions {
   // Ready messages a work queue may hold in the broker; the rest waits in
-  // the outbox, where the order is fair (docs/fairness.md). 0: no window,
-  // the outbox in id order, no fairness and no aging.
-  uint32_t window = kDefaultDispatchWindow;
+  // the outbox, where the order is fair (docs/fairness.md). 0 (unless set;
+  // fila-scheduler sets kDefaultDispatchWindow): no window, the outbox in
+  // id order, no fairness and no aging.
+  uint32_t window = 0;
   // Priority aging: per queue, how long a task waits to gain one priority
   // level; queues absent take default_aging. Zero: no aging.
   std::map<std::string, std::chrono::milliseconds> aging;
