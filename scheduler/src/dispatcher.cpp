@@ -208,10 +208,14 @@ void Dispatcher::Mark(const DispatchRequest& request, std::span<const OutboxItem
   }
 }
 
+void Dispatcher::CountSent(const std::string& queue) {
+  if (auto c = counted_.find(queue); c != counted_.end()) ++c->second.sent_since;
+}
+
 void Dispatcher::Sent(std::span<const SentTask> tasks) {
   for (const auto& t : tasks) {
     ++sending_[t.queue];
-    if (auto c = counted_.find(t.queue); c != counted_.end()) ++c->second.sent_since;
+    CountSent(t.queue);
   }
 }
 
@@ -245,7 +249,7 @@ void Dispatcher::Published(std::span<const OutboxItem> items) {
   if (options_.window == 0) return;  // no usage to keep: the order is the id order
   for (const auto& item : items) {
     if (item.envelope.queue.empty()) continue;
-    if (auto c = counted_.find(item.envelope.queue); c != counted_.end()) ++c->second.sent_since;
+    CountSent(item.envelope.queue);
     in_broker_.push_back(item.envelope.id);
     if (item.ahead) ahead_.insert(item.envelope.id);
   }

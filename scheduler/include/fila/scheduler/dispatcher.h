@@ -92,6 +92,8 @@ class Dispatcher final {
   // Sets the queue's room from its last count without asking the broker,
   // when that is safe: see counted_. False: count it.
   bool EstimateRoom(const std::string& queue, DispatchRequest& request) const;
+  // One more message sent to `queue` since its last count.
+  void CountSent(const std::string& queue);
   // Remembers the oldest message published at each priority below the top
   // (marks_), where the queue ages.
   void Mark(const DispatchRequest& request, std::span<const OutboxItem> items);
