@@ -11,8 +11,8 @@ one byte per finished task to a file (task_postrun signal), which the driver
 watches; that costs a write(2) per task, nothing next to Celery's own work.
 
 Run by bench/fila-bench (scripts/bench); by hand:
-  python3 bench/celery/celery_bench.py --broker amqp://guest:guest@127.0.0.1:55672// \
-      --tasks 10000 --concurrency 2 [--backend db+postgresql://postgres@127.0.0.1:55432/db]
+  python3 bench/celery/celery_bench.py --broker amqp://guest:guest@127.0.0.1:26672// \
+      --tasks 10000 --concurrency 2 [--backend db+postgresql://postgres@127.0.0.1:26432/db]
 """
 import argparse
 import json
