@@ -148,7 +148,9 @@ TEST_F(DispatcherTest, AQueueThatKeepsUpIsCountedOnlyWhenWhatWasSentNearsHalfThe
     Enqueue(4, "a");
     ASSERT_EQ(Pass(d).size(), 4u) << "pass " << pass;
     broker_.Purge("default");
-    if (pass == 13) EXPECT_EQ(counts.counted, 1) << "counted before the bound reached half the window";
+    if (pass == 13) {
+      EXPECT_EQ(counts.counted, 1) << "counted before the bound reached half the window";
+    }
   }
   EXPECT_EQ(counts.counted, 2);
 }
