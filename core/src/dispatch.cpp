@@ -95,7 +95,11 @@ DispatchPlan PlanDispatch(
     return groups[a].head_id < groups[b].head_id;
   };
   // The queues' totals for `ahead`, over the tenants with rows or usage
-  // there; only where two tenants or more have rows.
+  // there; only where two tenants or more have rows, or one has rows and
+  // another is served there (its tasks run, or its ahead messages wait):
+  // the rows of a tenant alone in the outbox would otherwise wait behind
+  // the other's ready messages, which a window not full yet never holds
+  // back.
   struct Total {
     int64_t serving = 0;
     int64_t weight = 0;
@@ -104,6 +108,10 @@ DispatchPlan PlanDispatch(
   std::map<std::pair<std::string, std::string>, int64_t> serving;
   std::map<std::string, Total> totals;
   for (const DispatchGroup& g : groups) totals[g.queue].tenants.insert(g.tenant);
+  for (const auto& [key, share] : shares) {
+    if (share.serving <= 0) continue;
+    if (auto it = totals.find(key.first); it != totals.end()) it->second.tenants.insert(key.second);
+  }
   std::erase_if(totals, [](const auto& entry) { return entry.second.tenants.size() < 2; });
   for (const auto& [key, share] : shares) {
     if (auto it = totals.find(key.first); it != totals.end()) it->second.tenants.insert(key.second);

@@ -218,6 +218,48 @@ TEST_P(StoreConformance, DispatchPublishesAQuietTenantsRowsAheadAndAFloodingTena
   }
 }
 
+TEST_P(StoreConformance, DispatchPublishesAQuietTenantsRowAheadWhileAnotherTenantsTasksRun) {
+  // A's tasks all went to the broker (a window not full holds nothing
+  // back) and two of them run; the outbox holds only B's row. In FIFO
+  // order it would wait behind A's ready message: B is below its share
+  // (0 < 2 / 2), so it goes ahead.
+  auto a_sent = EnqueueAll(store(), {Task("a"), Task("a"), Task("a")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {a_sent[0].id, a_sent[1].id}).claimed.size(), 2u);
+  const std::string b = EnqueueOne(store(), Task("b"));
+  DispatchRequest req = Unbounded(10);
+  req.in_broker = {a_sent[2].id};
+  auto r = store().FetchDispatch(req);
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].envelope.id, b);
+  EXPECT_TRUE(r.items[0].ahead) << "B waits behind A's ready message";
+  // Another queue's running tasks do not make B's row ahead here: A's
+  // run in "default", B's new row is for "other".
+  DrainOutbox(store());
+  EnqueueOne(store(), Task("b", 0, "other"));
+  r = store().FetchDispatch(Unbounded(10));
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_FALSE(r.items[0].ahead);
+}
+
+TEST_P(StoreConformance, DispatchWeighsTheTenantsThatOnlyRunTasksToo) {
+  // B runs three tasks and A one; the outbox holds B's row only.
+  auto sent = EnqueueAll(store(), {Task("a"), Task("b"), Task("b"), Task("b")});
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {sent[0].id, sent[1].id, sent[2].id, sent[3].id}).claimed.size(), 4u);
+  EnqueueOne(store(), Task("b"));
+  const auto ahead = [&] {
+    const auto r = store().FetchDispatch(Unbounded(10));
+    return r.items.size() == 1 && r.items[0].ahead;
+  };
+  EXPECT_FALSE(ahead()) << "B is above its share: 3 of 4 at weights 1:1";
+  SetTenantWeight("b", 4);
+  SetTenantWeight("a", 2);
+  EXPECT_FALSE(ahead()) << "3 of 4 is B's share at weights 2:4 (A's weight read although A has no row)";
+  SetTenantWeight("a", 1);
+  EXPECT_TRUE(ahead()) << "3 of 4 is below B's share at weights 1:4";
+}
+
 TEST_P(StoreConformance, DispatchCountsOnlyAheadMessagesInTheBrokerForAhead) {
   // A's three messages in the broker are not ahead: they wait behind B's
   // two ahead ones and serve nobody yet, so A's next row goes ahead and

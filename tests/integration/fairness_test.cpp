@@ -82,6 +82,29 @@ TEST_F(Fairness, AQuietTenantsTasksGoAheadOfTheWindowANoisyTenantFilled) {
   EXPECT_LT(wait_ms, 640);
 }
 
+TEST_F(Fairness, AQuietTenantsTaskGoesAheadOfANoisyTenantsMessagesBelowTheWindow) {
+  // A's 200 tasks of 100 ms all fit in the window: the relay hands them
+  // to the broker at once and the outbox holds nothing of A's. B's task
+  // then has the outbox to itself, yet it is below its share (A runs 4):
+  // it goes ahead of A's ready messages. Before, it waited behind them:
+  // about 196 x 100 ms / 4 slots, 4.9 s.
+  auto scheduler = Scheduler({"--dispatch-window", "256"});
+  auto worker = Worker("below-window", 4);
+  Fila({"enqueue", "sleep", "--queue", queue_, "--tenant", "a", "--payload-json", R"({"ms": 100})",
+        "--count", "200"});
+  ASSERT_TRUE(WaitFor(
+      [&] { return db_->Count(Started("a")) >= 4 && db_->Count("SELECT count(*) FROM outbox") == 0; },
+      60s));
+  Fila({"enqueue", "sleep", "--queue", queue_, "--tenant", "b", "--payload-json", R"({"ms": 20})"});
+  ASSERT_TRUE(WaitFor([&] { return db_->Count(Started("b")) == 1; }, 60s));
+  EXPECT_GT(db_->Count("SELECT count(*) FROM tasks WHERE tenant = 'a' AND state = 'queued'"), 100)
+      << "A's messages must still be waiting when B's task starts";
+  const double wait_ms = std::stod(db_->Scalar(
+      "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM tasks WHERE tenant = 'b'"));
+  std::cout << "B's wait behind A's 200 messages below the window: " << wait_ms << " ms\n";
+  EXPECT_LT(wait_ms, 1000);
+}
+
 TEST_F(Fairness, WithoutAWindowTheQuietTenantWaitsBehindTheBacklog) {
   const int64_t a_before_b = NoisyNeighbour("0");
   std::cout << "no window: " << a_before_b

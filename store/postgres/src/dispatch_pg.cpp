@@ -30,7 +30,9 @@ const std::map<std::string, std::string>& DispatchStatements() {
       // queue): their ids, then when each became queued (each row ranks by
       // its own wait), in one array (one subquery: with two, PostgreSQL
       // planned the statement again at a pass in four). And the clock the
-      // waits are measured with.
+      // waits are measured with, and whether another tenant has tasks
+      // running in the queue (tasks_active: the running tasks of the queue,
+      // at most the fleet's slots).
       {"dispatch_groups", std::string(R"(
 WITH RECURSIVE g AS (
   (SELECT queue, priority, tenant FROM outbox ORDER BY queue, priority, tenant LIMIT 1)
@@ -47,7 +49,9 @@ SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 
           SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint AS ms FROM outbox o
           WHERE )") + kGroupRows + R"(
           ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
-       (extract(epoch FROM now()) * 1000)::bigint
+       (extract(epoch FROM now()) * 1000)::bigint,
+       EXISTS (SELECT 1 FROM tasks t WHERE t.state = 'running' AND t.queue = g.queue
+               AND t.tenant <> g.tenant)
 FROM g CROSS JOIN LATERAL (
   SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h
 WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
@@ -55,14 +59,16 @@ WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
       // each waiting its turn under a flood): 'b' rows are the tasks handed
       // to the broker ($1) that no worker claimed yet (by primary key only:
       // see the claim's `state || ''`), 'r' rows the running tasks of the
-      // queues ($2) by tenant, 'w' rows the weights of the tenants ($3).
+      // queues ($2) by tenant, 'w' rows the weights of the tenants ($3) and
+      // of those with tasks running there.
       {"dispatch_usage",
        "SELECT 'b', id::text, queue, tenant, 1::bigint FROM tasks"
        " WHERE id = ANY($1::uuid[]) AND state || '' = 'queued'"
        " UNION ALL SELECT 'r', '', queue, tenant, count(*) FROM tasks WHERE state = 'running'"
        " AND queue = ANY($2::text[]) GROUP BY queue, tenant"
        " UNION ALL SELECT 'w', name, '', '', coalesce(weight, 1)::bigint FROM tenants"
-       " WHERE name = ANY($3::text[])"},
+       " WHERE name = ANY($3::text[]) OR name IN (SELECT tenant FROM tasks"
+       " WHERE state = 'running' AND queue = ANY($2::text[]))"},
       // The chosen rows ($1, ids dispatch_groups read), with their tasks:
       // by primary key, so nothing to skip and next to nothing to plan
       // (reading each group's first rows again, past the rows in flight,
@@ -95,6 +101,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     std::vector<DispatchGroup> groups;
     std::vector<std::vector<int64_t>> ids_of;  // per group, its rows' ids as read
     int64_t now_ms = 0;
+    std::set<std::string> others_run;  // queues where a tenant without rows has tasks running
     for (const auto& r : tx.exec_prepared("dispatch_groups", skip, pg::ArrayLiteral(cap_queues),
                                           pg::IntArrayLiteral<int64_t>(caps), other_cap)) {
       DispatchGroup g;
@@ -110,6 +117,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       ids_of.push_back(std::move(ids));
       g.rows = static_cast<int64_t>(g.created_ms.size());
       now_ms = r[6].as<int64_t>();
+      if (r[7].as<bool>()) others_run.insert(g.queue);
       groups.push_back(std::move(g));
     }
     if (request.bounded) {
@@ -120,14 +128,15 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
       out.unknown_queues.assign(unknown.begin(), unknown.end());
     }
     // Usage and weights matter only where tenants compete: a queue whose
-    // rows are one tenant's is served in priority and id order anyway.
+    // rows are one tenant's, with no other tenant's tasks running, is
+    // served in priority and id order anyway.
     std::map<std::pair<std::string, std::string>, TenantShare> shares;
     std::map<std::string, std::set<std::string>> tenants_of;
     for (const auto& g : groups) tenants_of[g.queue].insert(g.tenant);
     std::vector<std::string> contested, tenants;
     std::set<std::string> all_tenants;
     for (const auto& [queue, ts] : tenants_of) {
-      if (ts.size() < 2) continue;
+      if (ts.size() < 2 && !others_run.contains(queue)) continue;
       contested.push_back(queue);
       all_tenants.insert(ts.begin(), ts.end());
     }
@@ -156,10 +165,11 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
         }
       }
       for (const auto& queue : contested) {
-        for (const auto& tenant : tenants_of[queue]) {
-          auto it = weights.find(tenant);
-          shares[{queue, tenant}].weight = it == weights.end() ? 1 : it->second;
-        }
+        for (const auto& tenant : tenants_of[queue]) shares[{queue, tenant}];
+      }
+      for (auto& [key, share] : shares) {
+        auto it = weights.find(key.second);
+        share.weight = it == weights.end() ? 1 : it->second;
       }
     }
     auto plan = PlanDispatch(request, groups, shares, now_ms);

@@ -119,7 +119,8 @@ struct TenantShare {
 // than the window by at most those tenants' share of the queue's serving.
 // `shares` is keyed (queue, tenant); absent: usage 0, weight 1.
 // A pick is `ahead` when its queue's outbox holds rows of two tenants or
-// more and its tenant's serving / weight, before the pick, is below the
+// more, or of one while another tenant has serving there (`shares`), and
+// its tenant's serving / weight, before the pick, is below the
 // queue's: the sum of serving over the sum of weight of the tenants with
 // rows or usage there; an ahead pick adds one to its tenant's serving. The
 // broker then delivers it before the messages of its priority that are not
