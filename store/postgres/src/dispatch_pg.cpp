@@ -31,8 +31,8 @@ const std::map<std::string, std::string>& DispatchStatements() {
       // its own wait), in one array (one subquery: with two, PostgreSQL
       // planned the statement again at a pass in four). And the clock the
       // waits are measured with, and whether another tenant has tasks
-      // running in the queue (tasks_active: the running tasks of the queue,
-      // at most the fleet's slots).
+      // running in the queue: two probes of tasks_running_queue_tenant
+      // (migration 0022), whatever the number of running tasks.
       {"dispatch_groups", std::string(R"(
 WITH RECURSIVE g AS (
   (SELECT queue, priority, tenant FROM outbox ORDER BY queue, priority, tenant LIMIT 1)
@@ -51,7 +51,9 @@ SELECT g.queue, g.priority, g.tenant, h.id, (extract(epoch FROM h.created_at) * 
           ORDER BY o.id LIMIT coalesce((SELECT c.n FROM caps c WHERE c.queue = g.queue), $4)) x),
        (extract(epoch FROM now()) * 1000)::bigint,
        EXISTS (SELECT 1 FROM tasks t WHERE t.state = 'running' AND t.queue = g.queue
-               AND t.tenant <> g.tenant)
+               AND t.tenant < g.tenant)
+         OR EXISTS (SELECT 1 FROM tasks t WHERE t.state = 'running' AND t.queue = g.queue
+                    AND t.tenant > g.tenant)
 FROM g CROSS JOIN LATERAL (
   SELECT o.id, o.created_at FROM outbox o WHERE )" + kGroupRows + R"( ORDER BY o.id LIMIT 1) h
 WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
