@@ -62,15 +62,15 @@ WHERE NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.queue = g.queue))"},
       // to the broker ($1) that no worker claimed yet (by primary key only:
       // see the claim's `state || ''`), 'r' rows the running tasks of the
       // queues ($2) by tenant, 'w' rows the weights of the tenants ($3) and
-      // of those with tasks running there.
+      // of those with tasks running there (read once, in `r`).
       {"dispatch_usage",
-       "SELECT 'b', id::text, queue, tenant, 1::bigint FROM tasks"
+       "WITH r AS (SELECT queue, tenant, count(*) AS n FROM tasks WHERE state = 'running'"
+       " AND queue = ANY($2::text[]) GROUP BY queue, tenant)"
+       " SELECT 'b', id::text, queue, tenant, 1::bigint FROM tasks"
        " WHERE id = ANY($1::uuid[]) AND state || '' = 'queued'"
-       " UNION ALL SELECT 'r', '', queue, tenant, count(*) FROM tasks WHERE state = 'running'"
-       " AND queue = ANY($2::text[]) GROUP BY queue, tenant"
+       " UNION ALL SELECT 'r', '', queue, tenant, n FROM r"
        " UNION ALL SELECT 'w', name, '', '', coalesce(weight, 1)::bigint FROM tenants"
-       " WHERE name = ANY($3::text[]) OR name IN (SELECT tenant FROM tasks"
-       " WHERE state = 'running' AND queue = ANY($2::text[]))"},
+       " WHERE name = ANY($3::text[]) OR name IN (SELECT tenant FROM r)"},
       // The chosen rows ($1, ids dispatch_groups read), with their tasks:
       // by primary key, so nothing to skip and next to nothing to plan
       // (reading each group's first rows again, past the rows in flight,
