@@ -92,10 +92,13 @@ void Fleet::StartWorkers() {
   const std::string run = RandomSuffix();
   for (int i = 0; i < options_.workers; ++i) {
     const std::string id = "bench-" + run + "-" + std::to_string(i + 1);
-    workers_.push_back(Child::Spawn(BinDir() + "/fila-worker",
-                                    {"--queues", queue_, "--concurrency",
-                                     std::to_string(options_.concurrency), "--worker-id", id},
-                                    Env(), log_dir_ + "/" + queue_ + "-" + id + ".log"));
+    std::vector<std::string> args{"--queues", queue_, "--concurrency",
+                                  std::to_string(options_.concurrency), "--worker-id", id};
+    if (options_.express_slots >= 0) {
+      args.insert(args.end(), {"--express-slots", std::to_string(options_.express_slots)});
+    }
+    workers_.push_back(Child::Spawn(BinDir() + "/fila-worker", args, Env(),
+                                    log_dir_ + "/" + queue_ + "-" + id + ".log"));
   }
 }
 

@@ -133,6 +133,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--concurrency", o.concurrency, "Slots per fila-worker")
       ->check(CLI::Range(1, 1024));
+  app.add_option("--express-slots", o.express_slots,
+                 "fila-worker --express-slots (default: fila-worker's own)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--rates", o.rates, "Steady-state rates, tasks/s")
       ->delimiter(',')
       ->check(CLI::Range(1, 1000000));

@@ -15,6 +15,7 @@ struct Options {
   int64_t tasks = 20000;  // burn-down N (and the raw broker's)
   int workers = 2;        // fila-worker processes (and Celery prefork processes)
   int concurrency = 16;   // slots per fila-worker
+  int express_slots = -1;  // fila-worker --express-slots; -1: its default
   std::vector<int> rates{500, 2000};
   double steady_seconds = 20;
   double steady_warmup_seconds = 1;  // tasks created earlier are left out of the percentiles

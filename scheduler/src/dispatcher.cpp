@@ -17,8 +17,12 @@ constexpr size_t kMaxInBroker = 100000;
 // when the broker had drained below half the window, doubled otherwise.
 constexpr std::chrono::milliseconds kMinPoll{2};
 constexpr std::chrono::milliseconds kMaxPoll{100};
-// How long a queue's count may stand in for counting it again (counted_).
+// How long a queue's count may stand in for counting it again (counted_),
+// and a lane's count of express slots.
 constexpr std::chrono::milliseconds kRecount{1000};
+// Tasks remembered per express lane at most (Lane::tasks): more than any
+// fleet's express slots.
+constexpr size_t kMaxInLane = 10000;
 
 std::chrono::milliseconds ParseDuration(const std::string& text) {
   size_t digits = 0;
@@ -72,8 +76,12 @@ void Dispatcher::CountRoom(const std::string& queue, DispatchRequest& request) {
   if (full_.contains(queue) && counts.ready * 2 < options_.window) drained_ = true;
   // Sent and not confirmed yet: maybe not counted as ready by the broker.
   const auto sending = sending_.find(queue);
-  // Nothing ready and nothing on its way: every marked message was delivered.
-  if (counts.ready == 0 && sending == sending_.end()) marks_.erase(queue);
+  // Nothing ready and nothing on its way: every marked message was
+  // delivered, and nothing there has a higher priority than a new one.
+  if (counts.ready == 0 && sending == sending_.end()) {
+    marks_.erase(queue);
+    sent_top_.erase(queue);
+  }
   const int64_t held =
       static_cast<int64_t>(counts.ready) + (sending == sending_.end() ? 0 : sending->second);
   request.room[queue] = std::max<int64_t>(0, int64_t{options_.window} - held);
@@ -150,6 +158,7 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
   in_broker_ = std::move(result.in_broker);
   ForgetAheadNotInBroker();
   Mark(request, result.items);
+  RouteExpress(result.items, result.top_priority);
   held_.clear();
   held_.insert(result.held_queues.begin(), result.held_queues.end());
   backlog_ = std::move(result.backlog);
@@ -208,6 +217,51 @@ void Dispatcher::Mark(const DispatchRequest& request, std::span<const OutboxItem
   }
 }
 
+void Dispatcher::RouteExpress(std::vector<OutboxItem>& items,
+                              const std::map<std::string, uint32_t>& top_priority) {
+  std::map<std::string, int64_t> room;  // per queue, left for this pass
+  for (auto& item : items) {
+    const std::string& queue = item.envelope.queue;
+    if (queue.empty()) continue;
+    // Never before a higher priority: not one waiting in the outbox, nor
+    // one this relay sent to the queue since it was last seen empty (the
+    // items come highest first, so those of this pass count too).
+    const auto sent = sent_top_.find(queue);
+    const auto waiting = top_priority.find(queue);
+    const uint32_t above = std::max(sent == sent_top_.end() ? 0 : sent->second,
+                                    waiting == top_priority.end() ? 0 : waiting->second);
+    if (item.ahead && item.publish_priority >= above) {
+      auto [it, fresh] = room.try_emplace(queue, 0);
+      if (fresh) it->second = LaneRoom(queue);
+      if (it->second > 0) {
+        --it->second;
+        item.express = true;
+        auto& tasks = lanes_[ExpressLane(queue)].tasks;
+        if (tasks.size() < kMaxInLane) tasks.push_back(item.envelope.id);
+        continue;
+      }
+    }
+    uint32_t& top = sent_top_[queue];
+    top = std::max(top, item.publish_priority);
+  }
+}
+
+int64_t Dispatcher::LaneRoom(const std::string& queue) {
+  const std::string name = ExpressLane(queue);
+  Lane& lane = lanes_[name];
+  const auto now = SteadyClock::now();
+  // The fleet's express slots change with the workers: counted once a
+  // second (declaring the lane the first time).
+  if (lane.counted == SteadyClock::time_point{} || now - lane.counted > kRecount) {
+    lane.slots = static_cast<int64_t>(
+        publisher_.CountQueue(name, DeadlineIn(options_.broker_timeout)).consumers);
+    lane.counted = now;
+  }
+  if (lane.slots <= 0) return 0;
+  if (!lane.tasks.empty()) lane.tasks = store_.QueuedOrRunning(lane.tasks);
+  return lane.slots - static_cast<int64_t>(lane.tasks.size());
+}
+
 void Dispatcher::CountSent(const std::string& queue) {
   if (auto c = counted_.find(queue); c != counted_.end()) ++c->second.sent_since;
 }
@@ -249,7 +303,7 @@ void Dispatcher::Published(std::span<const OutboxItem> items) {
   if (options_.window == 0) return;  // no usage to keep: the order is the id order
   for (const auto& item : items) {
     if (item.envelope.queue.empty()) continue;
-    CountSent(item.envelope.queue);
+    if (!item.express) CountSent(item.envelope.queue);
     in_broker_.push_back(item.envelope.id);
     if (item.ahead) ahead_.insert(item.envelope.id);
   }

@@ -22,6 +22,11 @@ void MaybeCrash(const std::string& failpoint, const char* here) {
   }
 }
 
+// Where the message goes: its queue, or the queue's express lane.
+std::string BrokerQueue(const OutboxItem& item) {
+  return item.express ? ExpressLane(item.envelope.queue) : item.envelope.queue;
+}
+
 }  // namespace
 
 Relay::Relay(RelayOptions options, LeaderStore& store, Publisher& publisher,
@@ -131,7 +136,7 @@ size_t Relay::SendNext() {
   for (const auto& item : items) {
     batch.outbox_ids.push_back(item.outbox_id);
     if (item.envelope.queue.empty()) continue;  // no longer queued: nothing to publish
-    messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
+    messages.push_back({BrokerQueue(item), EncodeEnvelope(item.envelope),
                         static_cast<uint8_t>(item.publish_priority), item.envelope.id,
                         item.ahead});
   }
@@ -143,7 +148,8 @@ size_t Relay::SendNext() {
   batch.ticket = publisher_.PublishAsync(messages, DeadlineIn(options_.publish_timeout));
   batch.messages = messages.size();
   for (const auto& item : items) {
-    if (!item.envelope.queue.empty()) batch.tasks.push_back({item.envelope.queue, item.envelope.id, item.ahead});
+    if (!item.envelope.queue.empty())
+      batch.tasks.push_back({BrokerQueue(item), item.envelope.id, item.ahead});
   }
   dispatcher_.Sent(batch.tasks);
   in_flight_.push_back(std::move(batch));

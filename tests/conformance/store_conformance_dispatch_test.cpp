@@ -1,6 +1,7 @@
 // The store contract, fair dispatch (LeaderStore::FetchDispatch,
 // docs/fairness.md): effective priority first, then usage over weight, then
 // age; the room per queue, the skip list and the in-broker ledger.
+#include <algorithm>
 #include <map>
 
 #include "conformance_support.h"
@@ -41,6 +42,23 @@ TEST_P(StoreConformance, DispatchPublishesHigherPriorityFirstAndFillsColumnsFrom
   EXPECT_EQ(r.items[1].envelope.queue, "default");
   EXPECT_EQ(r.items[1].envelope.type, "noop");
   EXPECT_TRUE(r.unknown_queues.empty());
+}
+
+// Of the tasks the relay sent to an express lane, those that may still
+// hold an express slot: queued or running, not finished nor unknown.
+TEST_P(StoreConformance, QueuedOrRunningNamesTheTasksOfAListThatMayHoldASlot) {
+  const std::string queued = EnqueueOne(store(), Task("a"));
+  const std::string running = EnqueueOne(store(), Task("a"));
+  const std::string done = EnqueueOne(store(), Task("a"));
+  ASSERT_EQ(ClaimIds(store(), {running, done}).claimed.size(), 2u);
+  ASSERT_TRUE(FinishOne(store(), {.id = done, .attempt = 1, .worker = "w1"}));
+  const std::string unknown = "00000000-0000-4000-8000-000000000000";
+  auto left = store().QueuedOrRunning({queued, running, done, unknown});
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> expected{queued, running};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(left, expected);
+  EXPECT_TRUE(store().QueuedOrRunning({}).empty());
 }
 
 TEST_P(StoreConformance, DispatchServesTheTenantWithLessUsageFirst) {

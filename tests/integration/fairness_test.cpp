@@ -25,6 +25,7 @@ class Fairness : public WorkflowTest {
  protected:
   int64_t NoisyNeighbour(const std::string& window);
   double PriorityZeroWait(const std::string& aging, std::chrono::seconds give_up);
+  double QuietTenantWaitBesideLongTasks(const std::string& express_slots);
 };
 
 // A enqueues 3,000 sleeping tasks, then B 20; returns how many of A's
@@ -103,6 +104,38 @@ TEST_F(Fairness, AQuietTenantsTaskGoesAheadOfANoisyTenantsMessagesBelowTheWindow
       "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM tasks WHERE tenant = 'b'"));
   std::cout << "B's wait behind A's 200 messages below the window: " << wait_ms << " ms\n";
   EXPECT_LT(wait_ms, 1000);
+}
+
+// A's 2 s tasks hold the worker's 4 slots; B's task, below its share,
+// goes to the queue's express lane, which the worker's express slot
+// serves at once. Returns B's wait to start, in ms.
+double Fairness::QuietTenantWaitBesideLongTasks(const std::string& express_slots) {
+  Fairness& t = *this;
+  auto scheduler = t.Scheduler({"--dispatch-window", "256"});
+  auto worker = t.Worker("express", 4, {"--express-slots", express_slots});
+  t.Fila({"enqueue", "sleep", "--queue", t.queue_, "--tenant", "a", "--payload-json",
+          R"({"ms": 2000})", "--count", "40"});
+  EXPECT_TRUE(WaitFor([&] { return t.db_->Count(Started("a")) == 4; }, 60s));
+  t.Fila({"enqueue", "sleep", "--queue", t.queue_, "--tenant", "b", "--payload-json",
+          R"({"ms": 20})"});
+  EXPECT_TRUE(WaitFor([&] { return t.db_->Count(Started("b")) == 1; }, 60s));
+  // A's tasks kept to the 4 slots: none started in the express one (B
+  // started at once, before any of A's ended).
+  if (express_slots != "0") EXPECT_EQ(t.db_->Count(Started("a")), 4);
+  return std::stod(t.db_->Scalar(
+      "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM tasks WHERE tenant = 'b'"));
+}
+
+TEST_F(Fairness, AQuietTenantsTaskStartsInAnExpressSlotWhileTheFloodHoldsTheOthers) {
+  const double with_lane = QuietTenantWaitBesideLongTasks("1");
+  std::cout << "B's wait beside A's 2 s tasks, one express slot: " << with_lane << " ms\n";
+  EXPECT_LT(with_lane, 500);
+}
+
+TEST_F(Fairness, WithoutExpressSlotsTheQuietTenantWaitsForTheFloodsSlots) {
+  const double without = QuietTenantWaitBesideLongTasks("0");
+  std::cout << "B's wait beside A's 2 s tasks, no express slot: " << without << " ms\n";
+  EXPECT_GT(without, 1000);
 }
 
 TEST_F(Fairness, WithoutAWindowTheQuietTenantWaitsBehindTheBacklog) {

@@ -404,6 +404,48 @@ TEST_F(RabbitMq, PrefetchCapsUnackedAcrossQueues) {
   EXPECT_FALSE(consumer->Next(DeadlineIn(milliseconds(500))).has_value());
 }
 
+// A worker's express lanes have a prefetch of their own (docs/fairness.md):
+// with the queue's prefetch all taken, the lane's message is still
+// delivered, and the lane's prefetch caps the lane. Classic queues (a limit
+// per consumer under the channel's) and quorum ones (limits per consumer
+// only).
+TEST_F(RabbitMq, AnExpressLaneIsDeliveredWhileTheQueuesPrefetchIsTaken) {
+  auto quorum = MakeRabbitMqBroker(
+      RabbitMqOptions{.url = url_, .queue_type = RabbitMqQueueType::kQuorum});
+  for (Broker* broker : {broker_.get(), quorum.get()}) {
+    const std::string what = broker == quorum.get() ? "quorum" : "classic";
+    const std::string queue = NewQueue("lane-" + what);
+    const std::string lane = ExpressLane(queue);
+    queues_.push_back(lane);
+    auto publisher = broker->NewPublisher();
+    std::vector<OutgoingMessage> batch;
+    for (int i = 0; i < 4; ++i) batch.push_back(Msg(queue, "q" + std::to_string(i)));
+    publisher->PublishConfirmed(batch, DeadlineIn(kPublishBudget));
+    auto consumer = broker->NewConsumer();
+    consumer->StartWithLanes({queue}, 2, {lane}, 1);
+    std::vector<Delivery> held;
+    while (auto d = consumer->Next(DeadlineIn(milliseconds(1000)))) held.push_back(*d);
+    ASSERT_EQ(held.size(), 2u) << what << ": the queue's prefetch is 2";
+    publisher->PublishConfirmed(std::vector<OutgoingMessage>{Msg(lane, "x1"), Msg(lane, "x2")},
+                                DeadlineIn(kPublishBudget));
+    auto express = consumer->Next(DeadlineIn(milliseconds(5000)));
+    ASSERT_TRUE(express.has_value()) << what << ": the lane waits for no slot of the queue";
+    EXPECT_EQ(express->body, "x1");
+    EXPECT_EQ(express->queue, lane);
+    EXPECT_FALSE(consumer->Next(DeadlineIn(milliseconds(500))).has_value())
+        << what << ": the lane's prefetch is 1";
+    consumer->Ack(express->epoch, express->tag);
+    auto second = consumer->Next(DeadlineIn(milliseconds(5000)));
+    ASSERT_TRUE(second.has_value()) << what << ": an ack frees the lane's slot";
+    EXPECT_EQ(second->body, "x2");
+    EXPECT_EQ(admin_->Ready(queue), 2u) << what << ": the queue's slots are still taken";
+    // The lane's consumers are the express slots: the relay counts them.
+    auto other = broker->NewConsumer();
+    other->StartWithLanes({}, 0, {lane}, 3);
+    EXPECT_EQ(publisher->CountQueue(lane, DeadlineIn(kPublishBudget)).consumers, 4u) << what;
+  }
+}
+
 TEST_F(RabbitMq, UnackedAreRedeliveredAfterConsumerIsDestroyed) {
   const std::string queue = NewQueue("redeliver");
   Publish({Msg(queue, "one"), Msg(queue, "two"), Msg(queue, "three")});

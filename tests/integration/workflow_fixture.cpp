@@ -17,12 +17,12 @@ std::unique_ptr<Process> WorkflowTest::Scheduler(std::vector<std::string> args) 
   return std::make_unique<Process>("fila-scheduler", std::move(args), env_);
 }
 
-std::unique_ptr<Process> WorkflowTest::Worker(const std::string& id, int concurrency) {
-  return std::make_unique<Process>(
-      "fila-worker",
-      std::vector<std::string>{"--queues", queue_, "--concurrency", std::to_string(concurrency),
-                               "--worker-id", id},
-      env_);
+std::unique_ptr<Process> WorkflowTest::Worker(const std::string& id, int concurrency,
+                                              std::vector<std::string> extra) {
+  std::vector<std::string> args{"--queues", queue_, "--concurrency", std::to_string(concurrency),
+                                "--worker-id", id};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<Process>("fila-worker", std::move(args), env_);
 }
 
 std::string WorkflowTest::Fila(std::vector<std::string> args) {

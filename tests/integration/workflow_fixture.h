@@ -18,7 +18,9 @@ class WorkflowTest : public ::testing::Test {
   void SetUp() override;
 
   std::unique_ptr<Process> Scheduler(std::vector<std::string> args = {});
-  std::unique_ptr<Process> Worker(const std::string& id, int concurrency);
+  // fila-worker on the test queue; `extra`: more of its flags.
+  std::unique_ptr<Process> Worker(const std::string& id, int concurrency,
+                                  std::vector<std::string> extra = {});
   // `fila <args...>` against the test database; fails the test on a non-zero exit.
   std::string Fila(std::vector<std::string> args);
   // `fila enqueue` on the test queue; the new task's id.

@@ -81,8 +81,10 @@ class DispatcherTest : public ::testing::Test {
     std::vector<int64_t> ids;
     for (const auto& item : items) {
       ids.push_back(item.outbox_id);
-      messages.push_back({item.envelope.queue, EncodeEnvelope(item.envelope),
-                          static_cast<uint8_t>(item.publish_priority), item.envelope.id});
+      messages.push_back({item.express ? ExpressLane(item.envelope.queue) : item.envelope.queue,
+                          EncodeEnvelope(item.envelope),
+                          static_cast<uint8_t>(item.publish_priority), item.envelope.id,
+                          item.ahead});
     }
     publisher_->PublishConfirmed(messages, DeadlineIn(milliseconds(1000)));
     store_.DeleteOutbox(ids);
@@ -181,8 +183,78 @@ TEST_F(DispatcherTest, AQuietTenantsRowGoesAheadPastAFullWindow) {
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].envelope.id, b[0]);
   EXPECT_TRUE(next[0].ahead);
+  EXPECT_FALSE(next[0].express) << "no worker consumes the express lane";
   EXPECT_EQ(broker_.Depth("default"), 5u);
+  EXPECT_EQ(broker_.Depth(ExpressLane("default")), 0u);
   EXPECT_TRUE(Pass(d).empty()) << "a still waits for room";
+}
+
+TEST_F(DispatcherTest, AQuietTenantsRowTakesTheExpressLaneWhileAWorkersExpressSlotIsFree) {
+  const std::string lane = ExpressLane("default");
+  // A worker's express slot: a consumer of the lane alone here.
+  auto worker = broker_.NewConsumer();
+  worker->StartWithLanes({}, 0, {lane}, 1);
+  Enqueue(20, "a");
+  Dispatcher d = Make(4);
+  Consume(Pass(d));
+  ASSERT_EQ(Pass(d).size(), 4u);
+  const auto b1 = Enqueue(1, "b");
+  auto next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_TRUE(next[0].express);
+  EXPECT_EQ(broker_.Depth(lane), 1u);
+  EXPECT_EQ(broker_.Depth("default"), 4u);
+  // The lane's one slot holds b1 (queued, then running): the next row
+  // goes ahead in its queue.
+  Enqueue(1, "b");
+  next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_FALSE(next[0].express) << "the lane's slot is taken by a queued task";
+  EXPECT_EQ(broker_.Depth("default"), 5u);
+  auto delivery = worker->Next(DeadlineIn(milliseconds(100)));
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(DecodeEnvelope(delivery->body).id, b1[0]);
+  ASSERT_EQ(store_.Claim(b1, "w2", 60000).claimed.size(), 1u);
+  Enqueue(1, "b");
+  next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_FALSE(next[0].express) << "the lane's slot is taken by a running task";
+  // b1 ended: its slot is free again.
+  store_.Heartbeat({.id = "w2"}, 60000);
+  ASSERT_EQ(store_.Finish(std::vector<FinishRecord>{{.id = b1[0], .attempt = 1}}),
+            std::vector<bool>{true});
+  worker->Ack(delivery->epoch, delivery->tag);
+  Enqueue(1, "b");
+  next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_TRUE(next[0].express);
+  EXPECT_TRUE(Pass(d).empty()) << "a still waits for room";
+}
+
+// A message on the lane overtakes everything in its queue: only one of a
+// priority nothing waiting there exceeds takes it.
+TEST_F(DispatcherTest, TheExpressLaneNeverCarriesARowPastAHigherPriority) {
+  auto worker = broker_.NewConsumer();
+  worker->StartWithLanes({"default"}, 4, {ExpressLane("default")}, 4);
+  Enqueue(20, "a", 5);
+  Dispatcher d = Make(4);
+  Consume(Pass(d));
+  ASSERT_EQ(Pass(d).size(), 4u);
+  Enqueue(1, "b", 0);
+  auto next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_FALSE(next[0].express) << "a's priority-5 tasks wait in the broker and the outbox";
+  EXPECT_EQ(broker_.Depth(ExpressLane("default")), 0u);
+  Enqueue(1, "b", 5);
+  next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_TRUE(next[0].express);
+  EXPECT_EQ(broker_.Depth(ExpressLane("default")), 1u);
 }
 
 TEST_F(DispatcherTest, ANotificationOfRowsBehindAHeldBacklogStartsNoPass) {

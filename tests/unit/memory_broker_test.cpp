@@ -121,6 +121,26 @@ TEST(MemoryBroker, PrefetchCapsUnackedAcrossAllQueues) {
   EXPECT_EQ(broker.Unacked(), 3u);
 }
 
+TEST(MemoryBroker, AnExpressLaneHasAPrefetchOfItsOwn) {
+  MemoryBroker broker;
+  Publish(broker, {Msg("q", "q1"), Msg("q", "q2"), Msg("q", "q3")});
+  auto consumer = broker.NewConsumer();
+  consumer->StartWithLanes({"q"}, 2, {ExpressLane("q")}, 1);
+  std::vector<Delivery> held;
+  while (auto delivery = consumer->Next(DeadlineIn(kShort))) held.push_back(*delivery);
+  ASSERT_EQ(held.size(), 2u) << "the queue's prefetch is 2";
+  Publish(broker, {Msg(ExpressLane("q"), "x1"), Msg(ExpressLane("q"), "x2")});
+  auto express = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(express.has_value()) << "the lane waits for no slot of the queue";
+  EXPECT_EQ(express->body, "x1");
+  EXPECT_EQ(LaneOwner(express->queue), "q");
+  EXPECT_FALSE(consumer->Next(DeadlineIn(kShort)).has_value()) << "the lane's prefetch is 1";
+  consumer->Ack(held[0].epoch, held[0].tag);
+  auto next = consumer->Next(DeadlineIn(kShort));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->body, "q3") << "an ack of the queue frees a slot of the queue, not of the lane";
+}
+
 TEST(MemoryBroker, AckRemovesTheMessage) {
   MemoryBroker broker;
   Publish(broker, {Msg("q", "only")});

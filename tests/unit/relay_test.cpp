@@ -73,6 +73,9 @@ class FlakyLeaderStore final : public LeaderStore {
     return Up().QueuesWithStaleTasks(older_than_ms);
   }
   int64_t CountPublished(const std::string& queue) override { return Up().CountPublished(queue); }
+  std::vector<std::string> QueuedOrRunning(const std::vector<std::string>& ids) override {
+    return Up().QueuedOrRunning(ids);
+  }
   int64_t FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) override {
     return Up().FreeConsumerSlots(queue, seen_within_ms);
   }

@@ -58,8 +58,7 @@ void Heartbeater::Loop() {
 
 void Heartbeater::Beat() {
   const auto& o = parts_.options;
-  WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues,
-                  o.concurrency};
+  WorkerInfo info{o.worker_id, o.hostname, static_cast<int64_t>(::getpid()), o.queues, o.Slots()};
   info.succeeded = parts_.counters.succeeded;
   info.failed = parts_.counters.failed;
   info.finished_by_queue = parts_.finished.ByQueue();

@@ -48,6 +48,13 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   app.add_option("--queues", queues, "Comma-separated queues to consume (env FILA_QUEUES)");
   app.add_option("--concurrency", options.concurrency, "Tasks run at once (slots)")
       ->check(CLI::Range(1, 1024));
+  int express_slots = -1;
+  app.add_option("--express-slots", express_slots,
+                 "Slots on top of --concurrency for the queues' express lanes, where a task of a "
+                 "tenant below its share (or one aging raised) starts while the other slots are busy "
+                 "(docs/fairness.md); 0 consumes no lane (default: a quarter of --concurrency, at "
+                 "least 1)")
+      ->check(CLI::Range(0, 256));
   app.add_option("--worker-id", options.worker_id, "Identity in the workers table (default host-pid)");
   fila::daemon::AddServerFlags(app, common);
   app.add_option("--drain-timeout", drain_s, "Seconds in-flight tasks may take after SIGTERM")
@@ -86,6 +93,8 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   if (auto exit_now = fila::daemon::ParseFlags(app, argc, argv)) return *exit_now;
   if (int code = fila::daemon::StartLogging(program, common)) return code;
   options.queues = fila::SplitList(queues);
+  options.express_slots = express_slots >= 0 ? static_cast<uint32_t>(express_slots)
+                                             : fila::DefaultExpressSlots(options.concurrency);
   options.drain_timeout = std::chrono::seconds(drain_s);
   options.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   options.finish_flush = std::chrono::milliseconds(finish_flush_ms);
@@ -95,7 +104,7 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   options.abandon_grace = std::chrono::milliseconds(abandon_grace_ms);
   options.claim_handback = std::chrono::milliseconds(claim_handback_ms);
   options.max_abandoned = max_abandoned > 0 ? static_cast<uint32_t>(max_abandoned)
-                                            : std::max<uint32_t>(2, (options.concurrency + 1) / 2);
+                                            : std::max<uint32_t>(2, (options.Slots() + 1) / 2);
   options.hostname = fila::HostName();
   if (options.worker_id.empty()) options.worker_id = fila::DefaultWorkerId();
 
@@ -154,12 +163,12 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
   // Per-key limits on calls to external services, shared by every worker
   // through PostgreSQL.
   std::unique_ptr<fila::KeyLimiter> key_limiter =
-      fila::MakePostgresKeyLimiter(database_url, std::max<size_t>(2, options.concurrency / 4));
+      fila::MakePostgresKeyLimiter(database_url, std::max<size_t>(2, options.Slots() / 4));
   // What the handlers of the extensions and of the program get; they keep
   // references, so it outlives them (declared before the registry).
   const fila::WorkerServices services{
       .database_url = database_url,
-      .concurrency = options.concurrency,
+      .concurrency = options.Slots(),
       .key_limiter = *key_limiter,
       .tenants = tenants,
       .http_client = [] { return fila::MakeHttpClient(); },
@@ -234,12 +243,15 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
     if (!broker) broker = fila::MakeRabbitMqBroker(
         {.url = amqp_url, .queue_type = fila::ParseRabbitMqQueueType(common.queue_type)});
     if (!consumer) consumer = broker->NewConsumer();
-    consumer->Start(options.queues, static_cast<uint16_t>(options.concurrency));
+    std::vector<std::string> lanes;
+    for (const auto& queue : options.queues) lanes.push_back(fila::ExpressLane(queue));
+    consumer->StartWithLanes(options.queues, static_cast<uint16_t>(options.concurrency), lanes,
+                             static_cast<uint16_t>(options.express_slots));
   });
   if (code != 0) return code;
 
-  spdlog::info("worker {} consuming [{}] with {} slots", options.worker_id, queues,
-               options.concurrency);
+  spdlog::info("worker {} consuming [{}] with {} slots and {} express slots", options.worker_id,
+               queues, options.concurrency, options.express_slots);
   code = runtime->Run(std::move(consumer), stop);
   const auto& c = runtime->Counters();
   spdlog::info(

@@ -63,13 +63,13 @@ SlotPool::SlotPool(const WorkerOptions& options, const HandlerRegistry& handlers
       progress_(progress),
       counters_(counters),
       metrics_(metrics),
-      busy_(metrics, options.concurrency),
+      busy_(metrics, options.Slots()),
       watchdog_rng_(seeds_()) {}
 
 SlotPool::~SlotPool() { Stop(); }
 
 void SlotPool::Start() {
-  for (uint32_t i = 0; i < options_.concurrency; ++i) AddSlot();
+  for (uint32_t i = 0; i < options_.Slots(); ++i) AddSlot();
   watchdog_ = std::thread([this] { WatchdogLoop(); });
 }
 

@@ -39,7 +39,7 @@ struct WorkerRuntime::Impl {
         stores(std::move(s)),
         types(t),
         metrics(m),
-        finishes(acks, FinishQueue::MaxUnrecordedFor(options.concurrency)),
+        finishes(acks, FinishQueue::MaxUnrecordedFor(options.Slots())),
         slots(options, h, t, runnable, finishes, progress, counters, m) {}
 
   WorkerOptions options;
@@ -66,6 +66,8 @@ struct WorkerRuntime::Impl {
   std::atomic<bool> stopping{false};
 
   void Received(std::vector<Delivery>& pending, Delivery d) {
+    // An express lane's delivery is its queue's, for metrics and logs.
+    d.queue.resize(LaneOwner(d.queue).size());
     metrics.Delivered(d.queue, d.redelivered);
     pending.push_back(std::move(d));
   }
@@ -222,7 +224,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
     std::lock_guard lock(m.probe_mutex);
     m.probe = consumer.get();
   }
-  m.metrics.Slots(0, m.options.concurrency);
+  m.metrics.Slots(0, m.options.Slots());
   // Three store connections, one per thread that uses the database: claims
   // (this thread), finishes, heartbeats.
   auto store = m.stores();
@@ -360,7 +362,7 @@ int WorkerRuntime::Run(std::unique_ptr<Consumer> consumer, const std::atomic<boo
       }
       m.Received(pending, std::move(*first));
       // Take what else is already buffered, so one statement claims it all.
-      while (pending.size() < m.options.concurrency) {
+      while (pending.size() < m.options.Slots()) {
         auto more = consumer->Next(SteadyClock::now());
         if (!more) break;
         m.Received(pending, std::move(*more));

@@ -43,8 +43,10 @@ struct InFlight {
 };
 
 struct ConsumerState {
-  std::vector<std::string> queues;
+  std::vector<std::string> queues;  // its lanes too, last
   uint16_t prefetch = 0;
+  size_t lanes = 0;  // the last `lanes` of `queues` are express lanes
+  uint16_t lane_prefetch = 0;
   bool started = false;
   bool stopped = false;
   bool connected = false;
@@ -129,13 +131,25 @@ struct MemoryBroker::State {
     return consumer.started && !consumer.stopped;
   }
 
-  // The best ready message over the consumer's queues, if its prefetch
-  // allows one more.
+  // The best ready message over the consumer's queues whose group (the
+  // queues, or the express lanes) has prefetch left.
   std::optional<Delivery> Take(ConsumerState& consumer) {
-    if (consumer.prefetch != 0 && consumer.unacked.size() >= consumer.prefetch) return std::nullopt;
+    const size_t first_lane = consumer.queues.size() - consumer.lanes;
+    size_t lane_unacked = 0;
+    for (const auto& [tag, in_flight] : consumer.unacked) {
+      const auto& q = consumer.queues;
+      if (std::find(q.begin() + static_cast<std::ptrdiff_t>(first_lane), q.end(),
+                    in_flight.queue) != q.end())
+        ++lane_unacked;
+    }
+    const size_t queue_unacked = consumer.unacked.size() - lane_unacked;
+    const bool queues_open = consumer.prefetch == 0 || queue_unacked < consumer.prefetch;
+    const bool lanes_open = consumer.lanes > 0 && lane_unacked < consumer.lane_prefetch;
     Queue* best_queue = nullptr;
     const std::string* best_name = nullptr;
-    for (const std::string& name : consumer.queues) {
+    for (size_t i = 0; i < consumer.queues.size(); ++i) {
+      if (!(i < first_lane ? queues_open : lanes_open)) continue;
+      const std::string& name = consumer.queues[i];
       Queue& queue = queues[name];
       if (queue.empty()) continue;
       if (best_queue == nullptr || queue.begin()->first < best_queue->begin()->first) {
@@ -255,10 +269,13 @@ class MemoryPublisher final : public Publisher {
     QueueCounts counts{state_->queues[queue].size(), 0};
     for (const auto& [id, consumer] : state_->consumers) {
       const auto& queues = consumer.queues;
-      if (state_->Subscribed(consumer) && consumer.connected &&
-          std::find(queues.begin(), queues.end(), queue) != queues.end()) {
-        ++counts.consumers;
-      }
+      const auto it = std::find(queues.begin(), queues.end(), queue);
+      if (!state_->Subscribed(consumer) || !consumer.connected || it == queues.end()) continue;
+      // A lane is subscribed once per express slot (its part of them), as
+      // RabbitMqConsumer does.
+      const auto first_lane = static_cast<std::ptrdiff_t>(queues.size() - consumer.lanes);
+      const bool lane = it - queues.begin() >= first_lane;
+      counts.consumers += lane ? std::max<size_t>(1, consumer.lane_prefetch / consumer.lanes) : 1;
     }
     return counts;
   }
@@ -307,22 +324,35 @@ class MemoryConsumer final : public Consumer {
   }
 
   void Start(const std::vector<std::string>& queues, uint16_t prefetch) override {
-    for (const std::string& queue : queues) {
-      if (queue.empty()) throw PermanentError("queue name is empty", "queue");
+    StartWithLanes(queues, prefetch, {}, 0);
+  }
+
+  void StartWithLanes(const std::vector<std::string>& queues, uint16_t prefetch,
+                      const std::vector<std::string>& lanes, uint16_t lane_prefetch) override {
+    for (const auto* names : {&queues, &lanes}) {
+      for (const std::string& queue : *names) {
+        if (queue.empty()) throw PermanentError("queue name is empty", "queue");
+      }
     }
     std::lock_guard lock(state_->mutex);
     if (!state_->reachable) throw TransientError("memory broker: unreachable");
     ConsumerState& consumer = state_->consumers.at(id_);
     if (consumer.connected) state_->Disconnect(consumer);
     consumer.queues.clear();
-    for (const std::string& queue : queues) {
-      if (std::find(consumer.queues.begin(), consumer.queues.end(), queue) ==
-          consumer.queues.end()) {
-        consumer.queues.push_back(queue);
-      }
+    auto add = [&](const std::string& queue) {
+      if (std::find(consumer.queues.begin(), consumer.queues.end(), queue) != consumer.queues.end())
+        return false;
+      consumer.queues.push_back(queue);
       state_->queues[queue];  // declare
+      return true;
+    };
+    for (const std::string& queue : queues) add(queue);
+    consumer.lanes = 0;
+    if (lane_prefetch > 0) {
+      for (const std::string& lane : lanes) consumer.lanes += add(lane) ? 1 : 0;
     }
     consumer.prefetch = prefetch;
+    consumer.lane_prefetch = lane_prefetch;
     consumer.started = true;
     consumer.stopped = false;
     state_->Connect(consumer);

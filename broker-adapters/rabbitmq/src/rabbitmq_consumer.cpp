@@ -36,6 +36,12 @@ void TakeRequestProperties(const amqp_basic_properties_t& properties, Delivery& 
     delivery.content_type = ToString(properties.content_type);
 }
 
+// The channel's limit: both groups' (0, no limit, stays 0).
+uint16_t ChannelLimit(uint16_t prefetch, uint16_t lane_prefetch) {
+  if (prefetch == 0) return 0;
+  return static_cast<uint16_t>(std::min<uint32_t>(UINT16_MAX, uint32_t{prefetch} + lane_prefetch));
+}
+
 }  // namespace
 
 RabbitMqConsumer::RabbitMqConsumer(std::shared_ptr<const ConnectionParams> params)
@@ -52,18 +58,30 @@ RabbitMqConsumer::~RabbitMqConsumer() {
 }
 
 void RabbitMqConsumer::Start(const std::vector<std::string>& queues, uint16_t prefetch) {
+  StartWithLanes(queues, prefetch, {}, 0);
+}
+
+void RabbitMqConsumer::StartWithLanes(const std::vector<std::string>& queues, uint16_t prefetch,
+                                      const std::vector<std::string>& lanes,
+                                      uint16_t lane_prefetch) {
   for (const std::string& queue : queues) PhysicalQueueName(queue);  // throws for a bad name
+  for (const std::string& lane : lanes) PhysicalQueueName(lane);
 
   if (connection_) {
     connection_->CloseGracefully(std::min(params_->connect_timeout, kCloseBudget));
     connection_.reset();
     connected_ = false;
   }
-  queues_.clear();
-  for (const std::string& queue : queues) {
-    if (std::find(queues_.begin(), queues_.end(), queue) == queues_.end()) queues_.push_back(queue);
-  }
+  auto distinct = [](const std::vector<std::string>& names, std::vector<std::string>& out) {
+    out.clear();
+    for (const std::string& name : names) {
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  };
+  distinct(queues, queues_);
+  distinct(lane_prefetch > 0 ? lanes : std::vector<std::string>{}, lanes_);
   prefetch_ = prefetch;
+  lane_prefetch_ = lanes_.empty() ? 0 : lane_prefetch;
   started_ = true;
   stopped_ = false;
   backoff_.Succeeded();
@@ -75,6 +93,10 @@ void RabbitMqConsumer::Start(const std::vector<std::string>& queues, uint16_t pr
     backoff_.Failed();
     throw;
   }
+}
+
+bool RabbitMqConsumer::ChannelWidePrefetch() const {
+  return params_->queue_type == RabbitMqQueueType::kClassic;
 }
 
 void RabbitMqConsumer::Connect(Deadline deadline) {
@@ -96,28 +118,24 @@ void RabbitMqConsumer::Subscribe(Deadline deadline) {
   connection->DeclareExchange();
   connection->SetRpcDeadline(deadline);
   const bool dead_letters = connection->DeclareDeadLetterTopology();
-  for (const std::string& queue : queues_) {
-    connection->SetRpcDeadline(deadline);
-    connection->DeclareQueue(queue);
+  for (const auto* names : {&queues_, &lanes_}) {
+    for (const std::string& queue : *names) {
+      connection->SetRpcDeadline(deadline);
+      connection->DeclareQueue(queue);
+    }
   }
   // Before basic.consume, so no delivery can be pending when DeadLetter()
   // first needs it.
   connection->SetRpcDeadline(deadline);
   connection->OpenConfirmChannel(kDeadLetterChannel);
-  connection->SetRpcDeadline(deadline);
-  // global=true: in RabbitMQ that is one limit for the whole channel, so
-  // the prefetch is shared by all queues instead of granted to each.
-  // Quorum queues refuse it (540 NOT_IMPLEMENTED "does not support global
-  // qos"): each subscription then gets an equal part, so that the whole
-  // never exceeds the prefetch (a worker's free slots) with two queues or
-  // more; a queue may then wait while another's part is idle.
-  const bool global = params_->queue_type == RabbitMqQueueType::kClassic;
-  uint16_t prefetch = prefetch_;
-  if (!global && prefetch > 0 && queues_.size() > 1) {
-    prefetch = static_cast<uint16_t>(std::max<size_t>(1, prefetch / queues_.size()));
+  if (ChannelWidePrefetch()) {
+    // global=true: in RabbitMQ that is one limit for the whole channel, so
+    // the prefetch is shared by all queues instead of granted to each
+    // (ConsumeAll adds limits per consumer where lanes need them).
+    connection->SetRpcDeadline(deadline);
+    amqp_basic_qos(state, kChannel, 0, ChannelLimit(prefetch_, lane_prefetch_), 1);
+    connection->CheckLastRpc("basic.qos");
   }
-  amqp_basic_qos(state, kChannel, 0, prefetch, global ? 1 : 0);
-  connection->CheckLastRpc("basic.qos");
   std::unordered_map<std::string, std::string> tags = ConsumeAll(*connection, deadline);
 
   connection_ = std::move(connection);
@@ -131,8 +149,10 @@ void RabbitMqConsumer::Subscribe(Deadline deadline) {
   ++epoch_;
   connected_ = true;
   spdlog::info(
-      "rabbitmq consumer: connected to {} (epoch {}, {} queues, prefetch {}, heartbeat {}s)",
-      connection_->where(), epoch_, queues_.size(), prefetch_, heartbeat_.count());
+      "rabbitmq consumer: connected to {} (epoch {}, {} queues, prefetch {}, {} express lanes, "
+      "prefetch {}, heartbeat {}s)",
+      connection_->where(), epoch_, queues_.size(), prefetch_, lanes_.size(), lane_prefetch_,
+      heartbeat_.count());
 }
 
 bool RabbitMqConsumer::TryReconnect(Deadline deadline) {
@@ -593,7 +613,15 @@ std::unordered_map<std::string, std::string> RabbitMqConsumer::ConsumeAll(
     AmqpConnection& connection, Deadline deadline) {
   amqp_connection_state_t state = connection.state();
   std::unordered_map<std::string, std::string> tags;
-  for (const std::string& queue : queues_) {
+  const bool channel_wide = ChannelWidePrefetch();
+  // Limits per consumer (global=false) apply to the basic.consume calls
+  // after them.
+  auto per_consumer = [&](uint16_t prefetch) {
+    connection.SetRpcDeadline(deadline);
+    amqp_basic_qos(state, kChannel, 0, prefetch, 0);
+    connection.CheckLastRpc("basic.qos");
+  };
+  auto consume = [&](const std::string& queue) {
     connection.SetRpcDeadline(deadline);
     const std::string physical = PhysicalQueueName(queue);
     amqp_basic_consume_ok_t* ok =
@@ -601,6 +629,32 @@ std::unordered_map<std::string, std::string> RabbitMqConsumer::ConsumeAll(
                            /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
     connection.CheckLastRpc("basic.consume " + physical);
     tags.emplace(ToString(ok->consumer_tag), queue);
+  };
+  // Quorum queues refuse the channel-wide limit (540 NOT_IMPLEMENTED "does
+  // not support global qos"): each subscription then gets an equal part,
+  // so that the whole never exceeds the prefetch (a worker's free slots)
+  // with two queues or more; a queue may then wait while another's part is
+  // idle. With lanes on classic queues each subscription is limited to its
+  // group's prefetch, and the channel to the sum: a lane's deliveries never
+  // wait for the other queues' slots (but the queues of a worker that
+  // consumes several may take the lane's part when it is idle).
+  if (!channel_wide || !lanes_.empty()) {
+    uint16_t each = prefetch_;
+    if (!channel_wide && prefetch_ > 0 && queues_.size() > 1)
+      each = static_cast<uint16_t>(std::max<size_t>(1, prefetch_ / queues_.size()));
+    if (!queues_.empty()) per_consumer(each);
+  }
+  for (const std::string& queue : queues_) consume(queue);
+  // A lane is subscribed once per express slot (its part of them), each
+  // with a prefetch of 1: the lane's consumers, as the broker counts them,
+  // are the fleet's express slots, which is what the relay reads to know
+  // whether one is free (docs/fairness.md, rule 7).
+  if (!lanes_.empty()) {
+    per_consumer(1);
+    const size_t each = std::max<size_t>(1, lane_prefetch_ / lanes_.size());
+    for (const std::string& lane : lanes_) {
+      for (size_t i = 0; i < each; ++i) consume(lane);
+    }
   }
   amqp_maybe_release_buffers(state);
   return tags;

@@ -15,8 +15,9 @@
 
 namespace fila::rabbitmq {
 
-// One connection; channel 1 has one basic.consume per queue and a
-// channel-wide prefetch and also carries replies (Reply(), unconfirmed),
+// One connection; channel 1 has one basic.consume per queue (and express
+// lane) and a channel-wide prefetch (classic queues; limits per consumer
+// where lanes or quorum queues need them) and also carries replies (Reply(), unconfirmed),
 // channel 2 (confirm mode) publishes dead letters.
 // Not thread-safe except Wakeup() and Connected().
 class RabbitMqConsumer final : public Consumer {
@@ -28,6 +29,8 @@ class RabbitMqConsumer final : public Consumer {
   ~RabbitMqConsumer() override;
 
   void Start(const std::vector<std::string>& queues, uint16_t prefetch) override;
+  void StartWithLanes(const std::vector<std::string>& queues, uint16_t prefetch,
+                      const std::vector<std::string>& lanes, uint16_t lane_prefetch) override;
   std::optional<Delivery> Next(Deadline deadline) override;
   void Ack(uint64_t epoch, uint64_t tag) override;
   // One basic.ack multiple for the part of `tags` that closes the oldest
@@ -58,10 +61,12 @@ class RabbitMqConsumer final : public Consumer {
   // new epoch. Throws TransientError, after moving on to the next node.
   void Connect(Deadline deadline);
   void Subscribe(Deadline deadline);  // Connect() without the move
-  // basic.consume of every queue; consumer tag -> logical queue. Throws
-  // TransientError.
+  // basic.qos (per consumer, where needed) and basic.consume of every
+  // queue and lane; consumer tag -> logical queue. Throws TransientError.
   std::unordered_map<std::string, std::string> ConsumeAll(AmqpConnection& connection,
                                                           Deadline deadline);
+  // Classic queues take a limit for the whole channel (global qos).
+  bool ChannelWidePrefetch() const;
   // One connection attempt from Next(); false (logged) when it failed.
   bool TryReconnect(Deadline deadline);
   void Lose(const std::string& why);
@@ -84,6 +89,8 @@ class RabbitMqConsumer final : public Consumer {
   Backoff backoff_;
   std::vector<std::string> queues_;
   uint16_t prefetch_ = 0;
+  std::vector<std::string> lanes_;  // express lanes, with a prefetch of their own
+  uint16_t lane_prefetch_ = 0;
   bool started_ = false;
   bool stopped_ = false;
   uint64_t epoch_ = 0;

@@ -145,6 +145,7 @@ DispatchResult MemoryStore::FetchDispatch(const DispatchRequest& request) {
   out.full_queues = std::move(plan.full_queues);
   out.held_queues = std::move(plan.held_queues);
   out.backlog = std::move(plan.backlog);
+  out.top_priority = plan.top_priority;
   for (const auto& pick : plan.picks) {
     const int64_t outbox_id = (*group_rows[pick.group])[next[pick.group]++];
     const auto& [task_id, created_ms] = state_->outbox.at(outbox_id);
@@ -198,6 +199,18 @@ std::vector<std::string> MemoryStore::QueuesWithStaleTasks(int64_t older_than_ms
 int64_t MemoryStore::CountPublished(const std::string& queue) {
   std::lock_guard lock(state_->mu);
   return static_cast<int64_t>(state_->Published(queue, -1).size());
+}
+
+std::vector<std::string> MemoryStore::QueuedOrRunning(const std::vector<std::string>& ids) {
+  std::lock_guard lock(state_->mu);
+  std::vector<std::string> out;
+  for (const auto& id : ids) {
+    const auto it = state_->tasks.find(id);
+    if (it == state_->tasks.end()) continue;
+    const TaskState state = it->second.v.state;
+    if (state == TaskState::kQueued || state == TaskState::kRunning) out.push_back(id);
+  }
+  return out;
 }
 
 int64_t MemoryStore::FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) {

@@ -82,8 +82,24 @@ SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint, t.id, t.type, t.
        (extract(epoch FROM t.created_at) * 1000)::bigint, t.state, t.type_version
 FROM (SELECT o.id, o.created_at, o.task_id FROM outbox o WHERE o.id = ANY($1::bigint[])) o
 )") + kTaskOfOutboxRow + "ORDER BY o.id"},
+      // Of the tasks sent to an express lane ($1: ids the relay read from
+      // the tasks table), those that may still hold an express slot; by
+      // primary key.
+      {"lane_unfinished",
+       "SELECT id::text FROM tasks WHERE id = ANY($1::uuid[]) AND state IN ('queued', 'running')"},
   };
   return kStatements;
+}
+
+std::vector<std::string> PostgresStore::QueuedOrRunning(const std::vector<std::string>& ids) {
+  if (ids.empty()) return {};
+  return impl_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_prepared("lane_unfinished", pg::ArrayLiteral(ids)))
+      out.push_back(r[0].as<std::string>());
+    return out;
+  });
 }
 
 DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
@@ -178,6 +194,7 @@ DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
     out.full_queues = std::move(plan.full_queues);
     out.held_queues = std::move(plan.held_queues);
     out.backlog = std::move(plan.backlog);
+    out.top_priority = plan.top_priority;
     const auto& picks = plan.picks;
     if (picks.empty()) return out;
     // The first rows of each group, as many as the plan took of it. A row

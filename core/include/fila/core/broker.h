@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fila/core/clock.h"
@@ -25,6 +26,23 @@ struct OutgoingMessage {
   // delivers it with its priority alone.
   bool ahead = false;
 };
+
+// The express lane of a work queue (docs/fairness.md): a broker queue of
+// its own, consumed by the workers' express slots (a prefetch of its own),
+// where the relay sends messages that go `ahead` while a worker has such a
+// slot free. Named with a character no queue name may hold ([a-z0-9_.-]),
+// so no queue can be another's lane.
+inline constexpr std::string_view kExpressLaneSuffix = "~express";
+inline std::string ExpressLane(std::string_view queue) {
+  return std::string(queue) + std::string(kExpressLaneSuffix);
+}
+// The work queue a broker queue serves: `queue`, or the queue whose
+// express lane it is.
+inline std::string_view LaneOwner(std::string_view queue) {
+  if (queue.size() > kExpressLaneSuffix.size() && queue.ends_with(kExpressLaneSuffix))
+    queue.remove_suffix(kExpressLaneSuffix.size());
+  return queue;
+}
 
 struct Delivery {
   std::string queue;  // logical queue name it came from
@@ -103,6 +121,20 @@ class Consumer {
   // connection open (Next() serves its heartbeats and reconnects), so that
   // Connected() tells whether the broker is reachable.
   virtual void Start(const std::vector<std::string>& queues, uint16_t prefetch) = 0;
+  // Start() with express lanes (docs/fairness.md, rule 7): `lanes` get
+  // `lane_prefetch` more deliveries on top of `prefetch`, as that many
+  // subscriptions of a prefetch of 1 split between them (at least one
+  // each), so a lane's message never waits for a slot of the queues, and
+  // a lane's consumer count is the express slots that serve it. On
+  // RabbitMQ classic queues the channel's limit is the sum: the queues of
+  // a worker that consumes several may use the lanes' part too. This
+  // default shares one prefetch over all of them.
+  virtual void StartWithLanes(const std::vector<std::string>& queues, uint16_t prefetch,
+                              const std::vector<std::string>& lanes, uint16_t lane_prefetch) {
+    std::vector<std::string> all = queues;
+    all.insert(all.end(), lanes.begin(), lanes.end());
+    Start(all, static_cast<uint16_t>(prefetch + lane_prefetch));
+  }
   // Returns the next delivery, or nullopt when `deadline` passes or Wakeup()
   // is called. On connection loss it reconnects with backoff, re-subscribes
   // and starts a new epoch; it never throws for a lost connection.

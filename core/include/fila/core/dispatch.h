@@ -74,6 +74,9 @@ struct DispatchResult {
   std::vector<std::string> held_queues;
   // DispatchPlan::backlog (bounded requests only).
   std::map<std::pair<std::string, std::string>, uint32_t> backlog;
+  // DispatchPlan::top_priority: per queue, the highest base priority of
+  // its outbox rows.
+  std::map<std::string, uint32_t> top_priority;
 };
 
 // One (queue, priority, tenant) group of outbox rows, as the store sees it:

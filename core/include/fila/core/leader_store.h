@@ -47,6 +47,10 @@ class LeaderStore {
   // rows. Reads only the heads of the outbox's (queue, priority, tenant)
   // groups and what a pass can take, never the whole outbox.
   virtual DispatchResult FetchDispatch(const DispatchRequest& request) = 0;
+  // Of `ids`, the tasks still queued or running: of the tasks the relay
+  // sent to an express lane, those that may still hold a worker's express
+  // slot (docs/fairness.md, rule 7). Ids of no task are left out.
+  virtual std::vector<std::string> QueuedOrRunning(const std::vector<std::string>& ids) = 0;
 
   // Reconciliation: PostgreSQL is the truth, the broker a cache that can
   // lose messages (a purge, a deleted queue, a lost node). A queued task

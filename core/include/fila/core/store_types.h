@@ -72,6 +72,9 @@ struct OutboxItem {
   // Its tenant held less than its share of the queue when FetchDispatch
   // chose it (docs/fairness.md): published `ahead`. FetchOutbox: false.
   bool ahead = false;
+  // Of the `ahead` ones, those the dispatcher sends to the queue's express
+  // lane (ExpressLane), where a worker's express slot is free for it.
+  bool express = false;
   // When the row became queued (its task's enqueue, release, retry...), in
   // Unix ms: what its wait, and so its aging, counts from. FetchDispatch
   // sets it; FetchOutbox leaves 0.

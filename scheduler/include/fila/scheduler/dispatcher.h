@@ -35,7 +35,8 @@ struct DispatchOptions {
   std::chrono::milliseconds broker_timeout{10000};
 };
 
-// A task the relay sent to the broker: where, and which.
+// A task the relay sent to the broker: where (the broker queue: its queue,
+// or the queue's express lane), and which.
 struct SentTask {
   std::string queue;
   std::string id;
@@ -52,8 +53,12 @@ void ParsePriorityAging(const std::string& text, DispatchOptions& options);
 // it reads the ready count of each queue with outbox rows (one broker round
 // trip each) and asks the store for at most window - ready rows of it, in
 // the fair order; it remembers what it published until claimed, as that
-// tenant's usage. Not thread-safe: the relay's thread owns it, with the
-// store and the publisher.
+// tenant's usage. Rows that go ahead go to their queue's express lane
+// (OutboxItem::express) while one of its consumers, the workers' express
+// slots, is free: the lane's consumers less the tasks sent to it that are
+// still queued or running; and only rows of a priority nothing waiting in
+// the queue or its outbox exceeds. Not thread-safe: the relay's
+// thread owns it, with the store and the publisher.
 class Dispatcher final {
  public:
   Dispatcher(DispatchOptions options, LeaderStore& store, Publisher& publisher,
@@ -97,6 +102,16 @@ class Dispatcher final {
   // Remembers the oldest message published at each priority below the top
   // (marks_), where the queue ages.
   void Mark(const DispatchRequest& request, std::span<const OutboxItem> items);
+  // Sets OutboxItem::express on the ahead rows its queue's lane has room
+  // for (LaneRoom), of a priority no message waiting in the outbox
+  // (`top_priority`) or sent to the queue (sent_top_) exceeds: a lane's
+  // message overtakes everything in its queue.
+  void RouteExpress(std::vector<OutboxItem>& items,
+                    const std::map<std::string, uint32_t>& top_priority);
+  // The free express slots of the queue's lane: its consumers (counted
+  // once a second, declaring the lane) less the tasks sent to it that are
+  // still queued or running (asking the store).
+  int64_t LaneRoom(const std::string& queue);
   void TrimInBroker();
   void ForgetAheadNotInBroker();  // keeps ahead_ a subset of in_broker_
 
@@ -128,6 +143,19 @@ class Dispatcher final {
     int64_t sent_since = 0;
   };
   std::map<std::string, Counted> counted_;
+  // Per express lane (its broker queue's name): its consumers when last
+  // counted (a worker subscribes once per express slot), and the tasks sent
+  // to it that may still hold one of those slots (queued or running when
+  // last asked).
+  struct Lane {
+    SteadyClock::time_point counted{};
+    int64_t slots = 0;
+    std::vector<std::string> tasks;
+  };
+  std::map<std::string, Lane> lanes_;
+  // Per queue, the highest priority sent to it since it was last counted
+  // with nothing ready or on its way.
+  std::map<std::string, uint32_t> sent_top_;
   std::chrono::milliseconds poll_{5};
   bool drained_ = false;  // a held queue's ready count fell below half the window
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -17,11 +18,22 @@
 
 namespace fila {
 
+// fila-worker's --express-slots when none is given: a quarter of its
+// slots, at least 1.
+inline uint32_t DefaultExpressSlots(uint32_t concurrency) {
+  return std::max<uint32_t>(1, concurrency / 4);
+}
+
 struct WorkerOptions {
   std::string worker_id;
   std::string hostname;
   std::vector<std::string> queues{"default"};
   uint32_t concurrency = 4;
+  // Slots on top of `concurrency` for the queues' express lanes
+  // (docs/fairness.md): a quiet tenant's task, or one aging raised, starts
+  // there while the other slots are all busy. 0: no lane consumed.
+  uint32_t express_slots = 0;
+  uint32_t Slots() const { return concurrency + express_slots; }
   // Finishes are committed in groups: at most this long after the first one.
   std::chrono::milliseconds finish_flush{10};
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(2)};
@@ -66,17 +78,18 @@ inline constexpr int kExitAbandoned = 3;
 // completion exactly once.
 //
 // Threads: the caller's thread owns the broker consumer and a store for
-// claims; `concurrency` slot threads run handlers; one finisher thread owns
+// claims; Slots() slot threads run handlers; one finisher thread owns
 // a store for finishes (with the children handlers enqueued), progress and
 // cancel polls; one heartbeat thread owns a third store for heartbeats
 // alone, so that no burst of work delays them (each store comes from its
 // own call of the factory: its own connection). Prefetch equals the slot
-// count, and a message is acked when its slot lets go of it: after the
+// count (`concurrency` for the queues, `express_slots` for their lanes, as
+// Consumer::StartWithLanes), and a message is acked when its slot lets go of it: after the
 // claim committed (PostgreSQL owns the task from then on: if the process
 // dies, the reaper retries it) and before the finish commits, so a
 // message holds a prefetch slot exactly as long as its task holds a worker
 // slot. The broker never holds back more messages than there are free
-// slots. Beyond a few times `concurrency` finishes waiting for a commit,
+// slots. Beyond a few times Slots() finishes waiting for a commit,
 // acks wait for the commit (see FinishQueue::Finished in worker/src).
 class WorkerRuntime final {
  public:
