@@ -317,7 +317,7 @@ TEST_F(ConsoleApi, ADrainedWorkerTakesNoNewTaskWhileAnotherOneDoes) {
     if (w["id"] != worker_id) continue;
     shown = true;
     EXPECT_EQ(w["draining"], true);
-    EXPECT_EQ(w["slots"], 16);
+    EXPECT_EQ(w["slots"], 16 + 4) << "--concurrency 16 and a quarter of that as express slots";
     EXPECT_FALSE(w.value("version", "").empty()) << w.dump();
     EXPECT_TRUE(w.contains("last_heartbeat")) << w.dump();
   }

@@ -232,7 +232,7 @@ int RunWorker(int argc, char** argv, const WorkerSetup& setup) {
     // Registered before the first claim, so the reaper never mistakes
     // this worker's tasks for a dead worker's.
     store.Heartbeat({options.worker_id, options.hostname, static_cast<int64_t>(::getpid()),
-                     options.queues, options.concurrency},
+                     options.queues, options.Slots()},
                     static_cast<uint32_t>(options.lease.count()));
   });
   if (code != 0) return code;
