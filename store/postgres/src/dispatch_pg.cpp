@@ -83,10 +83,13 @@ SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint, t.id, t.type, t.
 FROM (SELECT o.id, o.created_at, o.task_id FROM outbox o WHERE o.id = ANY($1::bigint[])) o
 )") + kTaskOfOutboxRow + "ORDER BY o.id"},
       // Of the tasks sent to an express lane ($1: ids the relay read from
-      // the tasks table), those that may still hold an express slot; by
-      // primary key.
-      {"lane_unfinished",
-       "SELECT id::text FROM tasks WHERE id = ANY($1::uuid[]) AND state IN ('queued', 'running')"},
+      // the tasks table), those that may still hold an express slot: by
+      // primary key only (`state || ''`, as dispatch_usage: a bare state
+      // test lets the planner pick a partial index of every queued or
+      // running task).
+      {"queued_or_running",
+       "SELECT id::text FROM tasks WHERE id = ANY($1::uuid[])"
+       " AND state || '' IN ('queued', 'running')"},
   };
   return kStatements;
 }
@@ -96,7 +99,7 @@ std::vector<std::string> PostgresStore::QueuedOrRunning(const std::vector<std::s
   return impl_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     std::vector<std::string> out;
-    for (const auto& r : tx.exec_prepared("lane_unfinished", pg::ArrayLiteral(ids)))
+    for (const auto& r : tx.exec_prepared("queued_or_running", pg::ArrayLiteral(ids)))
       out.push_back(r[0].as<std::string>());
     return out;
   });
