@@ -121,6 +121,7 @@ std::vector<OutboxItem> Dispatcher::Next(uint32_t limit, std::span<const int64_t
     }
     return items;
   }
+  HandBackIdleLanes();
   DispatchRequest request;
   request.limit = limit;
   request.bounded = options_.window > 0;
@@ -246,9 +247,7 @@ void Dispatcher::RouteExpress(std::vector<OutboxItem>& items,
   }
 }
 
-int64_t Dispatcher::LaneRoom(const std::string& queue) {
-  const std::string name = ExpressLane(queue);
-  Lane& lane = lanes_[name];
+void Dispatcher::CountLane(const std::string& name, Lane& lane) {
   const auto now = SteadyClock::now();
   // The fleet's express slots change with the workers: counted once a
   // second (declaring the lane the first time).
@@ -257,6 +256,23 @@ int64_t Dispatcher::LaneRoom(const std::string& queue) {
         publisher_.CountQueue(name, DeadlineIn(options_.broker_timeout)).consumers);
     lane.counted = now;
   }
+}
+
+void Dispatcher::HandBackIdleLanes() {
+  for (auto& [name, lane] : lanes_) {
+    if (lane.tasks.empty()) continue;
+    CountLane(name, lane);
+    if (lane.slots > 0) continue;
+    const auto back = store_.Republish(lane.tasks);
+    lane.tasks.clear();
+    if (!back.empty()) metrics_.Republished(std::string(LaneOwner(name)), back.size());
+  }
+}
+
+int64_t Dispatcher::LaneRoom(const std::string& queue) {
+  const std::string name = ExpressLane(queue);
+  Lane& lane = lanes_[name];
+  CountLane(name, lane);
   if (lane.slots <= 0) return 0;
   if (!lane.tasks.empty()) lane.tasks = store_.QueuedOrRunning(lane.tasks);
   return lane.slots - static_cast<int64_t>(lane.tasks.size());

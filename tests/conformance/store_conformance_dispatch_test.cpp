@@ -61,6 +61,28 @@ TEST_P(StoreConformance, QueuedOrRunningNamesTheTasksOfAListThatMayHoldASlot) {
   EXPECT_TRUE(store().QueuedOrRunning({}).empty());
 }
 
+// The tasks of an express lane that lost its consumers go back to the
+// outbox: only those queued whose message was published, each once.
+TEST_P(StoreConformance, RepublishGivesAnOutboxRowToThePublishedQueuedTasksOfAList) {
+  const std::string published = EnqueueOne(store(), Task("a"));
+  const std::string running = EnqueueOne(store(), Task("a"));
+  DrainOutbox(store());
+  ASSERT_EQ(ClaimIds(store(), {running}).claimed.size(), 1u);
+  const std::string waiting = EnqueueOne(store(), Task("a"));  // its row is still there
+  const std::string unknown = "00000000-0000-4000-8000-000000000000";
+  EXPECT_EQ(store().Republish({published, running, waiting, unknown, published}),
+            std::vector<std::string>{published});
+  std::vector<std::string> rows;
+  for (const auto& item : store().FetchOutbox(10)) rows.push_back(item.envelope.id);
+  std::sort(rows.begin(), rows.end());
+  std::vector<std::string> expected{published, waiting};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(rows, expected);
+  // Its row waits now: not a second one.
+  EXPECT_TRUE(store().Republish({published}).empty());
+  EXPECT_TRUE(store().Republish({}).empty());
+}
+
 TEST_P(StoreConformance, DispatchServesTheTenantWithLessUsageFirst) {
   // A has two running tasks, then both wait with one more each: B's
   // younger task goes first.

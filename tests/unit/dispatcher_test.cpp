@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "fila/broker_memory/memory_broker.h"
 #include "fila/core/envelope.h"
@@ -22,7 +23,9 @@ class AgedMetrics final : public SchedulerMetrics {
  public:
   void DispatchAged(const std::string& queue, uint64_t tasks) override { aged[queue] += tasks; }
   void DispatchWindowFull(const std::string& queue, bool is_full) override { full[queue] = is_full; }
+  void Republished(const std::string& queue, uint64_t tasks) override { republished[queue] += tasks; }
   std::map<std::string, uint64_t> aged;
+  std::map<std::string, uint64_t> republished;
   std::map<std::string, bool> full;
 };
 
@@ -232,6 +235,37 @@ TEST_F(DispatcherTest, AQuietTenantsRowTakesTheExpressLaneWhileAWorkersExpressSl
   EXPECT_TRUE(next[0].ahead);
   EXPECT_TRUE(next[0].express);
   EXPECT_TRUE(Pass(d).empty()) << "a still waits for room";
+}
+
+// Every consumer of the lane went away (a rollout to --express-slots 0)
+// after the relay sent b's task there: once the lane is counted again, the
+// task goes back to the outbox and on to its queue, where workers are.
+TEST_F(DispatcherTest, ATaskOfALaneThatLostItsConsumersIsPublishedAgainToItsQueue) {
+  const std::string lane = ExpressLane("default");
+  auto express = broker_.NewConsumer();
+  express->StartWithLanes({}, 0, {lane}, 1);
+  Enqueue(20, "a");
+  Dispatcher d = Make(4);
+  Consume(Pass(d));
+  ASSERT_EQ(Pass(d).size(), 4u);
+  const auto b = Enqueue(1, "b");
+  auto next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  ASSERT_TRUE(next[0].express);
+  express.reset();  // unsubscribed before taking it
+  EXPECT_TRUE(Pass(d).empty()) << "the lane's count is still that of a second ago";
+  std::this_thread::sleep_for(milliseconds(1100));
+  next = Pass(d);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].envelope.id, b[0]);
+  EXPECT_TRUE(next[0].ahead);
+  EXPECT_FALSE(next[0].express) << "no consumer of the lane: to its queue";
+  EXPECT_EQ(broker_.Depth("default"), 5u);
+  EXPECT_EQ(metrics_.republished["default"], 1u);
+  // Handed back once: the lane's copy is not sent again.
+  std::this_thread::sleep_for(milliseconds(1100));
+  EXPECT_TRUE(Pass(d).empty());
+  EXPECT_EQ(metrics_.republished["default"], 1u);
 }
 
 // A message on the lane overtakes everything in its queue: only one of a

@@ -76,6 +76,9 @@ class FlakyLeaderStore final : public LeaderStore {
   std::vector<std::string> QueuedOrRunning(const std::vector<std::string>& ids) override {
     return Up().QueuedOrRunning(ids);
   }
+  std::vector<std::string> Republish(const std::vector<std::string>& ids) override {
+    return Up().Republish(ids);
+  }
   int64_t FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) override {
     return Up().FreeConsumerSlots(queue, seen_within_ms);
   }

@@ -213,6 +213,21 @@ std::vector<std::string> MemoryStore::QueuedOrRunning(const std::vector<std::str
   return out;
 }
 
+std::vector<std::string> MemoryStore::Republish(const std::vector<std::string>& ids) {
+  std::lock_guard lock(state_->mu);
+  std::set<std::string> pending;
+  for (const auto& [outbox_id, row] : state_->outbox) pending.insert(row.first);
+  std::vector<std::string> out;
+  for (const auto& id : ids) {
+    const auto it = state_->tasks.find(id);
+    if (it == state_->tasks.end() || it->second.v.state != TaskState::kQueued) continue;
+    if (!pending.insert(id).second) continue;  // a row waits already (or a repeated id)
+    state_->AddOutbox(id);
+    out.push_back(id);
+  }
+  return out;
+}
+
 int64_t MemoryStore::FreeConsumerSlots(const std::string& queue, int64_t seen_within_ms) {
   std::lock_guard lock(state_->mu);
   const int64_t since = state_->now_ms() - seen_within_ms;

@@ -90,6 +90,14 @@ FROM (SELECT o.id, o.created_at, o.task_id FROM outbox o WHERE o.id = ANY($1::bi
       {"queued_or_running",
        "SELECT id::text FROM tasks WHERE id = ANY($1::uuid[])"
        " AND state || '' IN ('queued', 'running')"},
+      // As republish_stale (reconcile.cpp), by id: each task at most once.
+      {"republish",
+       "WITH upd AS ("
+       "  UPDATE tasks t SET updated_at = now()"
+       "  WHERE t.id = ANY($1::uuid[]) AND t.state || '' = 'queued'"
+       "    AND t.id NOT IN (SELECT o.task_id FROM outbox o)"
+       "  RETURNING t.id"
+       ") INSERT INTO outbox (task_id) SELECT id FROM upd RETURNING task_id::text"},
   };
   return kStatements;
 }
@@ -100,6 +108,18 @@ std::vector<std::string> PostgresStore::QueuedOrRunning(const std::vector<std::s
     pqxx::nontransaction tx(c);
     std::vector<std::string> out;
     for (const auto& r : tx.exec_prepared("queued_or_running", pg::ArrayLiteral(ids)))
+      out.push_back(r[0].as<std::string>());
+    return out;
+  });
+}
+
+std::vector<std::string> PostgresStore::Republish(const std::vector<std::string>& ids) {
+  if (ids.empty()) return {};
+  return impl_->Run([&](pqxx::connection& c) {
+    // One statement: autocommit makes the stamp and the outbox rows atomic.
+    pqxx::nontransaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_prepared("republish", pg::ArrayLiteral(ids)))
       out.push_back(r[0].as<std::string>());
     return out;
   });

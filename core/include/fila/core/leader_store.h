@@ -51,6 +51,12 @@ class LeaderStore {
   // sent to an express lane, those that may still hold a worker's express
   // slot (docs/fairness.md, rule 7). Ids of no task are left out.
   virtual std::vector<std::string> QueuedOrRunning(const std::vector<std::string>& ids) = 0;
+  // Of `ids`, the queued tasks whose message was published (no outbox row
+  // waits for it) get an outbox row again, and their wait restarts (as
+  // RepublishStale); returns their ids. For the tasks sent to an express
+  // lane that no worker consumes any more (docs/fairness.md, rule 7): the
+  // relay publishes them again, to their queue or to a lane with room.
+  virtual std::vector<std::string> Republish(const std::vector<std::string>& ids) = 0;
 
   // Reconciliation: PostgreSQL is the truth, the broker a cache that can
   // lose messages (a purge, a deleted queue, a lost node). A queued task

@@ -71,6 +71,7 @@ class PostgresStore final : public StateStore {
                                       std::span<const int64_t> exclude = {}) override;
   DispatchResult FetchDispatch(const DispatchRequest& request) override;
   std::vector<std::string> QueuedOrRunning(const std::vector<std::string>& ids) override;
+  std::vector<std::string> Republish(const std::vector<std::string>& ids) override;
   void DeleteOutbox(std::span<const int64_t> outbox_ids) override;
   // reconcile.cpp
   std::vector<std::string> QueuesWithStaleTasks(int64_t older_than_ms) override;
