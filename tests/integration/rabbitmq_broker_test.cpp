@@ -2,7 +2,8 @@
 // Without it the tests that need a broker are skipped; the offline ones
 // (bad URL, unreachable port) always run.
 // Optional: FILA_TEST_RMQ_RESTART_CMD, a shell command that restarts that
-// broker, enables the reconnect test.
+// broker, enables the reconnect test. With FILA_TEST_STACK_DIR (as ctest
+// runs them), the broker is that stack's (support/harness.h).
 
 #include "fila/broker_rabbitmq/rabbitmq_broker.h"
 
@@ -31,6 +32,7 @@
 
 #include "fila/core/config.h"
 #include "fila/core/errors.h"
+#include "support/harness.h"
 
 namespace fila {
 namespace {
@@ -247,7 +249,9 @@ OutgoingMessage Msg(const std::string& queue, std::string body, uint8_t priority
 class RabbitMq : public ::testing::Test {
  protected:
   void SetUp() override {
-    url_ = EnvOr("FILA_AMQP_URL", "");
+    // ctest gives these tests a stack of their own (FILA_TEST_STACK_DIR:
+    // the reconnect test restarts its broker); the harness knows its URL.
+    url_ = EnvOr("FILA_TEST_STACK_DIR", "").empty() ? EnvOr("FILA_AMQP_URL", "") : test::Stack().amqp_url;
     if (url_.empty()) GTEST_SKIP() << "FILA_AMQP_URL is not set: no RabbitMQ to test against";
     broker_ = MakeRabbitMqBroker(RabbitMqOptions{.url = url_});
     admin_ = std::make_unique<AdminConnection>(url_);
@@ -822,7 +826,10 @@ TEST_F(RabbitMq, QuorumQueuesHaveNoPriorityAndAClassicQueueIsRefusedClearly) {
 // A cluster's URL whose first node is down: every client, whichever node it
 // tries first, ends up on the live one.
 TEST_F(RabbitMq, NodeListSkipsANodeThatIsDown) {
-  const std::string dead = "amqp://guest:guest@127.0.0.1:" + std::to_string(UnusedPort()) + "/";
+  // On url_'s virtual host: every node of a list must name the same one.
+  const size_t path = url_.find('/', url_.find("://") + 3);
+  const std::string dead = "amqp://guest:guest@127.0.0.1:" + std::to_string(UnusedPort()) +
+                           (path == std::string::npos ? "/" : url_.substr(path));
   auto broker = MakeRabbitMqBroker(
       RabbitMqOptions{.url = dead + "," + url_, .connect_timeout = milliseconds(3000)});
   const std::string queue = NewQueue("nodes");

@@ -101,10 +101,12 @@ std::string StackScript(const std::string& stack_dir) {
 }  // namespace
 
 void StackCommand(const std::string& sub, const std::string& stack_dir) {
+  if (stack_dir.empty()) Stack();  // FILA_STACK_DIR set as Stack() says
   Shell(StackScript(stack_dir) + " " + sub + " >&2");
 }
 
 std::string StackOutput(const std::string& sub, const std::string& stack_dir) {
+  if (stack_dir.empty()) Stack();
   return Shell(StackScript(stack_dir) + " " + sub);
 }
 
@@ -137,6 +139,16 @@ std::string OwnVirtualHost(const std::string& amqp_url, const std::string& mgmt_
 
 const StackUrls& Stack() {
   static const StackUrls urls = [] {
+    if (const char* own = std::getenv("FILA_TEST_STACK_DIR"); own != nullptr && *own != '\0') {
+      // The shared stack's URLs and ports give way to the stack of
+      // FILA_TEST_STACK_DIR, for this process and the ones it starts.
+      for (const char* var : {"FILA_DATABASE_URL", "FILA_AMQP_URL", "FILA_AMQP_MGMT_URL",
+                              "FILA_STACK_PG_PORT", "FILA_STACK_PG2_PORT", "FILA_STACK_AMQP_PORT",
+                              "FILA_STACK_DIST_PORT", "FILA_STACK_EPMD_PORT", "FILA_STACK_MGMT_PORT"}) {
+        ::unsetenv(var);
+      }
+      ::setenv("FILA_STACK_DIR", own, 1);
+    }
     StackUrls u;
     const char* db = std::getenv("FILA_DATABASE_URL");
     const char* amqp = std::getenv("FILA_AMQP_URL");

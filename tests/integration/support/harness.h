@@ -23,6 +23,11 @@ struct StackUrls {
 // management API (FILA_AMQP_MGMT_URL), amqp_url names a RabbitMQ virtual
 // host of this process's own, deleted at exit, so that tests run side by
 // side never share a queue. Both are exported to the processes tests start.
+// FILA_TEST_STACK_DIR names a stack of the test's own instead (ctest sets it
+// for the tests that stop its servers, tests/fault/CMakeLists.txt): started
+// if down, its URLs replace the shared stack's, and it becomes
+// FILA_STACK_DIR for the stack commands of the test and of the processes it
+// starts (FILA_TEST_RMQ_RESTART_CMD).
 const StackUrls& Stack();
 
 // A random lowercase suffix for database and queue names.
