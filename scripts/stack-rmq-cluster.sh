@@ -26,7 +26,11 @@
 RMQ_NODES=1
 RMQ_CLUSTER_LOADED=
 RMQN_AMQP=() RMQN_DIST=() RMQN_MGMT=()
-RMQ_CLUSTER_DEFAULT_BASE=55700 # node N: base+10N (AMQP), +1 (distribution), +2 (management)
+# Node N: base+10N (AMQP), +1 (distribution), +2 (management). Below the
+# kernel's ephemeral range (32768+), as pick_free_port's ports: a client's
+# connection could otherwise take a killed node's port before it restarts
+# (seen with the cluster's test beside the others).
+RMQ_CLUSTER_DEFAULT_BASE=25700
 
 rmq_rec_value() { if [ -f "$PORTS_FILE" ]; then sed -n "s/^$1=//p" "$PORTS_FILE" | tail -n 1; fi; }
 
