@@ -247,22 +247,26 @@ void Dispatcher::RouteExpress(std::vector<OutboxItem>& items,
   }
 }
 
-void Dispatcher::CountLane(const std::string& name, Lane& lane) {
+bool Dispatcher::CountLane(const std::string& name, Lane& lane) {
   const auto now = SteadyClock::now();
   // The fleet's express slots change with the workers: counted once a
   // second (declaring the lane the first time).
-  if (lane.counted == SteadyClock::time_point{} || now - lane.counted > kRecount) {
-    lane.slots = static_cast<int64_t>(
-        publisher_.CountQueue(name, DeadlineIn(options_.broker_timeout)).consumers);
-    lane.counted = now;
-  }
+  if (lane.counted != SteadyClock::time_point{} && now - lane.counted <= kRecount) return false;
+  lane.slots = static_cast<int64_t>(
+      publisher_.CountQueue(name, DeadlineIn(options_.broker_timeout)).consumers);
+  lane.counted = now;
+  return true;
 }
 
 void Dispatcher::HandBackIdleLanes() {
   for (auto& [name, lane] : lanes_) {
-    if (lane.tasks.empty()) continue;
-    CountLane(name, lane);
-    if (lane.slots > 0) continue;
+    if (lane.tasks.empty() || !CountLane(name, lane)) continue;
+    if (lane.slots > 0) {
+      // Forget the tasks that ended: a lane with none pending is not
+      // counted again until a row may take it.
+      lane.tasks = store_.QueuedOrRunning(lane.tasks);
+      continue;
+    }
     const auto back = store_.Republish(lane.tasks);
     lane.tasks.clear();
     if (!back.empty()) metrics_.Republished(std::string(LaneOwner(name)), back.size());

@@ -45,9 +45,11 @@ class CountingPublisher final : public Publisher {
   }
   QueueCounts CountQueue(const std::string& queue, Deadline deadline) override {
     ++counted;
+    ++by_queue[queue];
     return inner_->CountQueue(queue, deadline);
   }
   int counted = 0;
+  std::map<std::string, int> by_queue;
 
  private:
   std::unique_ptr<Publisher> inner_;
@@ -266,6 +268,34 @@ TEST_F(DispatcherTest, ATaskOfALaneThatLostItsConsumersIsPublishedAgainToItsQueu
   std::this_thread::sleep_for(milliseconds(1100));
   EXPECT_TRUE(Pass(d).empty());
   EXPECT_EQ(metrics_.republished["default"], 1u);
+}
+
+// Once the tasks sent to a lane have ended, the lane is not counted again
+// at every second: only when a row may take it.
+TEST_F(DispatcherTest, ALaneWhoseTasksEndedIsNotCountedUntilARowMayTakeIt) {
+  auto counting = std::make_unique<CountingPublisher>(broker_.NewPublisher());
+  const CountingPublisher& counts = *counting;
+  publisher_ = std::move(counting);
+  auto express = broker_.NewConsumer();
+  express->StartWithLanes({}, 0, {ExpressLane("default")}, 1);
+  Enqueue(20, "a");
+  Dispatcher d = Make(4);
+  Consume(Pass(d));
+  ASSERT_EQ(Pass(d).size(), 4u);
+  const auto b = Enqueue(1, "b");
+  ASSERT_TRUE(Pass(d).at(0).express);
+  ASSERT_EQ(store_.Claim(b, "w2", 60000).claimed.size(), 1u);
+  store_.Heartbeat({.id = "w2"}, 60000);
+  ASSERT_EQ(store_.Finish(std::vector<FinishRecord>{{.id = b[0], .attempt = 1}}),
+            std::vector<bool>{true});
+  std::this_thread::sleep_for(milliseconds(1100));
+  const std::string lane = ExpressLane("default");
+  const int before = counts.by_queue.at(lane);
+  Pass(d);  // counts the lane once more, and finds b's task ended
+  EXPECT_EQ(counts.by_queue.at(lane), before + 1);
+  std::this_thread::sleep_for(milliseconds(1100));
+  EXPECT_TRUE(Pass(d).empty());
+  EXPECT_EQ(counts.by_queue.at(lane), before + 1) << "counted again with nothing pending there";
 }
 
 // A message on the lane overtakes everything in its queue: only one of a

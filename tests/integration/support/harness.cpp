@@ -91,11 +91,18 @@ std::string SourceDir() { return FILA_SOURCE_DIR; }
 
 namespace {
 
+// The shared stack's ports (scripts/test exports them): another stack
+// must not take them as its own.
+constexpr const char* kStackPortVars[] = {"FILA_STACK_PG_PORT",   "FILA_STACK_PG2_PORT",
+                                          "FILA_STACK_AMQP_PORT", "FILA_STACK_DIST_PORT",
+                                          "FILA_STACK_EPMD_PORT", "FILA_STACK_MGMT_PORT"};
+
 std::string StackScript(const std::string& stack_dir) {
   const std::string script = SourceDir() + "/scripts/stack";
   if (stack_dir.empty()) return script;
-  return "env -u FILA_STACK_PG_PORT -u FILA_STACK_PG2_PORT -u FILA_STACK_AMQP_PORT -u FILA_STACK_DIST_PORT "
-         "-u FILA_STACK_EPMD_PORT -u FILA_STACK_MGMT_PORT FILA_STACK_DIR='" + stack_dir + "' " + script;
+  std::string env = "env";
+  for (const char* var : kStackPortVars) env += std::string(" -u ") + var;
+  return env + " FILA_STACK_DIR='" + stack_dir + "' " + script;
 }
 
 }  // namespace
@@ -142,11 +149,8 @@ const StackUrls& Stack() {
     if (const char* own = std::getenv("FILA_TEST_STACK_DIR"); own != nullptr && *own != '\0') {
       // The shared stack's URLs and ports give way to the stack of
       // FILA_TEST_STACK_DIR, for this process and the ones it starts.
-      for (const char* var : {"FILA_DATABASE_URL", "FILA_AMQP_URL", "FILA_AMQP_MGMT_URL",
-                              "FILA_STACK_PG_PORT", "FILA_STACK_PG2_PORT", "FILA_STACK_AMQP_PORT",
-                              "FILA_STACK_DIST_PORT", "FILA_STACK_EPMD_PORT", "FILA_STACK_MGMT_PORT"}) {
-        ::unsetenv(var);
-      }
+      for (const char* var : {"FILA_DATABASE_URL", "FILA_AMQP_URL", "FILA_AMQP_MGMT_URL"}) ::unsetenv(var);
+      for (const char* var : kStackPortVars) ::unsetenv(var);
       ::setenv("FILA_STACK_DIR", own, 1);
     }
     StackUrls u;

@@ -113,13 +113,15 @@ class Dispatcher final {
   // still queued or running (asking the store).
   int64_t LaneRoom(const std::string& queue);
   struct Lane;
-  // Counts the lane's consumers when its count is older than kRecount.
-  void CountLane(const std::string& name, Lane& lane);
+  // Counts the lane's consumers when its count is older than kRecount;
+  // whether it did.
+  bool CountLane(const std::string& name, Lane& lane);
   // A lane that no worker consumes any more (a rollout to --express-slots
   // 0, the last worker gone) keeps its messages until one subscribes
   // again: the tasks sent to it that are still queued go back to the
   // outbox (LeaderStore::Republish), to be published again where there is
-  // room. Counted in fila_tasks_republished_total of their queue.
+  // room. Counted in fila_tasks_republished_total of their queue. Only
+  // lanes with tasks that may still be pending are counted here.
   void HandBackIdleLanes();
   void TrimInBroker();
   void ForgetAheadNotInBroker();  // keeps ahead_ a subset of in_broker_
