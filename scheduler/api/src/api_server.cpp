@@ -35,6 +35,7 @@ void OnUnobservedTaskException() noexcept;
 #include <cpprest/uri.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -370,7 +371,12 @@ struct ApiServer::Impl {
   }
 
   void ReadBody(const ExchangePtr& x) {
-    x->chunk.resize(kReadChunk);
+    // A declared length sizes the buffer: a small body's request then
+    // neither allocates nor clears 64 KiB (2.5% of the scheduler's CPU at
+    // 2,000 single enqueues a second, perf).
+    const auto declared = x->request.headers().content_length();
+    const bool sized = declared > 0 && !Chunked(x->request);
+    x->chunk.resize(sized ? std::min<size_t>(declared, kReadChunk) : kReadChunk);
     x->deadline = timer->Add(SteadyClock::now() + options.body_timeout, [this, x] {
       AnswerEarly(x, api::ApiError{408, "request_timeout",
                                    "the request body did not arrive within " +
