@@ -8,6 +8,7 @@
 #include "fila/core/errors.h"
 #include "fila/store_postgres/migrator.h"
 #include "fila/store_postgres/postgres_store.h"
+#include "fila/store_postgres/tenant_store_pg.h"
 #include "support/harness.h"
 
 namespace fila {
@@ -45,6 +46,20 @@ TEST(PostgresStore, ConcurrentIdenticalEnqueuesCreateOneTask) {
   for (auto& t : threads) t.join();
   for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
   EXPECT_EQ(db.Count("SELECT count(*) FROM tasks"), 1);
+}
+
+// A quota's check needs the count only up to one past the quota: a tenant
+// with a backlog of millions is not counted to the end.
+TEST(PostgresTenantStore, CountWaitingStopsAtItsBound) {
+  TestDatabase db;
+  PostgresStore store(db.url());
+  std::vector<NewTask> tasks(5, Noop());
+  for (auto& t : tasks) t.tenant = "acme";
+  store.Enqueue(tasks);
+  auto tenants = MakePostgresTenantStore(db.url(), 1);
+  EXPECT_EQ(tenants->CountWaiting("acme", 3), 3);
+  EXPECT_EQ(tenants->CountWaiting("acme", 10), 5);
+  EXPECT_EQ(tenants->CountWaiting("globex", 10), 0);
 }
 
 TEST(PostgresStore, SchemaCheckNamesTheFix) {

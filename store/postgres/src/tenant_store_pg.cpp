@@ -1,5 +1,7 @@
 #include "fila/store_postgres/tenant_store_pg.h"
 
+#include <algorithm>
+
 #include "fila/core/errors.h"
 #include "pg_pool.h"
 
@@ -36,8 +38,8 @@ ON CONFLICT (name) DO UPDATE SET max_waiting = EXCLUDED.max_waiting,
                     " RETURNING tenant");
           c.prepare("tenant_delete", "DELETE FROM tenants WHERE name = $1 RETURNING name");
           c.prepare("tenant_waiting",
-                    "SELECT count(*) FROM tasks WHERE tenant = $1"
-                    " AND state IN ('queued', 'scheduled', 'blocked')");
+                    "SELECT count(*) FROM (SELECT FROM tasks WHERE tenant = $1"
+                    " AND state IN ('queued', 'scheduled', 'blocked') LIMIT $2) w");
           c.prepare("tenant_schedules", "SELECT count(*) FROM schedules WHERE tenant = $1");
         }) {}
 
@@ -89,14 +91,17 @@ ON CONFLICT (name) DO UPDATE SET max_waiting = EXCLUDED.max_waiting,
     });
   }
 
-  int64_t CountWaiting(const std::string& tenant) override { return Count("tenant_waiting", tenant); }
+  int64_t CountWaiting(const std::string& tenant, int64_t at_most) override {
+    return Count("tenant_waiting", tenant, std::max<int64_t>(at_most, 0));
+  }
   int64_t CountSchedules(const std::string& tenant) override { return Count("tenant_schedules", tenant); }
 
  private:
-  int64_t Count(const char* statement, const std::string& tenant) {
+  template <typename... Params>
+  int64_t Count(const char* statement, const Params&... params) {
     return pool_.Run([&](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return tx.exec_prepared1(statement, tenant)[0].as<int64_t>();
+      return tx.exec_prepared1(statement, params...)[0].template as<int64_t>();
     });
   }
 

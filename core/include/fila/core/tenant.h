@@ -98,8 +98,10 @@ class TenantStore {
   // Deletes the tenant's settings and bindings (its tasks stay); false when
   // there was no row.
   virtual bool Delete(const std::string& tenant) = 0;
-  // Tasks of the tenant waiting to run: queued, scheduled or blocked.
-  virtual int64_t CountWaiting(const std::string& tenant) = 0;
+  // Tasks of the tenant waiting to run (queued, scheduled or blocked),
+  // counted up to `at_most`: a quota's check needs no more, and a backlog
+  // of millions costs a count no more than its quota.
+  virtual int64_t CountWaiting(const std::string& tenant, int64_t at_most) = 0;
   virtual int64_t CountSchedules(const std::string& tenant) = 0;
 };
 

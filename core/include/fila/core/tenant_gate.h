@@ -1,12 +1,15 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <span>
 #include <string>
 
+#include "fila/core/clock.h"
 #include "fila/core/errors.h"
 #include "fila/core/state_store.h"
 #include "fila/core/task_types.h"
@@ -50,12 +53,18 @@ int64_t ShortestCronGapSeconds(const std::string& cron, const std::string& timez
 
 // What every producer path (HTTP API, AMQP ingest) checks before it
 // enqueues or schedules for a tenant: bindings and quotas. The waiting-task
-// count of a tenant is read from the store at most once per second and
-// counted up locally in between, so a burst cannot overshoot the quota by
-// more than what arrives within that second. Thread-safe.
+// count of a tenant is read from the store (up to the quota) and counted up
+// locally until the next read, so a burst cannot overshoot the quota by
+// more than what other schedulers enqueue meanwhile. One read at a time
+// per tenant: the callers that come while it runs use the last count (the
+// first read of a tenant is waited for). The next read comes a second
+// later, or 20 times the last read's duration (at most 30 s) when counting
+// is slow: a tenant with a backlog of millions costs a scheduler at most a
+// twentieth of a core. Thread-safe.
 class TenantGate final {
  public:
-  TenantGate(TenantDirectory& directory, TenantQuotaDefaults defaults);
+  using Now = std::function<SteadyClock::time_point()>;
+  TenantGate(TenantDirectory& directory, TenantQuotaDefaults defaults, Now now = SteadyClock::now);
   // CheckUse of every task, then ReserveWaiting. Throws PermissionDenied,
   // QuotaExceeded, or TransientError when the store is unreachable.
   void CheckEnqueue(std::span<const NewTask> tasks, const TaskTypes& types, QueueRule rule);
@@ -73,13 +82,20 @@ class TenantGate final {
  private:
   struct Waiting {
     int64_t count = 0;
-    std::chrono::steady_clock::time_point read_at;
+    bool known = false;     // read at least once
+    bool reading = false;   // a read is under way
+    SteadyClock::time_point next_read;
   };
   void CheckWaiting(const TenantSettings& tenant, int64_t adding);
+  // Reads the tenant's count unless it is fresh or being read (with
+  // `lock` held; released during the read).
+  void Refresh(const std::string& tenant, int64_t max, std::unique_lock<std::mutex>& lock);
 
   TenantDirectory& directory_;
   TenantQuotaDefaults defaults_;
+  Now now_;
   std::mutex mutex_;
+  std::condition_variable read_done_;
   std::map<std::string, Waiting> waiting_;
 };
 
