@@ -46,8 +46,18 @@ TEST(Tenant, CronGapsAreMeasured) {
   EXPECT_EQ(ShortestCronGapSeconds("@daily", "America/Sao_Paulo"), 86400);
 }
 
+// What neither fake below uses of the store.
+class QuietTenantStore : public TenantStore {
+ public:
+  std::vector<TenantSettings> List() override { return {}; }
+  TenantSettings PutQuotas(const TenantSettings& s) override { return s; }
+  void Bind(const std::string&, const std::string&, const std::string&) override {}
+  bool Unbind(const std::string&, const std::string&, const std::string&) override { return false; }
+  bool Delete(const std::string&) override { return false; }
+};
+
 // A store that counts its reads, with fixed settings.
-class FakeTenantStore final : public TenantStore {
+class FakeTenantStore final : public QuietTenantStore {
  public:
   TenantSettings Get(const std::string& tenant) override {
     ++reads;
@@ -55,11 +65,6 @@ class FakeTenantStore final : public TenantStore {
     t.name = tenant;
     return t;
   }
-  std::vector<TenantSettings> List() override { return {}; }
-  TenantSettings PutQuotas(const TenantSettings& s) override { return s; }
-  void Bind(const std::string&, const std::string&, const std::string&) override {}
-  bool Unbind(const std::string&, const std::string&, const std::string&) override { return false; }
-  bool Delete(const std::string&) override { return false; }
   int64_t CountWaiting(const std::string&, int64_t at_most) override {
     last_at_most = at_most;
     return std::min(waiting, at_most);
@@ -108,7 +113,7 @@ TEST(TenantGate, QuotasAndCacheHold) {
 
 // A store whose waiting count can be held up, on a clock the test moves: a
 // count takes `count_takes` of it.
-class SlowCountStore final : public TenantStore {
+class SlowCountStore final : public QuietTenantStore {
  public:
   TenantSettings Get(const std::string& tenant) override {
     TenantSettings t;
@@ -116,11 +121,6 @@ class SlowCountStore final : public TenantStore {
     t.max_waiting = 1000;
     return t;
   }
-  std::vector<TenantSettings> List() override { return {}; }
-  TenantSettings PutQuotas(const TenantSettings& s) override { return s; }
-  void Bind(const std::string&, const std::string&, const std::string&) override {}
-  bool Unbind(const std::string&, const std::string&, const std::string&) override { return false; }
-  bool Delete(const std::string&) override { return false; }
   int64_t CountSchedules(const std::string&) override { return 0; }
   int64_t CountWaiting(const std::string&, int64_t) override {
     std::unique_lock lock(mutex);
