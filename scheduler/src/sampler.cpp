@@ -23,6 +23,13 @@ std::vector<QueueSample> WithKnownQueues(std::vector<QueueSample> sample,
   return sample;
 }
 
+std::chrono::milliseconds SampleSpacing(std::chrono::milliseconds interval, std::chrono::nanoseconds took) {
+  constexpr int kCost = 10;
+  constexpr std::chrono::milliseconds kLongest = std::chrono::minutes(1);
+  const auto spacing = std::chrono::ceil<std::chrono::milliseconds>(kCost * took);
+  return std::max(interval, std::min(spacing, kLongest));
+}
+
 Sampler::Sampler(SamplerOptions options, std::unique_ptr<PostgresStore> store,
                  std::unique_ptr<Consumer> probe, SchedulerMetrics& metrics)
     : options_(options), store_(std::move(store)), probe_(std::move(probe)), metrics_(metrics) {}
@@ -65,29 +72,44 @@ void Sampler::Loop() {
         probe_started_ = true;
       }
       try {
-        auto sample = store_->SampleQueues(static_cast<uint32_t>(options_.worker_timeout.count()));
-        if (options_.known_queues) {
-          sample.queues = WithKnownQueues(std::move(sample.queues), options_.known_queues());
+        if (SteadyClock::now() < next_sample_) {
+          store_->Ping();  // the gauges can wait; readiness cannot
+        } else {
+          SampleOnce();
         }
-        metrics_.Queues(sample.queues);
-        metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
-        metrics_.Workers(sample.workers_alive);
-        if (options_.backlog) options_.backlog->Post(std::move(sample.queued_by_tenant));
-        sampled_ = true;
         if (database_.Succeeded()) spdlog::info("sampler: PostgreSQL answers again");
       } catch (const std::exception& e) {
         if (database_.Failed(e.what()))
           spdlog::warn("sampler: cannot sample the queues: {}", e.what());
       }
-      // Waiting inside the probe serves its heartbeats and reconnects it.
-      const Deadline until = DeadlineIn(options_.interval);
-      while (!stop_ && SteadyClock::now() < until) {
-        (void)probe_->Next(until);
-      }
+      WaitInterval();
     } catch (const std::exception& e) {
       spdlog::error("sampler: {}; carrying on", e.what());
       SleepUnlessStopped(options_.interval, stop_);
     }
+  }
+}
+
+void Sampler::SampleOnce() {
+  const auto started = SteadyClock::now();
+  auto sample = store_->SampleQueues(static_cast<uint32_t>(options_.worker_timeout.count()));
+  const auto finished = SteadyClock::now();
+  next_sample_ = finished + SampleSpacing(options_.interval, finished - started);
+  if (options_.known_queues) {
+    sample.queues = WithKnownQueues(std::move(sample.queues), options_.known_queues());
+  }
+  metrics_.Queues(sample.queues);
+  metrics_.Outbox(sample.outbox_lag_seconds, sample.outbox_rows);
+  metrics_.Workers(sample.workers_alive);
+  if (options_.backlog) options_.backlog->Post(std::move(sample.queued_by_tenant));
+  sampled_ = true;
+}
+
+void Sampler::WaitInterval() {
+  // Waiting inside the probe serves its heartbeats and reconnects it.
+  const Deadline until = DeadlineIn(options_.interval);
+  while (!stop_ && SteadyClock::now() < until) {
+    (void)probe_->Next(until);
   }
 }
 

@@ -19,5 +19,16 @@ TEST(SamplerKnownQueues, AKnownQueueMissingFromTheSampleIsAddedAtZero) {
   EXPECT_EQ(queues[2].oldest_queued_age_seconds, 0);
 }
 
+// A sample counts every unfinished task: with a backlog of a million it
+// took 1.5 s, and every 5 s that was 30 % of a core per scheduler replica.
+TEST(SamplerSpacing, ASlowSampleSpacesTheNextOneOutToTenTimesItsDurationAtMostAMinute) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  EXPECT_EQ(SampleSpacing(seconds(5), milliseconds(100)), seconds(5));
+  EXPECT_EQ(SampleSpacing(seconds(5), milliseconds(1500)), seconds(15));
+  EXPECT_EQ(SampleSpacing(seconds(5), seconds(10)), seconds(60));
+  EXPECT_EQ(SampleSpacing(seconds(120), seconds(1)), seconds(120));  // a longer interval stays
+}
+
 }  // namespace
 }  // namespace fila

@@ -9,6 +9,13 @@
 
 namespace fila {
 
+void PostgresStore::Ping() {
+  impl_->Run([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT 1");
+  });
+}
+
 PostgresStore::Sample PostgresStore::SampleQueues(uint32_t worker_timeout_ms) {
   return impl_->Run([&](pqxx::connection& c) {
     // One snapshot, so the numbers agree with each other.

@@ -61,6 +61,8 @@ class PostgresStore final : public StateStore {
     std::map<std::string, int64_t> queued_by_tenant;  // tenants with queued tasks only
   };
   Sample SampleQueues(uint32_t worker_timeout_ms);
+  // One round trip (`SELECT 1`): the database answers. Throws like any call.
+  void Ping();
   // monitor.cpp: indexed reads only (never the finished tasks); the worker
   // and queue parts are two consecutive snapshots.
   MonitorSnapshot Monitor(uint32_t stale_after_ms) override;
