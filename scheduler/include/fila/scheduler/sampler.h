@@ -40,7 +40,7 @@ std::vector<QueueSample> WithKnownQueues(std::vector<QueueSample> sample,
 // How long after a sample that took `took` the next one starts: the
 // interval, or 10 times `took` when that is longer (at most a minute). A
 // sample counts every unfinished task: with a backlog of a million it took
-// 1.5 s here, and once every 5 s that was 30 % of a core per replica.
+// 1.3-1.5 s here, and once every 5 s that was 26-30 % of a core per replica.
 std::chrono::milliseconds SampleSpacing(std::chrono::milliseconds interval, std::chrono::nanoseconds took);
 
 // A scheduler thread that samples the queue gauges from Postgres every
