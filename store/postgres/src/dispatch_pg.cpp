@@ -102,27 +102,29 @@ FROM (SELECT o.id, o.created_at, o.task_id FROM outbox o WHERE o.id = ANY($1::bi
   return kStatements;
 }
 
-std::vector<std::string> PostgresStore::QueuedOrRunning(const std::vector<std::string>& ids) {
+namespace {
+
+// `statement` on the task ids `ids` (one statement, atomic in autocommit),
+// and the ids it returns. `Store`: the store's (private) Impl.
+template <typename Store>
+std::vector<std::string> IdsOf(Store& store, const char* statement, const std::vector<std::string>& ids) {
   if (ids.empty()) return {};
-  return impl_->Run([&](pqxx::connection& c) {
+  return store.Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     std::vector<std::string> out;
-    for (const auto& r : tx.exec_prepared("queued_or_running", pg::ArrayLiteral(ids)))
-      out.push_back(r[0].as<std::string>());
+    for (const auto& r : tx.exec_prepared(statement, pg::ArrayLiteral(ids))) out.push_back(r[0].as<std::string>());
     return out;
   });
 }
 
+}  // namespace
+
+std::vector<std::string> PostgresStore::QueuedOrRunning(const std::vector<std::string>& ids) {
+  return IdsOf(*impl_, "queued_or_running", ids);
+}
+
 std::vector<std::string> PostgresStore::Republish(const std::vector<std::string>& ids) {
-  if (ids.empty()) return {};
-  return impl_->Run([&](pqxx::connection& c) {
-    // One statement: autocommit makes the stamp and the outbox rows atomic.
-    pqxx::nontransaction tx(c);
-    std::vector<std::string> out;
-    for (const auto& r : tx.exec_prepared("republish", pg::ArrayLiteral(ids)))
-      out.push_back(r[0].as<std::string>());
-    return out;
-  });
+  return IdsOf(*impl_, "republish", ids);
 }
 
 DispatchResult PostgresStore::FetchDispatch(const DispatchRequest& request) {
